@@ -1,0 +1,5 @@
+"""`python -m server` is `parley`."""
+
+from .cli import main
+
+raise SystemExit(main())

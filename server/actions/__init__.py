@@ -1,0 +1,1 @@
+"""Every state change in Parley. Events are published only after the PostgreSQL commit."""

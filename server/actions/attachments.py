@@ -1,0 +1,106 @@
+"""Attachments: validated upload into the blob store, authorized download."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from uuid import UUID
+
+from ..core.errors import ErrorCode, ParleyError, invalid, not_found
+from ..core.models import Attachment, Principal
+from ..store import attachments as attachment_store
+from .context import Services, unit_of_work
+from .conversations import load_visible
+
+_UNSAFE_NAME = re.compile(r"[^\w.\- ()\[\]]+", re.UNICODE)
+
+
+def clean_filename(name: str) -> str:
+    """Keep a readable, harmless file name: no paths, no control characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    base = _UNSAFE_NAME.sub("_", base).strip(" .")
+    return base[:200] or "file"
+
+
+def check_upload(services: Services, content_type: str, size: int) -> str:
+    settings = services.settings
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in settings.attachment_content_types:
+        raise ParleyError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            f"files of type {media_type or 'unknown'} are not accepted",
+            details={"allowed": list(settings.attachment_content_types)},
+        )
+    if size > settings.attachment_max_bytes:
+        raise ParleyError(
+            ErrorCode.TOO_LARGE,
+            f"file is larger than {settings.attachment_max_bytes} bytes",
+            details={"max_bytes": settings.attachment_max_bytes},
+        )
+    if size == 0:
+        raise invalid("file is empty")
+    return media_type
+
+
+async def upload(
+    services: Services,
+    principal: Principal,
+    *,
+    conversation_id: UUID,
+    filename: str,
+    content_type: str,
+    data: bytes,
+) -> Attachment:
+    media_type = check_upload(services, content_type, len(data))
+    attachment_id = uuid.uuid4()
+    storage_key = uuid.uuid4().hex
+    async with unit_of_work(services) as work:
+        await load_visible(work, principal, conversation_id)
+        # Bytes first: a row must never point at a file that is not there.
+        await services.blobs.put(storage_key, data, media_type)
+        try:
+            return await attachment_store.create(
+                work.conn,
+                attachment_id=attachment_id,
+                conversation_id=conversation_id,
+                uploader_kind=principal.kind,
+                uploader_id=principal.id,
+                filename=clean_filename(filename),
+                content_type=media_type,
+                size_bytes=len(data),
+                storage_key=storage_key,
+            )
+        except BaseException:
+            await services.blobs.delete(storage_key)
+            raise
+
+
+async def download_by_principal(
+    services: Services, principal: Principal, attachment_id: UUID
+) -> tuple[Attachment, bytes]:
+    async with unit_of_work(services, transaction=False) as work:
+        found = await attachment_store.get_with_key(work.conn, attachment_id)
+        if found is None:
+            raise not_found("attachment")
+        await load_visible(work, principal, found[0].conversation_id)
+    return await _read(services, *found)
+
+
+async def download_by_link(
+    services: Services, attachment_id: UUID, token: str
+) -> tuple[Attachment, bytes]:
+    claims = services.signer.verify(token, "file")
+    if claims.sub != attachment_id:
+        raise not_found("attachment")
+    async with services.db.acquire() as conn:
+        found = await attachment_store.get_with_key(conn, attachment_id)
+    if found is None:
+        raise not_found("attachment")
+    return await _read(services, *found)
+
+
+async def _read(services: Services, attachment: Attachment, key: str) -> tuple[Attachment, bytes]:
+    data = await services.blobs.get(key)
+    if data is None:
+        raise not_found("attachment content")
+    return attachment, data

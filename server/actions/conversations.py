@@ -1,0 +1,163 @@
+"""Starting, finding, joining and closing conversations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from ..core import policies
+from ..core.errors import ErrorCode, ParleyError, not_found
+from ..core.events import (
+    ADMINS_ROOM,
+    ALL_AGENTS_ROOM,
+    CONVERSATION_UPDATED,
+    Event,
+    agent_room,
+    conversation_room,
+    customer_room,
+    to_wire,
+)
+from ..core.models import (
+    AgentPrincipal,
+    Conversation,
+    ConversationStatus,
+    CustomerPrincipal,
+    Principal,
+)
+from ..store import conversations as conversation_store
+from ..store import customers as customer_store
+from ..store.conversations import ConversationContext
+from .context import Services, UnitOfWork, unit_of_work
+
+
+def conversation_updated(conversation: Conversation, *, reason: str) -> Event:
+    """Tell the customer's tabs and the staff who may see it that a conversation changed."""
+    staff_rooms = [conversation_room(conversation.id), ADMINS_ROOM]
+    if conversation.assigned_agent_id is None:
+        staff_rooms.append(ALL_AGENTS_ROOM)
+    else:
+        staff_rooms.append(agent_room(conversation.assigned_agent_id))
+    return Event(
+        CONVERSATION_UPDATED,
+        {"conversation": to_wire(conversation), "reason": reason},
+        customer_rooms=(customer_room(conversation.customer_id),),
+        staff_rooms=tuple(staff_rooms),
+    )
+
+
+async def start_conversation(
+    services: Services,
+    principal: CustomerPrincipal,
+    *,
+    name: str | None,
+    email: str | None,
+    attributes: dict[str, Any],
+    metadata: dict[str, Any],
+    force_new: bool,
+) -> tuple[Conversation, bool]:
+    """Return the visitor's open conversation, or start one. (conversation, created)."""
+    async with unit_of_work(services) as work:
+        # Two tabs starting at the same instant must end up in the same conversation.
+        await work.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))",
+            str(principal.customer_id),
+        )
+        await customer_store.upsert(
+            work.conn, principal.customer_id, name=name, email=email, attributes=attributes
+        )
+        if not force_new:
+            existing = await conversation_store.latest_for_customer(
+                work.conn, principal.customer_id, open_only=True
+            )
+            if existing is not None:
+                return existing, False
+        conversation = await conversation_store.create(
+            work.conn, customer_id=principal.customer_id, team_id=None, metadata=metadata
+        )
+        work.publish_on_commit(conversation_updated(conversation, reason="created"))
+    return conversation, True
+
+
+async def load_visible(
+    work: UnitOfWork, principal: Principal, conversation_id: UUID
+) -> ConversationContext:
+    """The conversation if the principal may see it (else not_found), with its context."""
+    agent_id = principal.agent_id if isinstance(principal, AgentPrincipal) else None
+    context = await conversation_store.get_context(work.conn, conversation_id, agent_id)
+    policies.ensure_can_view(
+        principal,
+        context.conversation if context else None,
+        is_participant=bool(context and context.is_participant),
+    )
+    assert context is not None
+    return context
+
+
+async def open_for(services: Services, principal: Principal, conversation_id: UUID) -> Conversation:
+    """Authorize a principal to follow a conversation live; agents become participants."""
+    async with unit_of_work(services, transaction=False) as work:
+        context = await load_visible(work, principal, conversation_id)
+        if isinstance(principal, AgentPrincipal) and not context.is_participant:
+            await conversation_store.add_participant(work.conn, conversation_id, principal.agent_id)
+    return context.conversation
+
+
+async def get_visible(
+    services: Services, principal: Principal, conversation_id: UUID
+) -> Conversation:
+    async with unit_of_work(services, transaction=False) as work:
+        context = await load_visible(work, principal, conversation_id)
+    return context.conversation
+
+
+async def set_status(
+    services: Services,
+    principal: Principal,
+    conversation_id: UUID,
+    status: ConversationStatus,
+) -> Conversation:
+    """Resolve or reopen. Doing what is already done is fine (an idempotent no-op)."""
+    async with unit_of_work(services) as work:
+        context = await load_visible(work, principal, conversation_id)
+        conversation = context.conversation
+        if not policies.can_change_status(
+            principal, conversation, is_participant=context.is_participant
+        ):
+            raise ParleyError(ErrorCode.FORBIDDEN, "only staff can change a conversation's status")
+        if conversation.status == status:
+            return conversation
+        updated = await conversation_store.set_status(work.conn, conversation_id, status)
+        if updated is None:
+            raise not_found("conversation")
+        work.publish_on_commit(conversation_updated(updated, reason=str(status)))
+    return updated
+
+
+async def list_for_agent(
+    services: Services,
+    principal: AgentPrincipal,
+    *,
+    status: ConversationStatus | None,
+    assignee: UUID | None,
+    unassigned: bool,
+    before: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[Conversation]:
+    async with services.db.acquire() as conn:
+        return await conversation_store.list_page(
+            conn,
+            status=status,
+            assignee=assignee,
+            unassigned=unassigned,
+            visible_to_agent=None if principal.is_admin else principal.agent_id,
+            before=before,
+            limit=limit,
+        )
+
+
+async def list_for_customer(
+    services: Services, principal: CustomerPrincipal, *, limit: int
+) -> list[Conversation]:
+    async with services.db.acquire() as conn:
+        return await conversation_store.list_for_customer(conn, principal.customer_id, limit)

@@ -1,0 +1,180 @@
+"""Posting messages and reading history: the one way a message enters a conversation."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from ..core import policies
+from ..core.errors import ErrorCode, ParleyError, invalid
+from ..core.models import (
+    AgentPrincipal,
+    ConversationStatus,
+    Message,
+    Principal,
+    Visibility,
+)
+from ..store import messages as message_store
+from .context import Services, unit_of_work
+from .conversations import conversation_updated, load_visible
+from .wire import message_wire, message_wire_events
+
+MAX_ATTACHMENTS_PER_MESSAGE = 10
+MAX_PAGE = 200
+
+
+class PostedMessage:
+    """The acknowledgement of a post: the same for a first send and for every retry."""
+
+    __slots__ = ("created", "message")
+
+    def __init__(self, message: Message, created: bool) -> None:
+        self.message = message
+        self.created = created
+
+    def ack(self) -> dict[str, Any]:
+        return {
+            "message_id": str(self.message.id),
+            "conversation_id": str(self.message.conversation_id),
+            "seq": self.message.seq,
+            "client_id": self.message.client_id,
+            "created_at": self.message.created_at.isoformat(),
+            "duplicate": not self.created,
+        }
+
+
+def _check_body(services: Services, body: str, has_attachments: bool) -> str:
+    if len(body) > services.settings.max_message_length:
+        raise ParleyError(
+            ErrorCode.TOO_LARGE,
+            f"message body is longer than {services.settings.max_message_length} characters",
+            details={"max_length": services.settings.max_message_length},
+        )
+    if "\x00" in body:
+        raise invalid("message body must not contain NUL characters")
+    if not body.strip() and not has_attachments:
+        raise invalid("message body is empty")
+    return body
+
+
+async def post_message(
+    services: Services,
+    principal: Principal,
+    *,
+    conversation_id: UUID,
+    client_id: str | None,
+    body: str,
+    visibility: Visibility = Visibility.PUBLIC,
+    attachment_ids: list[UUID] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> PostedMessage:
+    attachment_ids = list(dict.fromkeys(attachment_ids or []))
+    if len(attachment_ids) > MAX_ATTACHMENTS_PER_MESSAGE:
+        raise invalid(f"at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments per message")
+    body = _check_body(services, body, bool(attachment_ids))
+    policies.ensure_can_post(principal, visibility)
+    async with unit_of_work(services, transaction=False) as work:
+        context = await load_visible(work, principal, conversation_id)
+        result = await message_store.post(
+            work.conn,
+            conversation_id=conversation_id,
+            sender_kind=principal.kind,
+            sender_id=principal.id,
+            client_id=client_id,
+            body=body,
+            visibility=visibility,
+            metadata=metadata or {},
+            attachment_ids=attachment_ids,
+        )
+        if not result.created or attachment_ids:
+            # A retry answers with the original; attachments need their rows. Both are rare.
+            stored = await message_store.get_one(work.conn, result.id)
+            assert stored is not None
+            message = stored
+        else:
+            message = Message(
+                id=result.id,
+                conversation_id=conversation_id,
+                seq=result.seq,
+                sender_kind=principal.kind,
+                sender_id=principal.id,
+                sender_name=_sender_name(principal, context.customer_name),
+                client_id=client_id,
+                body=body,
+                visibility=visibility,
+                attachments=(),
+                metadata=metadata or {},
+                created_at=result.created_at,
+            )
+        if result.created:
+            work.publish_on_commit(*message_wire_events(services, message))
+        if result.reopened:
+            reopened = msgspec.structs.replace(
+                context.conversation, status=ConversationStatus.OPEN, resolved_at=None
+            )
+            work.publish_on_commit(conversation_updated(reopened, reason="reopened"))
+    return PostedMessage(message, result.created)
+
+
+def _sender_name(principal: Principal, customer_name: str | None) -> str | None:
+    if isinstance(principal, AgentPrincipal):
+        return principal.display_name
+    return customer_name
+
+
+async def history(
+    services: Services,
+    principal: Principal,
+    conversation_id: UUID,
+    *,
+    after_seq: int | None,
+    before_seq: int | None,
+    limit: int,
+) -> list[Message]:
+    """A page of history the principal may read, oldest first.
+
+    after_seq pages forward (what came after); otherwise it pages backward from before_seq
+    (or from the newest message).
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise invalid(f"limit must be between 1 and {MAX_PAGE}")
+    async with unit_of_work(services, transaction=False) as work:
+        await load_visible(work, principal, conversation_id)
+        visibilities = policies.visibilities_for(principal)
+        if after_seq is not None:
+            return await message_store.after(
+                work.conn,
+                conversation_id,
+                after_seq=after_seq,
+                before_seq=before_seq,
+                limit=limit,
+                visibilities=visibilities,
+            )
+        return await message_store.before(
+            work.conn,
+            conversation_id,
+            before_seq=before_seq,
+            limit=limit,
+            visibilities=visibilities,
+        )
+
+
+async def replay_page(
+    services: Services,
+    *,
+    conversation_id: UUID,
+    customer_side: bool,
+    after_seq: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Wire payloads for delivery catch-up; authorization happened when the stream opened."""
+    visibilities = (
+        (Visibility.PUBLIC,) if customer_side else (Visibility.PUBLIC, Visibility.INTERNAL)
+    )
+    async with services.db.acquire() as conn:
+        messages = await message_store.after(
+            conn, conversation_id, after_seq=after_seq, limit=limit, visibilities=visibilities
+        )
+    return [message_wire(services, m) for m in messages]

@@ -1,0 +1,1 @@
+"""REST routes, authentication of requests, and the mapping of errors to JSON."""

@@ -1,0 +1,13 @@
+"""Typed application keys: what the aiohttp app holds."""
+
+from __future__ import annotations
+
+import socketio
+from aiohttp import web
+
+from ..actions.context import Services
+from ..config import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", Services)
+SOCKETS = web.AppKey("sockets", socketio.AsyncServer)

@@ -1,0 +1,77 @@
+"""Reading REST requests: bodies decoded into msgspec Structs, principals from Bearer tokens."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+from uuid import UUID
+
+import msgspec
+from aiohttp import web
+
+from ..actions import auth as auth_actions
+from ..core.errors import ErrorCode, ParleyError, unauthorized
+from ..core.models import Principal
+from .keys import SERVICES
+
+T = TypeVar("T")
+
+MAX_JSON_BODY = 256 * 1024
+
+
+async def read_body(request: web.Request, kind: type[T]) -> T:
+    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
+        raise ParleyError(ErrorCode.TOO_LARGE, "request body is too large")
+    raw = await request.content.read(MAX_JSON_BODY + 1)
+    if len(raw) > MAX_JSON_BODY:
+        raise ParleyError(ErrorCode.TOO_LARGE, "request body is too large")
+    try:
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        code = ErrorCode.UNKNOWN_FIELD if "unknown field" in text else ErrorCode.VALIDATION_FAILED
+        raise ParleyError(code, text) from exc
+    except msgspec.DecodeError as exc:
+        raise ParleyError(ErrorCode.BAD_REQUEST, f"body is not valid JSON: {exc}") from exc
+
+
+def bearer_token(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("send Authorization: Bearer <token>")
+    return token.strip()
+
+
+async def principal_of(request: web.Request) -> Principal:
+    """An agent or a visitor, whichever the token is."""
+    services = request.app[SERVICES]
+    token = bearer_token(request)
+    try:
+        return await auth_actions.authenticate_agent(services, token)
+    except ParleyError as agent_error:
+        try:
+            return auth_actions.authenticate_visitor(services, token)
+        except ParleyError:
+            raise agent_error from None
+
+
+def uuid_param(request: web.Request, name: str) -> UUID:
+    try:
+        return UUID(request.match_info[name])
+    except ValueError as exc:
+        raise ParleyError(ErrorCode.NOT_FOUND, f"no such {name.removesuffix('_id')}") from exc
+
+
+def int_query(
+    request: web.Request, name: str, *, default: int | None, low: int, high: int
+) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ParleyError(ErrorCode.BAD_REQUEST, f"{name} must be an integer") from exc
+    if not low <= value <= high:
+        raise ParleyError(ErrorCode.VALIDATION_FAILED, f"{name} must be between {low} and {high}")
+    return value

@@ -1,0 +1,136 @@
+"""create_app(settings): wires pools, stores, the socket server and the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import redis.asyncio as redis_asyncio
+from aiohttp import web
+
+from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
+from .actions.context import Services
+from .api import attachment_routes, auth_routes, conversation_routes, health
+from .api.errors import error_middleware
+from .api.keys import SERVICES, SETTINGS, SOCKETS
+from .api.static import add_static_routes
+from .auth.tokens import TokenSigner
+from .config import Settings
+from .realtime.presence_loop import heartbeat_forever, sweep_forever
+from .realtime.publisher import SocketPublisher
+from .realtime.server import create_socket_server, register_namespaces
+from .routing.keys import RedisKeys
+from .routing.presence import PresenceStore
+from .routing.ratelimit import FailureLimiter
+from .store.blobs import LocalDiskBlobStore
+from .store.db import create_pool
+from .store.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+
+def resolve_secret(settings: Settings) -> str:
+    """The token secret: configured, or generated once and kept in the data directory."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.data_dir) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    if not settings.embedded:
+        log.warning(
+            "PARLEY_SECRET_KEY is not set; generated one in %s. Every process of a deployment "
+            "must share the same key.",
+            path,
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+def print_demo_accounts(accounts: list[DemoAccount], settings: Settings) -> None:
+    if not accounts:
+        return
+    lines = ["", "Demo accounts created (shown once; change the passwords):"]
+    lines += [f"  {a.role.value:<6} {a.email}  password: {a.password}" for a in accounts]
+    lines.append(f"  Console: http://{settings.host}:{settings.port}/console/")
+    print("\n".join(lines) + "\n", flush=True)
+
+
+async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    pool = await create_pool(
+        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+    )
+    async with pool.acquire() as conn:
+        await migrate(conn)
+    if settings.create_demo_accounts:
+        print_demo_accounts(await create_demo_accounts(pool), settings)
+    else:
+        async with pool.acquire() as conn:
+            await ensure_default_team(conn)
+    redis = redis_asyncio.from_url(settings.redis_url)
+    keys = RedisKeys(settings.redis_prefix)
+    sio = app[SOCKETS]
+    services = Services(
+        settings=settings,
+        db=pool,
+        redis=redis,
+        keys=keys,
+        signer=TokenSigner(resolve_secret(settings)),
+        presence=PresenceStore(redis, keys, ttl_seconds=settings.presence_ttl_seconds),
+        login_limiter=FailureLimiter(redis, window_seconds=settings.login_failure_window_seconds),
+        blobs=LocalDiskBlobStore(settings.attachments_path),
+        publisher=SocketPublisher(sio),
+    )
+    app[SERVICES] = services
+    _customers, agents = register_namespaces(sio, services)
+    background = [
+        asyncio.create_task(heartbeat_forever(services, agents.local_connections)),
+        asyncio.create_task(sweep_forever(services)),
+    ]
+    try:
+        yield
+    finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await redis.aclose()
+        await pool.close()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    # Close client connections before the pools they use go away.
+    await app[SOCKETS].shutdown()
+
+
+def create_app(settings: Settings) -> web.Application:
+    if not settings.database_url or not settings.redis_url:
+        raise ValueError(
+            "create_app needs database_url and redis_url (start embedded services first)"
+        )
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=settings.attachment_max_bytes + 1024 * 1024,
+    )
+    app[SETTINGS] = settings
+    sio = create_socket_server(settings)
+    sio.attach(app)
+    app[SOCKETS] = sio
+    app.cleanup_ctx.append(_services_ctx)
+    app.on_shutdown.append(_close_sockets)
+    for table in (
+        health.routes,
+        auth_routes.routes,
+        conversation_routes.routes,
+        attachment_routes.routes,
+    ):
+        app.router.add_routes(table)
+    add_static_routes(app)
+    return app

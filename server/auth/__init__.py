@@ -1,0 +1,1 @@
+"""Credentials: signed tokens and password hashes."""

@@ -1,0 +1,153 @@
+"""Settings: one frozen struct, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """An environment variable has a value Parley cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every tunable of a Parley process. Field docs are the README's configuration table."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Empty means: start the embedded PostgreSQL / Valkey under data_dir.
+    database_url: str = ""
+    redis_url: str = ""
+    data_dir: Path = Path(".parley")
+    # HMAC key for visitor and agent tokens; generated and kept in data_dir when empty.
+    secret_key: str = ""
+    redis_prefix: str = "parley:"
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    max_message_length: int = 5000
+    agent_token_ttl_seconds: int = 12 * 3600
+    # Login throttling: failures allowed per window, per account and per client address.
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_ip: int = 20
+    login_failure_window_seconds: int = 900
+    presence_ttl_seconds: float = 30.0
+    presence_heartbeat_seconds: float = 10.0
+    presence_sweep_seconds: float = 5.0
+    typing_timeout_seconds: float = 6.0
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_content_types: tuple[str, ...] = (
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/zip",
+    )
+    attachment_dir: Path | None = None
+    attachment_url_ttl_seconds: int = 3600
+    # Origins allowed to open sockets; ("*",) allows any (the zero-config demo default).
+    allowed_origins: tuple[str, ...] = ("*",)
+    websocket_only: bool = False
+    create_demo_accounts: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def embedded(self) -> bool:
+        return not (self.database_url and self.redis_url)
+
+    @property
+    def attachments_path(self) -> Path:
+        return self.attachment_dir or (self.data_dir / "attachments")
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+# Environment variable -> field name. Kept explicit so the README table and the code agree.
+ENVIRONMENT: dict[str, str] = {
+    "PARLEY_HOST": "host",
+    "PORT": "port",
+    "PARLEY_PORT": "port",
+    "DATABASE_URL": "database_url",
+    "REDIS_URL": "redis_url",
+    "PARLEY_DATA_DIR": "data_dir",
+    "PARLEY_SECRET_KEY": "secret_key",
+    "PARLEY_REDIS_PREFIX": "redis_prefix",
+    "PARLEY_DB_POOL_MIN": "db_pool_min",
+    "PARLEY_DB_POOL_MAX": "db_pool_max",
+    "PARLEY_MAX_MESSAGE_LENGTH": "max_message_length",
+    "PARLEY_AGENT_TOKEN_TTL": "agent_token_ttl_seconds",
+    "PARLEY_LOGIN_MAX_FAILURES_ACCOUNT": "login_max_failures_per_account",
+    "PARLEY_LOGIN_MAX_FAILURES_IP": "login_max_failures_per_ip",
+    "PARLEY_LOGIN_FAILURE_WINDOW": "login_failure_window_seconds",
+    "PARLEY_PRESENCE_TTL": "presence_ttl_seconds",
+    "PARLEY_PRESENCE_HEARTBEAT": "presence_heartbeat_seconds",
+    "PARLEY_PRESENCE_SWEEP": "presence_sweep_seconds",
+    "PARLEY_TYPING_TIMEOUT": "typing_timeout_seconds",
+    "PARLEY_ATTACHMENT_MAX_BYTES": "attachment_max_bytes",
+    "PARLEY_ATTACHMENT_TYPES": "attachment_content_types",
+    "PARLEY_ATTACHMENT_DIR": "attachment_dir",
+    "PARLEY_ATTACHMENT_URL_TTL": "attachment_url_ttl_seconds",
+    "PARLEY_ALLOWED_ORIGINS": "allowed_origins",
+    "PARLEY_WEBSOCKET_ONLY": "websocket_only",
+    "PARLEY_DEMO_ACCOUNTS": "create_demo_accounts",
+    "PARLEY_LOG_LEVEL": "log_level",
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse(name: str, raw: str, current: Any) -> Any:
+    try:
+        if isinstance(current, bool):
+            lowered = raw.strip().lower()
+            if lowered not in _TRUE | _FALSE:
+                raise ValueError("expected true or false")
+            return lowered in _TRUE
+        if isinstance(current, int):
+            return int(raw)
+        if isinstance(current, float):
+            return float(raw)
+        if isinstance(current, tuple):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        if isinstance(current, Path) or name in {"attachment_dir"}:
+            return Path(raw)
+        return raw
+    except ValueError as exc:
+        raise ConfigError(f"{name}: cannot use {raw!r} ({exc})") from exc
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the environment (and explicit overrides, which win)."""
+    environ = os.environ if environ is None else environ
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for variable, field_name in ENVIRONMENT.items():
+        raw = environ.get(variable)
+        if raw is None or raw == "":
+            continue
+        values[field_name] = _parse(variable, raw, getattr(defaults, field_name))
+    values.update(overrides)
+    known = {f.name for f in fields(Settings)}
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"unknown settings: {sorted(unknown)}")
+    settings = replace(defaults, **values)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if not 1 <= settings.max_message_length <= 100_000:
+        raise ConfigError("PARLEY_MAX_MESSAGE_LENGTH must be between 1 and 100000")
+    if settings.presence_heartbeat_seconds >= settings.presence_ttl_seconds:
+        raise ConfigError("PARLEY_PRESENCE_HEARTBEAT must be shorter than PARLEY_PRESENCE_TTL")
+    if settings.db_pool_min > settings.db_pool_max:
+        raise ConfigError("PARLEY_DB_POOL_MIN must not exceed PARLEY_DB_POOL_MAX")

@@ -1,0 +1,1 @@
+"""The domain core: models, errors, policies and pure decisions. No I/O imports here."""

@@ -1,0 +1,139 @@
+"""Domain records and principals shared by every layer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+
+class SenderKind(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"  # the customer and staff see it
+    INTERNAL = "internal"  # a private note: staff only
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    ABANDONED = "abandoned"
+
+
+class AgentRole(StrEnum):
+    AGENT = "agent"
+    ADMIN = "admin"
+
+
+class PresenceStatus(StrEnum):
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class ReceiptKind(StrEnum):
+    DELIVERED = "delivered"
+    READ = "read"
+
+
+class CustomerPrincipal(msgspec.Struct, frozen=True):
+    """A visitor, identified by the id inside their signed visitor token."""
+
+    customer_id: UUID
+
+    @property
+    def kind(self) -> SenderKind:
+        return SenderKind.CUSTOMER
+
+    @property
+    def id(self) -> UUID:
+        return self.customer_id
+
+
+class AgentPrincipal(msgspec.Struct, frozen=True):
+    """A signed-in agent or admin."""
+
+    agent_id: UUID
+    role: AgentRole
+    display_name: str
+
+    @property
+    def kind(self) -> SenderKind:
+        return SenderKind.AGENT
+
+    @property
+    def id(self) -> UUID:
+        return self.agent_id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is AgentRole.ADMIN
+
+
+Principal = CustomerPrincipal | AgentPrincipal
+
+
+class Attachment(msgspec.Struct, frozen=True):
+    id: UUID
+    conversation_id: UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+    created_at: datetime
+
+
+class Message(msgspec.Struct, frozen=True):
+    id: UUID
+    conversation_id: UUID
+    seq: int
+    sender_kind: SenderKind
+    sender_id: UUID | None
+    sender_name: str | None
+    client_id: str | None
+    body: str
+    visibility: Visibility
+    attachments: tuple[Attachment, ...]
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+class Conversation(msgspec.Struct, frozen=True):
+    id: UUID
+    customer_id: UUID
+    status: ConversationStatus
+    assigned_agent_id: UUID | None
+    team_id: UUID | None
+    last_seq: int
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    last_message_at: datetime | None
+    resolved_at: datetime | None
+
+
+class Agent(msgspec.Struct, frozen=True):
+    id: UUID
+    email: str
+    display_name: str
+    role: AgentRole
+    max_chats: int | None
+    is_active: bool
+    avatar_url: str | None
+    created_at: datetime
+
+
+class Customer(msgspec.Struct, frozen=True):
+    id: UUID
+    name: str | None
+    email: str | None
+    attributes: dict[str, Any]
+    identity_verified: bool
+    created_at: datetime

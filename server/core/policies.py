@@ -1,0 +1,91 @@
+"""Who may see and do what. Every authorization decision in Parley is made here."""
+
+from __future__ import annotations
+
+from .errors import forbidden, not_found
+from .models import (
+    AgentPrincipal,
+    Conversation,
+    CustomerPrincipal,
+    Principal,
+    SenderKind,
+    Visibility,
+)
+
+
+def can_view_conversation(
+    principal: Principal, conversation: Conversation, *, is_participant: bool = False
+) -> bool:
+    """Customers see their own conversations; admins see all; agents see the ones they work on.
+
+    An agent works on a conversation when it is assigned to them, when they joined it, or when it
+    is unassigned (so it can be picked up). Team scoping arrives with routing.
+    """
+    if isinstance(principal, CustomerPrincipal):
+        return conversation.customer_id == principal.customer_id
+    if principal.is_admin:
+        return True
+    return (
+        is_participant
+        or conversation.assigned_agent_id is None
+        or conversation.assigned_agent_id == principal.agent_id
+    )
+
+
+def ensure_can_view(
+    principal: Principal, conversation: Conversation | None, *, is_participant: bool = False
+) -> Conversation:
+    """Return the conversation or raise not_found: a stranger learns nothing about existence."""
+    if conversation is None or not can_view_conversation(
+        principal, conversation, is_participant=is_participant
+    ):
+        raise not_found("conversation")
+    return conversation
+
+
+def ensure_can_post(principal: Principal, visibility: Visibility) -> None:
+    """Private notes are for staff only."""
+    if visibility is Visibility.INTERNAL and not isinstance(principal, AgentPrincipal):
+        raise forbidden("customers cannot write private notes")
+
+
+def visible_to_customer(visibility: Visibility) -> bool:
+    return visibility is Visibility.PUBLIC
+
+
+def visibilities_for(principal: Principal) -> tuple[Visibility, ...]:
+    """Message visibilities a principal may read."""
+    if isinstance(principal, CustomerPrincipal):
+        return (Visibility.PUBLIC,)
+    return (Visibility.PUBLIC, Visibility.INTERNAL)
+
+
+def can_change_status(
+    principal: Principal, conversation: Conversation, *, is_participant: bool = False
+) -> bool:
+    """Staff who may view a conversation may resolve or reopen it; customers may not."""
+    return isinstance(principal, AgentPrincipal) and can_view_conversation(
+        principal, conversation, is_participant=is_participant
+    )
+
+
+def ensure_admin(principal: Principal) -> AgentPrincipal:
+    if not isinstance(principal, AgentPrincipal) or not principal.is_admin:
+        raise forbidden("admin role required")
+    return principal
+
+
+def ensure_agent(principal: Principal) -> AgentPrincipal:
+    if not isinstance(principal, AgentPrincipal):
+        raise forbidden("agent credentials required")
+    return principal
+
+
+def ensure_customer(principal: Principal) -> CustomerPrincipal:
+    if not isinstance(principal, CustomerPrincipal):
+        raise forbidden("visitor credentials required")
+    return principal
+
+
+def sender_kind_of(principal: Principal) -> SenderKind:
+    return principal.kind

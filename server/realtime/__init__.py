@@ -1,0 +1,1 @@
+"""Socket.IO: namespaces for customers and agents, wire schemas, delivery and publishing."""

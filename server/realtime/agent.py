@@ -1,0 +1,98 @@
+"""The /agent namespace: what the agent console talks to."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ..actions import auth as auth_actions
+from ..actions import conversations as conversation_actions
+from ..actions import presence as presence_actions
+from ..actions.context import Services
+from ..core.errors import ParleyError
+from ..core.events import ADMINS_ROOM, ALL_AGENTS_ROOM, agent_room, to_wire
+from ..core.models import AgentPrincipal, ConversationStatus
+from . import schemas
+from .base import ParleyNamespace
+from .gate import DeliveryGate
+from .handlers import SocketSession, acked
+
+
+class AgentNamespace(ParleyNamespace):
+    def __init__(self, namespace: str, services: Services, gate: DeliveryGate) -> None:
+        super().__init__(namespace, services, gate)
+        # Names this process's connections in presence; a restart is a new process.
+        self.process_id = uuid.uuid4().hex[:12]
+
+    def connection_id(self, sid: str) -> str:
+        return f"{self.process_id}:{sid}"
+
+    def principal(self, sid: str) -> AgentPrincipal:
+        principal = self.session(sid).principal
+        assert isinstance(principal, AgentPrincipal)
+        return principal
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            hello = schemas.decode(schemas.Hello, auth)
+            principal = await auth_actions.authenticate_agent(self.services, hello.token)
+        except ParleyError as exc:
+            raise ConnectionRefusedError(exc.as_body()["error"]) from exc
+        self.sessions[sid] = SocketSession(principal=principal, display_name=principal.display_name)
+        await self.enter_room(sid, ALL_AGENTS_ROOM)
+        await self.enter_room(sid, agent_room(principal.agent_id))
+        if principal.is_admin:
+            await self.enter_room(sid, ADMINS_ROOM)
+        await presence_actions.connected(self.services, principal.agent_id, self.connection_id(sid))
+
+    async def on_disconnect(self, sid: str, *args: Any) -> None:
+        session = self.sessions.get(sid)
+        await super().on_disconnect(sid, *args)
+        if session is not None:
+            await presence_actions.disconnected(
+                self.services, session.principal.id, self.connection_id(sid)
+            )
+
+    def local_connections(self) -> list[tuple[uuid.UUID, str]]:
+        return [(s.principal.id, self.connection_id(sid)) for sid, s in self.sessions.items()]
+
+    @acked
+    async def on_whoami(self, sid: str, data: Any = None) -> dict[str, Any]:
+        schemas.decode(schemas.Payload, data)
+        principal = self.principal(sid)
+        status, since = await self.services.presence.status(principal.agent_id)
+        return {
+            "agent_id": str(principal.agent_id),
+            "display_name": principal.display_name,
+            "role": str(principal.role),
+            "presence": {"status": str(status), "since": since},
+        }
+
+    @acked
+    async def on_set_presence(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.SetPresence, data)
+        change = await presence_actions.choose(self.services, self.principal(sid), payload.status)
+        return {"status": str(change.status), "since": change.since}
+
+    @acked
+    async def on_join(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.Resume, data)
+        conversation = await conversation_actions.open_for(
+            self.services, self.principal(sid), payload.conversation_id
+        )
+        return await self.follow(sid, conversation, payload.after_seq)
+
+    async def _set_status(self, sid: str, data: Any, status: ConversationStatus) -> dict[str, Any]:
+        payload = schemas.decode(schemas.ConversationRef, data)
+        conversation = await conversation_actions.set_status(
+            self.services, self.principal(sid), payload.conversation_id, status
+        )
+        return {"conversation": to_wire(conversation)}
+
+    @acked
+    async def on_resolve(self, sid: str, data: Any = None) -> dict[str, Any]:
+        return await self._set_status(sid, data, ConversationStatus.RESOLVED)
+
+    @acked
+    async def on_reopen(self, sid: str, data: Any = None) -> dict[str, Any]:
+        return await self._set_status(sid, data, ConversationStatus.OPEN)

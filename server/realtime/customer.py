@@ -1,0 +1,90 @@
+"""The /customer namespace: what the widget talks to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..actions import auth as auth_actions
+from ..actions import conversations as conversation_actions
+from ..core.errors import ParleyError
+from ..core.events import customer_room, to_wire
+from ..core.models import CustomerPrincipal
+from . import schemas
+from .base import ParleyNamespace
+from .handlers import SocketSession, acked
+
+
+class CustomerNamespace(ParleyNamespace):
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            hello = schemas.decode(schemas.Hello, auth)
+            if hello.token:
+                principal = auth_actions.authenticate_visitor(self.services, hello.token)
+                token = hello.token
+            else:
+                token, principal = auth_actions.new_visitor(self.services)
+        except ParleyError as exc:
+            raise ConnectionRefusedError(exc.as_body()["error"]) from exc
+        self.sessions[sid] = SocketSession(principal=principal)
+        self._tokens[sid] = token
+        await self.enter_room(sid, customer_room(principal.customer_id))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tokens: dict[str, str] = {}
+
+    async def on_disconnect(self, sid: str, *args: Any) -> None:
+        self._tokens.pop(sid, None)
+        await super().on_disconnect(sid, *args)
+
+    def principal(self, sid: str) -> CustomerPrincipal:
+        principal = self.session(sid).principal
+        assert isinstance(principal, CustomerPrincipal)
+        return principal
+
+    @acked
+    async def on_session(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Who this socket is: the visitor id and the token to keep for next time."""
+        schemas.decode(schemas.Payload, data)
+        return {
+            "customer_id": str(self.principal(sid).customer_id),
+            "visitor_token": self._tokens.get(sid),
+        }
+
+    @acked
+    async def on_start_conversation(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.StartConversation, data)
+        metadata = {
+            key: value
+            for key, value in (("page_url", payload.page_url), ("referrer", payload.referrer))
+            if value
+        }
+        conversation, created = await conversation_actions.start_conversation(
+            self.services,
+            self.principal(sid),
+            name=payload.name,
+            email=payload.email,
+            attributes=payload.attributes,
+            metadata=metadata,
+            force_new=payload.new,
+        )
+        if payload.name:
+            self.session(sid).display_name = payload.name
+        followed = await self.follow(sid, conversation, payload.after_seq if not created else 0)
+        return {**followed, "created": created}
+
+    @acked
+    async def on_resume(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.Resume, data)
+        conversation = await conversation_actions.open_for(
+            self.services, self.principal(sid), payload.conversation_id
+        )
+        return await self.follow(sid, conversation, payload.after_seq)
+
+    @acked
+    async def on_list_conversations(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.ListConversations, data)
+        found = await conversation_actions.list_for_customer(
+            self.services, self.principal(sid), limit=payload.limit
+        )
+        return {"conversations": [to_wire(c) for c in found]}

@@ -1,0 +1,28 @@
+"""Publishes domain events to Socket.IO rooms, customer side and staff side."""
+
+from __future__ import annotations
+
+import socketio
+
+from ..core.events import Event
+
+CUSTOMER_NAMESPACE = "/customer"
+AGENT_NAMESPACE = "/agent"
+
+
+class SocketPublisher:
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+
+    async def publish(self, event: Event) -> None:
+        for namespace, rooms in (
+            (CUSTOMER_NAMESPACE, event.customer_rooms),
+            (AGENT_NAMESPACE, event.staff_rooms),
+        ):
+            if not rooms:
+                continue
+            # A list of rooms reaches each socket once, even when it sits in several of them.
+            target: str | list[str] = rooms[0] if len(rooms) == 1 else list(rooms)
+            await self._sio.emit(
+                event.name, event.data, to=target, namespace=namespace, skip_sid=event.skip_sid
+            )

@@ -1,0 +1,1 @@
+"""Redis-backed state: key formats, presence, rate limits (and the routing queue)."""

@@ -1,0 +1,131 @@
+"""Agent presence in Redis: connections with expiry, a chosen status, and one effective status.
+
+An agent is online (or away) while at least one of their connections is alive, in any process.
+Each process refreshes its connections' expiry by heartbeat; a crashed process stops refreshing,
+so its connections expire by themselves and a sweeper (any process) turns them into departures.
+Every change of effective status is decided inside one Lua script, so exactly one caller sees it
+and it is broadcast once, however many tabs or processes are involved.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from uuid import UUID
+
+from redis.asyncio import Redis
+
+from ..core.models import PresenceStatus
+from .keys import RedisKeys
+
+# KEYS: conns, status, expiry index, online set
+# ARGV: op (connect|disconnect|choose|refresh), member, expires_at, now, agent_id, chosen
+_PRESENCE_SCRIPT = """
+local conns, status_key, index, online = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local op, member, expires_at, now, agent, chosen =
+    ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
+if op == 'connect' or op == 'refresh' then
+    redis.call('ZADD', conns, expires_at, member)
+    redis.call('ZADD', index, expires_at, agent .. '|' .. member)
+elseif op == 'disconnect' then
+    redis.call('ZREM', conns, member)
+    redis.call('ZREM', index, agent .. '|' .. member)
+elseif op == 'choose' then
+    redis.call('HSET', status_key, 'chosen', chosen)
+end
+redis.call('ZREMRANGEBYSCORE', conns, '-inf', now)
+local current_choice = redis.call('HGET', status_key, 'chosen') or 'online'
+local effective = 'offline'
+if redis.call('ZCARD', conns) > 0 then effective = current_choice end
+local previous = redis.call('HGET', status_key, 'effective') or 'offline'
+if previous == effective then
+    return {effective, 0, redis.call('HGET', status_key, 'since') or '0'}
+end
+redis.call('HSET', status_key, 'effective', effective, 'since', ARGV[4])
+if effective == 'offline' then
+    redis.call('SREM', online, agent)
+else
+    redis.call('SADD', online, agent)
+end
+return {effective, 1, ARGV[4]}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChange:
+    agent_id: UUID
+    status: PresenceStatus
+    changed: bool
+    since: float
+
+
+class PresenceStore:
+    """Reads and writes agent presence; every write reports whether the effective status moved."""
+
+    def __init__(self, redis: Redis, keys: RedisKeys, *, ttl_seconds: float) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._ttl = ttl_seconds
+        self._script = redis.register_script(_PRESENCE_SCRIPT)
+
+    async def _run(
+        self, op: str, agent_id: UUID, member: str = "", chosen: str = ""
+    ) -> PresenceChange:
+        now = time.time()
+        keys = [
+            self._keys.agent_connections(agent_id),
+            self._keys.agent_status(agent_id),
+            self._keys.presence_expiry_index(),
+            self._keys.online_agents(),
+        ]
+        args = [op, member, now + self._ttl, now, str(agent_id), chosen]
+        effective, changed, since = await self._script(keys=keys, args=args)
+        return PresenceChange(
+            agent_id=agent_id,
+            status=PresenceStatus(_text(effective)),
+            changed=bool(int(changed)),
+            since=float(_text(since)),
+        )
+
+    async def connect(self, agent_id: UUID, connection: str) -> PresenceChange:
+        return await self._run("connect", agent_id, connection)
+
+    async def disconnect(self, agent_id: UUID, connection: str) -> PresenceChange:
+        return await self._run("disconnect", agent_id, connection)
+
+    async def refresh(self, agent_id: UUID, connection: str) -> PresenceChange:
+        return await self._run("refresh", agent_id, connection)
+
+    async def choose(self, agent_id: UUID, status: PresenceStatus) -> PresenceChange:
+        return await self._run("choose", agent_id, chosen=str(status))
+
+    async def expired_connections(self, limit: int = 500) -> list[tuple[UUID, str]]:
+        """Connections whose process stopped refreshing them: (agent id, connection)."""
+        members = await self._redis.zrangebyscore(
+            self._keys.presence_expiry_index(), "-inf", time.time(), start=0, num=limit
+        )
+        found = []
+        for raw in members:
+            agent, _, connection = _text(raw).partition("|")
+            try:
+                found.append((UUID(agent), connection))
+            except ValueError:
+                await self._redis.zrem(self._keys.presence_expiry_index(), raw)
+        return found
+
+    async def status(self, agent_id: UUID) -> tuple[PresenceStatus, float]:
+        effective, since = await self._redis.hmget(
+            self._keys.agent_status(agent_id), ["effective", "since"]
+        )
+        return (
+            PresenceStatus(_text(effective) if effective else "offline"),
+            float(_text(since)) if since else 0.0,
+        )
+
+    async def online_agent_ids(self) -> set[UUID]:
+        members = await self._redis.smembers(self._keys.online_agents())
+        return {UUID(_text(m)) for m in members}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,1 @@
+"""asyncpg repositories (plain SQL) and the migrations runner."""

@@ -1,0 +1,55 @@
+"""Attachment records; the bytes live in a BlobStore."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from ..core.models import Attachment, SenderKind
+from .rows import to_struct
+
+_COLUMNS = "id, conversation_id, filename, content_type, size_bytes, created_at"
+
+
+async def create(
+    conn: asyncpg.Connection,
+    *,
+    attachment_id: UUID,
+    conversation_id: UUID,
+    uploader_kind: SenderKind,
+    uploader_id: UUID | None,
+    filename: str,
+    content_type: str,
+    size_bytes: int,
+    storage_key: str,
+) -> Attachment:
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO attachments (id, conversation_id, uploader_kind, uploader_id, filename,
+                                 content_type, size_bytes, storage_key)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_COLUMNS}
+        """,
+        attachment_id,
+        conversation_id,
+        str(uploader_kind),
+        uploader_id,
+        filename,
+        content_type,
+        size_bytes,
+        storage_key,
+    )
+    return to_struct(Attachment, row)
+
+
+async def get_with_key(
+    conn: asyncpg.Connection, attachment_id: UUID
+) -> tuple[Attachment, str] | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS}, storage_key FROM attachments WHERE id = $1", attachment_id
+    )
+    if row is None:
+        return None
+    record = dict(row)
+    key = record.pop("storage_key")
+    return to_struct(Attachment, record), key

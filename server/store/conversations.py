@@ -1,0 +1,175 @@
+"""Conversations: the rows, their participants, and the agent-facing list query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ..core.models import Conversation, ConversationStatus
+from .rows import to_struct, to_structs
+
+_COLUMNS = """
+    c.id, c.customer_id, c.status, c.assigned_agent_id, c.team_id, c.last_seq, c.metadata,
+    c.created_at, c.updated_at, c.last_message_at, c.resolved_at
+"""
+
+
+async def get(conn: asyncpg.Connection, conversation_id: UUID) -> Conversation | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM conversations c WHERE c.id = $1", conversation_id
+    )
+    return to_struct(Conversation, row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationContext:
+    conversation: Conversation
+    is_participant: bool  # the asking agent joined it
+    customer_name: str | None
+
+
+async def get_context(
+    conn: asyncpg.Connection, conversation_id: UUID, agent_id: UUID | None
+) -> ConversationContext | None:
+    """A conversation with what authorization and message building need, in one round trip."""
+    row = await conn.fetchrow(
+        f"""
+        SELECT {_COLUMNS}, cu.name AS customer_name,
+               ($2::uuid IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM conversation_participants p
+                    WHERE p.conversation_id = c.id AND p.agent_id = $2)) AS is_participant
+          FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+         WHERE c.id = $1
+        """,
+        conversation_id,
+        agent_id,
+    )
+    if row is None:
+        return None
+    record = dict(row)
+    is_participant = bool(record.pop("is_participant"))
+    customer_name = record.pop("customer_name")
+    return ConversationContext(to_struct(Conversation, record), is_participant, customer_name)
+
+
+async def create(
+    conn: asyncpg.Connection,
+    *,
+    customer_id: UUID,
+    team_id: UUID | None,
+    metadata: dict[str, Any],
+) -> Conversation:
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO conversations AS c (customer_id, team_id, metadata)
+        VALUES ($1, $2, $3)
+        RETURNING {_COLUMNS}
+        """,
+        customer_id,
+        team_id,
+        metadata,
+    )
+    return to_struct(Conversation, row)
+
+
+async def latest_for_customer(
+    conn: asyncpg.Connection, customer_id: UUID, *, open_only: bool
+) -> Conversation | None:
+    row = await conn.fetchrow(
+        f"""
+        SELECT {_COLUMNS} FROM conversations c
+         WHERE c.customer_id = $1 AND (NOT $2 OR c.status = 'open')
+         ORDER BY c.created_at DESC LIMIT 1
+        """,
+        customer_id,
+        open_only,
+    )
+    return to_struct(Conversation, row) if row else None
+
+
+async def list_for_customer(
+    conn: asyncpg.Connection, customer_id: UUID, limit: int
+) -> list[Conversation]:
+    rows = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM conversations c
+         WHERE c.customer_id = $1 ORDER BY c.created_at DESC LIMIT $2
+        """,
+        customer_id,
+        limit,
+    )
+    return to_structs(Conversation, rows)
+
+
+async def list_page(
+    conn: asyncpg.Connection,
+    *,
+    status: ConversationStatus | None,
+    assignee: UUID | None,
+    unassigned: bool,
+    visible_to_agent: UUID | None,
+    before: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[Conversation]:
+    """Newest-updated first, keyset-paginated on (updated_at, id).
+
+    visible_to_agent limits the page to what a non-admin agent may see (assigned to them, joined,
+    or unassigned); None means no limit (admins).
+    """
+    rows = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM conversations c
+         WHERE ($1::text IS NULL OR c.status = $1)
+           AND ($2::uuid IS NULL OR c.assigned_agent_id = $2)
+           AND (NOT $3 OR c.assigned_agent_id IS NULL)
+           AND ($4::uuid IS NULL
+                OR c.assigned_agent_id IS NULL
+                OR c.assigned_agent_id = $4
+                OR EXISTS (SELECT 1 FROM conversation_participants p
+                            WHERE p.conversation_id = c.id AND p.agent_id = $4))
+           AND ($5::timestamptz IS NULL OR (c.updated_at, c.id) < ($5, $6::uuid))
+         ORDER BY c.updated_at DESC, c.id DESC
+         LIMIT $7
+        """,
+        str(status) if status else None,
+        assignee,
+        unassigned,
+        visible_to_agent,
+        before[0] if before else None,
+        before[1] if before else None,
+        limit,
+    )
+    return to_structs(Conversation, rows)
+
+
+async def add_participant(conn: asyncpg.Connection, conversation_id: UUID, agent_id: UUID) -> None:
+    await conn.execute(
+        """
+        INSERT INTO conversation_participants (conversation_id, agent_id) VALUES ($1, $2)
+        ON CONFLICT DO NOTHING
+        """,
+        conversation_id,
+        agent_id,
+    )
+
+
+async def set_status(
+    conn: asyncpg.Connection, conversation_id: UUID, status: ConversationStatus
+) -> Conversation | None:
+    row = await conn.fetchrow(
+        f"""
+        UPDATE conversations c
+           SET status = $2,
+               updated_at = now(),
+               resolved_at = CASE WHEN $2 = 'resolved' THEN now() ELSE NULL END
+         WHERE c.id = $1
+        RETURNING {_COLUMNS}
+        """,
+        conversation_id,
+        str(status),
+    )
+    return to_struct(Conversation, row) if row else None

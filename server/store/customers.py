@@ -1,0 +1,45 @@
+"""Customers: visitors become rows when they first start a conversation."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ..core.models import Customer
+from .rows import to_struct
+
+_COLUMNS = "id, name, email, attributes, identity_verified, created_at"
+
+
+async def get(conn: asyncpg.Connection, customer_id: UUID) -> Customer | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM customers WHERE id = $1", customer_id)
+    return to_struct(Customer, row) if row else None
+
+
+async def upsert(
+    conn: asyncpg.Connection,
+    customer_id: UUID,
+    *,
+    name: str | None,
+    email: str | None,
+    attributes: dict[str, Any],
+) -> Customer:
+    """Create the visitor's row, or fill in what they told us since (never erase a known value)."""
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO customers AS c (id, name, email, attributes) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (id) DO UPDATE
+           SET name = coalesce(excluded.name, c.name),
+               email = coalesce(excluded.email, c.email),
+               attributes = c.attributes || excluded.attributes,
+               updated_at = now()
+        RETURNING {_COLUMNS}
+        """,
+        customer_id,
+        name,
+        email,
+        attributes,
+    )
+    return to_struct(Customer, row)

@@ -1,0 +1,182 @@
+"""Test helpers: a real Parley server on a free port, and real Socket.IO and HTTP clients."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import asyncpg
+import socketio
+from aiohttp import web
+
+from server.app import create_app
+from server.auth.passwords import hash_password
+from server.config import Settings
+from server.core.models import AgentRole
+from server.store import agents as agent_store
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    settings: Settings
+    runner: web.AppRunner
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def app(self) -> web.Application:
+        return self.runner.app
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+async def start_server(settings: Settings) -> RunningServer:
+    port = free_port()
+    settings = settings.with_overrides(port=port)
+    runner = web.AppRunner(create_app(settings), handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return RunningServer(settings, runner, port)
+
+
+PASSWORD = "correct horse battery"
+
+
+async def create_agent(
+    database_url: str,
+    *,
+    email: str | None = None,
+    name: str = "Agent",
+    role: AgentRole = AgentRole.AGENT,
+    password: str = PASSWORD,
+) -> uuid.UUID:
+    conn = await asyncpg.connect(database_url)
+    try:
+        agent = await agent_store.create(
+            conn,
+            email=email or f"{uuid.uuid4().hex[:8]}@example.test",
+            display_name=name,
+            role=role,
+            password_hash=await hash_password(password),
+        )
+        return agent.id
+    finally:
+        await conn.close()
+
+
+async def login(base_url: str, email: str, password: str = PASSWORD) -> str:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(
+            f"{base_url}/api/v1/auth/login", json={"email": email, "password": password}
+        ) as response:
+            body = await response.json()
+            assert response.status == 200, body
+            return str(body["data"]["token"])
+
+
+async def agent_token(server: RunningServer, *, role: AgentRole = AgentRole.AGENT,
+                      name: str = "Agent") -> tuple[uuid.UUID, str]:
+    email = f"{uuid.uuid4().hex[:8]}@example.test"
+    agent_id = await create_agent(server.settings.database_url, email=email, name=name, role=role)
+    return agent_id, await login(server.url, email)
+
+
+class EventLog:
+    """Records every event a client receives, and waits for the ones a test expects."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, list[Any]] = defaultdict(list)
+        self._changed = asyncio.Condition()
+
+    async def record(self, name: str, data: Any) -> None:
+        async with self._changed:
+            self.events[name].append(data)
+            self._changed.notify_all()
+
+    async def wait_for(
+        self,
+        name: str,
+        predicate: Callable[[Any], bool] = lambda _: True,
+        *,
+        count: int = 1,
+        timeout: float = 5.0,
+    ) -> list[Any]:
+        async def matched() -> list[Any]:
+            async with self._changed:
+                while True:
+                    found = [e for e in self.events[name] if predicate(e)]
+                    if len(found) >= count:
+                        return found
+                    await self._changed.wait()
+
+        return await asyncio.wait_for(matched(), timeout)
+
+    def of(self, name: str) -> list[Any]:
+        return list(self.events[name])
+
+
+@dataclass
+class Client:
+    sio: socketio.AsyncClient
+    namespace: str
+    log: EventLog = field(default_factory=EventLog)
+
+    async def call(self, event: str, data: Any = None, timeout: float = 5.0) -> Any:
+        return await self.sio.call(event, data, namespace=self.namespace, timeout=timeout)
+
+    async def ok(self, event: str, data: Any = None) -> Any:
+        ack = await self.call(event, data)
+        assert ack.get("ok") is True, ack
+        return ack["data"]
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+_EVENTS = ("message", "typing", "receipt", "presence", "conversation_updated", "_seq")
+
+
+async def connect(base_url: str, namespace: str, token: str | None) -> Client:
+    sio = socketio.AsyncClient(reconnection=False)
+    client = Client(sio, namespace)
+    for name in _EVENTS:
+        sio.on(name, _recorder(client.log, name), namespace=namespace)
+    await sio.connect(
+        base_url,
+        namespaces=[namespace],
+        auth={"token": token} if token else {},
+        transports=["websocket"],
+        wait_timeout=5,
+    )
+    return client
+
+
+def _recorder(log: EventLog, name: str) -> Callable[[Any], Any]:
+    async def handler(data: Any) -> None:
+        await log.record(name, data)
+
+    return handler
+
+
+async def customer(base_url: str, token: str | None = None) -> Client:
+    return await connect(base_url, "/customer", token)
+
+
+async def agent(base_url: str, token: str) -> Client:
+    return await connect(base_url, "/agent", token)
