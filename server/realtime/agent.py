@@ -15,7 +15,7 @@ from ..core.models import AgentPrincipal, ConversationStatus
 from . import schemas
 from .base import ParleyNamespace
 from .gate import DeliveryGate
-from .handlers import SocketSession, acked
+from .handlers import SocketSession, acked, refuse_connection
 
 
 class AgentNamespace(ParleyNamespace):
@@ -37,7 +37,7 @@ class AgentNamespace(ParleyNamespace):
             hello = schemas.decode(schemas.Hello, auth)
             principal = await auth_actions.authenticate_agent(self.services, hello.token)
         except ParleyError as exc:
-            raise ConnectionRefusedError(exc.as_body()["error"]) from exc
+            raise refuse_connection(exc) from exc
         self.sessions[sid] = SocketSession(principal=principal, display_name=principal.display_name)
         await self.enter_room(sid, ALL_AGENTS_ROOM)
         await self.enter_room(sid, agent_room(principal.agent_id))

@@ -11,7 +11,7 @@ from ..core.events import customer_room, to_wire
 from ..core.models import CustomerPrincipal
 from . import schemas
 from .base import ParleyNamespace
-from .handlers import SocketSession, acked
+from .handlers import SocketSession, acked, refuse_connection
 
 
 class CustomerNamespace(ParleyNamespace):
@@ -24,7 +24,7 @@ class CustomerNamespace(ParleyNamespace):
             else:
                 token, principal = auth_actions.new_visitor(self.services)
         except ParleyError as exc:
-            raise ConnectionRefusedError(exc.as_body()["error"]) from exc
+            raise refuse_connection(exc) from exc
         self.sessions[sid] = SocketSession(principal=principal)
         self._tokens[sid] = token
         await self.enter_room(sid, customer_room(principal.customer_id))

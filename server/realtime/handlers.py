@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from socketio.exceptions import ConnectionRefusedError
+
 from ..core.errors import ErrorCode, ParleyError
 from ..core.models import Principal
 
@@ -20,6 +22,11 @@ class SocketSession:
     display_name: str | None = None
     # Conversations this socket follows live (authorized when it joined them).
     following: set[str] = field(default_factory=set)
+
+
+def refuse_connection(error: ParleyError) -> ConnectionRefusedError:
+    """A refused connect: the client gets {"message": ..., "data": {"code", "message"}}."""
+    return ConnectionRefusedError(error.message, {"code": str(error.code), "message": error.message})
 
 
 def ok(data: Any = None) -> dict[str, Any]:

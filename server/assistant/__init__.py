@@ -1,0 +1,1 @@
+"""The AI assistant: knowledge base, retrieval, embeddings and (later) the participant."""
