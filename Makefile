@@ -12,12 +12,11 @@ install-test:
 run: install
 	parley serve
 
-test: install-test
+test: install-test lint typecheck
 	$(PYTHON) -m pytest -q -p no:cacheprovider
 
 lint:
 	$(PYTHON) -m ruff check server tests
-	$(PYTHON) -m ruff format --check server
 
 typecheck:
 	$(PYTHON) -m mypy server

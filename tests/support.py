@@ -81,13 +81,12 @@ async def create_agent(
 
 
 async def login(base_url: str, email: str, password: str = PASSWORD) -> str:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(
-            f"{base_url}/api/v1/auth/login", json={"email": email, "password": password}
-        ) as response:
-            body = await response.json()
-            assert response.status == 200, body
-            return str(body["data"]["token"])
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{base_url}/api/v1/auth/login", json={"email": email, "password": password}
+    ) as response:
+        body = await response.json()
+        assert response.status == 200, body
+        return str(body["data"]["token"])
 
 
 async def agent_token(server: RunningServer, *, role: AgentRole = AgentRole.AGENT,

@@ -25,7 +25,7 @@ from .typing_timers import TypingTimers
 log = logging.getLogger(__name__)
 
 
-class ParleyNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+class ParleyNamespace(socketio.AsyncNamespace):
     def __init__(self, namespace: str, services: Services, gate: DeliveryGate) -> None:
         super().__init__(namespace)
         self.services = services

@@ -26,7 +26,9 @@ class SocketSession:
 
 def refuse_connection(error: ParleyError) -> ConnectionRefusedError:
     """A refused connect: the client gets {"message": ..., "data": {"code", "message"}}."""
-    return ConnectionRefusedError(error.message, {"code": str(error.code), "message": error.message})
+    return ConnectionRefusedError(
+        error.message, {"code": str(error.code), "message": error.message}
+    )
 
 
 def ok(data: Any = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from .gate import SEQUENCED_EVENTS, DeliveryGate
 _CONVERSATION_PREFIX = conversation_room("")
 
 
-class _GatedLocalDelivery(socketio.AsyncManager):  # type: ignore[misc]
+class _GatedLocalDelivery(socketio.AsyncManager):
     gate: DeliveryGate | None = None
 
     async def emit(
@@ -55,7 +55,7 @@ class _GatedLocalDelivery(socketio.AsyncManager):  # type: ignore[misc]
         await socketio.AsyncManager.emit(self, event, data, namespace, room=sid)
 
 
-class GatedRedisManager(socketio.AsyncRedisManager, _GatedLocalDelivery):  # type: ignore[misc]
+class GatedRedisManager(socketio.AsyncRedisManager, _GatedLocalDelivery):
     """Cross-process fan-out through Redis, exactly-once ordered delivery per socket."""
 
 

@@ -12,7 +12,7 @@ from ..core.errors import ErrorCode, ParleyError
 from ..core.models import PresenceStatus, Visibility
 
 
-class Payload(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class Payload(msgspec.Struct, forbid_unknown_fields=True):
     pass
 
 

@@ -4,10 +4,11 @@ vanishes) stops "typing" for everyone after a few seconds, without relying on th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 # (sid, conversation id, typing) -> broadcast
-Broadcast = Callable[[str, str, bool], Awaitable[None]]
+Broadcast = Callable[[str, str, bool], Coroutine[Any, Any, None]]
 
 
 class TypingTimers:
@@ -37,6 +38,6 @@ class TypingTimers:
     def _expire(self, key: tuple[str, str]) -> None:
         if self._timers.pop(key, None) is None:
             return
-        task = asyncio.create_task(self._broadcast(key[0], key[1], False))
+        task: asyncio.Task[None] = asyncio.create_task(self._broadcast(key[0], key[1], False))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

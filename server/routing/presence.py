@@ -78,7 +78,7 @@ class PresenceStore:
             self._keys.presence_expiry_index(),
             self._keys.online_agents(),
         ]
-        args = [op, member, now + self._ttl, now, str(agent_id), chosen]
+        args: list[str | float] = [op, member, now + self._ttl, now, str(agent_id), chosen]
         effective, changed, since = await self._script(keys=keys, args=args)
         return PresenceChange(
             agent_id=agent_id,
@@ -106,11 +106,12 @@ class PresenceStore:
         )
         found = []
         for raw in members:
-            agent, _, connection = _text(raw).partition("|")
+            member = _text(raw)  # type: ignore[arg-type]
+            agent, _, connection = member.partition("|")
             try:
                 found.append((UUID(agent), connection))
             except ValueError:
-                await self._redis.zrem(self._keys.presence_expiry_index(), raw)
+                await self._redis.zrem(self._keys.presence_expiry_index(), member)
         return found
 
     async def status(self, agent_id: UUID) -> tuple[PresenceStatus, float]:

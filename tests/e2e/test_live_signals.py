@@ -77,7 +77,7 @@ async def test_read_receipts_reach_the_sender(server: RunningServer) -> None:
 
 
 async def test_presence_online_away_offline_and_two_tabs(server: RunningServer) -> None:
-    watcher_id, watcher_token = await agent_token(server, name="Watcher")
+    _watcher_id, watcher_token = await agent_token(server, name="Watcher")
     watcher = await agent(server.url, watcher_token)
     agent_id, token = await agent_token(server, name="Robin")
 

@@ -40,7 +40,7 @@ async def test_login_throttling_per_address(server: RunningServer) -> None:
         for i in range(server.settings.login_max_failures_per_ip):
             status, _ = await _post_json(http, url, {"email": f"u{i}@example.test", "password": "x"})
             assert status == 401
-        status, body = await _post_json(http, url, {"email": "fresh@example.test", "password": "x"})
+        status, _body = await _post_json(http, url, {"email": "fresh@example.test", "password": "x"})
         assert status == 429
 
 

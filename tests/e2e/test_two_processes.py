@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
 from server.config import Settings
-from tests.support import ServerProcess, agent, customer, login, create_agent, spawn_server
+from tests.support import ServerProcess, agent, create_agent, customer, login, spawn_server
 
 
 @pytest_asyncio.fixture
@@ -33,7 +34,7 @@ async def test_everything_works_across_two_processes(
     token = (await cust.ok("session"))["visitor_token"]
     conversation_id = (await cust.ok("start_conversation", {"name": "Casey"}))["conversation"]["id"]
     agent_id, agent_tok = await _agent_login(settings, two.url, "Robin")
-    watcher_id, watcher_tok = await _agent_login(settings, one.url, "Watcher")
+    _watcher_id, watcher_tok = await _agent_login(settings, one.url, "Watcher")
     watcher = await agent(one.url, watcher_tok)
     staff = await agent(two.url, agent_tok)
     await watcher.log.wait_for("presence", lambda e: e["agent_id"] == agent_id and e["status"] == "online")
@@ -92,7 +93,5 @@ async def test_presence_of_a_killed_process_expires(
     await asyncio.sleep(1)
     assert len([e for e in watcher.log.of("presence") if e["agent_id"] == agent_id and e["status"] == "offline"]) == 1
     await watcher.close()
-    try:
+    with contextlib.suppress(Exception):
         await doomed.close()
-    except Exception:
-        pass
