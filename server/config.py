@@ -104,7 +104,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def _parse(name: str, raw: str, current: Any) -> Any:
+def _parse(name: str, field_name: str, raw: str, current: Any) -> Any:
     try:
         if isinstance(current, bool):
             lowered = raw.strip().lower()
@@ -117,7 +117,7 @@ def _parse(name: str, raw: str, current: Any) -> Any:
             return float(raw)
         if isinstance(current, tuple):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
-        if isinstance(current, Path) or name in {"attachment_dir"}:
+        if isinstance(current, Path) or field_name == "attachment_dir":
             return Path(raw)
         return raw
     except ValueError as exc:
@@ -133,7 +133,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raw = environ.get(variable)
         if raw is None or raw == "":
             continue
-        values[field_name] = _parse(variable, raw, getattr(defaults, field_name))
+        values[field_name] = _parse(variable, field_name, raw, getattr(defaults, field_name))
     values.update(overrides)
     known = {f.name for f in fields(Settings)}
     unknown = set(values) - known

@@ -130,7 +130,8 @@ async def set_status(
         updated = await conversation_store.set_status(work.conn, conversation_id, status)
         if updated is None:
             raise not_found("conversation")
-        work.publish_on_commit(conversation_updated(updated, reason=str(status)))
+        reason = "resolved" if status is ConversationStatus.RESOLVED else "reopened"
+        work.publish_on_commit(conversation_updated(updated, reason=reason))
     return updated
 
 
@@ -157,7 +158,12 @@ async def list_for_agent(
 
 
 async def list_for_customer(
-    services: Services, principal: CustomerPrincipal, *, limit: int
+    services: Services,
+    principal: CustomerPrincipal,
+    *,
+    limit: int,
+    status: ConversationStatus | None = None,
 ) -> list[Conversation]:
     async with services.db.acquire() as conn:
-        return await conversation_store.list_for_customer(conn, principal.customer_id, limit)
+        found = await conversation_store.list_for_customer(conn, principal.customer_id, limit)
+    return [c for c in found if status is None or c.status == status]

@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
 from ..core import policies
 from ..core.errors import ErrorCode, ParleyError, invalid
 from ..core.models import (
     AgentPrincipal,
-    ConversationStatus,
     Message,
     Principal,
     Visibility,
 )
+from ..store import conversations as conversation_store
 from ..store import messages as message_store
 from .context import Services, unit_of_work
 from .conversations import conversation_updated, load_visible
@@ -111,10 +109,9 @@ async def post_message(
         if result.created:
             work.publish_on_commit(*message_wire_events(services, message))
         if result.reopened:
-            reopened = msgspec.structs.replace(
-                context.conversation, status=ConversationStatus.OPEN, resolved_at=None
-            )
-            work.publish_on_commit(conversation_updated(reopened, reason="reopened"))
+            reopened = await conversation_store.get(work.conn, conversation_id)
+            if reopened is not None:
+                work.publish_on_commit(conversation_updated(reopened, reason="reopened"))
     return PostedMessage(message, result.created)
 
 

@@ -32,8 +32,8 @@ def json_response(data: object, status: int = 200) -> web.Response:
     return web.Response(body=_encode(data), status=status, content_type="application/json")
 
 
-def error_response(error: ParleyError) -> web.Response:
-    response = json_response(error.as_body(), status=error.http_status)
+def error_response(error: ParleyError, status: int | None = None) -> web.Response:
+    response = json_response(error.as_body(), status=status or error.http_status)
     retry_after = error.details.get("retry_after")
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
@@ -53,7 +53,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400 or not request.path.startswith("/api/"):
             raise
         code = _HTTP_CODES.get(exc.status, ErrorCode.BAD_REQUEST)
-        return error_response(ParleyError(code, exc.reason or code.value))
+        return error_response(ParleyError(code, exc.reason or code.value), status=exc.status)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(ParleyError(ErrorCode.INTERNAL, "internal error"))

@@ -55,7 +55,8 @@ def add_static_routes(app: web.Application) -> None:
     app.router.add_get("/demo/", demo_page)
     for name in ("widget", "console", "demo"):
         folder = STATIC_ROOT / name
-        folder.mkdir(parents=True, exist_ok=True)
+        if not folder.is_dir():
+            continue  # not built in this checkout
         app.router.add_static(f"/static/{name}/", folder, follow_symlinks=False)
 
 

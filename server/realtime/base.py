@@ -16,7 +16,7 @@ from ..actions.context import Services
 from ..actions.wire import message_wire
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.events import conversation_room, to_wire
-from ..core.models import Conversation, ReceiptKind
+from ..core.models import AgentPrincipal, Conversation, ReceiptKind
 from . import schemas
 from .gate import DeliveryGate
 from .handlers import SocketSession, acked, error_ack
@@ -59,6 +59,8 @@ class ParleyNamespace(socketio.AsyncNamespace):
         async def subscribe() -> None:
             await self.enter_room(sid, conversation_room(key))
 
+        # A client claiming more than exists must not skip messages written after it asked.
+        after_seq = min(after_seq, conversation.last_seq)
         await self.gate.open(self.namespace, sid, key, after_seq, subscribe)
         session.following.add(key)
         return {
@@ -107,7 +109,7 @@ class ParleyNamespace(socketio.AsyncNamespace):
         session = self.session(sid)
         payload = schemas.decode(schemas.Typing, data)
         key = self.ensure_following(session, payload.conversation_id)
-        if payload.internal:
+        if payload.internal and isinstance(session.principal, AgentPrincipal):
             # Private-note typing is staff-only and not tracked by the customer-facing timer.
             await typing_actions.typing(
                 self.services,

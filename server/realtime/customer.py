@@ -8,7 +8,7 @@ from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..core.errors import ParleyError
 from ..core.events import customer_room, to_wire
-from ..core.models import CustomerPrincipal
+from ..core.models import ConversationStatus, CustomerPrincipal
 from . import schemas
 from .base import ParleyNamespace
 from .handlers import SocketSession, acked, refuse_connection
@@ -85,6 +85,9 @@ class CustomerNamespace(ParleyNamespace):
     async def on_list_conversations(self, sid: str, data: Any = None) -> dict[str, Any]:
         payload = schemas.decode(schemas.ListConversations, data)
         found = await conversation_actions.list_for_customer(
-            self.services, self.principal(sid), limit=payload.limit
+            self.services,
+            self.principal(sid),
+            limit=payload.limit,
+            status=ConversationStatus(payload.status) if payload.status else None,
         )
         return {"conversations": [to_wire(c) for c in found]}

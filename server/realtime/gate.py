@@ -29,10 +29,11 @@ SEQUENCED_EVENTS = frozenset({MESSAGE, SEQ_ADVANCE})
 
 
 class _Stream:
-    __slots__ = ("cursor", "filling", "pending", "task")
+    __slots__ = ("arrivals", "cursor", "filling", "pending", "task")
 
     def __init__(self, cursor: int) -> None:
         self.cursor = cursor
+        self.arrivals = 0  # events held so far; tells a catch-up whether any came during a fetch
         self.filling = False
         self.pending: dict[int, tuple[str, Any]] = {}
         self.task: asyncio.Task[None] | None = None
@@ -96,6 +97,7 @@ class DeliveryGate:
             return
         if stream.filling:
             stream.pending[seq] = (event, data)
+            stream.arrivals += 1
             return
         if seq <= stream.cursor:
             return
@@ -105,6 +107,7 @@ class DeliveryGate:
                 await self._send(namespace, sid, event, data)
             return
         stream.pending[seq] = (event, data)
+        stream.arrivals += 1
         stream.filling = True
         stream.task = asyncio.create_task(self._catch_up(namespace, sid, conversation_id, stream))
 
@@ -113,6 +116,7 @@ class DeliveryGate:
     ) -> None:
         try:
             while True:
+                arrivals_before = stream.arrivals
                 page = await self._fetch(namespace, conversation_id, stream.cursor, self._page_size)
                 for data in page:
                     seq = int(data["seq"])
@@ -124,8 +128,12 @@ class DeliveryGate:
                 await self._drain_consecutive(namespace, sid, stream)
                 if not page and not stream.pending:
                     break
-                # Either the page moved the cursor (look again for what committed meanwhile) or
-                # a held event is still ahead of a gap: PostgreSQL has it by now.
+                if not page and stream.arrivals == arrivals_before:
+                    # Nothing visible is missing: everything held was already committed when the
+                    # fetch started, so what remains of a gap is invisible here (private notes).
+                    await self._drain_all(namespace, sid, stream)
+                    break
+                # The page moved the cursor, or events arrived during the fetch: look again.
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -135,6 +143,14 @@ class DeliveryGate:
             stream.filling = False
             stream.task = None
             stream.pending.clear()
+
+    async def _drain_all(self, namespace: str, sid: str, stream: _Stream) -> None:
+        for seq in sorted(stream.pending):
+            event, data = stream.pending.pop(seq)
+            if seq > stream.cursor:
+                stream.cursor = seq
+                if event != SEQ_ADVANCE:
+                    await self._send(namespace, sid, event, data)
 
     async def _drain_consecutive(self, namespace: str, sid: str, stream: _Stream) -> None:
         for seq in sorted(stream.pending):

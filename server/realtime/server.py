@@ -6,16 +6,43 @@ from typing import Any
 from uuid import UUID
 
 import socketio
+from socketio import packet
 
 from ..actions.context import Services
 from ..actions.messages import replay_page
 from ..config import Settings
+from ..core.errors import ErrorCode, ParleyError
 from . import codec
 from .agent import AgentNamespace
 from .customer import CustomerNamespace
 from .gate import DeliveryGate
+from .handlers import error_ack
 from .manager import GatedRedisManager
 from .publisher import AGENT_NAMESPACE, CUSTOMER_NAMESPACE
+
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
+
+
+class ParleySocketServer(socketio.AsyncServer):
+    """python-socketio's server, refusing client events named like its lifecycle events (a
+    client sending "disconnect" would otherwise run the disconnect handler)."""
+
+    async def _handle_event_internal(
+        self, server: Any, sid: str, eio_sid: str, data: list[Any], namespace: str, id: Any
+    ) -> None:
+        if data and data[0] in RESERVED_EVENTS:
+            if id is not None:
+                refusal = ParleyError(
+                    ErrorCode.BAD_REQUEST, f"{data[0]!r} is a reserved event name"
+                )
+                await server._send_packet(
+                    eio_sid,
+                    self.packet_class(
+                        packet.ACK, namespace=namespace, id=id, data=[error_ack(refusal)]
+                    ),
+                )
+            return
+        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
 
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
@@ -23,7 +50,7 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     origins: str | list[str] = (
         "*" if "*" in settings.allowed_origins else list(settings.allowed_origins)
     )
-    return socketio.AsyncServer(
+    return ParleySocketServer(
         async_mode="aiohttp",
         client_manager=manager,
         json=codec,

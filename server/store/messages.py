@@ -21,6 +21,9 @@ _SQLSTATE_ERRORS = {
 }
 
 
+_POST = "SELECT * FROM parley_post_message($1, $2, $3, $4, $5, $6, $7, $8)"
+
+
 @dataclass(frozen=True, slots=True)
 class PostResult:
     id: UUID
@@ -54,14 +57,11 @@ async def post(
         attachment_ids,
     )
     try:
-        row = await conn.fetchrow(
-            "SELECT * FROM parley_post_message($1, $2, $3, $4, $5, $6, $7, $8)", *args
-        )
-    except asyncpg.UniqueViolationError:
-        # A concurrent retry with the same client id won; its row is the answer.
-        row = await conn.fetchrow(
-            "SELECT * FROM parley_post_message($1, $2, $3, $4, $5, $6, $7, $8)", *args
-        )
+        try:
+            row = await conn.fetchrow(_POST, *args)
+        except asyncpg.UniqueViolationError:
+            # A concurrent retry with the same client id won; its row is the answer.
+            row = await conn.fetchrow(_POST, *args)
     except asyncpg.PostgresError as exc:
         mapped = _SQLSTATE_ERRORS.get(getattr(exc, "sqlstate", "") or "")
         if mapped is None:

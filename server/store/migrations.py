@@ -37,6 +37,10 @@ def default_sql_dir() -> Path:
 
 
 def load_migrations(sql_dir: Path) -> list[Migration]:
+    if not sql_dir.is_dir():
+        raise FileNotFoundError(
+            f"no migrations directory at {sql_dir}; run from a checkout or set PARLEY_SQL_DIR"
+        )
     migrations = []
     for path in sorted(sql_dir.glob("*.sql")):
         match = _FILE_NAME.match(path.name)

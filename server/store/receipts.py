@@ -49,8 +49,8 @@ async def advance(
             RETURNING r.delivered_seq, r.read_seq
         )
         SELECT u.delivered_seq, u.read_seq,
-               (b.delivered_seq IS DISTINCT FROM u.delivered_seq
-                OR b.read_seq IS DISTINCT FROM u.read_seq) AS moved
+               (coalesce(b.delivered_seq, 0) <> u.delivered_seq
+                OR coalesce(b.read_seq, 0) <> u.read_seq) AS moved
           FROM upserted u LEFT JOIN before b ON true
         """,
         conversation_id,

@@ -67,3 +67,38 @@ async def test_a_client_id_reused_in_another_conversation_is_a_conflict(server: 
     ack = await cust.call("send_message", {"conversation_id": second, "client_id": "same", "body": "two"})
     assert ack["ok"] is False and ack["error"]["code"] == "conflict"
     await cust.close()
+
+
+async def test_lifecycle_event_names_cannot_be_sent_by_clients(server: RunningServer) -> None:
+    cust = await customer(server.url)
+    for name in ("disconnect", "connect"):
+        ack = await cust.call(name, {})
+        assert ack["ok"] is False and ack["error"]["code"] == "bad_request"
+    assert (await cust.ok("start_conversation", {}))["created"] is True  # session intact
+    await cust.close()
+
+
+async def test_customers_cannot_fake_private_typing_or_skip_messages(server: RunningServer) -> None:
+    from tests.support import agent, agent_token
+
+    cust = await customer(server.url)
+    token = (await cust.ok("session"))["visitor_token"]
+    conversation_id = (await cust.ok("start_conversation", {}))["conversation"]["id"]
+    _, agent_tok = await agent_token(server)
+    staff = await agent(server.url, agent_tok)
+    await staff.ok("join", {"conversation_id": conversation_id})
+    await cust.ok("typing", {"conversation_id": conversation_id, "typing": True, "internal": True})
+    shown = await staff.log.wait_for("typing", lambda e: e["typing"])
+    assert shown[0]["internal"] is False
+    await staff.log.wait_for("typing", lambda e: not e["typing"], timeout=4)  # and it expires
+
+    # A resume claiming a sequence beyond the conversation does not hide later messages.
+    await cust.close()
+    back = await customer(server.url, token)
+    ack = await back.ok("resume", {"conversation_id": conversation_id, "after_seq": 50})
+    assert ack["delivered_up_to"] == 0
+    await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": "a", "body": "hello"})
+    got = await back.log.wait_for("message")
+    assert got[0]["seq"] == 1
+    await back.close()
+    await staff.close()

@@ -53,6 +53,8 @@ async def test_bad_rest_input_is_a_4xx_json_error(server: RunningServer) -> None
         assert status == 400 and body["error"]["code"] == "unknown_field"
         status, body = await _post_json(http, url, {"email": 5, "password": "x"})
         assert status == 422
+        async with http.delete(f"{server.url}/api/v1/auth/login") as r:
+            assert r.status == 405 and (await r.json())["ok"] is False
         async with http.get(f"{server.url}/api/v1/nope") as r:
             assert r.status == 404 and (await r.json())["ok"] is False
         _, token = await agent_token(server)

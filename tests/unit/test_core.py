@@ -110,6 +110,9 @@ def test_settings_come_from_the_environment_and_bad_values_are_explained() -> No
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
     assert settings.websocket_only is True
     assert settings.embedded
+    from pathlib import Path
+
+    assert load_settings({"PARLEY_ATTACHMENT_DIR": "/srv/files"}).attachments_path == Path("/srv/files")
     with pytest.raises(ConfigError, match="PORT"):
         load_settings({"PORT": "eighty"})
     with pytest.raises(ConfigError):

@@ -99,3 +99,27 @@ async def test_closed_streams_stop_receiving_ordered_delivery() -> None:
     await h.open(after=0)
     h.gate.close(NS, SID)
     assert h.gate.cursor(NS, SID, CONV) is None
+
+
+async def test_a_held_marker_past_an_invisible_gap_does_not_spin() -> None:
+    h = Harness()
+    await h.open(after=0)
+    h.commit(1)
+    await h.live({"conversation_id": CONV, "seq": 1})
+    # Notes 2 and 3: only 3's marker arrives (2's was lost); the database shows customers neither.
+    fetches = 0
+    original = h.fetch
+
+    async def counting(*args):
+        nonlocal fetches
+        fetches += 1
+        return await original(*args)
+
+    h.gate._fetch = counting
+    await h.live({"conversation_id": CONV, "seq": 3}, event=SEQ_ADVANCE)
+    await h.settle()
+    assert fetches <= 3
+    h.commit(4)
+    await h.live({"conversation_id": CONV, "seq": 4})
+    await h.settle()
+    assert h.sent == [1, 4]
