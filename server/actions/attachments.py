@@ -7,8 +7,9 @@ import uuid
 from urllib.parse import unquote
 from uuid import UUID
 
+from ..core import policies
 from ..core.errors import ErrorCode, ParleyError, invalid, not_found
-from ..core.models import Attachment, Principal
+from ..core.models import Attachment, Principal, Visibility
 from ..store import attachments as attachment_store
 from .context import Services, unit_of_work
 from .conversations import load_visible
@@ -84,8 +85,13 @@ async def download_by_principal(
         found = await attachment_store.get_with_key(work.conn, attachment_id)
         if found is None:
             raise not_found("attachment")
-        await load_visible(work, principal, found[0].conversation_id)
-    return await _read(services, *found)
+        attachment, key, message_visibility = found
+        await load_visible(work, principal, attachment.conversation_id)
+        if message_visibility is not None and not policies.can_read_visibility(
+            principal, Visibility(message_visibility)
+        ):
+            raise not_found("attachment")
+    return await _read(services, attachment, key)
 
 
 async def download_by_link(
@@ -98,7 +104,7 @@ async def download_by_link(
         found = await attachment_store.get_with_key(conn, attachment_id)
     if found is None:
         raise not_found("attachment")
-    return await _read(services, *found)
+    return await _read(services, found[0], found[1])
 
 
 async def _read(services: Services, attachment: Attachment, key: str) -> tuple[Attachment, bytes]:

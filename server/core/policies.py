@@ -53,6 +53,10 @@ def visible_to_customer(visibility: Visibility) -> bool:
     return visibility is Visibility.PUBLIC
 
 
+def can_read_visibility(principal: Principal, visibility: Visibility) -> bool:
+    return visibility in visibilities_for(principal)
+
+
 def visibilities_for(principal: Principal) -> tuple[Visibility, ...]:
     """Message visibilities a principal may read."""
     if isinstance(principal, CustomerPrincipal):

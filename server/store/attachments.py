@@ -10,6 +10,7 @@ from ..core.models import Attachment, SenderKind
 from .rows import to_struct
 
 _COLUMNS = "id, conversation_id, filename, content_type, size_bytes, created_at"
+_JOINED_COLUMNS = "a.id, a.conversation_id, a.filename, a.content_type, a.size_bytes, a.created_at"
 
 
 async def create(
@@ -44,12 +45,21 @@ async def create(
 
 async def get_with_key(
     conn: asyncpg.Connection, attachment_id: UUID
-) -> tuple[Attachment, str] | None:
+) -> tuple[Attachment, str, str | None] | None:
+    """The attachment, its storage key, and the visibility of the message it was sent in
+    (None while it is not sent yet)."""
     row = await conn.fetchrow(
-        f"SELECT {_COLUMNS}, storage_key FROM attachments WHERE id = $1", attachment_id
+        f"""
+        SELECT {_JOINED_COLUMNS},
+               a.storage_key, m.visibility AS message_visibility
+          FROM attachments a LEFT JOIN messages m ON m.id = a.message_id
+         WHERE a.id = $1
+        """,
+        attachment_id,
     )
     if row is None:
         return None
     record = dict(row)
     key = record.pop("storage_key")
-    return to_struct(Attachment, record), key
+    visibility = record.pop("message_visibility")
+    return to_struct(Attachment, record), key, visibility

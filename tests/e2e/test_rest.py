@@ -190,3 +190,30 @@ async def test_health_and_readiness(server: RunningServer) -> None:
         for path in ("/widget.js", "/console/", "/demo/"):
             async with http.get(f"{server.url}{path}") as r:
                 assert r.status == 200, path
+
+
+async def test_an_attachment_on_a_private_note_is_not_downloadable_by_the_customer(server: RunningServer) -> None:
+    from tests.support import agent
+
+    cust = await customer(server.url)
+    visitor = (await cust.ok("session"))["visitor_token"]
+    conversation_id = (await cust.ok("start_conversation", {}))["conversation"]["id"]
+    _, token = await agent_token(server)
+    staff = await agent(server.url, token)
+    await staff.ok("join", {"conversation_id": conversation_id})
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        form = aiohttp.FormData()
+        form.add_field("conversation_id", conversation_id)
+        form.add_field("file", PNG, filename="internal.png", content_type="image/png")
+        async with http.post(f"{server.url}/api/v1/attachments", data=form) as r:
+            attachment = (await r.json())["data"]
+    await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": "note", "body": "see",
+                                    "visibility": "internal", "attachment_ids": [attachment["id"]]})
+    url = f"{server.url}/api/v1/attachments/{attachment['id']}/content"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url, headers={"Authorization": f"Bearer {visitor}"}) as r:
+            assert r.status == 404
+        async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as r:
+            assert r.status == 200
+    await cust.close()
+    await staff.close()
