@@ -20,12 +20,19 @@ from .api.keys import SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
 from .config import Settings
-from .realtime.presence_loop import heartbeat_forever, sweep_forever
+from .realtime.presence_loop import (
+    heartbeat_forever,
+    reconcile_forever,
+    routing_timers_forever,
+    sweep_forever,
+)
 from .realtime.publisher import SocketPublisher
 from .realtime.server import create_socket_server, register_namespaces
 from .routing.keys import RedisKeys
 from .routing.presence import PresenceStore
+from .routing.queue import RoutingStore
 from .routing.ratelimit import FailureLimiter
+from .routing.timers import Timers
 from .store.blobs import LocalDiskBlobStore
 from .store.db import create_pool
 from .store.migrations import migrate
@@ -88,12 +95,21 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         login_limiter=FailureLimiter(redis, window_seconds=settings.login_failure_window_seconds),
         blobs=LocalDiskBlobStore(settings.attachments_path),
         publisher=SocketPublisher(sio),
+        routing=RoutingStore(redis, keys, default_capacity=settings.default_max_chats),
+        timers=Timers(redis, keys),
+        customer_presence=PresenceStore(
+            redis, keys, ttl_seconds=settings.presence_ttl_seconds, kind="customer"
+        ),
     )
     app[SERVICES] = services
-    _customers, agents = register_namespaces(sio, services)
+    customers, agents = register_namespaces(sio, services)
     background = [
-        asyncio.create_task(heartbeat_forever(services, agents.local_connections)),
+        asyncio.create_task(
+            heartbeat_forever(services, agents.local_connections, customers.local_connections)
+        ),
         asyncio.create_task(sweep_forever(services)),
+        asyncio.create_task(routing_timers_forever(services)),
+        asyncio.create_task(reconcile_forever(services)),
     ]
     try:
         yield

@@ -38,6 +38,13 @@ class Settings:
     presence_heartbeat_seconds: float = 10.0
     presence_sweep_seconds: float = 5.0
     typing_timeout_seconds: float = 6.0
+    # Routing defaults; each team may override them (teams.settings).
+    default_max_chats: int = 5
+    agent_grace_seconds: float = 60.0
+    unanswered_seconds: float = 120.0
+    abandon_seconds: float = 120.0
+    routing_tick_seconds: float = 0.5
+    reconcile_seconds: float = 30.0
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_content_types: tuple[str, ...] = (
         "image/png",
@@ -90,6 +97,12 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_PRESENCE_HEARTBEAT": "presence_heartbeat_seconds",
     "PARLEY_PRESENCE_SWEEP": "presence_sweep_seconds",
     "PARLEY_TYPING_TIMEOUT": "typing_timeout_seconds",
+    "PARLEY_DEFAULT_MAX_CHATS": "default_max_chats",
+    "PARLEY_AGENT_GRACE": "agent_grace_seconds",
+    "PARLEY_UNANSWERED_TIMEOUT": "unanswered_seconds",
+    "PARLEY_ABANDON_AFTER": "abandon_seconds",
+    "PARLEY_ROUTING_TICK": "routing_tick_seconds",
+    "PARLEY_RECONCILE_INTERVAL": "reconcile_seconds",
     "PARLEY_ATTACHMENT_MAX_BYTES": "attachment_max_bytes",
     "PARLEY_ATTACHMENT_TYPES": "attachment_content_types",
     "PARLEY_ATTACHMENT_DIR": "attachment_dir",
