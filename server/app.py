@@ -122,8 +122,18 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_sockets(app: web.Application) -> None:
-    # Close client connections before the pools they use go away.
-    await app[SOCKETS].shutdown()
+    """Close client connections before the pools they use go away.
+
+    Clients reconnect to another process at once. Presence is left to expire by itself, so an
+    agent who reconnects within the TTL never appears to go offline during a deploy.
+    """
+    sio = app[SOCKETS]
+    for namespace in list(sio.namespace_handlers):
+        handler = sio.namespace_handlers[namespace]
+        handler.shutting_down = True
+        for sid, _ in list(sio.manager.get_participants(namespace, None)):
+            await sio.disconnect(sid, namespace=namespace, ignore_queue=True)
+    await sio.shutdown()
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -169,7 +169,18 @@ class Client:
         await self.sio.disconnect()
 
 
-_EVENTS = ("message", "typing", "receipt", "presence", "conversation_updated", "_seq")
+_EVENTS = (
+    "message",
+    "typing",
+    "receipt",
+    "presence",
+    "conversation_updated",
+    "_seq",
+    "queue",
+    "queue_updated",
+    "assigned",
+    "unassigned",
+)
 
 
 async def connect(base_url: str, namespace: str, token: str | None) -> Client:

@@ -56,6 +56,7 @@ async def start(
 async def resume(
     services: Services, principal: CustomerPrincipal, conversation_id: UUID
 ) -> Conversation:
-    conversation = await conversations.open_for(services, principal, conversation_id)
+    await conversations.open_for(services, principal, conversation_id)
     await routing_timers.customer_returned(services, conversation_id)
-    return conversation
+    # Re-read: coming back may have put an abandoned conversation back in line.
+    return await conversations.get_visible(services, principal, conversation_id)

@@ -354,3 +354,22 @@ async def queues_for(
         }
         for t in visible
     ]
+
+
+async def queue_position(services: Services, conversation: Conversation) -> dict[str, Any] | None:
+    """A waiting conversation's place and estimate, for the customer's start/resume answer
+    (live `queue` events then carry the changes)."""
+    if not conversation.waiting or conversation.team_id is None:
+        return None
+    rank = await services.routing.rank(conversation.team_id, conversation.id)
+    if rank is None:
+        return None
+    recent = await services.routing.recent_assignment_times(conversation.team_id)
+    estimate = estimate_wait(rank + 1, recent, now=time.time())
+    return {
+        "conversation_id": str(conversation.id),
+        "team_id": str(conversation.team_id),
+        "position": rank + 1,
+        "estimated_wait_seconds": estimate.seconds,
+        "enough_data": estimate.enough_data,
+    }

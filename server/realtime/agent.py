@@ -43,7 +43,7 @@ class AgentNamespace(ParleyNamespace):
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         session = self.sessions.get(sid)
         await super().on_disconnect(sid, *args)
-        if session is not None:
+        if session is not None and not self.shutting_down:
             await presence_actions.disconnected(
                 self.services, session.principal.id, self.connection_id(sid)
             )

@@ -34,6 +34,8 @@ class ParleyNamespace(socketio.AsyncNamespace):
         self.sessions: dict[str, SocketSession] = {}
         # Names this process's connections in presence; a restart is a new process.
         self.process_id = uuid.uuid4().hex[:12]
+        # Set while the process stops: departures then leave presence to expire by itself.
+        self.shutting_down = False
         self.typing = TypingTimers(services.settings.typing_timeout_seconds, self._typing_changed)
 
     def connection_id(self, sid: str) -> str:

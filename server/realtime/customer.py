@@ -7,6 +7,7 @@ from typing import Any
 from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..actions import intake
+from ..actions import routing as routing_actions
 from ..actions import presence as presence_actions
 from ..core.errors import ParleyError
 from ..core.events import customer_room, to_wire
@@ -42,7 +43,7 @@ class CustomerNamespace(ParleyNamespace):
         self._tokens.pop(sid, None)
         session = self.sessions.get(sid)
         await super().on_disconnect(sid, *args)
-        if session is not None:
+        if session is not None and not self.shutting_down:
             await presence_actions.customer_disconnected(
                 self.services, session.principal.id, self.connection_id(sid)
             )
@@ -82,7 +83,8 @@ class CustomerNamespace(ParleyNamespace):
         if payload.name:
             self.session(sid).display_name = payload.name
         followed = await self.follow(sid, conversation, payload.after_seq if not created else 0)
-        return {**followed, "created": created}
+        queue = await routing_actions.queue_position(self.services, conversation)
+        return {**followed, "created": created, "queue": queue}
 
     @acked
     async def on_resume(self, sid: str, data: Any = None) -> dict[str, Any]:
@@ -90,7 +92,9 @@ class CustomerNamespace(ParleyNamespace):
         conversation = await intake.resume(
             self.services, self.principal(sid), payload.conversation_id
         )
-        return await self.follow(sid, conversation, payload.after_seq)
+        followed = await self.follow(sid, conversation, payload.after_seq)
+        queue = await routing_actions.queue_position(self.services, conversation)
+        return {**followed, "queue": queue}
 
     @acked
     async def on_list_conversations(self, sid: str, data: Any = None) -> dict[str, Any]:

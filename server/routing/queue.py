@@ -107,6 +107,11 @@ class RoutingStore:
         members = await self._redis.zrange(self._keys.team_queue(team_id), 0, limit - 1)
         return [UUID(_text(m)) for m in members]  # type: ignore[arg-type]
 
+    async def rank(self, team_id: UUID, conversation_id: UUID) -> int | None:
+        """0-based place in line, or None when not waiting."""
+        value = await self._redis.zrank(self._keys.team_queue(team_id), str(conversation_id))
+        return int(value) if value is not None else None
+
     async def head(self, team_id: UUID, count: int) -> list[UUID]:
         return await self.waiting(team_id, count)
 
