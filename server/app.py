@@ -82,7 +82,13 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     else:
         async with pool.acquire() as conn:
             await ensure_default_team(conn)
-    redis = redis_asyncio.from_url(settings.redis_url)
+    # A blocking pool: under bursts, callers wait briefly for a connection instead of failing
+    # with "Too many connections" (measured: the default pool overflows past a few thousand/s).
+    redis = redis_asyncio.Redis(
+        connection_pool=redis_asyncio.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_pool_max, timeout=10
+        )
+    )
     keys = RedisKeys(settings.redis_prefix)
     sio = app[SOCKETS]
     services = Services(

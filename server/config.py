@@ -26,6 +26,7 @@ class Settings:
     # HMAC key for visitor and agent tokens; generated and kept in data_dir when empty.
     secret_key: str = ""
     redis_prefix: str = "parley:"
+    redis_pool_max: int = 64
     db_pool_min: int = 2
     db_pool_max: int = 10
     max_message_length: int = 5000
@@ -86,6 +87,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_DATA_DIR": "data_dir",
     "PARLEY_SECRET_KEY": "secret_key",
     "PARLEY_REDIS_PREFIX": "redis_prefix",
+    "PARLEY_REDIS_POOL_MAX": "redis_pool_max",
     "PARLEY_DB_POOL_MIN": "db_pool_min",
     "PARLEY_DB_POOL_MAX": "db_pool_max",
     "PARLEY_MAX_MESSAGE_LENGTH": "max_message_length",

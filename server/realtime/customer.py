@@ -7,8 +7,8 @@ from typing import Any
 from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..actions import intake
-from ..actions import routing as routing_actions
 from ..actions import presence as presence_actions
+from ..actions import routing as routing_actions
 from ..core.errors import ParleyError
 from ..core.events import customer_room, to_wire
 from ..core.models import ConversationStatus, CustomerPrincipal

@@ -110,7 +110,7 @@ class RoutingStore:
     async def rank(self, team_id: UUID, conversation_id: UUID) -> int | None:
         """0-based place in line, or None when not waiting."""
         value = await self._redis.zrank(self._keys.team_queue(team_id), str(conversation_id))
-        return int(value) if value is not None else None
+        return value if isinstance(value, int) else None
 
     async def head(self, team_id: UUID, count: int) -> list[UUID]:
         return await self.waiting(team_id, count)

@@ -14,7 +14,6 @@ from server.config import Settings
 from tests.e2e.routing_support import (
     add_team,
     assignee,
-    assignees,
     eventually,
     online_agent,
     set_team_mode,

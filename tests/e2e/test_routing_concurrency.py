@@ -15,7 +15,7 @@ import pytest_asyncio
 from server.config import Settings
 from tests.support import ServerProcess, agent, create_agent, customer, login, spawn_server
 
-CUSTOMERS = 30
+CUSTOMERS = 60
 AGENTS = 6
 
 
@@ -94,13 +94,13 @@ async def test_every_conversation_assigned_once_and_capacity_never_exceeded(
             await client.close()
 
     async def arrive(index: int) -> str:
-        await asyncio.sleep(rng.uniform(0, 1.5))
+        await asyncio.sleep(rng.uniform(0, 0.3))
         cust = await customer(rng.choice(urls))
         started = await cust.ok("start_conversation", {"name": f"Customer {index}"})
         await cust.close()  # leaving does not abandon: abandon_seconds is far longer
         return started["conversation"]["id"]
 
-    workers = [asyncio.create_task(work_as(a, t, rng.uniform(0, 1.0))) for a, t in agents]
+    workers = [asyncio.create_task(work_as(a, t, rng.uniform(0, 0.3))) for a, t in agents]
     conversation_ids = await asyncio.gather(*(arrive(i) for i in range(CUSTOMERS)))
 
     conn = await asyncpg.connect(settings.database_url)
