@@ -20,12 +20,19 @@ from .api.keys import SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
 from .config import Settings
-from .realtime.presence_loop import heartbeat_forever, sweep_forever
+from .realtime.presence_loop import (
+    heartbeat_forever,
+    reconcile_forever,
+    routing_timers_forever,
+    sweep_forever,
+)
 from .realtime.publisher import SocketPublisher
 from .realtime.server import create_socket_server, register_namespaces
 from .routing.keys import RedisKeys
 from .routing.presence import PresenceStore
+from .routing.queue import RoutingStore
 from .routing.ratelimit import FailureLimiter
+from .routing.timers import Timers
 from .store.blobs import LocalDiskBlobStore
 from .store.db import create_pool
 from .store.migrations import migrate
@@ -75,7 +82,13 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     else:
         async with pool.acquire() as conn:
             await ensure_default_team(conn)
-    redis = redis_asyncio.from_url(settings.redis_url)
+    # A blocking pool: under bursts, callers wait briefly for a connection instead of failing
+    # with "Too many connections" (measured: the default pool overflows past a few thousand/s).
+    redis = redis_asyncio.Redis(
+        connection_pool=redis_asyncio.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_pool_max, timeout=10
+        )
+    )
     keys = RedisKeys(settings.redis_prefix)
     sio = app[SOCKETS]
     services = Services(
@@ -88,12 +101,21 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         login_limiter=FailureLimiter(redis, window_seconds=settings.login_failure_window_seconds),
         blobs=LocalDiskBlobStore(settings.attachments_path),
         publisher=SocketPublisher(sio),
+        routing=RoutingStore(redis, keys, default_capacity=settings.default_max_chats),
+        timers=Timers(redis, keys),
+        customer_presence=PresenceStore(
+            redis, keys, ttl_seconds=settings.presence_ttl_seconds, kind="customer"
+        ),
     )
     app[SERVICES] = services
-    _customers, agents = register_namespaces(sio, services)
+    customers, agents = register_namespaces(sio, services)
     background = [
-        asyncio.create_task(heartbeat_forever(services, agents.local_connections)),
+        asyncio.create_task(
+            heartbeat_forever(services, agents.local_connections, customers.local_connections)
+        ),
         asyncio.create_task(sweep_forever(services)),
+        asyncio.create_task(routing_timers_forever(services)),
+        asyncio.create_task(reconcile_forever(services)),
     ]
     try:
         yield
@@ -106,8 +128,18 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_sockets(app: web.Application) -> None:
-    # Close client connections before the pools they use go away.
-    await app[SOCKETS].shutdown()
+    """Close client connections before the pools they use go away.
+
+    Clients reconnect to another process at once. Presence is left to expire by itself, so an
+    agent who reconnects within the TTL never appears to go offline during a deploy.
+    """
+    sio = app[SOCKETS]
+    for namespace in list(sio.namespace_handlers):
+        handler = sio.namespace_handlers[namespace]
+        handler.shutting_down = True
+        for sid, _ in list(sio.manager.get_participants(namespace, None)):
+            await sio.disconnect(sid, namespace=namespace, ignore_queue=True)
+    await sio.shutdown()
 
 
 def create_app(settings: Settings) -> web.Application:

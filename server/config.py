@@ -26,6 +26,7 @@ class Settings:
     # HMAC key for visitor and agent tokens; generated and kept in data_dir when empty.
     secret_key: str = ""
     redis_prefix: str = "parley:"
+    redis_pool_max: int = 64
     db_pool_min: int = 2
     db_pool_max: int = 10
     max_message_length: int = 5000
@@ -38,6 +39,13 @@ class Settings:
     presence_heartbeat_seconds: float = 10.0
     presence_sweep_seconds: float = 5.0
     typing_timeout_seconds: float = 6.0
+    # Routing defaults; each team may override them (teams.settings).
+    default_max_chats: int = 5
+    agent_grace_seconds: float = 60.0
+    unanswered_seconds: float = 120.0
+    abandon_seconds: float = 120.0
+    routing_tick_seconds: float = 0.5
+    reconcile_seconds: float = 30.0
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_content_types: tuple[str, ...] = (
         "image/png",
@@ -79,6 +87,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_DATA_DIR": "data_dir",
     "PARLEY_SECRET_KEY": "secret_key",
     "PARLEY_REDIS_PREFIX": "redis_prefix",
+    "PARLEY_REDIS_POOL_MAX": "redis_pool_max",
     "PARLEY_DB_POOL_MIN": "db_pool_min",
     "PARLEY_DB_POOL_MAX": "db_pool_max",
     "PARLEY_MAX_MESSAGE_LENGTH": "max_message_length",
@@ -90,6 +99,12 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_PRESENCE_HEARTBEAT": "presence_heartbeat_seconds",
     "PARLEY_PRESENCE_SWEEP": "presence_sweep_seconds",
     "PARLEY_TYPING_TIMEOUT": "typing_timeout_seconds",
+    "PARLEY_DEFAULT_MAX_CHATS": "default_max_chats",
+    "PARLEY_AGENT_GRACE": "agent_grace_seconds",
+    "PARLEY_UNANSWERED_TIMEOUT": "unanswered_seconds",
+    "PARLEY_ABANDON_AFTER": "abandon_seconds",
+    "PARLEY_ROUTING_TICK": "routing_tick_seconds",
+    "PARLEY_RECONCILE_INTERVAL": "reconcile_seconds",
     "PARLEY_ATTACHMENT_MAX_BYTES": "attachment_max_bytes",
     "PARLEY_ATTACHMENT_TYPES": "attachment_content_types",
     "PARLEY_ATTACHMENT_DIR": "attachment_dir",

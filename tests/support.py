@@ -65,7 +65,10 @@ async def create_agent(
     name: str = "Agent",
     role: AgentRole = AgentRole.AGENT,
     password: str = PASSWORD,
+    max_chats: int | None = None,
+    teams: tuple[str, ...] = ("support",),
 ) -> uuid.UUID:
+    """An agent in the given teams (by slug; the default team "support" unless told)."""
     conn = await asyncpg.connect(database_url)
     try:
         agent = await agent_store.create(
@@ -74,6 +77,15 @@ async def create_agent(
             display_name=name,
             role=role,
             password_hash=await hash_password(password),
+            max_chats=max_chats,
+        )
+        await conn.execute(
+            """
+            INSERT INTO agent_teams (agent_id, team_id)
+            SELECT $1, id FROM teams WHERE slug = ANY ($2::text[])
+            """,
+            agent.id,
+            list(teams),
         )
         return agent.id
     finally:
@@ -89,10 +101,19 @@ async def login(base_url: str, email: str, password: str = PASSWORD) -> str:
         return str(body["data"]["token"])
 
 
-async def agent_token(server: RunningServer, *, role: AgentRole = AgentRole.AGENT,
-                      name: str = "Agent") -> tuple[uuid.UUID, str]:
+async def agent_token(
+    server: RunningServer,
+    *,
+    role: AgentRole = AgentRole.AGENT,
+    name: str = "Agent",
+    max_chats: int | None = None,
+    teams: tuple[str, ...] = ("support",),
+) -> tuple[uuid.UUID, str]:
     email = f"{uuid.uuid4().hex[:8]}@example.test"
-    agent_id = await create_agent(server.settings.database_url, email=email, name=name, role=role)
+    agent_id = await create_agent(
+        server.settings.database_url, email=email, name=name, role=role, max_chats=max_chats,
+        teams=teams,
+    )
     return agent_id, await login(server.url, email)
 
 
@@ -148,7 +169,18 @@ class Client:
         await self.sio.disconnect()
 
 
-_EVENTS = ("message", "typing", "receipt", "presence", "conversation_updated", "_seq")
+_EVENTS = (
+    "message",
+    "typing",
+    "receipt",
+    "presence",
+    "conversation_updated",
+    "_seq",
+    "queue",
+    "queue_updated",
+    "assigned",
+    "unassigned",
+)
 
 
 async def connect(base_url: str, namespace: str, token: str | None) -> Client:

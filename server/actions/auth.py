@@ -10,6 +10,7 @@ from ..auth import passwords
 from ..core.errors import ErrorCode, ParleyError, unauthorized
 from ..core.models import Agent, AgentPrincipal, CustomerPrincipal
 from ..store import agents as agent_store
+from ..store import routing as routing_store
 from .context import Services
 
 
@@ -61,9 +62,15 @@ async def authenticate_agent(services: Services, token: object) -> AgentPrincipa
     claims = services.signer.verify(token, "agent")
     async with services.db.acquire() as conn:
         agent = await agent_store.get(conn, claims.sub)
+        team_ids = await routing_store.team_ids_of_agent(conn, claims.sub) if agent else []
     if agent is None or not agent.is_active:
         raise unauthorized("account not found or deactivated")
-    return AgentPrincipal(agent_id=agent.id, role=agent.role, display_name=agent.display_name)
+    return AgentPrincipal(
+        agent_id=agent.id,
+        role=agent.role,
+        display_name=agent.display_name,
+        team_ids=frozenset(team_ids),
+    )
 
 
 # Visitor tokens live as long as a browser keeps them; a year bounds a leaked one.

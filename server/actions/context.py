@@ -16,7 +16,9 @@ from ..config import Settings
 from ..core.events import Event
 from ..routing.keys import RedisKeys
 from ..routing.presence import PresenceStore
+from ..routing.queue import RoutingStore
 from ..routing.ratelimit import FailureLimiter
+from ..routing.timers import Timers
 from ..store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,9 @@ class Services:
     login_limiter: FailureLimiter
     blobs: BlobStore
     publisher: EventPublisher
+    routing: RoutingStore
+    timers: Timers
+    customer_presence: PresenceStore
 
 
 @dataclass(slots=True)

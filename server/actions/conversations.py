@@ -16,6 +16,7 @@ from ..core.events import (
     agent_room,
     conversation_room,
     customer_room,
+    team_room,
     to_wire,
 )
 from ..core.models import (
@@ -34,10 +35,12 @@ from .context import Services, UnitOfWork, unit_of_work
 def conversation_updated(conversation: Conversation, *, reason: str) -> Event:
     """Tell the customer's tabs and the staff who may see it that a conversation changed."""
     staff_rooms = [conversation_room(conversation.id), ADMINS_ROOM]
-    if conversation.assigned_agent_id is None:
-        staff_rooms.append(ALL_AGENTS_ROOM)
-    else:
+    if conversation.assigned_agent_id is not None:
         staff_rooms.append(agent_room(conversation.assigned_agent_id))
+    elif conversation.team_id is not None:
+        staff_rooms.append(team_room(conversation.team_id))
+    else:
+        staff_rooms.append(ALL_AGENTS_ROOM)
     return Event(
         CONVERSATION_UPDATED,
         {"conversation": to_wire(conversation), "reason": reason},

@@ -13,10 +13,10 @@ from ..core.models import (
     Principal,
     Visibility,
 )
-from ..store import conversations as conversation_store
 from ..store import messages as message_store
+from . import routing_ops, routing_timers
 from .context import Services, unit_of_work
-from .conversations import conversation_updated, load_visible
+from .conversations import load_visible
 from .wire import message_wire, message_wire_events
 
 MAX_ATTACHMENTS_PER_MESSAGE = 10
@@ -108,10 +108,11 @@ async def post_message(
             )
         if result.created:
             work.publish_on_commit(*message_wire_events(services, message))
-        if result.reopened:
-            reopened = await conversation_store.get(work.conn, conversation_id)
-            if reopened is not None:
-                work.publish_on_commit(conversation_updated(reopened, reason="reopened"))
+    if result.created and isinstance(principal, AgentPrincipal) and visibility is Visibility.PUBLIC:
+        await routing_timers.agent_replied(services, conversation_id, principal.agent_id)
+    if result.reopened:
+        # A customer wrote into a resolved or abandoned conversation: it is routed again.
+        await routing_ops.route_reopened(services, conversation_id)
     return PostedMessage(message, result.created)
 
 

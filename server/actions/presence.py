@@ -8,6 +8,7 @@ from uuid import UUID
 from ..core.events import presence_event
 from ..core.models import AgentPrincipal, PresenceStatus
 from ..routing.presence import PresenceChange
+from . import routing_timers
 from .context import Services, publish_all
 
 log = logging.getLogger(__name__)
@@ -16,7 +17,22 @@ log = logging.getLogger(__name__)
 async def _announce(services: Services, change: PresenceChange) -> PresenceChange:
     if change.changed:
         await publish_all(services, [presence_event(change.agent_id, change.status, change.since)])
+        await routing_timers.agent_presence_changed(services, change)
     return change
+
+
+async def customer_connected(services: Services, customer_id: UUID, connection: str) -> None:
+    await services.customer_presence.connect(customer_id, connection)
+
+
+async def customer_refreshed(services: Services, customer_id: UUID, connection: str) -> None:
+    await services.customer_presence.refresh(customer_id, connection)
+
+
+async def customer_disconnected(services: Services, customer_id: UUID, connection: str) -> None:
+    change = await services.customer_presence.disconnect(customer_id, connection)
+    if change.changed:
+        await routing_timers.customer_presence_changed(services, customer_id, change)
 
 
 async def connected(services: Services, agent_id: UUID, connection: str) -> PresenceChange:
@@ -44,6 +60,9 @@ async def sweep_expired(services: Services) -> int:
     for agent_id, connection in expired:
         change = await services.presence.disconnect(agent_id, connection)
         await _announce(services, change)
-    if expired:
-        log.info("swept %d expired agent connections", len(expired))
-    return len(expired)
+    gone = await services.customer_presence.expired_connections()
+    for customer_id, connection in gone:
+        await customer_disconnected(services, customer_id, connection)
+    if expired or gone:
+        log.info("swept %d agent and %d customer connections", len(expired), len(gone))
+    return len(expired) + len(gone)

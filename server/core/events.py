@@ -22,6 +22,10 @@ TYPING = "typing"
 RECEIPT = "receipt"
 PRESENCE = "presence"
 CONVERSATION_UPDATED = "conversation_updated"
+QUEUE = "queue"  # to a waiting customer: their place and estimated wait
+QUEUE_UPDATED = "queue_updated"  # to a team's agents: the whole line
+ASSIGNED = "assigned"  # to an agent: a conversation is now theirs
+UNASSIGNED = "unassigned"  # to an agent: a conversation left them (transfer, timeout, vanish)
 
 ALL_AGENTS_ROOM = "agents"
 ADMINS_ROOM = "admins"
@@ -37,6 +41,10 @@ def customer_room(customer_id: UUID | str) -> str:
 
 def agent_room(agent_id: UUID | str) -> str:
     return f"agent:{agent_id}"
+
+
+def team_room(team_id: UUID | str) -> str:
+    return f"team:{team_id}"
 
 
 class Event(msgspec.Struct, frozen=True):

@@ -64,6 +64,7 @@ class AgentPrincipal(msgspec.Struct, frozen=True):
     agent_id: UUID
     role: AgentRole
     display_name: str
+    team_ids: frozenset[UUID] = frozenset()
 
     @property
     def kind(self) -> SenderKind:
@@ -117,6 +118,10 @@ class Conversation(msgspec.Struct, frozen=True):
     updated_at: datetime
     last_message_at: datetime | None
     resolved_at: datetime | None
+    priority: int = 2
+    waiting: bool = False
+    queued_at: datetime | None = None
+    assigned_at: datetime | None = None
 
 
 class Agent(msgspec.Struct, frozen=True):

@@ -19,16 +19,17 @@ def can_view_conversation(
     """Customers see their own conversations; admins see all; agents see the ones they work on.
 
     An agent works on a conversation when it is assigned to them, when they joined it, or when it
-    is unassigned (so it can be picked up). Team scoping arrives with routing.
+    is unassigned and belongs to one of their teams (so they can see the queue and claim it).
     """
     if isinstance(principal, CustomerPrincipal):
         return conversation.customer_id == principal.customer_id
     if principal.is_admin:
         return True
-    return (
-        is_participant
-        or conversation.assigned_agent_id is None
-        or conversation.assigned_agent_id == principal.agent_id
+    if is_participant or conversation.assigned_agent_id == principal.agent_id:
+        return True
+    # Unassigned: visible to the team it waits for, so its agents can see and claim it.
+    return conversation.assigned_agent_id is None and (
+        conversation.team_id is None or conversation.team_id in principal.team_ids
     )
 
 

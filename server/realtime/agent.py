@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..actions import presence as presence_actions
-from ..actions.context import Services
+from ..actions import routing as routing_actions
+from ..actions import routing_ops
 from ..core.errors import ParleyError
-from ..core.events import ADMINS_ROOM, ALL_AGENTS_ROOM, agent_room, to_wire
-from ..core.models import AgentPrincipal, ConversationStatus
+from ..core.events import ADMINS_ROOM, ALL_AGENTS_ROOM, agent_room, team_room, to_wire
+from ..core.models import AgentPrincipal
+from ..core.routing import Priority
 from . import schemas
 from .base import ParleyNamespace
-from .gate import DeliveryGate
 from .handlers import SocketSession, acked, refuse_connection
 
 
 class AgentNamespace(ParleyNamespace):
-    def __init__(self, namespace: str, services: Services, gate: DeliveryGate) -> None:
-        super().__init__(namespace, services, gate)
-        # Names this process's connections in presence; a restart is a new process.
-        self.process_id = uuid.uuid4().hex[:12]
-
-    def connection_id(self, sid: str) -> str:
-        return f"{self.process_id}:{sid}"
-
     def principal(self, sid: str) -> AgentPrincipal:
         principal = self.session(sid).principal
         assert isinstance(principal, AgentPrincipal)
@@ -43,18 +35,18 @@ class AgentNamespace(ParleyNamespace):
         await self.enter_room(sid, agent_room(principal.agent_id))
         if principal.is_admin:
             await self.enter_room(sid, ADMINS_ROOM)
+        for team_id in principal.team_ids:
+            await self.enter_room(sid, team_room(team_id))
+        await routing_actions.register_agent(self.services, principal.agent_id)
         await presence_actions.connected(self.services, principal.agent_id, self.connection_id(sid))
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         session = self.sessions.get(sid)
         await super().on_disconnect(sid, *args)
-        if session is not None:
+        if session is not None and not self.shutting_down:
             await presence_actions.disconnected(
                 self.services, session.principal.id, self.connection_id(sid)
             )
-
-    def local_connections(self) -> list[tuple[uuid.UUID, str]]:
-        return [(s.principal.id, self.connection_id(sid)) for sid, s in self.sessions.items()]
 
     @acked
     async def on_whoami(self, sid: str, data: Any = None) -> dict[str, Any]:
@@ -82,17 +74,66 @@ class AgentNamespace(ParleyNamespace):
         )
         return await self.follow(sid, conversation, payload.after_seq)
 
-    async def _set_status(self, sid: str, data: Any, status: ConversationStatus) -> dict[str, Any]:
+    @acked
+    async def on_resolve(self, sid: str, data: Any = None) -> dict[str, Any]:
         payload = schemas.decode(schemas.ConversationRef, data)
-        conversation = await conversation_actions.set_status(
-            self.services, self.principal(sid), payload.conversation_id, status
+        conversation = await routing_ops.resolve(
+            self.services, self.principal(sid), payload.conversation_id
         )
         return {"conversation": to_wire(conversation)}
 
     @acked
-    async def on_resolve(self, sid: str, data: Any = None) -> dict[str, Any]:
-        return await self._set_status(sid, data, ConversationStatus.RESOLVED)
+    async def on_reopen(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.ConversationRef, data)
+        conversation = await routing_ops.reopen(
+            self.services, self.principal(sid), payload.conversation_id
+        )
+        return {"conversation": to_wire(conversation)}
 
     @acked
-    async def on_reopen(self, sid: str, data: Any = None) -> dict[str, Any]:
-        return await self._set_status(sid, data, ConversationStatus.OPEN)
+    async def on_claim(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.ConversationRef, data)
+        conversation = await routing_actions.claim(
+            self.services, self.principal(sid), payload.conversation_id
+        )
+        return {"conversation": to_wire(conversation)}
+
+    @acked
+    async def on_unassign(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.ConversationRef, data)
+        conversation = await routing_ops.unassign(
+            self.services, self.principal(sid), payload.conversation_id
+        )
+        return {"conversation": to_wire(conversation)}
+
+    @acked
+    async def on_transfer(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.Transfer, data)
+        conversation = await routing_ops.transfer(
+            self.services,
+            self.principal(sid),
+            payload.conversation_id,
+            to_agent=payload.to_agent_id,
+            to_team=payload.to_team_id,
+            note=payload.note,
+        )
+        return {"conversation": to_wire(conversation)}
+
+    @acked
+    async def on_set_priority(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.SetPriority, data)
+        conversation = await routing_ops.set_priority(
+            self.services,
+            self.principal(sid),
+            payload.conversation_id,
+            Priority.parse(payload.priority),
+        )
+        return {"conversation": to_wire(conversation)}
+
+    @acked
+    async def on_get_queue(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.GetQueue, data)
+        queues = await routing_actions.queues_for(
+            self.services, self.principal(sid), payload.team_id
+        )
+        return {"queues": queues}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 from uuid import UUID
 
@@ -31,7 +32,17 @@ class ParleyNamespace(socketio.AsyncNamespace):
         self.services = services
         self.gate = gate
         self.sessions: dict[str, SocketSession] = {}
+        # Names this process's connections in presence; a restart is a new process.
+        self.process_id = uuid.uuid4().hex[:12]
+        # Set while the process stops: departures then leave presence to expire by itself.
+        self.shutting_down = False
         self.typing = TypingTimers(services.settings.typing_timeout_seconds, self._typing_changed)
+
+    def connection_id(self, sid: str) -> str:
+        return f"{self.process_id}:{sid}"
+
+    def local_connections(self) -> list[tuple[UUID, str]]:
+        return [(s.principal.id, self.connection_id(sid)) for sid, s in self.sessions.items()]
 
     # -- plumbing ---------------------------------------------------------------------------
     async def trigger_event(self, event: str, *args: Any) -> Any:

@@ -6,6 +6,9 @@ from typing import Any
 
 from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
+from ..actions import intake
+from ..actions import presence as presence_actions
+from ..actions import routing as routing_actions
 from ..core.errors import ParleyError
 from ..core.events import customer_room, to_wire
 from ..core.models import ConversationStatus, CustomerPrincipal
@@ -28,6 +31,9 @@ class CustomerNamespace(ParleyNamespace):
         self.sessions[sid] = SocketSession(principal=principal)
         self._tokens[sid] = token
         await self.enter_room(sid, customer_room(principal.customer_id))
+        await presence_actions.customer_connected(
+            self.services, principal.customer_id, self.connection_id(sid)
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -35,7 +41,12 @@ class CustomerNamespace(ParleyNamespace):
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         self._tokens.pop(sid, None)
+        session = self.sessions.get(sid)
         await super().on_disconnect(sid, *args)
+        if session is not None and not self.shutting_down:
+            await presence_actions.customer_disconnected(
+                self.services, session.principal.id, self.connection_id(sid)
+            )
 
     def principal(self, sid: str) -> CustomerPrincipal:
         principal = self.session(sid).principal
@@ -59,27 +70,31 @@ class CustomerNamespace(ParleyNamespace):
             for key, value in (("page_url", payload.page_url), ("referrer", payload.referrer))
             if value
         }
-        conversation, created = await conversation_actions.start_conversation(
+        conversation, created = await intake.start(
             self.services,
             self.principal(sid),
             name=payload.name,
             email=payload.email,
             attributes=payload.attributes,
             metadata=metadata,
+            team_slug=payload.team,
             force_new=payload.new,
         )
         if payload.name:
             self.session(sid).display_name = payload.name
         followed = await self.follow(sid, conversation, payload.after_seq if not created else 0)
-        return {**followed, "created": created}
+        queue = await routing_actions.queue_position(self.services, conversation)
+        return {**followed, "created": created, "queue": queue}
 
     @acked
     async def on_resume(self, sid: str, data: Any = None) -> dict[str, Any]:
         payload = schemas.decode(schemas.Resume, data)
-        conversation = await conversation_actions.open_for(
+        conversation = await intake.resume(
             self.services, self.principal(sid), payload.conversation_id
         )
-        return await self.follow(sid, conversation, payload.after_seq)
+        followed = await self.follow(sid, conversation, payload.after_seq)
+        queue = await routing_actions.queue_position(self.services, conversation)
+        return {**followed, "queue": queue}
 
     @acked
     async def on_list_conversations(self, sid: str, data: Any = None) -> dict[str, Any]:

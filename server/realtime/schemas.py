@@ -34,6 +34,8 @@ class StartConversation(Payload):
     attributes: dict[str, Any] = {}
     page_url: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
     referrer: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    # The team (slug) to ask for; the default team when absent.
+    team: Annotated[str, msgspec.Meta(max_length=63)] | None = None
     # Start a new conversation even when one is open.
     new: bool = False
     # Replay messages after this sequence when an open conversation is returned.
@@ -74,6 +76,22 @@ class History(Payload):
     before_seq: Seq | None = None
     after_seq: Seq | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+
+
+class Transfer(Payload):
+    conversation_id: UUID
+    to_agent_id: UUID | None = None
+    to_team_id: UUID | None = None
+    note: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+
+
+class GetQueue(Payload):
+    team_id: UUID | None = None
+
+
+class SetPriority(Payload):
+    conversation_id: UUID
+    priority: Literal["urgent", "high", "normal", "low"]
 
 
 class SetPresence(Payload):

@@ -10,6 +10,7 @@ and it is broadcast once, however many tabs or processes are involved.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -62,22 +63,29 @@ class PresenceChange:
 class PresenceStore:
     """Reads and writes agent presence; every write reports whether the effective status moved."""
 
-    def __init__(self, redis: Redis, keys: RedisKeys, *, ttl_seconds: float) -> None:
+    def __init__(
+        self, redis: Redis, keys: RedisKeys, *, ttl_seconds: float, kind: str = "agent"
+    ) -> None:
         self._redis = redis
         self._keys = keys
         self._ttl = ttl_seconds
+        self._kind = kind
         self._script = redis.register_script(_PRESENCE_SCRIPT)
+        self._connections: Callable[[UUID | str], str]
+        self._status: Callable[[UUID | str], str]
+        if kind == "agent":
+            self._connections, self._status = keys.agent_connections, keys.agent_status
+            self._online = keys.online_agents()
+        else:
+            self._connections, self._status = keys.customer_connections, keys.customer_status
+            self._online = keys.online_customers()
+        self._index = keys.presence_expiry_index(kind)
 
     async def _run(
         self, op: str, agent_id: UUID, member: str = "", chosen: str = ""
     ) -> PresenceChange:
         now = time.time()
-        keys = [
-            self._keys.agent_connections(agent_id),
-            self._keys.agent_status(agent_id),
-            self._keys.presence_expiry_index(),
-            self._keys.online_agents(),
-        ]
+        keys = [self._connections(agent_id), self._status(agent_id), self._index, self._online]
         args: list[str | float] = [op, member, now + self._ttl, now, str(agent_id), chosen]
         effective, changed, since = await self._script(keys=keys, args=args)
         return PresenceChange(
@@ -102,7 +110,7 @@ class PresenceStore:
     async def expired_connections(self, limit: int = 500) -> list[tuple[UUID, str]]:
         """Connections whose process stopped refreshing them: (agent id, connection)."""
         members = await self._redis.zrangebyscore(
-            self._keys.presence_expiry_index(), "-inf", time.time(), start=0, num=limit
+            self._index, "-inf", time.time(), start=0, num=limit
         )
         found = []
         for raw in members:
@@ -111,20 +119,18 @@ class PresenceStore:
             try:
                 found.append((UUID(agent), connection))
             except ValueError:
-                await self._redis.zrem(self._keys.presence_expiry_index(), member)
+                await self._redis.zrem(self._index, member)
         return found
 
     async def status(self, agent_id: UUID) -> tuple[PresenceStatus, float]:
-        effective, since = await self._redis.hmget(
-            self._keys.agent_status(agent_id), ["effective", "since"]
-        )
+        effective, since = await self._redis.hmget(self._status(agent_id), ["effective", "since"])
         return (
             PresenceStatus(_text(effective) if effective else "offline"),
             float(_text(since)) if since else 0.0,
         )
 
     async def online_agent_ids(self) -> set[UUID]:
-        members = await self._redis.smembers(self._keys.online_agents())
+        members = await self._redis.smembers(self._online)
         return {UUID(_text(m)) for m in members}
 
 

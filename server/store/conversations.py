@@ -14,7 +14,8 @@ from .rows import to_struct, to_structs
 
 _COLUMNS = """
     c.id, c.customer_id, c.status, c.assigned_agent_id, c.team_id, c.last_seq, c.metadata,
-    c.created_at, c.updated_at, c.last_message_at, c.resolved_at
+    c.created_at, c.updated_at, c.last_message_at, c.resolved_at, c.priority, c.waiting,
+    c.queued_at, c.assigned_at
 """
 
 
@@ -117,8 +118,8 @@ async def list_page(
 ) -> list[Conversation]:
     """Newest-updated first, keyset-paginated on (updated_at, id).
 
-    visible_to_agent limits the page to what a non-admin agent may see (assigned to them, joined,
-    or unassigned); None means no limit (admins).
+    visible_to_agent limits the page to what a non-admin agent may see (core.policies: assigned
+    to them, joined, or waiting for one of their teams); None means no limit (admins).
     """
     rows = await conn.fetch(
         f"""
@@ -127,7 +128,9 @@ async def list_page(
            AND ($2::uuid IS NULL OR c.assigned_agent_id = $2)
            AND (NOT $3 OR c.assigned_agent_id IS NULL)
            AND ($4::uuid IS NULL
-                OR c.assigned_agent_id IS NULL
+                OR (c.assigned_agent_id IS NULL
+                    AND (c.team_id IS NULL OR c.team_id IN (
+                        SELECT t.team_id FROM agent_teams t WHERE t.agent_id = $4)))
                 OR c.assigned_agent_id = $4
                 OR EXISTS (SELECT 1 FROM conversation_participants p
                             WHERE p.conversation_id = c.id AND p.agent_id = $4))

@@ -20,9 +20,11 @@ async def pair(settings: Settings) -> AsyncIterator[tuple[ServerProcess, ServerP
     second.stop()
 
 
-async def _agent_login(settings: Settings, url: str, name: str) -> tuple[str, str]:
+async def _agent_login(
+    settings: Settings, url: str, name: str, teams: tuple[str, ...] = ("support",)
+) -> tuple[str, str]:
     email = f"{name.lower()}@example.test"
-    agent_id = await create_agent(settings.database_url, email=email, name=name)
+    agent_id = await create_agent(settings.database_url, email=email, name=name, teams=teams)
     return str(agent_id), await login(url, email)
 
 
@@ -34,7 +36,7 @@ async def test_everything_works_across_two_processes(
     token = (await cust.ok("session"))["visitor_token"]
     conversation_id = (await cust.ok("start_conversation", {"name": "Casey"}))["conversation"]["id"]
     agent_id, agent_tok = await _agent_login(settings, two.url, "Robin")
-    _watcher_id, watcher_tok = await _agent_login(settings, one.url, "Watcher")
+    _watcher_id, watcher_tok = await _agent_login(settings, one.url, "Watcher", teams=())
     watcher = await agent(one.url, watcher_tok)
     staff = await agent(two.url, agent_tok)
     await watcher.log.wait_for("presence", lambda e: e["agent_id"] == agent_id and e["status"] == "online")
@@ -81,7 +83,7 @@ async def test_presence_of_a_killed_process_expires(
 ) -> None:
     one, two = pair
     agent_id, token = await _agent_login(settings, two.url, "Doomed")
-    _, watcher_tok = await _agent_login(settings, one.url, "Watcher")
+    _, watcher_tok = await _agent_login(settings, one.url, "Watcher", teams=())
     watcher = await agent(one.url, watcher_tok)
     doomed = await agent(two.url, token)
     await watcher.log.wait_for("presence", lambda e: e["agent_id"] == agent_id and e["status"] == "online")

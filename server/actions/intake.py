@@ -1,0 +1,62 @@
+"""A customer arriving: starting or resuming a conversation, and entering the queue."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from ..core.errors import invalid
+from ..core.models import Conversation, CustomerPrincipal
+from ..store import routing as routing_store
+from . import conversations, routing, routing_timers
+from .context import Services
+
+
+async def start(
+    services: Services,
+    principal: CustomerPrincipal,
+    *,
+    name: str | None,
+    email: str | None,
+    attributes: dict[str, Any],
+    metadata: dict[str, Any],
+    team_slug: str | None,
+    force_new: bool,
+) -> tuple[Conversation, bool]:
+    """The visitor's open conversation, or a new one waiting in its team's line."""
+    team_id: UUID | None = None
+    if team_slug is not None:
+        async with services.db.acquire() as conn:
+            team = await routing_store.team_by_slug_or_default(conn, team_slug)
+        if team is None:
+            raise invalid(f"no team {team_slug!r}")
+        team_id = team.id
+    conversation, created = await conversations.start_conversation(
+        services,
+        principal,
+        name=name,
+        email=email,
+        attributes=attributes,
+        metadata=metadata,
+        force_new=force_new,
+    )
+    if created:
+        queued = await routing.enqueue(
+            services,
+            conversation.id,
+            team_id=team_id,
+            actor_kind="customer",
+            actor_id=principal.customer_id,
+        )
+        return queued or conversation, True
+    await routing_timers.customer_returned(services, conversation.id)
+    return await conversations.get_visible(services, principal, conversation.id), False
+
+
+async def resume(
+    services: Services, principal: CustomerPrincipal, conversation_id: UUID
+) -> Conversation:
+    await conversations.open_for(services, principal, conversation_id)
+    await routing_timers.customer_returned(services, conversation_id)
+    # Re-read: coming back may have put an abandoned conversation back in line.
+    return await conversations.get_visible(services, principal, conversation_id)

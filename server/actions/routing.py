@@ -1,0 +1,375 @@
+"""The routing queue: putting conversations in line, assigning them, and telling everyone.
+
+Order of every step: PostgreSQL records the decision (the truth), Redis makes the claim atomic,
+events go out after the commit. A claim that PostgreSQL then refuses (capacity, or the
+conversation stopped waiting) is undone in Redis, so the two never disagree for long; the
+periodic reconciliation repairs whatever a crash left in between.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from uuid import UUID
+
+from ..core.errors import ErrorCode, ParleyError, not_found
+from ..core.events import (
+    ASSIGNED,
+    QUEUE,
+    QUEUE_UPDATED,
+    Event,
+    agent_room,
+    conversation_room,
+    team_room,
+    to_wire,
+)
+from ..core.models import AgentPrincipal, Conversation
+from ..core.routing import Priority, RoutingMode, choose_agent, estimate_wait, queue_score
+from ..routing.queue import ClaimResult
+from ..store import agents as agent_store
+from ..store import routing as routing_store
+from ..store.routing import Team
+from .context import Services, publish_all, unit_of_work
+from .conversations import conversation_updated
+
+log = logging.getLogger(__name__)
+
+# Upper bound on claims per drain call, so one call never monopolises the loop.
+_MAX_ASSIGNMENTS_PER_DRAIN = 200
+
+
+async def team_for(services: Services, team_id: UUID | None) -> Team | None:
+    async with services.db.acquire() as conn:
+        if team_id is None:
+            return await routing_store.team_by_slug_or_default(conn, None)
+        return await routing_store.team(conn, team_id)
+
+
+def capacity_of(services: Services, max_chats: int | None) -> int:
+    return max_chats if max_chats is not None else services.settings.default_max_chats
+
+
+async def register_agent(services: Services, agent_id: UUID) -> None:
+    """Copy an agent's capacity and teams into Redis (on connect, and on changes)."""
+    async with services.db.acquire() as conn:
+        found = await routing_store.routable_agents(conn, agent_id)
+    if not found:
+        return
+    agent = found[0]
+    await services.routing.set_agent(
+        agent.id, capacity=capacity_of(services, agent.max_chats), team_ids=agent.team_ids
+    )
+
+
+async def enqueue(
+    services: Services,
+    conversation_id: UUID,
+    *,
+    team_id: UUID | None = None,
+    priority: int | None = None,
+    new_place: bool = False,
+    kind: str = "queued",
+    actor_kind: str = "system",
+    actor_id: UUID | None = None,
+    reason: str | None = None,
+) -> Conversation | None:
+    """Put a conversation in its team's line (keeping its original place unless new_place),
+    then try to assign it at once."""
+    async with unit_of_work(services) as work:
+        conversation = await routing_store.mark_waiting(
+            work.conn, conversation_id, team_id=team_id, priority=priority, new_place=new_place
+        )
+        if conversation is None:
+            return None
+        if conversation.team_id is None:
+            default = await routing_store.team_by_slug_or_default(work.conn, None)
+            if default is not None:
+                conversation = await routing_store.mark_waiting(
+                    work.conn, conversation_id, team_id=default.id
+                )
+        assert conversation is not None and conversation.team_id is not None
+        await routing_store.add_event(
+            work.conn,
+            conversation_id=conversation_id,
+            kind=kind,
+            team_id=conversation.team_id,
+            actor_kind=actor_kind,
+            actor_id=actor_id,
+            reason=reason,
+        )
+        work.publish_on_commit(conversation_updated(conversation, reason=kind))
+    assert conversation.queued_at is not None
+    await services.routing.enqueue(
+        conversation.team_id,
+        conversation.id,
+        queue_score(Priority(conversation.priority), conversation.queued_at),
+    )
+    await drain(services, conversation.team_id)
+    return conversation
+
+
+async def drain(services: Services, team_id: UUID) -> int:
+    """Assign waiting conversations of a team while eligible agents have room. Returns how many
+    were assigned. In manual mode nothing is assigned; agents claim."""
+    team = await team_for(services, team_id)
+    if team is None:
+        return 0
+    assigned = 0
+    if team.settings.mode is RoutingMode.AUTO:
+        assigned = await _assign_waiting(services, team)
+    await publish_queue(services, team)
+    return assigned
+
+
+async def _assign_waiting(services: Services, team: Team) -> int:
+    assigned = 0
+    attempts = 0
+    while attempts < _MAX_ASSIGNMENTS_PER_DRAIN:
+        attempts += 1
+        heads = await services.routing.head(team.id, 25)
+        if not heads:
+            return assigned
+        candidates = await services.routing.candidates(team.id)
+        if not any(c.eligible for c in candidates):
+            return assigned
+        progressed = False
+        for conversation_id in heads:
+            excluded = await services.routing.excluded(conversation_id)
+            agent_id = choose_agent(candidates, exclude=excluded)
+            if agent_id is None:
+                continue  # only excluded agents have room for this one; try the next in line
+            result = await services.routing.claim(team.id, conversation_id, agent_id)
+            if result is ClaimResult.OK and await _record(
+                services, team, conversation_id, agent_id
+            ):
+                assigned += 1
+            progressed = True
+            break  # loads changed (or someone else moved): look at the line again
+        if not progressed:
+            return assigned
+    return assigned
+
+
+async def _record(
+    services: Services,
+    team: Team,
+    conversation_id: UUID,
+    agent_id: UUID,
+    *,
+    kind: str = "assigned",
+    actor_kind: str = "system",
+) -> Conversation | None:
+    """Make a Redis claim durable; undo it when PostgreSQL refuses."""
+    async with unit_of_work(services) as work:
+        agent = await agent_store.get(work.conn, agent_id)
+        if agent is None or not agent.is_active:
+            conversation = None
+        else:
+            waited = await routing_store.wait_seconds(work.conn, conversation_id)
+            conversation = await routing_store.record_assignment(
+                work.conn,
+                conversation_id,
+                agent_id,
+                capacity=capacity_of(services, agent.max_chats),
+            )
+        if conversation is not None and agent is not None:
+            await routing_store.add_event(
+                work.conn,
+                conversation_id=conversation_id,
+                kind=kind,
+                agent_id=agent_id,
+                team_id=team.id,
+                actor_kind=actor_kind,
+                actor_id=agent_id if actor_kind == "agent" else None,
+                wait_seconds=waited,
+            )
+            work.publish_on_commit(
+                *assignment_events(conversation, agent_id, agent.display_name, kind)
+            )
+    if conversation is None:
+        await services.routing.release(conversation_id, agent_id)
+        await _requeue_if_waiting(services, conversation_id)
+        return None
+    await _start_unanswered_timer(services, team, conversation_id, agent_id)
+    return conversation
+
+
+async def _requeue_if_waiting(services: Services, conversation_id: UUID) -> None:
+    async with services.db.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT team_id, priority, queued_at FROM conversations WHERE id = $1 AND waiting",
+            conversation_id,
+        )
+    if row and row["team_id"] and row["queued_at"]:
+        await services.routing.enqueue(
+            row["team_id"],
+            conversation_id,
+            queue_score(Priority(row["priority"]), row["queued_at"]),
+        )
+
+
+async def _start_unanswered_timer(
+    services: Services, team: Team, conversation_id: UUID, agent_id: UUID
+) -> None:
+    seconds = team.settings.unanswered_seconds
+    if seconds is None:
+        seconds = services.settings.unanswered_seconds
+    if seconds > 0:
+        await services.timers.schedule("unanswered", f"{conversation_id}/{agent_id}", seconds)
+
+
+def agent_summary(agent_id: UUID, display_name: str) -> dict[str, Any]:
+    return {"id": str(agent_id), "display_name": display_name}
+
+
+def assignment_events(
+    conversation: Conversation, agent_id: UUID, display_name: str, kind: str
+) -> list[Event]:
+    """The customer learns who is helping; the agent gets the conversation."""
+    update = conversation_updated(conversation, reason=kind)
+    agent = agent_summary(agent_id, display_name)
+    customer_side = Event(
+        update.name,
+        {**update.data, "agent": agent},
+        customer_rooms=update.customer_rooms,
+        staff_rooms=update.staff_rooms,
+    )
+    to_agent = Event(
+        ASSIGNED,
+        {"conversation": to_wire(conversation), "reason": kind, "agent": agent},
+        staff_rooms=(agent_room(agent_id),),
+    )
+    return [customer_side, to_agent]
+
+
+async def claim(
+    services: Services, principal: AgentPrincipal, conversation_id: UUID
+) -> Conversation:
+    """An agent takes a waiting conversation (manual mode, or picking from the queue view)."""
+    async with services.db.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT team_id, waiting, status FROM conversations WHERE id = $1", conversation_id
+        )
+    if row is None or (not principal.is_admin and row["team_id"] not in principal.team_ids):
+        raise not_found("conversation")
+    if not row["waiting"]:
+        raise ParleyError(
+            ErrorCode.CONFLICT, "this conversation is no longer waiting: someone else took it"
+        )
+    team = await team_for(services, row["team_id"])
+    assert team is not None
+    await register_agent(services, principal.agent_id)
+    result = await services.routing.claim(team.id, conversation_id, principal.agent_id)
+    if result is ClaimResult.GONE:
+        raise ParleyError(ErrorCode.CONFLICT, "another agent claimed this conversation first")
+    if result is ClaimResult.INELIGIBLE:
+        raise ParleyError(ErrorCode.CONFLICT, "set your status to online to take conversations")
+    if result is ClaimResult.FULL:
+        raise ParleyError(ErrorCode.CONFLICT, "you are at your limit of open conversations")
+    conversation = await _record(
+        services, team, conversation_id, principal.agent_id, kind="claimed", actor_kind="agent"
+    )
+    if conversation is None:
+        raise ParleyError(ErrorCode.CONFLICT, "this conversation could not be assigned to you")
+    await publish_queue(services, team)
+    return conversation
+
+
+async def queue_snapshot(services: Services, team: Team) -> list[dict[str, Any]]:
+    """The team's line as agents see it: place, priority, wait, customer and a preview."""
+    waiting = await services.routing.waiting(team.id)
+    async with services.db.acquire() as conn:
+        entries = await routing_store.queue_entries(conn, waiting)
+    now = time.time()
+    return [
+        {
+            "conversation_id": str(e["id"]),
+            "team_id": str(team.id),
+            "position": index + 1,
+            "priority": Priority(e["priority"]).label,
+            "queued_at": e["queued_at"].isoformat() if e["queued_at"] else None,
+            "wait_seconds": max(0, round(now - e["queued_at"].timestamp()))
+            if e["queued_at"]
+            else 0,
+            "customer_name": e["customer_name"],
+            "preview": (e["preview"] or "")[:140],
+            "page_url": (e["metadata"] or {}).get("page_url"),
+        }
+        for index, e in enumerate(entries)
+    ]
+
+
+async def publish_queue(services: Services, team: Team) -> None:
+    """Push the team's line to its agents, and changed places (with an estimate) to customers."""
+    snapshot = await queue_snapshot(services, team)
+    now = time.time()
+    positions = {UUID(e["conversation_id"]): e["position"] for e in snapshot}
+    changed = await services.routing.changed_positions(team.id, positions)
+    recent = await services.routing.recent_assignment_times(team.id) if changed else []
+    events = []
+    for conversation_id, position in changed.items():
+        estimate = estimate_wait(position, recent, now=now)
+        events.append(
+            Event(
+                QUEUE,
+                {
+                    "conversation_id": str(conversation_id),
+                    "team_id": str(team.id),
+                    "position": position,
+                    "estimated_wait_seconds": estimate.seconds,
+                    "enough_data": estimate.enough_data,
+                },
+                customer_rooms=(conversation_room(conversation_id),),
+            )
+        )
+    events.append(
+        Event(
+            QUEUE_UPDATED,
+            {"team_id": str(team.id), "mode": str(team.settings.mode), "entries": snapshot},
+            staff_rooms=(team_room(team.id),),
+        )
+    )
+    await publish_all(services, events)
+
+
+async def queues_for(
+    services: Services, principal: AgentPrincipal, team_id: UUID | None
+) -> list[dict[str, Any]]:
+    """The lines an agent may see (their teams; admins every team), or one of them."""
+    async with services.db.acquire() as conn:
+        teams = await routing_store.teams(conn)
+    visible = [t for t in teams if principal.is_admin or t.id in principal.team_ids]
+    if team_id is not None:
+        visible = [t for t in visible if t.id == team_id]
+        if not visible:
+            raise not_found("team")
+    return [
+        {
+            "team_id": str(t.id),
+            "team": t.slug,
+            "name": t.name,
+            "mode": str(t.settings.mode),
+            "entries": await queue_snapshot(services, t),
+        }
+        for t in visible
+    ]
+
+
+async def queue_position(services: Services, conversation: Conversation) -> dict[str, Any] | None:
+    """A waiting conversation's place and estimate, for the customer's start/resume answer
+    (live `queue` events then carry the changes)."""
+    if not conversation.waiting or conversation.team_id is None:
+        return None
+    rank = await services.routing.rank(conversation.team_id, conversation.id)
+    if rank is None:
+        return None
+    recent = await services.routing.recent_assignment_times(conversation.team_id)
+    estimate = estimate_wait(rank + 1, recent, now=time.time())
+    return {
+        "conversation_id": str(conversation.id),
+        "team_id": str(conversation.team_id),
+        "position": rank + 1,
+        "estimated_wait_seconds": estimate.seconds,
+        "enough_data": estimate.enough_data,
+    }

@@ -1,0 +1,354 @@
+"""What agents do to a conversation's routing: unassign, transfer, resolve, reopen."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from ..core import policies
+from ..core.errors import ErrorCode, ParleyError, not_found
+from ..core.events import UNASSIGNED, Event, agent_room
+from ..core.models import AgentPrincipal, Conversation, ConversationStatus
+from ..core.routing import Priority, queue_score
+from ..routing.queue import ClaimResult
+from ..store import agents as agent_store
+from ..store import conversations as conversation_store
+from ..store import routing as routing_store
+from . import routing
+from .context import Services, UnitOfWork, unit_of_work
+from .conversations import load_visible
+from .notes import add_system_note
+
+
+async def release(
+    services: Services,
+    conversation: Conversation,
+    *,
+    requeue: bool,
+    kind: str,
+    reason: str | None = None,
+    actor: AgentPrincipal | None = None,
+) -> Conversation:
+    """Take a conversation from its agent: back in line at its original place, or out of routing
+    (resolved). The agent's freed capacity is used at once."""
+    agent_id = conversation.assigned_agent_id
+    if agent_id is not None:
+        await services.routing.release(conversation.id, agent_id)
+        await services.timers.cancel("unanswered", f"{conversation.id}/{agent_id}")
+        if requeue:
+            await services.publisher.publish(
+                Event(
+                    UNASSIGNED,
+                    {"conversation_id": str(conversation.id), "reason": kind},
+                    staff_rooms=(agent_room(agent_id),),
+                )
+            )
+    result = conversation
+    if requeue:
+        requeued = await routing.enqueue(
+            services,
+            conversation.id,
+            kind=kind,
+            actor_kind="agent" if actor else "system",
+            actor_id=actor.agent_id if actor else None,
+            reason=reason,
+        )
+        result = requeued or conversation
+    if agent_id is not None:
+        await drain_teams_of(services, agent_id)
+    return result
+
+
+async def drain_teams_of(services: Services, agent_id: UUID) -> None:
+    for team_id in await services.routing.teams_of(agent_id):
+        await routing.drain(services, team_id)
+
+
+def _ensure_can_route(principal: AgentPrincipal, conversation: Conversation) -> None:
+    """Its assignee or an admin may hand a conversation on; an unassigned one, its team."""
+    if principal.is_admin or conversation.assigned_agent_id == principal.agent_id:
+        return
+    if conversation.assigned_agent_id is None and policies.can_view_conversation(
+        principal, conversation
+    ):
+        return
+    raise ParleyError(ErrorCode.FORBIDDEN, "only the assigned agent or an admin can do this")
+
+
+async def _visible(
+    services: Services, principal: AgentPrincipal, conversation_id: UUID
+) -> Conversation:
+    async with unit_of_work(services, transaction=False) as work:
+        return (await load_visible(work, principal, conversation_id)).conversation
+
+
+async def unassign(
+    services: Services, principal: AgentPrincipal, conversation_id: UUID
+) -> Conversation:
+    conversation = await _visible(services, principal, conversation_id)
+    _ensure_can_route(principal, conversation)
+    if conversation.status is not ConversationStatus.OPEN or conversation.assigned_agent_id is None:
+        raise ParleyError(ErrorCode.CONFLICT, "this conversation is not assigned")
+    return await release(services, conversation, requeue=True, kind="unassigned", actor=principal)
+
+
+async def transfer(
+    services: Services,
+    principal: AgentPrincipal,
+    conversation_id: UUID,
+    *,
+    to_agent: UUID | None,
+    to_team: UUID | None,
+    note: str | None,
+) -> Conversation:
+    if (to_agent is None) == (to_team is None):
+        raise ParleyError(
+            ErrorCode.VALIDATION_FAILED, "transfer to exactly one of: an agent, a team"
+        )
+    conversation = await _visible(services, principal, conversation_id)
+    _ensure_can_route(principal, conversation)
+    if conversation.status is not ConversationStatus.OPEN:
+        raise ParleyError(ErrorCode.CONFLICT, "only open conversations can be transferred")
+    if to_agent is not None:
+        return await _transfer_to_agent(services, principal, conversation, to_agent, note)
+    assert to_team is not None
+    return await _transfer_to_team(services, principal, conversation, to_team, note)
+
+
+async def _transfer_to_agent(
+    services: Services,
+    principal: AgentPrincipal,
+    conversation: Conversation,
+    to_agent: UUID,
+    note: str | None,
+) -> Conversation:
+    async with services.db.acquire() as conn:
+        target = await agent_store.get(conn, to_agent)
+    if target is None or not target.is_active:
+        raise not_found("agent")
+    if conversation.assigned_agent_id == to_agent:
+        raise ParleyError(ErrorCode.CONFLICT, "the conversation is already assigned to this agent")
+    await routing.register_agent(services, to_agent)
+    capacity = routing.capacity_of(services, target.max_chats)
+    if conversation.assigned_agent_id is None:
+        # Waiting: the target takes it from the line, with the same checks as a claim.
+        team = await routing.team_for(services, conversation.team_id)
+        assert team is not None
+        result = await services.routing.claim(team.id, conversation.id, to_agent)
+        _explain(result, target.display_name)
+        claimed = await routing._record(
+            services, team, conversation.id, to_agent, kind="transferred", actor_kind="agent"
+        )
+        if claimed is None:
+            raise ParleyError(ErrorCode.CONFLICT, f"{target.display_name} cannot take it right now")
+        await _note_transfer(services, conversation.id, principal, target.display_name, note)
+        await routing.publish_queue(services, team)
+        return claimed
+    from_agent = conversation.assigned_agent_id
+    result = await services.routing.transfer(conversation.id, from_agent, to_agent)
+    _explain(result, target.display_name)
+    async with unit_of_work(services) as work:
+        moved = await routing_store.reassign(
+            work.conn, conversation.id, from_agent, to_agent, capacity=capacity
+        )
+        if moved is not None:
+            await routing_store.add_event(
+                work.conn,
+                conversation_id=conversation.id,
+                kind="transferred",
+                agent_id=to_agent,
+                from_agent_id=from_agent,
+                team_id=moved.team_id,
+                actor_kind="agent",
+                actor_id=principal.agent_id,
+                reason=note,
+            )
+            work.publish_on_commit(
+                *routing.assignment_events(moved, to_agent, target.display_name, "transferred")
+            )
+            work.publish_on_commit(
+                Event(
+                    UNASSIGNED,
+                    {"conversation_id": str(conversation.id), "reason": "transferred"},
+                    staff_rooms=(agent_room(from_agent),),
+                )
+            )
+            await _note_transfer_in(
+                services, work, conversation.id, principal, target.display_name, note
+            )
+    if moved is None:
+        await services.routing.transfer(conversation.id, to_agent, from_agent)  # undo
+        raise ParleyError(ErrorCode.CONFLICT, f"{target.display_name} cannot take it right now")
+    await services.timers.cancel("unanswered", f"{conversation.id}/{from_agent}")
+    team = await routing.team_for(services, moved.team_id)
+    if team is not None:
+        await routing._start_unanswered_timer(services, team, conversation.id, to_agent)
+    await drain_teams_of(services, from_agent)
+    return moved
+
+
+def _explain(result: ClaimResult, name: str) -> None:
+    if result is ClaimResult.OK:
+        return
+    messages = {
+        ClaimResult.GONE: "the conversation changed meanwhile; reload and try again",
+        ClaimResult.INELIGIBLE: f"{name} is not online",
+        ClaimResult.FULL: f"{name} is at their limit of open conversations",
+    }
+    raise ParleyError(ErrorCode.CONFLICT, messages[result])
+
+
+async def _transfer_to_team(
+    services: Services,
+    principal: AgentPrincipal,
+    conversation: Conversation,
+    to_team: UUID,
+    note: str | None,
+) -> Conversation:
+    team = await routing.team_for(services, to_team)
+    if team is None:
+        raise not_found("team")
+    if conversation.team_id is not None and conversation.waiting:
+        await services.routing.dequeue(conversation.team_id, conversation.id)
+    previous_team = conversation.team_id
+    agent_id = conversation.assigned_agent_id
+    if agent_id is not None:
+        await services.routing.release(conversation.id, agent_id)
+        await services.timers.cancel("unanswered", f"{conversation.id}/{agent_id}")
+        await services.publisher.publish(
+            Event(
+                UNASSIGNED,
+                {"conversation_id": str(conversation.id), "reason": "transferred"},
+                staff_rooms=(agent_room(agent_id),),
+            )
+        )
+    async with unit_of_work(services) as work:
+        await _note_transfer_in(
+            services, work, conversation.id, principal, f"team {team.name}", note
+        )
+    moved = await routing.enqueue(
+        services,
+        conversation.id,
+        team_id=team.id,
+        kind="transferred",
+        actor_kind="agent",
+        actor_id=principal.agent_id,
+        reason=note,
+    )
+    if previous_team is not None and previous_team != team.id:
+        previous = await routing.team_for(services, previous_team)
+        if previous is not None:
+            await routing.publish_queue(services, previous)
+    if agent_id is not None:
+        await drain_teams_of(services, agent_id)
+    return moved or conversation
+
+
+async def _note_transfer(
+    services: Services,
+    conversation_id: UUID,
+    principal: AgentPrincipal,
+    target: str,
+    note: str | None,
+) -> None:
+    async with unit_of_work(services) as work:
+        await _note_transfer_in(services, work, conversation_id, principal, target, note)
+
+
+async def _note_transfer_in(
+    services: Services,
+    work: UnitOfWork,
+    conversation_id: UUID,
+    principal: AgentPrincipal,
+    target: str,
+    note: str | None,
+) -> None:
+    text = f"{principal.display_name} transferred this conversation to {target}."
+    if note:
+        text += f" Note: {note.strip()[:500]}"
+    await add_system_note(services, work, conversation_id, text, internal=True)
+
+
+async def resolve(
+    services: Services, principal: AgentPrincipal, conversation_id: UUID
+) -> Conversation:
+    from .conversations import set_status
+
+    conversation = await set_status(
+        services, principal, conversation_id, ConversationStatus.RESOLVED
+    )
+    await leave_routing(services, conversation, kind="resolved", actor=principal)
+    async with services.db.acquire() as conn:
+        return await conversation_store.get(conn, conversation_id) or conversation
+
+
+async def leave_routing(
+    services: Services,
+    conversation: Conversation,
+    *,
+    kind: str,
+    actor: AgentPrincipal | None = None,
+) -> None:
+    """A conversation that stopped being open leaves the line and frees its agent."""
+    if conversation.team_id is not None:
+        removed = await services.routing.dequeue(conversation.team_id, conversation.id)
+        if removed or conversation.waiting:
+            async with services.db.acquire() as conn:
+                await routing_store.leave_queue(conn, conversation.id)
+            team = await routing.team_for(services, conversation.team_id)
+            if team is not None:
+                await routing.publish_queue(services, team)
+    if conversation.assigned_agent_id is not None:
+        await services.routing.release(conversation.id, conversation.assigned_agent_id)
+        await services.timers.cancel(
+            "unanswered", f"{conversation.id}/{conversation.assigned_agent_id}"
+        )
+        await drain_teams_of(services, conversation.assigned_agent_id)
+
+
+async def reopen(
+    services: Services, principal: AgentPrincipal, conversation_id: UUID
+) -> Conversation:
+    from .conversations import set_status
+
+    await set_status(services, principal, conversation_id, ConversationStatus.OPEN)
+    return await route_reopened(services, conversation_id, actor=principal)
+
+
+async def route_reopened(
+    services: Services, conversation_id: UUID, *, actor: AgentPrincipal | None = None
+) -> Conversation:
+    """A reopened conversation is routed again from a new place in line; its previous agent gets
+    no special claim (they may be offline), so it goes to whoever is eligible now."""
+    conversation = await routing.enqueue(
+        services,
+        conversation_id,
+        new_place=True,
+        kind="reopened",
+        actor_kind="agent" if actor else "customer",
+        actor_id=actor.agent_id if actor else None,
+    )
+    if conversation is None:
+        raise not_found("conversation")
+    return conversation
+
+
+async def set_priority(
+    services: Services, principal: AgentPrincipal, conversation_id: UUID, priority: Priority
+) -> Conversation:
+    """Admins (or the assigned agent) may move a conversation up or down the line."""
+    conversation = await _visible(services, principal, conversation_id)
+    _ensure_can_route(principal, conversation)
+    async with services.db.acquire() as conn:
+        await conn.execute(
+            "UPDATE conversations SET priority = $2, updated_at = now() WHERE id = $1",
+            conversation_id,
+            int(priority),
+        )
+        updated = await conversation_store.get(conn, conversation_id)
+    assert updated is not None
+    if updated.waiting and updated.team_id is not None and updated.queued_at is not None:
+        await services.routing.rescore(
+            updated.team_id, conversation_id, queue_score(priority, updated.queued_at)
+        )
+        await routing.drain(services, updated.team_id)
+    return updated

@@ -1,0 +1,220 @@
+"""Routing that follows time and presence: agents who vanish (grace period), chats nobody
+answers, customers who leave the line, and rebuilding Redis from PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from ..core.events import UNASSIGNED, Event, agent_room
+from ..core.models import ConversationStatus, PresenceStatus
+from ..core.routing import Priority, queue_score
+from ..routing.presence import PresenceChange
+from ..store import conversations as conversation_store
+from ..store import routing as routing_store
+from . import routing
+from .context import Services, unit_of_work
+from .conversations import conversation_updated
+from .routing_ops import drain_teams_of, release
+
+log = logging.getLogger(__name__)
+
+
+async def agent_presence_changed(services: Services, change: PresenceChange) -> None:
+    """Online: take work now (and keep what the grace period protected). Offline: start the
+    grace period. Away keeps its chats and takes no new ones: nothing to do."""
+    if change.status is PresenceStatus.ONLINE:
+        await services.timers.cancel("grace", change.agent_id)
+        await routing.register_agent(services, change.agent_id)
+        await drain_teams_of(services, change.agent_id)
+    elif change.status is PresenceStatus.OFFLINE:
+        grace = await _grace_seconds(services, change.agent_id)
+        await services.timers.schedule("grace", change.agent_id, grace)
+
+
+async def _grace_seconds(services: Services, agent_id: UUID) -> float:
+    """The shortest grace among the agent's teams (their customers should not wait longer)."""
+    candidates = [services.settings.agent_grace_seconds]
+    for team_id in await services.routing.teams_of(agent_id):
+        team = await routing.team_for(services, team_id)
+        if team is not None and team.settings.grace_seconds is not None:
+            candidates.append(team.settings.grace_seconds)
+    return min(candidates)
+
+
+async def grace_expired(services: Services, agent_id: UUID) -> int:
+    """The agent did not come back: their open conversations go back in line, at their places."""
+    status, _ = await services.presence.status(agent_id)
+    if status is not PresenceStatus.OFFLINE:
+        return 0
+    async with services.db.acquire() as conn:
+        assigned = await routing_store.open_assigned_to(conn, agent_id)
+    for conversation in assigned:
+        await release(
+            services, conversation, requeue=True, kind="requeued", reason="agent went offline"
+        )
+    if assigned:
+        log.info("agent %s vanished; %d conversations back in line", agent_id, len(assigned))
+    return len(assigned)
+
+
+async def unanswered_expired(services: Services, conversation_id: UUID, agent_id: UUID) -> bool:
+    """The assigned agent never replied: offer the conversation to someone else."""
+    async with services.db.acquire() as conn:
+        conversation = await conversation_store.get(conn, conversation_id)
+    if (
+        conversation is None
+        or conversation.status is not ConversationStatus.OPEN
+        or conversation.assigned_agent_id != agent_id
+    ):
+        return False
+    team = await routing.team_for(services, conversation.team_id)
+    seconds = services.settings.unanswered_seconds
+    if team is not None and team.settings.unanswered_seconds is not None:
+        seconds = team.settings.unanswered_seconds
+    await services.routing.exclude(conversation_id, agent_id, max(seconds, 60.0))
+    await services.publisher.publish(
+        Event(
+            UNASSIGNED,
+            {"conversation_id": str(conversation_id), "reason": "unanswered"},
+            staff_rooms=(agent_room(agent_id),),
+        )
+    )
+    await release(
+        services, conversation, requeue=True, kind="unanswered", reason="no reply in time"
+    )
+    return True
+
+
+async def agent_replied(services: Services, conversation_id: UUID, agent_id: UUID) -> None:
+    await services.timers.cancel("unanswered", f"{conversation_id}/{agent_id}")
+
+
+async def customer_presence_changed(
+    services: Services, customer_id: UUID, change: PresenceChange
+) -> None:
+    """A customer with no socket left starts the abandonment clock of their waiting chats."""
+    if change.status is not PresenceStatus.OFFLINE:
+        return
+    async with services.db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT id FROM conversations WHERE customer_id = $1 AND waiting AND status = 'open'",
+            customer_id,
+        )
+    for row in rows:
+        await services.timers.schedule("abandon", row["id"], services.settings.abandon_seconds)
+
+
+async def abandon_expired(services: Services, conversation_id: UUID) -> bool:
+    async with services.db.acquire() as conn:
+        conversation = await conversation_store.get(conn, conversation_id)
+    if conversation is None or not conversation.waiting:
+        return False
+    status, _ = await services.customer_presence.status(conversation.customer_id)
+    if status is not PresenceStatus.OFFLINE:
+        return False  # they came back in another tab meanwhile
+    async with unit_of_work(services) as work:
+        updated = await conversation_store.set_status(
+            work.conn, conversation_id, ConversationStatus.ABANDONED
+        )
+        await routing_store.leave_queue(work.conn, conversation_id)
+        await routing_store.add_event(
+            work.conn,
+            conversation_id=conversation_id,
+            kind="abandoned",
+            team_id=conversation.team_id,
+            reason="customer left while waiting",
+        )
+        if updated is not None:
+            work.publish_on_commit(conversation_updated(updated, reason="abandoned"))
+    if conversation.team_id is not None:
+        await services.routing.dequeue(conversation.team_id, conversation_id)
+        await routing.drain(services, conversation.team_id)
+    return True
+
+
+async def customer_returned(services: Services, conversation_id: UUID) -> None:
+    """A customer following a conversation again: stop its abandonment clock, and bring an
+    abandoned conversation back to its place in line."""
+    await services.timers.cancel("abandon", conversation_id)
+    async with services.db.acquire() as conn:
+        conversation = await conversation_store.get(conn, conversation_id)
+        if conversation is None or conversation.status is not ConversationStatus.ABANDONED:
+            return
+        await conversation_store.set_status(conn, conversation_id, ConversationStatus.OPEN)
+    await routing.enqueue(services, conversation_id, kind="returned", actor_kind="customer")
+
+
+async def run_due_timers(services: Services) -> int:
+    fired = 0
+    for kind, subject in await services.timers.pop_due():
+        try:
+            if kind == "grace":
+                await grace_expired(services, UUID(subject))
+            elif kind == "unanswered":
+                conversation, _, agent = subject.partition("/")
+                await unanswered_expired(services, UUID(conversation), UUID(agent))
+            elif kind == "abandon":
+                await abandon_expired(services, UUID(subject))
+            fired += 1
+        except Exception:
+            log.exception("routing timer %s:%s failed", kind, subject)
+    return fired
+
+
+async def reconcile(services: Services) -> None:
+    """Make Redis agree with PostgreSQL: queues, agent loads and teams, assignments. Run at
+    start and periodically; one process at a time."""
+    lock = services.keys.reconcile_lock()
+    if not await services.redis.set(lock, "1", nx=True, ex=60):
+        return
+    try:
+        await _reconcile(services)
+    finally:
+        await services.redis.delete(lock)
+
+
+async def _reconcile(services: Services) -> None:
+    async with services.db.acquire() as conn:
+        agents = await routing_store.routable_agents(conn)
+        waiting = await routing_store.waiting_conversations(conn)
+        assignments = await routing_store.open_assignments(conn)
+        teams = await routing_store.teams(conn)
+    for agent in agents:
+        await services.routing.set_agent(
+            agent.id,
+            capacity=routing.capacity_of(services, agent.max_chats),
+            team_ids=agent.team_ids,
+            load=agent.open_assigned,
+        )
+    await services.routing.replace_assignments(assignments)
+    by_team: dict[UUID, dict[UUID, float]] = {}
+    for conversation in waiting:
+        if conversation.team_id is None or conversation.queued_at is None:
+            continue
+        score = queue_score(Priority(conversation.priority), conversation.queued_at)
+        by_team.setdefault(conversation.team_id, {})[conversation.id] = score
+    for team in teams:
+        desired = by_team.get(team.id, {})
+        present = set(await services.routing.waiting(team.id, limit=100_000))
+        for conversation_id, score in desired.items():
+            if conversation_id not in present:
+                await services.routing.enqueue(team.id, conversation_id, score)
+        extras = present - set(desired)
+        if extras:
+            await _drop_if_not_waiting(services, team.id, extras)
+    for team in teams:
+        await routing.drain(services, team.id)
+
+
+async def _drop_if_not_waiting(services: Services, team_id: UUID, candidates: set[UUID]) -> None:
+    # Re-read: a conversation may have started waiting after the snapshot above.
+    async with services.db.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT id FROM conversations WHERE id = ANY ($1::uuid[]) AND waiting AND team_id = $2",
+            list(candidates),
+            team_id,
+        )
+    still_waiting = {r["id"] for r in rows}
+    for conversation_id in candidates - still_waiting:
+        await services.routing.dequeue(team_id, conversation_id)

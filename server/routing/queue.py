@@ -1,0 +1,256 @@
+"""The routing queue in Redis: per-team waiting lines, agent loads, and atomic claims.
+
+Every step that must not race is one Lua script: taking a conversation off a queue for an agent
+(never twice, never past capacity, never to someone offline), releasing it (the load drops once),
+and transferring it. Choosing *which* agent is core.routing.choose_agent; the scripts only make
+that choice stick, or report why it could not.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from enum import StrEnum
+from uuid import UUID
+
+from redis.asyncio import Redis
+
+from ..core.models import PresenceStatus
+from ..core.routing import Candidate
+from .keys import RedisKeys
+
+# KEYS: queue, agent hash, agent presence status, assignments, recent-assignments list
+# ARGV: conversation, agent, now, default capacity
+_CLAIM = """
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then return 'gone' end
+local status = redis.call('HGET', KEYS[3], 'effective') or 'offline'
+if status ~= 'online' then return 'ineligible' end
+local load = tonumber(redis.call('HGET', KEYS[2], 'load') or '0')
+local capacity = tonumber(redis.call('HGET', KEYS[2], 'capacity') or ARGV[4])
+if load >= capacity then return 'full' end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HINCRBY', KEYS[2], 'load', 1)
+redis.call('HSET', KEYS[2], 'last_assigned', ARGV[3])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+redis.call('LPUSH', KEYS[5], ARGV[3])
+redis.call('LTRIM', KEYS[5], 0, 49)
+return 'ok'
+"""
+
+# KEYS: agent hash, assignments   ARGV: conversation, agent
+_RELEASE = """
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+local load = tonumber(redis.call('HGET', KEYS[1], 'load') or '0')
+if load > 0 then redis.call('HINCRBY', KEYS[1], 'load', -1) end
+return 1
+"""
+
+# KEYS: from hash, to hash, to presence status, assignments
+# ARGV: conversation, from agent, to agent, now, default capacity
+_TRANSFER = """
+if redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[2] then return 'gone' end
+local status = redis.call('HGET', KEYS[3], 'effective') or 'offline'
+if status ~= 'online' then return 'ineligible' end
+local load = tonumber(redis.call('HGET', KEYS[2], 'load') or '0')
+local capacity = tonumber(redis.call('HGET', KEYS[2], 'capacity') or ARGV[5])
+if load >= capacity then return 'full' end
+local from_load = tonumber(redis.call('HGET', KEYS[1], 'load') or '0')
+if from_load > 0 then redis.call('HINCRBY', KEYS[1], 'load', -1) end
+redis.call('HINCRBY', KEYS[2], 'load', 1)
+redis.call('HSET', KEYS[2], 'last_assigned', ARGV[4])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
+return 'ok'
+"""
+
+
+class ClaimResult(StrEnum):
+    OK = "ok"
+    GONE = "gone"  # no longer waiting (someone else took it, or it left the queue)
+    INELIGIBLE = "ineligible"  # the agent is not online
+    FULL = "full"  # the agent is at capacity
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RoutingStore:
+    def __init__(self, redis: Redis, keys: RedisKeys, *, default_capacity: int) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._default_capacity = default_capacity
+        self._claim = redis.register_script(_CLAIM)
+        self._release = redis.register_script(_RELEASE)
+        self._transfer = redis.register_script(_TRANSFER)
+
+    # -- queues -----------------------------------------------------------------------------
+    async def enqueue(self, team_id: UUID, conversation_id: UUID, score: float) -> None:
+        # NX: a conversation already waiting keeps its place.
+        await self._redis.zadd(
+            self._keys.team_queue(team_id), {str(conversation_id): score}, nx=True
+        )
+
+    async def rescore(self, team_id: UUID, conversation_id: UUID, score: float) -> None:
+        """A new priority: move a conversation that is still waiting (XX: never re-add one)."""
+        await self._redis.zadd(
+            self._keys.team_queue(team_id), {str(conversation_id): score}, xx=True
+        )
+
+    async def dequeue(self, team_id: UUID, conversation_id: UUID) -> bool:
+        """Take a conversation off its queue without assigning it; True if it was there."""
+        removed = await self._redis.zrem(self._keys.team_queue(team_id), str(conversation_id))
+        await self._redis.hdel(self._keys.queue_positions(team_id), str(conversation_id))
+        return bool(removed)
+
+    async def waiting(self, team_id: UUID, limit: int = 1000) -> list[UUID]:
+        members = await self._redis.zrange(self._keys.team_queue(team_id), 0, limit - 1)
+        return [UUID(_text(m)) for m in members]  # type: ignore[arg-type]
+
+    async def rank(self, team_id: UUID, conversation_id: UUID) -> int | None:
+        """0-based place in line, or None when not waiting."""
+        value = await self._redis.zrank(self._keys.team_queue(team_id), str(conversation_id))
+        return value if isinstance(value, int) else None
+
+    async def head(self, team_id: UUID, count: int) -> list[UUID]:
+        return await self.waiting(team_id, count)
+
+    # -- agents -----------------------------------------------------------------------------
+    async def set_agent(
+        self, agent_id: UUID, *, capacity: int, team_ids: Iterable[UUID], load: int | None = None
+    ) -> None:
+        """Register an agent's capacity and teams (and, when rebuilding, their load)."""
+        teams = [str(t) for t in team_ids]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._keys.agent_routing(agent_id), "capacity", capacity)
+            if load is not None:
+                pipe.hset(self._keys.agent_routing(agent_id), "load", load)
+            pipe.delete(self._keys.agent_teams(agent_id))
+            if teams:
+                pipe.sadd(self._keys.agent_teams(agent_id), *teams)
+            for team in teams:
+                pipe.sadd(self._keys.team_members(team), str(agent_id))
+            await pipe.execute()
+
+    async def remove_from_team(self, agent_id: UUID, team_id: UUID) -> None:
+        await self._redis.srem(self._keys.team_members(team_id), str(agent_id))
+        await self._redis.srem(self._keys.agent_teams(agent_id), str(team_id))
+
+    async def teams_of(self, agent_id: UUID) -> set[UUID]:
+        members = await self._redis.smembers(self._keys.agent_teams(agent_id))
+        return {UUID(_text(m)) for m in members}
+
+    async def candidates(self, team_id: UUID) -> list[Candidate]:
+        raw_members = await self._redis.smembers(self._keys.team_members(team_id))
+        members = [_text(m) for m in raw_members]
+        if not members:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for agent in members:
+                pipe.hmget(self._keys.agent_routing(agent), ["capacity", "load", "last_assigned"])
+                pipe.hget(self._keys.agent_status(agent), "effective")
+            replies = await pipe.execute()
+        found = []
+        for index, agent in enumerate(members):
+            capacity, load, last = replies[2 * index]
+            status = replies[2 * index + 1]
+            found.append(
+                Candidate(
+                    agent_id=UUID(agent),
+                    status=PresenceStatus(_text(status)) if status else PresenceStatus.OFFLINE,
+                    load=int(load or 0),
+                    capacity=int(capacity) if capacity is not None else self._default_capacity,
+                    last_assigned_at=float(last or 0),
+                )
+            )
+        return found
+
+    async def load_of(self, agent_id: UUID) -> tuple[int, int]:
+        load, capacity = await self._redis.hmget(
+            self._keys.agent_routing(agent_id), ["load", "capacity"]
+        )
+        return int(load or 0), int(capacity) if capacity is not None else self._default_capacity
+
+    # -- the atomic steps -------------------------------------------------------------------
+    async def claim(self, team_id: UUID, conversation_id: UUID, agent_id: UUID) -> ClaimResult:
+        keys = [
+            self._keys.team_queue(team_id),
+            self._keys.agent_routing(agent_id),
+            self._keys.agent_status(agent_id),
+            self._keys.assignments(),
+            self._keys.recent_assignments(team_id),
+        ]
+        args: list[str | float] = [
+            str(conversation_id),
+            str(agent_id),
+            time.time(),
+            self._default_capacity,
+        ]
+        result = ClaimResult(_text(await self._claim(keys=keys, args=args)))
+        if result is ClaimResult.OK:
+            await self._redis.hdel(self._keys.queue_positions(team_id), str(conversation_id))
+        return result
+
+    async def release(self, conversation_id: UUID, agent_id: UUID) -> bool:
+        keys = [self._keys.agent_routing(agent_id), self._keys.assignments()]
+        return bool(await self._release(keys=keys, args=[str(conversation_id), str(agent_id)]))
+
+    async def transfer(
+        self, conversation_id: UUID, from_agent: UUID, to_agent: UUID
+    ) -> ClaimResult:
+        keys = [
+            self._keys.agent_routing(from_agent),
+            self._keys.agent_routing(to_agent),
+            self._keys.agent_status(to_agent),
+            self._keys.assignments(),
+        ]
+        args: list[str | float] = [
+            str(conversation_id),
+            str(from_agent),
+            str(to_agent),
+            time.time(),
+            self._default_capacity,
+        ]
+        return ClaimResult(_text(await self._transfer(keys=keys, args=args)))
+
+    async def replace_assignments(self, assignments: dict[UUID, UUID]) -> None:
+        """Rebuild the conversation -> agent map from PostgreSQL's open assignments."""
+        key = self._keys.assignments()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            if assignments:
+                pipe.hset(key, mapping={str(c): str(a) for c, a in assignments.items()})
+            await pipe.execute()
+
+    async def assignee(self, conversation_id: UUID) -> UUID | None:
+        value = await self._redis.hget(self._keys.assignments(), str(conversation_id))
+        return UUID(_text(value)) if value else None
+
+    # -- exclusions, positions, estimates ---------------------------------------------------
+    async def exclude(self, conversation_id: UUID, agent_id: UUID, seconds: float) -> None:
+        key = self._keys.exclusions(conversation_id)
+        await self._redis.sadd(key, str(agent_id))
+        await self._redis.expire(key, max(1, int(seconds)))
+
+    async def excluded(self, conversation_id: UUID) -> set[UUID]:
+        members = await self._redis.smembers(self._keys.exclusions(conversation_id))
+        return {UUID(_text(m)) for m in members}
+
+    async def recent_assignment_times(self, team_id: UUID) -> list[float]:
+        values = await self._redis.lrange(self._keys.recent_assignments(team_id), 0, -1)
+        return [float(_text(v)) for v in values]
+
+    async def changed_positions(self, team_id: UUID, positions: dict[UUID, int]) -> dict[UUID, int]:
+        """Record the positions now and return the ones that differ from what was announced."""
+        key = self._keys.queue_positions(team_id)
+        stored = await self._redis.hgetall(key)
+        previous = {_text(k): int(v) for k, v in stored.items()}
+        changed = {c: p for c, p in positions.items() if previous.get(str(c)) != p}
+        stale = [k for k in previous if UUID(k) not in positions]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if stale:
+                pipe.hdel(key, *stale)
+            if changed:
+                pipe.hset(key, mapping={str(c): p for c, p in changed.items()})
+            await pipe.execute()
+        return changed

@@ -1,0 +1,136 @@
+"""The atomic steps of routing against real Redis and PostgreSQL, raced on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+import redis.asyncio as redis_asyncio
+
+from server.core.routing import Priority, queue_score
+from server.routing.keys import RedisKeys
+from server.routing.queue import ClaimResult, RoutingStore
+from server.store import customers
+from server.store import routing as routing_store
+from server.store.db import create_pool
+
+
+@pytest.fixture
+async def store(redis_url: str):
+    # A blocking pool, as the server uses: racing callers wait for a connection instead of failing.
+    client = redis_asyncio.Redis(
+        connection_pool=redis_asyncio.BlockingConnectionPool.from_url(redis_url, max_connections=32)
+    )
+    keys = RedisKeys(f"atom{uuid.uuid4().hex[:8]}:")
+    yield RoutingStore(client, keys, default_capacity=5), client, keys
+    await client.aclose()
+
+
+async def _online(client, keys: RedisKeys, agent: uuid.UUID) -> None:
+    await client.hset(keys.agent_status(agent), mapping={"effective": "online"})
+
+
+async def test_racing_claims_never_exceed_capacity_or_double_assign(store) -> None:
+    routing, client, keys = store
+    team, agents = uuid.uuid4(), [uuid.uuid4() for _ in range(4)]
+    for agent in agents:
+        await routing.set_agent(agent, capacity=3, team_ids=[team])
+        await _online(client, keys, agent)
+    conversations = [uuid.uuid4() for _ in range(40)]
+    now = datetime.now(UTC)
+    for conversation in conversations:
+        await routing.enqueue(team, conversation, queue_score(Priority.NORMAL, now))
+    # Every agent tries to take every conversation at the same moment.
+    attempts = [routing.claim(team, c, a) for c in conversations for a in agents]
+    results = await asyncio.gather(*attempts)
+    won: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for (conversation, agent), result in zip(
+        [(c, a) for c in conversations for a in agents], results, strict=True
+    ):
+        if result is ClaimResult.OK:
+            won.setdefault(conversation, []).append(agent)
+    assert all(len(winners) == 1 for winners in won.values()), "no conversation assigned twice"
+    per_agent = {a: sum(1 for w in won.values() if w[0] == a) for a in agents}
+    assert per_agent == {a: 3 for a in agents}, "each agent filled to capacity, never beyond"
+    for agent in agents:
+        assert await routing.load_of(agent) == (3, 3)
+    assert len(await routing.waiting(team)) == 40 - 12
+
+
+async def test_claims_refuse_offline_and_away_agents(store) -> None:
+    routing, client, keys = store
+    team, agent = uuid.uuid4(), uuid.uuid4()
+    await routing.set_agent(agent, capacity=3, team_ids=[team])
+    conversation = uuid.uuid4()
+    await routing.enqueue(team, conversation, time.time())
+    assert await routing.claim(team, conversation, agent) is ClaimResult.INELIGIBLE
+    await client.hset(keys.agent_status(agent), mapping={"effective": "away"})
+    assert await routing.claim(team, conversation, agent) is ClaimResult.INELIGIBLE
+    await _online(client, keys, agent)
+    assert await routing.claim(team, conversation, agent) is ClaimResult.OK
+    assert await routing.claim(team, conversation, agent) is ClaimResult.GONE
+
+
+async def test_a_release_counts_once(store) -> None:
+    routing, client, keys = store
+    team, agent = uuid.uuid4(), uuid.uuid4()
+    await routing.set_agent(agent, capacity=2, team_ids=[team])
+    await _online(client, keys, agent)
+    conversation = uuid.uuid4()
+    await routing.enqueue(team, conversation, time.time())
+    assert await routing.claim(team, conversation, agent) is ClaimResult.OK
+    results = await asyncio.gather(*(routing.release(conversation, agent) for _ in range(5)))
+    assert sum(results) == 1
+    assert await routing.load_of(agent) == (0, 2)
+
+
+async def test_postgres_refuses_assignments_beyond_capacity_even_when_raced(clean_database: str) -> None:
+    pool = await create_pool(clean_database, min_size=1, max_size=10)
+    try:
+        async with pool.acquire() as conn:
+            agent = await conn.fetchval(
+                "INSERT INTO agents (email, display_name, password_hash) VALUES ('x@y.z', 'X', 'h') RETURNING id"
+            )
+            conversation_ids = []
+            for _ in range(10):
+                customer_id = uuid.uuid4()
+                await customers.upsert(conn, customer_id, name=None, email=None, attributes={})
+                conversation_ids.append(await conn.fetchval(
+                    "INSERT INTO conversations (customer_id, waiting, queued_at) VALUES ($1, true, now()) RETURNING id",
+                    customer_id,
+                ))
+
+        async def assign(conversation_id: uuid.UUID):
+            async with pool.acquire() as conn, conn.transaction():
+                return await routing_store.record_assignment(conn, conversation_id, agent, capacity=3)
+
+        results = await asyncio.gather(*(assign(c) for c in conversation_ids))
+        assert sum(1 for r in results if r is not None) == 3
+        again = await asyncio.gather(*(assign(c) for c in conversation_ids))
+        assert all(r is None for r in again)
+    finally:
+        await pool.close()
+
+
+async def test_the_same_conversation_cannot_be_recorded_for_two_agents(clean_database: str) -> None:
+    pool = await create_pool(clean_database, min_size=1, max_size=2)
+    conn = await pool.acquire()
+    try:
+        one = await conn.fetchval("INSERT INTO agents (email, display_name, password_hash) VALUES ('a@b.c','A','h') RETURNING id")
+        two = await conn.fetchval("INSERT INTO agents (email, display_name, password_hash) VALUES ('d@e.f','D','h') RETURNING id")
+        customer_id = uuid.uuid4()
+        await customers.upsert(conn, customer_id, name=None, email=None, attributes={})
+        conversation = await conn.fetchval(
+            "INSERT INTO conversations (customer_id, waiting, queued_at) VALUES ($1, true, now()) RETURNING id",
+            customer_id,
+        )
+        async with conn.transaction():
+            assert await routing_store.record_assignment(conn, conversation, one, capacity=3)
+        async with conn.transaction():
+            assert await routing_store.record_assignment(conn, conversation, two, capacity=3) is None
+    finally:
+        await pool.release(conn)
+        await pool.close()
