@@ -142,7 +142,7 @@ async def test_grace_period_then_requeue_at_original_places(server: RunningServe
     await asyncio.sleep(0.02)
     cust2, second = await waiting_customer(server, name="second")
     await eventually(lambda: _assigned_to(server, [first, second], agent_id, 2))
-    cust3, third = await waiting_customer(server, name="third")  # waits: Robin is full
+    cust3, _third = await waiting_customer(server, name="third")  # waits: Robin is full
 
     # Back within the grace period: nothing moves.
     await staff.close()
@@ -256,7 +256,7 @@ async def test_unassign_puts_it_back_and_priority_jumps_the_line(server: Running
     a_id, _, a = await online_agent(server, "A", max_chats=1)
     cust1, first = await waiting_customer(server)
     assert await eventually(lambda: assignee(server, first)) == a_id
-    cust2, second = await waiting_customer(server)
+    cust2, _second = await waiting_customer(server)
     cust3, third = await waiting_customer(server)
     admin_id, _, admin = await online_agent(server, "Boss", max_chats=0)
     await admin.ok("set_presence", {"status": "away"})
@@ -347,7 +347,7 @@ async def test_redis_wipe_is_repaired_from_postgres(settings: Settings) -> None:
 
 
 async def test_queue_positions_move_and_estimates_appear_with_data(server: RunningServer) -> None:
-    agent_id, _, staff = await online_agent(server, "A", max_chats=1)
+    _agent_id, _, staff = await online_agent(server, "A", max_chats=1)
     seen = []
     for _ in range(7):
         cust, conversation_id = await waiting_customer(server)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 
 from server.core.models import PresenceStatus
@@ -79,8 +80,8 @@ def test_team_settings_defaults_and_validation() -> None:
     settings = team_settings({})
     assert settings.mode is RoutingMode.AUTO and settings.assistant_mode is AssistantMode.WHEN_NO_AGENT
     assert team_settings({"mode": "manual", "unanswered_seconds": 0}).unanswered_seconds == 0
-    with pytest.raises(Exception):
+    with pytest.raises(msgspec.ValidationError):
         team_settings({"mode": "round-robin"})
-    with pytest.raises(Exception):
+    with pytest.raises(msgspec.ValidationError):
         team_settings({"surprise": 1})
     assert Priority.parse("Urgent") is Priority.URGENT
