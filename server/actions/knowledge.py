@@ -18,9 +18,8 @@ from ..store.knowledge import IndexStatus, NewChunk
 
 log = logging.getLogger(__name__)
 
-# A concurrent writer of the same slug makes a save start over; more than this many turns in
-# a row means something keeps rewriting the article, and the last writer has won anyway.
-_MAX_SAVE_ATTEMPTS = 3
+# Advisory-lock namespace for saves of one article; the second key is the slug's hash.
+_SAVE_LOCK = 0x5041524F
 
 
 @dataclass(slots=True)
@@ -130,22 +129,41 @@ async def _save(
     kb: KnowledgeBase, draft: ArticleDraft, *, mode: str, reembed: bool = False
 ) -> SaveResult:
     chunks = chunk_draft(kb, draft)
-    for _ in range(_MAX_SAVE_ATTEMPTS):
-        async with kb.db.acquire() as conn:
+    async with kb.db.acquire() as conn:
+        # Writers of one slug take turns for the whole save, embedding included: each then
+        # sees what the previous one stored, reuses its vectors, and the last one wins.
+        await conn.execute("SELECT pg_advisory_lock($1, hashtext($2))", _SAVE_LOCK, draft.slug)
+        try:
             existing = await store.get_article(conn, draft.slug)
             old = await store.chunks_of(conn, existing.id, kb.model) if existing else []
-        _check_mode(mode, existing is not None)
-        if existing and not reembed and _unchanged(kb, existing, draft):
-            return SaveResult(draft.slug, "unchanged", existing.index_status)
-        reuse = {} if reembed else _reusable(old, chunks)
-        missing = [c for c in chunks if c.ordinal not in reuse]
-        vectors, error = await _embed(kb, missing)
-        result = await _write(
-            kb, draft, chunks, reuse, vectors, error, expected=existing, old_count=len(old)
-        )
-        if result is not None:
-            return result
-    raise ParleyError(ErrorCode.CONFLICT, f"article {draft.slug!r} keeps changing; try again")
+            _check_mode(mode, existing is not None)
+            if existing and not reembed and _unchanged(kb, existing, draft):
+                return SaveResult(draft.slug, "unchanged", existing.index_status)
+            reuse = {} if reembed else _reusable(old, chunks)
+            vectors, error = await _embed(kb, [c for c in chunks if c.ordinal not in reuse])
+            async with conn.transaction():
+                article_id = existing.id if existing else await store.insert_article(conn, draft)
+                if article_id is None:  # created by a writer that does not take the lock
+                    raise ParleyError(ErrorCode.CONFLICT, "the article was created meanwhile")
+                if existing:
+                    await store.update_article(conn, article_id, draft)
+                new_chunks = [] if error else _new_chunks(chunks, reuse, vectors)
+                await store.replace_chunks(conn, article_id, kb.model, new_chunks)
+                status = IndexStatus.FAILED if error else IndexStatus.INDEXED
+                await store.set_index_status(conn, article_id, status, model=kb.model, error=error)
+        finally:
+            await conn.execute(
+                "SELECT pg_advisory_unlock($1, hashtext($2))", _SAVE_LOCK, draft.slug
+            )
+    return SaveResult(
+        slug=draft.slug,
+        outcome="updated" if existing else "created",
+        index_status=status,
+        embedded=() if error else tuple(sorted(vectors)),
+        reused=() if error else tuple(sorted(reuse)),
+        removed=len(old) - (0 if error else len(reuse)),
+        error=error,
+    )
 
 
 def _check_mode(mode: str, exists: bool) -> None:
@@ -193,55 +211,6 @@ async def _embed(
     if len(vectors) != len(chunks) or any(len(v) != kb.embedder.dimensions for v in vectors):
         return {}, "embedding failed: the model returned vectors of the wrong shape"
     return {c.ordinal: v for c, v in zip(chunks, vectors, strict=True)}, None
-
-
-async def _write(
-    kb: KnowledgeBase,
-    draft: ArticleDraft,
-    chunks: Sequence[Chunk],
-    reuse: dict[int, int],
-    vectors: dict[int, list[float]],
-    error: str | None,
-    *,
-    expected: store.StoredArticle | None,
-    old_count: int,
-) -> SaveResult | None:
-    """Store the article and its chunks atomically; None when another writer got there first
-    (the caller starts over from what that writer stored)."""
-    async with kb.db.acquire() as conn, conn.transaction():
-        current = await store.lock_article(conn, draft.slug)
-        if not _same_version(current, expected):
-            return None
-        if current is None:
-            article_id = await store.insert_article(conn, draft)
-            if article_id is None:  # inserted by someone else since we looked
-                return None
-        else:
-            article_id = current.id
-            await store.update_article(conn, article_id, draft)
-        new_chunks = [] if error else _new_chunks(chunks, reuse, vectors)
-        await store.replace_chunks(conn, article_id, kb.model, new_chunks)
-        status = IndexStatus.FAILED if error else IndexStatus.INDEXED
-        await store.set_index_status(conn, article_id, status, model=kb.model, error=error)
-    embedded = () if error else tuple(sorted(vectors))
-    reused = () if error else tuple(sorted(reuse))
-    return SaveResult(
-        slug=draft.slug,
-        outcome="created" if current is None else "updated",
-        index_status=status,
-        embedded=embedded,
-        reused=reused,
-        removed=old_count - len(reused),
-        error=error,
-    )
-
-
-def _same_version(
-    current: store.StoredArticle | None, expected: store.StoredArticle | None
-) -> bool:
-    if current is None or expected is None:
-        return current is None and expected is None
-    return current.id == expected.id and current.updated_at == expected.updated_at
 
 
 def _new_chunks(
