@@ -118,12 +118,15 @@ async def get_article(request: web.Request) -> web.Response:
 
 @routes.post(f"{PREFIX}/articles")
 async def create_article(request: web.Request) -> web.Response:
-    """The slug defaults to one made from the title; a taken slug is a 409."""
+    """The title defaults to the body's first heading and the slug to one made from the
+    title; a taken slug is a 409."""
     assistant = await _assistant(request)
     body = await read_body(request, CreateArticleBody)
-    slug = body.slug or slugify(body.title or "")
+    slug = body.slug or slugify(body.title or first_heading_title(body.body, ""))
     if not slug:
-        raise ParleyError(ErrorCode.VALIDATION_FAILED, "give a slug or a title to make one from")
+        raise ParleyError(
+            ErrorCode.VALIDATION_FAILED, "give a slug, a title or a body starting with a heading"
+        )
     result = await knowledge_actions.create_article(assistant.knowledge, _draft(slug, body))
     data = {"article": await _article_data(assistant, result.slug), "index": _index_data(result)}
     return json_response({"ok": True, "data": data}, status=201)

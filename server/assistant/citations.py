@@ -14,6 +14,7 @@ _MARKER = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 # An unfinished marker at the end of streamed text ("... [1" or "[1, "): held back until
 # its "]" arrives, so renumbering never changes text that was already sent.
 _OPEN_MARKER = re.compile(r"\[[\d,\s]{0,12}$")
+_REPEATED = re.compile(r"(\[\d+\])\1+")
 
 
 class Citation(msgspec.Struct, frozen=True):
@@ -50,7 +51,8 @@ class CitationRenderer:
         return [citation_of(self._sources[number - 1]) for number in self._order]
 
     def render(self, text: str) -> str:
-        return _MARKER.sub(self._replace, text)
+        # "[1][1]" (two sections of one article) reads as one citation.
+        return _REPEATED.sub(r"\1", _MARKER.sub(self._replace, text))
 
     def safe_prefix(self, text: str) -> str:
         """The longest prefix of streamed text that cannot end inside a marker."""
