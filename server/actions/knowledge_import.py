@@ -134,17 +134,22 @@ async def seed_demo_if_empty(kb: KnowledgeBase, directory: Path) -> list[ImportI
     """Import the demo help center into a knowledge base that has never had one and is empty.
 
     Returns None when nothing was done (not empty, seeded before, or another process is on
-    it). Deleting every demo article afterwards is respected: it is seeded only once.
+    it). A seed interrupted by a shutdown is resumed at the next start (importing is
+    idempotent); deleting every demo article afterwards is respected: it is seeded only once.
     """
     async with kb.db.acquire() as conn:
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _SEED_LOCK):
             return None
         try:
-            if await store.get_state(conn, DEMO_SEED_KEY) or await store.count_articles(conn):
+            state = await store.get_state(conn, DEMO_SEED_KEY)
+            if state is None and await store.count_articles(conn):
+                return None  # someone else's help center: leave it alone
+            if state is not None and state.get("complete"):
                 return None
+            await store.set_state(conn, DEMO_SEED_KEY, {"complete": False})
             sources, errors = read_sources([directory])
             items = errors + await import_files(kb, sources)
-            await store.set_state(conn, DEMO_SEED_KEY, {"articles": len(sources)})
+            await store.set_state(conn, DEMO_SEED_KEY, {"complete": True, "articles": len(sources)})
             return items
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _SEED_LOCK)

@@ -219,9 +219,18 @@ async def test_the_query_uses_the_models_hnsw_index(
 async def test_demo_seed_happens_once(kb: KnowledgeBase, tmp_path: Path) -> None:
     _write(tmp_path, "a.md", "# Alpha\n\nAlpha articles explain the first thing.")
     _write(tmp_path, "b.md", "# Beta\n\nBeta articles explain the second thing.")
+    async with kb.db.acquire() as conn:  # as if a shutdown interrupted a first seed after "a"
+        await store.set_state(conn, "demo_seeded", {"complete": False})
+    await actions.upsert_article(kb, ArticleDraft("a", "Alpha", "# Alpha\n\nAlpha articles explain the first thing."))
     items = await seed_demo_if_empty(kb, tmp_path)
-    assert items is not None and [i.outcome for i in items] == ["created", "created"]
+    assert items is not None and [i.outcome for i in items] == ["unchanged", "created"]
     assert await seed_demo_if_empty(kb, tmp_path) is None
     for slug in ("a", "b"):
         await actions.delete_article(kb, slug)
     assert await seed_demo_if_empty(kb, tmp_path) is None  # emptied on purpose: not re-seeded
+
+
+async def test_an_existing_help_center_is_never_seeded_over(kb: KnowledgeBase, tmp_path: Path) -> None:
+    _write(tmp_path, "a.md", "# Alpha\n\nAlpha articles explain the first thing.")
+    await actions.upsert_article(kb, ArticleDraft("mine", "Mine", "Our own article."))
+    assert await seed_demo_if_empty(kb, tmp_path) is None

@@ -193,3 +193,18 @@ def test_eval_files_are_parsed_strictly(tmp_path: Path) -> None:
             parse_eval_file(bad)
     with pytest.raises(EvalFileError, match="cannot read"):
         parse_eval_file(tmp_path / "missing.tsv")
+
+
+def test_assistant_settings_are_read_and_checked() -> None:
+    from server.config import ConfigError, load_settings
+
+    settings = load_settings(environ={"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+                                      "PARLEY_ASSISTANT_THRESHOLD": "0.4", "PARLEY_KB_DEMO": "false",
+                                      "PARLEY_EMBEDDER": "openai", "PARLEY_EMBEDDING_DIMENSIONS": "256"})  # fmt: skip
+    assert (settings.openai_api_key, settings.assistant_threshold, settings.kb_seed_demo) == ("k", 0.4, False)
+    assert (settings.embedder, settings.embedding_dimensions) == ("openai", 256)
+    for environ in ({"PARLEY_EMBEDDER": "word2vec"}, {"PARLEY_EMBEDDER": "openai"},
+                    {"PARLEY_ASSISTANT_THRESHOLD": "2"}, {"PARLEY_ASSISTANT_RETRIES": "9"},
+                    {"PARLEY_ASSISTANT_BREAKER_FAILURES": "0"}, {"PARLEY_EMBEDDING_DIMENSIONS": "4096"}):  # fmt: skip
+        with pytest.raises(ConfigError):
+            load_settings(environ=environ)
