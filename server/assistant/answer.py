@@ -164,9 +164,7 @@ class AnswerPipeline:
         self, question: str, history: list[Turn]
     ) -> AsyncIterator[Delta | AnswerResult]:
         question = question.strip()[:MAX_QUESTION_CHARS]
-        retrieval = None
-        if question:
-            retrieval = await self.retriever.retrieve(retrieval_query(question, history))
+        retrieval = await self._retrieve(question, history) if question else None
         if retrieval is None or not retrieval.answerable:
             result = declined()
         elif self.llm is None:
@@ -177,6 +175,15 @@ class AnswerPipeline:
             return
         yield Delta(result.answer)
         yield result
+
+    async def _retrieve(self, question: str, history: list[Turn]) -> Retrieval | None:
+        try:
+            return await self.retriever.retrieve(retrieval_query(question, history))
+        except Exception:
+            # The database or the embedder is down: a person can still help, so the customer
+            # gets the hand-off answer instead of an error.
+            log.exception("retrieval failed; handing the question to a person")
+            return None
 
     async def _generate(
         self, llm: ChatModel, question: str, retrieval: Retrieval, history: list[Turn]

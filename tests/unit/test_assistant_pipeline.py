@@ -208,3 +208,24 @@ def test_assistant_settings_are_read_and_checked() -> None:
                     {"PARLEY_ASSISTANT_BREAKER_FAILURES": "0"}, {"PARLEY_EMBEDDING_DIMENSIONS": "4096"}):  # fmt: skip
         with pytest.raises(ConfigError):
             load_settings(environ=environ)
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
+    import io
+
+    from server.actions.knowledge import Progress
+    from server.kb_cli import ProgressPrinter
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, log = Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        printer = ProgressPrinter("importing", stream)
+        for done in (1, 2):
+            printer(Progress(done, 2, f"slug-{done}", "created, 3 chunks embedded"))
+    assert terminal.getvalue().count("\r") == 2 and "[###############...............] 1/2 slug-1" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\n")
+    assert log.getvalue() == ("importing 1/2 slug-1: created, 3 chunks embedded\n"
+                              "importing 2/2 slug-2: created, 3 chunks embedded\n")  # fmt: skip
