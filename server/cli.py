@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from . import kb_cli
 from .config import ConfigError, Settings, load_settings
 from .services import backing_services
 
@@ -64,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (PARLEY_HOST)")
     serve.add_argument("--port", type=int, help="listen port (PORT)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
+    kb_cli.register(commands)
     return parser
 
 
@@ -87,4 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(settings)
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command == "kb":
+        return kb_cli.run(args, settings)
     return 2

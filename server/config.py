@@ -64,6 +64,21 @@ class Settings:
     websocket_only: bool = False
     create_demo_accounts: bool = True
     log_level: str = "INFO"
+    # The AI assistant (docs/assistant.md). Without an API key it answers by quoting articles.
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    assistant_model: str = "gpt-4o-mini"
+    assistant_timeout_seconds: float = 20.0
+    assistant_retries: int = 2
+    assistant_max_tokens: int = 500
+    assistant_breaker_failures: int = 5
+    assistant_breaker_cooldown_seconds: float = 30.0
+    # Decline below this top-chunk cosine; measured for the local MiniLM (docs/retrieval.md).
+    assistant_threshold: float = 0.30
+    embedder: str = "local"  # local | openai
+    embedding_model: str = "text-embedding-3-small"  # with embedder = openai
+    embedding_dimensions: int = 1536  # with embedder = openai
+    kb_seed_demo: bool = True
 
     @property
     def embedded(self) -> bool:
@@ -113,6 +128,19 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_WEBSOCKET_ONLY": "websocket_only",
     "PARLEY_DEMO_ACCOUNTS": "create_demo_accounts",
     "PARLEY_LOG_LEVEL": "log_level",
+    "OPENAI_API_KEY": "openai_api_key",
+    "OPENAI_BASE_URL": "openai_base_url",
+    "PARLEY_ASSISTANT_MODEL": "assistant_model",
+    "PARLEY_ASSISTANT_TIMEOUT": "assistant_timeout_seconds",
+    "PARLEY_ASSISTANT_RETRIES": "assistant_retries",
+    "PARLEY_ASSISTANT_MAX_TOKENS": "assistant_max_tokens",
+    "PARLEY_ASSISTANT_BREAKER_FAILURES": "assistant_breaker_failures",
+    "PARLEY_ASSISTANT_BREAKER_COOLDOWN": "assistant_breaker_cooldown_seconds",
+    "PARLEY_ASSISTANT_THRESHOLD": "assistant_threshold",
+    "PARLEY_EMBEDDER": "embedder",
+    "PARLEY_EMBEDDING_MODEL": "embedding_model",
+    "PARLEY_EMBEDDING_DIMENSIONS": "embedding_dimensions",
+    "PARLEY_KB_DEMO": "kb_seed_demo",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -166,3 +194,23 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_PRESENCE_HEARTBEAT must be shorter than PARLEY_PRESENCE_TTL")
     if settings.db_pool_min > settings.db_pool_max:
         raise ConfigError("PARLEY_DB_POOL_MIN must not exceed PARLEY_DB_POOL_MAX")
+    _validate_assistant(settings)
+
+
+def _validate_assistant(settings: Settings) -> None:
+    if settings.embedder not in ("local", "openai"):
+        raise ConfigError("PARLEY_EMBEDDER must be local or openai")
+    if settings.embedder == "openai" and not settings.openai_api_key:
+        raise ConfigError("PARLEY_EMBEDDER=openai needs OPENAI_API_KEY")
+    if not 1 <= settings.embedding_dimensions <= 2000:
+        raise ConfigError("PARLEY_EMBEDDING_DIMENSIONS must be between 1 and 2000")
+    if not -1.0 <= settings.assistant_threshold <= 1.0:
+        raise ConfigError("PARLEY_ASSISTANT_THRESHOLD is a cosine: between -1 and 1")
+    if settings.assistant_timeout_seconds <= 0:
+        raise ConfigError("PARLEY_ASSISTANT_TIMEOUT must be positive")
+    if not 0 <= settings.assistant_retries <= 5:
+        raise ConfigError("PARLEY_ASSISTANT_RETRIES must be between 0 and 5")
+    if settings.assistant_breaker_failures < 1:
+        raise ConfigError("PARLEY_ASSISTANT_BREAKER_FAILURES must be at least 1")
+    if settings.assistant_max_tokens < 16:
+        raise ConfigError("PARLEY_ASSISTANT_MAX_TOKENS must be at least 16")

@@ -87,6 +87,9 @@ def test_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         "secret_key": TEST_SECRET,
         "redis_prefix": f"t{uuid.uuid4().hex[:10]}:",
         "create_demo_accounts": False,
+        # The demo help center is seeded only by the tests about seeding: embedding it in the
+        # background of every test server would cost seconds of CPU each time.
+        "kb_seed_demo": False,
         "presence_ttl_seconds": 3.0,
         "presence_heartbeat_seconds": 1.0,
         "presence_sweep_seconds": 0.5,

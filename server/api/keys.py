@@ -6,8 +6,10 @@ import socketio
 from aiohttp import web
 
 from ..actions.context import Services
+from ..assistant.service import Assistant
 from ..config import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 SOCKETS = web.AppKey("sockets", socketio.AsyncServer)
+ASSISTANT = web.AppKey("assistant", Assistant)

@@ -236,6 +236,20 @@ class OpenAIEmbedder:
         return vectors
 
 
+_shared_minilm: LocalMiniLM | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_local_minilm() -> LocalMiniLM:
+    """One LocalMiniLM per process: the model is read-only once loaded, and every server
+    app, command and test in the process can share it instead of loading it again."""
+    global _shared_minilm
+    with _shared_lock:
+        if _shared_minilm is None:
+            _shared_minilm = LocalMiniLM()
+        return _shared_minilm
+
+
 def embedder_from_settings(kind: str, **options: Any) -> Embedder:
     """Build an embedder by kind: "local" (LocalMiniLM) or "openai" (OpenAIEmbedder)."""
     if kind == "local":

@@ -80,6 +80,13 @@ def ensure_admin(principal: Principal) -> AgentPrincipal:
     return principal
 
 
+def ensure_can_manage_knowledge(principal: Principal) -> AgentPrincipal:
+    """The knowledge base shapes what the assistant tells every customer: admins only."""
+    if not isinstance(principal, AgentPrincipal) or not principal.is_admin:
+        raise forbidden("only admins may manage the knowledge base")
+    return principal
+
+
 def ensure_agent(principal: Principal) -> AgentPrincipal:
     if not isinstance(principal, AgentPrincipal):
         raise forbidden("agent credentials required")

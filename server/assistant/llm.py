@@ -1,0 +1,183 @@
+"""Streaming chat completions from any OpenAI-compatible server, with timeouts, bounded
+retries and a circuit breaker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from .breaker import CircuitBreaker
+
+if TYPE_CHECKING:
+    import openai
+
+log = logging.getLogger(__name__)
+
+ChatMessage = dict[str, str]  # {"role": ..., "content": ...}
+
+# Status codes worth another try: timeouts, conflicts, rate limits and server-side failures.
+_RETRY_STATUS = frozenset({408, 409, 429})
+
+
+class LLMError(Exception):
+    """The model gave no complete answer: unreachable, refused, timed out or broke off."""
+
+
+class LLMUnavailable(LLMError):
+    """The circuit breaker is open: the model failed repeatedly and is not being called."""
+
+
+@dataclass(slots=True)
+class TokenUsage:
+    """Tokens the model reported, summed over calls (recorded per conversation later)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    calls: int = 0
+
+    def add(self, usage: Any) -> None:
+        self.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
+        self.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
+        self.total_tokens += int(getattr(usage, "total_tokens", 0) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class LLMOptions:
+    model: str = "gpt-4o-mini"
+    # Longest wait for the first token and between two tokens; a stalled stream fails then.
+    timeout_seconds: float = 20.0
+    retries: int = 2  # further attempts after the first, only before any text was produced
+    max_tokens: int = 500
+    temperature: float = 0.1  # grounded answers: little room for creativity
+    backoff_seconds: float = 0.3
+
+
+def make_client(api_key: str, base_url: str | None, timeout_seconds: float) -> openai.AsyncOpenAI:
+    # Imported here: the SDK takes about a second to import, and without an API key it is
+    # never needed. Its own retries are off: ours know whether text was already streamed to a
+    # customer, and count towards the circuit breaker.
+    import openai
+
+    return openai.AsyncOpenAI(
+        api_key=api_key, base_url=base_url or None, timeout=timeout_seconds, max_retries=0
+    )
+
+
+def is_retryable(error: BaseException) -> bool:
+    import openai
+
+    if isinstance(error, openai.APIStatusError):
+        return error.status_code >= 500 or error.status_code in _RETRY_STATUS
+    return isinstance(error, openai.APIConnectionError | TimeoutError | _StreamEndedEarly)
+
+
+class _StreamEndedEarly(Exception):
+    """The stream closed without a finish reason: the answer may be cut off."""
+
+
+class ChatModel:
+    """One model behind an OpenAI-compatible API. Retries are bounded and happen only before
+    the first text delta (a retry after that would repeat text the customer already saw);
+    every call that ends in failure counts towards the breaker."""
+
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        options: LLMOptions | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self._client = client
+        self.options = options or LLMOptions()
+        self.breaker = breaker or CircuitBreaker()
+
+    @property
+    def name(self) -> str:
+        return self.options.model
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], usage: TokenUsage
+    ) -> AsyncIterator[str]:
+        """Text deltas of one completion; raises LLMError when no complete answer comes."""
+        if not self.breaker.allow():
+            raise LLMUnavailable("the language model failed repeatedly; not calling it for now")
+        verdict = False
+        try:
+            for attempt in range(self.options.retries + 1):
+                produced = False
+                try:
+                    async with aclosing(self._attempt(messages, usage)) as deltas:
+                        async for delta in deltas:
+                            produced = True
+                            yield delta
+                except Exception as exc:
+                    last_try = attempt == self.options.retries
+                    if produced or last_try or not is_retryable(exc):
+                        self.breaker.record_failure()
+                        verdict = True
+                        log.warning("LLM call failed after %d attempt(s): %r", attempt + 1, exc)
+                        raise LLMError(_describe(exc)) from exc
+                    await asyncio.sleep(self._backoff(attempt))
+                    continue
+                self.breaker.record_success()
+                verdict = True
+                return
+        finally:
+            if not verdict:  # cancelled, or the caller stopped reading
+                self.breaker.release()
+
+    async def complete(self, messages: Sequence[ChatMessage], usage: TokenUsage) -> str:
+        return "".join([delta async for delta in self.stream(messages, usage)])
+
+    async def _attempt(
+        self, messages: Sequence[ChatMessage], usage: TokenUsage
+    ) -> AsyncGenerator[str, None]:
+        timeout = self.options.timeout_seconds
+        usage.calls += 1
+        async with asyncio.timeout(timeout):
+            stream = await self._client.chat.completions.create(
+                model=self.options.model,
+                messages=cast(Any, list(messages)),
+                stream=True,
+                stream_options={"include_usage": True},
+                max_tokens=self.options.max_tokens,
+                temperature=self.options.temperature,
+            )
+        finished = False
+        try:
+            chunks = aiter(stream)
+            while True:
+                try:
+                    async with asyncio.timeout(timeout):
+                        chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                if chunk.usage is not None:
+                    usage.add(chunk.usage)
+                for choice in chunk.choices:
+                    finished = finished or choice.finish_reason is not None
+                    if choice.delta is not None and choice.delta.content:
+                        yield choice.delta.content
+        finally:
+            await stream.close()
+        if not finished:
+            raise _StreamEndedEarly("the stream ended without a finish reason")
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(2.0, self.options.backoff_seconds * 2**attempt)
+        return base * random.uniform(0.5, 1.0)
+
+
+def _describe(error: BaseException) -> str:
+    import openai
+
+    if isinstance(error, TimeoutError):
+        return "the language model did not answer in time"
+    if isinstance(error, openai.APIStatusError):
+        return f"the language model answered HTTP {error.status_code}"
+    return f"the language model call failed: {type(error).__name__}"
