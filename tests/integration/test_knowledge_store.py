@@ -204,7 +204,10 @@ async def test_the_query_uses_the_models_hnsw_index(
 ) -> None:
     (vector,) = await demo_retriever._embedder.embed(["refund"])
     async with demo_pool.acquire() as conn, conn.transaction():
-        await conn.execute("SET LOCAL enable_seqscan = off")  # 109 rows: force the choice
+        # 109 rows: the planner could sort them all; rule out every alternative to the index so
+        # the plan shows whether the HNSW index is usable for this query shape at all.
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            await conn.execute(f"SET LOCAL {setting} = off")
         name = "all-MiniLM-L6-v2-int8"
         assert store.vector_index_name(name) == "kb_chunks_hnsw_5a02ab285f13"  # the migration's
         await conn.execute("PREPARE nearest AS SELECT id FROM kb_chunks c WHERE c.embedding_model"
