@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import redis.asyncio as redis_asyncio
 from aiohttp import web
 
@@ -124,7 +126,16 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await redis.aclose()
-        await pool.close()
+        await close_pool(pool)
+
+
+async def close_pool(pool: asyncpg.Pool, timeout: float = 10.0) -> None:
+    """Close gracefully, but never hang a shutdown on a connection something still holds."""
+    try:
+        await asyncio.wait_for(pool.close(), timeout)
+    except TimeoutError:
+        log.warning("database connections still in use after %.0f s; closing them", timeout)
+        pool.terminate()
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -138,7 +149,10 @@ async def _close_sockets(app: web.Application) -> None:
         handler = sio.namespace_handlers[namespace]
         handler.shutting_down = True
         for sid, _ in list(sio.manager.get_participants(namespace, None)):
-            await sio.disconnect(sid, namespace=namespace, ignore_queue=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    sio.disconnect(sid, namespace=namespace, ignore_queue=True), timeout=2
+                )
     await sio.shutdown()
 
 

@@ -180,6 +180,8 @@ _EVENTS = (
     "queue_updated",
     "assigned",
     "unassigned",
+    "offer",
+    "offer_withdrawn",
 )
 
 

@@ -16,6 +16,8 @@ from uuid import UUID
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.events import (
     ASSIGNED,
+    OFFER,
+    OFFER_WITHDRAWN,
     QUEUE,
     QUEUE_UPDATED,
     Event,
@@ -24,10 +26,11 @@ from ..core.events import (
     team_room,
     to_wire,
 )
-from ..core.models import AgentPrincipal, Conversation
+from ..core.models import AgentPrincipal, Conversation, Customer
 from ..core.routing import Priority, RoutingMode, choose_agent, estimate_wait, queue_score
 from ..routing.queue import ClaimResult
 from ..store import agents as agent_store
+from ..store import customers as customer_store
 from ..store import routing as routing_store
 from ..store.routing import Team
 from .context import Services, publish_all, unit_of_work
@@ -124,26 +127,28 @@ async def drain(services: Services, team_id: UUID) -> int:
 
 async def _assign_waiting(services: Services, team: Team) -> int:
     assigned = 0
-    attempts = 0
-    while attempts < _MAX_ASSIGNMENTS_PER_DRAIN:
-        attempts += 1
+    # Agents PostgreSQL refused during this drain (its count disagreed with Redis): skip them
+    # until the next drain rather than claim and undo in a loop.
+    refused: set[UUID] = set()
+    for _ in range(_MAX_ASSIGNMENTS_PER_DRAIN):
         heads = await services.routing.head(team.id, 25)
         if not heads:
             return assigned
         candidates = await services.routing.candidates(team.id)
-        if not any(c.eligible for c in candidates):
+        if not any(c.eligible and c.agent_id not in refused for c in candidates):
             return assigned
         progressed = False
         for conversation_id in heads:
-            excluded = await services.routing.excluded(conversation_id)
+            excluded = refused | await services.routing.excluded(conversation_id)
             agent_id = choose_agent(candidates, exclude=excluded)
             if agent_id is None:
                 continue  # only excluded agents have room for this one; try the next in line
             result = await services.routing.claim(team.id, conversation_id, agent_id)
-            if result is ClaimResult.OK and await _record(
-                services, team, conversation_id, agent_id
-            ):
-                assigned += 1
+            if result is ClaimResult.OK:
+                if await _record(services, team, conversation_id, agent_id):
+                    assigned += 1
+                else:
+                    refused.add(agent_id)
             progressed = True
             break  # loads changed (or someone else moved): look at the line again
         if not progressed:
@@ -185,7 +190,13 @@ async def _record(
                 wait_seconds=waited,
             )
             work.publish_on_commit(
-                *assignment_events(conversation, agent_id, agent.display_name, kind)
+                *assignment_events(
+                    conversation,
+                    agent_id,
+                    agent.display_name,
+                    kind,
+                    customer=await customer_store.get(work.conn, conversation.customer_id),
+                )
             )
     if conversation is None:
         await services.routing.release(conversation_id, agent_id)
@@ -224,7 +235,12 @@ def agent_summary(agent_id: UUID, display_name: str) -> dict[str, Any]:
 
 
 def assignment_events(
-    conversation: Conversation, agent_id: UUID, display_name: str, kind: str
+    conversation: Conversation,
+    agent_id: UUID,
+    display_name: str,
+    kind: str,
+    *,
+    customer: Customer | None = None,
 ) -> list[Event]:
     """The customer learns who is helping; the agent gets the conversation."""
     update = conversation_updated(conversation, reason=kind)
@@ -237,7 +253,12 @@ def assignment_events(
     )
     to_agent = Event(
         ASSIGNED,
-        {"conversation": to_wire(conversation), "reason": kind, "agent": agent},
+        {
+            "conversation": to_wire(conversation),
+            "reason": kind,
+            "agent": agent,
+            "customer": to_wire(customer) if customer else None,
+        },
         staff_rooms=(agent_room(agent_id),),
     )
     return [customer_side, to_agent]
@@ -305,7 +326,7 @@ async def publish_queue(services: Services, team: Team) -> None:
     snapshot = await queue_snapshot(services, team)
     now = time.time()
     positions = {UUID(e["conversation_id"]): e["position"] for e in snapshot}
-    changed = await services.routing.changed_positions(team.id, positions)
+    changed, added, gone = await services.routing.changed_positions(team.id, positions)
     recent = await services.routing.recent_assignment_times(team.id) if changed else []
     events = []
     for conversation_id, position in changed.items():
@@ -323,6 +344,19 @@ async def publish_queue(services: Services, team: Team) -> None:
                 customer_rooms=(conversation_room(conversation_id),),
             )
         )
+    if team.settings.mode is RoutingMode.MANUAL:
+        # Manual teams: each arrival is offered to the team, each departure withdraws it.
+        for entry in snapshot:
+            if UUID(entry["conversation_id"]) in added:
+                events.append(Event(OFFER, entry, staff_rooms=(team_room(team.id),)))
+        for conversation_id in gone:
+            events.append(
+                Event(
+                    OFFER_WITHDRAWN,
+                    {"conversation_id": str(conversation_id), "team_id": str(team.id)},
+                    staff_rooms=(team_room(team.id),),
+                )
+            )
     events.append(
         Event(
             QUEUE_UPDATED,

@@ -155,9 +155,7 @@ class AnswerPipeline:
         """Stream the answer to `question`; `history` is the conversation before it."""
         return AnswerStream(self._events(question, turns(history)))
 
-    async def ask(
-        self, question: str, history: Sequence[ConversationItem] = ()
-    ) -> AnswerResult:
+    async def ask(self, question: str, history: Sequence[ConversationItem] = ()) -> AnswerResult:
         return await self.answer(question, history).result()
 
     async def _events(

@@ -40,9 +40,7 @@ def extractive_answer(retrieval: Retrieval, *, intro: str = EXTRACTIVE_INTRO) ->
         if citation_of(source).score >= retrieval.threshold
     ][:MAX_RELATED]
     if related:
-        names = ", ".join(
-            f"{reference(c)} [{number}]" for number, c in enumerate(related, start=2)
-        )
+        names = ", ".join(f"{reference(c)} [{number}]" for number, c in enumerate(related, start=2))
         lines += ["", f"Related articles: {names}"]
         citations += related
     lines += ["", OFFER_PERSON]

@@ -25,6 +25,8 @@ CONVERSATION_UPDATED = "conversation_updated"
 QUEUE = "queue"  # to a waiting customer: their place and estimated wait
 QUEUE_UPDATED = "queue_updated"  # to a team's agents: the whole line
 ASSIGNED = "assigned"  # to an agent: a conversation is now theirs
+OFFER = "offer"  # manual teams: a conversation joined the line and can be claimed
+OFFER_WITHDRAWN = "offer_withdrawn"  # manual teams: it left the line (claimed, resolved, gone)
 UNASSIGNED = "unassigned"  # to an agent: a conversation left them (transfer, timeout, vanish)
 
 ALL_AGENTS_ROOM = "agents"

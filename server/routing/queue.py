@@ -100,7 +100,6 @@ class RoutingStore:
     async def dequeue(self, team_id: UUID, conversation_id: UUID) -> bool:
         """Take a conversation off its queue without assigning it; True if it was there."""
         removed = await self._redis.zrem(self._keys.team_queue(team_id), str(conversation_id))
-        await self._redis.hdel(self._keys.queue_positions(team_id), str(conversation_id))
         return bool(removed)
 
     async def waiting(self, team_id: UUID, limit: int = 1000) -> list[UUID]:
@@ -186,10 +185,8 @@ class RoutingStore:
             time.time(),
             self._default_capacity,
         ]
-        result = ClaimResult(_text(await self._claim(keys=keys, args=args)))
-        if result is ClaimResult.OK:
-            await self._redis.hdel(self._keys.queue_positions(team_id), str(conversation_id))
-        return result
+        # The announced position stays until publish_queue sees the change (and withdraws offers).
+        return ClaimResult(_text(await self._claim(keys=keys, args=args)))
 
     async def release(self, conversation_id: UUID, agent_id: UUID) -> bool:
         keys = [self._keys.agent_routing(agent_id), self._keys.assignments()]
@@ -240,17 +237,20 @@ class RoutingStore:
         values = await self._redis.lrange(self._keys.recent_assignments(team_id), 0, -1)
         return [float(_text(v)) for v in values]
 
-    async def changed_positions(self, team_id: UUID, positions: dict[UUID, int]) -> dict[UUID, int]:
-        """Record the positions now and return the ones that differ from what was announced."""
+    async def changed_positions(
+        self, team_id: UUID, positions: dict[UUID, int]
+    ) -> tuple[dict[UUID, int], set[UUID], set[UUID]]:
+        """Record the positions now; return (changed positions, newly in line, gone from line)."""
         key = self._keys.queue_positions(team_id)
         stored = await self._redis.hgetall(key)
         previous = {_text(k): int(v) for k, v in stored.items()}
         changed = {c: p for c, p in positions.items() if previous.get(str(c)) != p}
         stale = [k for k in previous if UUID(k) not in positions]
+        added = {c for c in positions if str(c) not in previous}
         async with self._redis.pipeline(transaction=True) as pipe:
             if stale:
                 pipe.hdel(key, *stale)
             if changed:
                 pipe.hset(key, mapping={str(c): p for c, p in changed.items()})
             await pipe.execute()
-        return changed
+        return changed, added, {UUID(k) for k in stale}

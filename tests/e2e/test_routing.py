@@ -50,6 +50,7 @@ async def test_backlog_drains_to_an_agent_coming_online_oldest_first(server: Run
     assert got == ids[:3]  # the three longest-waiting, at once
     received = await staff.log.wait_for("assigned", count=3)
     assert {e["conversation"]["id"] for e in received} == set(ids[:3])
+    assert {e["customer"]["name"] for e in received} == {"C0", "C1", "C2"}
     # Everyone still waiting moved up three places.
     await waiting[9][0].log.wait_for("queue", lambda e: e["position"] == 7)
     told = await waiting[0][0].log.wait_for("conversation_updated", lambda e: e["reason"] == "assigned")
@@ -128,8 +129,11 @@ async def test_manual_mode_claim_race_has_exactly_one_winner(server: RunningServ
     assert losers[0]["error"]["code"] == "conflict"
     assert "first" in losers[0]["error"]["message"] or "no longer waiting" in losers[0]["error"]["message"]
     assert await assignee(server, conversation_id) in {a_id, b_id}
-    # Both see it disappear from the line.
+    # Both were offered it, and both see the offer withdrawn and the line empty.
     for side in (a, b):
+        offered = await side.log.wait_for("offer")
+        assert offered[0]["conversation_id"] == conversation_id
+        await side.log.wait_for("offer_withdrawn", lambda e: e["conversation_id"] == conversation_id)
         await side.log.wait_for("queue_updated", lambda e: e["entries"] == [])
     await cust.close()
     await a.close()
