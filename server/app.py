@@ -129,12 +129,15 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         await close_pool(pool)
 
 
-async def close_pool(pool: asyncpg.Pool, timeout: float = 10.0) -> None:
+_POOL_CLOSE_SECONDS = 10.0
+
+
+async def close_pool(pool: asyncpg.Pool) -> None:
     """Close gracefully, but never hang a shutdown on a connection something still holds."""
     try:
-        await asyncio.wait_for(pool.close(), timeout)
+        await asyncio.wait_for(pool.close(), _POOL_CLOSE_SECONDS)
     except TimeoutError:
-        log.warning("database connections still in use after %.0f s; closing them", timeout)
+        log.warning("database connections still in use at shutdown; closing them")
         pool.terminate()
 
 
