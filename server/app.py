@@ -156,6 +156,10 @@ async def _close_sockets(app: web.Application) -> None:
                 await asyncio.wait_for(
                     sio.disconnect(sid, namespace=namespace, ignore_queue=True), timeout=2
                 )
+    # Then drop the transports themselves, so no request handler waits out a ping timeout.
+    for socket in list(sio.eio.sockets.values()):
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(socket.close(wait=False, abort=True), timeout=2)
     await sio.shutdown()
 
 

@@ -36,7 +36,15 @@ def _serve(settings: Settings) -> int:
             f"http://{ready.host}:{ready.port}/console/ (agents)",
             flush=True,
         )
-        web.run_app(app, host=ready.host, port=ready.port, print=None, loop=_new_loop())
+        web.run_app(
+            app,
+            host=ready.host,
+            port=ready.port,
+            print=None,
+            loop=_new_loop(),
+            # Sockets are closed explicitly on shutdown; don't wait a minute for stragglers.
+            shutdown_timeout=10,
+        )
     return 0
 
 

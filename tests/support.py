@@ -49,7 +49,7 @@ class RunningServer:
 async def start_server(settings: Settings) -> RunningServer:
     port = free_port()
     settings = settings.with_overrides(port=port)
-    runner = web.AppRunner(create_app(settings), handle_signals=False)
+    runner = web.AppRunner(create_app(settings), handle_signals=False, shutdown_timeout=5)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return RunningServer(settings, runner, port)
