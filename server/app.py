@@ -14,7 +14,7 @@ from aiohttp import web
 
 from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
 from .actions.context import Services
-from .api import attachment_routes, auth_routes, conversation_routes, health
+from .api import attachment_routes, auth_routes, conversation_routes, health, widget_routes
 from .api.errors import error_middleware
 from .api.keys import SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
@@ -132,5 +132,6 @@ def create_app(settings: Settings) -> web.Application:
         attachment_routes.routes,
     ):
         app.router.add_routes(table)
+    widget_routes.setup(app)
     add_static_routes(app)
     return app
