@@ -36,6 +36,8 @@ async def widget_settings(services: Services, *, now: datetime | None = None) ->
         "language": settings.widget_language or None,
         "websocket_only": settings.websocket_only,
         "max_message_length": settings.max_message_length,
+        # Typing indicators end this long after the last refresh; the widget refreshes sooner.
+        "typing_timeout_seconds": settings.typing_timeout_seconds,
         "attachments": {
             "max_bytes": settings.attachment_max_bytes,
             "types": list(settings.attachment_content_types),
