@@ -69,29 +69,58 @@ def widget_bundle() -> Path:
     return BUNDLE
 
 
-@pytest_asyncio.fixture(scope="session")
-async def chromium(widget_bundle: Path) -> AsyncIterator[object]:
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
     if not Path(CHROMIUM).exists():
         _missing(f"{CHROMIUM} is missing; `make test` installs Debian's chromium")
+    return CHROMIUM
+
+
+@pytest_asyncio.fixture(scope="session")
+async def chromium(widget_bundle: Path, chromium_path: str) -> AsyncIterator[object]:
     try:
         from playwright.async_api import async_playwright
     except ImportError:
         _missing("playwright is not installed; `make test` installs the test extras")
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield browser
         await browser.close()
 
 
-@pytest_asyncio.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    running = await start_server(settings)
-    yield running
-    await running.stop()
+class Servers:
+    """Parley servers for one test: test settings plus overrides."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.running: list[RunningServer] = []
+
+    async def start(self, **overrides: object) -> RunningServer:
+        server = await start_server(self.settings.with_overrides(**overrides))
+        self.running.append(server)
+        return server
+
+    async def first(self) -> RunningServer:
+        return self.running[0] if self.running else await self.start()
 
 
 @pytest_asyncio.fixture
-async def visitor(chromium) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
+async def servers(settings: Settings) -> AsyncIterator[Servers]:
+    """Stops the test's servers after the browser closed its pages (`visitor` depends on this):
+    an open page's socket would hold a stopping server until its ping timeout."""
+    registry = Servers(settings)
+    yield registry
+    for server in registry.running:
+        await server.stop()
+
+
+@pytest_asyncio.fixture
+async def server(servers: Servers) -> RunningServer:
+    return await servers.start()
+
+
+@pytest_asyncio.fixture
+async def visitor(chromium, servers: Servers) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
     """One visitor's browser (a fresh profile: its own storage), on a desktop-sized screen."""
     ctx = await chromium.new_context(viewport={"width": 1280, "height": 800})
     ctx.set_default_timeout(10_000)
@@ -100,20 +129,57 @@ async def visitor(chromium) -> AsyncIterator[object]:  # type: ignore[no-untyped
 
 
 @pytest_asyncio.fixture
-async def staff(server: RunningServer) -> AsyncIterator[Callable[..., Awaitable[Client]]]:
+async def staff(servers: Servers) -> AsyncIterator[Callable[..., Awaitable[Client]]]:
     """Signs agents in on real sockets; every one is disconnected after the test, pass or fail
     (an open socket would hold the server's shutdown until its ping timeout)."""
     clients: list[Client] = []
 
-    async def connect(name: str = "Robin") -> Client:
-        _, token = await agent_token(server, name=name)
-        client = await agent(server.url, token)
+    async def connect(name: str = "Robin", on: RunningServer | None = None) -> Client:
+        target = on or await servers.first()
+        _, token = await agent_token(target, name=name)
+        client = await agent(target.url, token)
         clients.append(client)
         return client
 
     yield connect
     for client in clients:
         await client.close()
+
+
+class HostSite:
+    """A customer's website on its own origin (another port), embedding the widget."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.pages: dict[str, str] = {}
+
+    def page(self, path: str, html: str) -> str:
+        self.pages[path] = html
+        return f"{self.url}{path}"
+
+
+@pytest_asyncio.fixture
+async def host() -> AsyncIterator[HostSite]:
+    from aiohttp import web
+
+    from tests.support import free_port
+
+    port = free_port()
+    site = HostSite(f"http://localhost:{port}")
+
+    async def serve(request: web.Request) -> web.Response:
+        html = site.pages.get(request.path)
+        if html is None:
+            raise web.HTTPNotFound()
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", serve)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "localhost", port).start()
+    yield site
+    await runner.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -49,3 +49,36 @@ async def conversation_id(page: Any, server: RunningServer) -> str:
     await page.wait_for_function("key => localStorage.getItem(key) !== null", arg=key)
     saved = await stored(page, server, "conversation")
     return str(saved["id"])
+
+
+async def store_assistant_message(
+    server: RunningServer, conversation: str, body: str, metadata: dict[str, Any]
+) -> int:
+    """Store a message from the AI assistant, as the assistant (being built elsewhere) will.
+
+    It goes through the same SQL function as every message, into the system of record; the
+    server then delivers it to the widget through its real replay path on the next resume.
+    """
+    import uuid
+
+    from server.core.models import SenderKind, Visibility
+    from server.store import messages as message_store
+    from server.store.db import create_pool
+
+    pool = await create_pool(server.settings.database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            result = await message_store.post(
+                conn,
+                conversation_id=uuid.UUID(conversation),
+                sender_kind=SenderKind.ASSISTANT,
+                sender_id=None,
+                client_id=None,
+                body=body,
+                visibility=Visibility.PUBLIC,
+                metadata=metadata,
+                attachment_ids=[],
+            )
+    finally:
+        await pool.close()
+    return result.seq

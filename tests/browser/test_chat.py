@@ -52,4 +52,3 @@ async def test_messages_typing_and_receipts_both_ways(server: RunningServer, vis
 
     await page.screenshot(path=str(artifacts / "widget-desktop.png"))
     assert await texts(page) == ["Hello, my invoice is wrong", "Sorry! Which invoice?"]
-    

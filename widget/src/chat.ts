@@ -422,7 +422,7 @@ export class Chat {
       if (ack) this.#hooks.error(ack.error.message);
       return null;
     }
-    if (this.conversation?.id !== ack.data.conversation.id) this.#forgetConversation();
+    if (this.conversation && this.conversation.id !== ack.data.conversation.id) this.#forgetConversation();
     this.#adopt(ack.data);
     const strays = this.#strays;
     this.#strays = [];

@@ -45,6 +45,10 @@ function field(
           inputmode: kind === "email" ? "email" : null,
         });
   input.value = value;
+  input.addEventListener("input", () => {
+    error.textContent = "";
+    input.removeAttribute("aria-invalid");
+  });
   const labelEl = h(
     "label",
     { for: id },
