@@ -50,5 +50,5 @@ async def test_messages_typing_and_receipts_both_ways(server: RunningServer, vis
     # Four keystrokes, one start: refreshes are throttled, and repeated starts are silent.
     assert [t["typing"] for t in robin.log.of("typing")[before:]] == [True, False]
 
-    await page.screenshot(path=str(artifacts / "widget-desktop.png"))
+    await page.screenshot(path=str(artifacts / "widget-desktop.png"), animations="disabled")
     assert await texts(page) == ["Hello, my invoice is wrong", "Sorry! Which invoice?"]

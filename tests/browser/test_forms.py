@@ -26,7 +26,7 @@ async def test_nobody_online_offers_a_message_form_that_becomes_a_conversation(s
     await expect(email_error).to_have_text("Please enter a valid email address.")
     await form.locator("input[name=name]").fill("Dana")
     await form.locator("input[name=email]").fill("dana@example.com")
-    await page.screenshot(path=str(artifacts / "widget-offline-form.png"))
+    await page.screenshot(path=str(artifacts / "widget-offline-form.png"), animations="disabled")
     await form.locator("button[type=submit]").click()
 
     await expect(page.locator(".notice")).to_contain_text("dana@example.com")

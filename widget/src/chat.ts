@@ -272,7 +272,7 @@ export class Chat {
   }
 
   composerChanged(text: string): void {
-    window.clearTimeout(this.#typingIdle);
+    clearTimeout(this.#typingIdle);
     if (!this.conversation || !this.connection.online) return;
     if (!text.trim()) {
       this.#stopTyping(true);
@@ -285,7 +285,7 @@ export class Chat {
       this.#typingActive = true;
       this.#typingSentAt = now;
     }
-    this.#typingIdle = window.setTimeout(() => this.#stopTyping(true), TYPING_IDLE_MS);
+    this.#typingIdle = setTimeout(() => this.#stopTyping(true), TYPING_IDLE_MS);
   }
 
   /** The customer has seen everything shown: clears the unread count in every tab. Cheap to
@@ -475,7 +475,7 @@ export class Chat {
         // The conversation is gone for us; the next round starts a new one.
         this.#forgetConversation();
       } else {
-        window.setTimeout(() => void this.flush(), 3000);
+        setTimeout(() => void this.flush(), 3000);
         return;
       }
       this.#hooks.changed();
@@ -483,7 +483,7 @@ export class Chat {
   }
 
   #stopTyping(announce: boolean): void {
-    window.clearTimeout(this.#typingIdle);
+    clearTimeout(this.#typingIdle);
     if (this.#typingActive && announce && this.conversation) {
       this.connection.signal("typing", { conversation_id: this.conversation.id, typing: false });
     }
@@ -491,8 +491,8 @@ export class Chat {
   }
 
   #scheduleDelivered(): void {
-    window.clearTimeout(this.#deliverTimer);
-    this.#deliverTimer = window.setTimeout(() => {
+    clearTimeout(this.#deliverTimer);
+    this.#deliverTimer = setTimeout(() => {
       const seq = this.timeline.lastSeq;
       if (!this.conversation || seq <= this.#deliveredSent || !this.connection.online) return;
       this.#deliveredSent = seq;
@@ -518,7 +518,7 @@ export class Chat {
       if (raw.typing === true) {
         const seconds = typeof raw.expires_in === "number" ? raw.expires_in : 6;
         this.typing.set(key, { name: typeof raw.sender_name === "string" ? raw.sender_name : null, until: Date.now() + seconds * 1000 });
-        window.setTimeout(() => this.#hooks.changed(), seconds * 1000 + 50);
+        setTimeout(() => this.#hooks.changed(), seconds * 1000 + 50);
       } else {
         this.typing.delete(key);
       }
@@ -561,6 +561,12 @@ export class Chat {
     }
     if (isStaff(message)) {
       if (message.sender_id) this.typing.delete(message.sender_id);
+      // An agent's post moves their receipts to it without a receipt event: they have seen
+      // everything before their own answer.
+      if (message.sender_kind === "agent") {
+        this.staffDelivered = Math.max(this.staffDelivered, message.seq);
+        this.staffRead = Math.max(this.staffRead, message.seq);
+      }
       if (message.sender_kind === "assistant") this.#endStream(message);
       if (this.routing === "queued" || this.routing === "requeued") this.routing = null;
       const notified = this.#store.get<number>("notified") ?? 0;

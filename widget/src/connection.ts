@@ -51,7 +51,7 @@ export class Connection {
         return;
       }
       this.#setState(navigator.onLine ? "unreachable" : "offline");
-      if (!this.socket.active) window.setTimeout(() => this.#reconnect(), 3000);
+      if (!this.socket.active) setTimeout(() => this.#reconnect(), 3000);
     });
     // Browsers keep an idle socket open for a long time after the network is gone, so the
     // connectivity events are the fastest signal we get in both directions.

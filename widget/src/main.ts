@@ -47,10 +47,9 @@ function serverOf(options: InitOptions, script: HTMLScriptElement | null): strin
 
 async function fetchSettings(server: string): Promise<WidgetSettings> {
   try {
-    const controller = new AbortController();
-    const timer = window.setTimeout(() => controller.abort(), 6000);
-    const response = await fetch(`${server}/api/v1/widget/settings`, { signal: controller.signal, credentials: "omit" });
-    window.clearTimeout(timer);
+    // Give up on a slow server after a few seconds (browsers without AbortSignal.timeout wait).
+    const signal = AbortSignal.timeout?.(6000);
+    const response = await fetch(`${server}/api/v1/widget/settings`, { signal, credentials: "omit" });
     const body = await response.json();
     return mergeSettings(body?.data);
   } catch {

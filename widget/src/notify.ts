@@ -18,17 +18,17 @@ export class Attention {
 
   stop(): void {
     if (!this.#timer) return;
-    window.clearInterval(this.#timer);
+    clearInterval(this.#timer);
     this.#timer = 0;
     document.title = this.#original;
   }
 
   #blink(text: string): void {
-    if (this.#timer) window.clearInterval(this.#timer);
+    if (this.#timer) clearInterval(this.#timer);
     else this.#original = document.title;
     let showing = true;
     document.title = text;
-    this.#timer = window.setInterval(() => {
+    this.#timer = setInterval(() => {
       showing = !showing;
       document.title = showing ? text : this.#original;
     }, 1200);

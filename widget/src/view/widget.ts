@@ -201,8 +201,8 @@ export class WidgetView {
   showError(text: string): void {
     this.#alert.textContent = text;
     this.#alert.hidden = false;
-    window.clearTimeout(this.#alertTimer);
-    this.#alertTimer = window.setTimeout(() => {
+    clearTimeout(this.#alertTimer);
+    this.#alertTimer = setTimeout(() => {
       this.#alert.hidden = true;
     }, 6000);
   }
@@ -331,7 +331,7 @@ export class WidgetView {
       // A connect usually takes a blink; only say so when it does not.
       if (!this.#connectingSince) {
         this.#connectingSince = Date.now();
-        window.setTimeout(() => this.scheduleRender(), 1600);
+        setTimeout(() => this.scheduleRender(), 1600);
       }
       if (Date.now() - this.#connectingSince > 1500) text = t("connecting");
     }
