@@ -113,3 +113,30 @@ async def test_a_wrong_identity_hash_is_not_trusted(servers, visitor, staff, hos
     finally:
         await conn.close()
     assert dict(row) == {"external_id": None, "identity_verified": False}
+
+
+async def test_a_verified_user_continues_on_another_device(servers, chromium, staff, host) -> None:  # type: ignore[no-untyped-def]
+    server = await servers.start(identity_secret=SECRET)
+    await staff(on=server)
+    url = host.page("/app", host_page(server.url, {
+        "server": server.url,
+        "user": {"id": "user-7", "name": "Ali", "hash": identity_hash(SECRET, "user-7")},
+    }))
+    laptop, phone = await chromium.new_context(), await chromium.new_context()
+    try:
+        first = await laptop.new_page()
+        await first.goto(url)
+        await first.evaluate("Parley.open()")
+        await send(first, "Angefangen am Laptop")
+        await expect(first.locator(".msg.out .state")).to_have_text("Gesendet")
+
+        # Another browser profile: a new anonymous visitor until the page identifies the user.
+        second = await phone.new_page()
+        await second.goto(url)
+        await second.evaluate("Parley.open()")
+        await expect(second.locator(".log .msg:not(.greeting) .bubble")).to_have_text(["Angefangen am Laptop"])
+        await send(second, "Weiter am Handy")
+        await expect(first.locator(".log .msg:not(.greeting) .bubble")).to_have_text(["Angefangen am Laptop", "Weiter am Handy"])
+    finally:
+        await laptop.close()
+        await phone.close()
