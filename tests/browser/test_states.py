@@ -38,7 +38,7 @@ async def test_assistant_answers_with_sources_and_a_person_can_be_asked_for(serv
     # The server has no human hand-off yet: it refuses the event, and the widget says so
     # plainly instead of leaving the visitor waiting.
     await page.locator(".status .human").click()
-    await expect(page.locator(".status")).to_contain_text("Nobody can join right now")
+    await expect(page.locator(".status")).to_contain_text("Nobody is free right now")
     await expect(page.locator(".status .human")).to_have_count(0)
 
 

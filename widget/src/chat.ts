@@ -1,27 +1,23 @@
-// The customer's side of one conversation: what the widget shows, kept in step with the server
-// (resume from the last seq, an outbox for unacknowledged messages, receipts, typing) and with
-// the site's other tabs (through localStorage). The view only reads this state and calls verbs.
+// The visitor's side of the chat, kept in step with the server and with the site's other tabs:
+// resume from the last seq after every reconnect, an outbox of unacknowledged messages sent in
+// order with their client ids, receipts and typing. What the view shows is `state`.
 
 import { Connection, type LinkState } from "./connection";
+import { ConversationState, type NoticeKind, type Saved, isStaff } from "./conversation";
+import { Outbox } from "./outbox";
 import {
   type Ack,
-  type AssignedAgent,
   type Attachment,
   type Conversation,
   type FollowData,
   type Message,
-  type QueueInfo,
   type SendData,
   type WidgetSettings,
   isObject,
   readConversation,
   readMessage,
 } from "./protocol";
-import { Outbox, type Outgoing } from "./outbox";
 import { newId, type Store } from "./storage";
-import { Timeline } from "./timeline";
-
-export type Phase = "new" | "waiting" | "assistant" | "agent" | "resolved";
 
 export interface Profile {
   name?: string | null;
@@ -35,30 +31,11 @@ export interface Identity extends Profile {
   hash?: string | null;
 }
 
-export interface Notice {
-  key: string;
-  afterSeq: number;
-  text: string;
-}
-
 export interface Upload {
   id: string;
   name: string;
   progress: number;
   cancel: () => void;
-}
-
-export type NoticeKind = "joined" | "transferred" | "requeued" | "resolvedNotice" | "reopenedNotice";
-
-interface Saved {
-  id: string;
-  status: string;
-  lastSeq: number;
-  readSeq: number;
-  staffDelivered: number;
-  staffRead: number;
-  agent: AssignedAgent | null;
-  messages: Message[];
 }
 
 interface Visitor {
@@ -68,7 +45,7 @@ interface Visitor {
 
 export interface ChatHooks {
   changed: () => void;
-  // A message from the team arrived that this browser has not been told about yet.
+  // A new message; `fresh` when it is from the team and this browser was not told yet.
   incoming: (message: Message, fresh: boolean) => void;
   notice: (kind: NoticeKind, name: string) => string;
   error: (text: string) => void;
@@ -76,31 +53,20 @@ export interface ChatHooks {
 
 // Codes that mean "sending this again will not help".
 const FINAL_ERRORS = new Set(["validation_failed", "too_large", "forbidden", "conflict", "bad_request", "unknown_field"]);
-const CACHE_SIZE = 200;
 // Typing is refreshed at most every 2 s, and always before the server would let it expire.
 const TYPING_EVERY_MS = 2000;
 const TYPING_IDLE_MS = 5000;
 
 export class Chat {
-  conversation: Conversation | null = null;
-  timeline = new Timeline();
+  state: ConversationState;
   readonly outbox: Outbox;
-  // Acknowledged by the server, not yet back as a `message` event: shown as sent.
-  readonly acked = new Map<string, Outgoing>();
   readonly sending = new Set<string>();
-  staffDelivered = 0;
-  staffRead = 0;
-  readSeq = 0;
-  agent: AssignedAgent | null = null;
-  routing: string | null = null;
-  queue: QueueInfo | null = null;
-  readonly streams = new Map<string, string>();
-  readonly typing = new Map<string, { name: string | null; until: number }>();
-  notices: Notice[] = [];
   uploads: Upload[] = [];
-  humanRequest: "requested" | "unavailable" | null = null;
   link: LinkState = "connecting";
   profile: Profile;
+  readonly connection: Connection;
+  readonly #store: Store;
+  readonly #hooks: ChatHooks;
   #identity: Identity | null = null;
   #attributes: Record<string, unknown>;
   #starting: Promise<Conversation | null> | null = null;
@@ -114,10 +80,6 @@ export class Chat {
   #typingSentAt = 0;
   #typingIdle = 0;
   #deliverTimer = 0;
-  readonly connection: Connection;
-
-  readonly #store: Store;
-  readonly #hooks: ChatHooks;
 
   constructor(
     readonly server: string,
@@ -131,7 +93,7 @@ export class Chat {
     this.outbox = new Outbox(store);
     this.profile = store.get<Profile>("profile") ?? {};
     this.#attributes = store.get<Record<string, unknown>>("attributes") ?? {};
-    this.#restore(store.get<Saved>("conversation"));
+    this.state = ConversationState.restore(store.get<Saved>("conversation"));
     this.connection = new Connection({
       server,
       websocketOnly,
@@ -140,7 +102,7 @@ export class Chat {
       onState: (state) => {
         this.link = state;
         if (state !== "online") this.#typingActive = false;
-        this.#hooks.changed();
+        hooks.changed();
       },
       onConnect: () => void this.#connected(),
     });
@@ -148,38 +110,12 @@ export class Chat {
     store.watch("conversation", () => this.#fromOtherTab());
     store.watch("outbox", () => {
       this.outbox.reload();
-      this.#hooks.changed();
+      hooks.changed();
     });
   }
 
   start(): void {
     this.connection.start();
-  }
-
-  // -- what the view shows ----------------------------------------------------------------
-
-  get phase(): Phase {
-    const conversation = this.conversation;
-    if (!conversation) return "new";
-    if (conversation.status !== "open") return "resolved";
-    if (this.agent || conversation.assigned_agent || conversation.assigned_agent_id) return "agent";
-    if (this.routing === "queued" || this.routing === "requeued") return "waiting";
-    const staff = this.#lastStaffMessage();
-    if (this.streams.size || staff?.sender_kind === "assistant") return "assistant";
-    if (staff?.sender_kind === "agent") return "agent";
-    return "waiting";
-  }
-
-  /** Who is helping: the assigned agent, else whoever of the team wrote last. */
-  get helper(): AssignedAgent | null {
-    const assigned = this.agent ?? this.conversation?.assigned_agent ?? null;
-    if (assigned?.display_name) return assigned;
-    const staff = this.#lastStaffMessage();
-    return staff?.sender_kind === "agent" ? { id: staff.sender_id ?? undefined, display_name: staff.sender_name } : null;
-  }
-
-  get unread(): number {
-    return this.timeline.list().filter((m) => m.seq > this.readSeq && isStaff(m)).length;
   }
 
   /** Whether to offer the "leave us a message" form instead of a live chat. */
@@ -190,26 +126,19 @@ export class Chat {
   }
 
   get started(): boolean {
-    return this.conversation !== null || this.outbox.all().length > 0;
+    return this.state.conversation !== null || this.outbox.all().length > 0;
   }
 
-  typingNames(): (string | null)[] {
-    const now = Date.now();
-    return [...this.typing.values()].filter((t) => t.until > now).map((t) => t.name);
+  visitor(): Visitor {
+    return this.#store.get<Visitor>("visitor") ?? { token: null, customerId: null };
   }
 
-  #lastStaffMessage(): Message | undefined {
-    const list = this.timeline.list();
-    for (let i = list.length - 1; i >= 0; i--) if (isStaff(list[i])) return list[i];
-    return undefined;
-  }
-
-  // -- verbs the view and the API call --------------------------------------------------
+  // -- verbs the view and the page call -------------------------------------------------
 
   send(body: string, attachments: Attachment[] = []): void {
     const text = body.trim() ? body : "";
     if (!text && !attachments.length) return;
-    this.#stopTyping(false);
+    this.#stopTyping(false); // the server ends typing with the message
     this.outbox.add({ clientId: newId(), body: text, attachments, createdAt: new Date().toISOString() });
     this.#hooks.changed();
     void this.flush();
@@ -244,18 +173,17 @@ export class Chat {
   setAttributes(attributes: Record<string, unknown>): void {
     this.#attributes = { ...this.#attributes, ...attributes };
     this.#store.set("attributes", this.#attributes);
-    const conversation = this.conversation;
-    if (conversation?.status === "open" && this.connection.online) {
+    if (this.state.conversation?.status === "open" && this.connection.online) {
       // start_conversation merges the attributes into the customer and returns this
       // conversation, replaying only what came after the seq we have.
-      void this.#call<FollowData>("start_conversation", { attributes: this.#attributes, after_seq: this.timeline.lastSeq });
+      void this.#call("start_conversation", { attributes: this.#attributes, after_seq: this.state.timeline.lastSeq });
     }
   }
 
   /** Forget this browser's visitor (a site's sign-out): the next chat starts anonymous. */
   reset(): void {
-    for (const key of ["visitor", "conversation", "outbox", "profile", "attributes", "notified"]) this.#store.remove(key);
-    this.#forgetConversation();
+    for (const key of ["visitor", "profile", "attributes", "notified"]) this.#store.remove(key);
+    this.#forget();
     this.outbox.clear();
     this.#identity = null;
     this.profile = {};
@@ -266,14 +194,15 @@ export class Chat {
   }
 
   async startNew(): Promise<void> {
-    this.#forgetConversation();
+    this.#forget();
     this.#hooks.changed();
     await this.ensureConversation(true);
   }
 
   composerChanged(text: string): void {
     clearTimeout(this.#typingIdle);
-    if (!this.conversation || !this.connection.online) return;
+    const conversation = this.state.conversation;
+    if (!conversation || !this.connection.online) return;
     if (!text.trim()) {
       this.#stopTyping(true);
       return;
@@ -281,78 +210,78 @@ export class Chat {
     const now = Date.now();
     const every = Math.min(TYPING_EVERY_MS, (Number(this.settings.typing_timeout_seconds) || 6) * 500);
     if (!this.#typingActive || now - this.#typingSentAt >= every) {
-      this.connection.signal("typing", { conversation_id: this.conversation.id, typing: true });
+      this.connection.signal("typing", { conversation_id: conversation.id, typing: true });
       this.#typingActive = true;
       this.#typingSentAt = now;
     }
     this.#typingIdle = setTimeout(() => this.#stopTyping(true), TYPING_IDLE_MS);
   }
 
-  /** The customer has seen everything shown: clears the unread count in every tab. Cheap to
+  /** The visitor has seen everything shown: clears the unread count in every tab. Cheap to
    * call on every render; it only talks to the server when there is something new. */
   markRead(): void {
-    const seq = this.timeline.lastSeq;
-    if (!this.conversation || seq <= 0) return;
-    if (seq > this.readSeq) {
-      this.readSeq = seq;
+    const { conversation, timeline } = this.state;
+    const seq = timeline.lastSeq;
+    if (!conversation || seq <= 0) return;
+    if (seq > this.state.readSeq) {
+      this.state.readSeq = seq;
       this.#persist();
       this.#hooks.changed();
     }
     if (seq > this.#readSent && this.connection.online) {
       this.#readSent = seq;
-      this.connection.signal("mark_read", { conversation_id: this.conversation.id, seq });
+      this.connection.signal("mark_read", { conversation_id: conversation.id, seq });
     }
   }
 
   async requestHuman(): Promise<void> {
-    const conversation = this.conversation;
-    if (!conversation) return;
-    try {
-      const ack = await this.connection.call<unknown>("request_human", { conversation_id: conversation.id });
-      // A server without a human hand-off answers with an error: say so instead of waiting.
-      this.humanRequest = ack.ok ? "requested" : "unavailable";
-    } catch {
-      this.humanRequest = "unavailable";
-    }
+    const state = this.state;
+    if (!state.conversation) return;
+    const ack = await this.#call("request_human", { conversation_id: state.conversation.id });
+    // A server without a human hand-off answers with an error: say so instead of waiting.
+    state.humanRequest = ack?.ok ? "requested" : "unavailable";
     this.#hooks.changed();
   }
 
-
   /** Fresh signed download links for one message (they expire after an hour). */
   async refreshLinks(seq: number): Promise<void> {
-    const conversation = this.conversation;
-    if (!conversation) return;
+    const state = this.state;
+    if (!state.conversation) return;
     const ack = await this.#call<{ messages: unknown[] }>("history", {
-      conversation_id: conversation.id,
+      conversation_id: state.conversation.id,
       after_seq: seq - 1,
       before_seq: seq + 1,
       limit: 1,
     });
     const message = ack?.ok ? readMessage(ack.data.messages[0]) : null;
-    if (message && message.seq === seq) {
-      this.timeline.replace(message);
+    if (message?.seq === seq) {
+      state.timeline.replace(message);
       this.#hooks.changed();
     }
   }
 
-  visitor(): Visitor {
-    return this.#store.get<Visitor>("visitor") ?? { token: null, customerId: null };
+  /** The current conversation, starting one if needed (uploads need one). */
+  ensureConversation(forceNew = false): Promise<Conversation | null> {
+    if (this.state.conversation && !forceNew) return Promise.resolve(this.state.conversation);
+    this.#starting ??= this.#startConversation(forceNew).finally(() => {
+      this.#starting = null;
+    });
+    return this.#starting;
   }
 
-  /** The conversation to upload to, starting one if needed (attachments need one). */
-  async ensureConversation(forceNew = false): Promise<Conversation | null> {
-    if (this.conversation && !forceNew) return this.conversation;
-    if (!this.#starting) {
-      this.#starting = this.#startConversation(forceNew).finally(() => {
-        this.#starting = null;
-      });
-    }
-    return this.#starting;
+  /** Sends the outbox in order, one message at a time, once per tab at a time. Other tabs may
+   * send the same messages concurrently: each tab still sends in order and waits for every
+   * ack, and a repeated client_id is answered with the original, so nothing doubles. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#flushLoop().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
   }
 
   // -- talking to the server ------------------------------------------------------------
 
-  async #call<T>(event: string, data: unknown): Promise<Ack<T> | null> {
+  async #call<T = unknown>(event: string, data: unknown): Promise<Ack<T> | null> {
     try {
       return await this.connection.call<T>(event, data);
     } catch {
@@ -365,22 +294,24 @@ export class Chat {
     const session = await this.#call<{ customer_id: string; visitor_token: string }>("session", {});
     if (!session?.ok || round !== this.#connectRound) return;
     this.#store.set("visitor", { token: session.data.visitor_token, customerId: session.data.customer_id });
-    if (this.#identity?.hash) {
+    const identity = this.#identity;
+    if (identity?.hash) {
       const identified = await this.#call<{ visitor_token: string; customer_id: string; switched: boolean }>("identify", {
-        user_id: this.#identity.id,
-        hash: this.#identity.hash,
-        name: this.#identity.name || null,
-        email: this.#identity.email || null,
+        user_id: identity.id,
+        hash: identity.hash,
+        name: identity.name || null,
+        email: identity.email || null,
       });
       if (identified?.ok) {
         this.#store.set("visitor", { token: identified.data.visitor_token, customerId: identified.data.customer_id });
         // Another customer now: their conversations, not the anonymous visitor's.
-        if (identified.data.switched) this.#forgetConversation();
+        if (identified.data.switched) this.#forget();
       }
     }
     if (round !== this.#connectRound) return;
-    if (!this.conversation) await this.#findOpenConversation();
-    if (this.conversation) await this.#resume(this.conversation.id);
+    if (!this.state.conversation) await this.#findOpenConversation();
+    const conversation = this.state.conversation;
+    if (conversation) await this.#resume(conversation.id);
     else if (this.outbox.all().length) await this.ensureConversation();
     if (round !== this.#connectRound) return;
     await this.flush();
@@ -394,18 +325,15 @@ export class Chat {
   async #findOpenConversation(): Promise<void> {
     const ack = await this.#call<{ conversations: unknown[] }>("list_conversations", { status: "open", limit: 1 });
     const found = ack?.ok ? readConversation(ack.data.conversations[0]) : null;
-    if (found && !this.conversation) this.conversation = found;
+    if (found && !this.state.conversation) this.state = new ConversationState(found);
   }
 
   async #resume(conversationId: string): Promise<void> {
-    const ack = await this.#call<FollowData>("resume", { conversation_id: conversationId, after_seq: this.timeline.lastSeq });
+    const ack = await this.#call<FollowData>("resume", { conversation_id: conversationId, after_seq: this.state.timeline.lastSeq });
     if (!ack) return;
-    if (!ack.ok) {
-      // Not ours any more (a new visitor token, say): start afresh rather than loop on it.
-      if (ack.error.code === "not_found") this.#forgetConversation();
-      return;
-    }
-    this.#adopt(ack.data);
+    if (ack.ok) this.#adopt(ack.data);
+    // Not ours any more (a new visitor token, say): start afresh rather than loop on it.
+    else if (ack.error.code === "not_found") this.#forget();
   }
 
   async #startConversation(forceNew: boolean): Promise<Conversation | null> {
@@ -414,42 +342,33 @@ export class Chat {
       email: this.profile.email || null,
       attributes: this.#attributes,
       page_url: location.href.slice(0, 2000),
-      referrer: document.referrer ? document.referrer.slice(0, 2000) : null,
+      referrer: document.referrer.slice(0, 2000) || null,
       new: forceNew,
-      after_seq: this.timeline.lastSeq,
+      after_seq: this.state.timeline.lastSeq,
     });
     if (!ack?.ok) {
       if (ack) this.#hooks.error(ack.error.message);
       return null;
     }
-    if (this.conversation && this.conversation.id !== ack.data.conversation.id) this.#forgetConversation();
+    const notices = this.state.notices;
+    if (this.state.conversation?.id !== ack.data.conversation.id) this.#forget();
+    this.state.notices = notices; // shown while the conversation was being started
     this.#adopt(ack.data);
-    const strays = this.#strays;
-    this.#strays = [];
-    for (const message of strays) this.#onMessage(message);
-    return this.conversation;
+    for (const message of this.#strays.splice(0)) this.#onMessage(message);
+    return this.state.conversation;
   }
 
   #adopt(data: FollowData): void {
     const conversation = readConversation(data.conversation);
     if (!conversation) return;
-    this.conversation = conversation;
-    if (conversation.assigned_agent) this.agent = conversation.assigned_agent;
+    const state = this.state;
+    state.conversation = conversation;
+    if (conversation.assigned_agent) state.agent = conversation.assigned_agent;
     if (typeof data.delivered_up_to === "number") {
-      this.timeline.lastSeq = Math.max(this.timeline.lastSeq, data.delivered_up_to);
+      state.timeline.lastSeq = Math.max(state.timeline.lastSeq, data.delivered_up_to);
     }
     this.#persist();
     this.#hooks.changed();
-  }
-
-  /** Sends the outbox in order, one message at a time, once per tab at a time. Other tabs may
-   * send the same messages concurrently: each tab still sends in order and waits for every
-   * ack, and a repeated client_id is answered with the original, so nothing doubles. */
-  flush(): Promise<void> {
-    this.#flushing ??= this.#flushLoop().finally(() => {
-      this.#flushing = null;
-    });
-    return this.#flushing;
   }
 
   async #flushLoop(): Promise<void> {
@@ -468,12 +387,11 @@ export class Chat {
       if (!ack) return; // disconnected or no answer: the next connect sends it again
       if (ack.ok) {
         this.outbox.remove(item.clientId);
-        if (!this.timeline.hasClientId(item.clientId)) this.acked.set(item.clientId, item);
+        if (!this.state.timeline.hasClientId(item.clientId)) this.state.acked.set(item.clientId, item);
       } else if (FINAL_ERRORS.has(ack.error.code)) {
         this.outbox.update(item.clientId, { failed: ack.error.message });
       } else if (ack.error.code === "not_found") {
-        // The conversation is gone for us; the next round starts a new one.
-        this.#forgetConversation();
+        this.#forget(); // the conversation is gone for us; the next round starts a new one
       } else {
         setTimeout(() => void this.flush(), 3000);
         return;
@@ -484,8 +402,9 @@ export class Chat {
 
   #stopTyping(announce: boolean): void {
     clearTimeout(this.#typingIdle);
-    if (this.#typingActive && announce && this.conversation) {
-      this.connection.signal("typing", { conversation_id: this.conversation.id, typing: false });
+    const conversation = this.state.conversation;
+    if (this.#typingActive && announce && conversation) {
+      this.connection.signal("typing", { conversation_id: conversation.id, typing: false });
     }
     this.#typingActive = false;
   }
@@ -493,10 +412,11 @@ export class Chat {
   #scheduleDelivered(): void {
     clearTimeout(this.#deliverTimer);
     this.#deliverTimer = setTimeout(() => {
-      const seq = this.timeline.lastSeq;
-      if (!this.conversation || seq <= this.#deliveredSent || !this.connection.online) return;
+      const { conversation, timeline } = this.state;
+      const seq = timeline.lastSeq;
+      if (!conversation || seq <= this.#deliveredSent || !this.connection.online) return;
       this.#deliveredSent = seq;
-      this.connection.signal("mark_delivered", { conversation_id: this.conversation.id, seq });
+      this.connection.signal("mark_delivered", { conversation_id: conversation.id, seq });
     }, 250);
   }
 
@@ -504,207 +424,103 @@ export class Chat {
 
   #listen(): void {
     const socket = this.connection.socket;
+    // Signals for the followed conversation only; each changes the state, then the view.
+    const on = (event: string, apply: (raw: Record<string, unknown>, state: ConversationState) => unknown) =>
+      socket.on(event, (raw: unknown) => {
+        const state = this.state;
+        if (!isObject(raw) || raw.conversation_id !== state.conversation?.id) return;
+        apply(raw, state);
+        this.#hooks.changed();
+      });
     socket.on("message", (raw: unknown) => this.#onMessage(raw));
-    socket.on("receipt", (raw: unknown) => {
-      if (!isObject(raw) || raw.conversation_id !== this.conversation?.id || raw.reader_kind === "customer") return;
-      this.staffDelivered = Math.max(this.staffDelivered, Number(raw.delivered_seq) || 0);
-      this.staffRead = Math.max(this.staffRead, Number(raw.read_seq) || 0);
+    on("receipt", (raw, state) => {
+      state.receipt(raw);
       this.#persist();
-      this.#hooks.changed();
     });
-    socket.on("typing", (raw: unknown) => {
-      if (!isObject(raw) || raw.conversation_id !== this.conversation?.id || raw.sender_kind === "customer") return;
-      const key = String(raw.sender_id ?? raw.sender_kind);
-      if (raw.typing === true) {
-        const seconds = typeof raw.expires_in === "number" ? raw.expires_in : 6;
-        this.typing.set(key, { name: typeof raw.sender_name === "string" ? raw.sender_name : null, until: Date.now() + seconds * 1000 });
-        setTimeout(() => this.#hooks.changed(), seconds * 1000 + 50);
-      } else {
-        this.typing.delete(key);
-      }
-      this.#hooks.changed();
+    on("typing", (raw, state) => {
+      if (raw.sender_kind === "customer") return;
+      setTimeout(this.#hooks.changed, state.typingChanged(raw) + 50);
     });
+    on("queue", (raw, state) => state.queued(raw));
+    on("assistant_delta", (raw, state) => state.streamed(raw));
     socket.on("conversation_updated", (raw: unknown) => {
       if (isObject(raw)) this.#onConversationUpdated(readConversation(raw.conversation), String(raw.reason ?? ""));
-    });
-    socket.on("queue", (raw: unknown) => {
-      if (!isObject(raw) || raw.conversation_id !== this.conversation?.id) return;
-      this.queue = {
-        conversation_id: String(raw.conversation_id),
-        position: typeof raw.position === "number" ? raw.position : null,
-        estimated_wait_seconds: typeof raw.estimated_wait_seconds === "number" ? raw.estimated_wait_seconds : null,
-        enough_data: raw.enough_data === true,
-      };
-      this.#hooks.changed();
-    });
-    socket.on("assistant_delta", (raw: unknown) => {
-      if (!isObject(raw) || raw.conversation_id !== this.conversation?.id || typeof raw.text !== "string") return;
-      const stream = String(raw.stream_id ?? "");
-      this.streams.set(stream, (this.streams.get(stream) ?? "") + raw.text);
-      this.#hooks.changed();
     });
   }
 
   #onMessage(raw: unknown): void {
     const message = readMessage(raw);
     if (!message) return;
-    if (message.conversation_id !== this.conversation?.id) {
+    const state = this.state;
+    if (message.conversation_id !== state.conversation?.id) {
       if (this.#starting) this.#strays.push(message);
       return;
     }
-    // Delivery is in order and once per socket; a seq we already have came from this tab's
-    // cache or another tab, and is dropped.
-    if (!this.timeline.add(message)) return;
-    if (message.client_id && message.sender_kind === "customer") {
-      this.acked.delete(message.client_id);
-      this.outbox.remove(message.client_id);
-    }
+    // Delivery is in order and once per socket; a seq this tab already has (from its cache
+    // or another tab) is dropped.
+    if (!state.add(message)) return;
+    if (message.client_id && message.sender_kind === "customer") this.outbox.remove(message.client_id);
+    let fresh = false;
     if (isStaff(message)) {
-      if (message.sender_id) this.typing.delete(message.sender_id);
-      // An agent's post moves their receipts to it without a receipt event: they have seen
-      // everything before their own answer.
-      if (message.sender_kind === "agent") {
-        this.staffDelivered = Math.max(this.staffDelivered, message.seq);
-        this.staffRead = Math.max(this.staffRead, message.seq);
-      }
-      if (message.sender_kind === "assistant") this.#endStream(message);
-      if (this.routing === "queued" || this.routing === "requeued") this.routing = null;
+      // One alert per message per browser, however many tabs receive it.
       const notified = this.#store.get<number>("notified") ?? 0;
-      const fresh = message.seq > Math.max(notified, this.readSeq);
+      fresh = message.seq > Math.max(notified, state.readSeq);
       if (fresh) this.#store.set("notified", message.seq);
-      this.#hooks.incoming(message, fresh);
-    } else {
-      this.#hooks.incoming(message, false);
     }
+    this.#hooks.incoming(message, fresh);
     this.#persist();
     this.#scheduleDelivered();
     this.#hooks.changed();
   }
 
-  #endStream(message: Message): void {
-    const stream = message.metadata.stream_id;
-    if (typeof stream === "string" && this.streams.has(stream)) this.streams.delete(stream);
-    else this.streams.clear();
-  }
-
   #onConversationUpdated(conversation: Conversation | null, reason: string): void {
     if (!conversation) return;
-    const current = this.conversation;
-    if (current?.id !== conversation.id) {
+    const state = this.state;
+    if (state.conversation?.id === conversation.id) {
+      const notice = state.updated(conversation, reason);
+      if (notice) state.addNotice(this.#hooks.notice(notice[0], notice[1] || this.settings.team_name));
+      this.#persist();
+    } else if (reason === "created" && conversation.status === "open" && !this.#starting && state.conversation?.status !== "open") {
       // Another tab of this visitor started a conversation: follow it here too.
-      if (reason === "created" && conversation.status === "open" && !this.#starting && current?.status !== "open") {
-        this.#forgetConversation();
-        this.conversation = conversation;
-        void this.#resume(conversation.id);
-        this.#hooks.changed();
-      }
-      return;
+      this.#forget();
+      this.state = new ConversationState(conversation);
+      void this.#resume(conversation.id);
     }
-    this.conversation = { ...current, ...conversation };
-    const agentName = conversation.assigned_agent?.display_name ?? "";
-    if (reason === "assigned" || reason === "transferred") {
-      this.agent = conversation.assigned_agent ?? null;
-      this.routing = reason;
-      this.queue = null;
-      this.#addNotice(reason === "assigned" ? "joined" : "transferred", agentName || this.settings.team_name);
-    } else if (reason === "queued" || reason === "requeued") {
-      this.agent = null;
-      this.routing = reason;
-      if (reason === "requeued") this.#addNotice("requeued", "");
-    } else if (reason === "resolved") {
-      this.queue = null;
-      this.humanRequest = null;
-      this.#addNotice("resolvedNotice", "");
-    } else if (reason === "reopened") {
-      this.#addNotice("reopenedNotice", "");
-    }
-    this.#persist();
     this.#hooks.changed();
-  }
-
-  #addNotice(kind: NoticeKind, name: string): void {
-    const afterSeq = this.timeline.lastSeq;
-    this.notices.push({ key: `${kind}:${afterSeq}:${this.notices.length}`, afterSeq, text: this.#hooks.notice(kind, name) });
   }
 
   // -- persistence and other tabs ---------------------------------------------------------
 
-  #restore(saved: Saved | null): void {
-    if (!saved || typeof saved.id !== "string") return;
-    this.conversation = { id: saved.id, status: saved.status, last_seq: saved.lastSeq };
-    this.agent = saved.agent ?? null;
-    this.#merge(saved);
-  }
-
-  #merge(saved: Saved): void {
-    for (const raw of saved.messages ?? []) {
-      const message = readMessage(raw);
-      if (message) this.timeline.add(message);
-    }
-    for (const message of saved.messages ?? []) if (message.client_id) this.acked.delete(message.client_id);
-    this.timeline.lastSeq = Math.max(this.timeline.lastSeq, saved.lastSeq || 0);
-    this.readSeq = Math.max(this.readSeq, saved.readSeq || 0);
-    this.staffDelivered = Math.max(this.staffDelivered, saved.staffDelivered || 0);
-    this.staffRead = Math.max(this.staffRead, saved.staffRead || 0);
-  }
-
   #persist(): void {
-    const conversation = this.conversation;
-    if (!conversation) return;
+    const state = this.state;
     const stored = this.#store.get<Saved>("conversation");
-    if (stored?.id === conversation.id) this.#merge(stored);
-    const saved: Saved = {
-      id: conversation.id,
-      status: conversation.status,
-      lastSeq: this.timeline.lastSeq,
-      readSeq: this.readSeq,
-      staffDelivered: this.staffDelivered,
-      staffRead: this.staffRead,
-      agent: this.agent,
-      messages: this.timeline.tail(CACHE_SIZE),
-    };
-    this.#store.set("conversation", saved);
+    if (stored?.id === state.conversation?.id && stored) state.merge(stored);
+    const saved = state.saved();
+    if (saved) this.#store.set("conversation", saved);
   }
 
   #fromOtherTab(): void {
     const stored = this.#store.get<Saved>("conversation");
-    if (!stored) {
-      if (this.conversation) {
-        this.#forgetConversation(false);
-        this.#hooks.changed();
-      }
-      return;
-    }
-    if (stored.id === this.conversation?.id) {
-      this.#merge(stored);
-      this.conversation = { ...this.conversation, status: stored.status };
-    } else {
-      this.#forgetConversation(false);
-      this.#restore(stored);
+    const current = this.state.conversation;
+    if (stored && stored.id === current?.id) {
+      this.state.merge(stored);
+      current.status = stored.status;
+    } else if (stored) {
+      // Another tab started a new conversation (or became another customer).
+      this.#forget(false);
+      this.state = ConversationState.restore(stored);
       if (this.connection.online) void this.#resume(stored.id);
+    } else if (current) {
+      this.#forget(false); // another tab forgot the visitor
     }
     this.#hooks.changed();
   }
 
-  #forgetConversation(persist = true): void {
-    this.conversation = null;
-    this.timeline = new Timeline();
-    this.acked.clear();
-    this.staffDelivered = this.staffRead = this.readSeq = 0;
+  #forget(persist = true): void {
+    this.state = new ConversationState();
     this.#deliveredSent = this.#readSent = 0;
-    this.agent = null;
-    this.routing = null;
-    this.queue = null;
-    this.streams.clear();
-    this.typing.clear();
-    this.notices = [];
-    this.humanRequest = null;
     if (persist) this.#store.remove("conversation");
   }
-}
-
-function isStaff(message: Message): boolean {
-  return message.sender_kind === "agent" || message.sender_kind === "assistant";
 }
 
 function dropEmpty(profile: Profile): Profile {

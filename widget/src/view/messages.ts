@@ -54,8 +54,9 @@ export class MessageList {
     const chat = this.#ctx.chat;
     const items: Item[] = [];
     items.push({ key: "greeting", sig: this.#ctx.greeting, build: () => this.#greeting() });
-    const messages = chat.timeline.list();
-    const notices = [...chat.notices];
+    const state = chat.state;
+    const messages = state.timeline.list();
+    const notices = [...state.notices];
     messages.forEach((message, index) => {
       while (notices.length && notices[0].afterSeq < message.seq) items.push(this.#notice(notices.shift()!));
       const previous = messages[index - 1];
@@ -74,19 +75,19 @@ export class MessageList {
       });
     });
     for (const notice of notices) items.push(this.#notice(notice));
-    const pending: Outgoing[] = [...chat.acked.values(), ...chat.outbox.all()];
+    const pending: Outgoing[] = [...state.acked.values(), ...chat.outbox.all()];
     for (const item of pending) {
-      if (chat.timeline.hasClientId(item.clientId)) continue;
-      const state = chat.acked.has(item.clientId)
+      if (state.timeline.hasClientId(item.clientId)) continue;
+      const shown = state.acked.has(item.clientId)
         ? "sent"
         : item.failed
           ? "failed"
           : chat.sending.has(item.clientId) || chat.link === "online"
             ? "sending"
             : "queued";
-      items.push({ key: `p${item.clientId}`, sig: `${state}|${item.failed ?? ""}`, build: () => this.#pending(item, state) });
+      items.push({ key: `p${item.clientId}`, sig: `${shown}|${item.failed ?? ""}`, build: () => this.#pending(item, shown) });
     }
-    for (const [stream, text] of chat.streams) {
+    for (const [stream, text] of state.streams) {
       items.push({ key: `s${stream}`, sig: text, build: () => this.#streaming(text) });
     }
     return items;
@@ -224,26 +225,24 @@ export class MessageList {
   }
 
   #avatarOf(message: Message): string | null {
-    const helper = this.#ctx.chat.helper;
+    const helper = this.#ctx.chat.state.helper;
     if (message.sender_kind !== "agent" || !helper?.avatar_url || helper.id !== message.sender_id) return null;
     return safeUrl(helper.avatar_url, this.#ctx.chat.server);
   }
 
   #serverStatus(seq: number): string {
-    const { chat } = this.#ctx;
-    if (chat.staffRead >= seq) return "read";
-    if (chat.staffDelivered >= seq) return "delivered";
+    const { state } = this.#ctx.chat;
+    if (state.staffRead >= seq) return "read";
+    if (state.staffDelivered >= seq) return "delivered";
     return "sent";
   }
 
-  /** "14:05" today, "Mon 14:05" this week, "3 Jan 14:05" before. */
+  /** "14:05" today, "3 Jan, 14:05" before. */
   #time(iso: string): string {
     const date = new Date(iso);
     if (Number.isNaN(date.getTime())) return "";
-    const age = Date.now() - date.getTime();
-    const today = date.toDateString() === new Date().toDateString();
     const format: Intl.DateTimeFormatOptions = { hour: "numeric", minute: "2-digit" };
-    if (!today) Object.assign(format, age < 6 * 864e5 ? { weekday: "short" } : { day: "numeric", month: "short" });
+    if (date.toDateString() !== new Date().toDateString()) Object.assign(format, { day: "numeric", month: "short" });
     return new Intl.DateTimeFormat(this.#ctx.language, format).format(date);
   }
 

@@ -1,7 +1,8 @@
 // The widget on the page: a launcher and a chat panel inside a Shadow DOM, drawn from the
 // Chat's state. Keyboard operable, with a live region announcing messages from the team.
 
-import type { Chat, Phase, Upload } from "../chat";
+import type { Chat, Upload } from "../chat";
+import type { Phase } from "../conversation";
 import type { Translate } from "../i18n";
 import { Attention } from "../notify";
 import type { Message } from "../protocol";
@@ -60,7 +61,6 @@ export class WidgetView {
   #mode: Mode | null = null;
   #renderQueued = false;
   #lastUnread = -1;
-  #connectingSince = 0;
   #alertTimer = 0;
   #thanks: string | null = null;
   #forceScroll = true;
@@ -194,7 +194,7 @@ export class WidgetView {
 
   alertNew(): void {
     if (!this.isOpen || document.visibilityState !== "visible") {
-      this.#attention.alert(this.#options.t("newMessageTitle", { n: Math.max(1, this.#chat.unread) }));
+      this.#attention.alert(this.#options.t("newMessageTitle", { n: Math.max(1, this.#chat.state.unread) }));
     }
   }
 
@@ -217,9 +217,10 @@ export class WidgetView {
 
     const mode = this.#currentMode();
     if (mode !== this.#mode) this.#switchMode(mode);
-    this.#renderHeader(chat.phase);
+    const phase = chat.state.phase;
+    this.#renderHeader(phase);
     this.#renderBanner();
-    this.#renderStatus(chat.phase);
+    this.#renderStatus(phase);
     if (mode === "chat") {
       const nearBottom = this.#body.scrollHeight - this.#body.scrollTop - this.#body.clientHeight < 120;
       this.#list.render();
@@ -234,10 +235,9 @@ export class WidgetView {
     this.#send.disabled = !this.#textarea.value.trim();
 
     if (visible) this.#attention.stop();
-    const unread = chat.unread;
+    const unread = chat.state.unread;
     this.#badge.hidden = unread === 0 || this.isOpen;
     this.#badge.textContent = unread > 9 ? "9+" : String(unread);
-    this.#launcher.title = unread ? this.#options.t("unread", { n: unread }) : "";
     if (unread && !this.isOpen) {
       this.#launcher.setAttribute("aria-label", `${this.#options.t("openChat")} (${this.#options.t("unread", { n: unread })})`);
     }
@@ -291,13 +291,13 @@ export class WidgetView {
 
   #showThanks(email: string): void {
     const text = this.#options.t("offlineThanks", { email });
-    this.#chat.notices.push({ key: "thanks", afterSeq: Number.MAX_SAFE_INTEGER, text });
+    this.#chat.state.addNotice(text, Number.MAX_SAFE_INTEGER);
     this.scheduleRender();
   }
 
   #renderHeader(phase: Phase): void {
     const { t } = this.#options;
-    const helper = this.#chat.helper;
+    const helper = this.#chat.state.helper;
     this.#title.textContent = this.#options.teamName;
     const texts: Record<Phase, string> = {
       new: this.#chat.settings.business_hours.text ? t("hours", { text: this.#chat.settings.business_hours.text }) : t("subtitle"),
@@ -322,44 +322,34 @@ export class WidgetView {
   }
 
   #renderBanner(): void {
-    const { t } = this.#options;
+    // Reconnecting usually takes a blink and needs no word; a failed attempt or the browser
+    // going offline does.
     const link = this.#chat.link;
-    let text = "";
-    if (link === "offline") text = t("offline");
-    else if (link === "unreachable") text = t("cannotConnect");
-    else if (link === "connecting") {
-      // A connect usually takes a blink; only say so when it does not.
-      if (!this.#connectingSince) {
-        this.#connectingSince = Date.now();
-        setTimeout(() => this.scheduleRender(), 1600);
-      }
-      if (Date.now() - this.#connectingSince > 1500) text = t("connecting");
-    }
-    if (link !== "connecting") this.#connectingSince = 0;
+    const text = link === "offline" ? this.#options.t("offline") : link === "unreachable" ? this.#options.t("cannotConnect") : "";
     this.#banner.hidden = !text;
     this.#banner.textContent = text;
-    this.#banner.dataset.state = link;
   }
 
   #renderStatus(phase: Phase): void {
     const { t } = this.#options;
     const chat = this.#chat;
-    const key = `${phase}|${JSON.stringify(chat.queue)}|${chat.humanRequest}`;
+    const { queue, humanRequest } = this.#chat.state;
+    const key = `${phase}|${JSON.stringify(queue)}|${humanRequest}`;
     if (this.#status.dataset.key === key) return;
     this.#status.dataset.key = key;
     clear(this.#status);
     this.#status.dataset.phase = phase;
     const parts: (HTMLElement | string)[] = [];
-    if (phase === "waiting" && chat.queue?.position) {
-      let text = t("queuePosition", { n: chat.queue.position });
-      const wait = chat.queue.estimated_wait_seconds;
-      if (chat.queue.enough_data && typeof wait === "number") {
+    if (phase === "waiting" && queue?.position) {
+      let text = t("queuePosition", { n: queue.position });
+      const wait = queue.estimated_wait_seconds;
+      if (queue.enough_data && typeof wait === "number") {
         text += ` · ${t("queueWait", { n: Math.max(1, Math.round(wait / 60)) })}`;
       }
       parts.push(h("span", { class: "grow queue", text }));
     } else if (phase === "assistant") {
-      if (chat.humanRequest === "unavailable") parts.push(h("span", { class: "grow", text: t("humanUnavailable") }));
-      else if (chat.humanRequest === "requested") parts.push(h("span", { class: "grow", text: t("humanRequested") }));
+      if (humanRequest === "unavailable") parts.push(h("span", { class: "grow", text: t("humanUnavailable") }));
+      else if (humanRequest === "requested") parts.push(h("span", { class: "grow", text: t("humanRequested") }));
       else {
         parts.push(h("span", { class: "grow", text: t("withAssistant") }));
         parts.push(button({ class: "chip human" }, () => void chat.requestHuman(), icon(ICONS.person, 16), t("talkToHuman")));
@@ -380,7 +370,7 @@ export class WidgetView {
 
   #renderTyping(): void {
     const { t } = this.#options;
-    const names = this.#chat.typingNames();
+    const names = this.#chat.state.typingNames();
     const text = names.length ? t("typing", { name: names[0] || this.#options.teamName }) : "";
     if (this.#typingLine.dataset.text === text) return;
     this.#typingLine.dataset.text = text;
