@@ -104,3 +104,38 @@ async def test_the_outbox_survives_closing_the_tab_while_offline(server: Running
             break
         await later.wait_for_timeout(100)
     assert [m["body"] for m in history["messages"]] == ["Written on the train"]
+
+
+async def test_a_refused_visitor_token_starts_over_as_a_new_visitor(server: RunningServer, visitor, staff) -> None:
+    await staff()
+    page = await visitor.new_page()
+    await page.goto(f"{server.url}/demo/")
+    # A token this server cannot verify (say, after its secret changed).
+    await page.evaluate(
+        "key => localStorage.setItem(key, JSON.stringify({token: 'p1.forged.token', customerId: null}))",
+        f"parley:v1:{server.url}:visitor",
+    )
+    await page.reload()
+    await page.locator(".launcher").click()
+    await start_chat(page)
+    await send(page, "Still works")
+    await expect(page.locator(".msg.out .state")).to_have_attribute("data-status", "sent")
+    token = (await page.evaluate("key => JSON.parse(localStorage.getItem(key))", f"parley:v1:{server.url}:visitor"))["token"]
+    assert token != "p1.forged.token" and token.startswith("p1.")
+
+
+async def test_a_websocket_only_deployment(servers, visitor, staff) -> None:
+    server = await servers.start(websocket_only=True)
+    robin = await staff(on=server)
+    page = await visitor.new_page()
+    transports: list[str] = []
+    page.on("request", lambda r: transports.append("polling") if "transport=polling" in r.url else None)
+    page.on("websocket", lambda ws: transports.append("websocket"))
+    await open_demo(page, server)
+    await start_chat(page)
+    conv = await conversation_id(page, server)
+    await robin.ok("join", {"conversation_id": conv})
+    await send(page, "Over a websocket only")
+    got = await robin.log.wait_for("message")
+    assert got[0]["body"] == "Over a websocket only"
+    assert "websocket" in transports and "polling" not in transports
