@@ -3,14 +3,7 @@
 // what the server says and persists what it returns; forgetting it is making a new one.
 
 import type { Outgoing } from "./outbox";
-import {
-  type AssignedAgent,
-  type Conversation,
-  type Message,
-  type QueueInfo,
-  isObject,
-  readMessage,
-} from "./protocol";
+import { type AssignedAgent, type Conversation, type Message, type QueueInfo, readMessage } from "./protocol";
 import { Timeline } from "./timeline";
 
 export type Phase = "new" | "waiting" | "assistant" | "agent" | "resolved";
@@ -222,4 +215,3 @@ export function isStaff(message: Message): boolean {
   return message.sender_kind === "agent" || message.sender_kind === "assistant";
 }
 
-export { isObject };
