@@ -139,3 +139,21 @@ async def test_a_websocket_only_deployment(servers, visitor, staff) -> None:
     got = await robin.log.wait_for("message")
     assert got[0]["body"] == "Over a websocket only"
     assert "websocket" in transports and "polling" not in transports
+
+
+async def test_reading_in_one_tab_clears_the_unread_count_in_the_others(server: RunningServer, visitor, staff) -> None:
+    robin = await staff("Robin")
+    first = await visitor.new_page()
+    await open_demo(first, server)
+    await start_chat(first)
+    conv = await conversation_id(first, server)
+    await robin.ok("join", {"conversation_id": conv})
+    second = await visitor.new_page()
+    await second.goto(f"{server.url}/demo/")
+    await first.locator(".head .icon-btn").click()  # both closed now
+    await robin.ok("send_message", {"conversation_id": conv, "client_id": "a1", "body": "Ping"})
+    for page in (first, second):
+        await expect(page.locator(".badge")).to_have_text("1")
+    await second.locator(LAUNCHER).click()
+    await expect(second.locator(".badge")).to_be_hidden()
+    await expect(first.locator(".badge")).to_be_hidden()
