@@ -1,7 +1,15 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
 PYTHON ?= python3
+NPM ?= npm
+CHROMIUM ?= /usr/bin/chromium
+# apt-get needs root; elsewhere go through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_INSTALL = $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
-.PHONY: install install-test run test lint typecheck format
+WIDGET_BUNDLE := server/static/widget/widget.js
+WIDGET_SOURCES := $(shell find widget/src -type f 2>/dev/null) widget/build.mjs widget/tsconfig.json
+
+.PHONY: install install-test node browser widget run test lint typecheck format
 
 install:
 	$(PYTHON) -m pip install --quiet -e .
@@ -9,10 +17,29 @@ install:
 install-test:
 	$(PYTHON) -m pip install --quiet -e '.[test]'
 
-run: install
+# Node.js and npm build the widget; from Debian when the machine has none.
+node:
+	@command -v $(NPM) >/dev/null || { $(APT_INSTALL) nodejs npm; }
+
+# Chromium for the browser tests (Playwright drives Debian's build).
+browser:
+	@[ -x $(CHROMIUM) ] || { $(APT_INSTALL) chromium; }
+
+# The customer widget: dependencies exactly as locked, then the bundle the server serves at
+# /widget.js. The build fails when the bundle grows past its size budget.
+widget: $(WIDGET_BUNDLE)
+
+widget/node_modules/.package-lock.json: widget/package.json widget/package-lock.json | node
+	cd widget && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(WIDGET_BUNDLE): widget/node_modules/.package-lock.json $(WIDGET_SOURCES)
+	cd widget && $(NPM) run --silent build
+
+run: install widget
 	parley serve
 
-test: install-test lint typecheck
+test: install-test widget browser lint typecheck
 	$(PYTHON) -m pytest -q -p no:cacheprovider
 
 lint:

@@ -16,7 +16,14 @@ from aiohttp import web
 
 from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
 from .actions.context import Services
-from .api import attachment_routes, auth_routes, conversation_routes, health, knowledge_routes
+from .api import (
+    attachment_routes,
+    auth_routes,
+    conversation_routes,
+    health,
+    knowledge_routes,
+    widget_routes,
+)
 from .api.errors import error_middleware
 from .api.keys import SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
@@ -186,5 +193,6 @@ def create_app(settings: Settings) -> web.Application:
     ):
         app.router.add_routes(table)
     knowledge_routes.setup(app)
+    widget_routes.setup(app)
     add_static_routes(app)
     return app

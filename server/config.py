@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .core.business_hours import WeeklyHours
 
 
 class ConfigError(ValueError):
@@ -79,6 +83,25 @@ class Settings:
     embedding_model: str = "text-embedding-3-small"  # with embedder = openai
     embedding_dimensions: int = 1536  # with embedder = openai
     kb_seed_demo: bool = True
+    # Identity verification: the key a site signs its user ids with (HMAC-SHA256, hex). Empty
+    # turns verification off: `identify` is then refused, and nobody can claim a user id.
+    identity_secret: str = ""
+    # Widget defaults, served by GET /api/v1/widget/settings (no admin UI yet).
+    widget_color: str = "#1f5fbf"
+    widget_position: str = "right"
+    # Empty greeting / team name: the widget's own greeting, the default team's name.
+    widget_greeting: str = ""
+    widget_team_name: str = ""
+    # Pre-chat fields: "required", "optional" or "hidden".
+    widget_prechat_name: str = "optional"
+    widget_prechat_email: str = "optional"
+    # Weekly opening hours, e.g. "mon-fri 09:00-17:00; sat 10:00-14:00"; empty means always open.
+    widget_business_hours: str = ""
+    widget_timezone: str = "UTC"
+    # Shown to visitors next to the hours, e.g. "Mon–Fri, 9am–5pm CET".
+    widget_hours_text: str = ""
+    # Empty: the widget follows the page's language.
+    widget_language: str = ""
 
     @property
     def embedded(self) -> bool:
@@ -141,6 +164,17 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_EMBEDDING_MODEL": "embedding_model",
     "PARLEY_EMBEDDING_DIMENSIONS": "embedding_dimensions",
     "PARLEY_KB_DEMO": "kb_seed_demo",
+    "PARLEY_IDENTITY_SECRET": "identity_secret",
+    "PARLEY_WIDGET_COLOR": "widget_color",
+    "PARLEY_WIDGET_POSITION": "widget_position",
+    "PARLEY_WIDGET_GREETING": "widget_greeting",
+    "PARLEY_WIDGET_TEAM_NAME": "widget_team_name",
+    "PARLEY_WIDGET_PRECHAT_NAME": "widget_prechat_name",
+    "PARLEY_WIDGET_PRECHAT_EMAIL": "widget_prechat_email",
+    "PARLEY_WIDGET_BUSINESS_HOURS": "widget_business_hours",
+    "PARLEY_WIDGET_TIMEZONE": "widget_timezone",
+    "PARLEY_WIDGET_HOURS_TEXT": "widget_hours_text",
+    "PARLEY_WIDGET_LANGUAGE": "widget_language",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -195,6 +229,7 @@ def _validate(settings: Settings) -> None:
     if settings.db_pool_min > settings.db_pool_max:
         raise ConfigError("PARLEY_DB_POOL_MIN must not exceed PARLEY_DB_POOL_MAX")
     _validate_assistant(settings)
+    _validate_widget(settings)
 
 
 def _validate_assistant(settings: Settings) -> None:
@@ -214,3 +249,36 @@ def _validate_assistant(settings: Settings) -> None:
         raise ConfigError("PARLEY_ASSISTANT_BREAKER_FAILURES must be at least 1")
     if settings.assistant_max_tokens < 16:
         raise ConfigError("PARLEY_ASSISTANT_MAX_TOKENS must be at least 16")
+
+
+_PRECHAT_MODES = ("required", "optional", "hidden")
+
+
+def _validate_widget(settings: Settings) -> None:
+    # These values end up in the widget's CSS and markup: only well-formed ones get through.
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", settings.widget_color):
+        raise ConfigError("PARLEY_WIDGET_COLOR must be a colour like #1f5fbf")
+    if settings.widget_position not in ("left", "right"):
+        raise ConfigError("PARLEY_WIDGET_POSITION must be left or right")
+    for name, value in (
+        ("PARLEY_WIDGET_PRECHAT_NAME", settings.widget_prechat_name),
+        ("PARLEY_WIDGET_PRECHAT_EMAIL", settings.widget_prechat_email),
+    ):
+        if value not in _PRECHAT_MODES:
+            raise ConfigError(f"{name} must be one of {', '.join(_PRECHAT_MODES)}")
+    if settings.widget_language and not re.fullmatch(
+        r"[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*", settings.widget_language
+    ):
+        raise ConfigError("PARLEY_WIDGET_LANGUAGE must be a language tag like de or en-GB")
+    if settings.identity_secret and len(settings.identity_secret) < 16:
+        raise ConfigError("PARLEY_IDENTITY_SECRET must be at least 16 characters")
+    try:
+        zone = ZoneInfo(settings.widget_timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"PARLEY_WIDGET_TIMEZONE: unknown time zone {settings.widget_timezone!r}"
+        ) from exc
+    try:
+        WeeklyHours.parse(settings.widget_business_hours, zone)
+    except ValueError as exc:
+        raise ConfigError(f"PARLEY_WIDGET_BUSINESS_HOURS: {exc}") from exc

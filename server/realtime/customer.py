@@ -6,11 +6,12 @@ from typing import Any
 
 from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
+from ..actions import identity as identity_actions
 from ..actions import intake
 from ..actions import presence as presence_actions
 from ..actions import routing as routing_actions
 from ..core.errors import ParleyError
-from ..core.events import customer_room, to_wire
+from ..core.events import conversation_room, customer_room, to_wire
 from ..core.models import ConversationStatus, CustomerPrincipal
 from . import schemas
 from .base import ParleyNamespace
@@ -85,6 +86,44 @@ class CustomerNamespace(ParleyNamespace):
         followed = await self.follow(sid, conversation, payload.after_seq if not created else 0)
         queue = await routing_actions.queue_position(self.services, conversation)
         return {**followed, "created": created, "queue": queue}
+
+    @acked
+    async def on_identify(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Bind the visitor to a site's signed-in user, proven by the site's HMAC."""
+        payload = schemas.decode(schemas.Identify, data)
+        result = await identity_actions.identify(
+            self.services,
+            self.principal(sid),
+            user_id=payload.user_id,
+            user_hash=payload.hash,
+            name=payload.name,
+            email=payload.email,
+        )
+        if result.visitor_token is not None:
+            await self._become(sid, CustomerPrincipal(customer_id=result.customer_id))
+            self._tokens[sid] = result.visitor_token
+        if payload.name:
+            self.session(sid).display_name = payload.name
+        return {
+            "customer_id": str(result.customer_id),
+            "visitor_token": self._tokens.get(sid),
+            "identity_verified": True,
+            "switched": result.switched,
+        }
+
+    async def _become(self, sid: str, principal: CustomerPrincipal) -> None:
+        """Turn this socket into another customer: it stops following the old one's
+        conversations (the client resumes what it needs) and gets the new one's updates."""
+        session = self.session(sid)
+        old = self.principal(sid)
+        await self.typing.stop_all(sid)
+        self.gate.close(self.namespace, sid)
+        for key in session.following:
+            await self.leave_room(sid, conversation_room(key))
+        session.following.clear()
+        await self.leave_room(sid, customer_room(old.customer_id))
+        session.principal = principal
+        await self.enter_room(sid, customer_room(principal.customer_id))
 
     @acked
     async def on_resume(self, sid: str, data: Any = None) -> dict[str, Any]:

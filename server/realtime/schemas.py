@@ -42,6 +42,15 @@ class StartConversation(Payload):
     after_seq: Seq = 0
 
 
+class Identify(Payload):
+    """A site's signed-in user: `hash` is HMAC-SHA256(identity secret, user_id) as hex."""
+
+    user_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    hash: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{64}$")]
+    name: ShortText | None = None
+    email: Email | None = None
+
+
 class Resume(Payload):
     conversation_id: UUID
     after_seq: Seq = 0

@@ -43,3 +43,45 @@ async def upsert(
         attributes,
     )
     return to_struct(Customer, row)
+
+
+async def owner_of_external_id(conn: asyncpg.Connection, external_id: str) -> UUID | None:
+    """The customer a site's user id is bound to, if any."""
+    found: UUID | None = await conn.fetchval(
+        "SELECT id FROM customers WHERE external_id = $1", external_id
+    )
+    return found
+
+
+async def external_id_of(conn: asyncpg.Connection, customer_id: UUID) -> str | None:
+    found: str | None = await conn.fetchval(
+        "SELECT external_id FROM customers WHERE id = $1", customer_id
+    )
+    return found
+
+
+async def bind_identity(
+    conn: asyncpg.Connection,
+    customer_id: UUID,
+    *,
+    external_id: str,
+    name: str | None,
+    email: str | None,
+) -> None:
+    """Mark a customer as the verified holder of a site's user id (creating the row if new)."""
+    await conn.execute(
+        """
+        INSERT INTO customers AS c (id, external_id, identity_verified, name, email)
+        VALUES ($1, $2, true, $3, $4)
+        ON CONFLICT (id) DO UPDATE
+           SET external_id = excluded.external_id,
+               identity_verified = true,
+               name = coalesce(excluded.name, c.name),
+               email = coalesce(excluded.email, c.email),
+               updated_at = now()
+        """,
+        customer_id,
+        external_id,
+        name,
+        email,
+    )

@@ -1,0 +1,64 @@
+"""Identity verification: binding a visitor to a site's signed-in user."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from ..auth.identity import verify_identity
+from ..core.errors import ErrorCode, ParleyError
+from ..core.models import CustomerPrincipal
+from ..store import customers as customer_store
+from .auth import VISITOR_TOKEN_TTL
+from .context import Services, unit_of_work
+
+
+@dataclass(frozen=True, slots=True)
+class Identified:
+    customer_id: UUID
+    # True when the visitor became another customer (the one this user id was bound to before,
+    # from another browser or device); `visitor_token` is then that customer's new token.
+    switched: bool
+    visitor_token: str | None
+
+
+async def identify(
+    services: Services,
+    principal: CustomerPrincipal,
+    *,
+    user_id: str,
+    user_hash: str,
+    name: str | None,
+    email: str | None,
+) -> Identified:
+    """Verify hash = HMAC-SHA256(secret, user_id) and bind the visitor to that user.
+
+    A user id belongs to one customer. The first verified visitor becomes that customer; a
+    visitor who proves the same id later (another device) switches to it and so sees the same
+    conversations. A browser already bound to another user id gets a fresh customer rather than
+    handing the earlier user's conversations to this one.
+    """
+    secret = services.settings.identity_secret
+    if not secret:
+        raise ParleyError(
+            ErrorCode.FORBIDDEN, "identity verification is not enabled on this server"
+        )
+    if not verify_identity(secret, user_id, user_hash):
+        raise ParleyError(ErrorCode.FORBIDDEN, "the identity hash does not match the user id")
+    async with unit_of_work(services) as work:
+        # Two first visits of the same user at once must not create two owners.
+        await work.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 11))", user_id
+        )
+        target = await customer_store.owner_of_external_id(work.conn, user_id)
+        if target is None:
+            bound_to = await customer_store.external_id_of(work.conn, principal.customer_id)
+            target = principal.customer_id if bound_to is None else uuid.uuid4()
+        await customer_store.bind_identity(
+            work.conn, target, external_id=user_id, name=name, email=email
+        )
+    if target == principal.customer_id:
+        return Identified(target, switched=False, visitor_token=None)
+    token = services.signer.issue("visitor", target, ttl_seconds=VISITOR_TOKEN_TTL)
+    return Identified(target, switched=True, visitor_token=token)

@@ -1,0 +1,511 @@
+// The widget on the page: a launcher and a chat panel inside a Shadow DOM, drawn from the
+// Chat's state. Keyboard operable, with a live region announcing messages from the team.
+
+import type { Chat, Upload } from "../chat";
+import type { Phase } from "../conversation";
+import type { Translate } from "../i18n";
+import { Attention } from "../notify";
+import type { Message } from "../protocol";
+import { formatBytes, initials, safeUrl } from "../text";
+import { upload, UploadError } from "../upload";
+import { ICONS, button, clear, h, icon } from "./dom";
+import { offlineForm, prechatForm } from "./forms";
+import { MessageList, teamAvatar } from "./messages";
+import { STYLES, textOn } from "./styles";
+
+export interface ViewOptions {
+  t: Translate;
+  language: string;
+  color: string;
+  position: "left" | "right";
+  greeting: string;
+  teamName: string;
+  launcher: boolean;
+  sound: boolean;
+  titleNotification: boolean;
+}
+
+export interface ViewEvents {
+  open: () => void;
+  close: () => void;
+  unread: (count: number) => void;
+}
+
+type Mode = "chat" | "prechat" | "offline";
+
+export class WidgetView {
+  readonly host = h("div", { "data-parley": "" });
+  readonly shadow: ShadowRoot;
+  isOpen = false;
+  readonly #root: HTMLElement;
+  readonly #launcher: HTMLButtonElement;
+  readonly #badge: HTMLElement;
+  readonly #panel: HTMLElement;
+  #headAvatar: HTMLElement = h("div");
+  readonly #subtitle = h("p");
+  readonly #title = h("h2", { id: "parley-title" });
+  readonly #banner = h("div", { class: "banner", role: "status", hidden: true });
+  readonly #status = h("div", { class: "status", hidden: true });
+  readonly #body = h("div", { class: "body" });
+  readonly #formSlot = h("div");
+  readonly #typingLine = h("div", { class: "typing", hidden: true, "aria-live": "polite" });
+  readonly #uploads = h("div", { class: "uploads" });
+  readonly #alert = h("div", { class: "alert", role: "alert", hidden: true });
+  readonly #composer = h("form", { class: "composer" });
+  readonly #textarea: HTMLTextAreaElement;
+  readonly #send: HTMLButtonElement;
+  readonly #fileInput = h("input", { type: "file", multiple: true, hidden: true, tabindex: -1 });
+  readonly #live = h("div", { class: "sr-only", "aria-live": "polite", "aria-atomic": "true" });
+  readonly #list: MessageList;
+  readonly #attention: Attention;
+  #mode: Mode | null = null;
+  #renderQueued = false;
+  #lastUnread = -1;
+  #alertTimer = 0;
+  #thanks: string | null = null;
+  #forceScroll = true;
+
+  readonly #chat: Chat;
+  readonly #options: ViewOptions;
+  readonly #events: ViewEvents;
+
+  constructor(
+    chat: Chat,
+    options: ViewOptions,
+    events: ViewEvents,
+  ) {
+    this.#chat = chat;
+    this.#options = options;
+    this.#events = events;
+    const { t } = options;
+    this.shadow = this.host.attachShadow({ mode: "open" });
+    this.shadow.appendChild(h("style", { text: STYLES }));
+    this.#list = new MessageList({ chat, t, language: options.language, greeting: options.greeting, teamName: options.teamName });
+    this.#attention = new Attention(options.titleNotification, options.sound);
+
+    this.#badge = h("span", { class: "badge", hidden: true, "aria-hidden": "true" });
+    this.#launcher = button(
+      { class: "launcher", "aria-expanded": "false", "aria-controls": "parley-panel" },
+      () => this.toggle(),
+      icon(ICONS.chat, 28),
+      this.#badge,
+    );
+    const minimize = button({ class: "icon-btn", "aria-label": t("closeChat") }, () => this.close(), icon(ICONS.chevron, 24));
+    const head = h(
+      "header",
+      { class: "head" },
+      this.#headAvatar,
+      h("div", { class: "titles" }, this.#title, this.#subtitle),
+      minimize,
+    );
+
+    this.#textarea = h("textarea", {
+      rows: 1,
+      placeholder: t("composer"),
+      "aria-label": t("message"),
+      maxlength: chat.settings.max_message_length,
+    });
+    const attach = h("button", { class: "icon-btn attach", type: "button", "aria-label": t("attach"), title: t("attach") }, icon(ICONS.clip, 22));
+    this.#send = h("button", { class: "send", type: "submit", "aria-label": t("send"), title: t("send"), disabled: true }, icon(ICONS.send, 18));
+    this.#composer.append(this.#textarea, this.#fileInput, attach, this.#send);
+    this.#wireComposer(attach);
+
+    this.#body.append(this.#list.element, this.#formSlot);
+    this.#panel = h(
+      "div",
+      { class: "panel", id: "parley-panel", role: "dialog", "aria-labelledby": "parley-title", hidden: true },
+      head,
+      this.#banner,
+      this.#status,
+      this.#body,
+      this.#typingLine,
+      this.#uploads,
+      this.#alert,
+      this.#composer,
+      this.#live,
+      h("div", { class: "drop", text: t("dropFiles") }),
+    );
+    this.#panel.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.stopPropagation();
+        this.close();
+      }
+    });
+    this.#wireDrop();
+
+    this.#root = h("div", { class: `root${options.launcher ? "" : " no-launcher"}`, "data-position": options.position });
+    this.#root.style.setProperty("--p", options.color);
+    this.#root.style.setProperty("--pt", textOn(options.color));
+    this.#root.append(this.#panel);
+    if (options.launcher) this.#root.append(this.#launcher);
+    this.shadow.appendChild(this.#root);
+    document.addEventListener("visibilitychange", () => this.scheduleRender());
+    window.addEventListener("focus", () => this.scheduleRender());
+  }
+
+  // -- opening and closing --------------------------------------------------------------
+
+  /** Opens the panel; `focus` moves the keyboard focus into it (not when restoring on load). */
+  open(focus = true): void {
+    if (this.isOpen) return;
+    this.isOpen = true;
+    this.#forceScroll = true;
+    this.render();
+    if (focus) this.#focusFirst();
+    this.#events.open();
+  }
+
+  close(): void {
+    if (!this.isOpen) return;
+    const hadFocus = this.shadow.activeElement !== null;
+    this.isOpen = false;
+    this.render();
+    if (hadFocus && this.#options.launcher) this.#launcher.focus();
+    this.#events.close();
+  }
+
+  toggle(): void {
+    if (this.isOpen) this.close();
+    else this.open();
+  }
+
+  #focusFirst(): void {
+    const target = this.#mode === "chat" ? this.#textarea : this.#formSlot.querySelector<HTMLElement>("input, textarea, button");
+    target?.focus();
+  }
+
+  // -- drawing --------------------------------------------------------------------------
+
+  scheduleRender(): void {
+    if (this.#renderQueued) return;
+    this.#renderQueued = true;
+    queueMicrotask(() => {
+      this.#renderQueued = false;
+      this.render();
+    });
+  }
+
+  announce(message: Message): void {
+    const { t } = this.#options;
+    const who = message.sender_kind === "assistant" ? t("assistant") : message.sender_name || this.#options.teamName;
+    this.#live.textContent = "";
+    this.#live.textContent = `${who}: ${message.body || message.attachments.map((a) => a.filename).join(", ")}`;
+  }
+
+  alertNew(): void {
+    if (!this.isOpen || document.visibilityState !== "visible") {
+      this.#attention.alert(this.#options.t("newMessageTitle", { n: Math.max(1, this.#chat.state.unread) }));
+    }
+  }
+
+  showError(text: string): void {
+    this.#alert.textContent = text;
+    this.#alert.hidden = false;
+    clearTimeout(this.#alertTimer);
+    this.#alertTimer = setTimeout(() => {
+      this.#alert.hidden = true;
+    }, 6000);
+  }
+
+  render(): void {
+    const chat = this.#chat;
+    const visible = this.isOpen && document.visibilityState === "visible";
+    this.#root.classList.toggle("open", this.isOpen);
+    this.#panel.hidden = !this.isOpen;
+    this.#launcher.setAttribute("aria-expanded", String(this.isOpen));
+    this.#launcher.setAttribute("aria-label", this.#options.t(this.isOpen ? "closeChat" : "openChat"));
+
+    const mode = this.#currentMode();
+    if (mode !== this.#mode) this.#switchMode(mode);
+    const phase = chat.state.phase;
+    this.#renderHeader(phase);
+    this.#renderBanner();
+    this.#renderStatus(phase);
+    if (mode === "chat") {
+      const nearBottom = this.#body.scrollHeight - this.#body.scrollTop - this.#body.clientHeight < 120;
+      this.#list.render();
+      if (nearBottom || this.#forceScroll) {
+        this.#body.scrollTop = this.#body.scrollHeight;
+        this.#forceScroll = false;
+      }
+      if (visible) chat.markRead();
+    }
+    this.#renderTyping();
+    this.#renderUploads();
+    this.#send.disabled = !this.#textarea.value.trim();
+
+    if (visible) this.#attention.stop();
+    const unread = chat.state.unread;
+    this.#badge.hidden = unread === 0 || this.isOpen;
+    this.#badge.textContent = unread > 9 ? "9+" : String(unread);
+    if (unread && !this.isOpen) {
+      this.#launcher.setAttribute("aria-label", `${this.#options.t("openChat")} (${this.#options.t("unread", { n: unread })})`);
+    }
+    if (unread !== this.#lastUnread) {
+      this.#lastUnread = unread;
+      this.#events.unread(unread);
+    }
+  }
+
+  #currentMode(): Mode {
+    const chat = this.#chat;
+    if (chat.started || this.#thanks) return "chat";
+    if (chat.away) return "offline";
+    const pre = chat.settings.pre_chat;
+    const asks = pre.name !== "hidden" || pre.email !== "hidden";
+    return asks && !chat.profile.done ? "prechat" : "chat";
+  }
+
+  #switchMode(mode: Mode): void {
+    const { t } = this.#options;
+    const wasFocused = this.shadow.activeElement !== null;
+    this.#mode = mode;
+    clear(this.#formSlot);
+    this.#list.element.hidden = mode !== "chat";
+    this.#composer.hidden = mode !== "chat";
+    if (mode === "prechat") {
+      this.#formSlot.appendChild(
+        prechatForm(t, this.#chat.settings.pre_chat, this.#chat.profile, (result) => {
+          this.#chat.saveProfile(result, true);
+          this.#forceScroll = true;
+          this.render();
+          this.#textarea.focus();
+        }),
+      );
+    } else if (mode === "offline") {
+      const hours = this.#chat.settings.business_hours.text;
+      this.#formSlot.appendChild(
+        offlineForm(t, this.#chat.settings.pre_chat.name, hours, this.#chat.profile, (result) => {
+          this.#chat.saveProfile({ name: result.name, email: result.email });
+          this.#thanks = result.email;
+          this.#chat.send(result.message);
+          this.#forceScroll = true;
+          this.render();
+          this.#showThanks(result.email);
+          this.#textarea.focus();
+        }),
+      );
+    }
+    if (wasFocused && this.isOpen) this.#focusFirst();
+  }
+
+  #showThanks(email: string): void {
+    const text = this.#options.t("offlineThanks", { email });
+    this.#chat.state.addNotice(text, Number.MAX_SAFE_INTEGER);
+    this.scheduleRender();
+  }
+
+  #renderHeader(phase: Phase): void {
+    const { t } = this.#options;
+    const helper = this.#chat.state.helper;
+    this.#title.textContent = this.#options.teamName;
+    const texts: Record<Phase, string> = {
+      new: this.#chat.settings.business_hours.text ? t("hours", { text: this.#chat.settings.business_hours.text }) : t("subtitle"),
+      waiting: t("waiting"),
+      assistant: t("withAssistant"),
+      agent: t("withAgent", { name: helper?.display_name || t("team") }),
+      resolved: t("resolved"),
+    };
+    this.#subtitle.textContent = texts[phase];
+    const key = phase === "agent" ? `agent:${helper?.display_name}:${helper?.avatar_url}` : phase === "assistant" ? "bot" : "team";
+    if (this.#headAvatar.dataset.key === key) return;
+    let avatar: HTMLElement;
+    if (phase === "assistant") avatar = h("div", { class: "avatar bot" }, icon(ICONS.spark, 20));
+    else if (phase === "agent" && helper?.display_name) {
+      const url = safeUrl(helper.avatar_url, this.#chat.server);
+      avatar = h("div", { class: "avatar" }, url ? h("img", { src: url, alt: "" }) : initials(helper.display_name));
+    } else avatar = teamAvatar();
+    avatar.setAttribute("aria-hidden", "true");
+    avatar.dataset.key = key;
+    this.#headAvatar.replaceWith(avatar);
+    this.#headAvatar = avatar;
+  }
+
+  #renderBanner(): void {
+    // Reconnecting usually takes a blink and needs no word; a failed attempt or the browser
+    // going offline does.
+    const link = this.#chat.link;
+    const text = link === "offline" ? this.#options.t("offline") : link === "unreachable" ? this.#options.t("cannotConnect") : "";
+    this.#banner.hidden = !text;
+    this.#banner.textContent = text;
+  }
+
+  #renderStatus(phase: Phase): void {
+    const { t } = this.#options;
+    const chat = this.#chat;
+    const { queue, humanRequest } = this.#chat.state;
+    const key = `${phase}|${JSON.stringify(queue)}|${humanRequest}`;
+    if (this.#status.dataset.key === key) return;
+    this.#status.dataset.key = key;
+    clear(this.#status);
+    this.#status.dataset.phase = phase;
+    const parts: (HTMLElement | string)[] = [];
+    if (phase === "waiting" && queue?.position) {
+      let text = t("queuePosition", { n: queue.position });
+      const wait = queue.estimated_wait_seconds;
+      if (queue.enough_data && typeof wait === "number") {
+        text += ` · ${t("queueWait", { n: Math.max(1, Math.round(wait / 60)) })}`;
+      }
+      parts.push(h("span", { class: "grow queue", text }));
+    } else if (phase === "assistant") {
+      if (humanRequest === "unavailable") parts.push(h("span", { class: "grow", text: t("humanUnavailable") }));
+      else if (humanRequest === "requested") parts.push(h("span", { class: "grow", text: t("humanRequested") }));
+      else {
+        parts.push(h("span", { class: "grow", text: t("withAssistant") }));
+        parts.push(button({ class: "chip human" }, () => void chat.requestHuman(), icon(ICONS.person, 16), t("talkToHuman")));
+      }
+    } else if (phase === "resolved") {
+      parts.push(h("span", { class: "grow", text: t("resolvedHint") }));
+      parts.push(
+        button({ class: "chip new-conversation", text: t("newConversation") }, () => {
+          this.#forceScroll = true;
+          void chat.startNew();
+          this.#textarea.focus();
+        }),
+      );
+    }
+    this.#status.append(...parts);
+    this.#status.hidden = parts.length === 0;
+  }
+
+  #renderTyping(): void {
+    const { t } = this.#options;
+    const names = this.#chat.state.typingNames();
+    const text = names.length ? t("typing", { name: names[0] || this.#options.teamName }) : "";
+    if (this.#typingLine.dataset.text === text) return;
+    this.#typingLine.dataset.text = text;
+    clear(this.#typingLine);
+    if (text) this.#typingLine.append(h("span", { class: "dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")), text);
+    this.#typingLine.hidden = !text || this.#mode !== "chat";
+  }
+
+  #renderUploads(): void {
+    clear(this.#uploads);
+    for (const item of this.#chat.uploads) {
+      const cancel = button({ class: "icon-btn", "aria-label": this.#options.t("cancel") }, item.cancel, icon(ICONS.close, 16));
+      const bar = h("progress", { max: 1, value: item.progress, "aria-label": this.#options.t("uploading", { name: item.name }) });
+      this.#uploads.append(h("div", { class: "upload" }, h("span", { text: this.#options.t("uploading", { name: item.name }) }), bar, cancel));
+    }
+  }
+
+  // -- composing ------------------------------------------------------------------------
+
+  #wireComposer(attach: HTMLButtonElement): void {
+    const submit = () => {
+      const text = this.#textarea.value;
+      if (!text.trim()) return;
+      this.#textarea.value = "";
+      this.#resizeComposer();
+      this.#forceScroll = true;
+      this.#chat.send(text);
+      this.#textarea.focus();
+    };
+    this.#composer.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submit();
+    });
+    this.#textarea.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submit();
+      }
+    });
+    this.#textarea.addEventListener("input", () => {
+      this.#resizeComposer();
+      this.#send.disabled = !this.#textarea.value.trim();
+      this.#chat.composerChanged(this.#textarea.value);
+    });
+    this.#textarea.addEventListener("paste", (event) => {
+      const files = [...(event.clipboardData?.files ?? [])];
+      if (files.length) {
+        event.preventDefault();
+        void this.sendFiles(files);
+      }
+    });
+    attach.addEventListener("click", () => this.#fileInput.click());
+    this.#fileInput.addEventListener("change", () => {
+      void this.sendFiles([...(this.#fileInput.files ?? [])]);
+      this.#fileInput.value = "";
+    });
+  }
+
+  #resizeComposer(): void {
+    this.#textarea.style.height = "auto";
+    this.#textarea.style.height = `${Math.min(this.#textarea.scrollHeight, 132)}px`;
+  }
+
+  #wireDrop(): void {
+    let depth = 0;
+    const hasFiles = (event: DragEvent) => [...(event.dataTransfer?.types ?? [])].includes("Files");
+    this.#panel.addEventListener("dragenter", (event) => {
+      if (!hasFiles(event) || this.#mode !== "chat") return;
+      depth++;
+      this.#panel.classList.add("dragging");
+    });
+    this.#panel.addEventListener("dragover", (event) => {
+      if (hasFiles(event) && this.#mode === "chat") event.preventDefault();
+    });
+    this.#panel.addEventListener("dragleave", () => {
+      depth = Math.max(0, depth - 1);
+      if (!depth) this.#panel.classList.remove("dragging");
+    });
+    this.#panel.addEventListener("drop", (event) => {
+      depth = 0;
+      this.#panel.classList.remove("dragging");
+      if (!hasFiles(event) || this.#mode !== "chat") return;
+      event.preventDefault();
+      void this.sendFiles([...(event.dataTransfer?.files ?? [])]);
+    });
+  }
+
+  /** Uploads each file with a progress bar, then sends it as its own message. */
+  async sendFiles(files: File[]): Promise<void> {
+    const { t } = this.#options;
+    const chat = this.#chat;
+    const limits = chat.settings.attachments;
+    for (const file of files) {
+      if (!chat.connection.online) {
+        this.showError(t("offline"));
+        return;
+      }
+      if (file.size > limits.max_bytes) {
+        this.showError(t("tooLarge", { name: file.name, size: formatBytes(limits.max_bytes) }));
+        continue;
+      }
+      if (limits.types.length && !limits.types.includes(file.type)) {
+        this.showError(t("badType", { name: file.name }));
+        continue;
+      }
+      const conversation = await chat.ensureConversation();
+      if (!conversation) {
+        this.showError(t("cannotConnect"));
+        return;
+      }
+      const entry: Upload = { id: `${Date.now()}-${file.name}`, name: file.name, progress: 0, cancel: () => undefined };
+      const handle = upload({
+        server: chat.server,
+        token: chat.visitor().token,
+        conversationId: conversation.id,
+        file,
+        onProgress: (fraction) => {
+          entry.progress = fraction;
+          this.#renderUploads();
+        },
+      });
+      entry.cancel = handle.cancel;
+      chat.uploads.push(entry);
+      this.#renderUploads();
+      try {
+        const attachment = await handle.done;
+        this.#forceScroll = true;
+        chat.send("", [attachment]);
+      } catch (error) {
+        const reason = error instanceof UploadError ? error.message : String(error);
+        if (reason !== "cancelled") this.showError(t("uploadFailed", { name: file.name, reason }));
+      } finally {
+        chat.uploads = chat.uploads.filter((u) => u !== entry);
+        this.#renderUploads();
+      }
+    }
+  }
+}
