@@ -29,12 +29,7 @@ from .api.keys import SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
 from .config import Settings
-from .realtime.presence_loop import (
-    heartbeat_forever,
-    reconcile_forever,
-    routing_timers_forever,
-    sweep_forever,
-)
+from .realtime.background import start_background, stop_background
 from .realtime.publisher import SocketPublisher
 from .realtime.server import create_socket_server, register_namespaces
 from .routing.keys import RedisKeys
@@ -118,20 +113,11 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[SERVICES] = services
     customers, agents = register_namespaces(sio, services)
-    background = [
-        asyncio.create_task(
-            heartbeat_forever(services, agents.local_connections, customers.local_connections)
-        ),
-        asyncio.create_task(sweep_forever(services)),
-        asyncio.create_task(routing_timers_forever(services)),
-        asyncio.create_task(reconcile_forever(services)),
-    ]
+    background = start_background(services, agents.local_connections, customers.local_connections)
     try:
         yield
     finally:
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        await stop_background(background)
         await redis.aclose()
         await close_pool(pool)
 

@@ -26,6 +26,7 @@ from ..core.models import (
     CustomerPrincipal,
     Principal,
 )
+from ..store import agents as agent_store
 from ..store import conversations as conversation_store
 from ..store import customers as customer_store
 from ..store.conversations import ConversationContext
@@ -170,3 +171,19 @@ async def list_for_customer(
     async with services.db.acquire() as conn:
         found = await conversation_store.list_for_customer(conn, principal.customer_id, limit)
     return [c for c in found if status is None or c.status == status]
+
+
+async def with_assigned_agent(services: Services, conversation: Conversation) -> dict[str, Any]:
+    """The conversation's wire form, naming its agent for the customer ("Robin is helping you")."""
+    data: dict[str, Any] = to_wire(conversation)
+    data["assigned_agent"] = None
+    if conversation.assigned_agent_id is not None:
+        async with services.db.acquire() as conn:
+            agent = await agent_store.get(conn, conversation.assigned_agent_id)
+        if agent is not None:
+            data["assigned_agent"] = {
+                "id": str(agent.id),
+                "display_name": agent.display_name,
+                "avatar_url": agent.avatar_url,
+            }
+    return data

@@ -247,7 +247,11 @@ def assignment_events(
     agent = agent_summary(agent_id, display_name)
     customer_side = Event(
         update.name,
-        {**update.data, "agent": agent},
+        {
+            **update.data,
+            "conversation": {**update.data["conversation"], "assigned_agent": agent},
+            "agent": agent,
+        },
         customer_rooms=update.customer_rooms,
         staff_rooms=update.staff_rooms,
     )

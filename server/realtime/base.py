@@ -16,7 +16,7 @@ from ..actions import typing as typing_actions
 from ..actions.context import Services
 from ..actions.wire import message_wire
 from ..core.errors import ErrorCode, ParleyError, not_found
-from ..core.events import conversation_room, to_wire
+from ..core.events import conversation_room
 from ..core.models import AgentPrincipal, Conversation, ReceiptKind
 from . import schemas
 from .gate import DeliveryGate
@@ -75,7 +75,9 @@ class ParleyNamespace(socketio.AsyncNamespace):
         await self.gate.open(self.namespace, sid, key, after_seq, subscribe)
         session.following.add(key)
         return {
-            "conversation": to_wire(conversation),
+            "conversation": await conversation_actions.with_assigned_agent(
+                self.services, conversation
+            ),
             "delivered_up_to": self.gate.cursor(self.namespace, sid, key),
         }
 

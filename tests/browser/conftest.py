@@ -134,9 +134,11 @@ async def staff(servers: Servers) -> AsyncIterator[Callable[..., Awaitable[Clien
     (an open socket would hold the server's shutdown until its ping timeout)."""
     clients: list[Client] = []
 
-    async def connect(name: str = "Robin", on: RunningServer | None = None) -> Client:
+    async def connect(
+        name: str = "Robin", on: RunningServer | None = None, teams: tuple[str, ...] = ("support",)
+    ) -> Client:
         target = on or await servers.first()
-        _, token = await agent_token(target, name=name)
+        _, token = await agent_token(target, name=name, teams=teams)
         client = await agent(target.url, token)
         clients.append(client)
         return client

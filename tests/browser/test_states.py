@@ -17,7 +17,9 @@ from tests.support import RunningServer
 
 
 async def test_assistant_answers_with_sources_and_a_person_can_be_asked_for(server: RunningServer, visitor, staff) -> None:
-    await staff("Robin")  # someone is online, so the widget offers a live chat
+    # Someone is online (so the widget offers a live chat), but in another team: the visitor
+    # waits in line, and the assistant is who answers meanwhile.
+    await staff("Robin", teams=("billing",))
     page = await visitor.new_page()
     await open_demo(page, server)
     await start_chat(page)

@@ -1,0 +1,80 @@
+"""Per-process background work: presence heartbeats and sweeps, routing timers, and the
+periodic rebuild of routing state from PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+from ..actions import presence as presence_actions
+from ..actions import routing_timers
+from ..actions.context import Services
+
+log = logging.getLogger(__name__)
+
+Connections = Callable[[], list[tuple[UUID, str]]]
+
+
+async def repeat(
+    name: str, interval: float, step: Callable[[], Awaitable[object]], *, first: bool = False
+) -> None:
+    """Run `step` every `interval` seconds until cancelled; a failing step is logged and retried.
+
+    Some libraries swallow a cancellation while cleaning up a connection; checking for a pending
+    cancellation after each step keeps such a swallow from turning a shutdown into a long wait.
+    """
+    if not first:
+        await asyncio.sleep(interval)
+    while True:
+        try:
+            await step()
+        except Exception:
+            log.exception("%s failed; retrying in %.1f s", name, interval)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
+        await asyncio.sleep(interval)
+
+
+def start_background(
+    services: Services, agent_connections: Connections, customer_connections: Connections
+) -> list[asyncio.Task[None]]:
+    settings = services.settings
+
+    async def heartbeat() -> None:
+        for agent_id, connection in agent_connections():
+            await presence_actions.refreshed(services, agent_id, connection)
+        for customer_id, connection in customer_connections():
+            await presence_actions.customer_refreshed(services, customer_id, connection)
+
+    async def sweep() -> None:
+        await presence_actions.sweep_expired(services)
+
+    async def timers() -> None:
+        # Due grace periods, unanswered deadlines and abandonments (any process may run them).
+        await routing_timers.run_due_timers(services)
+
+    async def reconcile() -> None:
+        # Rebuild routing state from PostgreSQL, so a Redis that lost its data strands nothing.
+        await routing_timers.reconcile(services)
+
+    loops = [
+        repeat("presence heartbeat", settings.presence_heartbeat_seconds, heartbeat),
+        repeat("presence sweep", settings.presence_sweep_seconds, sweep),
+        repeat("routing timers", settings.routing_tick_seconds, timers),
+        repeat("routing reconciliation", settings.reconcile_seconds, reconcile, first=True),
+    ]
+    return [asyncio.create_task(loop) for loop in loops]
+
+
+_STOP_SECONDS = 5.0
+
+
+async def stop_background(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    _, pending = await asyncio.wait(tasks, timeout=_STOP_SECONDS)
+    for task in pending:
+        log.warning("background task %s did not stop in time", task.get_name())
