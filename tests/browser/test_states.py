@@ -63,7 +63,9 @@ async def test_resolved_conversations_can_be_reopened_or_started_afresh(server: 
 
     # Writing again reopens the same conversation.
     await send(page, "One more thing")
-    await expect(page.locator(".notice").last).to_have_text("Conversation reopened")
+    await expect(page.locator(".notice", has_text="Conversation reopened")).to_have_count(1)
+    # Reopened, it is routed again: Robin (online, with room) gets it back at once.
+    await expect(page.locator(".notice").last).to_have_text("Robin joined")
     await expect(page.locator(".status .new-conversation")).to_have_count(0)
     assert await conversation_id(page, server) == conv
 
