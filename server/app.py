@@ -20,8 +20,10 @@ from .api import (
     attachment_routes,
     auth_routes,
     conversation_routes,
+    directory_routes,
     health,
     knowledge_routes,
+    quick_response_routes,
     widget_routes,
 )
 from .api.errors import error_middleware
@@ -176,6 +178,8 @@ def create_app(settings: Settings) -> web.Application:
         auth_routes.routes,
         conversation_routes.routes,
         attachment_routes.routes,
+        directory_routes.routes,
+        quick_response_routes.routes,
     ):
         app.router.add_routes(table)
     knowledge_routes.setup(app)
