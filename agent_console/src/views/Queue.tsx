@@ -7,7 +7,8 @@ import type { Queue, QueueEntry } from "../types";
 
 export function QueueView() {
   useObservable(model);
-  const now = useTicker(1000);
+  useTicker(1000);
+  const now = Date.now();
   const queues = [...model.queues.values()].sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
   return (
     <section class="queue-page" aria-labelledby="queue-title">
@@ -71,9 +72,11 @@ function Entry({ entry, manual, waited }: { entry: QueueEntry; manual: boolean; 
       <td>
         <span class={`prio ${entry.priority}`}>{entry.priority}</span>
       </td>
-      <td class="who">
-        <strong>{entry.customer_name || "Visitor"}</strong>
-        {entry.page_url && <span class="muted small ellipsis" title={entry.page_url}>{entry.page_url}</span>}
+      <td>
+        <div class="who">
+          <strong>{entry.customer_name || "Visitor"}</strong>
+          {entry.page_url && <span class="muted small ellipsis" title={entry.page_url}>{entry.page_url}</span>}
+        </div>
       </td>
       <td class="preview ellipsis" title={entry.preview}>
         {entry.preview || <span class="muted">No message yet</span>}
