@@ -14,7 +14,23 @@ export class AgentSocket {
       transports: ["websocket", "polling"],
       reconnectionDelayMax: 5000,
     });
+    // A call that timed out is reported as failed; it must not go out later by surprise.
+    this.socket.on("disconnect", () => {
+      this.socket.sendBuffer = [];
+    });
+    // Browsers keep a dead socket open for a long time after the network is gone: the
+    // connectivity events are the fastest signal in both directions.
+    addEventListener("offline", this.wentOffline);
+    addEventListener("online", this.cameOnline);
   }
+
+  private wentOffline = (): void => {
+    this.socket.disconnect();
+  };
+
+  private cameOnline = (): void => {
+    if (!this.socket.connected) this.socket.connect();
+  };
 
   on(event: string, handler: (data: any) => void): void {
     this.socket.on(event, handler);
@@ -32,6 +48,8 @@ export class AgentSocket {
   }
 
   close(): void {
+    removeEventListener("offline", this.wentOffline);
+    removeEventListener("online", this.cameOnline);
     this.socket.disconnect();
   }
 }

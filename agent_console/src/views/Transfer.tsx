@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { model } from "../model";
 
 export function TransferDialog({ id, onClose }: { id: string; onClose: () => void }) {
@@ -6,6 +6,8 @@ export function TransferDialog({ id, onClose }: { id: string; onClose: () => voi
   const [target, setTarget] = useState("");
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
+  // Colleagues come and go: the list is fetched fresh for every transfer.
+  useEffect(() => void model.loadDirectory().catch((error) => model.fail(error)), []);
   const agents = (directory?.agents ?? []).filter((a) => a.id !== model.me?.agent_id);
 
   async function submit(event: Event) {
