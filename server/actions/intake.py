@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from ..core.errors import invalid
+from ..core.errors import ErrorCode, ParleyError, invalid
 from ..core.models import Conversation, CustomerPrincipal
+from ..core.routing import Priority
+from ..store import customers as customer_store
 from ..store import routing as routing_store
 from . import conversations, routing, routing_timers
 from .context import Services
@@ -22,8 +24,11 @@ async def start(
     metadata: dict[str, Any],
     team_slug: str | None,
     force_new: bool,
+    priority: Priority | None = None,
 ) -> tuple[Conversation, bool]:
     """The visitor's open conversation, or a new one waiting in its team's line."""
+    if priority is not None:
+        await _ensure_verified(services, principal)
     team_id: UUID | None = None
     if team_slug is not None:
         async with services.db.acquire() as conn:
@@ -45,6 +50,7 @@ async def start(
             services,
             conversation.id,
             team_id=team_id,
+            priority=int(priority) if priority is not None else None,
             actor_kind="customer",
             actor_id=principal.customer_id,
         )
@@ -60,3 +66,10 @@ async def resume(
     await routing_timers.customer_returned(services, conversation_id)
     # Re-read: coming back may have put an abandoned conversation back in line.
     return await conversations.get_visible(services, principal, conversation_id)
+
+
+async def _ensure_verified(services: Services, principal: CustomerPrincipal) -> None:
+    async with services.db.acquire() as conn:
+        customer = await customer_store.get(conn, principal.customer_id)
+    if customer is None or not customer.identity_verified:
+        raise ParleyError(ErrorCode.FORBIDDEN, "only identified customers can ask for a priority")

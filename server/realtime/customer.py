@@ -13,6 +13,7 @@ from ..actions import routing as routing_actions
 from ..core.errors import ParleyError
 from ..core.events import conversation_room, customer_room, to_wire
 from ..core.models import ConversationStatus, CustomerPrincipal
+from ..core.routing import Priority
 from . import schemas
 from .base import ParleyNamespace
 from .handlers import SocketSession, acked, refuse_connection
@@ -80,6 +81,7 @@ class CustomerNamespace(ParleyNamespace):
             metadata=metadata,
             team_slug=payload.team,
             force_new=payload.new,
+            priority=Priority.parse(payload.priority) if payload.priority else None,
         )
         if payload.name:
             self.session(sid).display_name = payload.name

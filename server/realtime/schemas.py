@@ -40,6 +40,8 @@ class StartConversation(Payload):
     new: bool = False
     # Replay messages after this sequence when an open conversation is returned.
     after_seq: Seq = 0
+    # Only verified (identified) customers may ask for a priority; the site vouches for them.
+    priority: Literal["urgent", "high", "normal", "low"] | None = None
 
 
 class Identify(Payload):

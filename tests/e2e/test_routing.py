@@ -369,3 +369,24 @@ async def test_queue_positions_move_and_estimates_appear_with_data(server: Runni
     for cust, _ in seen:
         await cust.close()
     await staff.close()
+
+
+async def test_only_identified_customers_may_ask_for_a_priority(settings: Settings) -> None:
+    from server.auth.identity import identity_hash
+
+    secret = "identity-secret-0123456789"
+    running = await start_server(settings.with_overrides(identity_secret=secret))
+    try:
+        anonymous = await customer(running.url)
+        refused = await anonymous.call("start_conversation", {"priority": "urgent"})
+        assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
+        first_customer, _ = await waiting_customer(running)
+        vip = await customer(running.url)
+        await vip.ok("identify", {"user_id": "vip-1", "hash": identity_hash(secret, "vip-1")})
+        started = await vip.ok("start_conversation", {"priority": "urgent"})
+        assert started["queue"]["position"] == 1  # ahead of the one who came first
+        assert started["conversation"]["priority"] == 0
+        for client in (anonymous, first_customer, vip):
+            await client.close()
+    finally:
+        await running.stop()
