@@ -79,6 +79,14 @@ class Settings:
     embedding_model: str = "text-embedding-3-small"  # with embedder = openai
     embedding_dimensions: int = 1536  # with embedder = openai
     kb_seed_demo: bool = True
+    # The assistant as a participant. Teams may override the mode (teams.settings).
+    assistant_mode: str = "when_no_agent"  # off | when_no_agent | first
+    assistant_name: str = "Parley Assistant"
+    assistant_avatar_url: str = ""
+    # Answers per conversation, across reopens; then it hands over to a person.
+    assistant_max_turns: int = 10
+    # Longest an answer may take from the customer's message to the posted reply.
+    assistant_deadline_seconds: float = 90.0
 
     @property
     def embedded(self) -> bool:
@@ -141,6 +149,11 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_EMBEDDING_MODEL": "embedding_model",
     "PARLEY_EMBEDDING_DIMENSIONS": "embedding_dimensions",
     "PARLEY_KB_DEMO": "kb_seed_demo",
+    "PARLEY_ASSISTANT_MODE": "assistant_mode",
+    "PARLEY_ASSISTANT_NAME": "assistant_name",
+    "PARLEY_ASSISTANT_AVATAR_URL": "assistant_avatar_url",
+    "PARLEY_ASSISTANT_MAX_TURNS": "assistant_max_turns",
+    "PARLEY_ASSISTANT_DEADLINE": "assistant_deadline_seconds",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -214,3 +227,11 @@ def _validate_assistant(settings: Settings) -> None:
         raise ConfigError("PARLEY_ASSISTANT_BREAKER_FAILURES must be at least 1")
     if settings.assistant_max_tokens < 16:
         raise ConfigError("PARLEY_ASSISTANT_MAX_TOKENS must be at least 16")
+    if settings.assistant_mode not in ("off", "when_no_agent", "first"):
+        raise ConfigError("PARLEY_ASSISTANT_MODE must be off, when_no_agent or first")
+    if not 1 <= len(settings.assistant_name.strip()) <= 200:
+        raise ConfigError("PARLEY_ASSISTANT_NAME must be 1 to 200 characters")
+    if not 0 <= settings.assistant_max_turns <= 1000:
+        raise ConfigError("PARLEY_ASSISTANT_MAX_TURNS must be between 0 and 1000")
+    if settings.assistant_deadline_seconds < settings.assistant_timeout_seconds:
+        raise ConfigError("PARLEY_ASSISTANT_DEADLINE must not be shorter than the model timeout")
