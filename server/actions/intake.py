@@ -8,7 +8,7 @@ from uuid import UUID
 from ..core.errors import invalid
 from ..core.models import Conversation, CustomerPrincipal
 from ..store import routing as routing_store
-from . import conversations, routing, routing_timers
+from . import assistant_owner, conversations, routing_timers
 from .context import Services
 
 
@@ -23,7 +23,8 @@ async def start(
     team_slug: str | None,
     force_new: bool,
 ) -> tuple[Conversation, bool]:
-    """The visitor's open conversation, or a new one waiting in its team's line."""
+    """The visitor's open conversation, or a new one: waiting in its team's line, answered by
+    the assistant, or both, as the team's assistant mode says."""
     team_id: UUID | None = None
     if team_slug is not None:
         async with services.db.acquire() as conn:
@@ -41,14 +42,15 @@ async def start(
         force_new=force_new,
     )
     if created:
-        queued = await routing.enqueue(
+        placed = await assistant_owner.route_new_wait(
             services,
             conversation.id,
             team_id=team_id,
             actor_kind="customer",
             actor_id=principal.customer_id,
+            greet=True,
         )
-        return queued or conversation, True
+        return placed or conversation, True
     await routing_timers.customer_returned(services, conversation.id)
     return await conversations.get_visible(services, principal, conversation.id), False
 
