@@ -268,8 +268,12 @@ async def request_human(
         )
         conversation = reopened or conversation
     say_text = texts.person_requested if state.assistant_took_part else None
-    conversation = await _wait_for_person(services, conversation, say_text, drain=True)
-    return conversation, await routing.queue_position(services, conversation)
+    await _wait_for_person(services, conversation, say_text, drain=True)
+    async with services.db.acquire() as conn:
+        # Re-read: the line may have assigned it to someone at once.
+        current = await conversation_store.get(conn, conversation_id)
+    assert current is not None
+    return current, await routing.queue_position(services, current)
 
 
 async def resolve_by_customer(
