@@ -180,6 +180,8 @@ _EVENTS = (
     "queue_updated",
     "assigned",
     "unassigned",
+    "assistant_delta",
+    "reply_suggestion",
 )
 
 
