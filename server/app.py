@@ -19,6 +19,7 @@ from .api.errors import error_middleware
 from .api.keys import SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
+from .background import cancel_and_wait
 from .config import Settings
 from .realtime.presence_loop import (
     heartbeat_forever,
@@ -120,9 +121,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        await cancel_and_wait(background)
         await redis.aclose()
         await pool.close()
 

@@ -23,6 +23,7 @@ from uuid import UUID, uuid4
 from ..actions import assistant_owner, assistant_runs
 from ..actions.assistant_runs import Outcome
 from ..actions.context import Services, publish_all
+from ..background import cancel_and_wait
 from ..core import participant as texts
 from ..core.errors import NotOwner
 from ..core.events import (
@@ -96,10 +97,7 @@ class AssistantParticipant:
         """Cancel everything in flight. An answer cut off here keeps its run mark, so another
         process hands the conversation to a person after the deadline."""
         self._closing = True
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(list(self._tasks))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         if self._closing:
@@ -236,9 +234,7 @@ class AssistantParticipant:
                     usage=result.usage,
                 )
         finally:
-            for helper in (typing, watch):
-                helper.cancel()
-            await asyncio.gather(typing, watch, return_exceptions=True)
+            await cancel_and_wait((typing, watch))
             if not self._closing and run not in self._replaced:
                 await self._typing(conversation_id, False)
 
