@@ -109,7 +109,7 @@ async def test_no_assistant_message_after_an_assignment_mid_stream(
         assert await eventually(lambda: assignee(running, conversation_id)) == agent_id
         await cust.log.wait_for("message", lambda m: m["metadata"].get("handover") is True)
         handed = len(received)
-        await asyncio.sleep(SLOW_ANSWER.count(" ") * 0.05 + 1.5)  # past when the answer would end
+        await asyncio.sleep(len(SLOW_ANSWER) / 8 * 0.25 + 0.5)  # past when the model would finish
 
         # Nothing of the stopped answer was stored, and nothing of it arrived after the hand-over.
         stored = await assistant_messages(running, conversation_id)
@@ -117,7 +117,6 @@ async def test_no_assistant_message_after_an_assignment_mid_stream(
         later = [(n, d) for n, d in received[handed:] if n in ("assistant_delta", "message")]
         assert not [d for n, d in later if n == "assistant_delta" or from_assistant(d)]
         assert (await state(running, conversation_id))["assistant_run"] is None
-        assert received[-1] != ("typing", {"typing": True})
         typing = [d for n, d in received if n == "typing" and d["sender_kind"] == "assistant"]
         assert typing[-1]["typing"] is False
 
