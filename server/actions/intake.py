@@ -10,7 +10,7 @@ from ..core.models import Conversation, CustomerPrincipal
 from ..core.routing import Priority
 from ..store import customers as customer_store
 from ..store import routing as routing_store
-from . import conversations, routing, routing_timers
+from . import assistant_owner, conversations, routing_timers
 from .context import Services
 
 
@@ -26,7 +26,8 @@ async def start(
     force_new: bool,
     priority: Priority | None = None,
 ) -> tuple[Conversation, bool]:
-    """The visitor's open conversation, or a new one waiting in its team's line."""
+    """The visitor's open conversation, or a new one: waiting in its team's line, answered by
+    the assistant, or both, as the team's assistant mode says."""
     if priority is not None:
         await _ensure_verified(services, principal)
     team_id: UUID | None = None
@@ -46,15 +47,16 @@ async def start(
         force_new=force_new,
     )
     if created:
-        queued = await routing.enqueue(
+        placed = await assistant_owner.route_new_wait(
             services,
             conversation.id,
             team_id=team_id,
             priority=int(priority) if priority is not None else None,
             actor_kind="customer",
             actor_id=principal.customer_id,
+            greet=True,
         )
-        return queued or conversation, True
+        return placed or conversation, True
     await routing_timers.customer_returned(services, conversation.id)
     return await conversations.get_visible(services, principal, conversation.id), False
 

@@ -82,6 +82,24 @@ class ConversationRef(Payload):
     conversation_id: UUID
 
 
+class RequestHuman(Payload):
+    """The customer asks for a person."""
+
+    conversation_id: UUID
+
+
+class MarkSolved(Payload):
+    """The customer says the answer solved their problem."""
+
+    conversation_id: UUID
+
+
+class SuggestReply(Payload):
+    """An agent asks the assistant for a draft reply."""
+
+    conversation_id: UUID
+
+
 class History(Payload):
     conversation_id: UUID
     before_seq: Seq | None = None
