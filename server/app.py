@@ -30,8 +30,9 @@ from .api.errors import error_middleware
 from .api.keys import SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
+from .background import cancel_and_wait
 from .config import Settings
-from .realtime.background import start_background, stop_background
+from .realtime.background import start_background
 from .realtime.publisher import SocketPublisher
 from .realtime.server import create_socket_server, register_namespaces
 from .routing.keys import RedisKeys
@@ -119,7 +120,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await stop_background(background)
+        await cancel_and_wait(background)
         await redis.aclose()
         await close_pool(pool)
 

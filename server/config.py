@@ -102,6 +102,14 @@ class Settings:
     widget_hours_text: str = ""
     # Empty: the widget follows the page's language.
     widget_language: str = ""
+    # The assistant as a participant. Teams may override the mode (teams.settings).
+    assistant_mode: str = "when_no_agent"  # off | when_no_agent | first
+    assistant_name: str = "Parley Assistant"
+    assistant_avatar_url: str = ""
+    # Answers per conversation, across reopens; then it hands over to a person.
+    assistant_max_turns: int = 10
+    # Longest an answer may take from the customer's message to the posted reply.
+    assistant_deadline_seconds: float = 90.0
 
     @property
     def embedded(self) -> bool:
@@ -175,6 +183,11 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_WIDGET_TIMEZONE": "widget_timezone",
     "PARLEY_WIDGET_HOURS_TEXT": "widget_hours_text",
     "PARLEY_WIDGET_LANGUAGE": "widget_language",
+    "PARLEY_ASSISTANT_MODE": "assistant_mode",
+    "PARLEY_ASSISTANT_NAME": "assistant_name",
+    "PARLEY_ASSISTANT_AVATAR_URL": "assistant_avatar_url",
+    "PARLEY_ASSISTANT_MAX_TURNS": "assistant_max_turns",
+    "PARLEY_ASSISTANT_DEADLINE": "assistant_deadline_seconds",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -249,6 +262,14 @@ def _validate_assistant(settings: Settings) -> None:
         raise ConfigError("PARLEY_ASSISTANT_BREAKER_FAILURES must be at least 1")
     if settings.assistant_max_tokens < 16:
         raise ConfigError("PARLEY_ASSISTANT_MAX_TOKENS must be at least 16")
+    if settings.assistant_mode not in ("off", "when_no_agent", "first"):
+        raise ConfigError("PARLEY_ASSISTANT_MODE must be off, when_no_agent or first")
+    if not 1 <= len(settings.assistant_name.strip()) <= 200:
+        raise ConfigError("PARLEY_ASSISTANT_NAME must be 1 to 200 characters")
+    if not 0 <= settings.assistant_max_turns <= 1000:
+        raise ConfigError("PARLEY_ASSISTANT_MAX_TURNS must be between 0 and 1000")
+    if settings.assistant_deadline_seconds < settings.assistant_timeout_seconds:
+        raise ConfigError("PARLEY_ASSISTANT_DEADLINE must not be shorter than the model timeout")
 
 
 _PRECHAT_MODES = ("required", "optional", "hidden")

@@ -90,6 +90,9 @@ def test_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
         # The demo help center is seeded only by the tests about seeding: embedding it in the
         # background of every test server would cost seconds of CPU each time.
         "kb_seed_demo": False,
+        # The assistant joins conversations only in the tests about it: elsewhere its messages
+        # would shift every sequence number a test expects.
+        "assistant_mode": "off",
         "presence_ttl_seconds": 3.0,
         "presence_heartbeat_seconds": 1.0,
         "presence_sweep_seconds": 0.5,

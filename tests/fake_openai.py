@@ -35,6 +35,7 @@ class Reply:
     fail_after: int | None = None
     failure: str = "disconnect"
     delay: float = 0.0  # before the response starts
+    piece_delay: float = 0.002  # between two pieces (a slow model streams slowly)
 
 
 @dataclass
@@ -118,7 +119,7 @@ class FakeOpenAI:
                 return await self._misbehave(request, response, behaviour.failure)
             delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
             await response.write(event([delta]))
-            await asyncio.sleep(0.002)
+            await asyncio.sleep(behaviour.piece_delay)
         await response.write(event([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
         prompt_tokens = sum(len(m["content"].split()) for m in body["messages"])
         completion_tokens = len(text.split())

@@ -182,6 +182,8 @@ _EVENTS = (
     "unassigned",
     "offer",
     "offer_withdrawn",
+    "assistant_delta",
+    "reply_suggestion",
 )
 
 
@@ -248,6 +250,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "PARLEY_DATA_DIR": str(settings.data_dir),
         "PARLEY_DEMO_ACCOUNTS": "false",
         "PARLEY_KB_DEMO": "false",
+        "PARLEY_ASSISTANT_MODE": settings.assistant_mode,
         "PARLEY_PRESENCE_TTL": str(settings.presence_ttl_seconds),
         "PARLEY_PRESENCE_HEARTBEAT": str(settings.presence_heartbeat_seconds),
         "PARLEY_PRESENCE_SWEEP": str(settings.presence_sweep_seconds),

@@ -6,14 +6,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+from uuid import UUID
 
 import asyncpg
 from redis.asyncio import Redis
 
 from ..auth.tokens import TokenSigner
 from ..config import Settings
+from ..core.errors import ErrorCode, ParleyError
 from ..core.events import Event
+from ..core.models import AgentPrincipal, Message
 from ..routing.keys import RedisKeys
 from ..routing.presence import PresenceStore
 from ..routing.queue import RoutingStore
@@ -26,6 +29,40 @@ log = logging.getLogger(__name__)
 
 class EventPublisher(Protocol):
     async def publish(self, event: Event) -> None: ...
+
+
+class Participant(Protocol):
+    """The assistant's background work, as actions see it. Every method returns at once: the
+    work runs in tasks the participant owns, never in the caller's await path."""
+
+    def customer_posted(self, message: Message) -> None:
+        """A customer message was stored by this process: answer it if the assistant owns the
+        conversation (exactly one process sees each new message, so exactly one answers)."""
+
+    def stop(self, run: UUID) -> None:
+        """Cancel an answer in flight in this process (other processes see the stop mark)."""
+
+    def handed_over(self, conversation_id: UUID, agent_id: UUID, handover: dict[str, Any]) -> None:
+        """A person took over: write them a summary (when a model is configured)."""
+
+    def suggest(self, principal: AgentPrincipal, conversation_id: UUID, reply_to: str) -> UUID:
+        """Draft a reply for an agent; the draft goes to the socket `reply_to`."""
+
+
+class NoParticipant:
+    """Until the assistant is built (and in tools that never answer customers)."""
+
+    def customer_posted(self, message: Message) -> None:
+        return None
+
+    def stop(self, run: UUID) -> None:
+        return None
+
+    def handed_over(self, conversation_id: UUID, agent_id: UUID, handover: dict[str, Any]) -> None:
+        return None
+
+    def suggest(self, principal: AgentPrincipal, conversation_id: UUID, reply_to: str) -> UUID:
+        raise ParleyError(ErrorCode.UNAVAILABLE, "the assistant is not running")
 
 
 @dataclass(slots=True)
@@ -42,6 +79,7 @@ class Services:
     routing: RoutingStore
     timers: Timers
     customer_presence: PresenceStore
+    participant: Participant = field(default_factory=NoParticipant)
 
 
 @dataclass(slots=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from ..core.errors import invalid
+from ..core.errors import ErrorCode, ParleyError, invalid
 from ..core.models import Conversation, CustomerPrincipal
+from ..core.routing import Priority
+from ..store import customers as customer_store
 from ..store import routing as routing_store
-from . import conversations, routing, routing_timers
+from . import assistant_owner, conversations, routing_timers
 from .context import Services
 
 
@@ -22,8 +24,12 @@ async def start(
     metadata: dict[str, Any],
     team_slug: str | None,
     force_new: bool,
+    priority: Priority | None = None,
 ) -> tuple[Conversation, bool]:
-    """The visitor's open conversation, or a new one waiting in its team's line."""
+    """The visitor's open conversation, or a new one: waiting in its team's line, answered by
+    the assistant, or both, as the team's assistant mode says."""
+    if priority is not None:
+        await _ensure_verified(services, principal)
     team_id: UUID | None = None
     if team_slug is not None:
         async with services.db.acquire() as conn:
@@ -41,14 +47,16 @@ async def start(
         force_new=force_new,
     )
     if created:
-        queued = await routing.enqueue(
+        placed = await assistant_owner.route_new_wait(
             services,
             conversation.id,
             team_id=team_id,
+            priority=int(priority) if priority is not None else None,
             actor_kind="customer",
             actor_id=principal.customer_id,
+            greet=True,
         )
-        return queued or conversation, True
+        return placed or conversation, True
     await routing_timers.customer_returned(services, conversation.id)
     return await conversations.get_visible(services, principal, conversation.id), False
 
@@ -60,3 +68,10 @@ async def resume(
     await routing_timers.customer_returned(services, conversation_id)
     # Re-read: coming back may have put an abandoned conversation back in line.
     return await conversations.get_visible(services, principal, conversation_id)
+
+
+async def _ensure_verified(services: Services, principal: CustomerPrincipal) -> None:
+    async with services.db.acquire() as conn:
+        customer = await customer_store.get(conn, principal.customer_id)
+    if customer is None or not customer.identity_verified:
+        raise ParleyError(ErrorCode.FORBIDDEN, "only identified customers can ask for a priority")

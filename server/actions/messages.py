@@ -9,13 +9,17 @@ from ..core import policies
 from ..core.errors import ErrorCode, ParleyError, invalid
 from ..core.models import (
     AgentPrincipal,
+    CustomerPrincipal,
     Message,
+    Owner,
+    Poster,
     Principal,
     Visibility,
 )
 from ..store import messages as message_store
-from . import routing_ops, routing_timers
-from .context import Services, unit_of_work
+from ..store.messages import PostGuard
+from . import assistant_owner, routing_ops, routing_timers
+from .context import Services, UnitOfWork, unit_of_work
 from .conversations import load_visible
 from .wire import message_wire, message_wire_events
 
@@ -26,11 +30,12 @@ MAX_PAGE = 200
 class PostedMessage:
     """The acknowledgement of a post: the same for a first send and for every retry."""
 
-    __slots__ = ("created", "message")
+    __slots__ = ("created", "message", "reopened")
 
-    def __init__(self, message: Message, created: bool) -> None:
+    def __init__(self, message: Message, created: bool, reopened: bool = False) -> None:
         self.message = message
         self.created = created
+        self.reopened = reopened  # a customer's message reopened a resolved conversation
 
     def ack(self) -> dict[str, Any]:
         return {
@@ -68,6 +73,7 @@ async def post_message(
     attachment_ids: list[UUID] | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> PostedMessage:
+    """A customer or an agent posts (sockets and REST alike)."""
     attachment_ids = list(dict.fromkeys(attachment_ids or []))
     if len(attachment_ids) > MAX_ATTACHMENTS_PER_MESSAGE:
         raise invalid(f"at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments per message")
@@ -75,45 +81,89 @@ async def post_message(
     policies.ensure_can_post(principal, visibility)
     async with unit_of_work(services, transaction=False) as work:
         context = await load_visible(work, principal, conversation_id)
-        result = await message_store.post(
-            work.conn,
+        posted = await write_message(
+            services,
+            work,
+            principal,
             conversation_id=conversation_id,
-            sender_kind=principal.kind,
-            sender_id=principal.id,
             client_id=client_id,
             body=body,
             visibility=visibility,
-            metadata=metadata or {},
             attachment_ids=attachment_ids,
+            metadata=metadata,
+            sender_name=_sender_name(principal, context.customer_name),
         )
-        if not result.created or attachment_ids:
-            # A retry answers with the original; attachments need their rows. Both are rare.
-            stored = await message_store.get_one(work.conn, result.id)
-            assert stored is not None
-            message = stored
-        else:
-            message = Message(
-                id=result.id,
-                conversation_id=conversation_id,
-                seq=result.seq,
-                sender_kind=principal.kind,
-                sender_id=principal.id,
-                sender_name=_sender_name(principal, context.customer_name),
-                client_id=client_id,
-                body=body,
-                visibility=visibility,
-                attachments=(),
-                metadata=metadata or {},
-                created_at=result.created_at,
-            )
-        if result.created:
-            work.publish_on_commit(*message_wire_events(services, message))
-    if result.created and isinstance(principal, AgentPrincipal) and visibility is Visibility.PUBLIC:
+    if not posted.created:
+        return posted
+    owner = context.conversation.owner
+    if isinstance(principal, AgentPrincipal) and visibility is Visibility.PUBLIC:
         await routing_timers.agent_replied(services, conversation_id, principal.agent_id)
-    if result.reopened:
+        if owner is Owner.ASSISTANT:
+            # A person answered a conversation the assistant had: the assistant steps back.
+            await assistant_owner.agent_took_over(services, principal, conversation_id)
+    if posted.reopened:
         # A customer wrote into a resolved or abandoned conversation: it is routed again.
         await routing_ops.route_reopened(services, conversation_id)
-    return PostedMessage(message, result.created)
+    customer_public = isinstance(principal, CustomerPrincipal) and visibility is Visibility.PUBLIC
+    if customer_public and (posted.reopened or owner is Owner.ASSISTANT):
+        services.participant.customer_posted(posted.message)
+    return posted
+
+
+async def write_message(
+    services: Services,
+    work: UnitOfWork,
+    poster: Poster,
+    *,
+    conversation_id: UUID,
+    body: str,
+    visibility: Visibility = Visibility.PUBLIC,
+    client_id: str | None = None,
+    attachment_ids: list[UUID] | None = None,
+    metadata: dict[str, Any] | None = None,
+    sender_name: str | None = None,
+    guard: PostGuard | None = None,
+) -> PostedMessage:
+    """The one insert path for every message, whoever writes it: clients (through post_message),
+    the assistant and Parley's own notices. Runs in the caller's unit of work; the events go out
+    after its commit. With a guard, the post is refused (NotOwner) unless the conversation is
+    still in the expected hands when the row is locked."""
+    attachment_ids = attachment_ids or []
+    result = await message_store.post(
+        work.conn,
+        conversation_id=conversation_id,
+        sender_kind=poster.kind,
+        sender_id=poster.id,
+        client_id=client_id,
+        body=body,
+        visibility=visibility,
+        metadata=metadata or {},
+        attachment_ids=attachment_ids,
+        guard=guard,
+    )
+    if not result.created or attachment_ids:
+        # A retry answers with the original; attachments need their rows. Both are rare.
+        stored = await message_store.get_one(work.conn, result.id)
+        assert stored is not None
+        message = stored
+    else:
+        message = Message(
+            id=result.id,
+            conversation_id=conversation_id,
+            seq=result.seq,
+            sender_kind=poster.kind,
+            sender_id=poster.id,
+            sender_name=sender_name,
+            client_id=client_id,
+            body=body,
+            visibility=visibility,
+            attachments=(),
+            metadata=metadata or {},
+            created_at=result.created_at,
+        )
+    if result.created:
+        work.publish_on_commit(*message_wire_events(services, message))
+    return PostedMessage(message, result.created, result.reopened)
 
 
 def _sender_name(principal: Principal, customer_name: str | None) -> str | None:

@@ -2,43 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from ..core.models import Message, SenderKind, Visibility
-from ..store import messages as message_store
+from ..core.models import Message, SystemPrincipal, Visibility
+from . import messages
 from .context import Services, UnitOfWork
-from .wire import message_wire_events
+
+SYSTEM = SystemPrincipal()
 
 
 async def add_system_note(
-    services: Services, work: UnitOfWork, conversation_id: UUID, body: str, *, internal: bool
+    services: Services,
+    work: UnitOfWork,
+    conversation_id: UUID,
+    body: str,
+    *,
+    internal: bool,
+    metadata: dict[str, Any] | None = None,
 ) -> Message:
     """Post a system message in the caller's unit of work; it is published after the commit."""
-    visibility = Visibility.INTERNAL if internal else Visibility.PUBLIC
-    result = await message_store.post(
-        work.conn,
+    posted = await messages.write_message(
+        services,
+        work,
+        SYSTEM,
         conversation_id=conversation_id,
-        sender_kind=SenderKind.SYSTEM,
-        sender_id=None,
-        client_id=None,
         body=body,
-        visibility=visibility,
-        metadata={},
-        attachment_ids=[],
+        visibility=Visibility.INTERNAL if internal else Visibility.PUBLIC,
+        metadata=metadata,
     )
-    message = Message(
-        id=result.id,
-        conversation_id=conversation_id,
-        seq=result.seq,
-        sender_kind=SenderKind.SYSTEM,
-        sender_id=None,
-        sender_name=None,
-        client_id=None,
-        body=body,
-        visibility=visibility,
-        attachments=(),
-        metadata={},
-        created_at=result.created_at,
-    )
-    work.publish_on_commit(*message_wire_events(services, message))
-    return message
+    return posted.message

@@ -26,13 +26,15 @@ from ..core.events import (
     team_room,
     to_wire,
 )
-from ..core.models import AgentPrincipal, Conversation, Customer
+from ..core.models import AgentPrincipal, Conversation, Customer, Owner
+from ..core.participant import HandoffReason
 from ..core.routing import Priority, RoutingMode, choose_agent, estimate_wait, queue_score
 from ..routing.queue import ClaimResult
 from ..store import agents as agent_store
 from ..store import customers as customer_store
 from ..store import routing as routing_store
 from ..store.routing import Team
+from . import assistant_owner, handover
 from .context import Services, publish_all, unit_of_work
 from .conversations import conversation_updated
 
@@ -76,9 +78,10 @@ async def enqueue(
     actor_kind: str = "system",
     actor_id: UUID | None = None,
     reason: str | None = None,
+    drain_now: bool = True,
 ) -> Conversation | None:
     """Put a conversation in its team's line (keeping its original place unless new_place),
-    then try to assign it at once."""
+    then try to assign it at once (unless not `drain_now`: the caller assigns it)."""
     async with unit_of_work(services) as work:
         conversation = await routing_store.mark_waiting(
             work.conn, conversation_id, team_id=team_id, priority=priority, new_place=new_place
@@ -108,7 +111,8 @@ async def enqueue(
         conversation.id,
         queue_score(Priority(conversation.priority), conversation.queued_at),
     )
-    await drain(services, conversation.team_id)
+    if drain_now:
+        await drain(services, conversation.team_id)
     return conversation
 
 
@@ -165,20 +169,21 @@ async def _record(
     kind: str = "assigned",
     actor_kind: str = "system",
 ) -> Conversation | None:
-    """Make a Redis claim durable; undo it when PostgreSQL refuses."""
+    """Make a Redis claim durable; undo it when PostgreSQL refuses. A person who takes over
+    from the assistant gets its hand-over (handover.py) in the same transaction."""
+    assignment = None
+    handed = None
     async with unit_of_work(services) as work:
         agent = await agent_store.get(work.conn, agent_id)
-        if agent is None or not agent.is_active:
-            conversation = None
-        else:
+        if agent is not None and agent.is_active:
             waited = await routing_store.wait_seconds(work.conn, conversation_id)
-            conversation = await routing_store.record_assignment(
+            assignment = await routing_store.record_assignment(
                 work.conn,
                 conversation_id,
                 agent_id,
                 capacity=capacity_of(services, agent.max_chats),
             )
-        if conversation is not None and agent is not None:
+        if assignment is not None and agent is not None:
             await routing_store.add_event(
                 work.conn,
                 conversation_id=conversation_id,
@@ -189,21 +194,27 @@ async def _record(
                 actor_id=agent_id if actor_kind == "agent" else None,
                 wait_seconds=waited,
             )
+            handed = await handover.hand_over(services, work, assignment, agent)
             work.publish_on_commit(
                 *assignment_events(
-                    conversation,
+                    assignment.conversation,
                     agent_id,
                     agent.display_name,
                     kind,
-                    customer=await customer_store.get(work.conn, conversation.customer_id),
+                    handover=handed,
+                    customer=await customer_store.get(
+                        work.conn, assignment.conversation.customer_id
+                    ),
                 )
             )
-    if conversation is None:
+    if assignment is None:
         await services.routing.release(conversation_id, agent_id)
         await _requeue_if_waiting(services, conversation_id)
         return None
+    if handed is not None:
+        handover.after_commit(services, assignment, agent_id, handed)
     await _start_unanswered_timer(services, team, conversation_id, agent_id)
-    return conversation
+    return assignment.conversation
 
 
 async def _requeue_if_waiting(services: Services, conversation_id: UUID) -> None:
@@ -241,8 +252,10 @@ def assignment_events(
     kind: str,
     *,
     customer: Customer | None = None,
+    handover: dict[str, Any] | None = None,
 ) -> list[Event]:
-    """The customer learns who is helping; the agent gets the conversation."""
+    """The customer learns who is helping; the agent gets the conversation (and, taking over
+    from the assistant, its hand-over: summary, cited articles, reason)."""
     update = conversation_updated(conversation, reason=kind)
     agent = agent_summary(agent_id, display_name)
     customer_side = Event(
@@ -255,16 +268,15 @@ def assignment_events(
         customer_rooms=update.customer_rooms,
         staff_rooms=update.staff_rooms,
     )
-    to_agent = Event(
-        ASSIGNED,
-        {
-            "conversation": to_wire(conversation),
-            "reason": kind,
-            "agent": agent,
-            "customer": to_wire(customer) if customer else None,
-        },
-        staff_rooms=(agent_room(agent_id),),
-    )
+    data: dict[str, Any] = {
+        "conversation": to_wire(conversation),
+        "reason": kind,
+        "agent": agent,
+        "customer": to_wire(customer) if customer else None,
+    }
+    if handover is not None:
+        data["handover"] = handover
+    to_agent = Event(ASSIGNED, data, staff_rooms=(agent_room(agent_id),))
     return [customer_side, to_agent]
 
 
@@ -272,12 +284,16 @@ async def claim(
     services: Services, principal: AgentPrincipal, conversation_id: UUID
 ) -> Conversation:
     """An agent takes a waiting conversation (manual mode, or picking from the queue view)."""
-    async with services.db.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT team_id, waiting, status FROM conversations WHERE id = $1", conversation_id
-        )
+    row = await _claimable(services, conversation_id)
     if row is None or (not principal.is_admin and row["team_id"] not in principal.team_ids):
         raise not_found("conversation")
+    if not row["waiting"] and row["owner"] == Owner.ASSISTANT and row["status"] == "open":
+        # Answered by the assistant, not in line (assistant mode "first"): the agent takes over.
+        await assistant_owner.step_back(
+            services, conversation_id, HandoffReason.AGENT_TOOK_OVER, drain=False
+        )
+        row = await _claimable(services, conversation_id)
+        assert row is not None
     if not row["waiting"]:
         raise ParleyError(
             ErrorCode.CONFLICT, "this conversation is no longer waiting: someone else took it"
@@ -301,6 +317,14 @@ async def claim(
     return conversation
 
 
+async def _claimable(services: Services, conversation_id: UUID) -> Any:
+    async with services.db.acquire() as conn:
+        return await conn.fetchrow(
+            "SELECT team_id, waiting, status, owner FROM conversations WHERE id = $1",
+            conversation_id,
+        )
+
+
 async def queue_snapshot(services: Services, team: Team) -> list[dict[str, Any]]:
     """The team's line as agents see it: place, priority, wait, customer and a preview."""
     waiting = await services.routing.waiting(team.id)
@@ -320,6 +344,7 @@ async def queue_snapshot(services: Services, team: Team) -> list[dict[str, Any]]
             "customer_name": e["customer_name"],
             "preview": (e["preview"] or "")[:140],
             "page_url": (e["metadata"] or {}).get("page_url"),
+            "owner": e["owner"],
         }
         for index, e in enumerate(entries)
     ]
@@ -392,6 +417,17 @@ async def queues_for(
         }
         for t in visible
     ]
+
+
+async def announce_position(
+    services: Services, conversation: Conversation
+) -> dict[str, Any] | None:
+    """Tell the customer their place now, even if it did not change (after a confirmation)."""
+    queue = await queue_position(services, conversation)
+    if queue is not None:
+        event = Event(QUEUE, queue, customer_rooms=(conversation_room(conversation.id),))
+        await publish_all(services, [event])
+    return queue
 
 
 async def queue_position(services: Services, conversation: Conversation) -> dict[str, Any] | None:

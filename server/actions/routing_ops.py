@@ -13,7 +13,7 @@ from ..routing.queue import ClaimResult
 from ..store import agents as agent_store
 from ..store import conversations as conversation_store
 from ..store import routing as routing_store
-from . import routing
+from . import assistant_owner, routing
 from .context import Services, UnitOfWork, unit_of_work
 from .conversations import load_visible
 from .notes import add_system_note
@@ -318,14 +318,17 @@ async def route_reopened(
     services: Services, conversation_id: UUID, *, actor: AgentPrincipal | None = None
 ) -> Conversation:
     """A reopened conversation is routed again from a new place in line; its previous agent gets
-    no special claim (they may be offline), so it goes to whoever is eligible now."""
-    conversation = await routing.enqueue(
+    no special claim (they may be offline), so it goes to whoever is eligible now. The
+    assistant may answer a customer's reopen again, within its turn limit for the
+    conversation (an agent who reopens wants a person on it)."""
+    conversation = await assistant_owner.route_new_wait(
         services,
         conversation_id,
         new_place=True,
         kind="reopened",
         actor_kind="agent" if actor else "customer",
         actor_id=actor.agent_id if actor else None,
+        assistant=actor is None,
     )
     if conversation is None:
         raise not_found("conversation")

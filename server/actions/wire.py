@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from ..core.events import Event, message_data, message_events, to_wire
-from ..core.models import Attachment, Message
+from ..core.models import Attachment, Message, SenderKind
 from .context import Services
 
 
@@ -25,6 +25,9 @@ def attachment_data(services: Services, attachment: Attachment) -> dict[str, Any
 
 def message_wire(services: Services, message: Message) -> dict[str, Any]:
     data = message_data(message)
+    if message.sender_kind is SenderKind.ASSISTANT and data.get("sender_name") is None:
+        # Read back from the database: the assistant's name is a setting, not a row.
+        data["sender_name"] = services.settings.assistant_name
     if message.attachments:
         data["attachments"] = [attachment_data(services, a) for a in message.attachments]
     return data

@@ -13,8 +13,10 @@ from aiohttp import BodyPartReader, web
 
 from ..actions import knowledge as knowledge_actions
 from ..actions import knowledge_import
+from ..actions.context import NoParticipant
 from ..actions.knowledge import SaveResult
 from ..assistant.chunking import first_heading_title
+from ..assistant.participant import AssistantParticipant
 from ..assistant.service import Assistant, build_assistant
 from ..assistant.upkeep import keep_up
 from ..core import policies
@@ -234,8 +236,12 @@ async def status(request: web.Request) -> web.Response:
 
 async def _assistant_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    assistant = build_assistant(settings, app[SERVICES].db)
+    services = app[SERVICES]
+    assistant = build_assistant(settings, services.db)
     app[ASSISTANT] = assistant
+    participant = AssistantParticipant(services, assistant)
+    services.participant = participant
+    participant.start()
     upkeep = asyncio.create_task(
         keep_up(assistant.knowledge, seed_demo=settings.kb_seed_demo, state=assistant.upkeep)
     )
@@ -245,6 +251,8 @@ async def _assistant_ctx(app: web.Application) -> AsyncIterator[None]:
         upkeep.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await upkeep
+        services.participant = NoParticipant()
+        await participant.aclose()
         await assistant.aclose()
 
 

@@ -58,6 +58,14 @@ class ParleyError(Exception):
         return {"ok": False, "error": error}
 
 
+class NotOwner(ParleyError):
+    """A guarded post was refused: the conversation changed hands (a person took it over, it
+    was resolved) or a newer answer replaced this one. Nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.CONFLICT, "the conversation changed hands")
+
+
 def not_found(what: str) -> ParleyError:
     return ParleyError(ErrorCode.NOT_FOUND, f"{what} not found")
 

@@ -28,6 +28,9 @@ ASSIGNED = "assigned"  # to an agent: a conversation is now theirs
 OFFER = "offer"  # manual teams: a conversation joined the line and can be claimed
 OFFER_WITHDRAWN = "offer_withdrawn"  # manual teams: it left the line (claimed, resolved, gone)
 UNASSIGNED = "unassigned"  # to an agent: a conversation left them (transfer, timeout, vanish)
+# The assistant's answer while it is written: ephemeral text, replaced by the final `message`.
+ASSISTANT_DELTA = "assistant_delta"
+REPLY_SUGGESTION = "reply_suggestion"  # to the agent socket that asked: a draft to edit
 
 ALL_AGENTS_ROOM = "agents"
 ADMINS_ROOM = "admins"
@@ -87,4 +90,43 @@ def presence_event(agent_id: UUID, status: PresenceStatus, since: float) -> Even
         PRESENCE,
         {"agent_id": str(agent_id), "status": str(status), "since": since},
         staff_rooms=(ALL_AGENTS_ROOM,),
+    )
+
+
+def assistant_typing_event(
+    conversation_id: UUID, name: str, typing: bool, expires_in: float
+) -> Event:
+    """The assistant is writing (or stopped): both sides of the conversation see it."""
+    room = conversation_room(conversation_id)
+    return Event(
+        TYPING,
+        {
+            "conversation_id": str(conversation_id),
+            "sender_kind": "assistant",
+            "sender_id": None,
+            "sender_name": name,
+            "typing": typing,
+            "internal": False,
+            "expires_in": expires_in,
+        },
+        customer_rooms=(room,),
+        staff_rooms=(room,),
+    )
+
+
+def assistant_delta_event(
+    conversation_id: UUID, stream_id: UUID, text: str, *, restart: bool = False
+) -> Event:
+    """A piece of an answer being written. `restart`: replace what was shown of this stream."""
+    room = conversation_room(conversation_id)
+    return Event(
+        ASSISTANT_DELTA,
+        {
+            "conversation_id": str(conversation_id),
+            "stream_id": str(stream_id),
+            "text": text,
+            "restart": restart,
+        },
+        customer_rooms=(room,),
+        staff_rooms=(room,),
     )

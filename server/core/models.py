@@ -28,6 +28,14 @@ class ConversationStatus(StrEnum):
     ABANDONED = "abandoned"
 
 
+class Owner(StrEnum):
+    """Who answers the customer right now: one owner at a time."""
+
+    ASSISTANT = "assistant"  # the AI assistant (it may also be waiting in line meanwhile)
+    QUEUE = "queue"  # nobody yet: waiting for a person
+    HUMAN = "human"  # the assigned agent
+
+
 class AgentRole(StrEnum):
     AGENT = "agent"
     ADMIN = "admin"
@@ -82,6 +90,36 @@ class AgentPrincipal(msgspec.Struct, frozen=True):
 Principal = CustomerPrincipal | AgentPrincipal
 
 
+class AssistantPrincipal(msgspec.Struct, frozen=True):
+    """The AI assistant posting into a conversation (server-side; never a client)."""
+
+    name: str
+
+    @property
+    def kind(self) -> SenderKind:
+        return SenderKind.ASSISTANT
+
+    @property
+    def id(self) -> None:
+        return None
+
+
+class SystemPrincipal(msgspec.Struct, frozen=True):
+    """Parley itself: notices such as transfers and hand-over summaries."""
+
+    @property
+    def kind(self) -> SenderKind:
+        return SenderKind.SYSTEM
+
+    @property
+    def id(self) -> None:
+        return None
+
+
+# Whoever may post a message: a client, or the server on its own behalf.
+Poster = Principal | AssistantPrincipal | SystemPrincipal
+
+
 class Attachment(msgspec.Struct, frozen=True):
     id: UUID
     conversation_id: UUID
@@ -122,6 +160,7 @@ class Conversation(msgspec.Struct, frozen=True):
     waiting: bool = False
     queued_at: datetime | None = None
     assigned_at: datetime | None = None
+    owner: Owner = Owner.QUEUE
 
 
 class Agent(msgspec.Struct, frozen=True):

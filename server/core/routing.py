@@ -53,11 +53,17 @@ class TeamSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     grace_seconds: float | None = None
     # None: the deployment default; 0: unanswered-chat reassignment is off for this team.
     unanswered_seconds: float | None = None
-    assistant_mode: AssistantMode = AssistantMode.WHEN_NO_AGENT
+    # None: the deployment default (PARLEY_ASSISTANT_MODE).
+    assistant_mode: AssistantMode | None = None
 
 
 def team_settings(raw: Mapping[str, Any] | None) -> TeamSettings:
     return msgspec.convert(dict(raw or {}), TeamSettings)
+
+
+def assistant_mode_of(settings: TeamSettings, default: str) -> AssistantMode:
+    """The team's assistant mode, or the deployment's when the team has none."""
+    return settings.assistant_mode or AssistantMode(default)
 
 
 # Scores must order priority first, then time queued. Unix milliseconds stay below 1e13 until

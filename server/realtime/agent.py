@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..actions import assistant_runs, routing_ops
 from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..actions import presence as presence_actions
 from ..actions import routing as routing_actions
-from ..actions import routing_ops
 from ..core.errors import ParleyError
 from ..core.events import ADMINS_ROOM, ALL_AGENTS_ROOM, agent_room, team_room, to_wire
 from ..core.models import AgentPrincipal
@@ -130,3 +130,13 @@ class AgentNamespace(ParleyNamespace):
             self.services, self.principal(sid), payload.team_id
         )
         return {"queues": queues}
+
+    @acked
+    async def on_suggest_reply(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """A draft reply from the help center: the ack names the request, and the draft comes to
+        this socket as `reply_suggestion`. It is never posted; the agent edits and sends it."""
+        payload = schemas.decode(schemas.SuggestReply, data)
+        request_id = await assistant_runs.request_suggestion(
+            self.services, self.principal(sid), payload.conversation_id, reply_to=sid
+        )
+        return {"request_id": str(request_id)}

@@ -67,14 +67,3 @@ def start_background(
         repeat("routing reconciliation", settings.reconcile_seconds, reconcile, first=True),
     ]
     return [asyncio.create_task(loop) for loop in loops]
-
-
-_STOP_SECONDS = 5.0
-
-
-async def stop_background(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    _, pending = await asyncio.wait(tasks, timeout=_STOP_SECONDS)
-    for task in pending:
-        log.warning("background task %s did not stop in time", task.get_name())

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..actions import assistant_owner, intake
 from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..actions import identity as identity_actions
-from ..actions import intake
 from ..actions import presence as presence_actions
 from ..actions import routing as routing_actions
 from ..core.errors import ParleyError
 from ..core.events import conversation_room, customer_room, to_wire
 from ..core.models import ConversationStatus, CustomerPrincipal
+from ..core.routing import Priority
 from . import schemas
 from .base import ParleyNamespace
 from .handlers import SocketSession, acked, refuse_connection
@@ -58,9 +59,14 @@ class CustomerNamespace(ParleyNamespace):
     async def on_session(self, sid: str, data: Any = None) -> dict[str, Any]:
         """Who this socket is: the visitor id and the token to keep for next time."""
         schemas.decode(schemas.Payload, data)
+        settings = self.services.settings
         return {
             "customer_id": str(self.principal(sid).customer_id),
             "visitor_token": self._tokens.get(sid),
+            "assistant": {
+                "name": settings.assistant_name,
+                "avatar_url": settings.assistant_avatar_url or None,
+            },
         }
 
     @acked
@@ -80,6 +86,7 @@ class CustomerNamespace(ParleyNamespace):
             metadata=metadata,
             team_slug=payload.team,
             force_new=payload.new,
+            priority=Priority.parse(payload.priority) if payload.priority else None,
         )
         if payload.name:
             self.session(sid).display_name = payload.name
@@ -145,3 +152,20 @@ class CustomerNamespace(ParleyNamespace):
             status=ConversationStatus(payload.status) if payload.status else None,
         )
         return {"conversations": [to_wire(c) for c in found]}
+
+    @acked
+    async def on_request_human(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """Ask for a person: the ack carries the place in line (null once a person has it)."""
+        payload = schemas.decode(schemas.RequestHuman, data)
+        conversation, queue = await assistant_owner.request_human(
+            self.services, self.principal(sid), payload.conversation_id
+        )
+        return {"conversation": to_wire(conversation), "queue": queue}
+
+    @acked
+    async def on_mark_solved(self, sid: str, data: Any = None) -> dict[str, Any]:
+        payload = schemas.decode(schemas.MarkSolved, data)
+        conversation = await assistant_owner.resolve_by_customer(
+            self.services, self.principal(sid), payload.conversation_id, via="event"
+        )
+        return {"conversation": to_wire(conversation)}

@@ -40,6 +40,8 @@ class StartConversation(Payload):
     new: bool = False
     # Replay messages after this sequence when an open conversation is returned.
     after_seq: Seq = 0
+    # Only verified (identified) customers may ask for a priority; the site vouches for them.
+    priority: Literal["urgent", "high", "normal", "low"] | None = None
 
 
 class Identify(Payload):
@@ -77,6 +79,24 @@ class Receipt(Payload):
 
 
 class ConversationRef(Payload):
+    conversation_id: UUID
+
+
+class RequestHuman(Payload):
+    """The customer asks for a person."""
+
+    conversation_id: UUID
+
+
+class MarkSolved(Payload):
+    """The customer says the answer solved their problem."""
+
+    conversation_id: UUID
+
+
+class SuggestReply(Payload):
+    """An agent asks the assistant for a draft reply."""
+
     conversation_id: UUID
 
 

@@ -97,6 +97,13 @@ class RedisKeys:
         """A short lock so one process at a time rebuilds routing state from PostgreSQL."""
         return f"{self.prefix}routing:reconcile-lock"
 
+    # -- the assistant ---------------------------------------------------------------------
+    def assistant_stop(self, run_id: UUID | str) -> str:
+        """STRING set when an answer in flight must stop (a person took over, the customer asked
+        for one, a newer answer replaced it). The process writing that answer checks it before
+        every streamed piece and twice a second; it expires long after any answer would end."""
+        return f"{self.prefix}assistant:stop:{run_id}"
+
     # -- login throttling -------------------------------------------------------------------
     def login_failures_account(self, email: str) -> str:
         """Counter of failed logins for one account (lower-cased email); expires with the window."""

@@ -15,7 +15,7 @@ from .rows import to_struct, to_structs
 _COLUMNS = """
     c.id, c.customer_id, c.status, c.assigned_agent_id, c.team_id, c.last_seq, c.metadata,
     c.created_at, c.updated_at, c.last_message_at, c.resolved_at, c.priority, c.waiting,
-    c.queued_at, c.assigned_at
+    c.queued_at, c.assigned_at, c.owner
 """
 
 

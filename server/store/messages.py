@@ -9,11 +9,11 @@ from uuid import UUID
 
 import asyncpg
 
-from ..core.errors import ErrorCode, ParleyError
+from ..core.errors import ErrorCode, NotOwner, ParleyError
 from ..core.models import Message, SenderKind, Visibility
 from .rows import to_structs
 
-# SQLSTATEs raised by parley_post_message (sql/0002_post_message.sql).
+# SQLSTATEs raised by parley_post_message (sql/0005_assistant_participant.sql).
 _SQLSTATE_ERRORS = {
     "PL404": (ErrorCode.NOT_FOUND, "conversation not found"),
     "PL409": (ErrorCode.CONFLICT, "this client_id was already used in another conversation"),
@@ -21,7 +21,16 @@ _SQLSTATE_ERRORS = {
 }
 
 
-_POST = "SELECT * FROM parley_post_message($1, $2, $3, $4, $5, $6, $7, $8)"
+_POST = "SELECT * FROM parley_post_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+
+
+@dataclass(frozen=True, slots=True)
+class PostGuard:
+    """Post only while the conversation is open and owned by one of `owners` (and, with `run`,
+    while that answer is still the one in flight); checked under the row lock."""
+
+    owners: tuple[str, ...]
+    run: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,7 @@ async def post(
     visibility: Visibility,
     metadata: dict[str, Any],
     attachment_ids: list[UUID],
+    guard: PostGuard | None = None,
 ) -> PostResult:
     args = (
         conversation_id,
@@ -55,6 +65,8 @@ async def post(
         str(visibility),
         metadata,
         attachment_ids,
+        list(guard.owners) if guard else None,
+        guard.run if guard else None,
     )
     try:
         try:
@@ -63,6 +75,8 @@ async def post(
             # A concurrent retry with the same client id won; its row is the answer.
             row = await conn.fetchrow(_POST, *args)
     except asyncpg.PostgresError as exc:
+        if getattr(exc, "sqlstate", "") == "PL412":
+            raise NotOwner() from exc
         mapped = _SQLSTATE_ERRORS.get(getattr(exc, "sqlstate", "") or "")
         if mapped is None:
             raise

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from ..core.models import Conversation
+from ..core.models import Conversation, Owner
 from ..core.routing import TeamSettings, team_settings
 from .conversations import _COLUMNS
 from .rows import to_struct
@@ -111,6 +111,8 @@ async def mark_waiting(
                team_id = coalesce($2, c.team_id),
                priority = coalesce($3, c.priority),
                queued_at = CASE WHEN $4 OR c.queued_at IS NULL THEN now() ELSE c.queued_at END,
+               -- Back in line after a person had it: it waits for a person again.
+               owner = CASE WHEN c.owner = 'human' THEN 'queue' ELSE c.owner END,
                assigned_agent_id = NULL,
                assigned_at = NULL,
                agent_replied_at = NULL,
@@ -133,11 +135,26 @@ async def leave_queue(conn: asyncpg.Connection, conversation_id: UUID) -> None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    conversation: Conversation
+    # Before the assignment: who owned it, the assistant's answer in flight (now stopped), and
+    # why the assistant stepped back (None if it did not).
+    previous_owner: Owner
+    stopped_run: UUID | None
+    handoff_reason: str | None
+
+    @property
+    def assistant_took_part(self) -> bool:
+        return self.previous_owner is Owner.ASSISTANT or self.handoff_reason is not None
+
+
 async def record_assignment(
     conn: asyncpg.Connection, conversation_id: UUID, agent_id: UUID, *, capacity: int
-) -> Conversation | None:
+) -> Assignment | None:
     """Assign a waiting conversation, unless the agent is at capacity or it stopped waiting.
-    Runs inside the caller's transaction."""
+    Runs inside the caller's transaction. The person becomes the owner in the same statement,
+    so from this commit on no answer of the assistant can be posted (parley_post_message)."""
     await conn.execute("SELECT 1 FROM agents WHERE id = $1 FOR UPDATE", agent_id)
     load = await conn.fetchval(
         "SELECT count(*) FROM conversations WHERE assigned_agent_id = $1 AND status = 'open'",
@@ -149,14 +166,26 @@ async def record_assignment(
         f"""
         UPDATE conversations c
            SET assigned_agent_id = $2, assigned_at = now(), waiting = false,
-               agent_replied_at = NULL, updated_at = now()
-         WHERE c.id = $1 AND c.status = 'open' AND c.waiting AND c.assigned_agent_id IS NULL
-        RETURNING {_COLUMNS}
+               agent_replied_at = NULL, updated_at = now(),
+               owner = 'human', assistant_run = NULL, handoff_reason = NULL
+          FROM (SELECT id, owner, assistant_run, handoff_reason FROM conversations
+                 WHERE id = $1 FOR UPDATE) previous
+         WHERE c.id = previous.id AND c.status = 'open' AND c.waiting
+           AND c.assigned_agent_id IS NULL
+        RETURNING {_COLUMNS}, previous.owner AS previous_owner,
+                  previous.assistant_run AS stopped_run,
+                  previous.handoff_reason AS previous_handoff_reason
         """,
         conversation_id,
         agent_id,
     )
-    return to_struct(Conversation, row) if row else None
+    if row is None:
+        return None
+    record = dict(row)
+    previous_owner = Owner(record.pop("previous_owner"))
+    stopped_run = record.pop("stopped_run")
+    handoff_reason = record.pop("previous_handoff_reason")
+    return Assignment(to_struct(Conversation, record), previous_owner, stopped_run, handoff_reason)
 
 
 async def reassign(
@@ -178,7 +207,7 @@ async def reassign(
         f"""
         UPDATE conversations c
            SET assigned_agent_id = $3, assigned_at = now(), agent_replied_at = NULL,
-               updated_at = now()
+               updated_at = now(), owner = 'human'
          WHERE c.id = $1 AND c.status = 'open' AND c.assigned_agent_id = $2
         RETURNING {_COLUMNS}
         """,
@@ -255,7 +284,8 @@ async def queue_entries(
     """What agents see of waiting conversations: customer, priority, wait and a preview."""
     rows = await conn.fetch(
         """
-        SELECT c.id, c.team_id, c.priority, c.queued_at, c.metadata, cu.name AS customer_name,
+        SELECT c.id, c.team_id, c.priority, c.queued_at, c.metadata, c.owner,
+               cu.name AS customer_name,
                cu.email AS customer_email,
                (SELECT m.body FROM messages m
                  WHERE m.conversation_id = c.id AND m.visibility = 'public'

@@ -37,10 +37,9 @@ async def test_assistant_answers_with_sources_and_a_person_can_be_asked_for(serv
     await expect(answer.locator(".citations a")).to_have_attribute("href", "https://help.example/refunds")
     await expect(page.locator(".head p")).to_have_text("You're chatting with our assistant")
 
-    # The server has no human hand-off yet: it refuses the event, and the widget says so
-    # plainly instead of leaving the visitor waiting.
+    # Asking for a person: the server confirms, the button goes, and the visitor is told.
     await page.locator(".status .human").click()
-    await expect(page.locator(".status")).to_contain_text("Nobody is free right now")
+    await expect(page.locator(".status")).to_contain_text("We've asked a team member to join")
     await expect(page.locator(".status .human")).to_have_count(0)
 
 

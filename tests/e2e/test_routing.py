@@ -169,6 +169,10 @@ async def test_grace_period_then_requeue_at_original_places(server: RunningServe
         await c.close()
 
 
+async def _assigned_to_agent(server: RunningServer, conversation_id: str, agent_id: uuid.UUID) -> bool:
+    return await assignee(server, conversation_id) == agent_id
+
+
 async def test_unanswered_chat_is_offered_to_another_agent(settings: Settings) -> None:
     running = await start_server(settings.with_overrides(unanswered_seconds=1.0, routing_tick_seconds=0.1))
     try:
@@ -178,7 +182,8 @@ async def test_unanswered_chat_is_offered_to_another_agent(settings: Settings) -
         b_id, _, b = await online_agent(running, "Helpful", max_chats=1)
         told = await a.log.wait_for("unassigned", lambda e: e["reason"] == "unanswered", timeout=5)
         assert told[0]["conversation_id"] == conversation_id
-        assert await eventually(lambda: assignee(running, conversation_id)) == b_id
+        # "unassigned" goes out before the release commits: wait for the new assignee itself.
+        await eventually(lambda: _assigned_to_agent(running, conversation_id, b_id))
         # Replying in time stops the clock.
         await b.ok("send_message", {"conversation_id": conversation_id, "client_id": "r", "body": "Hi!"})
         await asyncio.sleep(1.5)
@@ -369,3 +374,24 @@ async def test_queue_positions_move_and_estimates_appear_with_data(server: Runni
     for cust, _ in seen:
         await cust.close()
     await staff.close()
+
+
+async def test_only_identified_customers_may_ask_for_a_priority(settings: Settings) -> None:
+    from server.auth.identity import identity_hash
+
+    secret = "identity-secret-0123456789"
+    running = await start_server(settings.with_overrides(identity_secret=secret))
+    try:
+        anonymous = await customer(running.url)
+        refused = await anonymous.call("start_conversation", {"priority": "urgent"})
+        assert refused["ok"] is False and refused["error"]["code"] == "forbidden"
+        first_customer, _ = await waiting_customer(running)
+        vip = await customer(running.url)
+        await vip.ok("identify", {"user_id": "vip-1", "hash": identity_hash(secret, "vip-1")})
+        started = await vip.ok("start_conversation", {"priority": "urgent"})
+        assert started["queue"]["position"] == 1  # ahead of the one who came first
+        assert started["conversation"]["priority"] == 0
+        for client in (anonymous, first_customer, vip):
+            await client.close()
+    finally:
+        await running.stop()

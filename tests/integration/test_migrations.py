@@ -23,7 +23,7 @@ async def test_from_zero_then_idempotent_then_concurrent(embedded_postgres: Embe
         try:
             recorded = await conn.fetch("SELECT version, checksum FROM schema_migrations ORDER BY 1")
             assert [(r["version"], r["checksum"]) for r in recorded] == [(m.version, m.checksum) for m in files]
-            assert await conn.fetchval("SELECT to_regprocedure('parley_post_message(uuid,text,uuid,text,text,text,jsonb,uuid[])')")
+            assert await conn.fetchval("SELECT to_regprocedure('parley_post_message(uuid,text,uuid,text,text,text,jsonb,uuid[],text[],uuid)')")
         finally:
             await conn.close()
     finally:

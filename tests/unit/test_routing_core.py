@@ -14,6 +14,7 @@ from server.core.routing import (
     Candidate,
     Priority,
     RoutingMode,
+    assistant_mode_of,
     choose_agent,
     estimate_wait,
     queue_score,
@@ -78,7 +79,9 @@ def test_wait_estimate_says_when_it_does_not_know() -> None:
 
 def test_team_settings_defaults_and_validation() -> None:
     settings = team_settings({})
-    assert settings.mode is RoutingMode.AUTO and settings.assistant_mode is AssistantMode.WHEN_NO_AGENT
+    assert settings.mode is RoutingMode.AUTO and settings.assistant_mode is None
+    assert assistant_mode_of(settings, "when_no_agent") is AssistantMode.WHEN_NO_AGENT
+    assert assistant_mode_of(team_settings({"assistant_mode": "first"}), "off") is AssistantMode.FIRST
     assert team_settings({"mode": "manual", "unanswered_seconds": 0}).unanswered_seconds == 0
     with pytest.raises(msgspec.ValidationError):
         team_settings({"mode": "round-robin"})

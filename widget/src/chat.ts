@@ -364,6 +364,8 @@ export class Chat {
     const state = this.state;
     state.conversation = conversation;
     if (conversation.assigned_agent) state.agent = conversation.assigned_agent;
+    if (data.queue) state.queued(data.queue);
+    else if (data.queue === null) state.queue = null;
     if (typeof data.delivered_up_to === "number") {
       state.timeline.lastSeq = Math.max(state.timeline.lastSeq, data.delivered_up_to);
     }

@@ -56,6 +56,8 @@ export interface FollowData {
   conversation: Conversation;
   delivered_up_to: number | null;
   created?: boolean;
+  // The place in line while waiting for an agent (live `queue` events carry the changes).
+  queue?: Record<string, unknown> | null;
 }
 
 export interface SendData {

@@ -1,0 +1,110 @@
+"""What a customer's plain message asks of the assistant: a person, or "that solved it".
+
+Small and deliberately conservative: a false "solved" would close a conversation the customer
+still needs, and a false "person" costs only a place in line, so "person" matches more freely.
+Questions that merely mention agents ("how do I add an agent to my team?") must not match.
+English, German and Spanish.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    HUMAN = "human"  # wants a person
+    SOLVED = "solved"  # the answer solved it; nothing more
+    YES = "yes"  # a plain yes (accepts an offer of a person when one was just made)
+
+
+_WORD_LIMIT = 14  # longer messages are questions, not requests
+
+_ARTICLE = r"(?:(?:a|an|the|some|one|un|una|ein|einen|einem|einer|eine) )?"
+_REAL = r"(?:(?:real|live|actual|echte[nrm]?|echten) )?"
+# Someone, in the three languages.
+_SOMEONE = (
+    r"(?:human|humans|person|people|agent|someone|somebody|representative|rep|operator"
+    r"|staff|team member|employee"
+    r"|mensch|menschen|mitarbeiter|mitarbeiterin|berater|beraterin|jemand|jemandem"
+    r"|persona|humano|agente|operador|operadora|alguien|asesor|asesora)"
+)
+_PERSON = rf"{_ARTICLE}{_REAL}{_SOMEONE}\b"
+_HUMAN_PATTERNS = [
+    # "human", "agent please", "real person!", "live agent", "Mitarbeiter bitte", "un humano"
+    re.compile(rf"^{_PERSON}(?: please| pls| now| bitte| por favor)?$"),
+    # "talk to a human", "can I speak with someone", "chat to support"
+    re.compile(rf"\b(?:talk|speak|chat) (?:to|with) (?:{_PERSON}|(?:your |the )?support)"),
+    # "connect me to an agent", "transfer me", "put me through to someone"
+    re.compile(r"\b(?:connect|transfer|put|pass) me(?: (?:to|with|through)\b|$)"),
+    re.compile(r"\bescalate\b"),
+    # "I want a human", "I need to talk to someone", "get me a person", "can I have an agent"
+    re.compile(
+        rf"\b(?:want|need|get me|give me|can i get|can i have|i'd like|i would like)"
+        rf"(?: to (?:talk|speak|chat) (?:to|with))? {_PERSON}"
+    ),
+    re.compile(r"\b(?:not|no) (?:a |an |the )?(?:bot|robot|machine|ai)\b"),
+    re.compile(r"\b(?:stop|enough)\b.*\b(?:bot|robot)\b"),
+    # German: "mit einem Menschen sprechen", "ich möchte einen Mitarbeiter", "echte Person"
+    re.compile(rf"\bmit {_PERSON}"),
+    re.compile(
+        rf"\b(?:möchte|moechte|will|brauche|hätte gern|haette gern|verbinden sie mich)"
+        rf" (?:mit )?{_PERSON}"
+    ),
+    # Spanish: "hablar con una persona", "quiero un agente", "pásame con alguien"
+    re.compile(rf"\b(?:hablar|habla|comunicarme|comunicar|pásame|pasame|contactar) con {_PERSON}"),
+    re.compile(rf"\b(?:quiero|necesito)(?: hablar con)? {_PERSON}"),
+]
+
+_NEGATION = re.compile(
+    r"\b(not|no|never|didn'?t|doesn'?t|don'?t|isn'?t|wasn'?t|still|but|nicht|kein(e|en)?|noch"
+    r"|nein|nada|todavía|todavia|aún|aun|sigue)\b|n't\b"
+)
+_SOLVED_PATTERNS = [
+    re.compile(
+        r"\b(that|this|it|you)('s| has| have| was)? ?(solved|fixed|answered|resolved|sorted)"
+        r"( it| my (problem|question|issue)| that)?\b"
+    ),
+    re.compile(r"\b(that|this|it) (worked|works|helped|did it|did the trick)\b"),
+    re.compile(r"\b(problem|issue|question) (is |was )?(solved|fixed|resolved|answered)\b"),
+    re.compile(r"^(solved|fixed|resolved|all set|all good|works now|got it,? thanks?)\b"),
+    re.compile(r"\bthat'?s all\b|\bthat is all\b|\bthat'?s everything\b|\bno more questions\b"),
+    re.compile(r"\bthat'?s (exactly )?what i needed\b|\ball i needed\b"),
+    # German
+    re.compile(r"\b(das|es) hat (mir )?(geholfen|funktioniert|geklappt)\b"),
+    re.compile(r"\b(problem|frage) (ist )?(gelöst|geloest|erledigt|beantwortet)\b"),
+    re.compile(r"\bdas war'?s\b|\bdas wars\b|\bdas ist alles\b|\bhat sich erledigt\b"),
+    # Spanish
+    re.compile(
+        r"\b(eso|esto) (lo |me )?(resolvió|resolvio|solucionó|soluciono|funcionó"
+        r"|funciono|sirvió|sirvio|ayudó|ayudo)\b"
+    ),
+    re.compile(r"\b(problema|duda) (está |esta )?(resuelt[oa]|solucionad[oa])\b"),
+    re.compile(r"\beso es todo\b|\bya está\b|\bya esta\b|^resuelto\b"),
+]
+_YES = re.compile(
+    r"^(yes|yeah|yep|yup|sure|ok|okay|please|please do|yes please|ok please|go ahead|do it"
+    r"|ja|ja bitte|gerne|bitte|sí|si|sí por favor|si por favor|claro|vale|por favor)$"
+)
+
+
+def normalize(text: str) -> str:
+    """Lower case, one space, no punctuation but apostrophes."""
+    text = unicodedata.normalize("NFC", text).lower().replace("’", "'")
+    text = re.sub(r"[^\w\s']", " ", text)
+    return " ".join(text.split())
+
+
+def classify(text: str) -> Intent | None:
+    """The customer's intent, or None for an ordinary question."""
+    words = normalize(text)
+    if not words or len(words.split()) > _WORD_LIMIT:
+        return None
+    if _YES.match(words):
+        return Intent.YES
+    if any(p.search(words) for p in _HUMAN_PATTERNS):
+        return Intent.HUMAN
+    if any(p.search(words) for p in _SOLVED_PATTERNS) and not _NEGATION.search(words):
+        return Intent.SOLVED
+    return None
