@@ -14,9 +14,11 @@ import asyncpg
 import redis.asyncio as redis_asyncio
 from aiohttp import web
 
+from .actions import widget as widget_actions
 from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
 from .actions.context import Services
 from .api import (
+    admin_routes,
     attachment_routes,
     auth_routes,
     conversation_routes,
@@ -27,11 +29,12 @@ from .api import (
     widget_routes,
 )
 from .api.errors import error_middleware
-from .api.keys import SERVICES, SETTINGS, SOCKETS
+from .api.keys import ORIGINS, SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
 from .background import cancel_and_wait
 from .config import Settings
+from .core.origins import AllowedOrigins
 from .realtime.background import start_background
 from .realtime.publisher import SocketPublisher
 from .realtime.server import create_socket_server, register_namespaces
@@ -113,8 +116,10 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         customer_presence=PresenceStore(
             redis, keys, ttl_seconds=settings.presence_ttl_seconds, kind="customer"
         ),
+        origins=app[ORIGINS],
     )
     app[SERVICES] = services
+    await widget_actions.apply_overrides(services)
     customers, agents = register_namespaces(sio, services)
     background = start_background(services, agents.local_connections, customers.local_connections)
     try:
@@ -169,7 +174,9 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.attachment_max_bytes + 1024 * 1024,
     )
     app[SETTINGS] = settings
-    sio = create_socket_server(settings)
+    origins = AllowedOrigins(settings.allowed_origins)
+    app[ORIGINS] = origins
+    sio = create_socket_server(settings, origins)
     sio.attach(app)
     app[SOCKETS] = sio
     app.cleanup_ctx.append(_services_ctx)
@@ -181,6 +188,7 @@ def create_app(settings: Settings) -> web.Application:
         attachment_routes.routes,
         directory_routes.routes,
         quick_response_routes.routes,
+        admin_routes.routes,
     ):
         app.router.add_routes(table)
     knowledge_routes.setup(app)

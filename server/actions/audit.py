@@ -7,7 +7,7 @@ from typing import Any
 
 from ..core.models import AgentPrincipal
 from ..store import audit as audit_store
-from .context import Services, UnitOfWork
+from .context import Services, UnitOfWork, unit_of_work
 
 
 async def record(
@@ -27,6 +27,20 @@ async def record(
         target_id=str(target_id) if target_id is not None else None,
         details=details,
     )
+
+
+async def record_separately(
+    services: Services,
+    actor: AgentPrincipal,
+    action: str,
+    target_kind: str,
+    target_id: object | None = None,
+    **details: Any,
+) -> None:
+    """For changes that commit in several steps of their own (knowledge-base imports embed in
+    between): the row is written right after the change succeeded."""
+    async with unit_of_work(services, transaction=False) as work:
+        await record(work, actor, action, target_kind, target_id, **details)
 
 
 async def entries(

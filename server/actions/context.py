@@ -17,6 +17,7 @@ from ..config import Settings
 from ..core.errors import ErrorCode, ParleyError
 from ..core.events import Event
 from ..core.models import AgentPrincipal, Message
+from ..core.origins import AllowedOrigins
 from ..routing.keys import RedisKeys
 from ..routing.presence import PresenceStore
 from ..routing.queue import RoutingStore
@@ -80,6 +81,7 @@ class Services:
     timers: Timers
     customer_presence: PresenceStore
     participant: Participant = field(default_factory=NoParticipant)
+    origins: AllowedOrigins = field(default_factory=lambda: AllowedOrigins(("*",)))
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ _SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
 def normalize_shortcut(raw: str) -> str:
-    """"/Refund" and "refund" are the same shortcut; anything else must fit the pattern."""
+    """ "/Refund" and "refund" are the same shortcut; anything else must fit the pattern."""
     shortcut = raw.strip().removeprefix("/").lower()
     if not _SHORTCUT.match(shortcut):
         raise invalid(
