@@ -3,6 +3,9 @@ widget settings, reports, the knowledge base and the audit log in a real browser
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 from playwright.async_api import expect
 
@@ -132,7 +135,7 @@ async def test_admin_pages_agents_teams_widget_reports(server: RunningServer, ch
         async with ada.expect_download() as download:
             await ada.get_by_role("button", name="Export CSV").click()
         path = await (await download.value).path()
-        assert open(path).read().startswith("day,team,conversations")
+        assert (await asyncio.to_thread(Path(path).read_text)).startswith("day,team,conversations")
         await ada.screenshot(path=str(artifacts / "console-admin-reports.png"), full_page=True)
 
         await ada.locator(".admin-nav a", has_text="Audit log").click()
