@@ -25,6 +25,7 @@ from .api import (
     directory_routes,
     health,
     knowledge_routes,
+    openapi,
     quick_response_routes,
     widget_routes,
 )
@@ -192,6 +193,7 @@ def create_app(settings: Settings) -> web.Application:
     ):
         app.router.add_routes(table)
     knowledge_routes.setup(app)
+    openapi.setup(app)
     widget_routes.setup(app)
     add_static_routes(app)
     return app
