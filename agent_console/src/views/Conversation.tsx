@@ -13,7 +13,8 @@ export function ConversationView({ id }: { id: string }) {
   useObservable(model);
   const state = model.convs.get(id);
   const [transferring, setTransferring] = useState(false);
-  const [showSidebar, setShowSidebar] = useState(true);
+  // Wide screens show the customer beside the thread; narrower ones open it as an overlay.
+  const [showSidebar, setShowSidebar] = useState(() => matchMedia("(min-width: 1181px)").matches);
   const composerRef = useRef<HTMLTextAreaElement>(null);
 
   // Keyboard shortcuts for the frequent actions (event.code: layout- and Option-key-proof).
@@ -100,7 +101,7 @@ export function ConversationView({ id }: { id: string }) {
         <TypingLine state={state} />
         <Composer key={id} state={state} inputRef={composerRef} />
       </section>
-      {showSidebar && <Sidebar state={state} />}
+      {showSidebar && <Sidebar state={state} onClose={() => setShowSidebar(false)} />}
       {transferring && <TransferDialog id={id} onClose={() => setTransferring(false)} />}
     </div>
   );

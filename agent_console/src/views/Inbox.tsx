@@ -8,14 +8,17 @@ export function Inbox({ id }: { id: string | null }) {
   useObservable(model);
   const now = useTicker(1000);
   const ids = [...model.mine];
-  const states = ids.map((i) => model.convs.get(i)).filter((s): s is ConvState => !!s);
+  // Resolved ones leave the list, except the one on screen (so it can be reopened).
+  const states = ids
+    .map((i) => model.convs.get(i))
+    .filter((s): s is ConvState => !!s && (s.conv.status === "open" || s.conv.id === id));
   states.sort((a, b) => Date.parse(b.conv.last_message_at ?? b.conv.updated_at) - Date.parse(a.conv.last_message_at ?? a.conv.updated_at));
   return (
     <div class={`inbox ${id ? "has-selection" : ""}`}>
       <aside class="conv-list" aria-label="My conversations">
         <div class="list-head">
           <h1>My conversations</h1>
-          <span class="muted">{states.length} open</span>
+          <span class="muted">{states.filter((s) => s.conv.status === "open").length} open</span>
         </div>
         {states.length === 0 && (
           <p class="empty">

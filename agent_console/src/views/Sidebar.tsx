@@ -2,7 +2,7 @@ import { clock, customerName } from "../format";
 import { model, type ConvState } from "../model";
 import { go } from "../router";
 
-export function Sidebar({ state }: { state: ConvState }) {
+export function Sidebar({ state, onClose }: { state: ConvState; onClose: () => void }) {
   const profile = model.profiles.get(state.conv.customer_id);
   const customer = profile?.customer;
   const summary = state.summary?.customer;
@@ -14,7 +14,12 @@ export function Sidebar({ state }: { state: ConvState }) {
   return (
     <aside class="sidebar" aria-label="Customer details" data-testid="sidebar">
       <section>
-        <h3>Customer</h3>
+        <div class="sidebar-head">
+          <h3>Customer</h3>
+          <button type="button" class="icon" aria-label="Close customer details" onClick={onClose}>
+            ×
+          </button>
+        </div>
         <p class="customer-name">{name}</p>
         <dl class="facts">
           <dt>Email</dt>
