@@ -23,12 +23,12 @@ from .context import Services, unit_of_work
 
 
 def _agent_data(
-    services: Services, agent: Agent, team_ids: list[UUID], load: int, status: str
+    agent: Agent, team_ids: list[UUID], load: int, capacity: int, status: str
 ) -> dict[str, Any]:
     data: dict[str, Any] = to_wire(agent)
     data["team_ids"] = sorted(str(t) for t in team_ids)
     data["load"] = load
-    data["capacity"] = routing.capacity_of(services, agent.max_chats)
+    data["capacity"] = capacity  # effective: own, else the teams' default, else the server's
     data["status"] = status
     return data
 
@@ -36,10 +36,12 @@ def _agent_data(
 async def list_agents(services: Services) -> list[dict[str, Any]]:
     async with services.db.acquire() as conn:
         found = await agent_store.list_with_teams(conn)
+        effective = {a.id: a.max_chats for a in await routing_store.routable_agents(conn)}
     result = []
     for agent, team_ids, load in found:
         status, _ = await services.presence.status(agent.id)
-        result.append(_agent_data(services, agent, team_ids, load, str(status)))
+        capacity = routing.capacity_of(services, effective.get(agent.id, agent.max_chats))
+        result.append(_agent_data(agent, team_ids, load, capacity, str(status)))
     return result
 
 
@@ -99,7 +101,10 @@ async def create_agent(
             after={**to_wire(agent), "team_ids": [str(t) for t in new.team_ids]},
         )
     await routing.register_agent(services, agent.id)
-    return _agent_data(services, agent, new.team_ids, 0, "offline"), generated
+    async with services.db.acquire() as conn:
+        max_chats = await routing_store.effective_max_chats(conn, agent.id)
+    capacity = routing.capacity_of(services, max_chats)
+    return _agent_data(agent, new.team_ids, 0, capacity, "offline"), generated
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +165,11 @@ async def update_agent(
         await routing.drain(services, team_id)
     async with services.db.acquire() as conn:
         routable = await routing_store.routable_agents(conn, agent_id)
+        max_chats = await routing_store.effective_max_chats(conn, agent_id)
     load = routable[0].open_assigned if routable else 0
     status, _ = await services.presence.status(agent_id)
-    return _agent_data(services, updated, team_ids, load, str(status))
+    capacity = routing.capacity_of(services, max_chats)
+    return _agent_data(updated, team_ids, load, capacity, str(status))
 
 
 def _team_data(row: dict[str, Any]) -> dict[str, Any]:
@@ -210,6 +217,11 @@ async def update_team(
         await audit.record(
             work, admin, "team.update", "team", team_id, before=to_wire(before), after=to_wire(team)
         )
-    # A switch to automatic assignment (or a shorter timer) applies to who is waiting now.
+    # Members' capacity may follow the team's default; a switch to automatic assignment
+    # applies to who is waiting now.
+    async with services.db.acquire() as conn:
+        members = await team_store.member_ids(conn, team_id)
+    for member in members:
+        await routing.register_agent(services, member)
     await routing.drain(services, team_id)
     return _team_data(team)

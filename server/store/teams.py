@@ -67,3 +67,8 @@ async def update(
         settings,
     )
     return dict(row) if row else None
+
+
+async def member_ids(conn: asyncpg.Connection, team_id: UUID) -> list[UUID]:
+    rows = await conn.fetch("SELECT agent_id FROM agent_teams WHERE team_id = $1", team_id)
+    return [r["agent_id"] for r in rows]

@@ -103,6 +103,29 @@ async def test_team_routing_settings_are_validated_and_applied(server: RunningSe
         assert actions == ["team.update", "team.create"]
 
 
+async def test_a_teams_capacity_default_applies_to_agents_without_their_own(server: RunningServer) -> None:
+    async with signed_in(server, role=AgentRole.ADMIN, teams=()) as admin:
+        support = (await admin.ok("GET", f"{A}/teams"))["teams"][0]["id"]
+        await admin.ok("PATCH", f"{A}/teams/{support}", json={"settings": {"capacity_default": 1}})
+        _, _, robin = await online_agent(server, "Robin")
+        first, conv1 = await waiting_customer(server)
+        second, conv2 = await waiting_customer(server)
+        try:
+            assert (await robin.ok("whoami"))["capacity"] == 1
+            await eventually(lambda: _assigned(server, conv1))
+            await asyncio.sleep(0.3)
+            assert await assignee(server, conv2) is None  # Robin is full at one
+            agents = {a["display_name"]: a for a in (await admin.ok("GET", f"{A}/agents"))["agents"]}
+            assert agents["Robin"]["capacity"] == 1
+            # Raising the team's default lets the second one through at once.
+            await admin.ok("PATCH", f"{A}/teams/{support}", json={"settings": {"capacity_default": 2}})
+            await eventually(lambda: _assigned(server, conv2))
+        finally:
+            await first.close()
+            await second.close()
+            await robin.close()
+
+
 async def _assigned(server: RunningServer, conv: str) -> bool:
     return await assignee(server, conv) is not None
 

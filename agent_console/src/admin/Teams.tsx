@@ -43,6 +43,7 @@ function TeamCard({ team, onSaved }: { team: AdminTeam; onSaved: () => void }) {
   const [grace, setGrace] = useState(num(s.grace_seconds));
   const [unanswered, setUnanswered] = useState(num(s.unanswered_seconds));
   const [assistant, setAssistant] = useState(String(s.assistant_mode ?? ""));
+  const [capacity, setCapacity] = useState(num(s.capacity_default));
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
 
@@ -54,7 +55,7 @@ function TeamCard({ team, onSaved }: { team: AdminTeam; onSaved: () => void }) {
     if (grace.trim()) settings.grace_seconds = Number(grace);
     if (unanswered.trim()) settings.unanswered_seconds = Number(unanswered);
     if (assistant) settings.assistant_mode = assistant;
-    if (s.capacity_default !== undefined) settings.capacity_default = s.capacity_default;
+    if (capacity.trim()) settings.capacity_default = Number(capacity);
     try {
       await model.api.patch(`/api/v1/admin/teams/${team.id}`, { name, settings });
       setSaved(true);
@@ -85,6 +86,10 @@ function TeamCard({ team, onSaved }: { team: AdminTeam; onSaved: () => void }) {
               <option value="auto">Automatic (least busy agent)</option>
               <option value="manual">Manual (agents claim from the queue)</option>
             </select>
+          </label>
+          <label>
+            Chats per agent (default)
+            <input name="capacity_default" type="number" min={0} max={1000} placeholder="server default" value={capacity} onInput={(e) => setCapacity(e.currentTarget.value)} />
           </label>
           <label>
             Grace period, seconds
