@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.console import console_agent
-from tests.e2e.routing_support import assignee, set_team_mode, waiting_customer
+from tests.e2e.routing_support import assignee, eventually, set_team_mode, waiting_customer
 from tests.support import RunningServer
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
@@ -50,7 +50,8 @@ async def test_queue_updates_live_and_a_claim_race_has_one_winner(server: Runnin
         # Both click Claim on Casey at once: one wins, the other is told plainly.
         casey_row = f".queue-entry[data-conversation='{conv}'] button"
         await asyncio.gather(robin.locator(casey_row).click(), kim.locator(casey_row).click())
-        winner_id = await assignee(server, conv)
+        # A click returns when it is made, not when the claim is through: wait for the record.
+        winner_id = await eventually(lambda: assignee(server, conv))
         assert winner_id in (robin_id, kim_id)
         winner, loser = (robin, kim) if winner_id == robin_id else (kim, robin)
         await expect(winner.locator(".thread-head h2")).to_have_text("Casey <b>bold</b>")
