@@ -138,9 +138,24 @@ async def test_admin_pages_agents_teams_widget_reports(server: RunningServer, ch
         assert (await asyncio.to_thread(Path(path).read_text)).startswith("day,team,conversations")
         await ada.screenshot(path=str(artifacts / "console-admin-reports.png"), full_page=True)
 
+        # Knowledge base: write an article, then ask the assistant about it.
+        await ada.locator(".admin-nav a", has_text="Knowledge base").click()
+        await ada.get_by_role("button", name="New article").click()
+        dialog = ada.get_by_role("dialog")
+        await dialog.get_by_label("Text (Markdown)").fill("# Refunds\n\nRefunds take five business days to reach your card after we receive the item.")
+        await dialog.get_by_role("button", name="Save").click()
+        await expect(ada.locator("tr[data-slug=refunds]")).to_contain_text("indexed", timeout=30_000)
+        await expect(ada.locator(".kpi").first).to_contain_text("1Articles")
+        await ada.get_by_role("textbox", name="Question").fill("How long do refunds take?")
+        await ada.get_by_role("button", name="Ask the assistant").click()
+        await expect(ada.get_by_test_id("answer")).to_contain_text("five business days", timeout=30_000)
+        await ada.screenshot(path=str(artifacts / "console-admin-knowledge.png"))
+
         await ada.locator(".admin-nav a", has_text="Audit log").click()
-        # Created, deactivated, routing saved (the refused attempt changed nothing), widget saved.
-        await expect(ada.locator("tbody tr")).to_have_count(4)
+        # Created, deactivated, routing saved (the refused attempt changed nothing), widget
+        # saved, article written.
+        await expect(ada.locator("tbody tr")).to_have_count(5)
+        await expect(ada.locator("tbody tr").first).to_contain_text("knowledge.create")
         await ada.screenshot(path=str(artifacts / "console-admin-audit.png"))
     finally:
         if cust:

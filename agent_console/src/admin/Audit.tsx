@@ -58,11 +58,14 @@ export function AuditPage() {
             {entries.map((e) => (
               <tr key={e.id}>
                 <td class="nowrap">{clock(e.created_at)}</td>
-                <td>{e.actor_name}</td>
+                <td class="nowrap">{e.actor_name}</td>
                 <td>
                   <code>{e.action}</code>
                 </td>
-                <td class="muted small">{e.target_id ?? ""}</td>
+                <td class="muted small nowrap" title={e.target_id ?? ""}>
+                  {e.target_kind}
+                  {e.target_id && ` ${e.target_id.length > 12 ? e.target_id.slice(0, 8) + "…" : e.target_id}`}
+                </td>
                 <td class="details ellipsis" title={JSON.stringify(e.details)}>
                   {summary(e.details)}
                 </td>
@@ -91,11 +94,15 @@ function summary(details: Record<string, unknown>): string {
     const changed = Object.keys(after).filter((k) => k !== "updated_at" && JSON.stringify(before[k]) !== JSON.stringify(after[k]));
     return changed.map((k) => `${k}: ${fmt(before[k])} → ${fmt(after[k])}`).join("; ") || "no visible change";
   }
-  const value = details.after ?? details.before ?? details;
-  return JSON.stringify(value);
+  const value = (details.after ?? details.before ?? details) as Record<string, unknown>;
+  const named = ["display_name", "email", "role", "name", "slug", "shortcut", "title", "scope"]
+    .filter((k) => value[k] !== undefined && value[k] !== null)
+    .map((k) => `${k}: ${fmt(value[k])}`);
+  return named.length ? named.join("; ") : JSON.stringify(value);
 }
 
 function fmt(value: unknown): string {
+  if (value === undefined || value === null) return "default";
   const text = typeof value === "string" ? value : JSON.stringify(value);
   return text && text.length > 60 ? `${text.slice(0, 57)}…` : String(text);
 }

@@ -15,9 +15,9 @@ interface Article {
 }
 
 interface Status {
-  articles: number;
-  chunks: number;
-  needs_index: number;
+  articles: { index_status: string; embedding_model: string | null; n: number }[];
+  chunks: Record<string, number>;
+  needs_index: number | unknown[];
   embedding_model: string;
   llm: { configured: boolean; model: string | null; breaker: string | null };
 }
@@ -79,10 +79,10 @@ export function KnowledgePage() {
       </Head>
       {s && (
         <div class="kpis">
-          <Kpi label="Articles" value={s.articles} />
-          <Kpi label="Chunks indexed" value={s.chunks} />
-          <Kpi label="Waiting to be indexed" value={s.needs_index} />
-          <Kpi label="Language model" value={s.llm.configured ? (s.llm.model ?? "yes") : "none (quotes articles)"} />
+          <Kpi label="Articles" value={s.articles.reduce((n, a) => n + a.n, 0)} />
+          <Kpi label={`Chunks (${s.embedding_model})`} value={s.chunks[s.embedding_model] ?? 0} />
+          <Kpi label="Waiting to be indexed" value={Array.isArray(s.needs_index) ? s.needs_index.length : s.needs_index} />
+          <Kpi label={s.llm.configured ? "Language model" : "No language model: answers quote articles"} value={s.llm.configured ? (s.llm.model ?? "yes") : "—"} />
         </div>
       )}
       <div class="split">

@@ -83,8 +83,8 @@ function TeamCard({ team, onSaved }: { team: AdminTeam; onSaved: () => void }) {
           <label>
             Assignment
             <select name="mode" value={mode} onChange={(e) => setMode(e.currentTarget.value)}>
-              <option value="auto">Automatic (least busy agent)</option>
-              <option value="manual">Manual (agents claim from the queue)</option>
+              <option value="auto">Automatic</option>
+              <option value="manual">Manual: agents claim</option>
             </select>
           </label>
           <label>
