@@ -46,6 +46,17 @@ export interface ConvState {
   customerRead: number;
   customerDelivered: number;
   notice: string | null;
+  /** The assistant's answers being written (ephemeral; replaced by the final message). */
+  streams: Map<string, string>;
+  suggestion: Suggestion | null;
+}
+
+export interface Suggestion {
+  requestId: string;
+  pending: boolean;
+  text: string;
+  found: boolean;
+  error: string | null;
 }
 
 export interface Toast {
@@ -146,6 +157,10 @@ export class Model extends Observable {
     socket.on("queue_updated", (q: Omit<Queue, "receivedAt">) => this.onQueue(q));
     socket.on("assigned", (a: { conversation: Conversation; reason: string }) => void this.onAssigned(a.conversation, a.reason));
     socket.on("unassigned", (u: { conversation_id: string; reason: string }) => this.onUnassigned(u.conversation_id, u.reason));
+    socket.on("assistant_delta", (d: { conversation_id: string; stream_id: string; text: string; restart: boolean }) => this.onDelta(d));
+    socket.on("reply_suggestion", (r: { conversation_id: string; request_id: string; text: string; found: boolean; error: string | null }) =>
+      this.onSuggestion(r),
+    );
     this.changed();
   }
 
@@ -255,6 +270,8 @@ export class Model extends Observable {
         customerRead: conv.summary?.customer_read_seq ?? 0,
         customerDelivered: conv.summary?.customer_delivered_seq ?? 0,
         notice: null,
+        streams: new Map(),
+        suggestion: null,
       };
       this.convs.set(conv.id, state);
     } else {
@@ -410,6 +427,8 @@ export class Model extends Observable {
               : state.summary.waiting_since,
       };
     }
+    const stream = m.metadata?.stream_id;
+    if (typeof stream === "string") state.streams.delete(stream);
     // A message ends its sender's typing indicator.
     if (m.sender_id) state.typing.delete(`${m.sender_kind}:${m.sender_id}`);
     if (!fromMe) {
@@ -438,6 +457,8 @@ export class Model extends Observable {
     const state = this.convs.get(t.conversation_id);
     if (!state) return;
     const key = `${t.sender_kind}:${t.sender_id}`;
+    // The assistant stopping without a final message means its answer was dropped.
+    if (t.sender_kind === "assistant" && !t.typing) state.streams.clear();
     if (t.typing) {
       state.typing.set(key, {
         name: t.sender_name ?? (t.sender_kind === "customer" ? "The customer" : "An agent"),
@@ -455,6 +476,39 @@ export class Model extends Observable {
     if (!state || r.reader_kind !== "customer") return;
     state.customerRead = Math.max(state.customerRead, r.read_seq);
     state.customerDelivered = Math.max(state.customerDelivered, r.delivered_seq);
+    this.changed();
+  }
+
+  private onDelta(d: { conversation_id: string; stream_id: string; text: string; restart: boolean }): void {
+    const state = this.convs.get(d.conversation_id);
+    if (!state) return;
+    state.streams.set(d.stream_id, (d.restart ? "" : (state.streams.get(d.stream_id) ?? "")) + d.text);
+    this.changed();
+  }
+
+  /** Ask the assistant for a draft reply from the help center; it arrives as reply_suggestion. */
+  async suggest(id: string): Promise<void> {
+    const state = this.convs.get(id);
+    if (!state) return;
+    try {
+      const ack = await this.call<{ request_id: string }>("suggest_reply", { conversation_id: id });
+      state.suggestion = { requestId: ack.request_id, pending: true, text: "", found: false, error: null };
+    } catch (error) {
+      this.fail(error);
+    }
+    this.changed();
+  }
+
+  private onSuggestion(r: { conversation_id: string; request_id: string; text: string; found: boolean; error: string | null }): void {
+    const state = this.convs.get(r.conversation_id);
+    if (!state || state.suggestion?.requestId !== r.request_id) return;
+    state.suggestion = { requestId: r.request_id, pending: false, text: r.text, found: r.found, error: r.error };
+    this.changed();
+  }
+
+  dismissSuggestion(id: string): void {
+    const state = this.convs.get(id);
+    if (state) state.suggestion = null;
     this.changed();
   }
 

@@ -1,15 +1,19 @@
 """An agent in the console and a customer in the widget: assignment, quick responses with
-variables, typing and read receipts both ways, private notes, history paging, reconnects."""
+variables, typing and read receipts both ways, private notes; the assistant's reply drafts."""
 
 from __future__ import annotations
+
+import re
 
 import aiohttp
 import pytest
 from playwright.async_api import expect
 
+from server.core.models import AgentRole
 from tests.browser.console import console_agent
 from tests.browser.helpers import COMPOSER, conversation_id, open_demo, send, start_chat
-from tests.support import RunningServer
+from tests.e2e.routing_support import waiting_customer
+from tests.support import RunningServer, agent_token
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
 
@@ -102,3 +106,26 @@ async def test_agent_answers_a_widget_customer_with_a_quick_response(server: Run
         await robin.screenshot(path=str(artifacts / "console-conversation.png"))
     finally:
         await agent_ctx.close()
+
+
+async def test_the_assistant_drafts_a_reply_the_agent_edits(server: RunningServer, visitor) -> None:
+    _, admin = await agent_token(server, role=AgentRole.ADMIN, teams=())
+    async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {admin}"}) as http:
+        async with http.post("/api/v1/knowledge/articles", json={"body": "# Refunds\n\nRefunds take five business days to reach your card."}) as response:
+            assert response.status == 201
+    robin, _ = await console_agent(visitor, server, "Robin")
+    cust, conv = await waiting_customer(server, name="Casey")
+    try:
+        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": "How long do refunds take?"})
+        await robin.locator(f".conv-item[data-conversation='{conv}']").click()
+        await robin.get_by_role("button", name="Suggest").click()
+        suggestion = robin.get_by_test_id("suggestion")
+        await expect(suggestion).to_contain_text("five business days", timeout=20_000)
+        await suggestion.get_by_role("button", name="Use").click()
+        composer = robin.locator(REPLY)
+        await expect(composer).to_have_value(re.compile(r"five business days"))
+        await expect(suggestion).to_have_count(0)
+        # Nothing was posted: the agent edits and sends it.
+        assert not [m for m in cust.log.of("message") if m["sender_kind"] != "customer"]
+    finally:
+        await cust.close()

@@ -165,6 +165,34 @@ export function Composer({ state, inputRef }: { state: ConvState; inputRef: RefO
           ))}
         </div>
       )}
+      {state.suggestion && (
+        <div class="suggestion" role="status" data-testid="suggestion">
+          {state.suggestion.pending ? (
+            <span class="muted">Looking in the help center…</span>
+          ) : state.suggestion.error ? (
+            <span>The draft failed: {state.suggestion.error}</span>
+          ) : !state.suggestion.found ? (
+            <span class="muted">The help center has nothing on this.</span>
+          ) : (
+            <>
+              <span class="suggestion-text">{state.suggestion.text}</span>
+              <button
+                type="button"
+                class="btn small primary"
+                onClick={() => {
+                  insert(state.suggestion!.text, 0, text.length);
+                  model.dismissSuggestion(id);
+                }}
+              >
+                Use
+              </button>
+            </>
+          )}
+          <button type="button" class="icon" aria-label="Dismiss the suggestion" onClick={() => model.dismissSuggestion(id)}>
+            ×
+          </button>
+        </div>
+      )}
       {files.length > 0 && (
         <div class="pending-files">
           {files.map((f) => (
@@ -192,6 +220,9 @@ export function Composer({ state, inputRef }: { state: ConvState; inputRef: RefO
         />
         <div class="composer-buttons">
           <input ref={fileInput} type="file" multiple hidden onChange={(e) => void onFiles(e.currentTarget.files)} data-testid="file-input" />
+          <button class="btn ghost" type="button" onClick={() => void model.suggest(id)} title="Draft a reply from the help center">
+            Suggest
+          </button>
           <button class="btn ghost" type="button" onClick={() => fileInput.current?.click()} aria-label="Attach files" title="Attach files">
             {uploading ? "Uploading…" : "Attach"}
           </button>

@@ -143,6 +143,15 @@ function MessageLog({ state }: { state: ConvState }) {
       {messages.map((m) => (
         <MessageItem key={m.seq} message={m} state={state} />
       ))}
+      {[...state.streams.entries()].map(([stream, text]) => (
+        <div key={stream} class="msg out streaming" data-testid="assistant-stream">
+          <div class="meta">
+            <span class="who">Assistant</span>
+            <span class="muted">writing…</span>
+          </div>
+          <div class="bubble">{text}</div>
+        </div>
+      ))}
     </div>
   );
 }
