@@ -39,7 +39,7 @@ export function AgentsPage() {
       <div class="card">
         <div class="toolbar">
           <span class="muted small">{agents.data ? `${agents.data.agents.length} accounts` : ""}</span>
-          <button class="btn primary" type="button" style="margin-left:auto" onClick={() => setEditing("new")}>
+          <button class="btn primary" type="button" style="margin-left:auto" disabled={!teams.data} onClick={() => setEditing("new")}>
             Add agent
           </button>
         </div>
@@ -80,7 +80,7 @@ export function AgentsPage() {
           </tbody>
         </table>
       </div>
-      {editing && (
+      {editing && teams.data && (
         <AgentForm
           agent={editing === "new" ? null : editing}
           teams={teamList}
