@@ -51,7 +51,7 @@ def check(overrides: WidgetOverrides, default_timezone: str) -> WidgetOverrides:
         except ValueError as exc:
             raise invalid(f"business hours: {exc}", field="business_hours") from exc
     if o.allowed_origins is not None:
-        bad = [x for x in o.allowed_origins if not is_origin(x.strip())]
+        bad = [x for x in o.allowed_origins if x.strip() and not is_origin(x.strip())]
         if bad:
             raise invalid(
                 "allowed origins are like https://www.example.com (scheme, host, optional "
