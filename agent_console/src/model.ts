@@ -79,6 +79,8 @@ export class Model extends Observable {
   convs = new Map<string, ConvState>();
   /** Conversations assigned to this agent (the inbox), most recently active first. */
   mine = new Set<string>();
+  /** The agent's resolved conversations, loaded when that list is shown. */
+  resolved: string[] = [];
   selectedId: string | null = null;
   directory: Directory | null = null;
   quickResponses: QuickResponse[] = [];
@@ -251,6 +253,26 @@ export class Model extends Observable {
     this.mine = ids;
     for (const id of ids) await this.follow(id);
     this.changed();
+  }
+
+  async loadResolved(): Promise<void> {
+    try {
+      const data = await this.api.get<{ conversations: Conversation[] }>("/api/v1/conversations?assignee=me&status=resolved&limit=50");
+      this.resolved = data.conversations.map((c) => this.upsert(c).conv.id);
+      this.changed();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  async setPriority(id: string, priority: string): Promise<void> {
+    try {
+      const data = await this.call<{ conversation: Conversation }>("set_priority", { conversation_id: id, priority });
+      this.upsert(data.conversation);
+      this.changed();
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   private upsert(conv: Conversation): ConvState {

@@ -135,3 +135,35 @@ async def test_history_pages_back_and_a_reconnect_replays_what_was_missed(server
         await expect(bubbles.last).to_have_text("message 78")
     finally:
         await cust.close()
+
+
+async def test_priority_and_reopening_from_the_resolved_list(server: RunningServer, visitor) -> None:
+    robin, _ = await console_agent(visitor, server, "Robin")
+    cust, conv = await waiting_customer(server, name="Casey")
+    try:
+        item = robin.locator(f".conv-item[data-conversation='{conv}']")
+        await item.click()
+        await robin.get_by_label("Priority").select_option("urgent")
+        await eventually(lambda: _priority(server, conv, 0))
+        await robin.get_by_role("button", name="Resolve").click()
+        await expect(robin.get_by_test_id("status")).to_have_text("resolved")
+        # Once it is off screen, the resolved one leaves the open list...
+        await robin.locator("a.tab", has_text="My conversations").click()
+        await expect(item).to_have_count(0)
+        # ...and is found under Resolved, where it can be reopened.
+        await robin.get_by_role("tab", name="Resolved").click()
+        await item.click()
+        await robin.get_by_role("button", name="Reopen").click()
+        await expect(robin.get_by_test_id("status")).to_have_text("open")
+        await robin.get_by_role("tab", name="Open 1").click()
+        await expect(item).to_be_visible()
+    finally:
+        await cust.close()
+
+
+async def _priority(server: RunningServer, conv: str, value: int) -> bool:
+    conn = await asyncpg.connect(server.settings.database_url)
+    try:
+        return await conn.fetchval("SELECT priority FROM conversations WHERE id = $1", uuid.UUID(conv)) == value
+    finally:
+        await conn.close()

@@ -62,7 +62,23 @@ export function ConversationView({ id }: { id: string }) {
             <h2>{name}</h2>
             <span class="muted small">
               <span class={`status ${conv.status}`} data-testid="status">{conv.status}</span>
-              {" · "}priority {PRIORITY_LABEL[conv.priority] ?? conv.priority}
+              {" · "}
+              {open && (mine || model.isAdmin) ? (
+                <select
+                  class="inline-select"
+                  aria-label="Priority"
+                  value={PRIORITY_LABEL[conv.priority]}
+                  onChange={(e) => void model.setPriority(id, e.currentTarget.value)}
+                >
+                  {["urgent", "high", "normal", "low"].map((p) => (
+                    <option key={p} value={p}>
+                      priority {p}
+                    </option>
+                  ))}
+                </select>
+              ) : (
+                `priority ${PRIORITY_LABEL[conv.priority] ?? conv.priority}`
+              )}
               {!mine && conv.assigned_agent_id && " · assigned to someone else"}
               {!conv.assigned_agent_id && open && " · unassigned"}
             </span>

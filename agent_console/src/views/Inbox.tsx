@@ -1,3 +1,4 @@
+import { useState } from "preact/hooks";
 import { customerName, duration, since } from "../format";
 import { model, type ConvState } from "../model";
 import { go } from "../router";
@@ -7,20 +8,39 @@ import { ConversationView } from "./Conversation";
 export function Inbox({ id }: { id: string | null }) {
   useObservable(model);
   const now = useTicker(1000);
-  const ids = [...model.mine];
-  // Resolved ones leave the list, except the one on screen (so it can be reopened).
+  const [view, setView] = useState<"open" | "resolved">("open");
+  const ids = view === "open" ? [...model.mine] : model.resolved;
+  // Each list keeps its own status; the conversation on screen stays (so it can be reopened).
+  const wanted = view === "open" ? "open" : "resolved";
   const states = ids
     .map((i) => model.convs.get(i))
-    .filter((s): s is ConvState => !!s && (s.conv.status === "open" || s.conv.id === id));
+    .filter((s): s is ConvState => !!s && (s.conv.status === wanted || s.conv.id === id));
   states.sort((a, b) => Date.parse(b.conv.last_message_at ?? b.conv.updated_at) - Date.parse(a.conv.last_message_at ?? a.conv.updated_at));
   return (
     <div class={`inbox ${id ? "has-selection" : ""}`}>
       <aside class="conv-list" aria-label="My conversations">
         <div class="list-head">
           <h1>My conversations</h1>
-          <span class="muted">{states.filter((s) => s.conv.status === "open").length} open</span>
+          <div class="segmented" role="tablist" aria-label="Which conversations">
+            <button type="button" role="tab" aria-selected={view === "open"} class={view === "open" ? "active" : ""} onClick={() => setView("open")}>
+              Open {model.mine.size}
+            </button>
+            <button
+              type="button"
+              role="tab"
+              aria-selected={view === "resolved"}
+              class={view === "resolved" ? "active" : ""}
+              onClick={() => {
+                setView("resolved");
+                void model.loadResolved();
+              }}
+            >
+              Resolved
+            </button>
+          </div>
         </div>
-        {states.length === 0 && (
+        {view === "resolved" && states.length === 0 && <p class="empty">No resolved conversations.</p>}
+        {view === "open" && states.length === 0 && (
           <p class="empty">
             No open conversations. New chats are assigned to you while you are online{model.queues.size ? "; manual teams show theirs in the " : "."}
             {model.queues.size > 0 && <a href="#/queue">queue</a>}
