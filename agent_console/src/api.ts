@@ -78,7 +78,8 @@ export class Api {
     } catch {
       /* not JSON */
     }
-    if (response.status === 401 && code === "unauthorized") this.onUnauthorized();
+    // A refused token ends the session; a refused password (no token yet) does not.
+    if (response.status === 401 && code === "unauthorized" && this.token()) this.onUnauthorized();
     return new ApiError(code, message, response.status, details);
   }
 }
