@@ -23,6 +23,7 @@ from ..routing.queue import RoutingStore
 from ..routing.ratelimit import FailureLimiter
 from ..routing.timers import Timers
 from ..store.blobs import BlobStore
+from .queue_updates import QueueUpdates
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class Services:
     routing: RoutingStore
     timers: Timers
     customer_presence: PresenceStore
+    queue_updates: QueueUpdates
     participant: Participant = field(default_factory=NoParticipant)
 
 
