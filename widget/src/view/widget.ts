@@ -333,8 +333,8 @@ export class WidgetView {
   #renderStatus(phase: Phase): void {
     const { t } = this.#options;
     const chat = this.#chat;
-    const { queue, humanRequest } = this.#chat.state;
-    const key = `${phase}|${JSON.stringify(queue)}|${humanRequest}`;
+    const { queue } = this.#chat.state;
+    const key = `${phase}|${JSON.stringify(queue)}`;
     if (this.#status.dataset.key === key) return;
     this.#status.dataset.key = key;
     clear(this.#status);
@@ -348,12 +348,8 @@ export class WidgetView {
       }
       parts.push(h("span", { class: "grow queue", text }));
     } else if (phase === "assistant") {
-      if (humanRequest === "unavailable") parts.push(h("span", { class: "grow", text: t("humanUnavailable") }));
-      else if (humanRequest === "requested") parts.push(h("span", { class: "grow", text: t("humanRequested") }));
-      else {
-        parts.push(h("span", { class: "grow", text: t("withAssistant") }));
-        parts.push(button({ class: "chip human" }, () => void chat.requestHuman(), icon(ICONS.person, 16), t("talkToHuman")));
-      }
+      parts.push(h("span", { class: "grow", text: t("withAssistant") }));
+      parts.push(button({ class: "chip human" }, () => void chat.requestHuman(), icon(ICONS.person, 16), t("talkToHuman")));
     } else if (phase === "resolved") {
       parts.push(h("span", { class: "grow", text: t("resolvedHint") }));
       parts.push(
