@@ -87,6 +87,7 @@ async def test_answers_cite_their_articles_as_links_and_unknowns_offer_a_person(
     await start_chat(page)
     greeting = page.locator(ANSWERS).first
     await expect(greeting.locator(".bubble")).to_contain_text("virtual assistant")
+    await expect(greeting.locator(".who")).to_have_text("Parley Assistant")  # the server's name for it
     await expect(page.locator(".head p")).to_have_text("You're chatting with our assistant")
     await expect(page.locator(".status .human")).to_be_visible()
 
@@ -134,6 +135,7 @@ async def test_a_streamed_answer_grows_then_becomes_one_message(servers: Servers
     first = await streaming.inner_text()
     assert final.startswith(first) and len(first) < len(final)
     await expect(page.locator(".typing")).to_have_text("Parley Assistant is typing…")
+    await expect(page.locator(".msg.streaming .who")).to_have_text("Parley Assistant")
     await expect(streaming).not_to_have_text(first)  # still growing
     later = await streaming.inner_text()
     assert final.startswith(later) and len(first) < len(later) < len(final)
@@ -217,3 +219,69 @@ async def test_that_solved_it_resolves_the_conversation(servers: Servers, visito
     rows = await fetch(server, "SELECT status FROM conversations WHERE id = $1",
                        uuid.UUID(await conversation_id(page, server)))  # fmt: skip
     assert rows[0]["status"] == "resolved"
+
+
+EVIL_TITLE = "<img src=x onerror=\"window.__xss='title'\">Resetting a forgotten password"
+EVIL_HTTPS = HELP + "reset\"><img/src=x/onerror=\"window.__xss='url'\">"  # no spaces: a URL
+SCRIPT_TITLE = "<script>window.__xss='script'</script>Password reset emails"
+JAVASCRIPT_URL = "javascript:window.__xss='href'"
+
+
+async def test_article_titles_and_urls_cannot_run_script(servers: Servers, visitor) -> None:
+    email_article = {"slug": "reset-emails", "title": SCRIPT_TITLE, "source_url": HELP + "reset-emails",
+                     "body": "# Password reset emails\n\nTo reset your password, use the link in the reset email. "
+                             "The password reset email arrives within 10 minutes; check your spam folder."}  # fmt: skip
+    server = await assistant_site(servers, [demo_article("reset-password", title=EVIL_TITLE, source_url=EVIL_HTTPS), email_article])
+    # The API refuses a script URL for an article...
+    refused = await publish(server, [{**email_article, "slug": "other", "source_url": JAVASCRIPT_URL}])
+    assert refused[0][0] == 422, refused
+    # ...but the widget must not trust that every writer of the database checked: one did not.
+    updated = await fetch(server, "UPDATE kb_articles SET source_url = $1 WHERE slug = 'reset-emails' RETURNING slug", JAVASCRIPT_URL)
+    assert updated
+
+    page = await visitor.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    await open_demo(page, server)
+    await start_chat(page)
+    await send(page, PASSWORD_QUESTION)
+    answer = page.locator(ANSWERS).nth(1)
+    citations = answer.locator(".citations li")
+    await expect(citations).to_have_count(2)
+    # Titles are text; the https URL is a link whose markup-looking characters stay in the URL.
+    await expect(citations.nth(0)).to_have_text(EVIL_TITLE)
+    href = await citations.nth(0).locator("a").get_attribute("href")
+    assert href is not None and href.startswith(HELP + "reset%22%3E%3Cimg")
+    # The javascript: URL is no link at all, anywhere in the answer.
+    await expect(citations.nth(1)).to_have_text(SCRIPT_TITLE)
+    await expect(citations.nth(1).locator("a")).to_have_count(0)
+    hrefs = await page.locator(".log a").evaluate_all("links => links.map((a) => a.getAttribute('href'))")
+    assert hrefs and all(h.startswith("https://") for h in hrefs), hrefs
+    await expect(answer.locator(".bubble")).to_contain_text(SCRIPT_TITLE)  # the quoted reference, as text
+    assert await page.locator(".log img, .log script").count() == 0
+    await page.wait_for_timeout(300)  # an onerror would have fired by now
+    assert await page.evaluate("window.__xss") is None
+    assert dialogs == []
+
+
+async def test_screenshots_of_an_answer_and_of_waiting_in_line(servers: Servers, chromium, artifacts) -> None:  # type: ignore[no-untyped-def]
+    server = await assistant_site(servers)
+    screens = {
+        "desktop": {"viewport": {"width": 1280, "height": 800}},
+        "mobile": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},
+    }
+    for name, options in screens.items():
+        context = await chromium.new_context(**options)
+        try:
+            page = await context.new_page()
+            await open_demo(page, server)
+            await start_chat(page)
+            await send(page, PASSWORD_QUESTION)
+            await expect(page.locator(ANSWERS + " .citations a").first).to_be_visible()
+            await expect(page.locator(".typing")).to_be_hidden()
+            await page.screenshot(path=str(artifacts / f"assistant-{name}-answer.png"), animations="disabled")
+            await page.locator(".status .human").click()
+            await expect(page.locator(".status .queue")).to_be_visible()
+            await page.screenshot(path=str(artifacts / f"assistant-{name}-waiting.png"), animations="disabled")
+        finally:
+            await context.close()

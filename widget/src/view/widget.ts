@@ -187,7 +187,7 @@ export class WidgetView {
 
   announce(message: Message): void {
     const { t } = this.#options;
-    const who = message.sender_kind === "assistant" ? t("assistant") : message.sender_name || this.#options.teamName;
+    const who = message.sender_name || (message.sender_kind === "assistant" ? t("assistant") : this.#options.teamName);
     this.#live.textContent = "";
     this.#live.textContent = `${who}: ${message.body || message.attachments.map((a) => a.filename).join(", ")}`;
   }
@@ -225,7 +225,9 @@ export class WidgetView {
       const nearBottom = this.#body.scrollHeight - this.#body.scrollTop - this.#body.clientHeight < 120;
       this.#list.render();
       if (nearBottom || this.#forceScroll) {
-        this.#body.scrollTop = this.#body.scrollHeight;
+        // To the end, but an answer taller than the view is read from its start.
+        const last = this.#list.element.lastElementChild as HTMLElement;
+        this.#body.scrollTop = last.matches(".in") ? last.offsetTop - 12 : this.#body.scrollHeight;
         this.#forceScroll = false;
       }
       if (visible) chat.markRead();
@@ -348,7 +350,7 @@ export class WidgetView {
       }
       parts.push(h("span", { class: "grow queue", text }));
     } else if (phase === "assistant") {
-      parts.push(h("span", { class: "grow", text: t("withAssistant") }));
+      // The header already says who is answering; this row offers the way to a person.
       parts.push(button({ class: "chip human" }, () => void chat.requestHuman(), icon(ICONS.person, 16), t("talkToHuman")));
     } else if (phase === "resolved") {
       parts.push(h("span", { class: "grow", text: t("resolvedHint") }));
