@@ -279,9 +279,17 @@ async def test_screenshots_of_an_answer_and_of_waiting_in_line(servers: Servers,
             await send(page, PASSWORD_QUESTION)
             await expect(page.locator(ANSWERS + " .citations a").first).to_be_visible()
             await expect(page.locator(".typing")).to_be_hidden()
+            # A long answer is shown from its start; its sources are where the visitor scrolls to.
+            answer = page.locator(ANSWERS).last
+            assert await answer.evaluate("el => el.getBoundingClientRect().top") < await page.locator(".body").evaluate(
+                "el => el.getBoundingClientRect().top + 40")  # fmt: skip
             await page.screenshot(path=str(artifacts / f"assistant-{name}-answer.png"), animations="disabled")
+            await page.locator(".body").evaluate("el => { el.scrollTop = el.scrollHeight; }")
+            await page.screenshot(path=str(artifacts / f"assistant-{name}-sources.png"), animations="disabled")
             await page.locator(".status .human").click()
             await expect(page.locator(".status .queue")).to_be_visible()
+            await expect(page.locator(ANSWERS).last).to_contain_text("asked for a person")
+            await expect(page.locator(ANSWERS).last).to_be_in_viewport()  # the visitor sees the confirmation
             await page.screenshot(path=str(artifacts / f"assistant-{name}-waiting.png"), animations="disabled")
         finally:
             await context.close()

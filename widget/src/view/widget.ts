@@ -64,6 +64,7 @@ export class WidgetView {
   #alertTimer = 0;
   #thanks: string | null = null;
   #forceScroll = true;
+  #last?: HTMLElement;
 
   readonly #chat: Chat;
   readonly #options: ViewOptions;
@@ -224,10 +225,13 @@ export class WidgetView {
     if (mode === "chat") {
       const nearBottom = this.#body.scrollHeight - this.#body.scrollTop - this.#body.clientHeight < 120;
       this.#list.render();
+      // To the end; but a new answer taller than the view is read from its start (a streamed
+      // one was followed as it grew, so its final message keeps the place).
+      const last = this.#list.element.lastElementChild as HTMLElement;
+      const jump = last !== this.#last && last.matches(".in") && !this.#last?.matches(".streaming");
+      this.#last = last;
       if (nearBottom || this.#forceScroll) {
-        // To the end, but an answer taller than the view is read from its start.
-        const last = this.#list.element.lastElementChild as HTMLElement;
-        this.#body.scrollTop = last.matches(".in") ? last.offsetTop - 12 : this.#body.scrollHeight;
+        this.#body.scrollTop = jump ? last.offsetTop - 12 : this.#body.scrollHeight;
         this.#forceScroll = false;
       }
       if (visible) chat.markRead();
@@ -351,7 +355,10 @@ export class WidgetView {
       parts.push(h("span", { class: "grow queue", text }));
     } else if (phase === "assistant") {
       // The header already says who is answering; this row offers the way to a person.
-      parts.push(button({ class: "chip human" }, () => void chat.requestHuman(), icon(ICONS.person, 16), t("talkToHuman")));
+      parts.push(button({ class: "chip human" }, () => {
+          this.#forceScroll = true; // to the confirmation, wherever the visitor was reading
+          void chat.requestHuman();
+        }, icon(ICONS.person, 16), t("talkToHuman")));
     } else if (phase === "resolved") {
       parts.push(h("span", { class: "grow", text: t("resolvedHint") }));
       parts.push(
