@@ -13,7 +13,7 @@ import aiohttp
 import pytest_asyncio
 from playwright.async_api import expect
 
-from server.assistant.extractive import DECLINE_TEXT
+from server.assistant.extractive import DECLINE_TEXT, FALLBACK_INTRO
 from server.assistant.retrieval_eval import DEMO_KB
 from server.core.models import AgentRole
 from tests.browser.conftest import Servers
@@ -293,3 +293,56 @@ async def test_screenshots_of_an_answer_and_of_waiting_in_line(servers: Servers,
             await page.screenshot(path=str(artifacts / f"assistant-{name}-waiting.png"), animations="disabled")
         finally:
             await context.close()
+
+
+async def test_a_model_failing_mid_answer_leaves_one_quoted_answer(servers: Servers, visitor, fake_openai: FakeOpenAI) -> None:
+    fake_openai.default = Reply("Click Forgot password? on the sign-in page and then follow the email [1].",
+                                piece=5, fail_after=4, piece_delay=0.2)  # fmt: skip
+    server = await assistant_site(
+        servers, openai_api_key="test-key", openai_base_url=fake_openai.base_url,
+        assistant_timeout_seconds=5.0, assistant_retries=0,
+    )  # fmt: skip
+    page = await visitor.new_page()
+    await open_demo(page, server)
+    await start_chat(page)
+    await expect(page.locator(ANSWERS)).to_have_count(1)
+    await page.evaluate(WATCH)
+    await send(page, PASSWORD_QUESTION)
+    await expect(page.locator(".msg.streaming .bubble")).to_contain_text("Click")
+    # The stream restarts with the help center's passage: it replaces the partial text.
+    answer = page.locator(ANSWERS).nth(1)
+    await expect(answer.locator(".bubble")).to_contain_text(FALLBACK_INTRO)
+    await expect(page.locator(".msg.streaming")).to_have_count(0)
+    seen = await page.evaluate("window.__seen")
+    assert not [s for s in seen if any("Click" in text and FALLBACK_INTRO in text for text in s["streaming"])], seen
+    assert "Click" not in await answer.locator(".bubble").inner_text()
+
+
+async def test_an_agent_taking_over_mid_answer_removes_the_streamed_text(
+    servers: Servers, visitor, staff, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script = [
+        Reply("To reset your password, click Forgot password on the sign-in page, enter your email "
+              "address and follow the link in the email we send you [1].", piece=8, piece_delay=0.25),
+        Reply("The customer wants to reset their password."),  # the agent's brief
+    ]  # fmt: skip
+    server = await assistant_site(
+        servers, openai_api_key="test-key", openai_base_url=fake_openai.base_url,
+        assistant_timeout_seconds=5.0, assistant_retries=0,
+    )  # fmt: skip
+    page = await visitor.new_page()
+    await open_demo(page, server)
+    await start_chat(page)
+    await expect(page.locator(ANSWERS)).to_have_count(1)
+    await send(page, PASSWORD_QUESTION)
+    await expect(page.locator(".msg.streaming .bubble")).to_contain_text("To reset")
+
+    await staff("Robin")
+    await expect(page.locator(ANSWERS).last.locator(".bubble")).to_contain_text("Robin from our team is taking over")
+    await expect(page.locator(".head p")).to_have_text("Robin is helping you")
+    # The unfinished answer is gone and never comes back: the assistant has stopped.
+    await expect(page.locator(".msg.streaming")).to_have_count(0)
+    await expect(page.locator(".typing")).to_be_hidden()
+    await page.wait_for_timeout(3500)  # past when the model would have finished
+    await expect(page.locator(".msg.streaming")).to_have_count(0)
+    assert [t for t in await texts(page, ANSWERS + " .bubble") if "To reset" in t] == []
