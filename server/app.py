@@ -14,24 +14,30 @@ import asyncpg
 import redis.asyncio as redis_asyncio
 from aiohttp import web
 
+from .actions import widget as widget_actions
 from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
 from .actions.context import Services
 from .actions.queue_updates import QueueUpdates
 from .actions.routing import announce_queue
 from .api import (
+    admin_routes,
     attachment_routes,
     auth_routes,
     conversation_routes,
+    directory_routes,
     health,
     knowledge_routes,
+    openapi,
+    quick_response_routes,
     widget_routes,
 )
 from .api.errors import error_middleware
-from .api.keys import SERVICES, SETTINGS, SOCKETS
+from .api.keys import ORIGINS, SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
 from .background import cancel_and_wait
 from .config import Settings
+from .core.origins import AllowedOrigins
 from .realtime.background import start_background
 from .realtime.publisher import SocketPublisher
 from .realtime.server import create_socket_server, register_namespaces
@@ -114,9 +120,11 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             redis, keys, ttl_seconds=settings.presence_ttl_seconds, kind="customer"
         ),
         queue_updates=QueueUpdates(),
+        origins=app[ORIGINS],
     )
     services.queue_updates.bind(lambda team_id: announce_queue(services, team_id))
     app[SERVICES] = services
+    await widget_actions.apply_overrides(services)
     customers, agents = register_namespaces(sio, services)
     background = start_background(services, agents.local_connections, customers.local_connections)
     try:
@@ -183,7 +191,9 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.attachment_max_bytes + 1024 * 1024,
     )
     app[SETTINGS] = settings
-    sio = create_socket_server(settings)
+    origins = AllowedOrigins(settings.allowed_origins)
+    app[ORIGINS] = origins
+    sio = create_socket_server(settings, origins)
     sio.attach(app)
     app[SOCKETS] = sio
     app.cleanup_ctx.append(_services_ctx)
@@ -193,9 +203,13 @@ def create_app(settings: Settings) -> web.Application:
         auth_routes.routes,
         conversation_routes.routes,
         attachment_routes.routes,
+        directory_routes.routes,
+        quick_response_routes.routes,
+        admin_routes.routes,
     ):
         app.router.add_routes(table)
     knowledge_routes.setup(app)
+    openapi.setup(app)
     widget_routes.setup(app)
     add_static_routes(app)
     return app

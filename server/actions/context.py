@@ -17,6 +17,7 @@ from ..config import Settings
 from ..core.errors import ErrorCode, ParleyError
 from ..core.events import Event
 from ..core.models import AgentPrincipal, Message
+from ..core.origins import AllowedOrigins
 from ..routing.keys import RedisKeys
 from ..routing.presence import PresenceStore
 from ..routing.queue import RoutingStore
@@ -82,6 +83,7 @@ class Services:
     customer_presence: PresenceStore
     queue_updates: QueueUpdates
     participant: Participant = field(default_factory=NoParticipant)
+    origins: AllowedOrigins = field(default_factory=lambda: AllowedOrigins(("*",)))
 
 
 @dataclass(slots=True)

@@ -177,11 +177,12 @@ async def _record(
         agent = await agent_store.get(work.conn, agent_id)
         if agent is not None and agent.is_active:
             waited = await routing_store.wait_seconds(work.conn, conversation_id)
+            max_chats = await routing_store.effective_max_chats(work.conn, agent_id)
             assignment = await routing_store.record_assignment(
                 work.conn,
                 conversation_id,
                 agent_id,
-                capacity=capacity_of(services, agent.max_chats),
+                capacity=capacity_of(services, max_chats),
             )
         if assignment is not None and agent is not None:
             await routing_store.add_event(

@@ -123,12 +123,13 @@ async def _transfer_to_agent(
 ) -> Conversation:
     async with services.db.acquire() as conn:
         target = await agent_store.get(conn, to_agent)
+        max_chats = await routing_store.effective_max_chats(conn, to_agent)
     if target is None or not target.is_active:
         raise not_found("agent")
     if conversation.assigned_agent_id == to_agent:
         raise ParleyError(ErrorCode.CONFLICT, "the conversation is already assigned to this agent")
     await routing.register_agent(services, to_agent)
-    capacity = routing.capacity_of(services, target.max_chats)
+    capacity = routing.capacity_of(services, max_chats)
     if conversation.assigned_agent_id is None:
         # Waiting: the target takes it from the line, with the same checks as a claim.
         team = await routing.team_for(services, conversation.team_id)
