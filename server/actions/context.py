@@ -24,6 +24,7 @@ from ..routing.queue import RoutingStore
 from ..routing.ratelimit import FailureLimiter
 from ..routing.timers import Timers
 from ..store.blobs import BlobStore
+from .queue_updates import QueueUpdates
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class Services:
     routing: RoutingStore
     timers: Timers
     customer_presence: PresenceStore
+    queue_updates: QueueUpdates
     participant: Participant = field(default_factory=NoParticipant)
     origins: AllowedOrigins = field(default_factory=lambda: AllowedOrigins(("*",)))
 

@@ -125,7 +125,7 @@ async def drain(services: Services, team_id: UUID) -> int:
     assigned = 0
     if team.settings.mode is RoutingMode.AUTO:
         assigned = await _assign_waiting(services, team)
-    await publish_queue(services, team)
+    services.queue_updates.changed(team.id)
     return assigned
 
 
@@ -314,7 +314,7 @@ async def claim(
     )
     if conversation is None:
         raise ParleyError(ErrorCode.CONFLICT, "this conversation could not be assigned to you")
-    await publish_queue(services, team)
+    services.queue_updates.changed(team.id)
     return conversation
 
 
@@ -448,3 +448,10 @@ async def queue_position(services: Services, conversation: Conversation) -> dict
         "estimated_wait_seconds": estimate.seconds,
         "enough_data": estimate.enough_data,
     }
+
+
+async def announce_queue(services: Services, team_id: UUID) -> None:
+    """What QueueUpdates calls: publish one team's line as it is now."""
+    team = await team_for(services, team_id)
+    if team is not None:
+        await publish_queue(services, team)

@@ -142,7 +142,7 @@ async def _transfer_to_agent(
         if claimed is None:
             raise ParleyError(ErrorCode.CONFLICT, f"{target.display_name} cannot take it right now")
         await _note_transfer(services, conversation.id, principal, target.display_name, note)
-        await routing.publish_queue(services, team)
+        services.queue_updates.changed(team.id)
         return claimed
     from_agent = conversation.assigned_agent_id
     result = await services.routing.transfer(conversation.id, from_agent, to_agent)
@@ -238,7 +238,7 @@ async def _transfer_to_team(
     if previous_team is not None and previous_team != team.id:
         previous = await routing.team_for(services, previous_team)
         if previous is not None:
-            await routing.publish_queue(services, previous)
+            services.queue_updates.changed(previous.id)
     if agent_id is not None:
         await drain_teams_of(services, agent_id)
     return moved or conversation
@@ -297,7 +297,7 @@ async def leave_routing(
                 await routing_store.leave_queue(conn, conversation.id)
             team = await routing.team_for(services, conversation.team_id)
             if team is not None:
-                await routing.publish_queue(services, team)
+                services.queue_updates.changed(team.id)
     if conversation.assigned_agent_id is not None:
         await services.routing.release(conversation.id, conversation.assigned_agent_id)
         await services.timers.cancel(

@@ -12,9 +12,11 @@ import msgspec
 from ..core import widget_config
 from ..core.business_hours import WeeklyHours
 from ..core.models import AgentPrincipal, PresenceStatus
+from ..core.routing import AssistantMode
 from ..core.widget_config import WidgetOverrides
 from ..store import settings as settings_store
 from . import audit
+from .assistant_owner import mode_for
 from .context import Services, unit_of_work
 
 SETTINGS_KEY = "widget"
@@ -119,6 +121,7 @@ async def widget_settings(services: Services, *, now: datetime | None = None) ->
             "text": config["hours_text"],
         },
         "agents_available": await available_agent_count(services) > 0,
+        "assistant_available": await assistant_available(services),
         "language": config["language"],
         "websocket_only": settings.websocket_only,
         "max_message_length": settings.max_message_length,
@@ -136,6 +139,14 @@ async def _default_team_name(services: Services) -> str:
     async with services.db.acquire() as conn:
         name: str | None = await conn.fetchval("SELECT name FROM teams WHERE is_default LIMIT 1")
     return name or "Support"
+
+
+async def assistant_available(services: Services) -> bool:
+    """The default team's assistant answers new conversations when no person can (so the
+    widget offers a live chat, not "leave us a message", while nobody is online)."""
+    if services.settings.assistant_max_turns <= 0:
+        return False
+    return await mode_for(services, None) is not AssistantMode.OFF
 
 
 async def available_agent_count(services: Services) -> int:

@@ -54,7 +54,8 @@ async def conversation_id(page: Any, server: RunningServer) -> str:
 async def store_assistant_message(
     server: RunningServer, conversation: str, body: str, metadata: dict[str, Any]
 ) -> int:
-    """Store a message from the AI assistant, as the assistant (being built elsewhere) will.
+    """Store a message from the AI assistant with metadata of the test's choosing (payloads the
+    real pipeline would refuse to produce).
 
     It goes through the same SQL function as every message, into the system of record; the
     server then delivers it to the widget through its real replay path on the next resume.

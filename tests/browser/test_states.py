@@ -1,46 +1,12 @@
-"""What the visitor is told about the conversation: waiting, with the assistant (and asking for
-a person), with an agent, resolved and reopened."""
+"""What the visitor is told about the conversation: with an agent, resolved and reopened. The
+assistant's states (answering, asking for a person, hand-over) are in test_assistant.py."""
 
 from __future__ import annotations
 
 from playwright.async_api import expect
 
-from tests.browser.helpers import (
-    conversation_id,
-    open_demo,
-    send,
-    start_chat,
-    store_assistant_message,
-    texts,
-)
+from tests.browser.helpers import conversation_id, open_demo, send, start_chat, texts
 from tests.support import RunningServer
-
-
-async def test_assistant_answers_with_sources_and_a_person_can_be_asked_for(server: RunningServer, visitor, staff) -> None:
-    # Someone is online (so the widget offers a live chat), but in another team: the visitor
-    # waits in line, and the assistant is who answers meanwhile.
-    await staff("Robin", teams=("billing",))
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
-    conv = await conversation_id(page, server)
-    await expect(page.locator(".head p")).to_have_text("Waiting for a team member")
-    await send(page, "How do refunds work?")
-    await expect(page.locator(".msg.out .state")).to_have_attribute("data-status", "sent")
-    await store_assistant_message(server, conv, "Annual plans can be refunded within 14 days.", {
-        "citations": [{"slug": "refund-policy", "title": "Refund policy", "url": "https://help.example/refunds"}],
-    })
-    await page.reload()
-    answer = page.locator(".msg.assistant")
-    await expect(answer.locator(".bubble")).to_have_text("Annual plans can be refunded within 14 days.")
-    await expect(answer.locator(".who")).to_have_text("Assistant")
-    await expect(answer.locator(".citations a")).to_have_attribute("href", "https://help.example/refunds")
-    await expect(page.locator(".head p")).to_have_text("You're chatting with our assistant")
-
-    # Asking for a person: the server confirms, the button goes, and the visitor is told.
-    await page.locator(".status .human").click()
-    await expect(page.locator(".status")).to_contain_text("We've asked a team member to join")
-    await expect(page.locator(".status .human")).to_have_count(0)
 
 
 async def test_resolved_conversations_can_be_reopened_or_started_afresh(server: RunningServer, visitor, staff) -> None:

@@ -32,6 +32,7 @@ async def test_widget_settings_are_public_and_report_defaults_and_availability(s
         assert data["business_hours"]["open_now"] is True and data["business_hours"]["always_open"] is True
         assert data["team_name"] == "Support"
         assert data["agents_available"] is False
+        assert data["assistant_available"] is False  # the tests' servers run without it
         assert data["websocket_only"] is False and data["identity_verification"] is False
         assert "image/png" in data["attachments"]["types"]
         assert "max-age" in headers["Cache-Control"]
@@ -42,6 +43,26 @@ async def test_widget_settings_are_public_and_report_defaults_and_availability(s
         await staff.ok("set_presence", {"status": "away"})
         assert (await _get_settings(server.url))[2]["data"]["agents_available"] is False
         await staff.close()
+    finally:
+        await server.stop()
+
+
+async def test_widget_settings_say_whether_the_assistant_answers_while_nobody_is_online(
+    settings: Settings,
+) -> None:
+    from tests.e2e.routing_support import set_team_mode
+
+    server = await start_server(settings.with_overrides(assistant_mode="when_no_agent"))
+    try:
+        data = (await _get_settings(server.url))[2]["data"]
+        assert (data["agents_available"], data["assistant_available"]) == (False, True)
+        await set_team_mode(server, "support", assistant_mode="off")  # the default team's choice wins
+        assert (await _get_settings(server.url))[2]["data"]["assistant_available"] is False
+    finally:
+        await server.stop()
+    server = await start_server(settings.with_overrides(assistant_mode="first", assistant_max_turns=0))
+    try:
+        assert (await _get_settings(server.url))[2]["data"]["assistant_available"] is False
     finally:
         await server.stop()
 

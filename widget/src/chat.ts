@@ -234,13 +234,13 @@ export class Chat {
     }
   }
 
+  /** "Talk to a person": the conversation waits in line for one (the assistant confirms). */
   async requestHuman(): Promise<void> {
-    const state = this.state;
-    if (!state.conversation) return;
-    const ack = await this.#call("request_human", { conversation_id: state.conversation.id });
-    // A server without a human hand-off answers with an error: say so instead of waiting.
-    state.humanRequest = ack?.ok ? "requested" : "unavailable";
-    this.#hooks.changed();
+    const id = this.state.conversation?.id;
+    if (!id) return;
+    const ack = await this.#call<FollowData>("request_human", { conversation_id: id });
+    if (ack?.ok) this.#adopt(ack.data);
+    else this.#hooks.error(ack?.error.message ?? ""); // "" = not connected
   }
 
   /** Fresh signed download links for one message (they expire after an hour). */

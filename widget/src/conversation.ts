@@ -47,7 +47,6 @@ export class ConversationState {
   readonly streams = new Map<string, string>();
   readonly typing = new Map<string, { name: string | null; until: number }>();
   notices: Notice[] = [];
-  humanRequest: "requested" | "unavailable" | null = null;
 
   constructor(conversation: Conversation | null = null) {
     this.conversation = conversation;
@@ -69,10 +68,11 @@ export class ConversationState {
     if (!conversation) return "new";
     if (conversation.status !== "open") return "resolved";
     if (this.agent || conversation.assigned_agent || conversation.assigned_agent_id) return "agent";
+    // The server says who answers now; an answer streaming in is the assistant's too.
+    if (conversation.owner === "assistant" || this.streams.size) return "assistant";
     if (this.routing === "queued" || this.routing === "requeued") return "waiting";
-    const staff = this.#lastStaffMessage();
-    if (this.streams.size || staff?.sender_kind === "assistant") return "assistant";
-    return staff?.sender_kind === "agent" ? "agent" : "waiting";
+    // Someone of the team who is not assigned (an admin, say) is answering.
+    return this.#lastStaffMessage()?.sender_kind === "agent" ? "agent" : "waiting";
   }
 
   /** Who is helping: the assigned agent, else whoever of the team wrote last. */
@@ -135,6 +135,8 @@ export class ConversationState {
       this.typing.set(key, { name: typeof raw.sender_name === "string" ? raw.sender_name : null, until: Date.now() + lasts });
     } else {
       this.typing.delete(key);
+      // The assistant stopped without posting what it streamed (a person took over): drop it.
+      if (raw.sender_kind === "assistant") this.streams.clear();
     }
     return lasts;
   }
@@ -151,18 +153,19 @@ export class ConversationState {
   streamed(raw: Record<string, unknown>): void {
     if (typeof raw.text !== "string") return;
     const stream = String(raw.stream_id ?? "");
-    this.streams.set(stream, (this.streams.get(stream) ?? "") + raw.text);
+    // A restart replaces what was shown (the model failed and the help center is quoted).
+    this.streams.set(stream, (raw.restart ? "" : (this.streams.get(stream) ?? "")) + raw.text);
   }
 
   /** A conversation_updated for this conversation; returns the notice to show, if any. */
   updated(conversation: Conversation, reason: string): [NoticeKind, string] | null {
     this.conversation = { ...this.conversation, ...conversation };
     const name = conversation.assigned_agent?.display_name ?? "";
-    if (reason === "assigned" || reason === "transferred") {
+    if (reason === "assigned" || reason === "claimed" || reason === "transferred") {
       this.agent = conversation.assigned_agent ?? null;
       this.routing = reason;
       this.queue = null;
-      return [reason === "assigned" ? "joined" : "transferred", name];
+      return [reason === "transferred" ? "transferred" : "joined", name];
     }
     if (reason === "queued" || reason === "requeued") {
       this.agent = null;
@@ -171,7 +174,6 @@ export class ConversationState {
     }
     if (reason === "resolved") {
       this.queue = null;
-      this.humanRequest = null;
       return ["resolvedNotice", ""];
     }
     return reason === "reopened" ? ["reopenedNotice", ""] : null;

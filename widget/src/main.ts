@@ -84,7 +84,7 @@ async function start(explicit: InitOptions, script: HTMLScriptElement | null, em
         emitter.emit("message", JSON.parse(JSON.stringify(message)));
       },
       notice: (kind, name) => t(kind, { name }),
-      error: (text) => view?.showError(text),
+      error: (text) => view?.showError(text || t("cannotConnect")),
     },
     options.websocketOnly ?? settings.websocket_only,
   );

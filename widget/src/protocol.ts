@@ -40,6 +40,7 @@ export interface Conversation {
   id: string;
   status: string; // open | resolved | abandoned
   last_seq: number;
+  owner?: string; // assistant | queue | human: who answers the visitor now
   assigned_agent_id?: string | null;
   assigned_agent?: AssignedAgent | null;
 }
@@ -82,7 +83,7 @@ export interface WidgetSettings {
   pre_chat: { name: FieldMode; email: FieldMode };
   business_hours: { open_now: boolean; text: string | null };
   agents_available: boolean | null;
-  // Planned: the server tells whether its assistant can answer when nobody else can.
+  // Whether the assistant answers when nobody else can (missing on older servers).
   assistant_available?: boolean;
   language: string | null;
   websocket_only: boolean;

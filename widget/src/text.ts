@@ -21,27 +21,46 @@ export function link(href: string, label: string): HTMLAnchorElement {
   return h("a", { href, target: "_blank", rel: "noopener noreferrer nofollow", text: label });
 }
 
-/** Message text as nodes: text, auto-linked URLs and <br> for line breaks. */
+/** Message text as nodes: text, auto-linked URLs, <br> for line breaks, and lines that start
+ * with ">" (the help center's passages the assistant quotes) as block quotes. */
 export function richText(text: string): DocumentFragment {
   const out = document.createDocumentFragment();
-  const lines = text.split(/\r\n|\r|\n/);
-  lines.forEach((line, index) => {
-    if (index > 0) out.appendChild(h("br"));
-    let last = 0;
-    for (const match of line.matchAll(URL_PATTERN)) {
-      let url = match[0];
-      const trailing = url.match(TRAILING);
-      if (trailing) url = url.slice(0, -trailing[0].length);
-      const start = match.index ?? 0;
-      const href = safeUrl(url);
-      if (!href) continue;
-      if (start > last) out.appendChild(document.createTextNode(line.slice(last, start)));
-      out.appendChild(link(href, url));
-      last = start + url.length;
+  let quote: HTMLElement | null = null;
+  let afterText = false;
+  for (let line of text.split(/\r\n|\r|\n/)) {
+    const marker = /^> ?/.exec(line);
+    let into: Node = out;
+    if (marker) {
+      line = line.slice(marker[0].length);
+      if (quote) quote.appendChild(h("br"));
+      else out.appendChild((quote = h("blockquote")));
+      into = quote;
+    } else {
+      // A quote is a block of its own: the blank line after it is its margin.
+      if (quote && !line.trim()) continue;
+      if (afterText) out.appendChild(h("br"));
+      quote = null;
     }
-    if (last < line.length) out.appendChild(document.createTextNode(line.slice(last)));
-  });
+    afterText = !marker;
+    appendLine(into, line);
+  }
   return out;
+}
+
+function appendLine(into: Node, line: string): void {
+  let last = 0;
+  for (const match of line.matchAll(URL_PATTERN)) {
+    let url = match[0];
+    const trailing = url.match(TRAILING);
+    if (trailing) url = url.slice(0, -trailing[0].length);
+    const start = match.index ?? 0;
+    const href = safeUrl(url);
+    if (!href) continue;
+    if (start > last) into.appendChild(document.createTextNode(line.slice(last, start)));
+    into.appendChild(link(href, url));
+    last = start + url.length;
+  }
+  if (last < line.length) into.appendChild(document.createTextNode(line.slice(last)));
 }
 
 export function formatBytes(bytes: number): string {

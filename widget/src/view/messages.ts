@@ -113,7 +113,8 @@ export class MessageList {
     const { t } = this.#ctx;
     const out = message.sender_kind === "customer";
     const assistant = message.sender_kind === "assistant";
-    const name = out ? t("you") : assistant ? t("assistant") : message.sender_name || this.#ctx.teamName;
+    // The assistant's name is the server's (PARLEY_ASSISTANT_NAME), as on its typing indicator.
+    const name = out ? t("you") : message.sender_name || (assistant ? t("assistant") : this.#ctx.teamName);
     const li = h("li", {
       class: `msg ${out ? "out" : "in"}${assistant ? " assistant" : ""}${first ? " first" : ""}`,
       "data-seq": message.seq,
@@ -160,12 +161,13 @@ export class MessageList {
   }
 
   #streaming(text: string): HTMLElement {
-    const { t } = this.#ctx;
+    const { chat, t } = this.#ctx;
+    const name = chat.state.typing.get("assistant")?.name || t("assistant");
     return h(
       "li",
       { class: "msg in assistant first streaming" },
       h("div", { class: "avatar bot" }, icon(ICONS.spark, 16)),
-      h("div", { class: "stack" }, h("div", { class: "who", text: t("assistant") }), h("div", { class: "bubble" }, richText(text))),
+      h("div", { class: "stack" }, h("div", { class: "who", text: name }), h("div", { class: "bubble" }, richText(text))),
     );
   }
 

@@ -64,6 +64,7 @@ export class WidgetView {
   #alertTimer = 0;
   #thanks: string | null = null;
   #forceScroll = true;
+  #last?: HTMLElement;
 
   readonly #chat: Chat;
   readonly #options: ViewOptions;
@@ -187,7 +188,7 @@ export class WidgetView {
 
   announce(message: Message): void {
     const { t } = this.#options;
-    const who = message.sender_kind === "assistant" ? t("assistant") : message.sender_name || this.#options.teamName;
+    const who = message.sender_name || (message.sender_kind === "assistant" ? t("assistant") : this.#options.teamName);
     this.#live.textContent = "";
     this.#live.textContent = `${who}: ${message.body || message.attachments.map((a) => a.filename).join(", ")}`;
   }
@@ -224,8 +225,13 @@ export class WidgetView {
     if (mode === "chat") {
       const nearBottom = this.#body.scrollHeight - this.#body.scrollTop - this.#body.clientHeight < 120;
       this.#list.render();
+      // To the end; but a new answer taller than the view is read from its start (a streamed
+      // one was followed as it grew, so its final message keeps the place).
+      const last = this.#list.element.lastElementChild as HTMLElement;
+      const jump = last !== this.#last && last.matches(".in") && !this.#last?.matches(".streaming");
+      this.#last = last;
       if (nearBottom || this.#forceScroll) {
-        this.#body.scrollTop = this.#body.scrollHeight;
+        this.#body.scrollTop = jump ? last.offsetTop - 12 : this.#body.scrollHeight;
         this.#forceScroll = false;
       }
       if (visible) chat.markRead();
@@ -333,8 +339,8 @@ export class WidgetView {
   #renderStatus(phase: Phase): void {
     const { t } = this.#options;
     const chat = this.#chat;
-    const { queue, humanRequest } = this.#chat.state;
-    const key = `${phase}|${JSON.stringify(queue)}|${humanRequest}`;
+    const { queue } = this.#chat.state;
+    const key = `${phase}|${JSON.stringify(queue)}`;
     if (this.#status.dataset.key === key) return;
     this.#status.dataset.key = key;
     clear(this.#status);
@@ -348,12 +354,11 @@ export class WidgetView {
       }
       parts.push(h("span", { class: "grow queue", text }));
     } else if (phase === "assistant") {
-      if (humanRequest === "unavailable") parts.push(h("span", { class: "grow", text: t("humanUnavailable") }));
-      else if (humanRequest === "requested") parts.push(h("span", { class: "grow", text: t("humanRequested") }));
-      else {
-        parts.push(h("span", { class: "grow", text: t("withAssistant") }));
-        parts.push(button({ class: "chip human" }, () => void chat.requestHuman(), icon(ICONS.person, 16), t("talkToHuman")));
-      }
+      // The header already says who is answering; this row offers the way to a person.
+      parts.push(button({ class: "chip human" }, () => {
+          this.#forceScroll = true; // to the confirmation, wherever the visitor was reading
+          void chat.requestHuman();
+        }, icon(ICONS.person, 16), t("talkToHuman")));
     } else if (phase === "resolved") {
       parts.push(h("span", { class: "grow", text: t("resolvedHint") }));
       parts.push(
