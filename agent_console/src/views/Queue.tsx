@@ -44,7 +44,7 @@ function TeamQueue({ queue, now }: { queue: Queue; now: number }) {
               <th>Customer</th>
               <th>Last message</th>
               <th class="num">Waiting</th>
-              {manual && <th />}
+              <th />
             </tr>
           </thead>
           <tbody>
@@ -84,13 +84,16 @@ function Entry({ entry, manual, waited }: { entry: QueueEntry; manual: boolean; 
       <td class={`num wait ${waited > 120 ? "late" : ""}`} data-testid="wait">
         {duration(waited)}
       </td>
-      {manual && (
-        <td class="actions">
+      <td class="actions">
+        <a class="btn small" href={`#/inbox/${entry.conversation_id}`} title="Read the conversation without taking it">
+          View
+        </a>{" "}
+        {manual && (
           <button class="btn primary small" type="button" disabled={busy} onClick={claim}>
             {busy ? "Claiming…" : "Claim"}
           </button>
-        </td>
-      )}
+        )}
+      </td>
     </tr>
   );
 }
