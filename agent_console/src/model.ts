@@ -2,6 +2,7 @@
 // conversations with their messages, and the calls that change them. Views only read it and
 // call its methods; it notifies them through Observable.
 import { Api, ApiError } from "./api";
+import { applyDelta, applyMessage, applyReceipt, applyTyping, createState, mergeMessages, updateState, type ConvState } from "./conversation";
 import { AgentSocket, type ConnectionState } from "./socket";
 import { Observable } from "./store";
 import type {
@@ -15,7 +16,6 @@ import type {
   Queue,
   QuickResponse,
   Receipt,
-  Summary,
   Team,
   Typing,
 } from "./types";
@@ -23,41 +23,6 @@ import type {
 const TOKEN_KEY = "parley-console:token";
 const AGENT_KEY = "parley-console:agent";
 const PAGE_SIZE = 50;
-
-export interface TypingState {
-  name: string;
-  kind: string;
-  internal: boolean;
-  until: number;
-}
-
-export interface ConvState {
-  conv: Conversation;
-  summary: Summary | null;
-  messages: Message[];
-  /** Highest seq received from the server (replay, live, or the list's snapshot). */
-  lastSeq: number;
-  historyLoaded: boolean;
-  hasOlder: boolean;
-  loadingOlder: boolean;
-  following: boolean;
-  unread: number;
-  typing: Map<string, TypingState>;
-  customerRead: number;
-  customerDelivered: number;
-  notice: string | null;
-  /** The assistant's answers being written (ephemeral; replaced by the final message). */
-  streams: Map<string, string>;
-  suggestion: Suggestion | null;
-}
-
-export interface Suggestion {
-  requestId: string;
-  pending: boolean;
-  text: string;
-  found: boolean;
-  error: string | null;
-}
 
 export interface Toast {
   id: number;
@@ -69,6 +34,8 @@ export interface Directory {
   agents: DirectoryAgent[];
   teams: Team[];
 }
+
+export type { ConvState, Suggestion, TypingState } from "./conversation";
 
 export class Model extends Observable {
   token: string | null = sessionStorage.getItem(TOKEN_KEY);
@@ -276,35 +243,13 @@ export class Model extends Observable {
   }
 
   private upsert(conv: Conversation): ConvState {
-    let state = this.convs.get(conv.id);
-    if (!state) {
-      state = {
-        conv,
-        summary: conv.summary ?? null,
-        messages: [],
-        lastSeq: conv.last_seq,
-        historyLoaded: false,
-        hasOlder: true,
-        loadingOlder: false,
-        following: false,
-        unread: conv.summary?.unread ?? 0,
-        typing: new Map(),
-        customerRead: conv.summary?.customer_read_seq ?? 0,
-        customerDelivered: conv.summary?.customer_delivered_seq ?? 0,
-        notice: null,
-        streams: new Map(),
-        suggestion: null,
-      };
-      this.convs.set(conv.id, state);
-    } else {
-      const { summary, ...rest } = conv;
-      state.conv = { ...state.conv, ...rest };
-      if (summary) {
-        state.summary = summary;
-        state.customerRead = Math.max(state.customerRead, summary.customer_read_seq);
-        state.customerDelivered = Math.max(state.customerDelivered, summary.customer_delivered_seq);
-      }
+    const known = this.convs.get(conv.id);
+    if (known) {
+      updateState(known, conv);
+      return known;
     }
+    const state = createState(conv);
+    this.convs.set(conv.id, state);
     return state;
   }
 
@@ -390,7 +335,7 @@ export class Model extends Observable {
         before_seq: state.lastSeq + 1,
         limit: PAGE_SIZE,
       });
-      this.merge(state, page.messages);
+      mergeMessages(state, page.messages);
       state.historyLoaded = true;
       state.hasOlder = page.has_more;
     }
@@ -416,7 +361,7 @@ export class Model extends Observable {
         before_seq: first,
         limit: PAGE_SIZE,
       });
-      this.merge(state, page.messages);
+      mergeMessages(state, page.messages);
       state.hasOlder = page.has_more && page.messages.length > 0;
     } finally {
       state.loadingOlder = false;
@@ -424,35 +369,11 @@ export class Model extends Observable {
     }
   }
 
-  private merge(state: ConvState, messages: Message[]): void {
-    const bySeq = new Map(state.messages.map((m) => [m.seq, m]));
-    for (const m of messages) bySeq.set(m.seq, m);
-    state.messages = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
-  }
-
   private onMessage(m: Message): void {
     const state = this.convs.get(m.conversation_id);
     if (!state) return;
-    state.lastSeq = Math.max(state.lastSeq, m.seq);
-    this.merge(state, [m]);
-    state.conv = { ...state.conv, last_seq: Math.max(state.conv.last_seq, m.seq), last_message_at: m.created_at };
+    applyMessage(state, m);
     const fromMe = m.sender_kind === "agent" && m.sender_id === this.me?.agent_id;
-    if (state.summary) {
-      state.summary = {
-        ...state.summary,
-        last_message: { seq: m.seq, body: m.body, sender_kind: m.sender_kind, visibility: m.visibility, created_at: m.created_at },
-        waiting_since:
-          m.sender_kind === "customer"
-            ? (state.summary.waiting_since ?? m.created_at)
-            : m.visibility === "public" && (m.sender_kind === "agent" || m.sender_kind === "assistant")
-              ? null
-              : state.summary.waiting_since,
-      };
-    }
-    const stream = m.metadata?.stream_id;
-    if (typeof stream === "string") state.streams.delete(stream);
-    // A message ends its sender's typing indicator.
-    if (m.sender_id) state.typing.delete(`${m.sender_kind}:${m.sender_id}`);
     if (!fromMe) {
       if (this.isVisible(m.conversation_id)) this.markRead(m.conversation_id);
       else state.unread += 1;
@@ -478,33 +399,23 @@ export class Model extends Observable {
   private onTyping(t: Typing): void {
     const state = this.convs.get(t.conversation_id);
     if (!state) return;
-    const key = `${t.sender_kind}:${t.sender_id}`;
-    // The assistant stopping without a final message means its answer was dropped.
-    if (t.sender_kind === "assistant" && !t.typing) state.streams.clear();
-    if (t.typing) {
-      state.typing.set(key, {
-        name: t.sender_name ?? (t.sender_kind === "customer" ? "The customer" : "An agent"),
-        kind: t.sender_kind,
-        internal: t.internal,
-        until: Date.now() + t.expires_in * 1000,
-      });
-      setTimeout(() => this.changed(), t.expires_in * 1000 + 50);
-    } else state.typing.delete(key);
+    applyTyping(state, t);
+    // Re-render when an indicator that got no refresh expires.
+    if (t.typing) setTimeout(() => this.changed(), t.expires_in * 1000 + 50);
     this.changed();
   }
 
   private onReceipt(r: Receipt): void {
     const state = this.convs.get(r.conversation_id);
-    if (!state || r.reader_kind !== "customer") return;
-    state.customerRead = Math.max(state.customerRead, r.read_seq);
-    state.customerDelivered = Math.max(state.customerDelivered, r.delivered_seq);
+    if (!state) return;
+    applyReceipt(state, r);
     this.changed();
   }
 
   private onDelta(d: { conversation_id: string; stream_id: string; text: string; restart: boolean }): void {
     const state = this.convs.get(d.conversation_id);
     if (!state) return;
-    state.streams.set(d.stream_id, (d.restart ? "" : (state.streams.get(d.stream_id) ?? "")) + d.text);
+    applyDelta(state, d);
     this.changed();
   }
 
