@@ -56,7 +56,7 @@ class NewAgent:
 
 
 async def _check_teams(conn: asyncpg.Connection, team_ids: list[UUID]) -> None:
-    known = {r["id"] for r in await conn.fetch("SELECT id FROM teams")}
+    known = await team_store.ids(conn)
     unknown = [str(t) for t in team_ids if t not in known]
     if unknown:
         raise invalid("no such team", field="team_ids", unknown=unknown)

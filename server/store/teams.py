@@ -72,3 +72,7 @@ async def update(
 async def member_ids(conn: asyncpg.Connection, team_id: UUID) -> list[UUID]:
     rows = await conn.fetch("SELECT agent_id FROM agent_teams WHERE team_id = $1", team_id)
     return [r["agent_id"] for r in rows]
+
+
+async def ids(conn: asyncpg.Connection) -> set[UUID]:
+    return {r["id"] for r in await conn.fetch("SELECT id FROM teams")}
