@@ -1,14 +1,14 @@
-// Hash routes: #/queue, #/inbox, #/inbox/<conversation id>, #/admin/<page>.
+// Hash routes: #/queue, #/inbox, #/inbox/<conversation id>, #/quick, #/admin/<page>.
 import { useEffect, useState } from "preact/hooks";
 
 export interface Route {
-  page: "queue" | "inbox" | "admin";
+  page: "queue" | "inbox" | "admin" | "quick";
   id: string | null;
 }
 
 export function parse(hash: string): Route {
   const [page, id] = hash.replace(/^#\/?/, "").split("/");
-  if (page === "queue" || page === "admin") return { page, id: id || null };
+  if (page === "queue" || page === "admin" || page === "quick") return { page, id: id || null };
   return { page: "inbox", id: id || null };
 }
 

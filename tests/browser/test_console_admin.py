@@ -62,10 +62,30 @@ async def test_an_admin_writes_a_quick_response_an_agent_uses(server: RunningSer
         message = await cust.log.wait_for("message", lambda m: m["sender_kind"] == "agent")
         assert message[0]["body"] == "Hello Casey, refunds reach your card within 5 days. — Sam"
 
+        # Agents keep personal quick responses themselves; the admin's are theirs to use only.
+        await sam.locator("a.tab", has_text="Quick responses").click()
+        await expect(sam.locator("tr[data-shortcut=refund]")).to_contain_text("set by an admin")
+        await sam.get_by_role("button", name="New quick response").click()
+        dialog = sam.get_by_role("dialog")
+        await expect(dialog.get_by_label("Available to")).to_be_hidden()
+        await dialog.get_by_label("Shortcut").fill("sig")
+        await dialog.get_by_label("Title").fill("My signature")
+        await dialog.get_by_label("Text").fill("Best, {{agent.first_name}}")
+        await dialog.get_by_role("button", name="Save").click()
+        await expect(sam.locator("tr[data-shortcut=sig]")).to_contain_text("Personal")
+        await sam.go_back()
+        await expect(composer).to_be_visible()
+        await composer.press_sequentially("/sig")
+        await composer.press("Enter")
+        await expect(composer).to_have_value("Best, Sam")
+
         # The audit log shows who did it.
         await ada.locator(".admin-nav a", has_text="Audit log").click()
-        await expect(ada.locator("tbody tr").first).to_contain_text("quick_response.create")
-        await expect(ada.locator("tbody tr").first).to_contain_text("Ada Admin")
+        rows = ada.locator("tbody tr")
+        await expect(rows).to_have_count(2)
+        await expect(rows.nth(0)).to_contain_text("Sam")  # newest first: Sam's personal one
+        await expect(rows.nth(1)).to_contain_text("Ada Admin")
+        await expect(rows.nth(1)).to_contain_text("quick_response.create")
     finally:
         if cust:
             await cust.close()

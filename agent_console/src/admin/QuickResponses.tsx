@@ -12,11 +12,14 @@ interface Draft {
   body: string;
 }
 
-const EMPTY: Draft = { scope: "global", team_id: "", shortcut: "", title: "", body: "" };
-
-export function QuickResponsesPage() {
+/** Admins manage every global and team quick response; everyone manages their personal ones
+ * (and sees the others they may use, read-only). */
+export function QuickResponsesPage({ mine = false }: { mine?: boolean }) {
   const [query, setQuery] = useState("");
-  const { data, error, reload } = useLoad<{ quick_responses: QuickResponse[] }>(`/api/v1/admin/quick-responses?q=${encodeURIComponent(query)}`);
+  const base = mine ? "/api/v1/quick-responses" : "/api/v1/admin/quick-responses";
+  const { data, error, reload } = useLoad<{ quick_responses: QuickResponse[] }>(`${base}?q=${encodeURIComponent(query)}`);
+  const empty: Draft = { scope: mine ? "personal" : "global", team_id: "", shortcut: "", title: "", body: "" };
+  const editable = (r: QuickResponse) => r.scope === "personal" || (!mine && model.isAdmin);
   const [draft, setDraft] = useState<Draft | null>(null);
   const teams = model.directory?.teams ?? [];
   const teamName = (id: string | null) => teams.find((t) => t.id === id)?.name ?? "";
@@ -34,14 +37,14 @@ export function QuickResponsesPage() {
 
   return (
     <>
-      <Head title="Quick responses">
+      <Head title={mine ? "My quick responses" : "Quick responses"}>
         <p class="muted">Agents type / in the composer to insert these. Variables: {"{{customer.name}}"}, {"{{customer.first_name}}"}, {"{{customer.email}}"}, {"{{agent.name}}"}, {"{{conversation.id}}"}; anything else is asked for.</p>
       </Head>
       <div class="card">
         <div class="toolbar">
           <input type="search" placeholder="Search shortcut, title or text" aria-label="Search quick responses" value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
           <span class="muted small">{data ? `${data.quick_responses.length} shown` : ""}</span>
-          <button class="btn primary" type="button" style="margin-left:auto" onClick={() => setDraft({ ...EMPTY })}>
+          <button class="btn primary" type="button" style="margin-left:auto" onClick={() => setDraft({ ...empty })}>
             New quick response
           </button>
         </div>
@@ -70,12 +73,18 @@ export function QuickResponsesPage() {
                   {r.scope === "team" ? `Team: ${teamName(r.team_id)}` : r.scope === "global" ? "Everyone" : "Personal"}
                 </td>
                 <td class="actions">
-                  <button class="btn small" type="button" onClick={() => setDraft({ ...r, team_id: r.team_id ?? "" })}>
-                    Edit
-                  </button>{" "}
-                  <button class="btn small danger" type="button" onClick={() => void remove(r)}>
-                    Delete
-                  </button>
+                  {editable(r) ? (
+                    <>
+                      <button class="btn small" type="button" onClick={() => setDraft({ ...r, team_id: r.team_id ?? "" })}>
+                        Edit
+                      </button>{" "}
+                      <button class="btn small danger" type="button" onClick={() => void remove(r)}>
+                        Delete
+                      </button>
+                    </>
+                  ) : (
+                    <span class="muted small">set by an admin</span>
+                  )}
                 </td>
               </tr>
             ))}
@@ -86,6 +95,7 @@ export function QuickResponsesPage() {
       {draft && (
         <QuickResponseForm
           draft={draft}
+          personalOnly={mine}
           onClose={() => setDraft(null)}
           onSaved={() => {
             setDraft(null);
@@ -98,7 +108,7 @@ export function QuickResponsesPage() {
   );
 }
 
-function QuickResponseForm({ draft, onClose, onSaved }: { draft: Draft; onClose: () => void; onSaved: () => void }) {
+function QuickResponseForm({ draft, personalOnly, onClose, onSaved }: { draft: Draft; personalOnly: boolean; onClose: () => void; onSaved: () => void }) {
   const [value, setValue] = useState(draft);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -136,7 +146,7 @@ function QuickResponseForm({ draft, onClose, onSaved }: { draft: Draft; onClose:
             Shortcut
             <input name="shortcut" required maxLength={41} placeholder="refund" value={value.shortcut} onInput={(e) => set({ shortcut: e.currentTarget.value })} />
           </label>
-          <label>
+          <label hidden={personalOnly}>
             Available to
             <select name="scope" value={value.scope} onChange={(e) => set({ scope: e.currentTarget.value as Draft["scope"] })}>
               <option value="global">Everyone</option>

@@ -6,6 +6,7 @@ import type { PresenceStatus } from "../types";
 import { Admin } from "../admin/Admin";
 import { Inbox } from "./Inbox";
 import { Login } from "./Login";
+import { QuickResponsesPage } from "../admin/QuickResponses";
 import { QueueView } from "./Queue";
 
 export function App() {
@@ -27,6 +28,11 @@ export function App() {
         {page === "queue" && <QueueView />}
         {page === "inbox" && <Inbox id={route.id} />}
         {page === "admin" && <Admin page={route.id} />}
+        {page === "quick" && (
+          <div class="admin-content">
+            <QuickResponsesPage mine />
+          </div>
+        )}
       </div>
       <Toasts />
     </div>
@@ -50,6 +56,9 @@ function TopBar({ page }: { page: string }) {
         </a>
         <a href="#/inbox" class={page === "inbox" ? "tab active" : "tab"} aria-current={page === "inbox" ? "page" : undefined}>
           My conversations {unread > 0 && <span class="count alert">{unread}</span>}
+        </a>
+        <a href="#/quick" class={page === "quick" ? "tab active" : "tab"} aria-current={page === "quick" ? "page" : undefined}>
+          Quick responses
         </a>
         {model.isAdmin && (
           <a href="#/admin" class={page === "admin" ? "tab active" : "tab"} aria-current={page === "admin" ? "page" : undefined} data-testid="admin-tab">
