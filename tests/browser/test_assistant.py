@@ -276,6 +276,8 @@ async def test_screenshots_of_an_answer_and_of_waiting_in_line(servers: Servers,
             page = await context.new_page()
             await open_demo(page, server)
             await start_chat(page)
+            await expect(page.locator(ANSWERS)).to_have_count(1)
+            await page.screenshot(path=str(artifacts / f"assistant-{name}-greeting.png"), animations="disabled")
             await send(page, PASSWORD_QUESTION)
             await expect(page.locator(ANSWERS + " .citations a").first).to_be_visible()
             await expect(page.locator(".typing")).to_be_hidden()
