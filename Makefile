@@ -8,8 +8,10 @@ APT_INSTALL = $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninter
 
 WIDGET_BUNDLE := server/static/widget/widget.js
 WIDGET_SOURCES := $(shell find widget/src -type f 2>/dev/null) widget/build.mjs widget/tsconfig.json
+CONSOLE_PAGE := server/static/console/index.html
+CONSOLE_SOURCES := $(shell find agent_console/src -type f 2>/dev/null) agent_console/build.mjs agent_console/tsconfig.json
 
-.PHONY: install install-test node browser widget run test lint typecheck format
+.PHONY: install install-test node browser widget console run test lint typecheck format
 
 install:
 	$(PYTHON) -m pip install --quiet -e .
@@ -36,10 +38,20 @@ widget/node_modules/.package-lock.json: widget/package.json widget/package-lock.
 $(WIDGET_BUNDLE): widget/node_modules/.package-lock.json $(WIDGET_SOURCES)
 	cd widget && $(NPM) run --silent build
 
-run: install widget
+# The agent console: the same approach, built into server/static/console/ (served at /console/).
+console: $(CONSOLE_PAGE)
+
+agent_console/node_modules/.package-lock.json: agent_console/package.json agent_console/package-lock.json | node
+	cd agent_console && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CONSOLE_PAGE): agent_console/node_modules/.package-lock.json $(CONSOLE_SOURCES)
+	cd agent_console && $(NPM) run --silent build
+
+run: install widget console
 	parley serve
 
-test: install-test widget browser lint typecheck
+test: install-test widget console browser lint typecheck
 	$(PYTHON) -m pytest -q -p no:cacheprovider
 
 lint:

@@ -177,14 +177,23 @@ async def start_to_assignment(dsn: str, redis_url: str, data_dir: Path, agents: 
         started_at: dict[str, float] = {}
         ack_ms: list[float] = []
 
+        failures: list[str] = []
+
         async def one_customer(index: int) -> None:
             client = socketio.AsyncClient(reconnection=False)
-            await client.connect(urls[index % 2], namespaces=["/customer"], transports=["websocket"])
-            t0 = time.perf_counter()
-            ack = await client.call("start_conversation", {}, namespace="/customer", timeout=30)
-            ack_ms.append((time.perf_counter() - t0) * 1000)
-            started_at[ack["data"]["conversation"]["id"]] = t0
-            await client.disconnect()
+            try:
+                await client.connect(
+                    urls[index % 2], namespaces=["/customer"], transports=["websocket"],
+                    wait_timeout=10,
+                )
+                t0 = time.perf_counter()
+                ack = await client.call("start_conversation", {}, namespace="/customer", timeout=30)
+                ack_ms.append((time.perf_counter() - t0) * 1000)
+                started_at[ack["data"]["conversation"]["id"]] = t0
+            except Exception as exc:  # counted and reported, not fatal to the run
+                failures.append(type(exc).__name__)
+            finally:
+                await client.disconnect()
 
         began = time.perf_counter()
         tasks = []
@@ -206,6 +215,7 @@ async def start_to_assignment(dsn: str, redis_url: str, data_dir: Path, agents: 
             "customers": customers,
             "offered_rate_per_second": rate,
             "assigned": len(latencies),
+            "customer_failures": len(failures),
             "throughput_per_second": round(len(latencies) / elapsed, 1),
             "start_ack_ms_p50": round(statistics.median(ack_ms), 1),
             "start_ack_ms_p99": round(percentile(ack_ms, 99), 1),
@@ -215,7 +225,11 @@ async def start_to_assignment(dsn: str, redis_url: str, data_dir: Path, agents: 
     finally:
         for process, _ in processes:
             process.terminate()
-            process.wait(timeout=15)
+        for process, _ in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 async def main() -> None:

@@ -3,33 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import redis.asyncio as redis_asyncio
 from aiohttp import web
 
+from .actions import widget as widget_actions
 from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
 from .actions.context import Services
+from .actions.queue_updates import QueueUpdates
+from .actions.routing import announce_queue
 from .api import (
+    admin_routes,
     attachment_routes,
     auth_routes,
     conversation_routes,
+    directory_routes,
     health,
     knowledge_routes,
+    openapi,
+    quick_response_routes,
     widget_routes,
 )
 from .api.errors import error_middleware
-from .api.keys import SERVICES, SETTINGS, SOCKETS
+from .api.keys import ORIGINS, SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
 from .background import cancel_and_wait
 from .config import Settings
+from .core.origins import AllowedOrigins
 from .realtime.background import start_background
 from .realtime.publisher import SocketPublisher
 from .realtime.server import create_socket_server, register_namespaces
@@ -111,14 +119,19 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         customer_presence=PresenceStore(
             redis, keys, ttl_seconds=settings.presence_ttl_seconds, kind="customer"
         ),
+        queue_updates=QueueUpdates(),
+        origins=app[ORIGINS],
     )
+    services.queue_updates.bind(lambda team_id: announce_queue(services, team_id))
     app[SERVICES] = services
+    await widget_actions.apply_overrides(services)
     customers, agents = register_namespaces(sio, services)
     background = start_background(services, agents.local_connections, customers.local_connections)
     try:
         yield
     finally:
         await cancel_and_wait(background)
+        await services.queue_updates.close()
         await redis.aclose()
         await close_pool(pool)
 
@@ -142,19 +155,30 @@ async def _close_sockets(app: web.Application) -> None:
     agent who reconnects within the TTL never appears to go offline during a deploy.
     """
     sio = app[SOCKETS]
+    goodbyes = []
     for namespace in list(sio.namespace_handlers):
-        handler = sio.namespace_handlers[namespace]
-        handler.shutting_down = True
-        for sid, _ in list(sio.manager.get_participants(namespace, None)):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    sio.disconnect(sid, namespace=namespace, ignore_queue=True), timeout=2
-                )
+        sio.namespace_handlers[namespace].shutting_down = True
+        goodbyes += [
+            sio.disconnect(sid, namespace=namespace, ignore_queue=True)
+            for sid, _ in list(sio.manager.get_participants(namespace, None))
+        ]
+    # All at once, and bounded: thousands of sockets must not turn a deploy into minutes.
+    await _bounded(goodbyes, seconds=5)
     # Then drop the transports themselves, so no request handler waits out a ping timeout.
-    for socket in list(sio.eio.sockets.values()):
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(socket.close(wait=False, abort=True), timeout=2)
+    await _bounded(
+        [socket.close(wait=False, abort=True) for socket in list(sio.eio.sockets.values())],
+        seconds=2,
+    )
     await sio.shutdown()
+
+
+async def _bounded(steps: list[Coroutine[Any, Any, Any]], *, seconds: float) -> None:
+    if not steps:
+        return
+    tasks = [asyncio.ensure_future(step) for step in steps]
+    _, pending = await asyncio.wait(tasks, timeout=seconds)
+    for task in pending:
+        task.cancel()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -167,7 +191,9 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=settings.attachment_max_bytes + 1024 * 1024,
     )
     app[SETTINGS] = settings
-    sio = create_socket_server(settings)
+    origins = AllowedOrigins(settings.allowed_origins)
+    app[ORIGINS] = origins
+    sio = create_socket_server(settings, origins)
     sio.attach(app)
     app[SOCKETS] = sio
     app.cleanup_ctx.append(_services_ctx)
@@ -177,9 +203,13 @@ def create_app(settings: Settings) -> web.Application:
         auth_routes.routes,
         conversation_routes.routes,
         attachment_routes.routes,
+        directory_routes.routes,
+        quick_response_routes.routes,
+        admin_routes.routes,
     ):
         app.router.add_routes(table)
     knowledge_routes.setup(app)
+    openapi.setup(app)
     widget_routes.setup(app)
     add_static_routes(app)
     return app

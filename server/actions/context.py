@@ -17,12 +17,14 @@ from ..config import Settings
 from ..core.errors import ErrorCode, ParleyError
 from ..core.events import Event
 from ..core.models import AgentPrincipal, Message
+from ..core.origins import AllowedOrigins
 from ..routing.keys import RedisKeys
 from ..routing.presence import PresenceStore
 from ..routing.queue import RoutingStore
 from ..routing.ratelimit import FailureLimiter
 from ..routing.timers import Timers
 from ..store.blobs import BlobStore
+from .queue_updates import QueueUpdates
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,9 @@ class Services:
     routing: RoutingStore
     timers: Timers
     customer_presence: PresenceStore
+    queue_updates: QueueUpdates
     participant: Participant = field(default_factory=NoParticipant)
+    origins: AllowedOrigins = field(default_factory=lambda: AllowedOrigins(("*",)))
 
 
 @dataclass(slots=True)

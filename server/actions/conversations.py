@@ -29,6 +29,7 @@ from ..core.models import (
 from ..store import agents as agent_store
 from ..store import conversations as conversation_store
 from ..store import customers as customer_store
+from ..store import summaries as summary_store
 from ..store.conversations import ConversationContext
 from .context import Services, UnitOfWork, unit_of_work
 
@@ -187,3 +188,19 @@ async def with_assigned_agent(services: Services, conversation: Conversation) ->
                 "avatar_url": agent.avatar_url,
             }
     return data
+
+
+async def with_summaries(
+    services: Services, principal: AgentPrincipal, conversations: list[Conversation]
+) -> list[dict[str, Any]]:
+    """Conversations in wire form, each with the `summary` an agent's list shows."""
+    async with services.db.acquire() as conn:
+        found = await summary_store.for_agent(
+            conn, [c.id for c in conversations], principal.agent_id
+        )
+    result = []
+    for conversation in conversations:
+        data: dict[str, Any] = to_wire(conversation)
+        data["summary"] = to_wire(found.get(conversation.id))
+        result.append(data)
+    return result

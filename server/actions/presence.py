@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from uuid import UUID
 
 from ..core.events import presence_event
 from ..core.models import AgentPrincipal, PresenceStatus
 from ..routing.presence import PresenceChange
+from ..store import routing as routing_store
 from . import routing_timers
 from .context import Services, publish_all
 
@@ -66,3 +68,23 @@ async def sweep_expired(services: Services) -> int:
     if expired or gone:
         log.info("swept %d agent and %d customer connections", len(expired), len(gone))
     return len(expired) + len(gone)
+
+
+async def whoami(services: Services, principal: AgentPrincipal) -> dict[str, Any]:
+    """The agent, their presence, and their load against capacity (counted in PostgreSQL,
+    the same count that guards assignments)."""
+    status, since = await services.presence.status(principal.agent_id)
+    async with services.db.acquire() as conn:
+        found = await routing_store.routable_agents(conn, principal.agent_id)
+    load = found[0].open_assigned if found else 0
+    max_chats = found[0].max_chats if found else None
+    capacity = max_chats if max_chats is not None else services.settings.default_max_chats
+    return {
+        "agent_id": str(principal.agent_id),
+        "display_name": principal.display_name,
+        "role": str(principal.role),
+        "team_ids": sorted(str(t) for t in principal.team_ids),
+        "presence": {"status": str(status), "since": since},
+        "load": load,
+        "capacity": capacity,
+    }

@@ -125,7 +125,7 @@ async def drain(services: Services, team_id: UUID) -> int:
     assigned = 0
     if team.settings.mode is RoutingMode.AUTO:
         assigned = await _assign_waiting(services, team)
-    await publish_queue(services, team)
+    services.queue_updates.changed(team.id)
     return assigned
 
 
@@ -177,11 +177,12 @@ async def _record(
         agent = await agent_store.get(work.conn, agent_id)
         if agent is not None and agent.is_active:
             waited = await routing_store.wait_seconds(work.conn, conversation_id)
+            max_chats = await routing_store.effective_max_chats(work.conn, agent_id)
             assignment = await routing_store.record_assignment(
                 work.conn,
                 conversation_id,
                 agent_id,
-                capacity=capacity_of(services, agent.max_chats),
+                capacity=capacity_of(services, max_chats),
             )
         if assignment is not None and agent is not None:
             await routing_store.add_event(
@@ -313,7 +314,7 @@ async def claim(
     )
     if conversation is None:
         raise ParleyError(ErrorCode.CONFLICT, "this conversation could not be assigned to you")
-    await publish_queue(services, team)
+    services.queue_updates.changed(team.id)
     return conversation
 
 
@@ -447,3 +448,10 @@ async def queue_position(services: Services, conversation: Conversation) -> dict
         "estimated_wait_seconds": estimate.seconds,
         "enough_data": estimate.enough_data,
     }
+
+
+async def announce_queue(services: Services, team_id: UUID) -> None:
+    """What QueueUpdates calls: publish one team's line as it is now."""
+    team = await team_for(services, team_id)
+    if team is not None:
+        await publish_queue(services, team)

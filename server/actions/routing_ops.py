@@ -123,12 +123,13 @@ async def _transfer_to_agent(
 ) -> Conversation:
     async with services.db.acquire() as conn:
         target = await agent_store.get(conn, to_agent)
+        max_chats = await routing_store.effective_max_chats(conn, to_agent)
     if target is None or not target.is_active:
         raise not_found("agent")
     if conversation.assigned_agent_id == to_agent:
         raise ParleyError(ErrorCode.CONFLICT, "the conversation is already assigned to this agent")
     await routing.register_agent(services, to_agent)
-    capacity = routing.capacity_of(services, target.max_chats)
+    capacity = routing.capacity_of(services, max_chats)
     if conversation.assigned_agent_id is None:
         # Waiting: the target takes it from the line, with the same checks as a claim.
         team = await routing.team_for(services, conversation.team_id)
@@ -141,7 +142,7 @@ async def _transfer_to_agent(
         if claimed is None:
             raise ParleyError(ErrorCode.CONFLICT, f"{target.display_name} cannot take it right now")
         await _note_transfer(services, conversation.id, principal, target.display_name, note)
-        await routing.publish_queue(services, team)
+        services.queue_updates.changed(team.id)
         return claimed
     from_agent = conversation.assigned_agent_id
     result = await services.routing.transfer(conversation.id, from_agent, to_agent)
@@ -237,7 +238,7 @@ async def _transfer_to_team(
     if previous_team is not None and previous_team != team.id:
         previous = await routing.team_for(services, previous_team)
         if previous is not None:
-            await routing.publish_queue(services, previous)
+            services.queue_updates.changed(previous.id)
     if agent_id is not None:
         await drain_teams_of(services, agent_id)
     return moved or conversation
@@ -296,7 +297,7 @@ async def leave_routing(
                 await routing_store.leave_queue(conn, conversation.id)
             team = await routing.team_for(services, conversation.team_id)
             if team is not None:
-                await routing.publish_queue(services, team)
+                services.queue_updates.changed(team.id)
     if conversation.assigned_agent_id is not None:
         await services.routing.release(conversation.id, conversation.assigned_agent_id)
         await services.timers.cancel(

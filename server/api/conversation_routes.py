@@ -16,7 +16,7 @@ from ..actions.wire import message_wire
 from ..core import policies
 from ..core.errors import ErrorCode, ParleyError
 from ..core.events import to_wire
-from ..core.models import ConversationStatus, CustomerPrincipal, Visibility
+from ..core.models import AgentPrincipal, ConversationStatus, CustomerPrincipal, Visibility
 from .errors import json_response
 from .keys import SERVICES
 from .requests import int_query, principal_of, read_body, uuid_param
@@ -98,20 +98,22 @@ async def list_conversations(request: web.Request) -> web.Response:
     )
     page, more = found[:limit], len(found) > limit
     next_cursor = _encode_cursor(page[-1].updated_at, page[-1].id) if more and page else None
+    conversations = await conversation_actions.with_summaries(services, agent, page)
     return json_response(
-        {
-            "ok": True,
-            "data": {"conversations": [to_wire(c) for c in page], "next_cursor": next_cursor},
-        }
+        {"ok": True, "data": {"conversations": conversations, "next_cursor": next_cursor}}
     )
 
 
 @routes.get("/api/v1/conversations/{conversation_id}")
 async def get_conversation(request: web.Request) -> web.Response:
     principal = await principal_of(request)
+    services = request.app[SERVICES]
     conversation = await conversation_actions.get_visible(
-        request.app[SERVICES], principal, uuid_param(request, "conversation_id")
+        services, principal, uuid_param(request, "conversation_id")
     )
+    if isinstance(principal, AgentPrincipal):
+        (data,) = await conversation_actions.with_summaries(services, principal, [conversation])
+        return json_response({"ok": True, "data": {"conversation": data}})
     return json_response({"ok": True, "data": {"conversation": to_wire(conversation)}})
 
 

@@ -8,8 +8,10 @@ from aiohttp import web
 from ..actions.context import Services
 from ..assistant.service import Assistant
 from ..config import Settings
+from ..core.origins import AllowedOrigins
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 SOCKETS = web.AppKey("sockets", socketio.AsyncServer)
 ASSISTANT = web.AppKey("assistant", Assistant)
+ORIGINS = web.AppKey("origins", AllowedOrigins)

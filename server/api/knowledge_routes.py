@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import msgspec
 from aiohttp import BodyPartReader, web
 
+from ..actions import audit, knowledge_import
 from ..actions import knowledge as knowledge_actions
-from ..actions import knowledge_import
 from ..actions.context import NoParticipant
 from ..actions.knowledge import SaveResult
 from ..assistant.chunking import first_heading_title
@@ -57,6 +57,13 @@ class AskBody(msgspec.Struct, forbid_unknown_fields=True):
 async def _assistant(request: web.Request) -> Assistant:
     policies.ensure_can_manage_knowledge(await principal_of(request))
     return request.app[ASSISTANT]
+
+
+async def _audited(request: web.Request, action: str, target: str | None, **details: Any) -> None:
+    admin = policies.ensure_can_manage_knowledge(await principal_of(request))
+    await audit.record_separately(
+        request.app[SERVICES], admin, action, "knowledge", target, **details
+    )
 
 
 def _draft(slug: str, body: CreateArticleBody | UpdateArticleBody) -> ArticleDraft:
@@ -130,6 +137,7 @@ async def create_article(request: web.Request) -> web.Response:
             ErrorCode.VALIDATION_FAILED, "give a slug, a title or a body starting with a heading"
         )
     result = await knowledge_actions.create_article(assistant.knowledge, _draft(slug, body))
+    await _audited(request, "knowledge.create", result.slug, title=body.title)
     data = {"article": await _article_data(assistant, result.slug), "index": _index_data(result)}
     return json_response({"ok": True, "data": data}, status=201)
 
@@ -141,6 +149,7 @@ async def update_article(request: web.Request) -> web.Response:
     body = await read_body(request, UpdateArticleBody)
     draft = _draft(request.match_info["slug"], body)
     result = await knowledge_actions.update_article(assistant.knowledge, draft)
+    await _audited(request, "knowledge.update", result.slug, outcome=result.outcome)
     data = {"article": await _article_data(assistant, result.slug), "index": _index_data(result)}
     return json_response({"ok": True, "data": data})
 
@@ -150,6 +159,7 @@ async def delete_article(request: web.Request) -> web.Response:
     assistant = await _assistant(request)
     slug = request.match_info["slug"]
     await knowledge_actions.delete_article(assistant.knowledge, slug)
+    await _audited(request, "knowledge.delete", slug)
     return json_response({"ok": True, "data": {"deleted": slug}})
 
 
@@ -167,6 +177,7 @@ async def import_files(request: web.Request) -> web.Response:
     for item in items:
         counts[item.outcome] = counts.get(item.outcome, 0) + 1
     data = {"items": [dataclasses.asdict(i) for i in items], "counts": counts}
+    await _audited(request, "knowledge.import", None, counts=counts)
     return json_response({"ok": True, "data": data})
 
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from ..actions.widget import widget_settings
 from .errors import json_response
-from .keys import SERVICES, SETTINGS
+from .keys import ORIGINS, SERVICES
 
 routes = web.RouteTableDef()
 
@@ -35,10 +35,7 @@ def allowed_origin(request: web.Request) -> str | None:
     origin = request.headers.get("Origin")
     if not origin or request.path not in WIDGET_PATHS:
         return None
-    allowed = request.app[SETTINGS].allowed_origins
-    if "*" in allowed:
-        return "*"
-    return origin if origin in allowed else None
+    return request.app[ORIGINS].header_value(origin)
 
 
 async def preflight(request: web.Request) -> web.Response:

@@ -181,3 +181,23 @@ class Customer(msgspec.Struct, frozen=True):
     attributes: dict[str, Any]
     identity_verified: bool
     created_at: datetime
+
+
+class QuickResponseScope(StrEnum):
+    GLOBAL = "global"  # every agent
+    TEAM = "team"  # the team's agents
+    PERSONAL = "personal"  # its owner only
+
+
+class QuickResponse(msgspec.Struct, frozen=True):
+    """A canned reply agents insert with /shortcut; {{variables}} are filled in the console."""
+
+    id: UUID
+    scope: QuickResponseScope
+    team_id: UUID | None
+    owner_agent_id: UUID | None
+    shortcut: str
+    title: str
+    body: str
+    created_at: datetime
+    updated_at: datetime

@@ -61,6 +61,30 @@ def team_settings(raw: Mapping[str, Any] | None) -> TeamSettings:
     return msgspec.convert(dict(raw or {}), TeamSettings)
 
 
+_LIMITS = {
+    "capacity_default": (0, 1000),
+    "grace_seconds": (0, 86_400),
+    "unanswered_seconds": (0, 86_400),
+}
+
+
+def checked_team_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Admin input for teams.settings: validated, with messages a person can act on, and
+    stored without the unset (default) values."""
+    from .errors import invalid
+
+    try:
+        parsed = msgspec.convert(dict(raw), TeamSettings, strict=True)
+    except msgspec.ValidationError as exc:
+        raise invalid(f"routing settings: {exc}") from exc
+    clean: dict[str, Any] = {k: v for k, v in msgspec.to_builtins(parsed).items() if v is not None}
+    for name, (low, high) in _LIMITS.items():
+        value = clean.get(name)
+        if value is not None and not low <= value <= high:
+            raise invalid(f"routing settings: {name} must be between {low} and {high}")
+    return clean
+
+
 def assistant_mode_of(settings: TeamSettings, default: str) -> AssistantMode:
     """The team's assistant mode, or the deployment's when the team has none."""
     return settings.assistant_mode or AssistantMode(default)

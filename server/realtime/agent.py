@@ -51,14 +51,7 @@ class AgentNamespace(ParleyNamespace):
     @acked
     async def on_whoami(self, sid: str, data: Any = None) -> dict[str, Any]:
         schemas.decode(schemas.Payload, data)
-        principal = self.principal(sid)
-        status, since = await self.services.presence.status(principal.agent_id)
-        return {
-            "agent_id": str(principal.agent_id),
-            "display_name": principal.display_name,
-            "role": str(principal.role),
-            "presence": {"status": str(status), "since": since},
-        }
+        return await presence_actions.whoami(self.services, self.principal(sid))
 
     @acked
     async def on_set_presence(self, sid: str, data: Any = None) -> dict[str, Any]:

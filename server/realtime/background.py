@@ -10,9 +10,13 @@ from uuid import UUID
 
 from ..actions import presence as presence_actions
 from ..actions import routing_timers
+from ..actions import widget as widget_actions
 from ..actions.context import Services
 
 log = logging.getLogger(__name__)
+
+# How soon a process follows an admin's settings change made on another process.
+_OVERRIDES_SECONDS = 10.0
 
 Connections = Callable[[], list[tuple[UUID, str]]]
 
@@ -60,7 +64,12 @@ def start_background(
         # Rebuild routing state from PostgreSQL, so a Redis that lost its data strands nothing.
         await routing_timers.reconcile(services)
 
+    async def overrides() -> None:
+        # Admin changes made on another process (the origin list lives in memory).
+        await widget_actions.apply_overrides(services)
+
     loops = [
+        repeat("settings overrides", _OVERRIDES_SECONDS, overrides),
         repeat("presence heartbeat", settings.presence_heartbeat_seconds, heartbeat),
         repeat("presence sweep", settings.presence_sweep_seconds, sweep),
         repeat("routing timers", settings.routing_tick_seconds, timers),

@@ -12,6 +12,7 @@ from ..actions.context import Services
 from ..actions.messages import replay_page
 from ..config import Settings
 from ..core.errors import ErrorCode, ParleyError
+from ..core.origins import AllowedOrigins
 from . import codec
 from .agent import AgentNamespace
 from .customer import CustomerNamespace
@@ -45,18 +46,19 @@ class ParleySocketServer(socketio.AsyncServer):
         await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
 
-def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+def create_socket_server(
+    settings: Settings, origins: AllowedOrigins | None = None
+) -> socketio.AsyncServer:
     manager = GatedRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}socketio")
-    origins: str | list[str] = (
-        "*" if "*" in settings.allowed_origins else list(settings.allowed_origins)
-    )
+    # Consulted on every handshake, so an admin's change of the list applies at once.
+    allowed = origins or AllowedOrigins(settings.allowed_origins)
     return ParleySocketServer(
         async_mode="aiohttp",
         client_manager=manager,
         json=codec,
         # Each client's events run in order, inline; other clients are unaffected.
         async_handlers=False,
-        cors_allowed_origins=origins,
+        cors_allowed_origins=allowed.allows,
         transports=["websocket"] if settings.websocket_only else ["polling", "websocket"],
         max_http_buffer_size=1_000_000,
         logger=False,

@@ -66,3 +66,70 @@ async def count(conn: asyncpg.Connection) -> int:
 async def list_all(conn: asyncpg.Connection) -> list[Agent]:
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM agents ORDER BY display_name, id")
     return to_structs(Agent, rows)
+
+
+async def list_with_teams(conn: asyncpg.Connection) -> list[tuple[Agent, list[UUID], int]]:
+    """Every account, active or not, with its teams and open assigned conversations."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {", ".join("a." + c.strip() for c in _COLUMNS.split(","))},
+               coalesce(array_agg(t.team_id) FILTER (WHERE t.team_id IS NOT NULL), '{{}}')
+                   AS team_ids,
+               (SELECT count(*) FROM conversations c
+                 WHERE c.assigned_agent_id = a.id AND c.status = 'open') AS load
+          FROM agents a LEFT JOIN agent_teams t ON t.agent_id = a.id
+         GROUP BY a.id
+         ORDER BY a.display_name, a.id
+        """
+    )
+    result = []
+    for row in rows:
+        record = dict(row)
+        team_ids = list(record.pop("team_ids"))
+        load = int(record.pop("load"))
+        result.append((to_struct(Agent, record), team_ids, load))
+    return result
+
+
+async def update(
+    conn: asyncpg.Connection,
+    agent_id: UUID,
+    *,
+    display_name: str,
+    role: AgentRole,
+    max_chats: int | None,
+    is_active: bool,
+) -> Agent | None:
+    row = await conn.fetchrow(
+        f"""
+        UPDATE agents SET display_name = $2, role = $3, max_chats = $4, is_active = $5,
+                          updated_at = now()
+         WHERE id = $1
+        RETURNING {_COLUMNS}
+        """,
+        agent_id,
+        display_name,
+        str(role),
+        max_chats,
+        is_active,
+    )
+    return to_struct(Agent, row) if row else None
+
+
+async def set_teams(conn: asyncpg.Connection, agent_id: UUID, team_ids: list[UUID]) -> None:
+    await conn.execute("DELETE FROM agent_teams WHERE agent_id = $1", agent_id)
+    await conn.execute(
+        """
+        INSERT INTO agent_teams (agent_id, team_id)
+        SELECT $1, id FROM teams WHERE id = ANY ($2::uuid[])
+        """,
+        agent_id,
+        team_ids,
+    )
+
+
+async def team_ids(conn: asyncpg.Connection, agent_id: UUID) -> list[UUID]:
+    rows = await conn.fetch(
+        "SELECT team_id FROM agent_teams WHERE agent_id = $1 ORDER BY team_id", agent_id
+    )
+    return [r["team_id"] for r in rows]

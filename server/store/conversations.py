@@ -176,3 +176,18 @@ async def set_status(
         str(status),
     )
     return to_struct(Conversation, row) if row else None
+
+
+async def joined_of(
+    conn: asyncpg.Connection, agent_id: UUID, conversation_ids: list[UUID]
+) -> set[UUID]:
+    """Which of these conversations the agent joined."""
+    rows = await conn.fetch(
+        """
+        SELECT conversation_id FROM conversation_participants
+         WHERE agent_id = $1 AND conversation_id = ANY ($2::uuid[])
+        """,
+        agent_id,
+        conversation_ids,
+    )
+    return {r["conversation_id"] for r in rows}

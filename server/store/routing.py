@@ -63,10 +63,27 @@ async def team_ids_of_agent(conn: asyncpg.Connection, agent_id: UUID) -> list[UU
     return [r["team_id"] for r in rows]
 
 
+# An agent's capacity: their own max_chats, else the smallest capacity_default among their
+# teams' routing settings; NULL leaves it to PARLEY_DEFAULT_MAX_CHATS.
+EFFECTIVE_MAX_CHATS = """
+    coalesce(a.max_chats, (
+        SELECT min((tm.settings->>'capacity_default')::int)
+          FROM agent_teams at JOIN teams tm ON tm.id = at.team_id
+         WHERE at.agent_id = a.id AND tm.settings ? 'capacity_default'))
+"""
+
+
+async def effective_max_chats(conn: asyncpg.Connection, agent_id: UUID) -> int | None:
+    value: int | None = await conn.fetchval(
+        f"SELECT {EFFECTIVE_MAX_CHATS} FROM agents a WHERE a.id = $1", agent_id
+    )
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class RoutableAgent:
     id: UUID
-    max_chats: int | None
+    max_chats: int | None  # effective: see EFFECTIVE_MAX_CHATS
     team_ids: list[UUID]
     open_assigned: int
 
@@ -76,9 +93,9 @@ async def routable_agents(
 ) -> list[RoutableAgent]:
     """Active agents with their teams and current load (all, or one)."""
     rows = await conn.fetch(
-        """
-        SELECT a.id, a.max_chats,
-               coalesce(array_agg(t.team_id) FILTER (WHERE t.team_id IS NOT NULL), '{}')
+        f"""
+        SELECT a.id, {EFFECTIVE_MAX_CHATS} AS max_chats,
+               coalesce(array_agg(t.team_id) FILTER (WHERE t.team_id IS NOT NULL), '{{}}')
                    AS team_ids,
                (SELECT count(*) FROM conversations c
                  WHERE c.assigned_agent_id = a.id AND c.status = 'open') AS open_assigned

@@ -23,6 +23,8 @@ from tests.support import Client, RunningServer, agent, agent_token, start_serve
 ROOT = Path(__file__).resolve().parents[2]
 WIDGET_DIR = ROOT / "widget"
 BUNDLE = ROOT / "server" / "static" / "widget" / "widget.js"
+CONSOLE_DIR = ROOT / "agent_console"
+CONSOLE_PAGE = ROOT / "server" / "static" / "console" / "index.html"
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,27 +47,39 @@ def _missing(reason: str) -> None:
     pytest.fail(f"{reason} (run the README's test command, which installs it)")
 
 
-def _sources_newer_than_bundle() -> bool:
-    if not BUNDLE.exists():
+def _sources_newer_than(built_file: Path, project: Path) -> bool:
+    if not built_file.exists():
         return True
-    built = BUNDLE.stat().st_mtime
-    sources = [WIDGET_DIR / "package.json", WIDGET_DIR / "package-lock.json", WIDGET_DIR / "build.mjs"]
-    sources += list((WIDGET_DIR / "src").rglob("*"))
+    built = built_file.stat().st_mtime
+    sources = [project / "package.json", project / "package-lock.json", project / "build.mjs"]
+    sources += list((project / "src").rglob("*"))
     return any(path.stat().st_mtime > built for path in sources if path.is_file())
 
 
-@pytest.fixture(scope="session")
-def widget_bundle() -> Path:
-    """The built widget; (re)built here when its sources changed since the last build."""
-    if _sources_newer_than_bundle():
+def _build(project: Path, built_file: Path) -> Path:
+    """(Re)build a front end when its sources changed since the last build."""
+    if _sources_newer_than(built_file, project):
         npm = shutil.which("npm")
         if npm is None:
             _missing("npm is not installed; `make test` installs what the browser tests need")
         assert npm is not None
-        if not (WIDGET_DIR / "node_modules").is_dir():
-            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=WIDGET_DIR, check=True)
-        subprocess.run([npm, "run", "build"], cwd=WIDGET_DIR, check=True)
-    return BUNDLE
+        if not (project / "node_modules").is_dir():
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=project, check=True)
+        subprocess.run([npm, "run", "build"], cwd=project, check=True)
+    return built_file
+
+
+@pytest.fixture(scope="session")
+def widget_bundle() -> Path:
+    """The built widget."""
+    return _build(WIDGET_DIR, BUNDLE)
+
+
+@pytest.fixture(scope="session")
+def console_bundle(widget_bundle: Path) -> Path:
+    """The built agent console (its page; the assets sit beside it). The server only serves
+    /static/console/ when the folder exists as it starts, so this runs before any server."""
+    return _build(CONSOLE_DIR, CONSOLE_PAGE)
 
 
 @pytest.fixture(scope="session")

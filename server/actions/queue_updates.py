@@ -1,0 +1,50 @@
+"""Coalesced queue announcements: many changes to a team's line become one update.
+
+Every enqueue, assignment or departure changes a line, and announcing it means reading the
+whole line and telling each waiting customer their new place. Doing that per change costs
+O(line length) per change, O(n^2) for a burst. Instead changes mark the team dirty, and one
+flush per short interval (per process) announces the line as it is then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from uuid import UUID
+
+log = logging.getLogger(__name__)
+
+Announce = Callable[[UUID], Awaitable[None]]
+
+
+class QueueUpdates:
+    def __init__(self, delay_seconds: float = 0.05) -> None:
+        self._delay = delay_seconds
+        self._dirty: set[UUID] = set()
+        self._announce: Announce | None = None
+        self._flushing: asyncio.Task[None] | None = None
+
+    def bind(self, announce: Announce) -> None:
+        self._announce = announce
+
+    def changed(self, team_id: UUID) -> None:
+        """Note a change; the announcement follows within the delay."""
+        self._dirty.add(team_id)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self._delay)
+        while self._dirty:
+            teams, self._dirty = self._dirty, set()
+            for team_id in teams:
+                try:
+                    if self._announce is not None:
+                        await self._announce(team_id)
+                except Exception:
+                    log.exception("announcing the line of team %s failed", team_id)
+
+    async def close(self) -> None:
+        if self._flushing is not None and not self._flushing.done():
+            self._flushing.cancel()
