@@ -112,8 +112,7 @@ async def test_answers_cite_their_articles_as_links_and_unknowns_offer_a_person(
     await expect(declined.locator(".bubble")).to_have_text(DECLINE_TEXT)
     await expect(declined.locator(".citations")).to_have_count(0)
     await expect(page.locator(".status .human")).to_be_visible()
-    assert await texts(page, ANSWERS + " .bubble") == [await greeting.locator(".bubble").inner_text(),
-                                                       await answer.locator(".bubble").inner_text(), DECLINE_TEXT]  # fmt: skip
+    assert (await texts(page, ANSWERS + " .bubble"))[2:] == [DECLINE_TEXT]  # one answer per question
 
 
 async def test_a_streamed_answer_grows_then_becomes_one_message(servers: Servers, visitor, fake_openai: FakeOpenAI) -> None:
@@ -196,11 +195,13 @@ async def test_asking_for_a_person_queues_and_an_agent_takes_over(servers: Serve
     await robin.log.wait_for("message", lambda m: m["body"].startswith("And how"))
     await robin.ok("send_message", {"conversation_id": conv, "client_id": "r1", "body": "Let me show you."})
     await expect(page.locator(".msg[data-sender=agent] .bubble")).to_have_text("Let me show you.")
+    await page.wait_for_timeout(600)  # longer than a quoted answer takes
     assert await page.locator(ANSWERS).count() == before
-    rows = await fetch(server, "SELECT count(*) AS n FROM messages WHERE conversation_id = $1 AND sender_kind = 'assistant'"
-                       " AND seq > (SELECT min(seq) FROM messages WHERE conversation_id = $1 AND metadata ? 'handover')",
-                       uuid.UUID(conv))  # fmt: skip
-    assert rows[0]["n"] == 0
+    after_handover = """
+        SELECT count(*) AS n FROM messages WHERE conversation_id = $1 AND sender_kind = 'assistant'
+           AND seq > (SELECT min(seq) FROM messages WHERE conversation_id = $1 AND metadata ? 'handover')
+    """
+    assert (await fetch(server, after_handover, uuid.UUID(conv)))[0]["n"] == 0
 
 
 async def test_that_solved_it_resolves_the_conversation(servers: Servers, visitor) -> None:
@@ -216,9 +217,8 @@ async def test_that_solved_it_resolves_the_conversation(servers: Servers, visito
     await expect(page.locator(".notice").last).to_have_text("Conversation resolved")
     await expect(page.locator(".status .new-conversation")).to_be_visible()
     await expect(page.locator(".status .human")).to_have_count(0)
-    rows = await fetch(server, "SELECT status FROM conversations WHERE id = $1",
-                       uuid.UUID(await conversation_id(page, server)))  # fmt: skip
-    assert rows[0]["status"] == "resolved"
+    conv = uuid.UUID(await conversation_id(page, server))
+    assert (await fetch(server, "SELECT status FROM conversations WHERE id = $1", conv))[0]["status"] == "resolved"
 
 
 EVIL_TITLE = "<img src=x onerror=\"window.__xss='title'\">Resetting a forgotten password"
@@ -276,6 +276,8 @@ async def test_screenshots_of_an_answer_and_of_waiting_in_line(servers: Servers,
             page = await context.new_page()
             await open_demo(page, server)
             await start_chat(page)
+            await expect(page.locator(ANSWERS)).to_have_count(1)
+            await page.screenshot(path=str(artifacts / f"assistant-{name}-greeting.png"), animations="disabled")
             await send(page, PASSWORD_QUESTION)
             await expect(page.locator(ANSWERS + " .citations a").first).to_be_visible()
             await expect(page.locator(".typing")).to_be_hidden()
