@@ -330,7 +330,7 @@ def _is_postmaster_of(pid: int, cluster: Path) -> bool:
             return False
         # The postmaster chdirs into its data directory, which pins it to this cluster.
         return Path(os.readlink(proc / "cwd")) == cluster.resolve()
-    except FileNotFoundError:  # no such process (any more)
+    except (FileNotFoundError, ProcessLookupError):  # no such process (any more)
         return False
     except PermissionError:  # someone else's postgres we cannot inspect: assume it is live
         return True

@@ -77,7 +77,7 @@ def _is_running(pid: int) -> bool:
     """True for a live process; a zombie (dead, not yet reaped) counts as gone."""
     try:
         stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # the process exited while we read
         return False
     return stat_line.rsplit(")", 1)[1].split()[0] != "Z"
 
