@@ -1,6 +1,6 @@
 // One conversation as the console holds it, and how each server event changes it. Pure state
 // updates: the model decides which conversation an event is for and when to re-render.
-import type { Conversation, Message, Receipt, Summary, Typing } from "./types";
+import type { Citation, Conversation, Handover, Message, Receipt, Summary, Typing } from "./types";
 
 export interface TypingState {
   name: string;
@@ -27,6 +27,8 @@ export interface ConvState {
   /** The assistant's answers being written (ephemeral; replaced by the final message). */
   streams: Map<string, string>;
   suggestion: Suggestion | null;
+  /** The assistant's latest hand-over brief, pinned above the thread; undefined: not asked yet. */
+  handover: Handover | null | undefined;
 }
 
 export interface Suggestion {
@@ -54,6 +56,7 @@ export function createState(conv: Conversation): ConvState {
     notice: null,
     streams: new Map(),
     suggestion: null,
+    handover: undefined,
   };
 }
 
@@ -89,6 +92,8 @@ export function applyMessage(state: ConvState, m: Message): void {
       waiting_since: m.sender_kind === "customer" ? (state.summary.waiting_since ?? m.created_at) : reply ? null : state.summary.waiting_since,
     };
   }
+  const brief = handoverOf(m);
+  if (brief) setHandover(state, brief);
   const stream = m.metadata?.stream_id;
   if (typeof stream === "string") state.streams.delete(stream);
   // A message ends its sender's typing indicator.
@@ -121,3 +126,28 @@ export function applyDelta(state: ConvState, d: { stream_id: string; text: strin
 }
 
 
+
+/** The hand-over a private brief carries (`metadata.handover` is an object only on those). */
+export function handoverOf(m: Message): Handover | null {
+  const raw = m.metadata?.handover;
+  if (m.sender_kind !== "system" || m.visibility !== "internal" || !raw || typeof raw !== "object") return null;
+  const brief = raw as Record<string, unknown>;
+  const citations = Array.isArray(brief.citations) ? (brief.citations as Citation[]).filter((c) => c && typeof c.slug === "string") : [];
+  return {
+    seq: m.seq,
+    reason: typeof brief.reason === "string" ? brief.reason : null,
+    summary: typeof brief.summary === "string" ? brief.summary : "",
+    citations,
+    mode: typeof brief.mode === "string" ? brief.mode : undefined,
+  };
+}
+
+/** A newer brief replaces the one shown (a generated summary follows the instant one). The
+ * `assigned` event's copy (seq 0) only fills in until a brief note is known. */
+export function setHandover(state: ConvState, brief: Handover | null): void {
+  if (brief === null) {
+    if (state.handover === undefined) state.handover = null;
+  } else if (brief.seq === 0) {
+    if (!state.handover?.seq) state.handover = brief;
+  } else if (!state.handover || brief.seq >= state.handover.seq) state.handover = brief;
+}

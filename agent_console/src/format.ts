@@ -40,3 +40,12 @@ export function bytes(n: number): string {
 }
 
 export const PRIORITY_LABEL: Record<number, string> = { 0: "urgent", 1: "high", 2: "normal", 3: "low" };
+
+/** Why the assistant handed a conversation over (HandoffReason on the server). */
+export const HANDOVER_REASON: Record<string, string> = {
+  customer_request: "The customer asked for a person",
+  turn_limit: "The assistant reached its answer limit",
+  assistant_error: "The assistant failed to answer",
+  agent_took_over: "An agent took over",
+  agent_available: "An agent became available",
+};

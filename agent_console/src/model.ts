@@ -2,13 +2,24 @@
 // conversations with their messages, and the calls that change them. Views only read it and
 // call its methods; it notifies them through Observable.
 import { Api, ApiError } from "./api";
-import { applyDelta, applyMessage, applyReceipt, applyTyping, createState, mergeMessages, updateState, type ConvState } from "./conversation";
+import {
+  applyDelta,
+  applyMessage,
+  applyReceipt,
+  applyTyping,
+  createState,
+  mergeMessages,
+  setHandover,
+  updateState,
+  type ConvState,
+} from "./conversation";
 import { AgentSocket, type ConnectionState } from "./socket";
 import { Observable } from "./store";
 import type {
   Conversation,
   CustomerProfile,
   DirectoryAgent,
+  Handover,
   LoginAgent,
   Me,
   Message,
@@ -124,7 +135,9 @@ export class Model extends Observable {
     socket.on("presence", (p: { agent_id: string; status: PresenceStatus; since: number }) => this.onPresence(p));
     socket.on("conversation_updated", (u: { conversation: Conversation; reason: string }) => this.onUpdated(u.conversation, u.reason));
     socket.on("queue_updated", (q: Omit<Queue, "receivedAt">) => this.onQueue(q));
-    socket.on("assigned", (a: { conversation: Conversation; reason: string }) => void this.onAssigned(a.conversation, a.reason));
+    socket.on("assigned", (a: { conversation: Conversation; reason: string; handover?: Omit<Handover, "seq"> }) =>
+      void this.onAssigned(a.conversation, a.reason, a.handover),
+    );
     socket.on("unassigned", (u: { conversation_id: string; reason: string }) => this.onUnassigned(u.conversation_id, u.reason));
     socket.on("assistant_delta", (d: { conversation_id: string; stream_id: string; text: string; restart: boolean }) => this.onDelta(d));
     socket.on("reply_suggestion", (r: { conversation_id: string; request_id: string; text: string; found: boolean; error: string | null }) =>
@@ -282,8 +295,9 @@ export class Model extends Observable {
     this.changed();
   }
 
-  private async onAssigned(conv: Conversation, reason: string): Promise<void> {
+  private async onAssigned(conv: Conversation, reason: string, handover?: Omit<Handover, "seq">): Promise<void> {
     try {
+      if (handover) setHandover(this.upsert(conv), { ...handover, seq: 0 });
       await this.adopt(conv);
       if (reason !== "claimed") this.toast("info", "A conversation was assigned to you.");
     } catch (error) {
@@ -341,6 +355,7 @@ export class Model extends Observable {
     }
     this.markRead(id);
     if (!this.profiles.has(state.conv.customer_id)) void this.loadProfile(id);
+    if (state.handover === undefined) void this.loadHandover(id);
     this.changed();
   }
 
@@ -508,6 +523,19 @@ export class Model extends Observable {
       this.changed();
     } catch {
       /* the sidebar shows what the summary has */
+    }
+  }
+
+  /** The pinned brief, however far back its note is in the history. */
+  async loadHandover(id: string): Promise<void> {
+    const state = this.convs.get(id);
+    if (!state) return;
+    try {
+      const data = await this.api.get<{ handover: Handover | null }>(`/api/v1/conversations/${id}/handover`);
+      setHandover(state, data.handover);
+      this.changed();
+    } catch {
+      /* the brief note is still in the thread */
     }
   }
 

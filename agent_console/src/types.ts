@@ -154,3 +154,19 @@ export interface CustomerProfile {
   };
   conversations: Conversation[];
 }
+
+export interface Citation {
+  slug: string;
+  title: string | null;
+  url: string | null;
+}
+
+/** The assistant's brief for the agent who took a conversation over (docs/protocol.md). */
+export interface Handover {
+  /** The brief's private note; 0 while only the `assigned` event's copy is known. */
+  seq: number;
+  reason: string | null;
+  summary: string;
+  citations: Citation[];
+  mode?: string;
+}

@@ -10,8 +10,10 @@ from uuid import UUID
 from ..core import policies
 from ..core.events import to_wire
 from ..core.models import AgentPrincipal
+from ..core.participant import describe_reason
 from ..store import conversations as conversation_store
 from ..store import customers as customer_store
+from ..store import messages as message_store
 from ..store import routing as routing_store
 from .context import Services, unit_of_work
 from .conversations import load_visible
@@ -74,3 +76,26 @@ async def customer_profile(
     data: dict[str, Any] = to_wire(customer) if customer else {"id": str(customer_id)}
     data["external_id"] = external_id
     return {"customer": data, "conversations": [to_wire(c) for c in visible]}
+
+
+async def handover_brief(
+    services: Services, principal: AgentPrincipal, conversation_id: UUID
+) -> dict[str, Any] | None:
+    """The assistant's latest hand-over brief for a conversation the agent may see (None when
+    the assistant never handed it over): why, what the customer asked, the articles cited."""
+    async with unit_of_work(services, transaction=False) as work:
+        await load_visible(work, principal, conversation_id)
+        message = await message_store.latest_handover_brief(work.conn, conversation_id)
+    if message is None:
+        return None
+    brief = message.metadata["handover"]
+    reason = brief.get("reason")
+    return {
+        "seq": message.seq,
+        "created_at": to_wire(message.created_at),
+        "reason": reason,
+        "reason_text": describe_reason(reason),
+        "summary": str(brief.get("summary") or ""),
+        "citations": [c for c in brief.get("citations") or [] if isinstance(c, dict)],
+        "mode": brief.get("mode", "extractive"),
+    }

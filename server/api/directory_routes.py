@@ -28,3 +28,12 @@ async def get_customer(request: web.Request) -> web.Response:
         request.app[SERVICES], agent, uuid_param(request, "conversation_id")
     )
     return json_response({"ok": True, "data": data})
+
+
+@routes.get("/api/v1/conversations/{conversation_id}/handover")
+async def get_handover(request: web.Request) -> web.Response:
+    agent = policies.ensure_agent(await principal_of(request))
+    brief = await directory.handover_brief(
+        request.app[SERVICES], agent, uuid_param(request, "conversation_id")
+    )
+    return json_response({"ok": True, "data": {"handover": brief}})

@@ -42,6 +42,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{V1}/conversations/{{conversation_id}}/messages", "History, oldest first", "conversations", "any", query=("after_seq", "before_seq", "limit")),
     Endpoint("POST", f"{V1}/conversations/{{conversation_id}}/messages", "Post a message (idempotent by client_id)", "conversations", "any", conversation_routes.PostMessageBody),
     Endpoint("GET", f"{V1}/conversations/{{conversation_id}}/customer", "The customer sidebar: details and previous conversations", "conversations"),
+    Endpoint("GET", f"{V1}/conversations/{{conversation_id}}/handover", "The assistant's latest hand-over brief (null when none)", "conversations"),
     Endpoint("POST", f"{V1}/attachments", "Upload a file to a conversation", "attachments", "any", multipart=("conversation_id", "file")),
     Endpoint("GET", f"{V1}/attachments/{{attachment_id}}/content", "Download a file (signed link or Bearer)", "attachments", "link", query=("token",), produces="application/octet-stream"),
     Endpoint("GET", f"{V1}/directory", "Colleagues with presence and load, and teams", "console"),

@@ -156,3 +156,18 @@ async def before(
         limit,
     )
     return list(reversed(to_structs(Message, rows)))
+
+
+async def latest_handover_brief(conn: asyncpg.Connection, conversation_id: UUID) -> Message | None:
+    """The newest private hand-over brief (a system note whose metadata holds the hand-over)."""
+    rows = await conn.fetch(
+        _SELECT_MESSAGES
+        + """
+         WHERE m.conversation_id = $1 AND m.sender_kind = 'system'
+           AND m.visibility = 'internal'
+           AND jsonb_typeof(m.metadata -> 'handover') = 'object'
+         ORDER BY m.seq DESC LIMIT 1
+        """,
+        conversation_id,
+    )
+    return to_structs(Message, rows)[0] if rows else None

@@ -1,5 +1,6 @@
 """The assistant as agents see it in the console: a waiting conversation opened from the queue
-shows the answer being written, then the one final message."""
+shows the answer being written, then the one final message; a conversation handed over shows
+the assistant's brief above the thread."""
 
 from __future__ import annotations
 
@@ -53,5 +54,50 @@ async def test_an_agent_watches_the_assistant_answer_a_waiting_customer(servers:
         # Viewing did not take it: it still waits for a person.
         await expect(robin.get_by_test_id("status")).to_have_text("open")
         await expect(robin.locator(".thread-head")).to_contain_text("unassigned")
+    finally:
+        await cust.close()
+
+
+async def test_the_agent_who_takes_over_sees_the_brief_above_the_thread(servers: Servers, visitor) -> None:
+    server = await assistant_site(servers)  # no model: extractive answers and brief
+    robin, _ = await console_agent(visitor, server, "Robin")
+    await set_status(robin, "away")
+    cust, conv = await waiting_customer(server, name="Casey")
+    try:
+        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": PASSWORD_QUESTION})
+        await cust.log.wait_for("message", lambda m: m["sender_kind"] == "assistant" and m["metadata"].get("citations"), timeout=10)
+        await set_status(robin, "online")  # routing gives it to Robin, with the brief
+        item = robin.locator(f".conv-item[data-conversation='{conv}']")
+        await item.click()
+        brief = robin.get_by_test_id("handover")
+        await expect(brief).to_contain_text("Handed over by the assistant")
+        await expect(brief).to_contain_text("An agent became available")
+        await expect(brief.locator(".handover-summary")).to_contain_text("reset my password")
+        await expect(brief.locator(".handover-cited li").first).to_contain_text("reset-password")
+        # The brief is also in the thread as a private note, which the button finds.
+        await brief.get_by_role("button", name="Show in the thread").click()
+        note = robin.locator(".msg.note[data-kind=system]").filter(has_text="Handed over by the assistant")
+        await expect(note).to_be_in_viewport()
+
+        # After a reload it comes from the server, however far back the note is.
+        await robin.reload()
+        await robin.locator(f".conv-item[data-conversation='{conv}']").click()
+        await expect(robin.get_by_test_id("handover").locator(".handover-summary")).to_contain_text("reset my password")
+        # Folded away, it stays out of the way of the thread.
+        await robin.get_by_test_id("handover").locator("summary").click()
+        await expect(robin.get_by_test_id("handover").locator(".handover-summary")).to_be_hidden()
+    finally:
+        await cust.close()
+
+
+async def test_a_conversation_the_assistant_never_had_shows_no_brief(servers: Servers, visitor) -> None:
+    server = await assistant_site(servers, assistant_mode="off")
+    robin, _ = await console_agent(visitor, server, "Robin")
+    cust, conv = await waiting_customer(server, name="Casey")
+    try:
+        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": "Hello"})
+        await robin.locator(f".conv-item[data-conversation='{conv}']").click()
+        await expect(robin.locator(".msg[data-kind=customer]")).to_have_count(1)
+        await expect(robin.get_by_test_id("handover")).to_have_count(0)
     finally:
         await cust.close()

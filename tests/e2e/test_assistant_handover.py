@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest_asyncio
 
 from server.config import Settings
@@ -55,7 +56,7 @@ async def test_an_agent_coming_online_takes_over_with_a_summary(server: RunningS
     await ask(cust, conversation_id, PASSWORD_QUESTION)
     await cust.log.wait_for("message", an_answer, timeout=10)
 
-    agent_id, _, staff = await online_agent(server, "Robin")
+    agent_id, token, staff = await online_agent(server, "Robin")
     assert await eventually(lambda: assignee(server, conversation_id)) == agent_id
     assigned = (await staff.log.wait_for("assigned"))[0]
     handover = assigned["handover"]
@@ -74,6 +75,16 @@ async def test_an_agent_coming_online_takes_over_with_a_summary(server: RunningS
     assert len(brief) == 1 and brief[0]["sender_kind"] == "system"
     assert brief[0]["body"].startswith("Handed over by the assistant: an agent became available.")
     assert not [m for m in cust.log.of("message") if m["visibility"] == "internal"]
+
+    # The console pins the latest brief above the thread, however far back it scrolled.
+    async with aiohttp.ClientSession(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
+        async with http.get(f"/api/v1/conversations/{conversation_id}/handover") as response:
+            pinned = (await response.json())["data"]["handover"]
+    assert pinned["seq"] == brief[0]["seq"] and pinned["reason"] == "agent_available"
+    assert pinned["reason_text"] == "an agent became available"
+    assert pinned["summary"] == handover["summary"] and pinned["citations"] == handover["citations"]
 
     # From now on the assistant stays silent.
     await ask(cust, conversation_id, "And how do I turn on two-factor authentication?")

@@ -74,6 +74,11 @@ async def test_inbox_summaries_unread_waiting_and_read_state(server: RunningServ
                 profile = (await response.json())["data"]
             assert profile["customer"]["name"] == "Casey" and profile["customer"]["identity_verified"] is False
             assert [c["id"] for c in profile["conversations"]] == [conv]
+
+            # The assistant never had this one: no hand-over brief.
+            async with http.get(f"/api/v1/conversations/{conv}/handover") as response:
+                assert response.status == 200
+                assert (await response.json())["data"]["handover"] is None
         await cust.close()
     finally:
         await robin.close()
@@ -84,4 +89,20 @@ async def test_customer_sidebar_is_as_private_as_the_conversation(server: Runnin
     async with signed_in(server, name="Other", teams=()) as outsider:
         status, body = await outsider.call("GET", f"/api/v1/conversations/{conv}/customer")
         assert status == 404 and body["error"]["code"] == "not_found"
+    await cust.close()
+
+
+async def test_handover_brief_is_as_private_as_the_conversation(server: RunningServer) -> None:
+    cust, conv = await waiting_customer(server, name="Casey", team="support")
+    async with signed_in(server, name="Other", teams=()) as outsider:
+        status, body = await outsider.call("GET", f"/api/v1/conversations/{conv}/handover")
+        assert status == 404 and body["error"]["code"] == "not_found"
+        status, body = await outsider.call("GET", "/api/v1/conversations/not-a-uuid/handover")
+        assert status in (400, 404, 422) and body["ok"] is False
+    visitor_token = (await cust.ok("session"))["visitor_token"]
+    async with aiohttp.ClientSession(
+        base_url=server.url, headers={"Authorization": f"Bearer {visitor_token}"}
+    ) as http:
+        async with http.get(f"/api/v1/conversations/{conv}/handover") as response:
+            assert response.status == 403 and (await response.json())["error"]["code"] == "forbidden"
     await cust.close()

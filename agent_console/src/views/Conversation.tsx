@@ -1,6 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { bytes, clock, customerName, PRIORITY_LABEL } from "../format";
+import { bytes, clock, customerName, HANDOVER_REASON, PRIORITY_LABEL } from "../format";
 import { model, type ConvState } from "../model";
 import { go } from "../router";
 import { useObservable, useTicker } from "../store";
@@ -113,6 +113,7 @@ export function ConversationView({ id }: { id: string }) {
             {state.notice}
           </div>
         )}
+        {state.handover && <HandoverBrief key={state.handover.seq} state={state} />}
         <MessageLog state={state} />
         <TypingLine state={state} />
         <Composer key={id} state={state} inputRef={composerRef} />
@@ -120,6 +121,53 @@ export function ConversationView({ id }: { id: string }) {
       {showSidebar && <Sidebar state={state} onClose={() => setShowSidebar(false)} />}
       {transferring && <TransferDialog id={id} onClose={() => setTransferring(false)} />}
     </div>
+  );
+}
+
+/** The assistant's brief, pinned above the thread: why it handed over, what the customer asked,
+ * the articles it cited. Folds away once read; a newer brief opens again. */
+function HandoverBrief({ state }: { state: ConvState }) {
+  const brief = state.handover!;
+  const reason = (brief.reason && HANDOVER_REASON[brief.reason]) ?? "Handed over";
+  const inThread = brief.seq > 0 && state.messages.some((m) => m.seq === brief.seq);
+  return (
+    <details class="handover" open data-testid="handover">
+      <summary>
+        <span class="handover-title">Handed over by the assistant</span>
+        <span class="muted small"> · {reason}</span>
+      </summary>
+      <div class="handover-body">
+        <p class="handover-summary">{brief.summary || "No summary."}</p>
+        {brief.citations.length > 0 && (
+          <div class="handover-cited">
+            <span class="muted small">Articles cited to the customer</span>
+            <ul>
+              {brief.citations.map((c) => (
+                <li key={c.slug}>
+                  {c.url ? (
+                    <a href={c.url} target="_blank" rel="noopener noreferrer">
+                      {c.title ?? c.slug}
+                    </a>
+                  ) : (
+                    <span>{c.title ?? c.slug}</span>
+                  )}{" "}
+                  <code class="muted small">{c.slug}</code>
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        {inThread && (
+          <button
+            class="btn ghost small"
+            type="button"
+            onClick={() => document.querySelector(`.log [data-seq="${brief.seq}"]`)?.scrollIntoView({ block: "center" })}
+          >
+            Show in the thread
+          </button>
+        )}
+      </div>
+    </details>
   );
 }
 
