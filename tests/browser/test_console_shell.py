@@ -30,6 +30,18 @@ async def test_sign_in_presence_load_and_sign_out(server: RunningServer, visitor
     await expect(page.get_by_test_id("admin-tab")).to_have_count(0)
     token = await page.evaluate("sessionStorage.getItem('parley-console:token')")
     assert token and token.startswith("p1.")
+    # An admin address typed by hand shows the agent's inbox, and the API refuses them anyway.
+    await page.goto(f"{server.url}/console/#/admin/agents")
+    await expect(page.locator(".whoami")).to_contain_text("Robin")
+    await expect(page.locator(".admin-nav")).to_have_count(0)
+    status, code = await page.evaluate(
+        """async (token) => {
+             const r = await fetch('/api/v1/admin/agents', {headers: {Authorization: 'Bearer ' + token}});
+             return [r.status, (await r.json()).error.code];
+           }""",
+        token,
+    )
+    assert (status, code) == (403, "forbidden")
 
     # Presence: away is what colleagues see too.
     _, colleague_token = await agent_token(server, name="Kim")
