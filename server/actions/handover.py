@@ -13,7 +13,7 @@ from uuid import UUID
 from ..assistant.drafts import extractive_summary
 from ..core import participant as texts
 from ..core.events import assistant_typing_event
-from ..core.models import Agent, Visibility
+from ..core.models import Visibility
 from ..core.participant import HandoffReason, cited_articles
 from ..store import assistant as assistant_store
 from ..store import messages as message_store
@@ -27,7 +27,7 @@ SUMMARY_MESSAGES = 200
 
 
 async def hand_over(
-    services: Services, work: UnitOfWork, assignment: Assignment, agent: Agent
+    services: Services, work: UnitOfWork, assignment: Assignment, agent_id: UUID
 ) -> dict[str, Any] | None:
     """The hand-over payload for the `assigned` event, or None when the assistant took no part
     since a person last had the conversation."""
@@ -50,7 +50,7 @@ async def hand_over(
         services,
         work,
         conversation_id,
-        texts.handover_note(agent.display_name),
+        texts.handover_note(assignment.agent_name),
         metadata={"handover": True},
     )
     if not services.settings.openai_api_key:
@@ -65,7 +65,7 @@ async def hand_over(
             metadata={"handover": handover},
         )
     await assistant_store.add_event(
-        work.conn, conversation_id, "handed_over", reason=str(reason), agent_id=agent.id
+        work.conn, conversation_id, "handed_over", reason=str(reason), agent_id=agent_id
     )
     work.publish_on_commit(
         assistant_typing_event(

@@ -8,6 +8,7 @@ periodic reconciliation repairs whatever a crash left in between.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -28,10 +29,8 @@ from ..core.events import (
 )
 from ..core.models import AgentPrincipal, Conversation, Customer, Owner
 from ..core.participant import HandoffReason
-from ..core.routing import Priority, RoutingMode, choose_agent, estimate_wait, queue_score
+from ..core.routing import Priority, RoutingMode, estimate_wait, plan_assignments, queue_score
 from ..routing.queue import ClaimResult
-from ..store import agents as agent_store
-from ..store import customers as customer_store
 from ..store import routing as routing_store
 from ..store.routing import Team
 from . import assistant_owner, handover
@@ -42,6 +41,9 @@ log = logging.getLogger(__name__)
 
 # Upper bound on claims per drain call, so one call never monopolises the loop.
 _MAX_ASSIGNMENTS_PER_DRAIN = 200
+# Conversations planned and claimed per round, and claims recorded in PostgreSQL at once.
+_BATCH = 25
+_RECORDS_AT_ONCE = 4
 
 
 async def team_for(services: Services, team_id: UUID | None) -> Team | None:
@@ -130,34 +132,54 @@ async def drain(services: Services, team_id: UUID) -> int:
 
 
 async def _assign_waiting(services: Services, team: Team) -> int:
+    """Assign the head of the line in batches: read the agents once, plan the batch with the
+    pure choice rule, claim it in one atomic script, then record the claims in PostgreSQL
+    side by side. Claims that went stale in between (another process moved first) are simply
+    not made; the next batch reads the line and the agents again."""
     assigned = 0
     # Agents PostgreSQL refused during this drain (its count disagreed with Redis): skip them
     # until the next drain rather than claim and undo in a loop.
     refused: set[UUID] = set()
-    for _ in range(_MAX_ASSIGNMENTS_PER_DRAIN):
-        heads = await services.routing.head(team.id, 25)
+    while assigned < _MAX_ASSIGNMENTS_PER_DRAIN:
+        heads = await services.routing.head(team.id, _BATCH)
         if not heads:
-            return assigned
+            break
         candidates = await services.routing.candidates(team.id)
         if not any(c.eligible and c.agent_id not in refused for c in candidates):
-            return assigned
-        progressed = False
-        for conversation_id in heads:
-            excluded = refused | await services.routing.excluded(conversation_id)
-            agent_id = choose_agent(candidates, exclude=excluded)
-            if agent_id is None:
-                continue  # only excluded agents have room for this one; try the next in line
-            result = await services.routing.claim(team.id, conversation_id, agent_id)
-            if result is ClaimResult.OK:
-                if await _record(services, team, conversation_id, agent_id):
-                    assigned += 1
-                else:
-                    refused.add(agent_id)
-            progressed = True
-            break  # loads changed (or someone else moved): look at the line again
-        if not progressed:
-            return assigned
+            break
+        plan = plan_assignments(
+            heads,
+            candidates,
+            now=time.time(),
+            exclusions=await services.routing.exclusions_of(heads),
+            refused=refused,
+        )
+        if not plan:
+            break
+        results = await services.routing.claim_many(team.id, plan)
+        claimed = [p for p, result in zip(plan, results, strict=True) if result is ClaimResult.OK]
+        recorded = await _record_all(services, team, claimed)
+        for (_, agent_id), conversation in zip(claimed, recorded, strict=True):
+            if conversation is None:
+                refused.add(agent_id)
+            else:
+                assigned += 1
+        if not claimed and ClaimResult.GONE not in results:
+            break  # nothing moved but the agents' state: the next trigger brings fresh state
     return assigned
+
+
+async def _record_all(
+    services: Services, team: Team, claimed: list[tuple[UUID, UUID]]
+) -> list[Conversation | None]:
+    """Record several claims concurrently (a few connections, so requests are not starved)."""
+    gate = asyncio.Semaphore(_RECORDS_AT_ONCE)
+
+    async def one(conversation_id: UUID, agent_id: UUID) -> Conversation | None:
+        async with gate:
+            return await _record(services, team, conversation_id, agent_id)
+
+    return list(await asyncio.gather(*(one(c, a) for c, a in claimed)))
 
 
 async def _record(
@@ -171,41 +193,28 @@ async def _record(
 ) -> Conversation | None:
     """Make a Redis claim durable; undo it when PostgreSQL refuses. A person who takes over
     from the assistant gets its hand-over (handover.py) in the same transaction."""
-    assignment = None
     handed = None
     async with unit_of_work(services) as work:
-        agent = await agent_store.get(work.conn, agent_id)
-        if agent is not None and agent.is_active:
-            waited = await routing_store.wait_seconds(work.conn, conversation_id)
-            max_chats = await routing_store.effective_max_chats(work.conn, agent_id)
-            assignment = await routing_store.record_assignment(
-                work.conn,
-                conversation_id,
-                agent_id,
-                capacity=capacity_of(services, max_chats),
-            )
-        if assignment is not None and agent is not None:
-            await routing_store.add_event(
-                work.conn,
-                conversation_id=conversation_id,
-                kind=kind,
-                agent_id=agent_id,
-                team_id=team.id,
-                actor_kind=actor_kind,
-                actor_id=agent_id if actor_kind == "agent" else None,
-                wait_seconds=waited,
-            )
-            handed = await handover.hand_over(services, work, assignment, agent)
+        assignment = await routing_store.record_assignment(
+            work.conn,
+            conversation_id,
+            agent_id,
+            default_capacity=services.settings.default_max_chats,
+            kind=kind,
+            team_id=team.id,
+            actor_kind=actor_kind,
+            actor_id=agent_id if actor_kind == "agent" else None,
+        )
+        if assignment is not None:
+            handed = await handover.hand_over(services, work, assignment, agent_id)
             work.publish_on_commit(
                 *assignment_events(
                     assignment.conversation,
                     agent_id,
-                    agent.display_name,
+                    assignment.agent_name,
                     kind,
                     handover=handed,
-                    customer=await customer_store.get(
-                        work.conn, assignment.conversation.customer_id
-                    ),
+                    customer=assignment.customer,
                 )
             )
     if assignment is None:

@@ -126,6 +126,36 @@ def choose_agent(candidates: Iterable[Candidate], *, exclude: Iterable[UUID] = (
     return best.agent_id
 
 
+def plan_assignments(
+    heads: Sequence[UUID],
+    candidates: Iterable[Candidate],
+    *,
+    now: float,
+    exclusions: Mapping[UUID, Iterable[UUID]] | None = None,
+    refused: Iterable[UUID] = (),
+) -> list[tuple[UUID, UUID]]:
+    """(conversation, agent) pairs for the head of a line, in line order: exactly what
+    choose_agent would pick one conversation at a time, each pick counting towards the
+    agent's load and making them the most recently assigned. A conversation only excluded
+    agents could take is skipped; the ones behind it still get their turn."""
+    pool = {c.agent_id: c for c in candidates}
+    blocked = set(refused)
+    plan: list[tuple[UUID, UUID]] = []
+    for conversation_id in heads:
+        excluded = blocked | set((exclusions or {}).get(conversation_id, ()))
+        agent_id = choose_agent(pool.values(), exclude=excluded)
+        if agent_id is None:
+            continue
+        chosen = pool[agent_id]
+        # Later picks in the same plan are later in time: strictly after any real assignment.
+        picked_at = max(now, chosen.last_assigned_at) + len(plan) * 1e-6
+        pool[agent_id] = msgspec.structs.replace(
+            chosen, load=chosen.load + 1, last_assigned_at=picked_at
+        )
+        plan.append((conversation_id, agent_id))
+    return plan
+
+
 class WaitEstimate(msgspec.Struct, frozen=True):
     seconds: int | None
     enough_data: bool

@@ -9,7 +9,7 @@ that choice stick, or report why it could not.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from uuid import UUID
 
@@ -19,22 +19,37 @@ from ..core.models import PresenceStatus
 from ..core.routing import Candidate
 from .keys import RedisKeys
 
-# KEYS: queue, agent hash, agent presence status, assignments, recent-assignments list
-# ARGV: conversation, agent, now, default capacity
+# Claims for several (conversation, agent) pairs, each checked and applied in turn, all in one
+# atomic step. One claim is a batch of one.
+# KEYS: queue, assignments, recent-assignments list, then per pair: agent hash, agent status
+# ARGV: now, default capacity, then per pair: conversation, agent
+# Returns one result per pair: ok, gone, ineligible or full.
 _CLAIM = """
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) == false then return 'gone' end
-local status = redis.call('HGET', KEYS[3], 'effective') or 'offline'
-if status ~= 'online' then return 'ineligible' end
-local load = tonumber(redis.call('HGET', KEYS[2], 'load') or '0')
-local capacity = tonumber(redis.call('HGET', KEYS[2], 'capacity') or ARGV[4])
-if load >= capacity then return 'full' end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HINCRBY', KEYS[2], 'load', 1)
-redis.call('HSET', KEYS[2], 'last_assigned', ARGV[3])
-redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
-redis.call('LPUSH', KEYS[5], ARGV[3])
-redis.call('LTRIM', KEYS[5], 0, 49)
-return 'ok'
+local results = {}
+for i = 0, (#ARGV - 2) / 2 - 1 do
+  local conversation, agent = ARGV[3 + 2 * i], ARGV[4 + 2 * i]
+  local hash, presence = KEYS[4 + 2 * i], KEYS[5 + 2 * i]
+  local result = 'ok'
+  if redis.call('ZSCORE', KEYS[1], conversation) == false then
+    result = 'gone'
+  elseif (redis.call('HGET', presence, 'effective') or 'offline') ~= 'online' then
+    result = 'ineligible'
+  else
+    local load = tonumber(redis.call('HGET', hash, 'load') or '0')
+    local capacity = tonumber(redis.call('HGET', hash, 'capacity') or ARGV[2])
+    if load >= capacity then result = 'full' end
+  end
+  if result == 'ok' then
+    redis.call('ZREM', KEYS[1], conversation)
+    redis.call('HINCRBY', hash, 'load', 1)
+    redis.call('HSET', hash, 'last_assigned', ARGV[1])
+    redis.call('HSET', KEYS[2], conversation, agent)
+    redis.call('LPUSH', KEYS[3], ARGV[1])
+  end
+  results[i + 1] = result
+end
+redis.call('LTRIM', KEYS[3], 0, 49)
+return results
 """
 
 # KEYS: agent hash, assignments   ARGV: conversation, agent
@@ -172,21 +187,27 @@ class RoutingStore:
 
     # -- the atomic steps -------------------------------------------------------------------
     async def claim(self, team_id: UUID, conversation_id: UUID, agent_id: UUID) -> ClaimResult:
+        (result,) = await self.claim_many(team_id, [(conversation_id, agent_id)])
+        return result
+
+    async def claim_many(
+        self, team_id: UUID, pairs: Sequence[tuple[UUID, UUID]]
+    ) -> list[ClaimResult]:
+        """Claim each (conversation, agent) pair in order, atomically as a whole; one result
+        per pair. The announced positions stay until publish_queue sees the change."""
+        if not pairs:
+            return []
         keys = [
             self._keys.team_queue(team_id),
-            self._keys.agent_routing(agent_id),
-            self._keys.agent_status(agent_id),
             self._keys.assignments(),
             self._keys.recent_assignments(team_id),
         ]
-        args: list[str | float] = [
-            str(conversation_id),
-            str(agent_id),
-            time.time(),
-            self._default_capacity,
-        ]
-        # The announced position stays until publish_queue sees the change (and withdraws offers).
-        return ClaimResult(_text(await self._claim(keys=keys, args=args)))
+        args: list[str | float] = [time.time(), self._default_capacity]
+        for conversation_id, agent_id in pairs:
+            keys += [self._keys.agent_routing(agent_id), self._keys.agent_status(agent_id)]
+            args += [str(conversation_id), str(agent_id)]
+        replies = await self._claim(keys=keys, args=args)
+        return [ClaimResult(_text(reply)) for reply in replies]
 
     async def release(self, conversation_id: UUID, agent_id: UUID) -> bool:
         keys = [self._keys.agent_routing(agent_id), self._keys.assignments()]
@@ -229,9 +250,17 @@ class RoutingStore:
         await self._redis.sadd(key, str(agent_id))
         await self._redis.expire(key, max(1, int(seconds)))
 
-    async def excluded(self, conversation_id: UUID) -> set[UUID]:
-        members = await self._redis.smembers(self._keys.exclusions(conversation_id))
-        return {UUID(_text(m)) for m in members}
+    async def exclusions_of(self, conversation_ids: Sequence[UUID]) -> dict[UUID, set[UUID]]:
+        """The excluded agents of several conversations, in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for conversation_id in conversation_ids:
+                pipe.smembers(self._keys.exclusions(conversation_id))
+            replies = await pipe.execute()
+        return {
+            conversation_id: {UUID(_text(m)) for m in members}
+            for conversation_id, members in zip(conversation_ids, replies, strict=True)
+            if members
+        }
 
     async def recent_assignment_times(self, team_id: UUID) -> list[float]:
         values = await self._redis.lrange(self._keys.recent_assignments(team_id), 0, -1)

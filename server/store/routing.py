@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from ..core.models import Conversation, Owner
+from ..core.models import Conversation, Customer, Owner
 from ..core.routing import TeamSettings, team_settings
 from .conversations import _COLUMNS
 from .rows import to_struct
@@ -160,49 +160,61 @@ class Assignment:
     previous_owner: Owner
     stopped_run: UUID | None
     handoff_reason: str | None
+    agent_name: str
+    customer: Customer
 
     @property
     def assistant_took_part(self) -> bool:
         return self.previous_owner is Owner.ASSISTANT or self.handoff_reason is not None
 
 
+_CONVERSATION_FIELDS = frozenset(Conversation.__struct_fields__)
+
+
 async def record_assignment(
-    conn: asyncpg.Connection, conversation_id: UUID, agent_id: UUID, *, capacity: int
+    conn: asyncpg.Connection,
+    conversation_id: UUID,
+    agent_id: UUID,
+    *,
+    default_capacity: int,
+    kind: str = "assigned",
+    team_id: UUID | None = None,
+    actor_kind: str = "system",
+    actor_id: UUID | None = None,
 ) -> Assignment | None:
-    """Assign a waiting conversation, unless the agent is at capacity or it stopped waiting.
-    Runs inside the caller's transaction. The person becomes the owner in the same statement,
-    so from this commit on no answer of the assistant can be posted (parley_post_message)."""
-    await conn.execute("SELECT 1 FROM agents WHERE id = $1 FOR UPDATE", agent_id)
-    load = await conn.fetchval(
-        "SELECT count(*) FROM conversations WHERE assigned_agent_id = $1 AND status = 'open'",
-        agent_id,
-    )
-    if load >= capacity:
-        return None
+    """Assign a waiting conversation and record it in the history, unless the agent is
+    inactive or at capacity or the conversation stopped waiting (sql/0007_assign.sql: one
+    round trip). Runs inside the caller's transaction."""
     row = await conn.fetchrow(
-        f"""
-        UPDATE conversations c
-           SET assigned_agent_id = $2, assigned_at = now(), waiting = false,
-               agent_replied_at = NULL, updated_at = now(),
-               owner = 'human', assistant_run = NULL, handoff_reason = NULL
-          FROM (SELECT id, owner, assistant_run, handoff_reason FROM conversations
-                 WHERE id = $1 FOR UPDATE) previous
-         WHERE c.id = previous.id AND c.status = 'open' AND c.waiting
-           AND c.assigned_agent_id IS NULL
-        RETURNING {_COLUMNS}, previous.owner AS previous_owner,
-                  previous.assistant_run AS stopped_run,
-                  previous.handoff_reason AS previous_handoff_reason
-        """,
+        "SELECT * FROM parley_assign($1, $2, $3, $4, $5, $6, $7)",
         conversation_id,
         agent_id,
+        default_capacity,
+        kind,
+        team_id,
+        actor_kind,
+        actor_id,
     )
     if row is None:
         return None
-    record = dict(row)
-    previous_owner = Owner(record.pop("previous_owner"))
-    stopped_run = record.pop("stopped_run")
-    handoff_reason = record.pop("previous_handoff_reason")
-    return Assignment(to_struct(Conversation, record), previous_owner, stopped_run, handoff_reason)
+    customer = Customer(
+        id=row["customer_id"],
+        name=row["customer_name"],
+        email=row["customer_email"],
+        attributes=row["customer_attributes"],
+        identity_verified=row["customer_identity_verified"],
+        created_at=row["customer_created_at"],
+    )
+    fields = {k: v for k, v in row.items() if k in _CONVERSATION_FIELDS}
+    conversation = to_struct(Conversation, fields)
+    return Assignment(
+        conversation,
+        Owner(row["previous_owner"]),
+        row["stopped_run"],
+        row["previous_handoff_reason"],
+        row["agent_name"],
+        customer,
+    )
 
 
 async def reassign(

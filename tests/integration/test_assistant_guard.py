@@ -68,7 +68,7 @@ async def test_an_answer_finished_after_the_assignment_is_refused(pool: asyncpg.
     try:
         transaction = assigning.transaction()
         await transaction.start()
-        assignment = await routing_store.record_assignment(assigning, conversation, agent, capacity=5)
+        assignment = await routing_store.record_assignment(assigning, conversation, agent, default_capacity=5)
         assert assignment is not None
         assert (assignment.previous_owner, assignment.stopped_run) == (Owner.ASSISTANT, run)
         post = asyncio.create_task(_answer(posting, conversation, run))
@@ -98,7 +98,7 @@ async def test_an_answer_committed_first_comes_before_the_assignment(pool: async
 
         async def assign() -> routing_store.Assignment | None:
             async with assigning.transaction():
-                return await routing_store.record_assignment(assigning, conversation, agent, capacity=5)
+                return await routing_store.record_assignment(assigning, conversation, agent, default_capacity=5)
 
         assignment = asyncio.create_task(assign())
         await asyncio.sleep(0.3)

@@ -105,7 +105,7 @@ async def test_postgres_refuses_assignments_beyond_capacity_even_when_raced(clea
 
         async def assign(conversation_id: uuid.UUID):
             async with pool.acquire() as conn, conn.transaction():
-                return await routing_store.record_assignment(conn, conversation_id, agent, capacity=3)
+                return await routing_store.record_assignment(conn, conversation_id, agent, default_capacity=3)
 
         results = await asyncio.gather(*(assign(c) for c in conversation_ids))
         assert sum(1 for r in results if r is not None) == 3
@@ -128,9 +128,14 @@ async def test_the_same_conversation_cannot_be_recorded_for_two_agents(clean_dat
             customer_id,
         )
         async with conn.transaction():
-            assert await routing_store.record_assignment(conn, conversation, one, capacity=3)
+            first = await routing_store.record_assignment(conn, conversation, one, default_capacity=3)
+        assert first is not None and first.agent_name == "A" and first.customer.id == customer_id
+        assert (first.conversation.assigned_agent_id, first.conversation.waiting) == (one, False)
         async with conn.transaction():
-            assert await routing_store.record_assignment(conn, conversation, two, capacity=3) is None
+            assert await routing_store.record_assignment(conn, conversation, two, default_capacity=3) is None
+        # One history row, for the assignment that happened, with how long it waited.
+        rows = await conn.fetch("SELECT kind, agent_id, wait_seconds FROM assignment_events WHERE conversation_id = $1", conversation)
+        assert [(r["kind"], r["agent_id"]) for r in rows] == [("assigned", one)] and rows[0]["wait_seconds"] >= 0
     finally:
         await pool.release(conn)
         await pool.close()

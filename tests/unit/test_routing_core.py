@@ -17,6 +17,7 @@ from server.core.routing import (
     assistant_mode_of,
     choose_agent,
     estimate_wait,
+    plan_assignments,
     queue_score,
     team_settings,
 )
@@ -55,6 +56,47 @@ def test_choose_agent(candidates, exclude, expected) -> None:
 def test_choose_agent_does_not_depend_on_input_order() -> None:
     pool = [cand(A, load=1, last=5), cand(B, load=1, last=5), cand(C, load=2)]
     assert choose_agent(pool) == choose_agent(list(reversed(pool))) == A
+
+
+X, Y, Z, W = (uuid.UUID(int=n) for n in (101, 102, 103, 104))
+
+
+@pytest.mark.parametrize(
+    ("heads", "candidates", "exclusions", "refused", "expected"),
+    [
+        ([], [cand(A)], {}, (), []),
+        ([X, Y], [], {}, (), []),
+        # Spread like one pick at a time: least loaded, then longest since the last pick.
+        ([X, Y, Z], [cand(A), cand(B)], {}, (), [(X, A), (Y, B), (Z, A)]),
+        ([X, Y, Z], [cand(A, last=9), cand(B, last=1)], {}, (), [(X, B), (Y, A), (Z, B)]),
+        ([X, Y, Z], [cand(A, load=1), cand(B)], {}, (), [(X, B), (Y, A), (Z, B)]),
+        # Capacity runs out inside the plan; the rest wait.
+        ([X, Y, Z], [cand(A, capacity=1), cand(B, load=1, capacity=2)], {}, (), [(X, A), (Y, B)]),
+        # Away and offline agents get nothing; refused agents are skipped for the whole plan.
+        ([X, Y], [cand(A, status=AWAY), cand(B, status=OFF), cand(C)], {}, (), [(X, C), (Y, C)]),
+        ([X, Y], [cand(A), cand(B)], {}, (A,), [(X, B), (Y, B)]),
+        # An exclusion skips one conversation; the one behind it is not held up.
+        ([X, Y], [cand(A)], {X: {A}}, (), [(Y, A)]),
+        ([X, Y, Z, W], [cand(A), cand(B)], {X: {A}, Y: {A, B}}, (), [(X, B), (Z, A), (W, B)]),
+    ],
+)
+def test_plan_assignments(heads, candidates, exclusions, refused, expected) -> None:
+    assert plan_assignments(heads, candidates, now=100.0, exclusions=exclusions, refused=refused) == expected
+
+
+def test_a_plan_matches_choosing_one_at_a_time() -> None:
+    agents = [cand(uuid.UUID(int=n), load=n % 3, capacity=4, last=float(n * 7 % 5)) for n in range(1, 9)]
+    heads = [uuid.UUID(int=1000 + n) for n in range(30)]
+    pool, sequential = {c.agent_id: c for c in agents}, []
+    for index, conversation in enumerate(heads):
+        chosen = choose_agent(pool.values())
+        if chosen is None:
+            break
+        before = pool[chosen]
+        pool[chosen] = msgspec.structs.replace(before, load=before.load + 1, last_assigned_at=1000.0 + index)
+        sequential.append((conversation, chosen))
+    assert plan_assignments(heads, agents, now=1000.0) == sequential
+    assert len(sequential) == sum(4 - c.load for c in agents)
 
 
 def test_queue_order_is_priority_then_time() -> None:
