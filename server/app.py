@@ -18,7 +18,7 @@ from .actions import widget as widget_actions
 from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
 from .actions.context import Services
 from .actions.queue_updates import QueueUpdates
-from .actions.routing import announce_queue
+from .actions.queue_view import announce_queue
 from .api import (
     admin_routes,
     attachment_routes,

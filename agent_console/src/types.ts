@@ -93,6 +93,8 @@ export interface Queue {
   name?: string;
   mode: "auto" | "manual";
   entries: QueueEntry[];
+  /** Everyone waiting in the line; `entries` holds its head (docs/routing.md). */
+  total?: number;
   receivedAt: number;
 }
 

@@ -28,7 +28,7 @@ from ..core.routing import AssistantMode, assistant_mode_of
 from ..store import assistant as assistant_store
 from ..store import conversations as conversation_store
 from ..store.messages import PostGuard
-from . import messages, routing, routing_ops
+from . import messages, queue_view, routing, routing_ops
 from .context import Services, UnitOfWork, unit_of_work
 from .conversations import conversation_updated, load_visible
 
@@ -232,11 +232,11 @@ async def _wait_for_person(
             or conversation
         )
     if say_text is not None and conversation.assigned_agent_id is None:
-        queue = await routing.queue_position(services, conversation)
+        queue = await queue_view.queue_position(services, conversation)
         body = say_text(queue)
         metadata = {"queue": queue}
         if await say(services, conversation.id, body, owners=(Owner.QUEUE,), metadata=metadata):
-            await routing.announce_position(services, conversation)
+            await queue_view.announce_position(services, conversation)
     return conversation
 
 
@@ -280,7 +280,7 @@ async def request_human(
         # Re-read: the line may have assigned it to someone at once.
         current = await conversation_store.get(conn, conversation_id)
     assert current is not None
-    return current, await routing.queue_position(services, current)
+    return current, await queue_view.queue_position(services, current)
 
 
 async def resolve_by_customer(

@@ -4,6 +4,11 @@ Every enqueue, assignment or departure changes a line, and announcing it means r
 whole line and telling each waiting customer their new place. Doing that per change costs
 O(line length) per change, O(n^2) for a burst. Instead changes mark the team dirty, and one
 flush per short interval (per process) announces the line as it is then.
+
+The interval paces itself: after a flush that took t seconds, the next waits at least
+`pacing` * t. A short line is announced within the base delay; a line of thousands, whose
+announcement is expensive, is announced less often, so announcing never takes more than about
+1 / (pacing + 1) of the process while a backlog drains.
 """
 
 from __future__ import annotations
@@ -19,8 +24,13 @@ Announce = Callable[[UUID], Awaitable[None]]
 
 
 class QueueUpdates:
-    def __init__(self, delay_seconds: float = 0.05) -> None:
+    def __init__(
+        self, delay_seconds: float = 0.05, *, pacing: float = 4.0, max_delay_seconds: float = 2.0
+    ) -> None:
         self._delay = delay_seconds
+        self._pacing = pacing
+        self._max_delay = max_delay_seconds
+        self._not_before = 0.0  # loop time before which the next flush waits
         self._dirty: set[UUID] = set()
         self._announce: Announce | None = None
         self._flushing: asyncio.Task[None] | None = None
@@ -35,15 +45,21 @@ class QueueUpdates:
             self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(self._delay)
-        while self._dirty:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(max(self._delay, self._not_before - loop.time()))
+            if not self._dirty:
+                return
             teams, self._dirty = self._dirty, set()
+            started = loop.time()
             for team_id in teams:
                 try:
                     if self._announce is not None:
                         await self._announce(team_id)
                 except Exception:
                     log.exception("announcing the line of team %s failed", team_id)
+            took = loop.time() - started
+            self._not_before = loop.time() + min(self._max_delay, took * self._pacing)
 
     async def close(self) -> None:
         if self._flushing is not None and not self._flushing.done():

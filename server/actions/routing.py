@@ -17,24 +17,18 @@ from uuid import UUID
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.events import (
     ASSIGNED,
-    OFFER,
-    OFFER_WITHDRAWN,
-    QUEUE,
-    QUEUE_UPDATED,
     Event,
     agent_room,
-    conversation_room,
-    team_room,
     to_wire,
 )
 from ..core.models import AgentPrincipal, Conversation, Customer, Owner
 from ..core.participant import HandoffReason
-from ..core.routing import Priority, RoutingMode, estimate_wait, plan_assignments, queue_score
+from ..core.routing import Priority, RoutingMode, plan_assignments, queue_score
 from ..routing.queue import ClaimResult
 from ..store import routing as routing_store
 from ..store.routing import Team
 from . import assistant_owner, handover
-from .context import Services, publish_all, unit_of_work
+from .context import Services, unit_of_work
 from .conversations import conversation_updated
 
 log = logging.getLogger(__name__)
@@ -333,134 +327,3 @@ async def _claimable(services: Services, conversation_id: UUID) -> Any:
             "SELECT team_id, waiting, status, owner FROM conversations WHERE id = $1",
             conversation_id,
         )
-
-
-async def queue_snapshot(services: Services, team: Team) -> list[dict[str, Any]]:
-    """The team's line as agents see it: place, priority, wait, customer and a preview."""
-    waiting = await services.routing.waiting(team.id)
-    async with services.db.acquire() as conn:
-        entries = await routing_store.queue_entries(conn, waiting)
-    now = time.time()
-    return [
-        {
-            "conversation_id": str(e["id"]),
-            "team_id": str(team.id),
-            "position": index + 1,
-            "priority": Priority(e["priority"]).label,
-            "queued_at": e["queued_at"].isoformat() if e["queued_at"] else None,
-            "wait_seconds": max(0, round(now - e["queued_at"].timestamp()))
-            if e["queued_at"]
-            else 0,
-            "customer_name": e["customer_name"],
-            "preview": (e["preview"] or "")[:140],
-            "page_url": (e["metadata"] or {}).get("page_url"),
-            "owner": e["owner"],
-        }
-        for index, e in enumerate(entries)
-    ]
-
-
-async def publish_queue(services: Services, team: Team) -> None:
-    """Push the team's line to its agents, and changed places (with an estimate) to customers."""
-    snapshot = await queue_snapshot(services, team)
-    now = time.time()
-    positions = {UUID(e["conversation_id"]): e["position"] for e in snapshot}
-    changed, added, gone = await services.routing.changed_positions(team.id, positions)
-    recent = await services.routing.recent_assignment_times(team.id) if changed else []
-    events = []
-    for conversation_id, position in changed.items():
-        estimate = estimate_wait(position, recent, now=now)
-        events.append(
-            Event(
-                QUEUE,
-                {
-                    "conversation_id": str(conversation_id),
-                    "team_id": str(team.id),
-                    "position": position,
-                    "estimated_wait_seconds": estimate.seconds,
-                    "enough_data": estimate.enough_data,
-                },
-                customer_rooms=(conversation_room(conversation_id),),
-            )
-        )
-    if team.settings.mode is RoutingMode.MANUAL:
-        # Manual teams: each arrival is offered to the team, each departure withdraws it.
-        for entry in snapshot:
-            if UUID(entry["conversation_id"]) in added:
-                events.append(Event(OFFER, entry, staff_rooms=(team_room(team.id),)))
-        for conversation_id in gone:
-            events.append(
-                Event(
-                    OFFER_WITHDRAWN,
-                    {"conversation_id": str(conversation_id), "team_id": str(team.id)},
-                    staff_rooms=(team_room(team.id),),
-                )
-            )
-    events.append(
-        Event(
-            QUEUE_UPDATED,
-            {"team_id": str(team.id), "mode": str(team.settings.mode), "entries": snapshot},
-            staff_rooms=(team_room(team.id),),
-        )
-    )
-    await publish_all(services, events)
-
-
-async def queues_for(
-    services: Services, principal: AgentPrincipal, team_id: UUID | None
-) -> list[dict[str, Any]]:
-    """The lines an agent may see (their teams; admins every team), or one of them."""
-    async with services.db.acquire() as conn:
-        teams = await routing_store.teams(conn)
-    visible = [t for t in teams if principal.is_admin or t.id in principal.team_ids]
-    if team_id is not None:
-        visible = [t for t in visible if t.id == team_id]
-        if not visible:
-            raise not_found("team")
-    return [
-        {
-            "team_id": str(t.id),
-            "team": t.slug,
-            "name": t.name,
-            "mode": str(t.settings.mode),
-            "entries": await queue_snapshot(services, t),
-        }
-        for t in visible
-    ]
-
-
-async def announce_position(
-    services: Services, conversation: Conversation
-) -> dict[str, Any] | None:
-    """Tell the customer their place now, even if it did not change (after a confirmation)."""
-    queue = await queue_position(services, conversation)
-    if queue is not None:
-        event = Event(QUEUE, queue, customer_rooms=(conversation_room(conversation.id),))
-        await publish_all(services, [event])
-    return queue
-
-
-async def queue_position(services: Services, conversation: Conversation) -> dict[str, Any] | None:
-    """A waiting conversation's place and estimate, for the customer's start/resume answer
-    (live `queue` events then carry the changes)."""
-    if not conversation.waiting or conversation.team_id is None:
-        return None
-    rank = await services.routing.rank(conversation.team_id, conversation.id)
-    if rank is None:
-        return None
-    recent = await services.routing.recent_assignment_times(conversation.team_id)
-    estimate = estimate_wait(rank + 1, recent, now=time.time())
-    return {
-        "conversation_id": str(conversation.id),
-        "team_id": str(conversation.team_id),
-        "position": rank + 1,
-        "estimated_wait_seconds": estimate.seconds,
-        "enough_data": estimate.enough_data,
-    }
-
-
-async def announce_queue(services: Services, team_id: UUID) -> None:
-    """What QueueUpdates calls: publish one team's line as it is now."""
-    team = await team_for(services, team_id)
-    if team is not None:
-        await publish_queue(services, team)

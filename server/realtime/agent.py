@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..actions import assistant_runs, routing_ops
+from ..actions import assistant_runs, queue_view, routing_ops
 from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..actions import presence as presence_actions
@@ -126,7 +126,7 @@ class AgentNamespace(ParleyNamespace):
     @acked
     async def on_get_queue(self, sid: str, data: Any = None) -> dict[str, Any]:
         payload = schemas.decode(schemas.GetQueue, data)
-        queues = await routing_actions.queues_for(
+        queues = await queue_view.queues_for(
             self.services, self.principal(sid), payload.team_id
         )
         return {"queues": queues}

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..actions import assistant_owner, intake
+from ..actions import assistant_owner, intake, queue_view
 from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..actions import identity as identity_actions
 from ..actions import presence as presence_actions
-from ..actions import routing as routing_actions
 from ..core.errors import ParleyError
 from ..core.events import conversation_room, customer_room, to_wire
 from ..core.models import ConversationStatus, CustomerPrincipal
@@ -91,7 +90,7 @@ class CustomerNamespace(ParleyNamespace):
         if payload.name:
             self.session(sid).display_name = payload.name
         followed = await self.follow(sid, conversation, payload.after_seq if not created else 0)
-        queue = await routing_actions.queue_position(self.services, conversation)
+        queue = await queue_view.queue_position(self.services, conversation)
         return {**followed, "created": created, "queue": queue}
 
     @acked
@@ -139,7 +138,7 @@ class CustomerNamespace(ParleyNamespace):
             self.services, self.principal(sid), payload.conversation_id
         )
         followed = await self.follow(sid, conversation, payload.after_seq)
-        queue = await routing_actions.queue_position(self.services, conversation)
+        queue = await queue_view.queue_position(self.services, conversation)
         return {**followed, "queue": queue}
 
     @acked

@@ -117,8 +117,10 @@ class RoutingStore:
         removed = await self._redis.zrem(self._keys.team_queue(team_id), str(conversation_id))
         return bool(removed)
 
-    async def waiting(self, team_id: UUID, limit: int = 1000) -> list[UUID]:
-        members = await self._redis.zrange(self._keys.team_queue(team_id), 0, limit - 1)
+    async def waiting(self, team_id: UUID, limit: int | None = 1000) -> list[UUID]:
+        """The line in order: its first `limit` conversations, or all of it (None)."""
+        end = -1 if limit is None else limit - 1
+        members = await self._redis.zrange(self._keys.team_queue(team_id), 0, end)
         return [UUID(_text(m)) for m in members]  # type: ignore[arg-type]
 
     async def rank(self, team_id: UUID, conversation_id: UUID) -> int | None:

@@ -376,6 +376,35 @@ async def test_queue_positions_move_and_estimates_appear_with_data(server: Runni
     await staff.close()
 
 
+async def test_a_long_line_shows_agents_its_head_and_every_customer_their_place(
+    server: RunningServer, monkeypatch
+) -> None:
+    from server.actions import queue_view
+
+    monkeypatch.setattr(queue_view, "VIEW_LIMIT", 3)
+    _agent_id, _, staff = await online_agent(server, "A", max_chats=1)
+    await staff.ok("set_presence", {"status": "away"})  # nobody takes anything: the line grows
+    seen = [await waiting_customer(server, name=f"C{n}") for n in range(6)]
+    ids = [conversation_id for _, conversation_id in seen]
+
+    def full_line(update: dict) -> bool:
+        return update["total"] == 6
+
+    update = (await staff.log.wait_for("queue_updated", full_line))[-1]
+    assert [e["conversation_id"] for e in update["entries"]] == ids[:3]
+    assert [e["position"] for e in update["entries"]] == [1, 2, 3]
+    (queue,) = (await staff.ok("get_queue"))["queues"]
+    assert (queue["total"], len(queue["entries"])) == (6, 3)
+
+    # Past the head of the line, customers still hear their place move.
+    await staff.ok("set_presence", {"status": "online"})
+    last = seen[-1][0]
+    await last.log.wait_for("queue", lambda e: e["position"] == 5)
+    for cust, _ in seen:
+        await cust.close()
+    await staff.close()
+
+
 async def test_only_identified_customers_may_ask_for_a_priority(settings: Settings) -> None:
     from server.auth.identity import identity_hash
 

@@ -41,7 +41,7 @@ export function App() {
 
 function TopBar({ page }: { page: string }) {
   const me = model.me;
-  const waiting = [...model.queues.values()].reduce((n, q) => n + q.entries.length, 0);
+  const waiting = [...model.queues.values()].reduce((n, q) => n + (q.total ?? q.entries.length), 0);
   const unread = [...model.mine].reduce((n, id) => n + (model.convs.get(id)?.unread ?? 0), 0);
   const status = me?.presence.status ?? "offline";
   return (

@@ -26,12 +26,15 @@ export function QueueView() {
 
 function TeamQueue({ queue, now }: { queue: Queue; now: number }) {
   const manual = queue.mode === "manual";
+  const total = queue.total ?? queue.entries.length;
   return (
     <div class="card queue" data-team={queue.team ?? queue.team_id}>
       <div class="card-head">
         <h2>{queue.name ?? "Team"}</h2>
         <span class={`badge ${manual ? "manual" : "auto"}`}>{manual ? "Manual: claim to take" : "Automatic assignment"}</span>
-        <span class="muted">{queue.entries.length} waiting</span>
+        <span class="muted" data-testid="waiting-count">
+          {total} waiting{total > queue.entries.length ? ` · the first ${queue.entries.length} shown` : ""}
+        </span>
       </div>
       {queue.entries.length === 0 ? (
         <p class="empty">Nobody is waiting.</p>
