@@ -169,6 +169,9 @@ async def _close_sockets(app: web.Application) -> None:
         [socket.close(wait=False, abort=True) for socket in list(sio.eio.sockets.values())],
         seconds=2,
     )
+    drain_outbox = getattr(sio.manager, "drain_outbox", None)
+    if drain_outbox is not None:  # what was emitted last still reaches the other processes
+        await drain_outbox()
     await sio.shutdown()
 
 

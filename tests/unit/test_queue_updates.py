@@ -22,7 +22,9 @@ class Announcer:
         if self.fail_first and len(self.calls) == 1:
             raise RuntimeError("boom")
         if self.cost:
-            time.sleep(self.cost)  # an expensive announcement keeps the loop busy
+            busy_until = time.monotonic() + self.cost  # an expensive announcement: loop busy
+            while time.monotonic() < busy_until:
+                pass
 
 
 async def _settle(updates: QueueUpdates, seconds: float) -> None:
