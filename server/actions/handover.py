@@ -1,6 +1,6 @@
 """A person takes over from the assistant: the customer is told, the agent is briefed.
 
-Runs inside the assignment's transaction (routing._record), whatever made the assignment: the
+Runs inside the assignment's transaction (assignments.py), whatever made the assignment: the
 router, a claim or a transfer. That transaction made the person the owner, so the assistant
 can post nothing after it; what it was writing is told to stop before the commit.
 """

@@ -8,26 +8,19 @@ periodic reconciliation repairs whatever a crash left in between.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from typing import Any
 from uuid import UUID
 
 from ..core.errors import ErrorCode, ParleyError, not_found
-from ..core.events import (
-    ASSIGNED,
-    Event,
-    agent_room,
-    to_wire,
-)
-from ..core.models import AgentPrincipal, Conversation, Customer, Owner
+from ..core.models import AgentPrincipal, Conversation, Owner
 from ..core.participant import HandoffReason
 from ..core.routing import Priority, RoutingMode, plan_assignments, queue_score
 from ..routing.queue import ClaimResult
 from ..store import routing as routing_store
 from ..store.routing import Team
-from . import assistant_owner, handover
+from . import assignments, assistant_owner
 from .context import Services, unit_of_work
 from .conversations import conversation_updated
 
@@ -35,9 +28,8 @@ log = logging.getLogger(__name__)
 
 # Upper bound on claims per drain call, so one call never monopolises the loop.
 _MAX_ASSIGNMENTS_PER_DRAIN = 200
-# Conversations planned and claimed per round, and claims recorded in PostgreSQL at once.
+# Conversations planned, claimed and recorded per round.
 _BATCH = 25
-_RECORDS_AT_ONCE = 4
 
 
 async def team_for(services: Services, team_id: UUID | None) -> Team | None:
@@ -127,9 +119,9 @@ async def drain(services: Services, team_id: UUID) -> int:
 
 async def _assign_waiting(services: Services, team: Team) -> int:
     """Assign the head of the line in batches: read the agents once, plan the batch with the
-    pure choice rule, claim it in one atomic script, then record the claims in PostgreSQL
-    side by side. Claims that went stale in between (another process moved first) are simply
-    not made; the next batch reads the line and the agents again."""
+    pure choice rule, claim it in one atomic script, then record the claims in PostgreSQL in
+    one transaction (assignments.record_batch). Claims that went stale in between (another
+    process moved first) are simply not made; the next batch reads everything again."""
     assigned = 0
     # Agents PostgreSQL refused during this drain (its count disagreed with Redis): skip them
     # until the next drain rather than claim and undo in a loop.
@@ -152,7 +144,7 @@ async def _assign_waiting(services: Services, team: Team) -> int:
             break
         results = await services.routing.claim_many(team.id, plan)
         claimed = [p for p, result in zip(plan, results, strict=True) if result is ClaimResult.OK]
-        recorded = await _record_all(services, team, claimed)
+        recorded = await assignments.record_batch(services, team, claimed)
         for (_, agent_id), conversation in zip(claimed, recorded, strict=True):
             if conversation is None:
                 refused.add(agent_id)
@@ -161,127 +153,6 @@ async def _assign_waiting(services: Services, team: Team) -> int:
         if not claimed and ClaimResult.GONE not in results:
             break  # nothing moved but the agents' state: the next trigger brings fresh state
     return assigned
-
-
-async def _record_all(
-    services: Services, team: Team, claimed: list[tuple[UUID, UUID]]
-) -> list[Conversation | None]:
-    """Record several claims concurrently (a few connections, so requests are not starved)."""
-    gate = asyncio.Semaphore(_RECORDS_AT_ONCE)
-
-    async def one(conversation_id: UUID, agent_id: UUID) -> Conversation | None:
-        async with gate:
-            return await _record(services, team, conversation_id, agent_id)
-
-    return list(await asyncio.gather(*(one(c, a) for c, a in claimed)))
-
-
-async def _record(
-    services: Services,
-    team: Team,
-    conversation_id: UUID,
-    agent_id: UUID,
-    *,
-    kind: str = "assigned",
-    actor_kind: str = "system",
-) -> Conversation | None:
-    """Make a Redis claim durable; undo it when PostgreSQL refuses. A person who takes over
-    from the assistant gets its hand-over (handover.py) in the same transaction."""
-    handed = None
-    async with unit_of_work(services) as work:
-        assignment = await routing_store.record_assignment(
-            work.conn,
-            conversation_id,
-            agent_id,
-            default_capacity=services.settings.default_max_chats,
-            kind=kind,
-            team_id=team.id,
-            actor_kind=actor_kind,
-            actor_id=agent_id if actor_kind == "agent" else None,
-        )
-        if assignment is not None:
-            handed = await handover.hand_over(services, work, assignment, agent_id)
-            work.publish_on_commit(
-                *assignment_events(
-                    assignment.conversation,
-                    agent_id,
-                    assignment.agent_name,
-                    kind,
-                    handover=handed,
-                    customer=assignment.customer,
-                )
-            )
-    if assignment is None:
-        await services.routing.release(conversation_id, agent_id)
-        await _requeue_if_waiting(services, conversation_id)
-        return None
-    if handed is not None:
-        handover.after_commit(services, assignment, agent_id, handed)
-    await _start_unanswered_timer(services, team, conversation_id, agent_id)
-    return assignment.conversation
-
-
-async def _requeue_if_waiting(services: Services, conversation_id: UUID) -> None:
-    async with services.db.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT team_id, priority, queued_at FROM conversations WHERE id = $1 AND waiting",
-            conversation_id,
-        )
-    if row and row["team_id"] and row["queued_at"]:
-        await services.routing.enqueue(
-            row["team_id"],
-            conversation_id,
-            queue_score(Priority(row["priority"]), row["queued_at"]),
-        )
-
-
-async def _start_unanswered_timer(
-    services: Services, team: Team, conversation_id: UUID, agent_id: UUID
-) -> None:
-    seconds = team.settings.unanswered_seconds
-    if seconds is None:
-        seconds = services.settings.unanswered_seconds
-    if seconds > 0:
-        await services.timers.schedule("unanswered", f"{conversation_id}/{agent_id}", seconds)
-
-
-def agent_summary(agent_id: UUID, display_name: str) -> dict[str, Any]:
-    return {"id": str(agent_id), "display_name": display_name}
-
-
-def assignment_events(
-    conversation: Conversation,
-    agent_id: UUID,
-    display_name: str,
-    kind: str,
-    *,
-    customer: Customer | None = None,
-    handover: dict[str, Any] | None = None,
-) -> list[Event]:
-    """The customer learns who is helping; the agent gets the conversation (and, taking over
-    from the assistant, its hand-over: summary, cited articles, reason)."""
-    update = conversation_updated(conversation, reason=kind)
-    agent = agent_summary(agent_id, display_name)
-    customer_side = Event(
-        update.name,
-        {
-            **update.data,
-            "conversation": {**update.data["conversation"], "assigned_agent": agent},
-            "agent": agent,
-        },
-        customer_rooms=update.customer_rooms,
-        staff_rooms=update.staff_rooms,
-    )
-    data: dict[str, Any] = {
-        "conversation": to_wire(conversation),
-        "reason": kind,
-        "agent": agent,
-        "customer": to_wire(customer) if customer else None,
-    }
-    if handover is not None:
-        data["handover"] = handover
-    to_agent = Event(ASSIGNED, data, staff_rooms=(agent_room(agent_id),))
-    return [customer_side, to_agent]
 
 
 async def claim(
@@ -312,7 +183,7 @@ async def claim(
         raise ParleyError(ErrorCode.CONFLICT, "set your status to online to take conversations")
     if result is ClaimResult.FULL:
         raise ParleyError(ErrorCode.CONFLICT, "you are at your limit of open conversations")
-    conversation = await _record(
+    conversation = await assignments.record(
         services, team, conversation_id, principal.agent_id, kind="claimed", actor_kind="agent"
     )
     if conversation is None:

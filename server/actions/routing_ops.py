@@ -13,7 +13,7 @@ from ..routing.queue import ClaimResult
 from ..store import agents as agent_store
 from ..store import conversations as conversation_store
 from ..store import routing as routing_store
-from . import assistant_owner, routing
+from . import assignments, assistant_owner, routing
 from .context import Services, UnitOfWork, unit_of_work
 from .conversations import load_visible
 from .notes import add_system_note
@@ -136,7 +136,7 @@ async def _transfer_to_agent(
         assert team is not None
         result = await services.routing.claim(team.id, conversation.id, to_agent)
         _explain(result, target.display_name)
-        claimed = await routing._record(
+        claimed = await assignments.record(
             services, team, conversation.id, to_agent, kind="transferred", actor_kind="agent"
         )
         if claimed is None:
@@ -164,7 +164,7 @@ async def _transfer_to_agent(
                 reason=note,
             )
             work.publish_on_commit(
-                *routing.assignment_events(moved, to_agent, target.display_name, "transferred")
+                *assignments.assignment_events(moved, to_agent, target.display_name, "transferred")
             )
             work.publish_on_commit(
                 Event(
@@ -182,7 +182,7 @@ async def _transfer_to_agent(
     await services.timers.cancel("unanswered", f"{conversation.id}/{from_agent}")
     team = await routing.team_for(services, moved.team_id)
     if team is not None:
-        await routing._start_unanswered_timer(services, team, conversation.id, to_agent)
+        await assignments.start_unanswered_timer(services, team, conversation.id, to_agent)
     await drain_teams_of(services, from_agent)
     return moved
 

@@ -195,8 +195,36 @@ async def record_assignment(
         actor_kind,
         actor_id,
     )
-    if row is None:
-        return None
+    return _assignment(row) if row is not None else None
+
+
+async def record_assignments(
+    conn: asyncpg.Connection,
+    pairs: list[tuple[UUID, UUID]],
+    *,
+    default_capacity: int,
+    team_id: UUID | None,
+) -> dict[UUID, Assignment]:
+    """Several (conversation, agent) assignments in one round trip, made one after another in
+    the given order (each sees the ones before it: capacity holds within the batch). Returns
+    the ones made, by conversation. Runs inside the caller's transaction."""
+    rows = await conn.fetch(
+        """
+        SELECT a.*
+          FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS p (conversation_id, agent_id, n)
+         CROSS JOIN LATERAL parley_assign(p.conversation_id, p.agent_id, $3, 'assigned', $4,
+                                          'system', NULL) a
+         ORDER BY p.n
+        """,
+        [c for c, _ in pairs],
+        [a for _, a in pairs],
+        default_capacity,
+        team_id,
+    )
+    return {row["id"]: _assignment(row) for row in rows}
+
+
+def _assignment(row: asyncpg.Record) -> Assignment:
     customer = Customer(
         id=row["customer_id"],
         name=row["customer_name"],
@@ -206,9 +234,8 @@ async def record_assignment(
         created_at=row["customer_created_at"],
     )
     fields = {k: v for k, v in row.items() if k in _CONVERSATION_FIELDS}
-    conversation = to_struct(Conversation, fields)
     return Assignment(
-        conversation,
+        to_struct(Conversation, fields),
         Owner(row["previous_owner"]),
         row["stopped_run"],
         row["previous_handoff_reason"],

@@ -139,3 +139,31 @@ async def test_the_same_conversation_cannot_be_recorded_for_two_agents(clean_dat
     finally:
         await pool.release(conn)
         await pool.close()
+
+
+async def test_a_batch_of_assignments_respects_capacity_within_itself(clean_database: str) -> None:
+    pool = await create_pool(clean_database, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            one = await conn.fetchval("INSERT INTO agents (email, display_name, password_hash, max_chats) VALUES ('a@b.c','A','h',2) RETURNING id")
+            two = await conn.fetchval("INSERT INTO agents (email, display_name, password_hash) VALUES ('d@e.f','D','h') RETURNING id")
+            conversations = []
+            for _ in range(4):
+                customer_id = uuid.uuid4()
+                await customers.upsert(conn, customer_id, name=None, email=None, attributes={})
+                conversations.append(await conn.fetchval(
+                    "INSERT INTO conversations (customer_id, waiting, queued_at) VALUES ($1, true, now()) RETURNING id",
+                    customer_id,
+                ))
+            pairs = [(conversations[0], one), (conversations[1], one), (conversations[2], one), (conversations[3], two)]
+            async with conn.transaction():
+                made = await routing_store.record_assignments(conn, pairs, default_capacity=5, team_id=None)
+            # A's third is refused (capacity 2, counting the two made in the same batch).
+            assert set(made) == {conversations[0], conversations[1], conversations[3]}
+            assert made[conversations[3]].agent_name == "D"
+            assert made[conversations[0]].conversation.assigned_agent_id == one
+            waiting = await conn.fetchval("SELECT waiting FROM conversations WHERE id = $1", conversations[2])
+            events = await conn.fetchval("SELECT count(*) FROM assignment_events WHERE kind = 'assigned'")
+            assert waiting is True and events == 3
+    finally:
+        await pool.close()
