@@ -70,44 +70,38 @@ async def enqueue(
 ) -> Conversation | None:
     """Put a conversation in its team's line (keeping its original place unless new_place),
     then try to assign it at once (unless not `drain_now`: the caller assigns it)."""
-    async with unit_of_work(services) as work:
-        conversation = await routing_store.mark_waiting(
-            work.conn, conversation_id, team_id=team_id, priority=priority, new_place=new_place
-        )
-        if conversation is None:
-            return None
-        if conversation.team_id is None:
-            default = await routing_store.team_by_slug_or_default(work.conn, None)
-            if default is not None:
-                conversation = await routing_store.mark_waiting(
-                    work.conn, conversation_id, team_id=default.id
-                )
-        assert conversation is not None and conversation.team_id is not None
-        await routing_store.add_event(
+    async with unit_of_work(services, transaction=False) as work:  # one statement
+        entered = await routing_store.enter_queue(
             work.conn,
-            conversation_id=conversation_id,
+            conversation_id,
+            team_id=team_id,
+            priority=priority,
+            new_place=new_place,
             kind=kind,
-            team_id=conversation.team_id,
             actor_kind=actor_kind,
             actor_id=actor_id,
             reason=reason,
         )
+        if entered is None:
+            return None
+        conversation, team = entered
         work.publish_on_commit(conversation_updated(conversation, reason=kind))
-    assert conversation.queued_at is not None
-    await services.routing.enqueue(
-        conversation.team_id,
-        conversation.id,
-        queue_score(Priority(conversation.priority), conversation.queued_at),
-    )
+    if team is None or conversation.queued_at is None:
+        log.error("conversation %s has no team to wait in (no default team?)", conversation_id)
+        return conversation
+    score = queue_score(Priority(conversation.priority), conversation.queued_at)
+    await services.routing.enqueue(team.id, conversation.id, score)
     if drain_now:
-        await drain(services, conversation.team_id)
+        await drain(services, team.id, team=team)
     return conversation
 
 
-async def drain(services: Services, team_id: UUID) -> int:
+async def drain(services: Services, team_id: UUID, *, team: Team | None = None) -> int:
     """Assign waiting conversations of a team while eligible agents have room. Returns how many
-    were assigned. In manual mode nothing is assigned; agents claim."""
-    team = await team_for(services, team_id)
+    were assigned. In manual mode nothing is assigned; agents claim. (`team`: the team as just
+    read, when the caller has it.)"""
+    if team is None or team.id != team_id:
+        team = await team_for(services, team_id)
     if team is None:
         return 0
     assigned = 0
@@ -127,17 +121,16 @@ async def _assign_waiting(services: Services, team: Team) -> int:
     # until the next drain rather than claim and undo in a loop.
     refused: set[UUID] = set()
     while assigned < _MAX_ASSIGNMENTS_PER_DRAIN:
-        heads = await services.routing.head(team.id, _BATCH)
-        if not heads:
+        line = await services.routing.snapshot(team.id, _BATCH)
+        if not line.heads:
             break
-        candidates = await services.routing.candidates(team.id)
-        if not any(c.eligible and c.agent_id not in refused for c in candidates):
+        if not any(c.eligible and c.agent_id not in refused for c in line.candidates):
             break
         plan = plan_assignments(
-            heads,
-            candidates,
+            line.heads,
+            line.candidates,
             now=time.time(),
-            exclusions=await services.routing.exclusions_of(heads),
+            exclusions=line.exclusions,
             refused=refused,
         )
         if not plan:
@@ -145,11 +138,15 @@ async def _assign_waiting(services: Services, team: Team) -> int:
         results = await services.routing.claim_many(team.id, plan)
         claimed = [p for p, result in zip(plan, results, strict=True) if result is ClaimResult.OK]
         recorded = await assignments.record_batch(services, team, claimed)
+        made = 0
         for (_, agent_id), conversation in zip(claimed, recorded, strict=True):
             if conversation is None:
                 refused.add(agent_id)
             else:
-                assigned += 1
+                made += 1
+        assigned += made
+        if len(line.heads) < _BATCH and made == len(line.heads):
+            break  # that was the whole line
         if not claimed and ClaimResult.GONE not in results:
             break  # nothing moved but the agents' state: the next trigger brings fresh state
     return assigned

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
@@ -79,6 +80,35 @@ return 'ok'
 """
 
 
+# What a drain needs to plan a batch, in one round trip: the head of the line, every member
+# agent's routing state and presence, and each head conversation's excluded agents. Key names
+# are built from templates that keys.py renders (ARGV: before and after the id).
+# KEYS: queue, team members   ARGV: count, agent hash, agent status, exclusions (2 each)
+_SNAPSHOT = """
+local heads = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #heads == 0 then return {{}, {}, {}} end
+local agents = {}
+for _, agent in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local hash = ARGV[2] .. agent .. ARGV[3]
+  local state = redis.call('HMGET', hash, 'capacity', 'load', 'last_assigned')
+  local status = redis.call('HGET', ARGV[4] .. agent .. ARGV[5], 'effective')
+  agents[#agents + 1] = {agent, state[1] or '', state[2] or '', state[3] or '', status or ''}
+end
+local excluded = {}
+for i, conversation in ipairs(heads) do
+  excluded[i] = redis.call('SMEMBERS', ARGV[6] .. conversation .. ARGV[7])
+end
+return {heads, agents, excluded}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LineSnapshot:
+    heads: list[UUID]
+    candidates: list[Candidate]
+    exclusions: dict[UUID, set[UUID]]
+
+
 class ClaimResult(StrEnum):
     OK = "ok"
     GONE = "gone"  # no longer waiting (someone else took it, or it left the queue)
@@ -98,6 +128,10 @@ class RoutingStore:
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
         self._transfer = redis.register_script(_TRANSFER)
+        self._snapshot = redis.register_script(_SNAPSHOT)
+        self._templates: list[str] = []
+        for render in (keys.agent_routing, keys.agent_status, keys.exclusions):
+            self._templates += render("\0").split("\0")
 
     # -- queues -----------------------------------------------------------------------------
     async def enqueue(self, team_id: UUID, conversation_id: UUID, score: float) -> None:
@@ -128,8 +162,28 @@ class RoutingStore:
         value = await self._redis.zrank(self._keys.team_queue(team_id), str(conversation_id))
         return value if isinstance(value, int) else None
 
-    async def head(self, team_id: UUID, count: int) -> list[UUID]:
-        return await self.waiting(team_id, count)
+    async def snapshot(self, team_id: UUID, count: int) -> LineSnapshot:
+        """The first `count` of the line with the team's agents and the heads' exclusions."""
+        keys = [self._keys.team_queue(team_id), self._keys.team_members(team_id)]
+        heads, agents, excluded = await self._snapshot(keys=keys, args=[count, *self._templates])
+        return LineSnapshot(
+            heads=[UUID(_text(h)) for h in heads],
+            candidates=[self._candidate(*(_text(v) for v in agent)) for agent in agents],
+            exclusions={
+                UUID(_text(h)): {UUID(_text(a)) for a in members}
+                for h, members in zip(heads, excluded, strict=True)
+                if members
+            },
+        )
+
+    def _candidate(self, agent: str, capacity: str, load: str, last: str, status: str) -> Candidate:
+        return Candidate(
+            agent_id=UUID(agent),
+            status=PresenceStatus(status) if status else PresenceStatus.OFFLINE,
+            load=int(load or 0),
+            capacity=int(capacity) if capacity else self._default_capacity,
+            last_assigned_at=float(last or 0),
+        )
 
     # -- agents -----------------------------------------------------------------------------
     async def set_agent(
@@ -155,31 +209,6 @@ class RoutingStore:
     async def teams_of(self, agent_id: UUID) -> set[UUID]:
         members = await self._redis.smembers(self._keys.agent_teams(agent_id))
         return {UUID(_text(m)) for m in members}
-
-    async def candidates(self, team_id: UUID) -> list[Candidate]:
-        raw_members = await self._redis.smembers(self._keys.team_members(team_id))
-        members = [_text(m) for m in raw_members]
-        if not members:
-            return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for agent in members:
-                pipe.hmget(self._keys.agent_routing(agent), ["capacity", "load", "last_assigned"])
-                pipe.hget(self._keys.agent_status(agent), "effective")
-            replies = await pipe.execute()
-        found = []
-        for index, agent in enumerate(members):
-            capacity, load, last = replies[2 * index]
-            status = replies[2 * index + 1]
-            found.append(
-                Candidate(
-                    agent_id=UUID(agent),
-                    status=PresenceStatus(_text(status)) if status else PresenceStatus.OFFLINE,
-                    load=int(load or 0),
-                    capacity=int(capacity) if capacity is not None else self._default_capacity,
-                    last_assigned_at=float(last or 0),
-                )
-            )
-        return found
 
     async def load_of(self, agent_id: UUID) -> tuple[int, int]:
         load, capacity = await self._redis.hmget(
@@ -251,18 +280,6 @@ class RoutingStore:
         key = self._keys.exclusions(conversation_id)
         await self._redis.sadd(key, str(agent_id))
         await self._redis.expire(key, max(1, int(seconds)))
-
-    async def exclusions_of(self, conversation_ids: Sequence[UUID]) -> dict[UUID, set[UUID]]:
-        """The excluded agents of several conversations, in one round trip."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for conversation_id in conversation_ids:
-                pipe.smembers(self._keys.exclusions(conversation_id))
-            replies = await pipe.execute()
-        return {
-            conversation_id: {UUID(_text(m)) for m in members}
-            for conversation_id, members in zip(conversation_ids, replies, strict=True)
-            if members
-        }
 
     async def recent_assignment_times(self, team_id: UUID) -> list[float]:
         values = await self._redis.lrange(self._keys.recent_assignments(team_id), 0, -1)

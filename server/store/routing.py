@@ -111,38 +111,71 @@ async def routable_agents(
     ]
 
 
-async def mark_waiting(
+async def enter_queue(
     conn: asyncpg.Connection,
     conversation_id: UUID,
     *,
     team_id: UUID | None,
-    priority: int | None = None,
-    new_place: bool = False,
-) -> Conversation | None:
-    """Put an open conversation in its team's queue. It keeps its original place unless
-    new_place (a reopen starts a new wait)."""
+    priority: int | None,
+    new_place: bool,
+    kind: str,
+    actor_kind: str,
+    actor_id: UUID | None,
+    reason: str | None,
+) -> tuple[Conversation, Team | None] | None:
+    """Put an open conversation in its team's line (the default team when it has none) and
+    record it in the history, in one statement. It keeps its original place unless new_place
+    (a reopen starts a new wait). Returns the conversation and its team; None when it is not
+    open."""
     row = await conn.fetchrow(
         f"""
-        UPDATE conversations c
-           SET waiting = true,
-               team_id = coalesce($2, c.team_id),
-               priority = coalesce($3, c.priority),
-               queued_at = CASE WHEN $4 OR c.queued_at IS NULL THEN now() ELSE c.queued_at END,
-               -- Back in line after a person had it: it waits for a person again.
-               owner = CASE WHEN c.owner = 'human' THEN 'queue' ELSE c.owner END,
-               assigned_agent_id = NULL,
-               assigned_at = NULL,
-               agent_replied_at = NULL,
-               updated_at = now()
-         WHERE c.id = $1 AND c.status = 'open'
-        RETURNING {_COLUMNS}
+        WITH moved AS (
+            UPDATE conversations c
+               SET waiting = true,
+                   team_id = coalesce($2, c.team_id,
+                                      (SELECT id FROM teams WHERE is_default LIMIT 1)),
+                   priority = coalesce($3, c.priority),
+                   queued_at = CASE WHEN $4 OR c.queued_at IS NULL THEN now()
+                                    ELSE c.queued_at END,
+                   -- Back in line after a person had it: it waits for a person again.
+                   owner = CASE WHEN c.owner = 'human' THEN 'queue' ELSE c.owner END,
+                   assigned_agent_id = NULL,
+                   assigned_at = NULL,
+                   agent_replied_at = NULL,
+                   updated_at = now()
+             WHERE c.id = $1 AND c.status = 'open'
+            RETURNING c.*
+        ), logged AS (
+            INSERT INTO assignment_events (conversation_id, kind, team_id, actor_kind, actor_id,
+                                           reason)
+            SELECT id, $5, team_id, $6, $7, $8 FROM moved
+        )
+        SELECT {_COLUMNS}, t.slug AS team_slug, t.name AS team_name,
+               t.is_default AS team_is_default, t.settings AS team_settings
+          FROM moved c LEFT JOIN teams t ON t.id = c.team_id
         """,
         conversation_id,
         team_id,
         priority,
         new_place,
+        kind,
+        actor_kind,
+        actor_id,
+        reason,
     )
-    return to_struct(Conversation, row) if row else None
+    if row is None:
+        return None
+    team = None
+    if row["team_slug"] is not None:
+        team = Team(
+            row["team_id"],
+            row["team_slug"],
+            row["team_name"],
+            row["team_is_default"],
+            team_settings(row["team_settings"]),
+        )
+    fields = {k: v for k, v in row.items() if k in _CONVERSATION_FIELDS}
+    return to_struct(Conversation, fields), team
 
 
 async def leave_queue(conn: asyncpg.Connection, conversation_id: UUID) -> None:

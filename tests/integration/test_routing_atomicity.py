@@ -167,3 +167,31 @@ async def test_a_batch_of_assignments_respects_capacity_within_itself(clean_data
             assert waiting is True and events == 3
     finally:
         await pool.close()
+
+
+async def test_one_snapshot_has_the_line_head_the_agents_and_exclusions(store) -> None:
+    routing, client, keys = store
+    team = uuid.uuid4()
+    online, away, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await routing.set_agent(online, capacity=3, team_ids=[team], load=1)
+    await _online(client, keys, online)
+    await routing.set_agent(away, capacity=2, team_ids=[team])
+    await client.hset(keys.agent_status(away), mapping={"effective": "away"})
+    await client.sadd(keys.team_members(team), str(unknown))  # a member Redis knows nothing else of
+    now = datetime.now(UTC)
+    line = [uuid.uuid4() for _ in range(4)]
+    for index, conversation in enumerate(line):
+        await routing.enqueue(team, conversation, queue_score(Priority.NORMAL, now) + index)
+    await routing.exclude(line[1], online, 60)
+
+    snapshot = await routing.snapshot(team, 3)
+    assert snapshot.heads == line[:3]
+    by_agent = {c.agent_id: c for c in snapshot.candidates}
+    assert set(by_agent) == {online, away, unknown}
+    assert (by_agent[online].status.value, by_agent[online].load, by_agent[online].capacity) == ("online", 1, 3)
+    assert (by_agent[away].status.value, by_agent[away].capacity) == ("away", 2)
+    assert (by_agent[unknown].status.value, by_agent[unknown].load, by_agent[unknown].capacity) == ("offline", 0, 5)
+    assert snapshot.exclusions == {line[1]: {online}}
+
+    empty = await routing.snapshot(uuid.uuid4(), 3)
+    assert (empty.heads, empty.candidates, empty.exclusions) == ([], [], {})
