@@ -265,6 +265,7 @@ async def main() -> None:
     parser.add_argument("--backlog", type=int, default=2000)
     parser.add_argument("--customers", type=int, default=400)
     parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--parts", default="drain,live", help="drain, live, or both (comma-separated)")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="parley-bench-"))
     base.chmod(0o755)
@@ -273,11 +274,17 @@ async def main() -> None:
     try:
         dsn, redis_url = postgres.start(), valkey.start()
         await migrate_dsn(dsn)
-        drain = await backlog_drain(dsn, redis_url, base, args.agents, args.backlog)
-        fresh = postgres.create_database("bench_two")
-        await migrate_dsn(fresh)
-        live = await start_to_assignment(fresh, redis_url, base, args.agents, args.customers, args.rate)
-        print(json.dumps({"backlog_drain": drain, "start_to_assignment": live}, indent=2))
+        parts = set(args.parts.split(","))
+        report = {}
+        if "drain" in parts:
+            report["backlog_drain"] = await backlog_drain(dsn, redis_url, base, args.agents, args.backlog)
+        if "live" in parts:
+            fresh = postgres.create_database("bench_two")
+            await migrate_dsn(fresh)
+            report["start_to_assignment"] = await start_to_assignment(
+                fresh, redis_url, base, args.agents, args.customers, args.rate
+            )
+        print(json.dumps(report, indent=2))
     finally:
         valkey.stop()
         postgres.stop()

@@ -33,19 +33,19 @@ VIEW_LIMIT = 200
 
 
 async def _entries(
-    services: Services, team: Team, ids: list[UUID], positions: dict[UUID, int]
+    services: Services, team: Team, ids: list[str], positions: dict[str, int]
 ) -> list[dict[str, Any]]:
     """Agents' view of some waiting conversations, in line order."""
     if not ids:
         return []
     async with services.db.acquire() as conn:
-        rows = await routing_store.queue_entries(conn, ids)
+        rows = await routing_store.queue_entries(conn, [UUID(i) for i in ids])
     now = time.time()
     return [
         {
             "conversation_id": str(e["id"]),
             "team_id": str(team.id),
-            "position": positions[e["id"]],
+            "position": positions[str(e["id"])],
             "priority": Priority(e["priority"]).label,
             "queued_at": e["queued_at"].isoformat() if e["queued_at"] else None,
             "wait_seconds": max(0, round(now - e["queued_at"].timestamp()))
@@ -56,14 +56,14 @@ async def _entries(
             "page_url": (e["metadata"] or {}).get("page_url"),
             "owner": e["owner"],
         }
-        for e in sorted(rows, key=lambda row: positions[row["id"]])
-        if e["id"] in positions
+        for e in sorted(rows, key=lambda row: positions.get(str(row["id"]), 0))
+        if str(e["id"]) in positions
     ]
 
 
-async def _line(services: Services, team: Team) -> dict[UUID, int]:
-    """Every waiting conversation of the team and its place (1 = next)."""
-    waiting = await services.routing.waiting(team.id, limit=None)
+async def _line(services: Services, team: Team) -> dict[str, int]:
+    """Every waiting conversation of the team (id text) and its place (1 = next)."""
+    waiting = await services.routing.line(team.id)
     return {conversation_id: index + 1 for index, conversation_id in enumerate(waiting)}
 
 
@@ -89,7 +89,7 @@ async def publish_queue(services: Services, team: Team) -> None:
         Event(
             QUEUE,
             {
-                "conversation_id": str(conversation_id),
+                "conversation_id": conversation_id,
                 "team_id": str(team.id),
                 "position": position,
                 "estimated_wait_seconds": estimate.seconds,
@@ -110,12 +110,12 @@ async def publish_queue(services: Services, team: Team) -> None:
         events += [
             Event(OFFER, entry, staff_rooms=(team_room(team.id),))
             for entry in entries
-            if UUID(entry["conversation_id"]) in added
+            if entry["conversation_id"] in added
         ]
         events += [
             Event(
                 OFFER_WITHDRAWN,
-                {"conversation_id": str(conversation_id), "team_id": str(team.id)},
+                {"conversation_id": conversation_id, "team_id": str(team.id)},
                 staff_rooms=(team_room(team.id),),
             )
             for conversation_id in gone

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # Upper bound on claims per drain call, so one call never monopolises the loop.
 _MAX_ASSIGNMENTS_PER_DRAIN = 200
 # Conversations planned, claimed and recorded per round.
-_BATCH = 25
+_BATCH = 100
 
 
 async def team_for(services: Services, team_id: UUID | None) -> Team | None:

@@ -122,7 +122,8 @@ def choose_agent(candidates: Iterable[Candidate], *, exclude: Iterable[UUID] = (
     eligible = [c for c in candidates if c.eligible and c.agent_id not in excluded]
     if not eligible:
         return None
-    best = min(eligible, key=lambda c: (c.load, c.last_assigned_at, str(c.agent_id)))
+    # UUIDs order as their canonical text does (fixed-width hex), without building the text.
+    best = min(eligible, key=lambda c: (c.load, c.last_assigned_at, c.agent_id.int))
     return best.agent_id
 
 

@@ -285,20 +285,26 @@ class RoutingStore:
         values = await self._redis.lrange(self._keys.recent_assignments(team_id), 0, -1)
         return [float(_text(v)) for v in values]
 
+    async def line(self, team_id: UUID) -> list[str]:
+        """The whole line in order, as conversation id text (what announcements work with)."""
+        members = await self._redis.zrange(self._keys.team_queue(team_id), 0, -1)
+        return [_text(m) for m in members]  # type: ignore[arg-type]
+
     async def changed_positions(
-        self, team_id: UUID, positions: dict[UUID, int]
-    ) -> tuple[dict[UUID, int], set[UUID], set[UUID]]:
-        """Record the positions now; return (changed positions, newly in line, gone from line)."""
+        self, team_id: UUID, positions: dict[str, int]
+    ) -> tuple[dict[str, int], set[str], set[str]]:
+        """Record the positions now (conversation id text -> place); return (changed
+        positions, newly in line, gone from line)."""
         key = self._keys.queue_positions(team_id)
         stored = await self._redis.hgetall(key)
         previous = {_text(k): int(v) for k, v in stored.items()}
-        changed = {c: p for c, p in positions.items() if previous.get(str(c)) != p}
-        stale = [k for k in previous if UUID(k) not in positions]
-        added = {c for c in positions if str(c) not in previous}
+        changed = {c: p for c, p in positions.items() if previous.get(c) != p}
+        stale = [k for k in previous if k not in positions]
+        added = {c for c in positions if c not in previous}
         async with self._redis.pipeline(transaction=True) as pipe:
             if stale:
                 pipe.hdel(key, *stale)
             if changed:
-                pipe.hset(key, mapping={str(c): p for c, p in changed.items()})
+                pipe.hset(key, mapping={c: p for c, p in changed.items()})
             await pipe.execute()
-        return changed, added, {UUID(k) for k in stale}
+        return changed, added, set(stale)
