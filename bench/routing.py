@@ -69,6 +69,22 @@ async def seed_agents(dsn: str, count: int, max_chats: int) -> list[tuple[uuid.U
         await conn.close()
 
 
+async def new_conversations(dsn: str, count: int) -> list[uuid.UUID]:
+    """Open conversations of new anonymous customers, not yet in any line."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        ids = []
+        for _ in range(count):
+            customer_id = uuid.uuid4()
+            await conn.execute("INSERT INTO customers (id) VALUES ($1)", customer_id)
+            ids.append(await conn.fetchval(
+                "INSERT INTO conversations (customer_id) VALUES ($1) RETURNING id", customer_id
+            ))
+        return ids
+    finally:
+        await conn.close()
+
+
 async def backlog_drain(dsn: str, redis_url: str, data_dir: Path, agents: int, backlog: int) -> dict:
     """Conversations wait with every agent offline; all agents come online; time the drain."""
     settings = load_settings(
@@ -82,15 +98,7 @@ async def backlog_drain(dsn: str, redis_url: str, data_dir: Path, agents: int, b
     services = runner.app[SERVICES]
     try:
         seeded = await seed_agents(dsn, agents, max_chats=backlog // agents + 1)
-        conn = await asyncpg.connect(dsn)
-        conversation_ids = []
-        for _ in range(backlog):
-            customer_id = uuid.uuid4()
-            await conn.execute("INSERT INTO customers (id) VALUES ($1)", customer_id)
-            conversation_ids.append(
-                await conn.fetchval("INSERT INTO conversations (customer_id) VALUES ($1) RETURNING id", customer_id)
-            )
-        await conn.close()
+        conversation_ids = await new_conversations(dsn, backlog)
         started = time.perf_counter()
         for conversation_id in conversation_ids:
             await routing.enqueue(services, conversation_id)
@@ -127,14 +135,8 @@ async def routing_step(services, dsn: str, samples: int) -> list[float]:
     await conn.execute("UPDATE agents SET max_chats = 1000")
     for agent_id in await conn.fetch("SELECT id FROM agents"):
         await routing.register_agent(services, agent_id["id"])
-    conversation_ids = []
-    for _ in range(samples):
-        customer_id = uuid.uuid4()
-        await conn.execute("INSERT INTO customers (id) VALUES ($1)", customer_id)
-        conversation_ids.append(
-            await conn.fetchval("INSERT INTO conversations (customer_id) VALUES ($1) RETURNING id", customer_id)
-        )
     await conn.close()
+    conversation_ids = await new_conversations(dsn, samples)
     timings = []
     for conversation_id in conversation_ids:
         started = time.perf_counter()
