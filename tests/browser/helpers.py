@@ -27,6 +27,22 @@ async def start_chat(page: Any, name: str = "Casey", email: str = "casey@example
     await page.locator(COMPOSER).wait_for(state="visible")
 
 
+async def new_chat(context: Any, server: RunningServer, **who: str) -> Any:
+    """A new page of `context` with the demo site open and a conversation started."""
+    page = await context.new_page()
+    await open_demo(page, server)
+    await start_chat(page, **who)
+    return page
+
+
+async def chat_joined_by(context: Any, server: RunningServer, agent: Any) -> tuple[Any, str]:
+    """A customer's new chat in a page of `context`, followed by `agent` (a socket client)."""
+    page = await new_chat(context, server)
+    conv = await conversation_id(page, server)
+    await agent.ok("join", {"conversation_id": conv})
+    return page, conv
+
+
 async def send(page: Any, text: str) -> None:
     await page.locator(COMPOSER).fill(text)
     await page.locator(COMPOSER).press("Enter")

@@ -17,7 +17,7 @@ from server.assistant.extractive import DECLINE_TEXT, FALLBACK_INTRO
 from server.assistant.retrieval_eval import DEMO_KB
 from server.core.models import AgentRole
 from tests.browser.conftest import Servers
-from tests.browser.helpers import conversation_id, open_demo, send, start_chat, texts
+from tests.browser.helpers import conversation_id, new_chat, open_demo, send, start_chat, texts
 from tests.e2e.assistant_support import OFF_TOPIC, PASSWORD_QUESTION, fetch
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.support import RunningServer, agent_token
@@ -82,9 +82,7 @@ WATCH = """() => {
 async def test_answers_cite_their_articles_as_links_and_unknowns_offer_a_person(servers: Servers, visitor) -> None:
     # Nobody is online at all: the widget still offers a live chat, because the assistant answers.
     server = await assistant_site(servers)
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
+    page = await new_chat(visitor, server)
     greeting = page.locator(ANSWERS).first
     await expect(greeting.locator(".bubble")).to_contain_text("virtual assistant")
     await expect(greeting.locator(".who")).to_have_text("Parley Assistant")  # the server's name for it
@@ -122,9 +120,7 @@ async def test_a_streamed_answer_grows_then_becomes_one_message(servers: Servers
         servers, openai_api_key="test-key", openai_base_url=fake_openai.base_url,
         assistant_timeout_seconds=5.0, assistant_retries=0,
     )  # fmt: skip
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
+    page = await new_chat(visitor, server)
     await expect(page.locator(ANSWERS)).to_have_count(1)  # the greeting
     await page.evaluate(WATCH)
     await send(page, PASSWORD_QUESTION)
@@ -152,9 +148,7 @@ async def test_a_streamed_answer_grows_then_becomes_one_message(servers: Servers
 
 async def test_asking_for_a_person_queues_and_an_agent_takes_over(servers: Servers, chromium, visitor, staff) -> None:
     server = await assistant_site(servers)
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page, name="First")
+    page = await new_chat(visitor, server, name="First")
     await send(page, PASSWORD_QUESTION)
     await expect(page.locator(ANSWERS)).to_have_count(2)
 
@@ -168,9 +162,7 @@ async def test_asking_for_a_person_queues_and_an_agent_takes_over(servers: Serve
     # Plain words do the same for a second visitor, who is next in line.
     other = await chromium.new_context(viewport={"width": 1280, "height": 800})
     try:
-        second = await other.new_page()
-        await open_demo(second, server)
-        await start_chat(second, name="Second")
+        second = await new_chat(other, server, name="Second")
         await expect(second.locator(ANSWERS)).to_have_count(1)
         await send(second, "talk to a person")
         await expect(second.locator(ANSWERS).last.locator(".bubble")).to_contain_text("You're number 2 in line")
@@ -206,9 +198,7 @@ async def test_asking_for_a_person_queues_and_an_agent_takes_over(servers: Serve
 
 async def test_that_solved_it_resolves_the_conversation(servers: Servers, visitor) -> None:
     server = await assistant_site(servers)
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
+    page = await new_chat(visitor, server)
     await send(page, PASSWORD_QUESTION)
     await expect(page.locator(ANSWERS)).to_have_count(2)
     await send(page, "Thanks, that solved it!")
@@ -273,9 +263,7 @@ async def test_screenshots_of_an_answer_and_of_waiting_in_line(servers: Servers,
     for name, options in screens.items():
         context = await chromium.new_context(**options)
         try:
-            page = await context.new_page()
-            await open_demo(page, server)
-            await start_chat(page)
+            page = await new_chat(context, server)
             await expect(page.locator(ANSWERS)).to_have_count(1)
             await page.screenshot(path=str(artifacts / f"assistant-{name}-greeting.png"), animations="disabled")
             await send(page, PASSWORD_QUESTION)
@@ -304,9 +292,7 @@ async def test_a_model_failing_mid_answer_leaves_one_quoted_answer(servers: Serv
         servers, openai_api_key="test-key", openai_base_url=fake_openai.base_url,
         assistant_timeout_seconds=5.0, assistant_retries=0,
     )  # fmt: skip
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
+    page = await new_chat(visitor, server)
     await expect(page.locator(ANSWERS)).to_have_count(1)
     await page.evaluate(WATCH)
     await send(page, PASSWORD_QUESTION)
@@ -332,9 +318,7 @@ async def test_an_agent_taking_over_mid_answer_removes_the_streamed_text(
         servers, openai_api_key="test-key", openai_base_url=fake_openai.base_url,
         assistant_timeout_seconds=5.0, assistant_retries=0,
     )  # fmt: skip
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
+    page = await new_chat(visitor, server)
     await expect(page.locator(ANSWERS)).to_have_count(1)
     await send(page, PASSWORD_QUESTION)
     await expect(page.locator(".msg.streaming .bubble")).to_contain_text("To reset")

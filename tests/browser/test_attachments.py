@@ -6,7 +6,7 @@ import base64
 
 from playwright.async_api import expect
 
-from tests.browser.helpers import conversation_id, open_demo, start_chat
+from tests.browser.helpers import chat_joined_by
 from tests.support import RunningServer
 
 # A 1x1 PNG.
@@ -17,11 +17,7 @@ PIXEL = base64.b64decode(
 
 async def test_pick_files_upload_with_progress_and_send_them(server: RunningServer, visitor, staff) -> None:
     robin = await staff("Robin")
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
-    conv = await conversation_id(page, server)
-    await robin.ok("join", {"conversation_id": conv})
+    page, conv = await chat_joined_by(visitor, server, robin)
 
     async with page.expect_file_chooser() as chooser:
         await page.locator(".composer .attach").click()
@@ -53,11 +49,7 @@ async def test_pick_files_upload_with_progress_and_send_them(server: RunningServ
 
 async def test_files_dropped_on_the_panel_are_sent(server: RunningServer, visitor, staff) -> None:
     robin = await staff("Robin")
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
-    conv = await conversation_id(page, server)
-    await robin.ok("join", {"conversation_id": conv})
+    page, _ = await chat_joined_by(visitor, server, robin)
     # A real drag from the desktop, as the browser delivers it: a DataTransfer with a file.
     transfer = await page.evaluate_handle(
         """bytes => {

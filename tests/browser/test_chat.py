@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from tests.browser.helpers import COMPOSER, conversation_id, open_demo, send, start_chat, texts
+from tests.browser.helpers import (
+    COMPOSER,
+    chat_joined_by,
+    send,
+    texts,
+)
 from tests.support import RunningServer
 
 
 async def test_messages_typing_and_receipts_both_ways(server: RunningServer, visitor, staff, artifacts) -> None:
     robin = await staff("Robin")
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
-    conv = await conversation_id(page, server)
-    await robin.ok("join", {"conversation_id": conv})
+    page, conv = await chat_joined_by(visitor, server, robin)
 
     await send(page, "Hello, my invoice is wrong")
     got = await robin.log.wait_for("message")

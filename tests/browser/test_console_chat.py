@@ -11,7 +11,7 @@ from playwright.async_api import expect
 
 from server.core.models import AgentRole
 from tests.browser.console import console_agent
-from tests.browser.helpers import COMPOSER, conversation_id, open_demo, send, start_chat
+from tests.browser.helpers import COMPOSER, conversation_id, new_chat, send
 from tests.e2e.routing_support import waiting_customer
 from tests.support import RunningServer, agent_token
 
@@ -39,9 +39,7 @@ async def test_agent_answers_a_widget_customer_with_a_quick_response(server: Run
         await expect(robin.locator(".presence.online")).to_be_visible()
 
         # A customer starts a chat in the widget; it is assigned to Robin, who is online.
-        customer = await visitor.new_page()
-        await open_demo(customer, server)
-        await start_chat(customer, name="Casey Jones", email="casey@example.com")
+        customer = await new_chat(visitor, server, name="Casey Jones", email="casey@example.com")
         conv = await conversation_id(customer, server)
         await send(customer, "Hello, where is my order?")
         item = robin.locator(f".conv-item[data-conversation='{conv}']")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from tests.browser.helpers import open_demo, start_chat
+from tests.browser.helpers import new_chat
 from tests.support import RunningServer
 
 
@@ -12,16 +12,12 @@ async def test_queue_position_shows_and_moves(server: RunningServer, chromium, v
     # An agent of another team is online, so the widget offers a live chat; nobody in the
     # support team is, so visitors wait in its line.
     await staff("Billing person", teams=("billing",))
-    first = await visitor.new_page()
-    await open_demo(first, server)
-    await start_chat(first, name="First")
+    first = await new_chat(visitor, server, name="First")
     await expect(first.locator(".status .queue")).to_have_text("You're number 1 in line")
 
     other = await chromium.new_context(viewport={"width": 1280, "height": 800})
     try:
-        second = await other.new_page()
-        await open_demo(second, server)
-        await start_chat(second, name="Second")
+        second = await new_chat(other, server, name="Second")
         await expect(second.locator(".status .queue")).to_have_text("You're number 2 in line")
 
         # A support agent with room for one comes online: the first visitor is served, and

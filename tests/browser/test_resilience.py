@@ -8,7 +8,9 @@ from playwright.async_api import expect
 from tests.browser.helpers import (
     LAUNCHER,
     PANEL,
+    chat_joined_by,
     conversation_id,
+    new_chat,
     open_demo,
     send,
     start_chat,
@@ -19,11 +21,7 @@ from tests.support import RunningServer
 
 async def test_a_reload_keeps_the_conversation_and_a_second_tab_follows_it(server: RunningServer, visitor, staff) -> None:
     robin = await staff("Robin")
-    first = await visitor.new_page()
-    await open_demo(first, server)
-    await start_chat(first)
-    conv = await conversation_id(first, server)
-    await robin.ok("join", {"conversation_id": conv})
+    first, conv = await chat_joined_by(visitor, server, robin)
     await send(first, "Before the reload")
     await robin.log.wait_for("message")
     await robin.ok("send_message", {"conversation_id": conv, "client_id": "a1", "body": "Got it"})
@@ -53,11 +51,7 @@ async def test_a_reload_keeps_the_conversation_and_a_second_tab_follows_it(serve
 
 async def test_messages_written_offline_are_sent_once_in_order_when_back_online(server: RunningServer, visitor, staff) -> None:
     robin = await staff("Robin")
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
-    conv = await conversation_id(page, server)
-    await robin.ok("join", {"conversation_id": conv})
+    page, conv = await chat_joined_by(visitor, server, robin)
     await send(page, "Online first")
     await robin.log.wait_for("message")
 
@@ -85,9 +79,7 @@ async def test_messages_written_offline_are_sent_once_in_order_when_back_online(
 
 async def test_the_outbox_survives_closing_the_tab_while_offline(server: RunningServer, visitor, staff) -> None:
     robin = await staff("Robin")
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
+    page = await new_chat(visitor, server)
     conv = await conversation_id(page, server)
     await visitor.set_offline(True)
     await send(page, "Written on the train")
@@ -143,11 +135,7 @@ async def test_a_websocket_only_deployment(servers, visitor, staff) -> None:
 
 async def test_reading_in_one_tab_clears_the_unread_count_in_the_others(server: RunningServer, visitor, staff) -> None:
     robin = await staff("Robin")
-    first = await visitor.new_page()
-    await open_demo(first, server)
-    await start_chat(first)
-    conv = await conversation_id(first, server)
-    await robin.ok("join", {"conversation_id": conv})
+    first, conv = await chat_joined_by(visitor, server, robin)
     second = await visitor.new_page()
     await second.goto(f"{server.url}/demo/")
     await first.locator(".head .icon-btn").click()  # both closed now

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from tests.browser.helpers import conversation_id, open_demo, send, start_chat, texts
+from tests.browser.helpers import (
+    chat_joined_by,
+    conversation_id,
+    send,
+    texts,
+)
 from tests.support import RunningServer
 
 
 async def test_resolved_conversations_can_be_reopened_or_started_afresh(server: RunningServer, visitor, staff) -> None:
     robin = await staff("Robin")
-    page = await visitor.new_page()
-    await open_demo(page, server)
-    await start_chat(page)
-    conv = await conversation_id(page, server)
-    await robin.ok("join", {"conversation_id": conv})
+    page, conv = await chat_joined_by(visitor, server, robin)
     await send(page, "Thanks, that's all")
     await robin.log.wait_for("message")
     await robin.ok("send_message", {"conversation_id": conv, "client_id": "a1", "body": "Happy to help!"})
