@@ -484,27 +484,22 @@ export class Model extends Observable {
 
   // -- routing actions ---------------------------------------------------------------------------
   async act(event: "resolve" | "reopen" | "unassign", id: string): Promise<boolean> {
-    try {
-      const data = await this.call<{ conversation: Conversation }>(event, { conversation_id: id });
-      this.upsert(data.conversation);
-      if (event === "unassign") this.mine.delete(id);
-      const done = { resolve: "Resolved.", reopen: "Reopened: it is routed again.", unassign: "Sent back to the queue." };
-      this.toast("info", done[event]);
-      void this.refreshMe().catch(() => undefined);
-      this.changed();
-      return true;
-    } catch (error) {
-      this.fail(error);
-      return false;
-    }
+    const done = { resolve: "Resolved.", reopen: "Reopened: it is routed again.", unassign: "Sent back to the queue." };
+    return this.reroute(event, { conversation_id: id }, done[event], event === "unassign");
   }
 
   async transfer(id: string, target: { to_agent_id?: string; to_team_id?: string }, note: string): Promise<boolean> {
+    return this.reroute("transfer", { conversation_id: id, ...target, note: note || null }, "Transferred.", true);
+  }
+
+  /** A routing action on one conversation; one that can take it away (`mayLeave`) leaves the
+   * inbox unless it is still mine. */
+  private async reroute(event: string, payload: Record<string, unknown>, done: string, mayLeave: boolean): Promise<boolean> {
     try {
-      const data = await this.call<{ conversation: Conversation }>("transfer", { conversation_id: id, ...target, note: note || null });
+      const data = await this.call<{ conversation: Conversation }>(event, payload);
       this.upsert(data.conversation);
-      if (data.conversation.assigned_agent_id !== this.me?.agent_id) this.mine.delete(id);
-      this.toast("info", "Transferred.");
+      if (mayLeave && data.conversation.assigned_agent_id !== this.me?.agent_id) this.mine.delete(data.conversation.id);
+      this.toast("info", done);
       void this.refreshMe().catch(() => undefined);
       this.changed();
       return true;
