@@ -72,6 +72,9 @@ export class Model extends Observable {
   signInMessage: string | null = null;
   private toastId = 0;
   private connectedOnce = false;
+  /** While the inbox list is being fetched, what events changed in it meanwhile (id to
+   * whether it became or stopped being mine): the fetched list may predate them. */
+  private inboxEdits: Map<string, boolean> | null = null;
 
   get isAdmin(): boolean {
     return (this.me?.role ?? this.agent?.role) === "admin";
@@ -224,11 +227,22 @@ export class Model extends Observable {
 
   // -- my conversations -------------------------------------------------------------------------
   async loadMine(): Promise<void> {
-    const data = await this.api.get<{ conversations: Conversation[] }>("/api/v1/conversations?assignee=me&status=open&limit=100");
+    const edits = new Map<string, boolean>();
+    this.inboxEdits = edits;
+    let data: { conversations: Conversation[] };
+    try {
+      data = await this.api.get<{ conversations: Conversation[] }>("/api/v1/conversations?assignee=me&status=open&limit=100");
+    } finally {
+      if (this.inboxEdits === edits) this.inboxEdits = null;
+    }
     const ids = new Set<string>();
     for (const conv of data.conversations) {
       ids.add(conv.id);
       this.upsert(conv);
+    }
+    for (const [id, isMine] of edits) {
+      if (isMine) ids.add(id);
+      else ids.delete(id);
     }
     this.mine = ids;
     for (const id of ids) await this.follow(id);
@@ -285,11 +299,17 @@ export class Model extends Observable {
     this.changed();
   }
 
+  private setMine(id: string, isMine: boolean): void {
+    if (isMine) this.mine.add(id);
+    else this.mine.delete(id);
+    this.inboxEdits?.set(id, isMine);
+  }
+
   /** A conversation became this agent's (claimed, assigned, transferred to them). */
   private async adopt(conv: Conversation): Promise<void> {
     const full = await this.api.get<{ conversation: Conversation }>(`/api/v1/conversations/${conv.id}`);
     this.upsert(full.conversation);
-    this.mine.add(conv.id);
+    this.setMine(conv.id, true);
     await this.follow(conv.id);
     void this.refreshMe().catch(() => undefined);
     this.changed();
@@ -306,7 +326,7 @@ export class Model extends Observable {
   }
 
   private onUnassigned(id: string, reason: string): void {
-    this.mine.delete(id);
+    this.setMine(id, false);
     const state = this.convs.get(id);
     if (state) {
       const why: Record<string, string> = {
@@ -498,7 +518,7 @@ export class Model extends Observable {
     try {
       const data = await this.call<{ conversation: Conversation }>(event, payload);
       this.upsert(data.conversation);
-      if (mayLeave && data.conversation.assigned_agent_id !== this.me?.agent_id) this.mine.delete(data.conversation.id);
+      if (mayLeave && data.conversation.assigned_agent_id !== this.me?.agent_id) this.setMine(data.conversation.id, false);
       this.toast("info", done);
       void this.refreshMe().catch(() => undefined);
       this.changed();
