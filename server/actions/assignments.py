@@ -141,12 +141,17 @@ async def _undo(services: Services, conversation_id: UUID, agent_id: UUID) -> No
         )
 
 
+def unanswered_seconds(services: Services, team: Team | None) -> float:
+    """How long an assigned agent has to write first before the chat goes elsewhere (0: never)."""
+    if team is not None and team.settings.unanswered_seconds is not None:
+        return team.settings.unanswered_seconds
+    return services.settings.unanswered_seconds
+
+
 async def start_unanswered_timer(
     services: Services, team: Team, conversation_id: UUID, agent_id: UUID
 ) -> None:
-    seconds = team.settings.unanswered_seconds
-    if seconds is None:
-        seconds = services.settings.unanswered_seconds
+    seconds = unanswered_seconds(services, team)
     if seconds > 0:
         await services.timers.schedule("unanswered", f"{conversation_id}/{agent_id}", seconds)
 

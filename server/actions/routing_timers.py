@@ -8,11 +8,11 @@ from uuid import UUID
 
 from ..core.events import UNASSIGNED, Event, agent_room
 from ..core.models import ConversationStatus, PresenceStatus
-from ..core.routing import Priority, queue_score
 from ..routing.presence import PresenceChange
 from ..store import conversations as conversation_store
 from ..store import routing as routing_store
-from . import routing
+from ..store import unanswered as unanswered_store
+from . import assignments, routing
 from .context import Services, unit_of_work
 from .conversations import conversation_updated
 from .routing_ops import drain_teams_of, release
@@ -28,11 +28,11 @@ async def agent_presence_changed(services: Services, change: PresenceChange) -> 
         await routing.register_agent(services, change.agent_id)
         await drain_teams_of(services, change.agent_id)
     elif change.status is PresenceStatus.OFFLINE:
-        grace = await _grace_seconds(services, change.agent_id)
+        grace = await grace_seconds(services, change.agent_id)
         await services.timers.schedule("grace", change.agent_id, grace)
 
 
-async def _grace_seconds(services: Services, agent_id: UUID) -> float:
+async def grace_seconds(services: Services, agent_id: UUID) -> float:
     """The shortest grace among the agent's teams (their customers should not wait longer)."""
     candidates = [services.settings.agent_grace_seconds]
     for team_id in await services.routing.teams_of(agent_id):
@@ -62,16 +62,16 @@ async def unanswered_expired(services: Services, conversation_id: UUID, agent_id
     """The assigned agent never replied: offer the conversation to someone else."""
     async with services.db.acquire() as conn:
         conversation = await conversation_store.get(conn, conversation_id)
-    if (
-        conversation is None
-        or conversation.status is not ConversationStatus.OPEN
-        or conversation.assigned_agent_id != agent_id
-    ):
-        return False
+        if (
+            conversation is None
+            or conversation.status is not ConversationStatus.OPEN
+            or conversation.assigned_agent_id != agent_id
+            or await unanswered_store.agent_has_replied(conn, conversation_id)
+        ):
+            # A timer re-armed from PostgreSQL may race the reply it was meant to wait for.
+            return False
     team = await routing.team_for(services, conversation.team_id)
-    seconds = services.settings.unanswered_seconds
-    if team is not None and team.settings.unanswered_seconds is not None:
-        seconds = team.settings.unanswered_seconds
+    seconds = assignments.unanswered_seconds(services, team)
     await services.routing.exclude(conversation_id, agent_id, max(seconds, 60.0))
     await services.publisher.publish(
         Event(
@@ -160,61 +160,3 @@ async def run_due_timers(services: Services) -> int:
         except Exception:
             log.exception("routing timer %s:%s failed", kind, subject)
     return fired
-
-
-async def reconcile(services: Services) -> None:
-    """Make Redis agree with PostgreSQL: queues, agent loads and teams, assignments. Run at
-    start and periodically; one process at a time."""
-    lock = services.keys.reconcile_lock()
-    if not await services.redis.set(lock, "1", nx=True, ex=60):
-        return
-    try:
-        await _reconcile(services)
-    finally:
-        await services.redis.delete(lock)
-
-
-async def _reconcile(services: Services) -> None:
-    async with services.db.acquire() as conn:
-        agents = await routing_store.routable_agents(conn)
-        waiting = await routing_store.waiting_conversations(conn)
-        assignments = await routing_store.open_assignments(conn)
-        teams = await routing_store.teams(conn)
-    for agent in agents:
-        await services.routing.set_agent(
-            agent.id,
-            capacity=routing.capacity_of(services, agent.max_chats),
-            team_ids=agent.team_ids,
-            load=agent.open_assigned,
-        )
-    await services.routing.replace_assignments(assignments)
-    by_team: dict[UUID, dict[UUID, float]] = {}
-    for conversation in waiting:
-        if conversation.team_id is None or conversation.queued_at is None:
-            continue
-        score = queue_score(Priority(conversation.priority), conversation.queued_at)
-        by_team.setdefault(conversation.team_id, {})[conversation.id] = score
-    for team in teams:
-        desired = by_team.get(team.id, {})
-        present = set(await services.routing.waiting(team.id, limit=100_000))
-        for conversation_id, score in desired.items():
-            if conversation_id not in present:
-                await services.routing.enqueue(team.id, conversation_id, score)
-        extras = present - set(desired)
-        if extras:
-            await _drop_if_not_waiting(services, team.id, extras)
-    for team in teams:
-        await routing.drain(services, team.id)
-
-
-async def _drop_if_not_waiting(services: Services, team_id: UUID, candidates: set[UUID]) -> None:
-    # Re-read: a conversation may have started waiting after the snapshot above.
-    async with services.db.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT id FROM conversations WHERE id = ANY ($1::uuid[]) AND waiting AND team_id = $2",
-            list(candidates),
-            team_id,
-        )
-    still_waiting = {r["id"] for r in rows}
-    for conversation_id in candidates - still_waiting:
-        await services.routing.dequeue(team_id, conversation_id)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 from ..actions import presence as presence_actions
+from ..actions import reconcile as reconciliation
 from ..actions import routing_timers
 from ..actions import widget as widget_actions
 from ..actions.context import Services
@@ -62,7 +63,7 @@ def start_background(
 
     async def reconcile() -> None:
         # Rebuild routing state from PostgreSQL, so a Redis that lost its data strands nothing.
-        await routing_timers.reconcile(services)
+        await reconciliation.reconcile(services)
 
     async def overrides() -> None:
         # Admin changes made on another process (the origin list lives in memory).

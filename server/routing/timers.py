@@ -30,6 +30,10 @@ class Timers:
         """Set (or move) the deadline of one timer."""
         await self._redis.zadd(self._key, {f"{kind}:{subject}": time.time() + delay_seconds})
 
+    async def ensure(self, kind: str, subject: object, deadline: float) -> bool:
+        """Set a timer's deadline (a Unix time) unless it is already pending; True if set."""
+        return bool(await self._redis.zadd(self._key, {f"{kind}:{subject}": deadline}, nx=True))
+
     async def cancel(self, kind: str, subject: object) -> bool:
         return bool(await self._redis.zrem(self._key, f"{kind}:{subject}"))
 

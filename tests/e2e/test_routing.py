@@ -325,36 +325,6 @@ async def _is(check, expected):
     return (await check()) == expected
 
 
-async def test_redis_wipe_is_repaired_from_postgres(settings: Settings) -> None:
-    running = await start_server(settings.with_overrides(reconcile_seconds=0.5))
-    try:
-        agent_id, _, staff = await online_agent(running, "A", max_chats=2)
-        customers = [await waiting_customer(running) for _ in range(4)]
-        ids = [c for _, c in customers]
-        await eventually(lambda: _assigned_to(running, ids, agent_id, 2))
-        redis = running.app[__import__("server.api.keys", fromlist=["SERVICES"]).SERVICES].redis
-        keys = [k async for k in redis.scan_iter(match=f"{running.settings.redis_prefix}*")]
-        await redis.delete(*keys)  # Redis lost everything
-        # Reconciliation rebuilds the line and the load; routing continues.
-        queue_key = f"{running.settings.redis_prefix}routing:queue:"
-        async def rebuilt() -> bool:
-            members = [k async for k in redis.scan_iter(match=f"{queue_key}*")
-                       if not k.endswith(b":positions")]
-            if not members:
-                return False
-            waiting = await redis.zrange(members[0], 0, -1)
-            load = await redis.hget(f"{running.settings.redis_prefix}routing:agent:{agent_id}", "load")
-            return len(waiting) == 2 and load is not None and int(load) == 2
-        assert await eventually(rebuilt, timeout=5)
-        await staff.ok("resolve", {"conversation_id": (await _assigned_to(running, ids, agent_id, 2))[0]})
-        assert await eventually(lambda: _assigned_to(running, ids, agent_id, 2))
-        await staff.close()
-        for cust, _ in customers:
-            await cust.close()
-    finally:
-        await running.stop()
-
-
 async def test_queue_positions_move_and_estimates_appear_with_data(server: RunningServer) -> None:
     _agent_id, _, staff = await online_agent(server, "A", max_chats=1)
     seen = []
