@@ -3,10 +3,12 @@
 Every enqueue, assignment or departure changes a line, and announcing it means reading the
 whole line and telling each waiting customer their new place. Doing that per change costs
 O(line length) per change, O(n^2) for a burst. Instead changes mark the team dirty, and one
-flush per short interval (per process) announces the line as it is then.
+flush announces the line as it is then: at once when the announcer is idle (a customer who
+joins a quiet line hears their place without waiting for a timer), and otherwise no sooner
+than the base interval after the previous flush, so a burst becomes a few announcements.
 
 The interval paces itself: after a flush that took t seconds, the next waits at least
-`pacing` * t. A short line is announced within the base delay; a line of thousands, whose
+`pacing` * t. A short line is announced within the base interval; a line of thousands, whose
 announcement is expensive, is announced less often, so announcing never takes more than about
 1 / (pacing + 1) of the process while a backlog drains.
 """
@@ -25,9 +27,9 @@ Announce = Callable[[UUID], Awaitable[None]]
 
 class QueueUpdates:
     def __init__(
-        self, delay_seconds: float = 0.05, *, pacing: float = 4.0, max_delay_seconds: float = 2.0
+        self, interval_seconds: float = 0.05, *, pacing: float = 4.0, max_delay_seconds: float = 2.0
     ) -> None:
-        self._delay = delay_seconds
+        self._interval = interval_seconds
         self._pacing = pacing
         self._max_delay = max_delay_seconds
         self._not_before = 0.0  # loop time before which the next flush waits
@@ -39,7 +41,7 @@ class QueueUpdates:
         self._announce = announce
 
     def changed(self, team_id: UUID) -> None:
-        """Note a change; the announcement follows within the delay."""
+        """Note a change; the announcement follows at once, or when the interval allows."""
         self._dirty.add(team_id)
         if self._flushing is None or self._flushing.done():
             self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
@@ -47,7 +49,8 @@ class QueueUpdates:
     async def _flush_soon(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            await asyncio.sleep(max(self._delay, self._not_before - loop.time()))
+            # Even with no wait, yield once: changes made in the same step join this flush.
+            await asyncio.sleep(max(0.0, self._not_before - loop.time()))
             if not self._dirty:
                 return
             teams, self._dirty = self._dirty, set()
@@ -59,7 +62,8 @@ class QueueUpdates:
                 except Exception:
                     log.exception("announcing the line of team %s failed", team_id)
             took = loop.time() - started
-            self._not_before = loop.time() + min(self._max_delay, took * self._pacing)
+            pause = min(self._max_delay, max(self._interval, took * self._pacing))
+            self._not_before = loop.time() + pause
 
     async def close(self) -> None:
         if self._flushing is not None and not self._flushing.done():

@@ -89,3 +89,18 @@ async def test_a_failed_announcement_does_not_stop_the_next() -> None:
     updates.changed(TEAM)
     await _settle(updates, 0.1)
     assert len(announce.calls) == 2
+
+
+async def test_a_quiet_line_is_announced_at_once_and_a_busy_one_per_interval() -> None:
+    updates, announce = QueueUpdates(0.3), Announcer()
+    updates.bind(announce)
+    began = time.monotonic()
+    updates.changed(TEAM)
+    await asyncio.sleep(0.05)
+    assert len(announce.calls) == 1 and announce.calls[0][1] - began < 0.05  # no timer to wait for
+    updates.changed(TEAM)
+    updates.changed(TEAM)
+    await asyncio.sleep(0.1)
+    assert len(announce.calls) == 1  # changes right after an announcement wait for the interval
+    await _settle(updates, 0.3)
+    assert len(announce.calls) == 2 and announce.calls[1][1] - announce.calls[0][1] >= 0.29
