@@ -22,7 +22,6 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -32,9 +31,7 @@ import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.routing import percentile, seed_agents, spawn, wait_ready  # noqa: E402
-from server.embedded import EmbeddedPostgres, EmbeddedValkey  # noqa: E402
-from server.store.migrations import migrate_dsn  # noqa: E402
+from bench.routing import embedded_services, percentile, seed_agents, spawn, wait_ready  # noqa: E402
 
 
 class Line:
@@ -167,17 +164,9 @@ async def main() -> None:
     parser.add_argument("--waiting", type=int, default=100)
     parser.add_argument("--steps", type=int, default=30)
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    base.chmod(0o755)
-    postgres = EmbeddedPostgres(base / "postgres", durable=False)
-    valkey = EmbeddedValkey(base / "valkey")
-    try:
-        dsn, redis_url = postgres.start(), valkey.start()
-        await migrate_dsn(dsn)
-        print(json.dumps({"queue_events": await run(dsn, redis_url, base, args.waiting, args.steps)}, indent=2))
-    finally:
-        valkey.stop()
-        postgres.stop()
+    async with embedded_services() as (_, dsn, redis_url, base):
+        report = await run(dsn, redis_url, base, args.waiting, args.steps)
+    print(json.dumps({"queue_events": report}, indent=2))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -19,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -261,6 +263,23 @@ async def start_to_assignment(dsn: str, redis_url: str, data_dir: Path, agents: 
                 process.kill()
 
 
+@contextlib.asynccontextmanager
+async def embedded_services() -> AsyncIterator[tuple[EmbeddedPostgres, str, str, Path]]:
+    """A throwaway embedded PostgreSQL (fsync off, migrated) and Valkey for one bench run:
+    (postgres, its DSN, the Redis URL, the run's directory)."""
+    base = Path(tempfile.mkdtemp(prefix="parley-bench-"))
+    base.chmod(0o755)
+    postgres = EmbeddedPostgres(base / "postgres", durable=False)
+    valkey = EmbeddedValkey(base / "valkey")
+    try:
+        dsn, redis_url = postgres.start(), valkey.start()
+        await migrate_dsn(dsn)
+        yield postgres, dsn, redis_url, base
+    finally:
+        valkey.stop()
+        postgres.stop()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=100)
@@ -269,13 +288,7 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--parts", default="drain,live", help="drain, live, or both (comma-separated)")
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    base.chmod(0o755)
-    postgres = EmbeddedPostgres(base / "postgres", durable=False)
-    valkey = EmbeddedValkey(base / "valkey")
-    try:
-        dsn, redis_url = postgres.start(), valkey.start()
-        await migrate_dsn(dsn)
+    async with embedded_services() as (postgres, dsn, redis_url, base):
         parts = set(args.parts.split(","))
         report = {}
         if "drain" in parts:
@@ -287,9 +300,6 @@ async def main() -> None:
                 fresh, redis_url, base, args.agents, args.customers, args.rate
             )
         print(json.dumps(report, indent=2))
-    finally:
-        valkey.stop()
-        postgres.stop()
 
 
 if __name__ == "__main__":

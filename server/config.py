@@ -39,6 +39,9 @@ class Settings:
     login_max_failures_per_account: int = 5
     login_max_failures_per_ip: int = 20
     login_failure_window_seconds: int = 900
+    # Reverse proxies in front of Parley that append to X-Forwarded-For (0: clients connect
+    # directly). Client addresses are read that many entries from the right, never further.
+    proxy_hops: int = 0
     presence_ttl_seconds: float = 30.0
     presence_heartbeat_seconds: float = 10.0
     presence_sweep_seconds: float = 5.0
@@ -141,6 +144,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_LOGIN_MAX_FAILURES_ACCOUNT": "login_max_failures_per_account",
     "PARLEY_LOGIN_MAX_FAILURES_IP": "login_max_failures_per_ip",
     "PARLEY_LOGIN_FAILURE_WINDOW": "login_failure_window_seconds",
+    "PARLEY_PROXY_HOPS": "proxy_hops",
     "PARLEY_PRESENCE_TTL": "presence_ttl_seconds",
     "PARLEY_PRESENCE_HEARTBEAT": "presence_heartbeat_seconds",
     "PARLEY_PRESENCE_SWEEP": "presence_sweep_seconds",
@@ -241,6 +245,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_PRESENCE_HEARTBEAT must be shorter than PARLEY_PRESENCE_TTL")
     if settings.db_pool_min > settings.db_pool_max:
         raise ConfigError("PARLEY_DB_POOL_MIN must not exceed PARLEY_DB_POOL_MAX")
+    if not 0 <= settings.proxy_hops <= 10:
+        raise ConfigError("PARLEY_PROXY_HOPS must be between 0 and 10")
     _validate_assistant(settings)
     _validate_widget(settings)
 

@@ -1,23 +1,13 @@
 // The console's state and everything it does: the session, presence, queues, the agent's
 // conversations with their messages, and the calls that change them. Views only read it and
-// call its methods; it notifies them through Observable.
-import { Api, ApiError } from "./api";
-import {
-  applyDelta,
-  applyMessage,
-  applyReceipt,
-  applyTyping,
-  createState,
-  mergeMessages,
-  setHandover,
-  updateState,
-  type ConvState,
-} from "./conversation";
-import { AgentSocket, type ConnectionState } from "./socket";
-import { Observable } from "./store";
+// call its methods; it notifies them through Observable. The session (./session) and the
+// conversations themselves (./threads) are the layers it builds on.
+import { setHandover } from "./conversation";
+import { AgentSocket } from "./socket";
+import { AGENT_KEY, TOKEN_KEY } from "./session";
+import { Threads } from "./threads";
 import type {
   Conversation,
-  CustomerProfile,
   DirectoryAgent,
   Handover,
   LoginAgent,
@@ -31,54 +21,26 @@ import type {
   Typing,
 } from "./types";
 
-const TOKEN_KEY = "parley-console:token";
-const AGENT_KEY = "parley-console:agent";
-const PAGE_SIZE = 50;
-
-export interface Toast {
-  id: number;
-  kind: "error" | "info";
-  text: string;
-}
-
 export interface Directory {
   agents: DirectoryAgent[];
   teams: Team[];
 }
 
 export type { ConvState, Suggestion, TypingState } from "./conversation";
+export type { Toast } from "./session";
 
-export class Model extends Observable {
-  token: string | null = sessionStorage.getItem(TOKEN_KEY);
-  agent: LoginAgent | null = JSON.parse(sessionStorage.getItem(AGENT_KEY) ?? "null");
-  me: Me | null = null;
-  connection: ConnectionState = "connecting";
+export class Model extends Threads {
   queues = new Map<string, Queue>();
-  convs = new Map<string, ConvState>();
   /** Conversations assigned to this agent (the inbox), most recently active first. */
   mine = new Set<string>();
   /** The agent's resolved conversations, loaded when that list is shown. */
   resolved: string[] = [];
-  selectedId: string | null = null;
   directory: Directory | null = null;
   quickResponses: QuickResponse[] = [];
-  profiles = new Map<string, CustomerProfile>();
-  toasts: Toast[] = [];
-  readonly api = new Api(
-    () => this.token,
-    () => this.signedOut("Your session has ended. Please sign in again."),
-  );
-  socket: AgentSocket | null = null;
-  signInMessage: string | null = null;
-  private toastId = 0;
   private connectedOnce = false;
   /** While the inbox list is being fetched, what events changed in it meanwhile (id to
    * whether it became or stopped being mine): the fetched list may predate them. */
   private inboxEdits: Map<string, boolean> | null = null;
-
-  get isAdmin(): boolean {
-    return (this.me?.role ?? this.agent?.role) === "admin";
-  }
 
   // -- session ------------------------------------------------------------------------------
   async login(email: string, password: string): Promise<void> {
@@ -95,7 +57,7 @@ export class Model extends Observable {
     this.signedOut(null);
   }
 
-  private signedOut(message: string | null): void {
+  protected signedOut(message: string | null): void {
     this.socket?.close();
     this.socket = null;
     this.token = null;
@@ -164,11 +126,6 @@ export class Model extends Observable {
     } catch (error) {
       this.fail(error);
     }
-  }
-
-  call<T>(event: string, payload: unknown = {}): Promise<T> {
-    if (!this.socket) return Promise.reject(new ApiError("offline", "Not connected."));
-    return this.socket.call<T>(event, payload);
   }
 
   // -- presence and load ----------------------------------------------------------------------
@@ -269,36 +226,6 @@ export class Model extends Observable {
     }
   }
 
-  private upsert(conv: Conversation): ConvState {
-    const known = this.convs.get(conv.id);
-    if (known) {
-      updateState(known, conv);
-      return known;
-    }
-    const state = createState(conv);
-    this.convs.set(conv.id, state);
-    return state;
-  }
-
-  /** Follow a conversation live from the last seq this tab has (join replays the rest). */
-  async follow(id: string): Promise<void> {
-    const state = this.convs.get(id);
-    if (!state || state.following) return;
-    state.following = true;
-    try {
-      const data = await this.call<{ conversation: Conversation; delivered_up_to: number }>("join", {
-        conversation_id: id,
-        after_seq: state.lastSeq,
-      });
-      state.lastSeq = Math.max(state.lastSeq, data.delivered_up_to);
-      this.upsert(data.conversation);
-    } catch (error) {
-      state.following = false;
-      throw error;
-    }
-    this.changed();
-  }
-
   private setMine(id: string, isMine: boolean): void {
     if (isMine) this.mine.add(id);
     else this.mine.delete(id);
@@ -349,159 +276,6 @@ export class Model extends Observable {
     this.changed();
   }
 
-  select(id: string | null): void {
-    this.selectedId = id;
-    this.changed();
-    if (id) void this.open(id).catch((error) => this.fail(error));
-  }
-
-  /** Show a conversation: follow it and load its newest page of history. */
-  async open(id: string): Promise<void> {
-    let state = this.convs.get(id);
-    if (!state) {
-      const data = await this.api.get<{ conversation: Conversation }>(`/api/v1/conversations/${id}`);
-      state = this.upsert(data.conversation);
-    }
-    await this.follow(id);
-    if (!state.historyLoaded) {
-      const page = await this.call<{ messages: Message[]; has_more: boolean }>("history", {
-        conversation_id: id,
-        before_seq: state.lastSeq + 1,
-        limit: PAGE_SIZE,
-      });
-      mergeMessages(state, page.messages);
-      state.historyLoaded = true;
-      state.hasOlder = page.has_more;
-    }
-    this.markRead(id);
-    if (!this.profiles.has(state.conv.customer_id)) void this.loadProfile(id);
-    if (state.handover === undefined) void this.loadHandover(id);
-    this.changed();
-  }
-
-  async loadOlder(id: string): Promise<void> {
-    const state = this.convs.get(id);
-    if (!state || !state.hasOlder || state.loadingOlder) return;
-    const first = state.messages[0]?.seq;
-    if (first === undefined || first <= 1) {
-      state.hasOlder = false;
-      this.changed();
-      return;
-    }
-    state.loadingOlder = true;
-    this.changed();
-    try {
-      const page = await this.call<{ messages: Message[]; has_more: boolean }>("history", {
-        conversation_id: id,
-        before_seq: first,
-        limit: PAGE_SIZE,
-      });
-      mergeMessages(state, page.messages);
-      state.hasOlder = page.has_more && page.messages.length > 0;
-    } finally {
-      state.loadingOlder = false;
-      this.changed();
-    }
-  }
-
-  private onMessage(m: Message): void {
-    const state = this.convs.get(m.conversation_id);
-    if (!state) return;
-    applyMessage(state, m);
-    const fromMe = m.sender_kind === "agent" && m.sender_id === this.me?.agent_id;
-    if (!fromMe) {
-      if (this.isVisible(m.conversation_id)) this.markRead(m.conversation_id);
-      else state.unread += 1;
-    }
-    this.changed();
-  }
-
-  isVisible(id: string): boolean {
-    return this.selectedId === id && document.visibilityState === "visible";
-  }
-
-  /** Tell the server (and so the customer) that this agent has read everything shown. */
-  markRead(id: string): void {
-    const state = this.convs.get(id);
-    if (!state || !this.isVisible(id)) return;
-    state.unread = 0;
-    if (state.summary && state.summary.my_read_seq >= state.lastSeq) return;
-    if (state.summary) state.summary = { ...state.summary, my_read_seq: state.lastSeq };
-    void this.call("mark_read", { conversation_id: id, seq: state.lastSeq }).catch(() => undefined);
-    this.changed();
-  }
-
-  private onTyping(t: Typing): void {
-    const state = this.convs.get(t.conversation_id);
-    if (!state) return;
-    applyTyping(state, t);
-    // Re-render when an indicator that got no refresh expires.
-    if (t.typing) setTimeout(() => this.changed(), t.expires_in * 1000 + 50);
-    this.changed();
-  }
-
-  private onReceipt(r: Receipt): void {
-    const state = this.convs.get(r.conversation_id);
-    if (!state) return;
-    applyReceipt(state, r);
-    this.changed();
-  }
-
-  private onDelta(d: { conversation_id: string; stream_id: string; text: string; restart: boolean }): void {
-    const state = this.convs.get(d.conversation_id);
-    if (!state) return;
-    applyDelta(state, d);
-    this.changed();
-  }
-
-  /** Ask the assistant for a draft reply from the help center; it arrives as reply_suggestion. */
-  async suggest(id: string): Promise<void> {
-    const state = this.convs.get(id);
-    if (!state) return;
-    try {
-      const ack = await this.call<{ request_id: string }>("suggest_reply", { conversation_id: id });
-      state.suggestion = { requestId: ack.request_id, pending: true, text: "", found: false, error: null };
-    } catch (error) {
-      this.fail(error);
-    }
-    this.changed();
-  }
-
-  private onSuggestion(r: { conversation_id: string; request_id: string; text: string; found: boolean; error: string | null }): void {
-    const state = this.convs.get(r.conversation_id);
-    if (!state || state.suggestion?.requestId !== r.request_id) return;
-    state.suggestion = { requestId: r.request_id, pending: false, text: r.text, found: r.found, error: r.error };
-    this.changed();
-  }
-
-  dismissSuggestion(id: string): void {
-    const state = this.convs.get(id);
-    if (state) state.suggestion = null;
-    this.changed();
-  }
-
-  // -- writing ----------------------------------------------------------------------------------
-  async send(id: string, body: string, internal: boolean, attachmentIds: string[] = []): Promise<void> {
-    await this.call("send_message", {
-      conversation_id: id,
-      client_id: crypto.randomUUID(),
-      body,
-      visibility: internal ? "internal" : "public",
-      attachment_ids: attachmentIds,
-    });
-  }
-
-  async typing(id: string, typing: boolean, internal: boolean): Promise<void> {
-    await this.call("typing", { conversation_id: id, typing, internal }).catch(() => undefined);
-  }
-
-  async upload(id: string, file: File): Promise<{ id: string; filename: string; content_type: string; url: string }> {
-    const form = new FormData();
-    form.append("conversation_id", id);
-    form.append("file", file, file.name);
-    return this.api.post("/api/v1/attachments", form);
-  }
-
   // -- routing actions ---------------------------------------------------------------------------
   async act(event: "resolve" | "reopen" | "unassign", id: string): Promise<boolean> {
     const done = { resolve: "Resolved.", reopen: "Reopened: it is routed again.", unassign: "Sent back to the queue." };
@@ -529,31 +303,6 @@ export class Model extends Observable {
     }
   }
 
-  async loadProfile(id: string): Promise<void> {
-    const state = this.convs.get(id);
-    if (!state) return;
-    try {
-      const profile = await this.api.get<CustomerProfile>(`/api/v1/conversations/${id}/customer`);
-      this.profiles.set(state.conv.customer_id, profile);
-      this.changed();
-    } catch {
-      /* the sidebar shows what the summary has */
-    }
-  }
-
-  /** The pinned brief, however far back its note is in the history. */
-  async loadHandover(id: string): Promise<void> {
-    const state = this.convs.get(id);
-    if (!state) return;
-    try {
-      const data = await this.api.get<{ handover: Handover | null }>(`/api/v1/conversations/${id}/handover`);
-      setHandover(state, data.handover);
-      this.changed();
-    } catch {
-      /* the brief note is still in the thread */
-    }
-  }
-
   // -- quick responses -------------------------------------------------------------------------
   async loadQuickResponses(): Promise<void> {
     const data = await this.api.get<{ quick_responses: QuickResponse[] }>("/api/v1/quick-responses");
@@ -561,24 +310,6 @@ export class Model extends Observable {
     this.changed();
   }
 
-  // -- feedback ----------------------------------------------------------------------------------
-  toast(kind: Toast["kind"], text: string): void {
-    const toast = { id: ++this.toastId, kind, text };
-    this.toasts = [...this.toasts, toast];
-    this.changed();
-    setTimeout(() => this.dismiss(toast.id), kind === "error" ? 8000 : 4000);
-  }
-
-  dismiss(id: number): void {
-    this.toasts = this.toasts.filter((t) => t.id !== id);
-    this.changed();
-  }
-
-  fail(error: unknown): void {
-    const text = error instanceof ApiError ? error.message : "Something went wrong. Try again.";
-    if (!(error instanceof ApiError)) console.error(error);
-    this.toast("error", text);
-  }
 }
 
 export const model = new Model();

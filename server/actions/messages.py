@@ -105,6 +105,9 @@ async def post_message(
         # A customer wrote into a resolved or abandoned conversation: it is routed again.
         await routing_ops.route_reopened(services, conversation_id)
     customer_public = isinstance(principal, CustomerPrincipal) and visibility is Visibility.PUBLIC
+    waiting_in = context.conversation.team_id if context.conversation.waiting else None
+    if customer_public and waiting_in is not None:
+        services.queue_updates.changed(waiting_in)  # agents' line shows the newest words
     if customer_public and (posted.reopened or owner is Owner.ASSISTANT):
         services.participant.customer_posted(posted.message)
     return posted

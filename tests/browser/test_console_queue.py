@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import pytest
 from playwright.async_api import expect
@@ -13,6 +14,13 @@ from tests.e2e.routing_support import assignee, eventually, set_team_mode, waiti
 from tests.support import RunningServer
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
+
+# Click a button at a given time (ms since the epoch); whether it was there to click.
+CLICK_AT = """([selector, at]) => new Promise((resolve) => setTimeout(() => {
+  const button = document.querySelector(selector);
+  if (button) button.click();
+  resolve(Boolean(button));
+}, Math.max(0, at - Date.now())))"""
 
 # The server's words for a lost race (which one depends on how far the winner got).
 CONFLICT = re.compile(r"another agent claimed this conversation first|no longer waiting: someone else took it")
@@ -47,9 +55,13 @@ async def test_queue_updates_live_and_a_claim_race_has_one_winner(server: Runnin
         assert await robin.locator(".queue-entry").first.get_by_test_id("wait").inner_text() != before
         await robin.screenshot(path=str(artifacts / "console-queue.png"))
 
-        # Both click Claim on Casey at once: one wins, the other is told plainly.
+        # Both click Claim on Casey at once: one wins, the other is told plainly. The clicks
+        # are timed in the pages (one clock, the same millisecond): a click driven from here
+        # could come after the winner's update already took the row off the other page.
         casey_row = f".queue-entry[data-conversation='{conv}'] button"
-        await asyncio.gather(robin.locator(casey_row).click(), kim.locator(casey_row).click())
+        at = time.time() * 1000 + 300
+        clicked = await asyncio.gather(robin.evaluate(CLICK_AT, [casey_row, at]), kim.evaluate(CLICK_AT, [casey_row, at]))
+        assert clicked == [True, True]
         # A click returns when it is made, not when the claim is through: wait for the record.
         winner_id = await eventually(lambda: assignee(server, conv))
         assert winner_id in (robin_id, kim_id)

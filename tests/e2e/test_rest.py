@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import aiohttp
 
 from server.core.models import AgentRole
-from tests.support import PASSWORD, RunningServer, agent_token, create_agent, customer
+from tests.support import PASSWORD, RunningServer, agent_token, create_agent, customer, start_server
 
 
 async def _post_json(http: aiohttp.ClientSession, url: str, body: object) -> tuple[int, dict]:
@@ -42,6 +44,27 @@ async def test_login_throttling_per_address(server: RunningServer) -> None:
             assert status == 401
         status, _body = await _post_json(http, url, {"email": "fresh@example.test", "password": "x"})
         assert status == 429
+
+
+async def test_behind_a_trusted_proxy_each_client_address_is_throttled_apart(settings) -> None:
+    server = await start_server(settings.with_overrides(proxy_hops=1, login_max_failures_per_ip=3))
+    url = f"{server.url}/api/v1/auth/login"
+
+    async def attempt(http: aiohttp.ClientSession, forwarded: str) -> int:
+        body = {"email": f"{uuid.uuid4().hex[:8]}@example.test", "password": "x"}
+        async with http.post(url, json=body, headers={"X-Forwarded-For": forwarded}) as response:
+            return response.status
+
+    try:
+        async with aiohttp.ClientSession() as http:
+            # The proxy appends the address it saw; what the client wrote before it is ignored.
+            for forged in ("1.1.1.1", "2.2.2.2", "3.3.3.3"):
+                assert await attempt(http, f"{forged}, 203.0.113.5") == 401
+            assert await attempt(http, "4.4.4.4, 203.0.113.5") == 429
+            # Another customer behind the same proxy is not locked out by the first.
+            assert await attempt(http, "198.51.100.7") == 401
+    finally:
+        await server.stop()
 
 
 async def test_bad_rest_input_is_a_4xx_json_error(server: RunningServer) -> None:

@@ -109,6 +109,22 @@ async def test_away_keeps_chats_but_takes_no_new_ones(server: RunningServer) -> 
     await staff.close()
 
 
+async def test_agents_see_what_a_waiting_customer_last_wrote(server: RunningServer) -> None:
+    _agent_id, _, staff = await online_agent(server, "Robin")
+    await staff.ok("set_presence", {"status": "away"})  # watching the line, taking nothing
+    cust, conversation_id = await waiting_customer(server, name="Casey")
+
+    def preview(text: str):
+        return lambda e: [x["preview"] for x in e["entries"] if x["conversation_id"] == conversation_id] == [text]
+
+    await staff.log.wait_for("queue_updated", preview(""))
+    for text in ("Hello?", "My order never arrived"):
+        await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": text, "body": text})
+        await staff.log.wait_for("queue_updated", preview(text))
+    await cust.close()
+    await staff.close()
+
+
 async def test_manual_mode_claim_race_has_exactly_one_winner(server: RunningServer) -> None:
     await set_team_mode(server, "support", mode="manual")
     a_id, _, a = await online_agent(server, "A")

@@ -117,3 +117,6 @@ def test_settings_come_from_the_environment_and_bad_values_are_explained() -> No
         load_settings({"PORT": "eighty"})
     with pytest.raises(ConfigError):
         load_settings({"PARLEY_PRESENCE_HEARTBEAT": "60", "PARLEY_PRESENCE_TTL": "30"})
+    assert load_settings({"PARLEY_PROXY_HOPS": "1"}).proxy_hops == 1
+    with pytest.raises(ConfigError, match="PARLEY_PROXY_HOPS"):
+        load_settings({"PARLEY_PROXY_HOPS": "-1"})
