@@ -20,6 +20,7 @@ import pytest_asyncio
 from server.config import Settings, load_settings
 from server.embedded import EmbeddedPostgres, EmbeddedValkey
 from server.store.migrations import migrate_dsn
+from tests.fake_openai import FakeOpenAI
 
 TEST_SECRET = "test-secret-key-0123456789abcdef"
 
@@ -102,6 +103,14 @@ def test_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
     }
     values.update(overrides)
     return load_settings(environ={}, **values)
+
+
+@pytest_asyncio.fixture
+async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+    """A local HTTP server speaking the OpenAI protocol (the one external boundary faked)."""
+    fake = await FakeOpenAI().start()
+    yield fake
+    await fake.stop()
 
 
 @pytest.fixture(autouse=True)

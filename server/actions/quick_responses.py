@@ -74,20 +74,24 @@ async def _checked(services: Services, principal: AgentPrincipal, draft: Draft) 
     return clean
 
 
+def _fields(principal: AgentPrincipal, clean: Draft) -> store.Fields:
+    # A personal quick response belongs to whoever saves it.
+    personal = clean.scope is QuickResponseScope.PERSONAL
+    return store.Fields(
+        scope=clean.scope,
+        team_id=clean.team_id,
+        owner_agent_id=principal.agent_id if personal else None,
+        shortcut=clean.shortcut,
+        title=clean.title,
+        body=clean.body,
+    )
+
+
 async def create(services: Services, principal: AgentPrincipal, draft: Draft) -> QuickResponse:
     clean = await _checked(services, principal, draft)
     async with unit_of_work(services) as work:
         created = await store.create(
-            work.conn,
-            scope=clean.scope,
-            team_id=clean.team_id,
-            owner_agent_id=principal.agent_id
-            if clean.scope is QuickResponseScope.PERSONAL
-            else None,
-            shortcut=clean.shortcut,
-            title=clean.title,
-            body=clean.body,
-            created_by=principal.agent_id,
+            work.conn, _fields(principal, clean), created_by=principal.agent_id
         )
         await audit.record(
             work,
@@ -120,18 +124,7 @@ async def update(
     before = await _existing(services, principal, response_id)
     clean = await _checked(services, principal, draft)
     async with unit_of_work(services) as work:
-        updated = await store.update(
-            work.conn,
-            response_id,
-            scope=clean.scope,
-            team_id=clean.team_id,
-            owner_agent_id=principal.agent_id
-            if clean.scope is QuickResponseScope.PERSONAL
-            else None,
-            shortcut=clean.shortcut,
-            title=clean.title,
-            body=clean.body,
-        )
+        updated = await store.update(work.conn, response_id, _fields(principal, clean))
         if updated is None:
             raise not_found("quick response")
         await audit.record(

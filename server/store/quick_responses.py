@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -62,17 +63,29 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def create(
-    conn: asyncpg.Connection,
-    *,
-    scope: QuickResponseScope,
-    team_id: UUID | None,
-    owner_agent_id: UUID | None,
-    shortcut: str,
-    title: str,
-    body: str,
-    created_by: UUID,
-) -> QuickResponse:
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """What a quick response says and who may use it (everything but its id and times)."""
+
+    scope: QuickResponseScope
+    team_id: UUID | None
+    owner_agent_id: UUID | None
+    shortcut: str
+    title: str
+    body: str
+
+    def values(self) -> tuple[object, ...]:
+        return (
+            str(self.scope),
+            self.team_id,
+            self.owner_agent_id,
+            self.shortcut,
+            self.title,
+            self.body,
+        )
+
+
+async def create(conn: asyncpg.Connection, fields: Fields, *, created_by: UUID) -> QuickResponse:
     try:
         row = await conn.fetchrow(
             f"""
@@ -81,29 +94,16 @@ async def create(
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             RETURNING {_COLUMNS}
             """,
-            str(scope),
-            team_id,
-            owner_agent_id,
-            shortcut,
-            title,
-            body,
+            *fields.values(),
             created_by,
         )
     except asyncpg.UniqueViolationError as exc:
-        raise _conflict(shortcut) from exc
+        raise _conflict(fields.shortcut) from exc
     return to_struct(QuickResponse, row)
 
 
 async def update(
-    conn: asyncpg.Connection,
-    response_id: UUID,
-    *,
-    scope: QuickResponseScope,
-    team_id: UUID | None,
-    owner_agent_id: UUID | None,
-    shortcut: str,
-    title: str,
-    body: str,
+    conn: asyncpg.Connection, response_id: UUID, fields: Fields
 ) -> QuickResponse | None:
     try:
         row = await conn.fetchrow(
@@ -115,15 +115,10 @@ async def update(
             RETURNING {_COLUMNS}
             """,
             response_id,
-            str(scope),
-            team_id,
-            owner_agent_id,
-            shortcut,
-            title,
-            body,
+            *fields.values(),
         )
     except asyncpg.UniqueViolationError as exc:
-        raise _conflict(shortcut) from exc
+        raise _conflict(fields.shortcut) from exc
     return to_struct(QuickResponse, row) if row else None
 
 

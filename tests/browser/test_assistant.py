@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import pytest_asyncio
 from playwright.async_api import expect
 
 from server.assistant.extractive import DECLINE_TEXT, FALLBACK_INTRO
@@ -54,13 +52,6 @@ async def assistant_site(servers: Servers, articles: list[dict[str, Any]] | None
     published = await publish(server, articles or [demo_article(slug) for slug in ARTICLES])
     assert all(status == 201 for status, _ in published), published
     return server
-
-
-@pytest_asyncio.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAI]:
-    fake = await FakeOpenAI().start()
-    yield fake
-    await fake.stop()
 
 
 # Records what the widget shows at every change of its DOM: whether the typing line is up,

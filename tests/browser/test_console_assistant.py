@@ -5,10 +5,8 @@ the assistant's brief above the thread."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import expect
 
 from tests.browser.conftest import Servers
@@ -19,13 +17,6 @@ from tests.e2e.routing_support import waiting_customer
 from tests.fake_openai import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
-
-
-@pytest_asyncio.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAI]:
-    fake = await FakeOpenAI().start()
-    yield fake
-    await fake.stop()
 
 
 async def test_an_agent_watches_the_assistant_answer_a_waiting_customer(servers: Servers, visitor, fake_openai: FakeOpenAI) -> None:

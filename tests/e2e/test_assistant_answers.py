@@ -30,13 +30,6 @@ from tests.support import RunningServer, agent, agent_token
 
 
 @pytest_asyncio.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAI]:
-    fake = await FakeOpenAI().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest_asyncio.fixture
 async def server(settings: Settings) -> AsyncIterator[RunningServer]:
     running = await assistant_server(settings)
     yield running

@@ -38,13 +38,6 @@ SLOW_ANSWER = ("To reset your password, click Forgot password on the sign-in pag
 
 
 @pytest_asyncio.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAI]:
-    fake = await FakeOpenAI().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest_asyncio.fixture
 async def server(settings: Settings) -> AsyncIterator[RunningServer]:
     running = await assistant_server(settings)
     yield running

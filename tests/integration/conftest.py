@@ -17,7 +17,6 @@ from server.assistant.retrieval_eval import DEMO_KB
 from server.embedded import EmbeddedPostgres
 from server.store.db import create_pool
 from server.store.migrations import migrate_dsn
-from tests.fake_openai import FakeOpenAI
 
 
 class RecordingEmbedder:
@@ -92,10 +91,3 @@ def recorder(minilm: LocalMiniLM) -> RecordingEmbedder:
 @pytest.fixture
 def kb(pool: asyncpg.Pool, recorder: RecordingEmbedder) -> KnowledgeBase:
     return KnowledgeBase(pool, recorder)
-
-
-@pytest_asyncio.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAI]:
-    server = await FakeOpenAI().start()
-    yield server
-    await server.stop()
