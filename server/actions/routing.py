@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 from ..core.errors import ErrorCode, ParleyError, not_found
+from ..core.events import Event
 from ..core.models import AgentPrincipal, Conversation, Owner
 from ..core.participant import HandoffReason
 from ..core.routing import Priority, RoutingMode, plan_assignments, queue_score
@@ -67,9 +69,12 @@ async def enqueue(
     actor_id: UUID | None = None,
     reason: str | None = None,
     drain_now: bool = True,
+    also_on_commit: Sequence[Event] = (),
 ) -> Conversation | None:
     """Put a conversation in its team's line (keeping its original place unless new_place),
-    then try to assign it at once (unless not `drain_now`: the caller assigns it)."""
+    then try to assign it at once (unless not `drain_now`: the caller assigns it).
+    `also_on_commit`: events that belong to the same change (the previous agent's
+    `unassigned`), published with it after the commit."""
     async with unit_of_work(services, transaction=False) as work:  # one statement
         entered = await routing_store.enter_queue(
             work.conn,
@@ -85,7 +90,7 @@ async def enqueue(
         if entered is None:
             return None
         conversation, team = entered
-        work.publish_on_commit(conversation_updated(conversation, reason=kind))
+        work.publish_on_commit(*also_on_commit, conversation_updated(conversation, reason=kind))
     if team is None or conversation.queued_at is None:
         log.error("conversation %s has no team to wait in (no default team?)", conversation_id)
         return conversation

@@ -34,16 +34,10 @@ async def release(
     if agent_id is not None:
         await services.routing.release(conversation.id, agent_id)
         await services.timers.cancel("unanswered", f"{conversation.id}/{agent_id}")
-        if requeue:
-            await services.publisher.publish(
-                Event(
-                    UNASSIGNED,
-                    {"conversation_id": str(conversation.id), "reason": kind},
-                    staff_rooms=(agent_room(agent_id),),
-                )
-            )
     result = conversation
     if requeue:
+        # The agent hears of it only once the conversation is back in line in PostgreSQL.
+        told = (unassigned_event(conversation.id, agent_id, kind),) if agent_id else ()
         requeued = await routing.enqueue(
             services,
             conversation.id,
@@ -51,11 +45,21 @@ async def release(
             actor_kind="agent" if actor else "system",
             actor_id=actor.agent_id if actor else None,
             reason=reason,
+            also_on_commit=told,
         )
         result = requeued or conversation
     if agent_id is not None:
         await drain_teams_of(services, agent_id)
     return result
+
+
+def unassigned_event(conversation_id: UUID, agent_id: UUID, reason: str) -> Event:
+    """Tells an agent a conversation is no longer theirs (published after the commit)."""
+    return Event(
+        UNASSIGNED,
+        {"conversation_id": str(conversation_id), "reason": reason},
+        staff_rooms=(agent_room(agent_id),),
+    )
 
 
 async def drain_teams_of(services: Services, agent_id: UUID) -> None:
@@ -166,13 +170,7 @@ async def _transfer_to_agent(
             work.publish_on_commit(
                 *assignments.assignment_events(moved, to_agent, target.display_name, "transferred")
             )
-            work.publish_on_commit(
-                Event(
-                    UNASSIGNED,
-                    {"conversation_id": str(conversation.id), "reason": "transferred"},
-                    staff_rooms=(agent_room(from_agent),),
-                )
-            )
+            work.publish_on_commit(unassigned_event(conversation.id, from_agent, "transferred"))
             await _note_transfer_in(
                 services, work, conversation.id, principal, target.display_name, note
             )
@@ -215,17 +213,11 @@ async def _transfer_to_team(
     if agent_id is not None:
         await services.routing.release(conversation.id, agent_id)
         await services.timers.cancel("unanswered", f"{conversation.id}/{agent_id}")
-        await services.publisher.publish(
-            Event(
-                UNASSIGNED,
-                {"conversation_id": str(conversation.id), "reason": "transferred"},
-                staff_rooms=(agent_room(agent_id),),
-            )
-        )
     async with unit_of_work(services) as work:
         await _note_transfer_in(
             services, work, conversation.id, principal, f"team {team.name}", note
         )
+    told = (unassigned_event(conversation.id, agent_id, "transferred"),) if agent_id else ()
     moved = await routing.enqueue(
         services,
         conversation.id,
@@ -234,6 +226,7 @@ async def _transfer_to_team(
         actor_kind="agent",
         actor_id=principal.agent_id,
         reason=note,
+        also_on_commit=told,
     )
     if previous_team is not None and previous_team != team.id:
         previous = await routing.team_for(services, previous_team)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
-from ..core.events import UNASSIGNED, Event, agent_room
 from ..core.models import ConversationStatus, PresenceStatus
 from ..routing.presence import PresenceChange
 from ..store import conversations as conversation_store
@@ -73,13 +72,7 @@ async def unanswered_expired(services: Services, conversation_id: UUID, agent_id
     team = await routing.team_for(services, conversation.team_id)
     seconds = assignments.unanswered_seconds(services, team)
     await services.routing.exclude(conversation_id, agent_id, max(seconds, 60.0))
-    await services.publisher.publish(
-        Event(
-            UNASSIGNED,
-            {"conversation_id": str(conversation_id), "reason": "unanswered"},
-            staff_rooms=(agent_room(agent_id),),
-        )
-    )
+    # release() tells the agent (`unassigned`, reason "unanswered") once the requeue commits.
     await release(
         services, conversation, requeue=True, kind="unanswered", reason="no reply in time"
     )

@@ -197,9 +197,13 @@ async def test_unanswered_chat_is_offered_to_another_agent(settings: Settings) -
         assert await eventually(lambda: assignee(running, conversation_id)) == a_id
         b_id, _, b = await online_agent(running, "Helpful", max_chats=1)
         told = await a.log.wait_for("unassigned", lambda e: e["reason"] == "unanswered", timeout=5)
-        assert told[0]["conversation_id"] == conversation_id
-        # "unassigned" goes out before the release commits: wait for the new assignee itself.
+        # Told after the requeue committed: PostgreSQL no longer has it with the silent agent.
+        assert await assignee(running, conversation_id) != a_id
         await eventually(lambda: _assigned_to_agent(running, conversation_id, b_id))
+        # A later event to the same socket orders after any duplicate: there is none.
+        await b.ok("set_presence", {"status": "away"})
+        await a.log.wait_for("presence", lambda e: e.get("status") == "away")
+        assert a.log.of("unassigned") == told == [{"conversation_id": conversation_id, "reason": "unanswered"}]
         # Replying in time stops the clock.
         await b.ok("send_message", {"conversation_id": conversation_id, "client_id": "r", "body": "Hi!"})
         await asyncio.sleep(1.5)
