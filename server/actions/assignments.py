@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from ..core.events import ASSIGNED, Event, agent_room, to_wire
+import msgspec
+
+from ..core.events import Event, agent_room
 from ..core.models import Conversation, Customer
 from ..core.routing import Priority, queue_score
+from ..core.wire_events import AgentRef, AssignedEvent, Handover, WireConversation
 from ..store import routing as routing_store
 from ..store.routing import Assignment, Team
 from . import handover
@@ -156,10 +159,6 @@ async def start_unanswered_timer(
         await services.timers.schedule("unanswered", f"{conversation_id}/{agent_id}", seconds)
 
 
-def agent_summary(agent_id: UUID, display_name: str) -> dict[str, Any]:
-    return {"id": str(agent_id), "display_name": display_name}
-
-
 def assignment_events(
     conversation: Conversation,
     agent_id: UUID,
@@ -171,25 +170,15 @@ def assignment_events(
 ) -> list[Event]:
     """The customer learns who is helping; the agent gets the conversation (and, taking over
     from the assistant, its hand-over: summary, cited articles, reason)."""
-    update = conversation_updated(conversation, reason=kind)
-    agent = agent_summary(agent_id, display_name)
-    customer_side = Event(
-        update.name,
-        {
-            **update.data,
-            "conversation": {**update.data["conversation"], "assigned_agent": agent},
-            "agent": agent,
-        },
-        customer_rooms=update.customer_rooms,
-        staff_rooms=update.staff_rooms,
+    agent = AgentRef(id=agent_id, display_name=display_name)
+    to_agent = AssignedEvent(
+        conversation=WireConversation.of(conversation),
+        reason=kind,
+        agent=agent,
+        customer=customer,
+        handover=msgspec.convert(handover, Handover) if handover is not None else None,
     )
-    data: dict[str, Any] = {
-        "conversation": to_wire(conversation),
-        "reason": kind,
-        "agent": agent,
-        "customer": to_wire(customer) if customer else None,
-    }
-    if handover is not None:
-        data["handover"] = handover
-    to_agent = Event(ASSIGNED, data, staff_rooms=(agent_room(agent_id),))
-    return [customer_side, to_agent]
+    return [
+        conversation_updated(conversation, reason=kind, agent=agent),
+        Event(to_agent, staff_rooms=(agent_room(agent_id),)),
+    ]

@@ -11,7 +11,6 @@ from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.events import (
     ADMINS_ROOM,
     ALL_AGENTS_ROOM,
-    CONVERSATION_UPDATED,
     Event,
     agent_room,
     conversation_room,
@@ -26,6 +25,7 @@ from ..core.models import (
     CustomerPrincipal,
     Principal,
 )
+from ..core.wire_events import AgentRef, ConversationUpdated, WireConversation
 from ..store import agents as agent_store
 from ..store import conversations as conversation_store
 from ..store import customers as customer_store
@@ -34,8 +34,11 @@ from ..store.conversations import ConversationContext
 from .context import Services, UnitOfWork, unit_of_work
 
 
-def conversation_updated(conversation: Conversation, *, reason: str) -> Event:
-    """Tell the customer's tabs and the staff who may see it that a conversation changed."""
+def conversation_updated(
+    conversation: Conversation, *, reason: str, agent: AgentRef | None = None
+) -> Event:
+    """Tell the customer's tabs and the staff who may see it that a conversation changed
+    (`agent`: who is helping now, after an assignment)."""
     staff_rooms = [conversation_room(conversation.id), ADMINS_ROOM]
     if conversation.assigned_agent_id is not None:
         staff_rooms.append(agent_room(conversation.assigned_agent_id))
@@ -43,9 +46,9 @@ def conversation_updated(conversation: Conversation, *, reason: str) -> Event:
         staff_rooms.append(team_room(conversation.team_id))
     else:
         staff_rooms.append(ALL_AGENTS_ROOM)
+    snapshot = WireConversation.of(conversation, agent=agent)
     return Event(
-        CONVERSATION_UPDATED,
-        {"conversation": to_wire(conversation), "reason": reason},
+        ConversationUpdated(conversation=snapshot, reason=reason, agent=agent),
         customer_rooms=(customer_room(conversation.customer_id),),
         staff_rooms=tuple(staff_rooms),
     )

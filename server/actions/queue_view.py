@@ -12,18 +12,13 @@ import time
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from ..core.errors import not_found
-from ..core.events import (
-    OFFER,
-    OFFER_WITHDRAWN,
-    QUEUE,
-    QUEUE_UPDATED,
-    Event,
-    conversation_room,
-    team_room,
-)
-from ..core.models import AgentPrincipal, Conversation
+from ..core.events import Event, conversation_room, team_room
+from ..core.models import AgentPrincipal, Conversation, Owner
 from ..core.routing import Priority, RoutingMode, estimate_wait
+from ..core.wire_events import OfferEvent, OfferWithdrawn, QueueEntry, QueueEvent, QueueUpdated
 from ..store import routing as routing_store
 from ..store.routing import Team
 from .context import Services, publish_all
@@ -34,7 +29,7 @@ VIEW_LIMIT = 200
 
 async def _entries(
     services: Services, team: Team, ids: list[str], positions: dict[str, int]
-) -> list[dict[str, Any]]:
+) -> list[QueueEntry]:
     """Agents' view of some waiting conversations, in line order."""
     if not ids:
         return []
@@ -42,20 +37,18 @@ async def _entries(
         rows = await routing_store.queue_entries(conn, [UUID(i) for i in ids])
     now = time.time()
     return [
-        {
-            "conversation_id": str(e["id"]),
-            "team_id": str(team.id),
-            "position": positions[str(e["id"])],
-            "priority": Priority(e["priority"]).label,
-            "queued_at": e["queued_at"].isoformat() if e["queued_at"] else None,
-            "wait_seconds": max(0, round(now - e["queued_at"].timestamp()))
-            if e["queued_at"]
-            else 0,
-            "customer_name": e["customer_name"],
-            "preview": (e["preview"] or "")[:140],
-            "page_url": (e["metadata"] or {}).get("page_url"),
-            "owner": e["owner"],
-        }
+        QueueEntry(
+            conversation_id=e["id"],
+            team_id=team.id,
+            position=positions[str(e["id"])],
+            priority=Priority(e["priority"]).label,  # type: ignore[arg-type]
+            queued_at=e["queued_at"],
+            wait_seconds=max(0, round(now - e["queued_at"].timestamp())) if e["queued_at"] else 0,
+            customer_name=e["customer_name"],
+            preview=(e["preview"] or "")[:140],
+            page_url=(e["metadata"] or {}).get("page_url"),
+            owner=Owner(e["owner"]),
+        )
         for e in sorted(rows, key=lambda row: positions.get(str(row["id"]), 0))
         if str(e["id"]) in positions
     ]
@@ -71,12 +64,14 @@ async def queue_snapshot(services: Services, team: Team) -> dict[str, Any]:
     """A team's line as agents see it: the head's entries and how many wait in all."""
     positions = await _line(services, team)
     head = list(positions)[:VIEW_LIMIT]
-    return {
-        "team_id": str(team.id),
-        "mode": str(team.settings.mode),
-        "entries": await _entries(services, team, head, positions),
-        "total": len(positions),
-    }
+    view = QueueUpdated(
+        team_id=team.id,
+        mode=team.settings.mode,
+        entries=tuple(await _entries(services, team, head, positions)),
+        total=len(positions),
+    )
+    data: dict[str, Any] = msgspec.to_builtins(view)
+    return data
 
 
 async def publish_queue(services: Services, team: Team) -> None:
@@ -87,14 +82,13 @@ async def publish_queue(services: Services, team: Team) -> None:
     now = time.time()
     events = [
         Event(
-            QUEUE,
-            {
-                "conversation_id": conversation_id,
-                "team_id": str(team.id),
-                "position": position,
-                "estimated_wait_seconds": estimate.seconds,
-                "enough_data": estimate.enough_data,
-            },
+            QueueEvent(
+                conversation_id=UUID(conversation_id),
+                team_id=team.id,
+                position=position,
+                estimated_wait_seconds=estimate.seconds,
+                enough_data=estimate.enough_data,
+            ),
             customer_rooms=(conversation_room(conversation_id),),
         )
         for conversation_id, position in changed.items()
@@ -108,25 +102,24 @@ async def publish_queue(services: Services, team: Team) -> None:
     if manual:
         # Manual teams: each arrival is offered to the team, each departure withdraws it.
         events += [
-            Event(OFFER, entry, staff_rooms=(team_room(team.id),))
+            Event(OfferEvent(**msgspec.structs.asdict(entry)), staff_rooms=(team_room(team.id),))
             for entry in entries
-            if entry["conversation_id"] in added
+            if str(entry.conversation_id) in added
         ]
         events += [
             Event(
-                OFFER_WITHDRAWN,
-                {"conversation_id": conversation_id, "team_id": str(team.id)},
+                OfferWithdrawn(conversation_id=UUID(conversation_id), team_id=team.id),
                 staff_rooms=(team_room(team.id),),
             )
             for conversation_id in gone
         ]
-    view = {
-        "team_id": str(team.id),
-        "mode": str(team.settings.mode),
-        "entries": entries[:VIEW_LIMIT],
-        "total": len(positions),
-    }
-    events.append(Event(QUEUE_UPDATED, view, staff_rooms=(team_room(team.id),)))
+    view = QueueUpdated(
+        team_id=team.id,
+        mode=team.settings.mode,
+        entries=tuple(entries[:VIEW_LIMIT]),
+        total=len(positions),
+    )
+    events.append(Event(view, staff_rooms=(team_room(team.id),)))
     await publish_all(services, events)
 
 
@@ -152,7 +145,8 @@ async def announce_position(
     """Tell the customer their place now, even if it did not change (after a confirmation)."""
     queue = await queue_position(services, conversation)
     if queue is not None:
-        event = Event(QUEUE, queue, customer_rooms=(conversation_room(conversation.id),))
+        payload = msgspec.convert(queue, QueueEvent)
+        event = Event(payload, customer_rooms=(conversation_room(conversation.id),))
         await publish_all(services, [event])
     return queue
 

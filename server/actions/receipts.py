@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from ..core.events import RECEIPT, Event, conversation_room
-from ..core.models import Principal, ReceiptKind
+from ..core.events import Event, conversation_room
+from ..core.models import AgentPrincipal, Principal, ReceiptKind
+from ..core.wire_events import ReceiptEvent
 from ..store import receipts as receipt_store
 from ..store.receipts import Cursor
 from .context import Services, unit_of_work
@@ -34,18 +35,12 @@ async def mark(
         assert cursor is not None  # load_visible proved the conversation exists
         if cursor.moved:
             room = conversation_room(conversation_id)
-            work.publish_on_commit(
-                Event(
-                    RECEIPT,
-                    {
-                        "conversation_id": str(conversation_id),
-                        "reader_kind": str(principal.kind),
-                        "reader_id": str(principal.id),
-                        "delivered_seq": cursor.delivered_seq,
-                        "read_seq": cursor.read_seq,
-                    },
-                    customer_rooms=(room,),
-                    staff_rooms=(room,),
-                )
+            receipt = ReceiptEvent(
+                conversation_id=conversation_id,
+                reader_kind="agent" if isinstance(principal, AgentPrincipal) else "customer",
+                reader_id=principal.id,
+                delivered_seq=cursor.delivered_seq,
+                read_seq=cursor.read_seq,
             )
+            work.publish_on_commit(Event(receipt, customer_rooms=(room,), staff_rooms=(room,)))
     return cursor

@@ -6,9 +6,10 @@ from uuid import UUID
 
 from ..core import policies
 from ..core.errors import ErrorCode, ParleyError, not_found
-from ..core.events import UNASSIGNED, Event, agent_room
+from ..core.events import Event, agent_room
 from ..core.models import AgentPrincipal, Conversation, ConversationStatus
 from ..core.routing import Priority, queue_score
+from ..core.wire_events import UnassignedEvent
 from ..routing.queue import ClaimResult
 from ..store import agents as agent_store
 from ..store import conversations as conversation_store
@@ -55,11 +56,8 @@ async def release(
 
 def unassigned_event(conversation_id: UUID, agent_id: UUID, reason: str) -> Event:
     """Tells an agent a conversation is no longer theirs (published after the commit)."""
-    return Event(
-        UNASSIGNED,
-        {"conversation_id": str(conversation_id), "reason": reason},
-        staff_rooms=(agent_room(agent_id),),
-    )
+    payload = UnassignedEvent(conversation_id=conversation_id, reason=reason)
+    return Event(payload, staff_rooms=(agent_room(agent_id),))
 
 
 async def drain_teams_of(services: Services, agent_id: UUID) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from ..core.events import TYPING, Event, conversation_room
+from ..core.events import Event, conversation_room
 from ..core.models import AgentPrincipal, Principal
+from ..core.wire_events import TypingEvent
 from .context import Services, publish_all
 
 
@@ -23,17 +24,17 @@ async def typing(
     an agent's goes to the customer too, unless they are writing a private note."""
     room = conversation_room(conversation_id)
     is_agent = isinstance(principal, AgentPrincipal)
+    payload = TypingEvent(
+        conversation_id=conversation_id,
+        sender_kind="agent" if is_agent else "customer",
+        sender_id=principal.id,
+        sender_name=sender_name,
+        typing=is_typing,
+        internal=internal and is_agent,
+        expires_in=services.settings.typing_timeout_seconds,
+    )
     event = Event(
-        TYPING,
-        {
-            "conversation_id": str(conversation_id),
-            "sender_kind": str(principal.kind),
-            "sender_id": str(principal.id),
-            "sender_name": sender_name,
-            "typing": is_typing,
-            "internal": internal and is_agent,
-            "expires_in": services.settings.typing_timeout_seconds,
-        },
+        payload,
         customer_rooms=(room,) if (is_agent and not internal) else (),
         staff_rooms=(room,),
         skip_sid=source_sid,

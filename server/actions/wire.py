@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from ..core.events import Event, message_data, message_events, to_wire
+import msgspec
+
+from ..core.events import Event, message_events, message_payload
 from ..core.models import Attachment, Message, SenderKind
+from ..core.wire_events import MessageEvent, WireAttachment
 from .context import Services
 
 
@@ -17,28 +20,38 @@ def attachment_url(services: Services, attachment_id: UUID) -> str:
     return f"/api/v1/attachments/{attachment_id}/content?token={token}"
 
 
+def signed_attachment(services: Services, attachment: Attachment) -> WireAttachment:
+    return WireAttachment(
+        id=attachment.id,
+        conversation_id=attachment.conversation_id,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size_bytes=attachment.size_bytes,
+        created_at=attachment.created_at,
+        url=attachment_url(services, attachment.id),
+    )
+
+
 def attachment_data(services: Services, attachment: Attachment) -> dict[str, Any]:
-    data: dict[str, Any] = to_wire(attachment)
-    data["url"] = attachment_url(services, attachment.id)
+    data: dict[str, Any] = msgspec.to_builtins(signed_attachment(services, attachment))
     return data
 
 
-def message_wire(services: Services, message: Message) -> dict[str, Any]:
-    data = message_data(message)
-    if message.sender_kind is SenderKind.ASSISTANT and data.get("sender_name") is None:
+def signed_message(services: Services, message: Message) -> MessageEvent:
+    """A message as every client gets it: attachment links signed now, the assistant named."""
+    payload = message_payload(
+        message, tuple(signed_attachment(services, a) for a in message.attachments)
+    )
+    if message.sender_kind is SenderKind.ASSISTANT and message.sender_name is None:
         # Read back from the database: the assistant's name is a setting, not a row.
-        data["sender_name"] = services.settings.assistant_name
-    if message.attachments:
-        data["attachments"] = [attachment_data(services, a) for a in message.attachments]
+        payload = msgspec.structs.replace(payload, sender_name=services.settings.assistant_name)
+    return payload
+
+
+def message_wire(services: Services, message: Message) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(signed_message(services, message))
     return data
 
 
 def message_wire_events(services: Services, message: Message) -> list[Event]:
-    events = message_events(message)
-    if not message.attachments:
-        return events
-    wired = message_wire(services, message)
-    return [
-        Event(e.name, wired, e.customer_rooms, e.staff_rooms) if e.name == "message" else e
-        for e in events
-    ]
+    return message_events(message, signed_message(services, message))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncpg
 import socketio
 from aiohttp import web
+from redis.asyncio import Redis
 
 from ..actions.context import Services
 from ..assistant.service import Assistant
@@ -15,3 +17,5 @@ SERVICES = web.AppKey("services", Services)
 SOCKETS = web.AppKey("sockets", socketio.AsyncServer)
 ASSISTANT = web.AppKey("assistant", Assistant)
 ORIGINS = web.AppKey("origins", AllowedOrigins)
+DATABASE = web.AppKey("database", asyncpg.Pool)
+REDIS = web.AppKey("redis", Redis)

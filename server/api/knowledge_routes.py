@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import msgspec
@@ -13,18 +10,15 @@ from aiohttp import BodyPartReader, web
 
 from ..actions import audit, knowledge_import
 from ..actions import knowledge as knowledge_actions
-from ..actions.context import NoParticipant
 from ..actions.knowledge import SaveResult
 from ..assistant.chunking import first_heading_title
-from ..assistant.participant import AssistantParticipant
-from ..assistant.service import Assistant, build_assistant
-from ..assistant.upkeep import keep_up
+from ..assistant.service import Assistant
 from ..core import policies
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.knowledge import ArticleDraft, slugify
 from ..store import knowledge as knowledge_store
 from .errors import json_response
-from .keys import ASSISTANT, SERVICES, SETTINGS
+from .keys import ASSISTANT, SERVICES
 from .requests import int_query, principal_of, read_body
 
 routes = web.RouteTableDef()
@@ -243,31 +237,3 @@ async def status(request: web.Request) -> web.Response:
         "upkeep": dataclasses.asdict(assistant.upkeep),
     }
     return json_response({"ok": True, "data": data})
-
-
-async def _assistant_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    services = app[SERVICES]
-    assistant = build_assistant(settings, services.db)
-    app[ASSISTANT] = assistant
-    participant = AssistantParticipant(services, assistant)
-    services.participant = participant
-    participant.start()
-    upkeep = asyncio.create_task(
-        keep_up(assistant.knowledge, seed_demo=settings.kb_seed_demo, state=assistant.upkeep)
-    )
-    try:
-        yield
-    finally:
-        upkeep.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await upkeep
-        services.participant = NoParticipant()
-        await participant.aclose()
-        await assistant.aclose()
-
-
-def setup(app: web.Application) -> None:
-    """The assistant's start-up work and its routes (needs the services context before it)."""
-    app.cleanup_ctx.append(_assistant_ctx)
-    app.router.add_routes(routes)

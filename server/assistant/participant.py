@@ -20,6 +20,8 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
+import msgspec
+
 from ..actions import assistant_owner, assistant_runs
 from ..actions.assistant_runs import Outcome
 from ..actions.context import Services, publish_all
@@ -27,7 +29,6 @@ from ..background import cancel_and_wait
 from ..core import participant as texts
 from ..core.errors import NotOwner
 from ..core.events import (
-    REPLY_SUGGESTION,
     Event,
     assistant_delta_event,
     assistant_typing_event,
@@ -43,6 +44,7 @@ from ..core.models import (
     Visibility,
 )
 from ..core.participant import HandoffReason
+from ..core.wire_events import Citation, ReplySuggestion, Usage
 from .service import Assistant
 
 log = logging.getLogger(__name__)
@@ -299,28 +301,29 @@ class AssistantParticipant:
     async def _suggest(
         self, principal: AgentPrincipal, conversation_id: UUID, request_id: UUID, reply_to: str
     ) -> None:
-        data: dict[str, Any] = {
-            "conversation_id": str(conversation_id),
-            "request_id": str(request_id),
-            "text": "",
-            "citations": [],
-            "found": False,
-            "mode": None,
-            "error": None,
-        }
+        draft = ReplySuggestion(
+            conversation_id=conversation_id,
+            request_id=request_id,
+            text="",
+            citations=(),
+            found=False,
+            mode=None,
+            error=None,
+        )
         try:
             messages = await assistant_runs.recent_messages(
                 self.services, conversation_id, with_notes=True
             )
             suggestion = await self.assistant.suggest_reply(messages)
-            data.update(
+            draft = msgspec.structs.replace(
+                draft,
                 text=suggestion.text,
-                citations=[
-                    {"slug": c.slug, "title": c.title, "url": c.url} for c in suggestion.citations
-                ],
+                citations=tuple(
+                    Citation(slug=c.slug, title=c.title, url=c.url) for c in suggestion.citations
+                ),
                 found=suggestion.found,
                 mode=suggestion.mode,
-                usage=to_wire(suggestion.usage),
+                usage=msgspec.convert(to_wire(suggestion.usage), Usage),
             )
             await assistant_runs.record_suggestion(
                 self.services,
@@ -333,8 +336,10 @@ class AssistantParticipant:
             raise
         except Exception:
             log.exception("drafting a reply in %s failed", conversation_id)
-            data["error"] = "the assistant could not draft a reply; try again"
-        event = Event(REPLY_SUGGESTION, data, staff_rooms=(reply_to,))
+            draft = msgspec.structs.replace(
+                draft, error="the assistant could not draft a reply; try again"
+            )
+        event = Event(draft, staff_rooms=(reply_to,))
         await publish_all(self.services, [event])
 
     # -- recovery ---------------------------------------------------------------------------

@@ -12,25 +12,20 @@ from uuid import UUID
 import msgspec
 
 from .models import Message, PresenceStatus, Visibility
+from .wire_events import (
+    AssistantDelta,
+    MessageEvent,
+    PresenceEvent,
+    SeqAdvance,
+    TypingEvent,
+    WireAttachment,
+    WireEvent,
+)
 
-# Event names on the wire (docs/protocol.md lists their payloads).
-MESSAGE = "message"
-# Internal marker: "sequence N exists but is not for you" (a private note). Delivery uses it to
-# keep a customer's stream gap-free; it is never sent to a client.
-SEQ_ADVANCE = "_seq"
-TYPING = "typing"
-RECEIPT = "receipt"
-PRESENCE = "presence"
-CONVERSATION_UPDATED = "conversation_updated"
-QUEUE = "queue"  # to a waiting customer: their place and estimated wait
-QUEUE_UPDATED = "queue_updated"  # to a team's agents: the whole line
-ASSIGNED = "assigned"  # to an agent: a conversation is now theirs
-OFFER = "offer"  # manual teams: a conversation joined the line and can be claimed
-OFFER_WITHDRAWN = "offer_withdrawn"  # manual teams: it left the line (claimed, resolved, gone)
-UNASSIGNED = "unassigned"  # to an agent: a conversation left them (transfer, timeout, vanish)
-# The assistant's answer while it is written: ephemeral text, replaced by the final `message`.
-ASSISTANT_DELTA = "assistant_delta"
-REPLY_SUGGESTION = "reply_suggestion"  # to the agent socket that asked: a draft to edit
+# Event names the delivery gate and the publisher look at (the payload structs in
+# wire_events.py name every event).
+MESSAGE = MessageEvent.event
+SEQ_ADVANCE = SeqAdvance.event
 
 ALL_AGENTS_ROOM = "agents"
 ADMINS_ROOM = "admins"
@@ -53,44 +48,61 @@ def team_room(team_id: UUID | str) -> str:
 
 
 class Event(msgspec.Struct, frozen=True):
-    """One event, with its customer-side and staff-side rooms (either may be empty)."""
+    """One typed event (its payload names the Socket.IO event), with its customer-side and
+    staff-side rooms (either may be empty)."""
 
-    name: str
-    data: dict[str, Any]
+    payload: WireEvent
     customer_rooms: tuple[str, ...] = ()
     staff_rooms: tuple[str, ...] = ()
     # The socket that caused it, when it should not get its own echo (typing).
     skip_sid: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.payload.event
+
+    def wire(self) -> dict[str, Any]:
+        """The payload as the JSON object clients receive."""
+        data: dict[str, Any] = msgspec.to_builtins(self.payload)
+        return data
 
 
 def to_wire(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
-def message_data(message: Message) -> dict[str, Any]:
-    data: dict[str, Any] = to_wire(message)
-    data["conversation_id"] = str(message.conversation_id)
-    return data
+def message_payload(
+    message: Message, attachments: tuple[WireAttachment, ...] = ()
+) -> MessageEvent:
+    """A stored message as clients get it (`attachments`: with their signed links)."""
+    return MessageEvent(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        seq=message.seq,
+        sender_kind=message.sender_kind,
+        sender_id=message.sender_id,
+        sender_name=message.sender_name,
+        client_id=message.client_id,
+        body=message.body,
+        visibility=message.visibility,
+        attachments=attachments,
+        metadata=message.metadata,
+        created_at=message.created_at,
+    )
 
 
-def message_events(message: Message) -> list[Event]:
+def message_events(message: Message, payload: MessageEvent | None = None) -> list[Event]:
     room = conversation_room(message.conversation_id)
-    data = message_data(message)
+    payload = payload or message_payload(message)
     if message.visibility is Visibility.PUBLIC:
-        return [Event(MESSAGE, data, customer_rooms=(room,), staff_rooms=(room,))]
-    marker = {"conversation_id": str(message.conversation_id), "seq": message.seq}
-    return [
-        Event(MESSAGE, data, staff_rooms=(room,)),
-        Event(SEQ_ADVANCE, marker, customer_rooms=(room,)),
-    ]
+        return [Event(payload, customer_rooms=(room,), staff_rooms=(room,))]
+    marker = SeqAdvance(conversation_id=message.conversation_id, seq=message.seq)
+    return [Event(payload, staff_rooms=(room,)), Event(marker, customer_rooms=(room,))]
 
 
 def presence_event(agent_id: UUID, status: PresenceStatus, since: float) -> Event:
-    return Event(
-        PRESENCE,
-        {"agent_id": str(agent_id), "status": str(status), "since": since},
-        staff_rooms=(ALL_AGENTS_ROOM,),
-    )
+    payload = PresenceEvent(agent_id=agent_id, status=status.value, since=since)
+    return Event(payload, staff_rooms=(ALL_AGENTS_ROOM,))
 
 
 def assistant_typing_event(
@@ -98,20 +110,16 @@ def assistant_typing_event(
 ) -> Event:
     """The assistant is writing (or stopped): both sides of the conversation see it."""
     room = conversation_room(conversation_id)
-    return Event(
-        TYPING,
-        {
-            "conversation_id": str(conversation_id),
-            "sender_kind": "assistant",
-            "sender_id": None,
-            "sender_name": name,
-            "typing": typing,
-            "internal": False,
-            "expires_in": expires_in,
-        },
-        customer_rooms=(room,),
-        staff_rooms=(room,),
+    payload = TypingEvent(
+        conversation_id=conversation_id,
+        sender_kind="assistant",
+        sender_id=None,
+        sender_name=name,
+        typing=typing,
+        internal=False,
+        expires_in=expires_in,
     )
+    return Event(payload, customer_rooms=(room,), staff_rooms=(room,))
 
 
 def assistant_delta_event(
@@ -119,14 +127,7 @@ def assistant_delta_event(
 ) -> Event:
     """A piece of an answer being written. `restart`: replace what was shown of this stream."""
     room = conversation_room(conversation_id)
-    return Event(
-        ASSISTANT_DELTA,
-        {
-            "conversation_id": str(conversation_id),
-            "stream_id": str(stream_id),
-            "text": text,
-            "restart": restart,
-        },
-        customer_rooms=(room,),
-        staff_rooms=(room,),
+    payload = AssistantDelta(
+        conversation_id=conversation_id, stream_id=stream_id, text=text, restart=restart
     )
+    return Event(payload, customer_rooms=(room,), staff_rooms=(room,))

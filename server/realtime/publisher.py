@@ -15,6 +15,7 @@ class SocketPublisher:
         self._sio = sio
 
     async def publish(self, event: Event) -> None:
+        data = event.wire()
         for namespace, rooms in (
             (CUSTOMER_NAMESPACE, event.customer_rooms),
             (AGENT_NAMESPACE, event.staff_rooms),
@@ -24,5 +25,5 @@ class SocketPublisher:
             # A list of rooms reaches each socket once, even when it sits in several of them.
             target: str | list[str] = rooms[0] if len(rooms) == 1 else list(rooms)
             await self._sio.emit(
-                event.name, event.data, to=target, namespace=namespace, skip_sid=event.skip_sid
+                event.name, data, to=target, namespace=namespace, skip_sid=event.skip_sid
             )

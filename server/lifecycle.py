@@ -1,0 +1,199 @@
+"""The server's resources, one aiohttp cleanup context each, opened in order and closed in
+reverse: PostgreSQL, Redis, the assistant, the services (with the assistant participant), and
+the background tasks.
+
+aiohttp runs a context's teardown only if its start-up succeeded, and tears down the contexts
+that did start when a later one fails; so each context opens exactly one thing and closes it
+in its own `finally`, and nothing leaks when, say, Redis is unreachable after the pool opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import redis.asyncio as redis_asyncio
+from aiohttp import web
+
+from .actions import widget as widget_actions
+from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
+from .actions.context import Services
+from .actions.queue_updates import QueueUpdates
+from .actions.queue_view import announce_queue
+from .api.keys import ASSISTANT, DATABASE, ORIGINS, REDIS, SERVICES, SETTINGS, SOCKETS
+from .assistant.participant import AssistantParticipant
+from .assistant.service import build_assistant
+from .assistant.upkeep import keep_up
+from .auth.tokens import TokenSigner
+from .background import cancel_and_wait
+from .config import Settings
+from .realtime.background import start_background
+from .realtime.publisher import SocketPublisher
+from .realtime.server import register_namespaces
+from .routing.keys import RedisKeys
+from .routing.presence import PresenceStore
+from .routing.queue import RoutingStore
+from .routing.ratelimit import FailureLimiter
+from .routing.timers import Timers
+from .store.blobs import LocalDiskBlobStore
+from .store.db import create_pool
+from .store.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+_POOL_CLOSE_SECONDS = 10.0
+
+
+def resolve_secret(settings: Settings) -> str:
+    """The token secret: configured, or generated once and kept in the data directory."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = Path(settings.data_dir) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    if not settings.embedded:
+        log.warning(
+            "PARLEY_SECRET_KEY is not set; generated one in %s. Every process of a deployment "
+            "must share the same key.",
+            path,
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+def print_demo_accounts(accounts: list[DemoAccount], settings: Settings) -> None:
+    if not accounts:
+        return
+    lines = ["", "Demo accounts created (shown once; change the passwords):"]
+    lines += [f"  {a.role.value:<6} {a.email}  password: {a.password}" for a in accounts]
+    lines.append(f"  Console: http://{settings.host}:{settings.port}/console/")
+    print("\n".join(lines) + "\n", flush=True)
+
+
+async def close_pool(pool: asyncpg.Pool) -> None:
+    """Close gracefully, but never hang a shutdown on a connection something still holds."""
+    try:
+        await asyncio.wait_for(pool.close(), _POOL_CLOSE_SECONDS)
+    except TimeoutError:
+        log.warning("database connections still in use at shutdown; closing them")
+        pool.terminate()
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The PostgreSQL pool, migrated and seeded before anything uses it."""
+    settings = app[SETTINGS]
+    pool = await create_pool(
+        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+    )
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        if settings.create_demo_accounts:
+            print_demo_accounts(await create_demo_accounts(pool), settings)
+        else:
+            async with pool.acquire() as conn:
+                await ensure_default_team(conn)
+        app[DATABASE] = pool
+        yield
+    finally:
+        await close_pool(pool)
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    # A blocking pool: under bursts, callers wait briefly for a connection instead of failing
+    # with "Too many connections" (measured: the default pool overflows past a few thousand/s).
+    redis = redis_asyncio.Redis(
+        connection_pool=redis_asyncio.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=settings.redis_pool_max, timeout=10
+        )
+    )
+    try:
+        app[REDIS] = redis
+        yield
+    finally:
+        await redis.aclose()
+
+
+async def assistant_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The assistant's models and knowledge base (answering starts with the services)."""
+    assistant = build_assistant(app[SETTINGS], app[DATABASE])
+    try:
+        app[ASSISTANT] = assistant
+        yield
+    finally:
+        await assistant.aclose()
+
+
+def build_services(app: web.Application) -> Services:
+    settings = app[SETTINGS]
+    redis = app[REDIS]
+    keys = RedisKeys(settings.redis_prefix)
+    return Services(
+        settings=settings,
+        db=app[DATABASE],
+        redis=redis,
+        keys=keys,
+        signer=TokenSigner(resolve_secret(settings)),
+        presence=PresenceStore(redis, keys, ttl_seconds=settings.presence_ttl_seconds),
+        login_limiter=FailureLimiter(redis, window_seconds=settings.login_failure_window_seconds),
+        blobs=LocalDiskBlobStore(settings.attachments_path),
+        publisher=SocketPublisher(app[SOCKETS]),
+        routing=RoutingStore(redis, keys, default_capacity=settings.default_max_chats),
+        timers=Timers(redis, keys),
+        customer_presence=PresenceStore(
+            redis, keys, ttl_seconds=settings.presence_ttl_seconds, kind="customer"
+        ),
+        queue_updates=QueueUpdates(),
+        origins=app[ORIGINS],
+    )
+
+
+async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+    """What actions run with, the assistant participant among them (set once, here, before
+    any handler can run), and the socket namespaces that call them."""
+    services = build_services(app)
+    participant = AssistantParticipant(services, app[ASSISTANT])
+    services.participant = participant
+    services.queue_updates.bind(lambda team_id: announce_queue(services, team_id))
+    try:
+        app[SERVICES] = services
+        await widget_actions.apply_overrides(services)
+        yield
+    finally:
+        await participant.aclose()
+        await services.queue_updates.close()
+
+
+async def background_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Presence loops, routing timers, the assistant's answering and knowledge-base upkeep."""
+    services = app[SERVICES]
+    settings = app[SETTINGS]
+    assistant = app[ASSISTANT]
+    customers, agents = register_namespaces(app[SOCKETS], services)
+    tasks = start_background(services, agents.local_connections, customers.local_connections)
+    participant = services.participant
+    if isinstance(participant, AssistantParticipant):
+        participant.start()
+    tasks.append(
+        asyncio.create_task(
+            keep_up(assistant.knowledge, seed_demo=settings.kb_seed_demo, state=assistant.upkeep)
+        )
+    )
+    try:
+        yield
+    finally:
+        await cancel_and_wait(tasks)
+
+
+# In start-up order; aiohttp tears them down in reverse.
+CONTEXTS = (database_ctx, redis_ctx, assistant_ctx, services_ctx, background_ctx)
