@@ -50,10 +50,6 @@ def ensure_can_post(principal: Principal, visibility: Visibility) -> None:
         raise forbidden("customers cannot write private notes")
 
 
-def visible_to_customer(visibility: Visibility) -> bool:
-    return visibility is Visibility.PUBLIC
-
-
 def can_read_visibility(principal: Principal, visibility: Visibility) -> bool:
     return visibility in visibilities_for(principal)
 
@@ -90,12 +86,6 @@ def ensure_can_manage_knowledge(principal: Principal) -> AgentPrincipal:
 def ensure_agent(principal: Principal) -> AgentPrincipal:
     if not isinstance(principal, AgentPrincipal):
         raise forbidden("agent credentials required")
-    return principal
-
-
-def ensure_customer(principal: Principal) -> CustomerPrincipal:
-    if not isinstance(principal, CustomerPrincipal):
-        raise forbidden("visitor credentials required")
     return principal
 
 

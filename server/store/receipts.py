@@ -62,16 +62,3 @@ async def advance(
     if row is None:
         return None
     return Cursor(row["delivered_seq"], row["read_seq"], bool(row["moved"]))
-
-
-async def for_conversation(
-    conn: asyncpg.Connection, conversation_id: UUID
-) -> list[dict[str, object]]:
-    rows = await conn.fetch(
-        """
-        SELECT reader_kind, reader_id, delivered_seq, read_seq FROM read_cursors
-         WHERE conversation_id = $1 ORDER BY reader_kind, reader_id
-        """,
-        conversation_id,
-    )
-    return [dict(row) for row in rows]

@@ -8,7 +8,6 @@ Redis that lost or garbled its state cannot push an agent past capacity.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -395,8 +394,3 @@ async def wait_seconds(conn: asyncpg.Connection, conversation_id: UUID) -> float
         conversation_id,
     )
     return float(value) if value is not None else None
-
-
-def place(conversation: Conversation) -> tuple[int, datetime]:
-    assert conversation.queued_at is not None
-    return conversation.priority, conversation.queued_at
