@@ -12,13 +12,10 @@ import type {
   Handover,
   LoginAgent,
   Me,
-  Message,
   PresenceStatus,
   Queue,
   QuickResponse,
-  Receipt,
   Team,
-  Typing,
 } from "./types";
 
 export interface Directory {
@@ -94,20 +91,16 @@ export class Model extends Threads {
         this.changed();
       }
     });
-    socket.on("message", (m: Message) => this.onMessage(m));
-    socket.on("typing", (t: Typing) => this.onTyping(t));
-    socket.on("receipt", (r: Receipt) => this.onReceipt(r));
-    socket.on("presence", (p: { agent_id: string; status: PresenceStatus; since: number }) => this.onPresence(p));
-    socket.on("conversation_updated", (u: { conversation: Conversation; reason: string }) => this.onUpdated(u.conversation, u.reason));
-    socket.on("queue_updated", (q: Omit<Queue, "receivedAt">) => this.onQueue(q));
-    socket.on("assigned", (a: { conversation: Conversation; reason: string; handover?: Omit<Handover, "seq"> }) =>
-      void this.onAssigned(a.conversation, a.reason, a.handover),
-    );
-    socket.on("unassigned", (u: { conversation_id: string; reason: string }) => this.onUnassigned(u.conversation_id, u.reason));
-    socket.on("assistant_delta", (d: { conversation_id: string; stream_id: string; text: string; restart: boolean }) => this.onDelta(d));
-    socket.on("reply_suggestion", (r: { conversation_id: string; request_id: string; text: string; found: boolean; error: string | null }) =>
-      this.onSuggestion(r),
-    );
+    socket.onEvent("message", (m) => this.onMessage(m));
+    socket.onEvent("typing", (t) => this.onTyping(t));
+    socket.onEvent("receipt", (r) => this.onReceipt(r));
+    socket.onEvent("presence", (p) => this.onPresence(p));
+    socket.onEvent("conversation_updated", (u) => this.onUpdated(u.conversation, u.reason));
+    socket.onEvent("queue_updated", (q) => this.onQueue(q));
+    socket.onEvent("assigned", (a) => void this.onAssigned(a.conversation, a.reason, a.handover ?? undefined));
+    socket.onEvent("unassigned", (u) => this.onUnassigned(u.conversation_id, u.reason));
+    socket.onEvent("assistant_delta", (d) => this.onDelta(d));
+    socket.onEvent("reply_suggestion", (r) => this.onSuggestion(r));
     this.changed();
   }
 

@@ -1,6 +1,7 @@
 // The /agent Socket.IO connection: acknowledged calls that throw ApiErrors, and reconnects.
 import { io, type Socket } from "socket.io-client";
 import { ApiError } from "./api";
+import type { ServerEvents } from "./generated/wire";
 
 export type ConnectionState = "connecting" | "online" | "offline";
 
@@ -32,8 +33,14 @@ export class AgentSocket {
     if (!this.socket.connected) this.socket.connect();
   };
 
+  /** Connection lifecycle: "connect", "disconnect", "connect_error". */
   on(event: string, handler: (data: any) => void): void {
     this.socket.on(event, handler);
+  }
+
+  /** A server event, typed by the generated wire types (docs/protocol.md). */
+  onEvent<K extends keyof ServerEvents>(event: K, handler: (data: ServerEvents[K]) => void): void {
+    this.socket.on(event as string, handler as (data: unknown) => void);
   }
 
   async call<T>(event: string, payload: unknown = {}, timeoutMs = 10_000): Promise<T> {

@@ -1,4 +1,8 @@
-// Wire shapes from docs/protocol.md and docs/routing.md, as the console uses them.
+// Wire shapes from docs/protocol.md and docs/routing.md, as the console uses them. Server
+// events come from the generated types (./generated/wire.ts); REST shapes are declared here.
+import type * as wire from "./generated/wire";
+
+export type { ServerEvents } from "./generated/wire";
 
 export type Role = "agent" | "admin";
 export type PresenceStatus = "online" | "away" | "offline";
@@ -22,29 +26,9 @@ export interface LoginAgent {
   role: Role;
 }
 
-export interface Attachment {
-  id: string;
-  conversation_id: string;
-  filename: string;
-  content_type: string;
-  size_bytes: number;
-  url?: string;
-}
+export type Attachment = wire.WireAttachment;
 
-export interface Message {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  sender_kind: SenderKind;
-  sender_id: string | null;
-  sender_name: string | null;
-  client_id: string | null;
-  body: string;
-  visibility: Visibility;
-  attachments: Attachment[];
-  metadata: Record<string, unknown>;
-  created_at: string;
-}
+export type Message = wire.WireMessage;
 
 export interface Summary {
   customer: { id: string; name: string | null; email: string | null; identity_verified: boolean };
@@ -56,36 +40,12 @@ export interface Summary {
   waiting_since: string | null;
 }
 
-export interface Conversation {
-  id: string;
-  customer_id: string;
-  status: "open" | "resolved" | "abandoned";
-  assigned_agent_id: string | null;
-  team_id: string | null;
-  last_seq: number;
-  metadata: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
-  last_message_at: string | null;
-  resolved_at: string | null;
-  priority: number;
-  waiting: boolean;
-  queued_at: string | null;
-  assigned_at: string | null;
+/** A conversation as events carry it, plus the list's summary (REST only). */
+export interface Conversation extends wire.WireConversation {
   summary?: Summary | null;
 }
 
-export interface QueueEntry {
-  conversation_id: string;
-  team_id: string;
-  position: number;
-  priority: "urgent" | "high" | "normal" | "low";
-  queued_at: string | null;
-  wait_seconds: number;
-  customer_name: string | null;
-  preview: string;
-  page_url: string | null;
-}
+export type QueueEntry = wire.QueueEntry;
 
 export interface Queue {
   team_id: string;
@@ -98,23 +58,9 @@ export interface Queue {
   receivedAt: number;
 }
 
-export interface Typing {
-  conversation_id: string;
-  sender_kind: SenderKind;
-  sender_id: string;
-  sender_name: string | null;
-  typing: boolean;
-  internal: boolean;
-  expires_in: number;
-}
+export type Typing = wire.TypingEvent;
 
-export interface Receipt {
-  conversation_id: string;
-  reader_kind: "customer" | "agent";
-  reader_id: string;
-  delivered_seq: number;
-  read_seq: number;
-}
+export type Receipt = wire.ReceiptEvent;
 
 export interface DirectoryAgent {
   id: string;

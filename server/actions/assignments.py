@@ -19,6 +19,7 @@ from ..core.events import Event, agent_room
 from ..core.models import Conversation, Customer
 from ..core.routing import Priority, queue_score
 from ..core.wire_events import AgentRef, AssignedEvent, Handover, WireConversation
+from ..store import conversations as conversation_store
 from ..store import routing as routing_store
 from ..store.routing import Assignment, Team
 from . import handover
@@ -132,10 +133,7 @@ async def _after_commit(services: Services, team: Team, made: _Made) -> None:
 async def _undo(services: Services, conversation_id: UUID, agent_id: UUID) -> None:
     await services.routing.release(conversation_id, agent_id)
     async with services.db.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT team_id, priority, queued_at FROM conversations WHERE id = $1 AND waiting",
-            conversation_id,
-        )
+        row = await conversation_store.place_in_line(conn, conversation_id)
     if row and row["team_id"] and row["queued_at"]:
         await services.routing.enqueue(
             row["team_id"],

@@ -79,9 +79,7 @@ async def route_new_wait(
     if priority is not None:
         # Stored first, so it holds whichever way the conversation waits.
         async with services.db.acquire() as conn:
-            await conn.execute(
-                "UPDATE conversations SET priority = $2 WHERE id = $1", conversation_id, priority
-            )
+            await conversation_store.set_priority(conn, conversation_id, priority, touch=False)
     if team_id is None:
         async with services.db.acquire() as conn:
             current = await conversation_store.get(conn, conversation_id)

@@ -11,10 +11,11 @@ import asyncpg
 from ..auth import passwords
 from ..core.models import AgentRole
 from ..store import agents as agent_store
+from ..store import locks
+from ..store import teams as team_store
 
 log = logging.getLogger(__name__)
 
-_BOOTSTRAP_LOCK = 0x5041524D
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,20 +26,14 @@ class DemoAccount:
 
 
 async def ensure_default_team(conn: asyncpg.Connection) -> None:
-    await conn.execute(
-        """
-        INSERT INTO teams (slug, name, is_default)
-        SELECT 'support', 'Support', true
-         WHERE NOT EXISTS (SELECT 1 FROM teams WHERE is_default)
-        """
-    )
+    await team_store.ensure_default(conn)
 
 
 async def create_demo_accounts(pool: asyncpg.Pool) -> list[DemoAccount]:
     """Create an admin and an agent when there are no agents at all. Returns what it created
     (empty when accounts already existed), so only the process that created them prints them."""
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _BOOTSTRAP_LOCK)
+        await locks.bootstrap(conn)
         await ensure_default_team(conn)
         if await agent_store.count(conn):
             return []
@@ -55,12 +50,6 @@ async def create_demo_accounts(pool: asyncpg.Pool) -> list[DemoAccount]:
                 role=role,
                 password_hash=await passwords.hash_password(password),
             )
-            await conn.execute(
-                """
-                INSERT INTO agent_teams (agent_id, team_id)
-                SELECT $1, id FROM teams WHERE is_default
-                """,
-                agent.id,
-            )
+            await team_store.join_default(conn, agent.id)
             created.append(DemoAccount(email, password, role))
         return created

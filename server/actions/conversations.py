@@ -29,6 +29,7 @@ from ..core.wire_events import AgentRef, ConversationUpdated, WireConversation
 from ..store import agents as agent_store
 from ..store import conversations as conversation_store
 from ..store import customers as customer_store
+from ..store import locks
 from ..store import summaries as summary_store
 from ..store.conversations import ConversationContext
 from .context import Services, UnitOfWork, unit_of_work
@@ -67,10 +68,7 @@ async def start_conversation(
     """Return the visitor's open conversation, or start one. (conversation, created)."""
     async with unit_of_work(services) as work:
         # Two tabs starting at the same instant must end up in the same conversation.
-        await work.conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))",
-            str(principal.customer_id),
-        )
+        await locks.customer_start(work.conn, principal.customer_id)
         await customer_store.upsert(
             work.conn, principal.customer_id, name=name, email=email, attributes=attributes
         )

@@ -11,6 +11,7 @@ from ..core import policies
 from ..core.events import to_wire
 from ..core.models import AgentPrincipal
 from ..core.participant import describe_reason
+from ..store import agents as agent_store
 from ..store import conversations as conversation_store
 from ..store import customers as customer_store
 from ..store import messages as message_store
@@ -25,10 +26,7 @@ async def directory(services: Services, principal: AgentPrincipal) -> dict[str, 
     async with services.db.acquire() as conn:
         teams = await routing_store.teams(conn)
         routable = await routing_store.routable_agents(conn)
-        names = {
-            r["id"]: (r["display_name"], r["role"])
-            for r in await conn.fetch("SELECT id, display_name, role FROM agents WHERE is_active")
-        }
+        names = await agent_store.active_names(conn)
     statuses = await asyncio.gather(*(services.presence.status(a.id) for a in routable))
     agents = []
     for agent, (status, _since) in zip(routable, statuses, strict=True):
@@ -44,7 +42,7 @@ async def directory(services: Services, principal: AgentPrincipal) -> dict[str, 
                 "team_ids": sorted(str(t) for t in agent.team_ids),
             }
         )
-    agents.sort(key=lambda a: (a["display_name"].lower(), a["id"]))
+    agents.sort(key=lambda a: (str(a["display_name"]).lower(), str(a["id"])))
     return {
         "agents": agents,
         "teams": [

@@ -10,6 +10,7 @@ from ..auth.identity import verify_identity
 from ..core.errors import ErrorCode, ParleyError
 from ..core.models import CustomerPrincipal
 from ..store import customers as customer_store
+from ..store import locks
 from .auth import VISITOR_TOKEN_TTL
 from .context import Services, unit_of_work
 
@@ -48,9 +49,7 @@ async def identify(
         raise ParleyError(ErrorCode.FORBIDDEN, "the identity hash does not match the user id")
     async with unit_of_work(services) as work:
         # Two first visits of the same user at once must not create two owners.
-        await work.conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 11))", user_id
-        )
+        await locks.external_identity(work.conn, user_id)
         target = await customer_store.owner_of_external_id(work.conn, user_id)
         if target is None:
             bound_to = await customer_store.external_id_of(work.conn, principal.customer_id)

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from ..core.models import Conversation, PresenceStatus
 from ..core.routing import Priority, queue_score
+from ..store import conversations as conversation_store
 from ..store import routing as routing_store
 from ..store import unanswered as unanswered_store
 from . import assignments, routing
@@ -79,12 +80,7 @@ async def _rebuild_lines(
 async def _drop_if_not_waiting(services: Services, team_id: UUID, candidates: set[UUID]) -> None:
     # Re-read: a conversation may have started waiting after the snapshot above.
     async with services.db.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT id FROM conversations WHERE id = ANY ($1::uuid[]) AND waiting AND team_id = $2",
-            list(candidates),
-            team_id,
-        )
-    still_waiting = {r["id"] for r in rows}
+        still_waiting = await conversation_store.still_waiting(conn, list(candidates), team_id)
     for conversation_id in candidates - still_waiting:
         await services.routing.dequeue(team_id, conversation_id)
 

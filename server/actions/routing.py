@@ -20,6 +20,7 @@ from ..core.models import AgentPrincipal, Conversation, Owner
 from ..core.participant import HandoffReason
 from ..core.routing import Priority, RoutingMode, plan_assignments, queue_score
 from ..routing.queue import ClaimResult
+from ..store import conversations as conversation_store
 from ..store import routing as routing_store
 from ..store.routing import Team
 from . import assignments, assistant_owner
@@ -196,7 +197,4 @@ async def claim(
 
 async def _claimable(services: Services, conversation_id: UUID) -> Any:
     async with services.db.acquire() as conn:
-        return await conn.fetchrow(
-            "SELECT team_id, waiting, status, owner FROM conversations WHERE id = $1",
-            conversation_id,
-        )
+        return await conversation_store.routing_state(conn, conversation_id)

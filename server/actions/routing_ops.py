@@ -334,11 +334,7 @@ async def set_priority(
     conversation = await _visible(services, principal, conversation_id)
     _ensure_can_route(principal, conversation)
     async with services.db.acquire() as conn:
-        await conn.execute(
-            "UPDATE conversations SET priority = $2, updated_at = now() WHERE id = $1",
-            conversation_id,
-            int(priority),
-        )
+        await conversation_store.set_priority(conn, conversation_id, int(priority))
         updated = await conversation_store.get(conn, conversation_id)
     assert updated is not None
     if updated.waiting and updated.team_id is not None and updated.queued_at is not None:

@@ -90,12 +90,10 @@ async def customer_presence_changed(
     if change.status is not PresenceStatus.OFFLINE:
         return
     async with services.db.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT id FROM conversations WHERE customer_id = $1 AND waiting AND status = 'open'",
-            customer_id,
-        )
-    for row in rows:
-        await services.timers.schedule("abandon", row["id"], services.settings.abandon_seconds)
+        waiting = await conversation_store.waiting_of_customer(conn, customer_id)
+    seconds = services.settings.abandon_seconds
+    for conversation_id in waiting:
+        await services.timers.schedule("abandon", conversation_id, seconds)
 
 
 async def abandon_expired(services: Services, conversation_id: UUID) -> bool:

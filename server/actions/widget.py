@@ -15,6 +15,7 @@ from ..core.models import AgentPrincipal, PresenceStatus
 from ..core.routing import AssistantMode
 from ..core.widget_config import WidgetOverrides
 from ..store import settings as settings_store
+from ..store import teams as team_store
 from . import audit
 from .assistant_owner import mode_for
 from .context import Services, unit_of_work
@@ -137,7 +138,7 @@ async def widget_settings(services: Services, *, now: datetime | None = None) ->
 
 async def _default_team_name(services: Services) -> str:
     async with services.db.acquire() as conn:
-        name: str | None = await conn.fetchval("SELECT name FROM teams WHERE is_default LIMIT 1")
+        name = await team_store.default_name(conn)
     return name or "Support"
 
 

@@ -9,7 +9,7 @@ import msgspec
 
 from ..core.events import Event, message_events, message_payload
 from ..core.models import Attachment, Message, SenderKind
-from ..core.wire_events import MessageEvent, WireAttachment
+from ..core.wire_events import WireAttachment, WireMessage
 from .context import Services
 
 
@@ -37,7 +37,7 @@ def attachment_data(services: Services, attachment: Attachment) -> dict[str, Any
     return data
 
 
-def signed_message(services: Services, message: Message) -> MessageEvent:
+def signed_message(services: Services, message: Message) -> WireMessage:
     """A message as every client gets it: attachment links signed now, the assistant named."""
     payload = message_payload(
         message, tuple(signed_attachment(services, a) for a in message.attachments)

@@ -14,17 +14,17 @@ import msgspec
 from .models import Message, PresenceStatus, Visibility
 from .wire_events import (
     AssistantDelta,
-    MessageEvent,
     PresenceEvent,
     SeqAdvance,
     TypingEvent,
     WireAttachment,
     WireEvent,
+    WireMessage,
 )
 
 # Event names the delivery gate and the publisher look at (the payload structs in
 # wire_events.py name every event).
-MESSAGE = MessageEvent.event
+MESSAGE = WireMessage.event
 SEQ_ADVANCE = SeqAdvance.event
 
 ALL_AGENTS_ROOM = "agents"
@@ -73,9 +73,9 @@ def to_wire(value: Any) -> Any:
 
 def message_payload(
     message: Message, attachments: tuple[WireAttachment, ...] = ()
-) -> MessageEvent:
+) -> WireMessage:
     """A stored message as clients get it (`attachments`: with their signed links)."""
-    return MessageEvent(
+    return WireMessage(
         id=message.id,
         conversation_id=message.conversation_id,
         seq=message.seq,
@@ -91,7 +91,7 @@ def message_payload(
     )
 
 
-def message_events(message: Message, payload: MessageEvent | None = None) -> list[Event]:
+def message_events(message: Message, payload: WireMessage | None = None) -> list[Event]:
     room = conversation_room(message.conversation_id)
     payload = payload or message_payload(message)
     if message.visibility is Visibility.PUBLIC:

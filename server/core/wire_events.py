@@ -97,7 +97,7 @@ class WireConversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
         )
 
 
-class MessageEvent(WireEvent, frozen=True):
+class WireMessage(WireEvent, frozen=True):
     """A stored message (public: both sides; private note: staff only)."""
 
     event: ClassVar[str] = "message"
@@ -272,7 +272,7 @@ class ReplySuggestion(WireEvent, frozen=True, omit_defaults=True):
 
 # Every event a client can receive, in the order docs/protocol.md lists them.
 CLIENT_EVENTS: tuple[type[WireEvent], ...] = (
-    MessageEvent,
+    WireMessage,
     TypingEvent,
     ReceiptEvent,
     PresenceEvent,

@@ -133,3 +133,9 @@ async def team_ids(conn: asyncpg.Connection, agent_id: UUID) -> list[UUID]:
         "SELECT team_id FROM agent_teams WHERE agent_id = $1 ORDER BY team_id", agent_id
     )
     return [r["team_id"] for r in rows]
+
+
+async def active_names(conn: asyncpg.Connection) -> dict[UUID, tuple[str, str]]:
+    """Every active agent's display name and role, by id."""
+    rows = await conn.fetch("SELECT id, display_name, role FROM agents WHERE is_active")
+    return {r["id"]: (r["display_name"], r["role"]) for r in rows}

@@ -191,3 +191,56 @@ async def joined_of(
         conversation_ids,
     )
     return {r["conversation_id"] for r in rows}
+
+
+async def set_priority(
+    conn: asyncpg.Connection, conversation_id: UUID, priority: int, *, touch: bool = True
+) -> None:
+    """Move a conversation up or down its line (`touch`: count it as activity)."""
+    if touch:
+        await conn.execute(
+            "UPDATE conversations SET priority = $2, updated_at = now() WHERE id = $1",
+            conversation_id,
+            priority,
+        )
+    else:
+        await conn.execute(
+            "UPDATE conversations SET priority = $2 WHERE id = $1", conversation_id, priority
+        )
+
+
+async def routing_state(conn: asyncpg.Connection, conversation_id: UUID) -> asyncpg.Record | None:
+    """What a claim needs to know: team_id, waiting, status, owner."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT team_id, waiting, status, owner FROM conversations WHERE id = $1",
+        conversation_id,
+    )
+    return row
+
+
+async def place_in_line(conn: asyncpg.Connection, conversation_id: UUID) -> asyncpg.Record | None:
+    """A waiting conversation's team_id, priority and queued_at (None when not waiting)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT team_id, priority, queued_at FROM conversations WHERE id = $1 AND waiting",
+        conversation_id,
+    )
+    return row
+
+
+async def still_waiting(
+    conn: asyncpg.Connection, conversation_ids: list[UUID], team_id: UUID
+) -> set[UUID]:
+    rows = await conn.fetch(
+        "SELECT id FROM conversations WHERE id = ANY ($1::uuid[]) AND waiting AND team_id = $2",
+        conversation_ids,
+        team_id,
+    )
+    return {r["id"] for r in rows}
+
+
+async def waiting_of_customer(conn: asyncpg.Connection, customer_id: UUID) -> list[UUID]:
+    rows = await conn.fetch(
+        "SELECT id FROM conversations WHERE customer_id = $1 AND waiting AND status = 'open'",
+        customer_id,
+    )
+    return [r["id"] for r in rows]

@@ -76,3 +76,26 @@ async def member_ids(conn: asyncpg.Connection, team_id: UUID) -> list[UUID]:
 
 async def ids(conn: asyncpg.Connection) -> set[UUID]:
     return {r["id"] for r in await conn.fetch("SELECT id FROM teams")}
+
+
+async def ensure_default(conn: asyncpg.Connection) -> None:
+    """A fresh install has one team, "Support", that new conversations and agents join."""
+    await conn.execute(
+        """
+        INSERT INTO teams (slug, name, is_default)
+        SELECT 'support', 'Support', true
+         WHERE NOT EXISTS (SELECT 1 FROM teams WHERE is_default)
+        """
+    )
+
+
+async def join_default(conn: asyncpg.Connection, agent_id: UUID) -> None:
+    await conn.execute(
+        "INSERT INTO agent_teams (agent_id, team_id) SELECT $1, id FROM teams WHERE is_default",
+        agent_id,
+    )
+
+
+async def default_name(conn: asyncpg.Connection) -> str | None:
+    name: str | None = await conn.fetchval("SELECT name FROM teams WHERE is_default LIMIT 1")
+    return name

@@ -1,14 +1,11 @@
 // What the server sends and accepts (docs/protocol.md). Incoming data is checked where the
 // widget depends on a shape; unknown fields are ignored so newer servers keep working.
+// Event payloads come from the types generated from the server's structs.
+import type * as wire from "./generated/wire";
 
-export interface Attachment {
-  id: string;
-  conversation_id: string;
-  filename: string;
-  content_type: string;
-  size_bytes: number;
-  url?: string | null;
-}
+export type { ServerEvents } from "./generated/wire";
+
+export type Attachment = wire.WireAttachment;
 
 export interface Citation {
   slug?: string;
@@ -16,19 +13,7 @@ export interface Citation {
   url?: string;
 }
 
-export interface Message {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  sender_kind: string; // customer | agent | assistant | system
-  sender_id: string | null;
-  sender_name: string | null;
-  client_id: string | null;
-  body: string;
-  attachments: Attachment[];
-  metadata: Record<string, unknown>;
-  created_at: string;
-}
+export type Message = wire.WireMessage;
 
 export interface AssignedAgent {
   id?: string;
@@ -68,6 +53,7 @@ export interface SendData {
   duplicate: boolean;
 }
 
+/** The place in line as the widget shows it (from `queue` events and start/resume acks). */
 export interface QueueInfo {
   conversation_id: string;
   position: number | null;

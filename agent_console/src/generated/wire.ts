@@ -54,22 +54,6 @@ export interface Handover {
   citations: Citation[];
 }
 
-/** A stored message (public: both sides; private note: staff only). */
-export interface MessageEvent {
-  id: string;
-  conversation_id: string;
-  seq: number;
-  sender_kind: SenderKind;
-  sender_id: string | null;
-  sender_name: string | null;
-  client_id: string | null;
-  body: string;
-  visibility: Visibility;
-  attachments: WireAttachment[];
-  metadata: Record<string, unknown>;
-  created_at: string;
-}
-
 /** Manual teams: a conversation joined the line and can be claimed. */
 export interface OfferEvent {
   conversation_id: string;
@@ -212,9 +196,25 @@ export interface WireConversation {
   assigned_agent?: AgentRef | null;
 }
 
+/** A stored message (public: both sides; private note: staff only). */
+export interface WireMessage {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_kind: SenderKind;
+  sender_id: string | null;
+  sender_name: string | null;
+  client_id: string | null;
+  body: string;
+  visibility: Visibility;
+  attachments: WireAttachment[];
+  metadata: Record<string, unknown>;
+  created_at: string;
+}
+
 /** Every server -> client event, by its Socket.IO name. */
 export interface ServerEvents {
-  message: MessageEvent;
+  message: WireMessage;
   typing: TypingEvent;
   receipt: ReceiptEvent;
   presence: PresenceEvent;
