@@ -54,8 +54,19 @@ run: install widget console
 test: install-test widget console browser lint typecheck
 	$(PYTHON) -m pytest -q -p no:cacheprovider
 
-lint:
+# The TypeScript linter (Biome), kept apart from the clients' own dependencies.
+LINT_TOOLS := tools/lint/node_modules/.package-lock.json
+$(LINT_TOOLS): tools/lint/package.json tools/lint/package-lock.json | node
+	cd tools/lint && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: $(LINT_TOOLS) widget/node_modules/.package-lock.json agent_console/node_modules/.package-lock.json
 	$(PYTHON) -m ruff check server tests
+	$(PYTHON) -m server.wire_codegen --check
+	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command as c; sys.argv[0] = 'lint-imports'; c()"
+	cd widget && $(NPM) run --silent typecheck
+	cd agent_console && $(NPM) run --silent typecheck
+	cd tools/lint && $(NPM) run --silent lint
 
 typecheck:
 	$(PYTHON) -m mypy server

@@ -1,7 +1,7 @@
 // The signed-in agent's session: the token, the socket and REST clients, and the toasts
 // that report what happened. The console's model builds on it.
 import { Api, ApiError } from "./api";
-import { AgentSocket, type ConnectionState } from "./socket";
+import type { AgentSocket, ConnectionState } from "./socket";
 import { Observable } from "./store";
 import type { LoginAgent, Me } from "./types";
 

@@ -34,6 +34,7 @@ export class AgentSocket {
   };
 
   /** Connection lifecycle: "connect", "disconnect", "connect_error". */
+  // biome-ignore lint/suspicious/noExplicitAny: socket.io-client types its own events' arguments loosely
   on(event: string, handler: (data: any) => void): void {
     this.socket.on(event, handler);
   }

@@ -84,7 +84,7 @@ export abstract class Threads extends ConsoleSession {
 
   async loadOlder(id: string): Promise<void> {
     const state = this.convs.get(id);
-    if (!state || !state.hasOlder || state.loadingOlder) return;
+    if (!state?.hasOlder || state.loadingOlder) return;
     const first = state.messages[0]?.seq;
     if (first === undefined || first <= 1) {
       state.hasOlder = false;

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from ..auth import passwords
-from ..core.errors import ErrorCode, ParleyError, unauthorized
+from ..core.errors import ErrorCode, ParleyError, not_found, unauthorized
 from ..core.models import Agent, AgentPrincipal, CustomerPrincipal
 from ..store import agents as agent_store
 from ..store import routing as routing_store
@@ -87,3 +87,12 @@ def new_visitor(services: Services) -> tuple[str, CustomerPrincipal]:
 def authenticate_visitor(services: Services, token: object) -> CustomerPrincipal:
     claims = services.signer.verify(token, "visitor")
     return CustomerPrincipal(customer_id=claims.sub)
+
+
+async def signed_in_agent(services: Services, principal: AgentPrincipal) -> Agent:
+    """The agent record behind a token (GET /api/v1/me)."""
+    async with services.db.acquire() as conn:
+        agent = await agent_store.get(conn, principal.agent_id)
+    if agent is None:
+        raise not_found("agent")
+    return agent

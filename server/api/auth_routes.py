@@ -10,7 +10,6 @@ from aiohttp import web
 from ..actions import auth as auth_actions
 from ..core.events import to_wire
 from ..core.models import AgentPrincipal
-from ..store import agents as agent_store
 from .errors import json_response
 from .keys import SERVICES
 from .requests import principal_of, read_body
@@ -68,8 +67,7 @@ async def login(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     if isinstance(principal, AgentPrincipal):
-        async with request.app[SERVICES].db.acquire() as conn:
-            agent = await agent_store.get(conn, principal.agent_id)
+        agent = await auth_actions.signed_in_agent(request.app[SERVICES], principal)
         return json_response({"ok": True, "data": {"kind": "agent", "agent": to_wire(agent)}})
     return json_response(
         {"ok": True, "data": {"kind": "customer", "customer_id": str(principal.customer_id)}}

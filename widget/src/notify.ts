@@ -38,7 +38,8 @@ export class Attention {
     try {
       // Browsers let audio play once the visitor has interacted with the page; before that
       // the context stays suspended and the chime is silently skipped.
-      const audio = (this.#audio ??= new AudioContext());
+      this.#audio ??= new AudioContext();
+      const audio = this.#audio;
       if (audio.state === "suspended") void audio.resume();
       const tone = audio.createOscillator();
       const gain = audio.createGain();

@@ -33,7 +33,10 @@ export function richText(text: string): DocumentFragment {
     if (marker) {
       line = line.slice(marker[0].length);
       if (quote) quote.appendChild(h("br"));
-      else out.appendChild((quote = h("blockquote")));
+      else {
+        quote = h("blockquote");
+        out.appendChild(quote);
+      }
       into = quote;
     } else {
       // A quote is a block of its own: the blank line after it is its margin.

@@ -35,7 +35,11 @@ export function AuditPage() {
       </Head>
       <div class="card">
         <div class="toolbar">
-          <select aria-label="Filter by kind of change" value={filter} onChange={(e) => (setFilter(e.currentTarget.value), setMore([]), setNext(undefined))}>
+          <select aria-label="Filter by kind of change" value={filter} onChange={(e) => {
+            setFilter(e.currentTarget.value);
+            setMore([]);
+            setNext(undefined);
+          }}>
             <option value="">All changes</option>
             <option value="quick_response.">Quick responses</option>
             <option value="agent.">Agents</option>
@@ -64,7 +68,7 @@ export function AuditPage() {
                 </td>
                 <td class="muted small nowrap" title={e.target_id ?? ""}>
                   {e.target_kind}
-                  {e.target_id && ` ${e.target_id.length > 12 ? e.target_id.slice(0, 8) + "…" : e.target_id}`}
+                  {e.target_id && ` ${e.target_id.length > 12 ? `${e.target_id.slice(0, 8)}…` : e.target_id}`}
                 </td>
                 <td class="details ellipsis" title={JSON.stringify(e.details)}>
                   {summary(e.details)}

@@ -24,7 +24,11 @@ export function TeamsPage() {
         </button>
       </Head>
       {error && <p class="form-error">{error}</p>}
-      {creating && <NewTeam onDone={() => (setCreating(false), reload(), void model.loadDirectory())} onCancel={() => setCreating(false)} />}
+      {creating && <NewTeam onDone={() => {
+            setCreating(false);
+            reload();
+            void model.loadDirectory();
+          }} onCancel={() => setCreating(false)} />}
       {data?.teams.map((t) => (
         <TeamCard key={t.id} team={t} onSaved={reload} />
       ))}

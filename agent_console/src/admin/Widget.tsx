@@ -49,7 +49,10 @@ export function WidgetPage() {
     if (data) setForm(toForm(data.effective));
   }, [data]);
   if (!data || !form) return <Head title="Widget" />;
-  const set = (patch: Partial<Form>) => (setForm({ ...form, ...patch }), setSaved(false));
+  const set = (patch: Partial<Form>) => {
+    setForm({ ...form, ...patch });
+    setSaved(false);
+  };
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -180,7 +183,7 @@ function Preview({ form }: { form: Form }) {
   const color = /^#[0-9a-fA-F]{6}$/.test(form.color) ? form.color : "#1f5fbf";
   const left = form.position === "left";
   return (
-    <div class="card" aria-label="Preview">
+    <section class="card" aria-label="Preview">
       <div class="card-head">
         <h2>Preview</h2>
       </div>
@@ -200,11 +203,11 @@ function Preview({ form }: { form: Form }) {
           </div>
         </div>
         <div class={`wp-launcher ${left ? "left" : ""}`} style={{ background: color }} aria-hidden="true">
-          <svg viewBox="0 0 24 24" width="26" height="26" fill="#fff">
+          <svg viewBox="0 0 24 24" width="26" height="26" fill="#fff" aria-hidden="true">
             <path d="M4 4h16v11H7l-3 3z" />
           </svg>
         </div>
       </div>
-    </div>
+    </section>
   );
 }

@@ -13,7 +13,11 @@ export function useLoad<T>(path: string | null): { data: T | null; error: string
     let live = true;
     model.api
       .get<T>(path)
-      .then((d) => live && (setData(d), setError(null)))
+      .then((d) => {
+        if (!live) return;
+        setData(d);
+        setError(null);
+      })
       .catch((e) => live && setError(e instanceof ApiError ? e.message : "Could not load."));
     return () => {
       live = false;

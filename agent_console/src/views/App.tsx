@@ -46,7 +46,7 @@ function TopBar({ page }: { page: string }) {
   const status = me?.presence.status ?? "offline";
   return (
     <header class="topbar">
-      <div class="brand" aria-label="Parley">
+      <div class="brand">
         <span class="brand-mark">P</span>
         <span class="brand-name">Parley</span>
       </div>

@@ -150,6 +150,7 @@ export function Composer({ state, inputRef }: { state: ConvState; inputRef: RefO
             <div
               key={r.id}
               role="option"
+              tabIndex={-1}
               aria-selected={index === pick}
               class={`quick-option ${index === pick ? "active" : ""}`}
               onMouseDown={(e) => {

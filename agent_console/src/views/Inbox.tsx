@@ -82,7 +82,7 @@ function ListItem({ state, selected, now }: { state: ConvState; selected: boolea
         <span class="row">
           <span class="name">{name}</span>
           {state.unread > 0 && (
-            <span class="count alert" aria-label={`${state.unread} unread`} data-testid="unread">
+            <span class="count alert" role="img" aria-label={`${state.unread} unread`} data-testid="unread">
               {state.unread}
             </span>
           )}
