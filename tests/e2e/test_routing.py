@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import asyncpg
 import pytest_asyncio
 
+from server.api.keys import SERVICES
 from server.config import Settings
+from server.core.models import PresenceStatus
+from server.routing.presence import PresenceStore
 from tests.e2e.routing_support import (
     add_team,
     assignee,
@@ -38,8 +41,7 @@ async def test_backlog_drains_to_an_agent_coming_online_oldest_first(server: Run
     waiting = []
     for i in range(10):
         cust, conversation_id = await waiting_customer(server, name=f"C{i}")
-        waiting.append((cust, conversation_id))
-        await asyncio.sleep(0.01)  # distinct places in line
+        waiting.append((cust, conversation_id))  # each enters the line after the one before
     position = waiting[9][0].started["queue"]
     assert position["position"] == 10
     assert position["enough_data"] is False and position["estimated_wait_seconds"] is None
@@ -99,7 +101,7 @@ async def test_away_keeps_chats_but_takes_no_new_ones(server: RunningServer) -> 
     assert await eventually(lambda: assignee(server, first)) == agent_id
     await staff.ok("set_presence", {"status": "away"})
     cust2, second = await waiting_customer(server)
-    await asyncio.sleep(0.5)
+    # Its start was acknowledged after the line was drained: it stayed in line.
     assert await assignee(server, second) is None
     assert await assignee(server, first) == agent_id
     await staff.ok("set_presence", {"status": "online"})  # back: the waiting one comes at once
@@ -130,7 +132,6 @@ async def test_manual_mode_claim_race_has_exactly_one_winner(server: RunningServ
     a_id, _, a = await online_agent(server, "A")
     b_id, _, b = await online_agent(server, "B")
     cust, conversation_id = await waiting_customer(server)
-    await asyncio.sleep(0.3)
     assert await assignee(server, conversation_id) is None  # offered, not assigned
     snapshot = await a.ok("get_queue", {})
     entries = snapshot["queues"][0]["entries"]
@@ -159,21 +160,21 @@ async def test_manual_mode_claim_race_has_exactly_one_winner(server: RunningServ
 async def test_grace_period_then_requeue_at_original_places(server: RunningServer) -> None:
     agent_id, token, staff = await online_agent(server, "Robin", max_chats=2)
     cust1, first = await waiting_customer(server, name="first")
-    await asyncio.sleep(0.02)
     cust2, second = await waiting_customer(server, name="second")
     await eventually(lambda: _assigned_to(server, [first, second], agent_id, 2))
     cust3, _third = await waiting_customer(server, name="third")  # waits: Robin is full
 
-    # Back within the grace period: nothing moves.
+    # Back within the grace period: its clock stops and nothing moves.
+    timers = server.app[SERVICES].timers
     await staff.close()
-    await asyncio.sleep(0.5)
+    await eventually(lambda: timers.pending("grace", agent_id))
     staff = await agent(server.url, token)
-    await asyncio.sleep(1.5)
+    await eventually(lambda: _not(timers.pending("grace", agent_id)))
     assert await assignee(server, first) == agent_id and await assignee(server, second) == agent_id
 
     # Gone for good: after the grace, both go back ahead of the one who came later.
     await staff.close()
-    await asyncio.sleep(0.5)
+    await eventually(lambda: timers.pending("grace", agent_id))
     assert await assignee(server, first) == agent_id  # not before the grace ends
     await cust1.log.wait_for("conversation_updated", lambda e: e["reason"] == "requeued", timeout=5)
     positions = await cust3.log.wait_for("queue", lambda e: e["position"] == 3, timeout=5)
@@ -204,9 +205,11 @@ async def test_unanswered_chat_is_offered_to_another_agent(settings: Settings) -
         await b.ok("set_presence", {"status": "away"})
         await a.log.wait_for("presence", lambda e: e.get("status") == "away")
         assert a.log.of("unassigned") == told == [{"conversation_id": conversation_id, "reason": "unanswered"}]
-        # Replying in time stops the clock.
+        # Replying in time stops the clock: B's deadline is gone once the reply is acknowledged.
+        timers = running.app[SERVICES].timers
+        assert await timers.pending("unanswered", f"{conversation_id}/{b_id}")
         await b.ok("send_message", {"conversation_id": conversation_id, "client_id": "r", "body": "Hi!"})
-        await asyncio.sleep(1.5)
+        assert not await timers.pending("unanswered", f"{conversation_id}/{b_id}")
         assert await assignee(running, conversation_id) == b_id
         await cust.close()
         await a.close()
@@ -238,7 +241,7 @@ async def test_transfer_to_agent_and_to_team(server: RunningServer) -> None:
     # An offline target is refused with a clear error.
     c_id, _, c = await online_agent(server, "C")
     await c.close()
-    await asyncio.sleep(0.2)
+    await b.log.wait_for("presence", lambda e: e["agent_id"] == str(c_id) and e["status"] == "offline")
     refused = await b.call("transfer", {"conversation_id": conversation_id, "to_agent_id": str(c_id)})
     assert refused["ok"] is False and "not online" in refused["error"]["message"]
 
@@ -252,6 +255,15 @@ async def test_transfer_to_agent_and_to_team(server: RunningServer) -> None:
     await cust.close()
     for side in (a, b, d):
         await side.close()
+
+
+async def _not(check: Awaitable[bool]) -> bool:
+    return not await check
+
+
+async def _is_offline(presence: PresenceStore, agent_id: uuid.UUID) -> bool:
+    status, _ = await presence.status(agent_id)
+    return status is PresenceStatus.OFFLINE
 
 
 async def _team_and_waiting(server: RunningServer, conversation_id: str, team: uuid.UUID) -> bool:
@@ -270,10 +282,11 @@ async def test_reopen_routes_again_and_never_to_an_offline_agent(server: Running
     assert await eventually(lambda: assignee(server, conversation_id)) == a_id
     await a.ok("resolve", {"conversation_id": conversation_id})
     await a.close()  # A goes offline
-    await asyncio.sleep(0.2)
+    presence = server.app[SERVICES].presence
+    await eventually(lambda: _is_offline(presence, a_id))
     await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": "back", "body": "Still broken"})
+    # The reopened conversation was routed before the message was acknowledged.
     await cust.log.wait_for("conversation_updated", lambda e: e["reason"] == "reopened")
-    await asyncio.sleep(0.3)
     assert await assignee(server, conversation_id) is None  # waiting, not given to offline A
     b_id, _, b = await online_agent(server, "B")
     assert await eventually(lambda: assignee(server, conversation_id)) == b_id
