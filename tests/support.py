@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import socket
 import uuid
 from collections import defaultdict
@@ -287,3 +288,43 @@ async def spawn_server(settings: Settings, timeout: float = 30.0) -> ServerProce
                 handle.stop()
                 raise TimeoutError("server did not become ready")
             await asyncio.sleep(0.1)
+
+
+class VirtualClock:
+    """A clock tests move forward themselves (server.clock.Clock): sleepers wake in deadline
+    order as `advance` passes their deadline, and `spend` stands for work that takes time."""
+
+    def __init__(self) -> None:
+        self.time = 0.0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._count = 0
+
+    def now(self) -> float:
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._count += 1
+        heapq.heappush(self._sleepers, (self.time + max(0.0, seconds), self._count, future))
+        await future
+
+    def spend(self, seconds: float) -> None:
+        self.time += seconds
+
+    async def advance(self, seconds: float) -> None:
+        """Let time pass: every task runs until it waits, and sleepers due by then wake."""
+        end = self.time + seconds
+        await _run_ready_tasks()
+        while self._sleepers and self._sleepers[0][0] <= end:
+            deadline, _, future = heapq.heappop(self._sleepers)
+            self.time = max(self.time, deadline)
+            if not future.done():
+                future.set_result(None)
+            await _run_ready_tasks()
+        self.time = max(self.time, end)
+
+
+async def _run_ready_tasks(rounds: int = 20) -> None:
+    # Each round lets every ready task take one step; chains of awaits need a few.
+    for _ in range(rounds):
+        await asyncio.sleep(0)

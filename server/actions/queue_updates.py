@@ -20,6 +20,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
+from ..clock import Clock, LoopClock
+
 log = logging.getLogger(__name__)
 
 Announce = Callable[[UUID], Awaitable[None]]
@@ -27,12 +29,18 @@ Announce = Callable[[UUID], Awaitable[None]]
 
 class QueueUpdates:
     def __init__(
-        self, interval_seconds: float = 0.05, *, pacing: float = 4.0, max_delay_seconds: float = 2.0
+        self,
+        interval_seconds: float = 0.05,
+        *,
+        pacing: float = 4.0,
+        max_delay_seconds: float = 2.0,
+        clock: Clock | None = None,
     ) -> None:
+        self._clock = clock or LoopClock()
         self._interval = interval_seconds
         self._pacing = pacing
         self._max_delay = max_delay_seconds
-        self._not_before = 0.0  # loop time before which the next flush waits
+        self._not_before = 0.0  # clock time before which the next flush waits
         self._dirty: set[UUID] = set()
         self._announce: Announce | None = None
         self._flushing: asyncio.Task[None] | None = None
@@ -47,23 +55,23 @@ class QueueUpdates:
             self._flushing = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
-        loop = asyncio.get_running_loop()
+        clock = self._clock
         while True:
             # Even with no wait, yield once: changes made in the same step join this flush.
-            await asyncio.sleep(max(0.0, self._not_before - loop.time()))
+            await clock.sleep(max(0.0, self._not_before - clock.now()))
             if not self._dirty:
                 return
             teams, self._dirty = self._dirty, set()
-            started = loop.time()
+            started = clock.now()
             for team_id in teams:
                 try:
                     if self._announce is not None:
                         await self._announce(team_id)
                 except Exception:
                     log.exception("announcing the line of team %s failed", team_id)
-            took = loop.time() - started
+            took = clock.now() - started
             pause = min(self._max_delay, max(self._interval, took * self._pacing))
-            self._not_before = loop.time() + pause
+            self._not_before = clock.now() + pause
 
     async def close(self) -> None:
         if self._flushing is not None and not self._flushing.done():
