@@ -21,6 +21,7 @@ from server.config import Settings, load_settings
 from server.embedded import EmbeddedPostgres, EmbeddedValkey
 from server.store.migrations import migrate_dsn
 from tests.fake_openai import FakeOpenAI
+from tests.support import RunningServer, Servers
 
 TEST_SECRET = "test-secret-key-0123456789abcdef"
 
@@ -103,6 +104,28 @@ def test_settings(database_url: str, redis_url: str, data_dir: Path, **overrides
     }
     values.update(overrides)
     return load_settings(environ={}, **values)
+
+
+@pytest_asyncio.fixture
+async def servers(settings: Settings) -> AsyncIterator[Servers]:
+    """Start any number of servers with `await servers.start(**overrides)`; all stop after the
+    test (and, in browser tests, after the browser closed its pages: an open page's socket
+    would hold a stopping server until its ping timeout)."""
+    registry = Servers(settings)
+    yield registry
+    await registry.stop_all()
+
+
+@pytest.fixture
+def server_options() -> dict[str, object]:
+    """Settings overrides for the `server` fixture; a test module overrides this fixture."""
+    return {}
+
+
+@pytest_asyncio.fixture
+async def server(servers: Servers, server_options: dict[str, object]) -> RunningServer:
+    """One real Parley server on a free port, against the session's real services."""
+    return await servers.start(**server_options)
 
 
 @pytest_asyncio.fixture

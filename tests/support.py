@@ -56,6 +56,27 @@ async def start_server(settings: Settings) -> RunningServer:
     return RunningServer(settings, runner, port)
 
 
+class Servers:
+    """The Parley servers of one test: the test's settings plus overrides, stopped at its end."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.running: list[RunningServer] = []
+
+    async def start(self, **overrides: object) -> RunningServer:
+        server = await start_server(self.settings.with_overrides(**overrides))
+        self.running.append(server)
+        return server
+
+    async def first(self) -> RunningServer:
+        return self.running[0] if self.running else await self.start()
+
+    async def stop_all(self) -> None:
+        for server in reversed(self.running):
+            await server.stop()
+        self.running.clear()
+
+
 PASSWORD = "correct horse battery"
 
 

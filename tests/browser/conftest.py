@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from server.config import Settings
-from tests.support import Client, RunningServer, agent, agent_token, start_server
+from tests.support import Client, RunningServer, Servers, agent, agent_token
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDGET_DIR = ROOT / "widget"
@@ -99,37 +98,6 @@ async def chromium(widget_bundle: Path, chromium_path: str) -> AsyncIterator[obj
         browser = await playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         yield browser
         await browser.close()
-
-
-class Servers:
-    """Parley servers for one test: test settings plus overrides."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.running: list[RunningServer] = []
-
-    async def start(self, **overrides: object) -> RunningServer:
-        server = await start_server(self.settings.with_overrides(**overrides))
-        self.running.append(server)
-        return server
-
-    async def first(self) -> RunningServer:
-        return self.running[0] if self.running else await self.start()
-
-
-@pytest_asyncio.fixture
-async def servers(settings: Settings) -> AsyncIterator[Servers]:
-    """Stops the test's servers after the browser closed its pages (`visitor` depends on this):
-    an open page's socket would hold a stopping server until its ping timeout."""
-    registry = Servers(settings)
-    yield registry
-    for server in registry.running:
-        await server.stop()
-
-
-@pytest_asyncio.fixture
-async def server(servers: Servers) -> RunningServer:
-    return await servers.start()
 
 
 @pytest_asyncio.fixture

@@ -14,11 +14,10 @@ from playwright.async_api import expect
 from server.assistant.extractive import DECLINE_TEXT, FALLBACK_INTRO
 from server.assistant.retrieval_eval import DEMO_KB
 from server.core.models import AgentRole
-from tests.browser.conftest import Servers
 from tests.browser.helpers import conversation_id, new_chat, open_demo, send, start_chat, texts
 from tests.e2e.assistant_support import OFF_TOPIC, PASSWORD_QUESTION, fetch
 from tests.fake_openai import FakeOpenAI, Reply
-from tests.support import RunningServer, agent_token
+from tests.support import RunningServer, Servers, agent_token
 
 HELP = "https://help.example.com/articles/"
 ARTICLES = ("reset-password", "refund-policy", "two-factor-authentication")

@@ -9,12 +9,12 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import Servers
 from tests.browser.console import console_agent, set_status
 from tests.browser.test_assistant import assistant_site
 from tests.e2e.assistant_support import PASSWORD_QUESTION
 from tests.e2e.routing_support import waiting_customer
 from tests.fake_openai import FakeOpenAI, Reply
+from tests.support import Servers
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
 

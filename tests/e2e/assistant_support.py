@@ -32,7 +32,8 @@ async def seed_help_center(database_url: str, slugs: tuple[str, ...] = ARTICLES)
         await pool.close()
 
 
-async def assistant_server(settings: Settings, **overrides: Any) -> RunningServer:
+def assistant_options(**overrides: Any) -> dict[str, Any]:
+    """Settings of a server whose assistant answers (the `server_options` of its tests)."""
     values: dict[str, Any] = {
         "assistant_mode": "when_no_agent",
         "routing_tick_seconds": 0.1,
@@ -40,8 +41,13 @@ async def assistant_server(settings: Settings, **overrides: Any) -> RunningServe
         "unanswered_seconds": 0,
     }
     values.update(overrides)
+    return values
+
+
+async def assistant_server(settings: Settings, **overrides: Any) -> RunningServer:
+    """A server started inside a test (tests that need several); stop it yourself."""
     await seed_help_center(settings.database_url)
-    return await start_server(settings.with_overrides(**values))
+    return await start_server(settings.with_overrides(**assistant_options(**overrides)))
 
 
 def timeline(client: Client) -> list[tuple[str, Any]]:

@@ -1,17 +1,15 @@
-"""A real Parley server per test, on a free port, against the session's real services."""
+"""End-to-end tests: real servers (the `server` and `servers` fixtures of tests/conftest.py)
+against the session's real services, driven by real Socket.IO and HTTP clients."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
 from server.config import Settings
-from tests.support import RunningServer, start_server
+from tests.e2e.assistant_support import seed_help_center
 
 
 @pytest_asyncio.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    running = await start_server(settings)
-    yield running
-    await running.stop()
+async def help_center(settings: Settings) -> None:
+    """The demo help center in the test's database (assistant tests ask for it)."""
+    await seed_help_center(settings.database_url)

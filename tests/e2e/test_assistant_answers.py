@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 
 from server.assistant.extractive import DECLINE_TEXT, FALLBACK_INTRO
@@ -18,6 +19,7 @@ from tests.e2e.assistant_support import (
     an_answer,
     ask,
     assistant_messages,
+    assistant_options,
     assistant_server,
     events_of,
     from_assistant,
@@ -29,11 +31,9 @@ from tests.fake_openai import FakeOpenAI, Reply
 from tests.support import RunningServer, agent, agent_token
 
 
-@pytest_asyncio.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    running = await assistant_server(settings)
-    yield running
-    await running.stop()
+@pytest.fixture
+def server_options(help_center: None) -> dict[str, object]:
+    return assistant_options()
 
 
 @pytest_asyncio.fixture

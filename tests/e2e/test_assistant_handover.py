@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import aiohttp
-import pytest_asyncio
+import pytest
 
 from server.config import Settings
 from tests.e2e.assistant_support import (
@@ -16,6 +15,7 @@ from tests.e2e.assistant_support import (
     an_answer,
     ask,
     assistant_messages,
+    assistant_options,
     assistant_server,
     events_of,
     fetch,
@@ -37,11 +37,9 @@ SLOW_ANSWER = ("To reset your password, click Forgot password on the sign-in pag
                "email address and follow the link in the email we send you [1].")  # fmt: skip
 
 
-@pytest_asyncio.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    running = await assistant_server(settings)
-    yield running
-    await running.stop()
+@pytest.fixture
+def server_options(help_center: None) -> dict[str, object]:
+    return assistant_options()
 
 
 async def test_an_agent_coming_online_takes_over_with_a_summary(server: RunningServer) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import aiohttp
-import pytest_asyncio
+import pytest
 
 from server.actions import assistant_owner
 from server.api.keys import SERVICES
@@ -19,6 +18,7 @@ from tests.e2e.assistant_support import (
     an_answer,
     ask,
     assistant_messages,
+    assistant_options,
     assistant_server,
     events_of,
     fetch,
@@ -29,11 +29,9 @@ from tests.e2e.routing_support import eventually, waiting_customer
 from tests.support import RunningServer, agent, agent_token, customer, start_server
 
 
-@pytest_asyncio.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    running = await assistant_server(settings, assistant_max_turns=2)
-    yield running
-    await running.stop()
+@pytest.fixture
+def server_options(help_center: None) -> dict[str, object]:
+    return assistant_options(assistant_max_turns=2)
 
 
 async def _answers(server: RunningServer, conversation_id: str) -> list:

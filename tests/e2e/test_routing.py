@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 
 import asyncpg
-import pytest_asyncio
+import pytest
 
 from server.api.keys import SERVICES
 from server.config import Settings
@@ -25,16 +25,15 @@ from tests.e2e.routing_support import (
 from tests.support import RunningServer, agent, customer, start_server
 
 
-@pytest_asyncio.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    running = await start_server(
-        settings.with_overrides(
-            agent_grace_seconds=1.5, unanswered_seconds=0, abandon_seconds=1.0,
-            routing_tick_seconds=0.1, reconcile_seconds=3600,
-        )
-    )
-    yield running
-    await running.stop()
+@pytest.fixture
+def server_options() -> dict[str, object]:
+    return {
+        "agent_grace_seconds": 1.5,
+        "unanswered_seconds": 0,
+        "abandon_seconds": 1.0,
+        "routing_tick_seconds": 0.1,
+        "reconcile_seconds": 3600,
+    }
 
 
 async def test_backlog_drains_to_an_agent_coming_online_oldest_first(server: RunningServer) -> None:

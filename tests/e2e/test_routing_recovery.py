@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest_asyncio
+import pytest
 
 from server.api.keys import SERVICES
 from server.config import Settings
@@ -17,17 +16,17 @@ from tests.e2e.routing_support import assignee, eventually, online_agent, waitin
 from tests.support import RunningServer, start_server
 
 
-@pytest_asyncio.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    running = await start_server(
-        settings.with_overrides(
-            reconcile_seconds=0.5, routing_tick_seconds=0.1, agent_grace_seconds=1.5,
-            unanswered_seconds=0, abandon_seconds=1.0,
-            presence_heartbeat_seconds=0.5, presence_ttl_seconds=3.0,
-        )
-    )  # fmt: skip
-    yield running
-    await running.stop()
+@pytest.fixture
+def server_options() -> dict[str, object]:
+    return {
+        "reconcile_seconds": 0.5,
+        "routing_tick_seconds": 0.1,
+        "agent_grace_seconds": 1.5,
+        "unanswered_seconds": 0,
+        "abandon_seconds": 1.0,
+        "presence_heartbeat_seconds": 0.5,
+        "presence_ttl_seconds": 3.0,
+    }
 
 
 async def wipe_redis(server: RunningServer) -> None:

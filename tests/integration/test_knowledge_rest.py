@@ -3,7 +3,6 @@ status, the demo seed at start-up, and who is refused."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,17 +12,11 @@ import pytest_asyncio
 from server.assistant.retrieval_eval import DEMO_KB
 from server.config import Settings
 from server.core.models import AgentRole
+from tests.e2e.routing_support import eventually
 from tests.support import RunningServer, agent_token, start_server
 
 API = "/api/v1/knowledge"
 REFUND = (DEMO_KB / "refund-policy.md").read_text()
-
-
-@pytest_asyncio.fixture
-async def server(settings: Settings) -> AsyncIterator[RunningServer]:
-    running = await start_server(settings)
-    yield running
-    await running.stop()
 
 
 @pytest_asyncio.fixture
@@ -145,11 +138,13 @@ async def test_an_empty_knowledge_base_is_seeded_with_the_demo_after_start(setti
         async with aiohttp.ClientSession(
             base_url=running.url, headers={"Authorization": f"Bearer {token}"}
         ) as http:
-            for _ in range(300):  # serving started at once; the seed runs in the background
+
+            async def seeded() -> dict | None:
+                # Serving started at once; the seed runs in the background.
                 _, body = await call(http, "GET", f"{API}/status")
-                if body["data"]["upkeep"]["state"] in ("done", "failed"):
-                    break
-                await asyncio.sleep(0.05)
+                return body if body["data"]["upkeep"]["state"] in ("done", "failed") else None
+
+            body = await eventually(seeded, timeout=90)
             upkeep = body["data"]["upkeep"]
             assert upkeep["state"] == "done" and upkeep["seeded_articles"] == 35, upkeep
             assert body["data"]["chunks"] == {"all-MiniLM-L6-v2-int8": 109}

@@ -1,0 +1,41 @@
+"""The private python-socketio / python-engineio members Parley overrides or reads, pinned.
+
+docs/architecture.md lists each with its reason. An upgrade that renames or reshapes one fails
+here first, rather than as a subtle misbehaviour at run time."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+
+import engineio
+import socketio
+
+
+def _parameters(function: object) -> list[str]:
+    return list(inspect.signature(function).parameters)  # type: ignore[arg-type]
+
+
+def test_checked_versions() -> None:
+    assert version("python-socketio").split(".")[0] == "5"
+    assert version("python-engineio").split(".")[0] == "4"
+
+
+def test_event_dispatch_and_packet_sending() -> None:
+    assert _parameters(socketio.AsyncServer._handle_event_internal) == [
+        "self", "server", "sid", "eio_sid", "data", "namespace", "id",
+    ]
+    assert _parameters(socketio.AsyncServer._send_packet) == ["self", "eio_sid", "pkt"]
+
+
+def test_redis_publishing_and_local_rooms() -> None:
+    assert _parameters(socketio.AsyncRedisManager._publish) == ["self", "data"]
+    manager = socketio.AsyncManager()
+    manager.set_server(socketio.AsyncServer())
+    manager.initialize()
+    assert isinstance(manager.rooms, dict)
+
+
+def test_engineio_keeps_its_sockets_by_id() -> None:
+    server = engineio.AsyncServer(async_mode="aiohttp")
+    assert isinstance(server.sockets, dict)
