@@ -86,7 +86,10 @@ def print_demo_accounts(accounts: list[DemoAccount], settings: Settings) -> None
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     pool = await create_pool(
-        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        settings.database_url,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        pooler=settings.db_pooler,
     )
     async with pool.acquire() as conn:
         await migrate(conn)

@@ -33,6 +33,9 @@ class Settings:
     redis_pool_max: int = 64
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # auto | transaction | none: whether DATABASE_URL goes through a transaction-mode pooler
+    # (PgBouncer, Supabase's port 6543); auto decides from the URL (store/pooler.py).
+    db_pooler: str = "auto"
     max_message_length: int = 5000
     agent_token_ttl_seconds: int = 12 * 3600
     # Login throttling: failures allowed per window, per account and per client address.
@@ -139,6 +142,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_REDIS_POOL_MAX": "redis_pool_max",
     "PARLEY_DB_POOL_MIN": "db_pool_min",
     "PARLEY_DB_POOL_MAX": "db_pool_max",
+    "PARLEY_DB_POOLER": "db_pooler",
     "PARLEY_MAX_MESSAGE_LENGTH": "max_message_length",
     "PARLEY_AGENT_TOKEN_TTL": "agent_token_ttl_seconds",
     "PARLEY_LOGIN_MAX_FAILURES_ACCOUNT": "login_max_failures_per_account",
@@ -245,6 +249,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_PRESENCE_HEARTBEAT must be shorter than PARLEY_PRESENCE_TTL")
     if settings.db_pool_min > settings.db_pool_max:
         raise ConfigError("PARLEY_DB_POOL_MIN must not exceed PARLEY_DB_POOL_MAX")
+    if settings.db_pooler not in ("auto", "transaction", "none"):
+        raise ConfigError("PARLEY_DB_POOLER must be auto, transaction or none")
     if not 0 <= settings.proxy_hops <= 10:
         raise ConfigError("PARLEY_PROXY_HOPS must be between 0 and 10")
     _validate_assistant(settings)
