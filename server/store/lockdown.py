@@ -53,7 +53,7 @@ async def lock_down(conn: asyncpg.Connection, objects: Objects) -> None:
     roles = await conn.fetch("SELECT rolname FROM pg_roles WHERE rolname = ANY($1)", API_ROLES)
     grantees = ", ".join(["PUBLIC", *(f'"{r["rolname"]}"' for r in roles)])
     relations = await conn.fetch(
-        "SELECT oid::regclass::text AS name, relkind FROM pg_class WHERE oid = ANY($1)",
+        "SELECT oid::regclass::text AS name, relkind::text FROM pg_class WHERE oid = ANY($1)",
         list(objects.relations),
     )
     for relation in relations:

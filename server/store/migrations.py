@@ -104,8 +104,8 @@ async def _apply(conn: asyncpg.Connection, migration: Migration) -> None:
     except asyncpg.InsufficientPrivilegeError as exc:
         raise MigrationError(
             f"migration {migration.version:04d}_{migration.name} needs a privilege this role "
-            f"lacks ({exc}); an extension such as vector must be installed by an administrator "
-            "(on Supabase: Database > Extensions)"
+            f"lacks ({exc.message}); an extension such as vector must be installed by an "
+            "administrator (on Supabase: Database > Extensions)"
         ) from exc
     # What a migration creates is locked down in its own transaction: no moment when
     # Supabase's default grants to its API roles would expose it.
