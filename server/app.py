@@ -19,6 +19,7 @@ from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default
 from .actions.context import Services
 from .actions.queue_updates import QueueUpdates
 from .actions.queue_view import announce_queue
+from .actions.supabase_auth import build_verifier
 from .api import (
     admin_routes,
     attachment_routes,
@@ -124,6 +125,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
         queue_updates=QueueUpdates(),
         origins=app[ORIGINS],
+        supabase_auth=build_verifier(settings),
     )
     services.queue_updates.bind(lambda team_id: announce_queue(services, team_id))
     app[SERVICES] = services
@@ -135,6 +137,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         await cancel_and_wait(background)
         await services.queue_updates.close()
+        if services.supabase_auth is not None:
+            await services.supabase_auth.aclose()
         await redis.aclose()
         await close_pool(pool)
 

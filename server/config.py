@@ -89,6 +89,23 @@ class Settings:
     embedding_model: str = "text-embedding-3-small"  # with embedder = openai
     embedding_dimensions: int = 1536  # with embedder = openai
     kb_seed_demo: bool = True
+    # Agent sign-in: password | supabase | both (docs/supabase.md). With Supabase, the server
+    # verifies the project's access tokens itself: keys from its JWKS (asymmetric signing
+    # keys) and/or the legacy shared JWT secret.
+    agent_sign_in: str = "password"
+    supabase_url: str = ""
+    # The project's anon key: public by design, handed to the console's supabase-js.
+    supabase_anon_key: str = ""
+    supabase_jwt_secret: str = ""
+    supabase_jwt_audience: str = "authenticated"
+    # Empty: derived from supabase_url (<url>/auth/v1 and its /.well-known/jwks.json).
+    supabase_jwt_issuer: str = ""
+    supabase_jwks_url: str = ""
+    # Auto-provisioning of agents at their first Supabase sign-in: verified emails in these
+    # domains become agents; a claim path (e.g. app_metadata.parley_role) saying "agent" or
+    # "admin" gives that role. Both empty: only existing agents may sign in.
+    supabase_agent_domains: tuple[str, ...] = ()
+    supabase_role_claim: str = ""
     # Identity verification: the key a site signs its user ids with (HMAC-SHA256, hex). Empty
     # turns verification off: `identify` is then refused, and nobody can claim a user id.
     identity_secret: str = ""
@@ -120,6 +137,16 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return not (self.database_url and self.redis_url)
+
+    @property
+    def supabase_issuer(self) -> str:
+        return self.supabase_jwt_issuer or f"{self.supabase_url.rstrip('/')}/auth/v1"
+
+    @property
+    def supabase_jwks(self) -> str:
+        if self.supabase_jwks_url or not self.supabase_url:
+            return self.supabase_jwks_url
+        return f"{self.supabase_issuer}/.well-known/jwks.json"
 
     @property
     def attachments_path(self) -> Path:
@@ -181,6 +208,15 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_EMBEDDING_DIMENSIONS": "embedding_dimensions",
     "PARLEY_KB_DEMO": "kb_seed_demo",
     "PARLEY_IDENTITY_SECRET": "identity_secret",
+    "PARLEY_AGENT_SIGN_IN": "agent_sign_in",
+    "SUPABASE_URL": "supabase_url",
+    "SUPABASE_ANON_KEY": "supabase_anon_key",
+    "SUPABASE_JWT_SECRET": "supabase_jwt_secret",
+    "PARLEY_SUPABASE_AUDIENCE": "supabase_jwt_audience",
+    "PARLEY_SUPABASE_ISSUER": "supabase_jwt_issuer",
+    "PARLEY_SUPABASE_JWKS_URL": "supabase_jwks_url",
+    "PARLEY_SUPABASE_AGENT_DOMAINS": "supabase_agent_domains",
+    "PARLEY_SUPABASE_ROLE_CLAIM": "supabase_role_claim",
     "PARLEY_WIDGET_COLOR": "widget_color",
     "PARLEY_WIDGET_POSITION": "widget_position",
     "PARLEY_WIDGET_GREETING": "widget_greeting",
@@ -255,6 +291,18 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_PROXY_HOPS must be between 0 and 10")
     _validate_assistant(settings)
     _validate_widget(settings)
+    _validate_supabase(settings)
+
+
+def _validate_supabase(settings: Settings) -> None:
+    if settings.agent_sign_in not in ("password", "supabase", "both"):
+        raise ConfigError("PARLEY_AGENT_SIGN_IN must be password, supabase or both")
+    if settings.agent_sign_in == "password":
+        return
+    if not (settings.supabase_url or settings.supabase_jwt_issuer):
+        raise ConfigError(f"PARLEY_AGENT_SIGN_IN={settings.agent_sign_in} needs SUPABASE_URL")
+    if not (settings.supabase_jwks or settings.supabase_jwt_secret):
+        raise ConfigError("Supabase sign-in needs SUPABASE_URL or SUPABASE_JWT_SECRET")
 
 
 def _validate_assistant(settings: Settings) -> None:

@@ -1,3 +1,11 @@
+-- Supabase as a deployment target (docs/supabase.md).
+--
+-- Agents who sign in with Supabase Auth are linked to their Supabase user id (the token's
+-- `sub`) at their first sign-in by verified email; from then on the link, not the email, is
+-- what identifies them.
+ALTER TABLE agents ADD COLUMN supabase_user_id text UNIQUE
+    CHECK (supabase_user_id IS NULL OR length(supabase_user_id) BETWEEN 1 AND 200);
+
 -- Supabase exposes the `public` schema to its API roles (`anon`, `authenticated`) over REST
 -- and GraphQL, and grants them everything on new objects by default. Parley's tables must
 -- refuse both (docs/supabase.md#what-row-level-security-protects).
