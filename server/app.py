@@ -47,9 +47,10 @@ from .routing.presence import PresenceStore
 from .routing.queue import RoutingStore
 from .routing.ratelimit import FailureLimiter
 from .routing.timers import Timers
-from .store.blobs import LocalDiskBlobStore
+from .store.blobs import BlobStore, LocalDiskBlobStore
 from .store.db import create_pool
 from .store.migrations import migrate
+from .store.supabase_storage import SupabaseStorageBlobStore
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         signer=TokenSigner(resolve_secret(settings)),
         presence=PresenceStore(redis, keys, ttl_seconds=settings.presence_ttl_seconds),
         login_limiter=FailureLimiter(redis, window_seconds=settings.login_failure_window_seconds),
-        blobs=LocalDiskBlobStore(settings.attachments_path),
+        blobs=blob_store_for(settings),
         publisher=SocketPublisher(sio),
         routing=RoutingStore(redis, keys, default_capacity=settings.default_max_chats),
         timers=Timers(redis, keys),
@@ -139,8 +140,23 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         await services.queue_updates.close()
         if services.supabase_auth is not None:
             await services.supabase_auth.aclose()
+        if isinstance(services.blobs, SupabaseStorageBlobStore):
+            await services.blobs.aclose()
         await redis.aclose()
         await close_pool(pool)
+
+
+def blob_store_for(settings: Settings) -> BlobStore:
+    """Local disk unless a Supabase project and its service key are configured."""
+    if not settings.supabase_storage:
+        return LocalDiskBlobStore(settings.attachments_path)
+    return SupabaseStorageBlobStore(
+        settings.supabase_url,
+        settings.supabase_service_key,
+        settings.supabase_bucket,
+        max_bytes=settings.attachment_max_bytes,
+        content_types=settings.attachment_content_types,
+    )
 
 
 _POOL_CLOSE_SECONDS = 10.0

@@ -106,6 +106,10 @@ class Settings:
     # "admin" gives that role. Both empty: only existing agents may sign in.
     supabase_agent_domains: tuple[str, ...] = ()
     supabase_role_claim: str = ""
+    # With supabase_url, attachments go to this Supabase Storage bucket (created when missing)
+    # instead of local disk. The service role key never leaves the server.
+    supabase_service_key: str = ""
+    supabase_bucket: str = "parley-attachments"
     # Identity verification: the key a site signs its user ids with (HMAC-SHA256, hex). Empty
     # turns verification off: `identify` is then refused, and nobody can claim a user id.
     identity_secret: str = ""
@@ -147,6 +151,10 @@ class Settings:
         if self.supabase_jwks_url or not self.supabase_url:
             return self.supabase_jwks_url
         return f"{self.supabase_issuer}/.well-known/jwks.json"
+
+    @property
+    def supabase_storage(self) -> bool:
+        return bool(self.supabase_url and self.supabase_service_key)
 
     @property
     def attachments_path(self) -> Path:
@@ -217,6 +225,8 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_SUPABASE_JWKS_URL": "supabase_jwks_url",
     "PARLEY_SUPABASE_AGENT_DOMAINS": "supabase_agent_domains",
     "PARLEY_SUPABASE_ROLE_CLAIM": "supabase_role_claim",
+    "SUPABASE_SERVICE_ROLE_KEY": "supabase_service_key",
+    "PARLEY_SUPABASE_BUCKET": "supabase_bucket",
     "PARLEY_WIDGET_COLOR": "widget_color",
     "PARLEY_WIDGET_POSITION": "widget_position",
     "PARLEY_WIDGET_GREETING": "widget_greeting",

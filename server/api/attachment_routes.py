@@ -9,6 +9,7 @@ from aiohttp import BodyPartReader, web
 from ..actions import attachments as attachment_actions
 from ..actions.wire import attachment_data
 from ..core.errors import ErrorCode, ParleyError
+from ..store.supabase_storage import SignedDownload
 from .errors import json_response
 from .keys import SERVICES
 from .requests import principal_of, uuid_param
@@ -104,4 +105,6 @@ async def download(request: web.Request) -> web.Response:
         attachment, data = await attachment_actions.download_by_principal(
             services, principal, attachment_id
         )
+    if isinstance(data, SignedDownload):
+        raise web.HTTPFound(data.url, headers={"Cache-Control": "no-store"})
     return _file_response(attachment.filename, attachment.content_type, data)
