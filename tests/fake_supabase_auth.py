@@ -30,12 +30,28 @@ class SigningKey:
         self.jwk.update(kid=self.kid, alg=algorithm, use="sig")
 
 
+@web.middleware
+async def _cors(request: web.Request, handler: Any) -> web.StreamResponse:
+    # supabase-js calls Supabase from the console's origin.
+    response = await handler(request)
+    response.headers["Access-Control-Allow-Origin"] = request.headers.get("Origin", "*")
+    response.headers["Access-Control-Allow-Headers"] = request.headers.get(
+        "Access-Control-Request-Headers", "*"
+    )
+    response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    return response
+
+
 class FakeSupabaseAuth:
     """Serves the published keys at Supabase's JWKS path; counts how often it was asked."""
 
     def __init__(self) -> None:
         self.published: list[SigningKey] = []
         self.requests = 0
+        # Supabase Auth's password grant: email -> password. Sessions are signed with the
+        # first published key.
+        self.passwords: dict[str, str] = {}
+        self.subjects: dict[str, str] = {}
         self.port = free_port()
         self._runner: web.AppRunner | None = None
 
@@ -48,8 +64,10 @@ class FakeSupabaseAuth:
         return f"{self.url}/auth/v1"
 
     async def start(self) -> FakeSupabaseAuth:
-        app = web.Application()
+        app = web.Application(middlewares=[_cors])
         app.router.add_get(JWKS_PATH, self._jwks)
+        app.router.add_post("/auth/v1/token", self._token)
+        app.router.add_route("OPTIONS", "/{tail:.*}", self._preflight)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -62,6 +80,46 @@ class FakeSupabaseAuth:
     async def _jwks(self, request: web.Request) -> web.Response:
         self.requests += 1
         return web.json_response({"keys": [k.jwk for k in self.published]})
+
+    async def _preflight(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
+    async def _token(self, request: web.Request) -> web.Response:
+        """The password grant supabase-js's signInWithPassword uses."""
+        body = await request.json()
+        email = str(body.get("email", "")).lower()
+        if request.query.get("grant_type") != "password" or self.passwords.get(email) != body.get(
+            "password"
+        ):
+            return web.json_response(
+                {
+                    "code": 400,
+                    "error_code": "invalid_credentials",
+                    "msg": "Invalid login credentials",
+                },
+                status=400,
+            )
+        claims = self.claims(email, sub=self.subjects.setdefault(email, str(uuid.uuid4())))
+        user = {
+            "id": claims["sub"],
+            "aud": "authenticated",
+            "role": "authenticated",
+            "email": email,
+            "email_confirmed_at": "2026-01-01T00:00:00Z",
+            "app_metadata": claims["app_metadata"],
+            "user_metadata": claims["user_metadata"],
+            "created_at": "2026-01-01T00:00:00Z",
+        }
+        return web.json_response(
+            {
+                "access_token": self.token(self.published[0], claims),
+                "token_type": "bearer",
+                "expires_in": 3600,
+                "expires_at": claims["exp"],
+                "refresh_token": "refresh",
+                "user": user,
+            }
+        )
 
     def claims(self, email: str | None = "robin@example.test", **changes: Any) -> dict[str, Any]:
         now = int(time.time())

@@ -65,6 +65,18 @@ async def login(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/api/v1/auth/methods")
+async def sign_in_methods(request: web.Request) -> web.Response:
+    """How agents may sign in, for the console's sign-in page; the anon key is public."""
+    settings = request.app[SERVICES].settings
+    supabase = None
+    offered = settings.agent_sign_in != "password"
+    if offered and settings.supabase_url and settings.supabase_anon_key:
+        supabase = {"url": settings.supabase_url, "anon_key": settings.supabase_anon_key}
+    data = {"password": settings.agent_sign_in != "supabase", "supabase": supabase}
+    return json_response({"ok": True, "data": data})
+
+
 class SupabaseSessionBody(msgspec.Struct, forbid_unknown_fields=True):
     access_token: Annotated[str, msgspec.Meta(min_length=1, max_length=16384)]
 

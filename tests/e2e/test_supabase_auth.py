@@ -246,3 +246,28 @@ async def test_sign_in_methods_follow_the_setting(
             assert "sign in with Supabase" in (await response.json())["error"]["message"]
     finally:
         await supabase_only.stop()
+
+
+async def test_the_sign_in_page_learns_the_methods(
+    settings: Settings, supabase: FakeSupabaseAuth
+) -> None:
+    expected = {
+        "password": ({"password": True, "supabase": None}),
+        "both": ({"password": True, "supabase": {"url": supabase.url, "anon_key": "anon-key"}}),
+        "supabase": (
+            {"password": False, "supabase": {"url": supabase.url, "anon_key": "anon-key"}}
+        ),
+    }
+    for mode, answer in expected.items():
+        running = await start_server(
+            _supabase_settings(settings, supabase, agent_sign_in=mode, supabase_anon_key="anon-key")
+        )
+        try:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(f"{running.url}/api/v1/auth/methods") as response,
+            ):
+                assert response.status == 200
+                assert (await response.json())["data"] == answer
+        finally:
+            await running.stop()
