@@ -49,6 +49,7 @@ from .routing.ratelimit import FailureLimiter
 from .routing.timers import Timers
 from .store.blobs import BlobStore, LocalDiskBlobStore
 from .store.db import create_pool
+from .store.lockdown import apply_admin_read
 from .store.migrations import migrate
 from .store.supabase_storage import SupabaseStorageBlobStore
 
@@ -95,6 +96,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     async with pool.acquire() as conn:
         await migrate(conn)
+        await apply_admin_read(conn, settings.supabase_admin_claim)
     if settings.create_demo_accounts:
         print_demo_accounts(await create_demo_accounts(pool), settings)
     else:

@@ -110,6 +110,10 @@ class Settings:
     # instead of local disk. The service role key never leaves the server.
     supabase_service_key: str = ""
     supabase_bucket: str = "parley-attachments"
+    # Off by default: row-level security policies letting the project's `authenticated` users
+    # whose claim (supabase_role_claim, else app_metadata.parley_role) says "admin" read
+    # conversations, messages and the report tables directly (docs/supabase.md).
+    supabase_admin_read: bool = False
     # Identity verification: the key a site signs its user ids with (HMAC-SHA256, hex). Empty
     # turns verification off: `identify` is then refused, and nobody can claim a user id.
     identity_secret: str = ""
@@ -151,6 +155,13 @@ class Settings:
         if self.supabase_jwks_url or not self.supabase_url:
             return self.supabase_jwks_url
         return f"{self.supabase_issuer}/.well-known/jwks.json"
+
+    @property
+    def supabase_admin_claim(self) -> tuple[str, ...] | None:
+        """The claim path of the optional admin-read policies; None when they are off."""
+        if not self.supabase_admin_read:
+            return None
+        return tuple((self.supabase_role_claim or "app_metadata.parley_role").split("."))
 
     @property
     def supabase_storage(self) -> bool:
@@ -227,6 +238,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_SUPABASE_ROLE_CLAIM": "supabase_role_claim",
     "SUPABASE_SERVICE_ROLE_KEY": "supabase_service_key",
     "PARLEY_SUPABASE_BUCKET": "supabase_bucket",
+    "PARLEY_SUPABASE_ADMIN_READ": "supabase_admin_read",
     "PARLEY_WIDGET_COLOR": "widget_color",
     "PARLEY_WIDGET_POSITION": "widget_position",
     "PARLEY_WIDGET_GREETING": "widget_greeting",
@@ -305,6 +317,10 @@ def _validate(settings: Settings) -> None:
 
 
 def _validate_supabase(settings: Settings) -> None:
+    if settings.supabase_role_claim and not re.fullmatch(
+        r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", settings.supabase_role_claim
+    ):
+        raise ConfigError("PARLEY_SUPABASE_ROLE_CLAIM must be a dotted path like app_metadata.role")
     if settings.agent_sign_in not in ("password", "supabase", "both"):
         raise ConfigError("PARLEY_AGENT_SIGN_IN must be password, supabase or both")
     if settings.agent_sign_in == "password":

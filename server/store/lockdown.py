@@ -66,3 +66,51 @@ async def lock_down(conn: asyncpg.Connection, objects: Objects) -> None:
     )
     for function in functions:
         await conn.execute(f"REVOKE ALL ON FUNCTION {function['name']} FROM {grantees}")
+
+
+# Optional (PARLEY_SUPABASE_ADMIN_READ): what a team's own Supabase users who are Parley admins
+# may read directly, for dashboards and reports. Never written to that way.
+ADMIN_READABLE = ("conversations", "messages", "assignment_events", "assistant_events")
+_ADMIN_READ_POLICY = "parley_supabase_admin_read"
+
+
+async def apply_admin_read(conn: asyncpg.Connection, claim_path: tuple[str, ...] | None) -> None:
+    """Let `authenticated` users whose JWT has "admin" at `claim_path` read ADMIN_READABLE;
+    with None, take that away again. Nothing happens where there is no `authenticated` role.
+
+    The claims are what PostgREST puts in `request.jwt.claims` for each request; the path
+    should be under app_metadata, which users cannot change themselves.
+    """
+    if not await conn.fetchval("SELECT true FROM pg_roles WHERE rolname = 'authenticated'"):
+        return
+    path = "{" + ",".join(claim_path or ()) + "}"
+    condition = (
+        "(nullif(current_setting('request.jwt.claims', true), '')::jsonb #>> "
+        f"'{path}') = 'admin'"
+    )
+    # Changing a policy locks its table against every query: only touch what must change.
+    current = {
+        r["tablename"]: r["qual"]
+        for r in await conn.fetch(
+            "SELECT tablename, qual FROM pg_policies WHERE policyname = $1"
+            " AND schemaname = current_schema()",
+            _ADMIN_READ_POLICY,
+        )
+    }
+    async with conn.transaction():
+        for table in ADMIN_READABLE:
+            if await conn.fetchval("SELECT to_regclass($1)", table) is None:
+                continue
+            if claim_path is None and table not in current:
+                continue
+            if claim_path is not None and f"'{path}'" in current.get(table, ""):
+                continue
+            await conn.execute(f"DROP POLICY IF EXISTS {_ADMIN_READ_POLICY} ON {table}")
+            if claim_path is None:
+                await conn.execute(f"REVOKE SELECT ON {table} FROM authenticated")
+                continue
+            await conn.execute(
+                f"CREATE POLICY {_ADMIN_READ_POLICY} ON {table} FOR SELECT TO authenticated "
+                f"USING ({condition})"
+            )
+            await conn.execute(f"GRANT SELECT ON {table} TO authenticated")

@@ -4,6 +4,7 @@ the API roles `anon` and `authenticated`."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from server.embedded import EmbeddedPostgres
+from server.store.lockdown import apply_admin_read
 from server.store.migrations import MigrationError, default_sql_dir, load_migrations, migrate_dsn
 
 OWNER = "parley_owner"  # plays Supabase's `postgres` role: owns the tables, not a superuser
@@ -195,7 +197,9 @@ async def test_no_parley_object_is_reachable_through_supabase_api_roles(
                 for row in oids:
                     assert (
                         await conn.fetchval(
-                            "SELECT has_function_privilege($1::text, $2::oid, 'EXECUTE')", role, row["oid"]
+                            "SELECT has_function_privilege($1::text, $2::oid, 'EXECUTE')",
+                            role,
+                            row["oid"],
                         )
                         is False
                     )
@@ -241,3 +245,67 @@ async def test_vector_missing_and_not_allowed_is_a_clear_error_and_nothing_half_
             await conn.close()
     finally:
         supabase_roles.drop_database(name)
+
+
+async def test_optional_admin_read_policies(
+    supabase_roles: EmbeddedPostgres, project: tuple[str, Path]
+) -> None:
+    name, sql_dir = project
+    owner_dsn = _dsn(supabase_roles, name, OWNER)
+    await migrate_dsn(owner_dsn, sql_dir)
+    owner = await asyncpg.connect(owner_dsn)
+    api = await asyncpg.connect(_dsn(supabase_roles, name, "authenticator"))
+    claim = ("app_metadata", "parley_role")
+
+    async def visible(role: str, claims: dict[str, object]) -> int:
+        async with api.transaction():
+            await api.execute(f"SET LOCAL ROLE {role}")
+            await api.execute(
+                "SELECT set_config('request.jwt.claims', $1, true)", json.dumps(claims)
+            )
+            return int(await api.fetchval("SELECT count(*) FROM conversations"))
+
+    admin = {"role": "authenticated", "app_metadata": {"parley_role": "admin"}}
+    try:
+        customer = uuid.uuid4()
+        await owner.execute("INSERT INTO customers (id) VALUES ($1)", customer)
+        await owner.execute("INSERT INTO conversations (customer_id) VALUES ($1)", customer)
+        await apply_admin_read(owner, claim)
+        await apply_admin_read(owner, claim)  # already in place: nothing changes
+        assert (
+            await owner.fetchval(
+                "SELECT count(*) FROM pg_policies WHERE policyname = 'parley_supabase_admin_read'"
+            )
+            == 4
+        )
+
+        assert await visible("authenticated", admin) == 1
+        assert await visible("authenticated", {"app_metadata": {"parley_role": "agent"}}) == 0
+        # user_metadata is the user's own to edit: it gives nothing.
+        assert await visible("authenticated", {"user_metadata": {"parley_role": "admin"}}) == 0
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await visible("anon", admin)
+        async with api.transaction():
+            await api.execute("SET LOCAL ROLE authenticated")
+            await api.execute(
+                "SELECT set_config('request.jwt.claims', $1, true)", json.dumps(admin)
+            )
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await api.execute("UPDATE conversations SET status = 'resolved'")
+        async with api.transaction():
+            await api.execute("SET LOCAL ROLE authenticated")
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await api.execute("SELECT * FROM customers")
+
+        await apply_admin_read(owner, None)  # turned off again
+        assert (
+            await owner.fetchval(
+                "SELECT count(*) FROM pg_policies WHERE policyname = 'parley_supabase_admin_read'"
+            )
+            == 0
+        )
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await visible("authenticated", admin)
+    finally:
+        await owner.close()
+        await api.close()

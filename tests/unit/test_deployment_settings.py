@@ -1,4 +1,5 @@
-"""Which database URLs go through a transaction-mode pooler, and the setting that overrides it."""
+"""Deployment settings: which database URLs go through a transaction-mode pooler, and the
+Supabase options that are checked when read."""
 
 from __future__ import annotations
 
@@ -45,3 +46,16 @@ def test_the_setting_is_read_and_checked() -> None:
         load_settings(environ={"PARLEY_DB_POOLER": "session"})
     with pytest.raises(ValueError, match="pooler mode"):
         resolve_pooler("postgresql://h/d", "session")
+
+
+def test_the_optional_admin_read_claim() -> None:
+    assert load_settings(environ={}).supabase_admin_claim is None
+    on = load_settings(environ={"PARLEY_SUPABASE_ADMIN_READ": "true"})
+    assert on.supabase_admin_claim == ("app_metadata", "parley_role")
+    custom = {
+        "PARLEY_SUPABASE_ADMIN_READ": "1",
+        "PARLEY_SUPABASE_ROLE_CLAIM": "app_metadata.team.role",
+    }
+    assert load_settings(environ=custom).supabase_admin_claim == ("app_metadata", "team", "role")
+    with pytest.raises(ConfigError, match="PARLEY_SUPABASE_ROLE_CLAIM"):
+        load_settings(environ={"PARLEY_SUPABASE_ROLE_CLAIM": "x'}; drop table agents; --"})
