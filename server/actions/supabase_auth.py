@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import asyncpg
+
 from ..auth.supabase_tokens import JwksCache, SupabaseUser, SupabaseVerifier
 from ..config import Settings
 from ..core.errors import ErrorCode, ParleyError, unauthorized
@@ -59,7 +61,7 @@ async def sign_in(services: Services, access_token: str) -> LoginResult:
 
 
 async def _link_or_provision(
-    services: Services, conn: Any, user: SupabaseUser
+    services: Services, conn: asyncpg.Connection, user: SupabaseUser
 ) -> tuple[Agent | None, bool]:
     if user.email is None or not user.email_verified:
         raise unauthorized("the Supabase user has no verified email address")
