@@ -271,3 +271,17 @@ async def test_the_sign_in_page_learns_the_methods(
                 assert (await response.json())["data"] == answer
         finally:
             await running.stop()
+
+
+async def test_unreachable_signing_keys_are_a_clear_unavailable(
+    settings: Settings, supabase: FakeSupabaseAuth
+) -> None:
+    key = SigningKey("ES256")
+    token = supabase.token(key, supabase.claims("robin@example.test"))
+    await supabase.stop()  # the project's JWKS cannot be fetched and nothing is cached
+    running = await start_server(_supabase_settings(settings, supabase, supabase_jwt_secret=""))
+    try:
+        status, body = await _exchange(running, token)
+        assert status == 503 and body["error"]["code"] == "unavailable"
+    finally:
+        await running.stop()
