@@ -39,6 +39,20 @@ const result = await build({
   plugins: [withoutWebTransport],
 });
 
+// Supabase sign-in (supabase-js) is a bundle of its own, loaded only when the server offers it.
+const supabase = await build({
+  entryPoints: [resolve(here, "src/supabase/signin.ts")],
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: ["es2022", "chrome100", "firefox100", "safari15"],
+  legalComments: "none",
+  write: false,
+  logLevel: "warning",
+});
+const supabaseScript = supabase.outputFiles[0].contents;
+const supabaseName = `supabase.${createHash("sha256").update(supabaseScript).digest("hex").slice(0, 10)}.js`;
+
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 const files = {};
@@ -58,6 +72,7 @@ const page = `<!doctype html>
 <meta name="referrer" content="same-origin">
 <title>Parley console</title>
 <link rel="stylesheet" href="/static/console/${files.css.name}">
+<meta name="parley-supabase" content="/static/console/${supabaseName}">
 </head>
 <body>
 <div id="app"></div>
@@ -65,6 +80,7 @@ const page = `<!doctype html>
 </body>
 </html>
 `;
+writeFileSync(resolve(outdir, supabaseName), supabaseScript);
 writeFileSync(resolve(outdir, "index.html"), page);
 
 const gzipped = gzipSync(files.js.contents, { level: 9 }).length;

@@ -33,6 +33,9 @@ class Settings:
     redis_pool_max: int = 64
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # auto | transaction | none: whether DATABASE_URL goes through a transaction-mode pooler
+    # (PgBouncer, Supabase's port 6543); auto decides from the URL (store/pooler.py).
+    db_pooler: str = "auto"
     max_message_length: int = 5000
     agent_token_ttl_seconds: int = 12 * 3600
     # Login throttling: failures allowed per window, per account and per client address.
@@ -86,6 +89,31 @@ class Settings:
     embedding_model: str = "text-embedding-3-small"  # with embedder = openai
     embedding_dimensions: int = 1536  # with embedder = openai
     kb_seed_demo: bool = True
+    # Agent sign-in: password | supabase | both (docs/supabase.md). With Supabase, the server
+    # verifies the project's access tokens itself: keys from its JWKS (asymmetric signing
+    # keys) and/or the legacy shared JWT secret.
+    agent_sign_in: str = "password"
+    supabase_url: str = ""
+    # The project's anon key: public by design, handed to the console's supabase-js.
+    supabase_anon_key: str = ""
+    supabase_jwt_secret: str = ""
+    supabase_jwt_audience: str = "authenticated"
+    # Empty: derived from supabase_url (<url>/auth/v1 and its /.well-known/jwks.json).
+    supabase_jwt_issuer: str = ""
+    supabase_jwks_url: str = ""
+    # Auto-provisioning of agents at their first Supabase sign-in: verified emails in these
+    # domains become agents; a claim path (e.g. app_metadata.parley_role) saying "agent" or
+    # "admin" gives that role. Both empty: only existing agents may sign in.
+    supabase_agent_domains: tuple[str, ...] = ()
+    supabase_role_claim: str = ""
+    # With supabase_url, attachments go to this Supabase Storage bucket (created when missing)
+    # instead of local disk. The service role key never leaves the server.
+    supabase_service_key: str = ""
+    supabase_bucket: str = "parley-attachments"
+    # Off by default: row-level security policies letting the project's `authenticated` users
+    # whose claim (supabase_role_claim, else app_metadata.parley_role) says "admin" read
+    # conversations, messages and the report tables directly (docs/supabase.md).
+    supabase_admin_read: bool = False
     # Identity verification: the key a site signs its user ids with (HMAC-SHA256, hex). Empty
     # turns verification off: `identify` is then refused, and nobody can claim a user id.
     identity_secret: str = ""
@@ -119,6 +147,27 @@ class Settings:
         return not (self.database_url and self.redis_url)
 
     @property
+    def supabase_issuer(self) -> str:
+        return self.supabase_jwt_issuer or f"{self.supabase_url.rstrip('/')}/auth/v1"
+
+    @property
+    def supabase_jwks(self) -> str:
+        if self.supabase_jwks_url or not self.supabase_url:
+            return self.supabase_jwks_url
+        return f"{self.supabase_issuer}/.well-known/jwks.json"
+
+    @property
+    def supabase_admin_claim(self) -> tuple[str, ...] | None:
+        """The claim path of the optional admin-read policies; None when they are off."""
+        if not self.supabase_admin_read:
+            return None
+        return tuple((self.supabase_role_claim or "app_metadata.parley_role").split("."))
+
+    @property
+    def supabase_storage(self) -> bool:
+        return bool(self.supabase_url and self.supabase_service_key)
+
+    @property
     def attachments_path(self) -> Path:
         return self.attachment_dir or (self.data_dir / "attachments")
 
@@ -139,6 +188,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_REDIS_POOL_MAX": "redis_pool_max",
     "PARLEY_DB_POOL_MIN": "db_pool_min",
     "PARLEY_DB_POOL_MAX": "db_pool_max",
+    "PARLEY_DB_POOLER": "db_pooler",
     "PARLEY_MAX_MESSAGE_LENGTH": "max_message_length",
     "PARLEY_AGENT_TOKEN_TTL": "agent_token_ttl_seconds",
     "PARLEY_LOGIN_MAX_FAILURES_ACCOUNT": "login_max_failures_per_account",
@@ -177,6 +227,18 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_EMBEDDING_DIMENSIONS": "embedding_dimensions",
     "PARLEY_KB_DEMO": "kb_seed_demo",
     "PARLEY_IDENTITY_SECRET": "identity_secret",
+    "PARLEY_AGENT_SIGN_IN": "agent_sign_in",
+    "SUPABASE_URL": "supabase_url",
+    "SUPABASE_ANON_KEY": "supabase_anon_key",
+    "SUPABASE_JWT_SECRET": "supabase_jwt_secret",
+    "PARLEY_SUPABASE_AUDIENCE": "supabase_jwt_audience",
+    "PARLEY_SUPABASE_ISSUER": "supabase_jwt_issuer",
+    "PARLEY_SUPABASE_JWKS_URL": "supabase_jwks_url",
+    "PARLEY_SUPABASE_AGENT_DOMAINS": "supabase_agent_domains",
+    "PARLEY_SUPABASE_ROLE_CLAIM": "supabase_role_claim",
+    "SUPABASE_SERVICE_ROLE_KEY": "supabase_service_key",
+    "PARLEY_SUPABASE_BUCKET": "supabase_bucket",
+    "PARLEY_SUPABASE_ADMIN_READ": "supabase_admin_read",
     "PARLEY_WIDGET_COLOR": "widget_color",
     "PARLEY_WIDGET_POSITION": "widget_position",
     "PARLEY_WIDGET_GREETING": "widget_greeting",
@@ -245,10 +307,28 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_PRESENCE_HEARTBEAT must be shorter than PARLEY_PRESENCE_TTL")
     if settings.db_pool_min > settings.db_pool_max:
         raise ConfigError("PARLEY_DB_POOL_MIN must not exceed PARLEY_DB_POOL_MAX")
+    if settings.db_pooler not in ("auto", "transaction", "none"):
+        raise ConfigError("PARLEY_DB_POOLER must be auto, transaction or none")
     if not 0 <= settings.proxy_hops <= 10:
         raise ConfigError("PARLEY_PROXY_HOPS must be between 0 and 10")
     _validate_assistant(settings)
     _validate_widget(settings)
+    _validate_supabase(settings)
+
+
+def _validate_supabase(settings: Settings) -> None:
+    if settings.supabase_role_claim and not re.fullmatch(
+        r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", settings.supabase_role_claim
+    ):
+        raise ConfigError("PARLEY_SUPABASE_ROLE_CLAIM must be a dotted path like app_metadata.role")
+    if settings.agent_sign_in not in ("password", "supabase", "both"):
+        raise ConfigError("PARLEY_AGENT_SIGN_IN must be password, supabase or both")
+    if settings.agent_sign_in == "password":
+        return
+    if not (settings.supabase_url or settings.supabase_jwt_issuer):
+        raise ConfigError(f"PARLEY_AGENT_SIGN_IN={settings.agent_sign_in} needs SUPABASE_URL")
+    if not (settings.supabase_jwks or settings.supabase_jwt_secret):
+        raise ConfigError("Supabase sign-in needs SUPABASE_URL or SUPABASE_JWT_SECRET")
 
 
 def _validate_assistant(settings: Settings) -> None:

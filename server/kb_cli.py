@@ -64,7 +64,9 @@ def _with_assistant(settings: Settings, command: Callable[[Assistant], Awaitable
 
 async def _in_assistant(settings: Settings, command: Callable[[Assistant], Awaitable[int]]) -> int:
     await migrate_dsn(settings.database_url)
-    pool = await create_pool(settings.database_url, min_size=1, max_size=2)
+    pool = await create_pool(
+        settings.database_url, min_size=1, max_size=2, pooler=settings.db_pooler
+    )
     assistant = build_assistant(settings, pool)
     try:
         await knowledge_actions.prepare(assistant.knowledge)

@@ -25,6 +25,7 @@ from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default
 from .actions.context import Services
 from .actions.queue_updates import QueueUpdates
 from .actions.queue_view import announce_queue
+from .actions.supabase_auth import build_verifier
 from .api.keys import ASSISTANT, DATABASE, ORIGINS, REDIS, SERVICES, SETTINGS, SOCKETS
 from .assistant.participant import AssistantParticipant
 from .assistant.service import build_assistant
@@ -40,9 +41,11 @@ from .routing.presence import PresenceStore
 from .routing.queue import RoutingStore
 from .routing.ratelimit import FailureLimiter
 from .routing.timers import Timers
-from .store.blobs import LocalDiskBlobStore
+from .store.blobs import BlobStore, LocalDiskBlobStore
 from .store.db import create_pool
+from .store.lockdown import apply_admin_read
 from .store.migrations import migrate
+from .store.supabase_storage import SupabaseStorageBlobStore
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +95,15 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     """The PostgreSQL pool, migrated and seeded before anything uses it."""
     settings = app[SETTINGS]
     pool = await create_pool(
-        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        settings.database_url,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        pooler=settings.db_pooler,
     )
     try:
         async with pool.acquire() as conn:
             await migrate(conn)
+            await apply_admin_read(conn, settings.supabase_admin_claim)
         if settings.create_demo_accounts:
             print_demo_accounts(await create_demo_accounts(pool), settings)
         else:
@@ -146,7 +153,7 @@ def build_services(app: web.Application) -> Services:
         signer=TokenSigner(resolve_secret(settings)),
         presence=PresenceStore(redis, keys, ttl_seconds=settings.presence_ttl_seconds),
         login_limiter=FailureLimiter(redis, window_seconds=settings.login_failure_window_seconds),
-        blobs=LocalDiskBlobStore(settings.attachments_path),
+        blobs=blob_store_for(settings),
         publisher=SocketPublisher(app[SOCKETS]),
         routing=RoutingStore(redis, keys, default_capacity=settings.default_max_chats),
         timers=Timers(redis, keys),
@@ -155,6 +162,20 @@ def build_services(app: web.Application) -> Services:
         ),
         queue_updates=QueueUpdates(),
         origins=app[ORIGINS],
+        supabase_auth=build_verifier(settings),
+    )
+
+
+def blob_store_for(settings: Settings) -> BlobStore:
+    """Local disk unless a Supabase project and its service key are configured."""
+    if not settings.supabase_storage:
+        return LocalDiskBlobStore(settings.attachments_path)
+    return SupabaseStorageBlobStore(
+        settings.supabase_url,
+        settings.supabase_service_key,
+        settings.supabase_bucket,
+        max_bytes=settings.attachment_max_bytes,
+        content_types=settings.attachment_content_types,
     )
 
 
@@ -172,6 +193,10 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         await participant.aclose()
         await services.queue_updates.close()
+        if services.supabase_auth is not None:
+            await services.supabase_auth.aclose()
+        if isinstance(services.blobs, SupabaseStorageBlobStore):
+            await services.blobs.aclose()
 
 
 async def background_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -21,6 +21,7 @@ from server.config import Settings, load_settings
 from server.embedded import EmbeddedPostgres, EmbeddedValkey
 from server.store.migrations import migrate_dsn
 from tests.fake_openai import FakeOpenAI
+from tests.pgbouncer import PgBouncer
 from tests.support import RunningServer, Servers
 
 TEST_SECRET = "test-secret-key-0123456789abcdef"
@@ -54,6 +55,14 @@ async def database_url(embedded_postgres: EmbeddedPostgres) -> str:
     dsn = embedded_postgres.create_database("parley_test")
     await migrate_dsn(dsn)
     return dsn
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(services_dir: Path, embedded_postgres: EmbeddedPostgres) -> Iterator[PgBouncer]:
+    """PgBouncer in transaction mode in front of the session's PostgreSQL (Supabase's pooler)."""
+    bouncer = PgBouncer(services_dir / "pgbouncer", embedded_postgres.port, ("parley",)).start()
+    yield bouncer
+    bouncer.stop()
 
 
 _KEEP = {"schema_migrations"}

@@ -41,7 +41,17 @@ export class Model extends Threads {
 
   // -- session ------------------------------------------------------------------------------
   async login(email: string, password: string): Promise<void> {
-    const data = await this.api.post<{ token: string; agent: LoginAgent }>("/api/v1/auth/login", { email, password });
+    this.signedIn(await this.api.post<{ token: string; agent: LoginAgent }>("/api/v1/auth/login", { email, password }));
+  }
+
+  /** Exchange a Supabase access token for a Parley token; the server verifies it. */
+  async loginWithSupabase(accessToken: string): Promise<void> {
+    this.signedIn(
+      await this.api.post<{ token: string; agent: LoginAgent }>("/api/v1/auth/supabase", { access_token: accessToken }),
+    );
+  }
+
+  private signedIn(data: { token: string; agent: LoginAgent }): void {
     this.token = data.token;
     this.agent = data.agent;
     sessionStorage.setItem(TOKEN_KEY, data.token);

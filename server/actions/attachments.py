@@ -11,6 +11,7 @@ from ..core import policies
 from ..core.errors import ErrorCode, ParleyError, invalid, not_found
 from ..core.models import Attachment, Principal, Visibility
 from ..store import attachments as attachment_store
+from ..store.supabase_storage import SignedDownload, SupabaseStorageBlobStore
 from .context import Services, unit_of_work
 from .conversations import load_visible
 
@@ -80,7 +81,7 @@ async def upload(
 
 async def download_by_principal(
     services: Services, principal: Principal, attachment_id: UUID
-) -> tuple[Attachment, bytes]:
+) -> tuple[Attachment, bytes | SignedDownload]:
     async with unit_of_work(services, transaction=False) as work:
         found = await attachment_store.get_with_key(work.conn, attachment_id)
         if found is None:
@@ -96,7 +97,7 @@ async def download_by_principal(
 
 async def download_by_link(
     services: Services, attachment_id: UUID, token: str
-) -> tuple[Attachment, bytes]:
+) -> tuple[Attachment, bytes | SignedDownload]:
     claims = services.signer.verify(token, "file")
     if claims.sub != attachment_id:
         raise not_found("attachment")
@@ -107,7 +108,13 @@ async def download_by_link(
     return await _read(services, found[0], found[1])
 
 
-async def _read(services: Services, attachment: Attachment, key: str) -> tuple[Attachment, bytes]:
+async def _read(
+    services: Services, attachment: Attachment, key: str
+) -> tuple[Attachment, bytes | SignedDownload]:
+    if isinstance(services.blobs, SupabaseStorageBlobStore):
+        # Authorized above; the bytes come straight from Supabase through a short-lived link.
+        ttl = services.settings.attachment_url_ttl_seconds
+        return attachment, await services.blobs.signed_url(key, ttl, attachment.filename)
     data = await services.blobs.get(key)
     if data is None:
         raise not_found("attachment content")

@@ -25,6 +25,10 @@ async def login(
     services: Services, *, email: str, password: str, client_address: str
 ) -> LoginResult:
     settings = services.settings
+    if settings.agent_sign_in == "supabase":
+        raise ParleyError(
+            ErrorCode.FORBIDDEN, "password sign-in is turned off; sign in with Supabase"
+        )
     account_key = services.keys.login_failures_account(email)
     address_key = services.keys.login_failures_ip(client_address)
     limits = {

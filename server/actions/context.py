@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 from redis.asyncio import Redis
 
+from ..auth.supabase_tokens import SupabaseVerifier
 from ..auth.tokens import TokenSigner
 from ..config import Settings
 from ..core.errors import ErrorCode, ParleyError
@@ -84,6 +85,8 @@ class Services:
     queue_updates: QueueUpdates
     participant: Participant = field(default_factory=NoParticipant)
     origins: AllowedOrigins = field(default_factory=lambda: AllowedOrigins(("*",)))
+    # Verifies Supabase access tokens when agents may sign in with Supabase.
+    supabase_auth: SupabaseVerifier | None = None
 
 
 @dataclass(slots=True)

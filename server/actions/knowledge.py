@@ -129,32 +129,27 @@ async def _save(
     kb: KnowledgeBase, draft: ArticleDraft, *, mode: str, reembed: bool = False
 ) -> SaveResult:
     chunks = chunk_draft(kb, draft)
-    async with kb.db.acquire() as conn:
+    async with kb.db.acquire() as conn, conn.transaction():
         # Writers of one slug take turns for the whole save, embedding included: each then
-        # sees what the previous one stored, reuses its vectors, and the last one wins.
-        await conn.execute("SELECT pg_advisory_lock($1, hashtext($2))", _SAVE_LOCK, draft.slug)
-        try:
-            existing = await store.get_article(conn, draft.slug)
-            old = await store.chunks_of(conn, existing.id, kb.model) if existing else []
-            _check_mode(mode, existing is not None)
-            if existing and not reembed and _unchanged(kb, existing, draft):
-                return SaveResult(draft.slug, "unchanged", existing.index_status)
-            reuse = {} if reembed else _reusable(old, chunks)
-            vectors, error = await _embed(kb, [c for c in chunks if c.ordinal not in reuse])
-            async with conn.transaction():
-                article_id = existing.id if existing else await store.insert_article(conn, draft)
-                if article_id is None:  # created by a writer that does not take the lock
-                    raise ParleyError(ErrorCode.CONFLICT, "the article was created meanwhile")
-                if existing:
-                    await store.update_article(conn, article_id, draft)
-                new_chunks = [] if error else _new_chunks(chunks, reuse, vectors)
-                await store.replace_chunks(conn, article_id, kb.model, new_chunks)
-                status = IndexStatus.FAILED if error else IndexStatus.INDEXED
-                await store.set_index_status(conn, article_id, status, model=kb.model, error=error)
-        finally:
-            await conn.execute(
-                "SELECT pg_advisory_unlock($1, hashtext($2))", _SAVE_LOCK, draft.slug
-            )
+        # sees what the previous one stored, reuses its vectors, and the last one wins. The
+        # lock is transaction-scoped, so it also holds through a transaction-mode pooler.
+        await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _SAVE_LOCK, draft.slug)
+        existing = await store.get_article(conn, draft.slug)
+        old = await store.chunks_of(conn, existing.id, kb.model) if existing else []
+        _check_mode(mode, existing is not None)
+        if existing and not reembed and _unchanged(kb, existing, draft):
+            return SaveResult(draft.slug, "unchanged", existing.index_status)
+        reuse = {} if reembed else _reusable(old, chunks)
+        vectors, error = await _embed(kb, [c for c in chunks if c.ordinal not in reuse])
+        article_id = existing.id if existing else await store.insert_article(conn, draft)
+        if article_id is None:  # created by a writer that does not take the lock
+            raise ParleyError(ErrorCode.CONFLICT, "the article was created meanwhile")
+        if existing:
+            await store.update_article(conn, article_id, draft)
+        new_chunks = [] if error else _new_chunks(chunks, reuse, vectors)
+        await store.replace_chunks(conn, article_id, kb.model, new_chunks)
+        status = IndexStatus.FAILED if error else IndexStatus.INDEXED
+        await store.set_index_status(conn, article_id, status, model=kb.model, error=error)
     return SaveResult(
         slug=draft.slug,
         outcome="updated" if existing else "created",

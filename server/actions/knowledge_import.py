@@ -137,19 +137,21 @@ async def seed_demo_if_empty(kb: KnowledgeBase, directory: Path) -> list[ImportI
     it). A seed interrupted by a shutdown is resumed at the next start (importing is
     idempotent); deleting every demo article afterwards is respected: it is seeded only once.
     """
-    async with kb.db.acquire() as conn:
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _SEED_LOCK):
+    # The claim is a transaction-scoped lock held open for the whole seed (safe through a
+    # transaction-mode pooler); the seed's own writes commit on other connections as they go,
+    # so a seed cut short is resumed, not forgotten.
+    async with kb.db.acquire() as claim, claim.transaction():
+        if not await claim.fetchval("SELECT pg_try_advisory_xact_lock($1)", _SEED_LOCK):
             return None
-        try:
+        async with kb.db.acquire() as conn:
             state = await store.get_state(conn, DEMO_SEED_KEY)
             if state is None and await store.count_articles(conn):
                 return None  # someone else's help center: leave it alone
             if state is not None and state.get("complete"):
                 return None
             await store.set_state(conn, DEMO_SEED_KEY, {"complete": False})
-            sources, errors = read_sources([directory])
-            items = errors + await import_files(kb, sources)
+        sources, errors = read_sources([directory])
+        items = errors + await import_files(kb, sources)
+        async with kb.db.acquire() as conn:
             await store.set_state(conn, DEMO_SEED_KEY, {"complete": True, "articles": len(sources)})
-            return items
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _SEED_LOCK)
+        return items

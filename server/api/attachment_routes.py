@@ -104,4 +104,6 @@ async def download(request: web.Request) -> web.Response:
         attachment, data = await attachment_actions.download_by_principal(
             services, principal, attachment_id
         )
+    if isinstance(data, attachment_actions.SignedDownload):
+        raise web.HTTPFound(data.url, headers={"Cache-Control": "no-store"})
     return _file_response(attachment.filename, attachment.content_type, data)

@@ -8,6 +8,7 @@ import msgspec
 from aiohttp import web
 
 from ..actions import auth as auth_actions
+from ..actions import supabase_auth
 from ..core.events import to_wire
 from ..core.models import AgentPrincipal
 from .errors import json_response
@@ -51,6 +52,39 @@ async def login(request: web.Request) -> web.Response:
         password=body.password,
         client_address=client_address(request),
     )
+    return json_response(
+        {
+            "ok": True,
+            "data": {
+                "token": result.token,
+                "expires_at": result.expires_at,
+                "agent": to_wire(result.agent),
+            },
+        }
+    )
+
+
+@routes.get("/api/v1/auth/methods")
+async def sign_in_methods(request: web.Request) -> web.Response:
+    """How agents may sign in, for the console's sign-in page; the anon key is public."""
+    settings = request.app[SERVICES].settings
+    supabase = None
+    offered = settings.agent_sign_in != "password"
+    if offered and settings.supabase_url and settings.supabase_anon_key:
+        supabase = {"url": settings.supabase_url, "anon_key": settings.supabase_anon_key}
+    data = {"password": settings.agent_sign_in != "supabase", "supabase": supabase}
+    return json_response({"ok": True, "data": data})
+
+
+class SupabaseSessionBody(msgspec.Struct, forbid_unknown_fields=True):
+    access_token: Annotated[str, msgspec.Meta(min_length=1, max_length=16384)]
+
+
+@routes.post("/api/v1/auth/supabase")
+async def sign_in_with_supabase(request: web.Request) -> web.Response:
+    """Exchange a Supabase access token for a Parley agent token (same answer as login)."""
+    body = await read_body(request, SupabaseSessionBody)
+    result = await supabase_auth.sign_in(request.app[SERVICES], body.access_token)
     return json_response(
         {
             "ok": True,

@@ -35,6 +35,8 @@ class Endpoint:
 V1 = "/api/v1"
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", f"{V1}/auth/login", "Agent sign-in: a token for REST and the /agent socket", "auth", "none", auth_routes.LoginBody),
+    Endpoint("POST", f"{V1}/auth/supabase", "Agent sign-in with a Supabase Auth access token: a Parley agent token", "auth", "none", auth_routes.SupabaseSessionBody),
+    Endpoint("GET", f"{V1}/auth/methods", "How agents may sign in: password, and the Supabase project (URL, anon key) when enabled", "auth", "none", None),
     Endpoint("GET", f"{V1}/me", "Who the token belongs to", "auth", "any"),
     Endpoint("POST", f"{V1}/visitors", "A new anonymous visitor token", "auth", "none"),
     Endpoint("GET", f"{V1}/conversations", "List conversations (agents: with inbox summaries)", "conversations", "any", query=("status", "assignee", "limit", "cursor")),

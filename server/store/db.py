@@ -7,6 +7,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from .pooler import resolve_pooler
+
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
 
@@ -22,14 +24,26 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
-async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query: behind a transaction pooler the session it
+    would reset is not ours (and Parley keeps no session state to reset)."""
+
+
+async def create_pool(
+    dsn: str, *, min_size: int, max_size: int, pooler: str = "none"
+) -> asyncpg.Pool:
+    """A pool for `dsn`; `pooler` is a POOLER_MODES value (see `resolve_pooler`)."""
+    dsn, pooled = resolve_pooler(dsn, pooler)
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session if pooled else None,
         # Statements are prepared per connection; keep the cache modest and let it recycle.
-        statement_cache_size=256,
+        # Behind a transaction pooler a named statement may be missing on the next server
+        # connection, so none are kept: each query is prepared unnamed in its own round trip.
+        statement_cache_size=0 if pooled else 256,
         max_inactive_connection_lifetime=300,
         command_timeout=30,
         server_settings={"application_name": "parley"},
