@@ -33,7 +33,9 @@ from .api import (
 )
 from .api.errors import error_middleware
 from .api.keys import ORIGINS, SERVICES, SETTINGS, SOCKETS
+from .api.rate_limits import rest_rate_limits
 from .api.static import add_static_routes
+from .auth.passwords import HashingSlots
 from .auth.tokens import TokenSigner
 from .background import cancel_and_wait
 from .config import Settings
@@ -42,13 +44,15 @@ from .realtime.background import start_background
 from .realtime.publisher import SocketPublisher
 from .realtime.server import create_socket_server, register_namespaces
 from .routing.keys import RedisKeys
+from .routing.limits import RateLimits
 from .routing.presence import PresenceStore
 from .routing.queue import RoutingStore
-from .routing.ratelimit import FailureLimiter
+from .routing.ratelimit import AttemptLimiter
 from .routing.timers import Timers
 from .store.blobs import LocalDiskBlobStore
 from .store.db import create_pool
 from .store.migrations import migrate
+from .store.visitor_versions import VisitorVersions
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +115,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         keys=keys,
         signer=TokenSigner(resolve_secret(settings)),
         presence=PresenceStore(redis, keys, ttl_seconds=settings.presence_ttl_seconds),
-        login_limiter=FailureLimiter(redis, window_seconds=settings.login_failure_window_seconds),
+        login_limiter=AttemptLimiter(redis, window_seconds=settings.login_failure_window_seconds),
         blobs=LocalDiskBlobStore(settings.attachments_path),
         publisher=SocketPublisher(sio),
         routing=RoutingStore(redis, keys, default_capacity=settings.default_max_chats),
@@ -120,6 +124,9 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             redis, keys, ttl_seconds=settings.presence_ttl_seconds, kind="customer"
         ),
         queue_updates=QueueUpdates(),
+        hashing=HashingSlots(settings.password_hash_concurrency),
+        visitor_versions=VisitorVersions(pool),
+        limits=RateLimits(redis, keys, settings),
         origins=app[ORIGINS],
     )
     services.queue_updates.bind(lambda team_id: announce_queue(services, team_id))
@@ -190,7 +197,7 @@ def create_app(settings: Settings) -> web.Application:
             "create_app needs database_url and redis_url (start embedded services first)"
         )
     app = web.Application(
-        middlewares=[error_middleware],
+        middlewares=[error_middleware, rest_rate_limits],
         client_max_size=settings.attachment_max_bytes + 1024 * 1024,
     )
     app[SETTINGS] = settings
