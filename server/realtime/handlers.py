@@ -28,10 +28,12 @@ class SocketSession:
 
 
 def refuse_connection(error: ParleyError) -> ConnectionRefusedError:
-    """A refused connect: the client gets {"message": ..., "data": {"code", "message"}}."""
-    return ConnectionRefusedError(
-        error.message, {"code": str(error.code), "message": error.message}
-    )
+    """A refused connect: the client gets {"message": ..., "data": {"code", "message"}}, plus
+    "details" when the error has them (retry_after for rate_limited)."""
+    data: dict[str, object] = {"code": str(error.code), "message": error.message}
+    if error.details:
+        data["details"] = error.details
+    return ConnectionRefusedError(error.message, data)
 
 
 def socket_client_address(environ: dict[str, Any], proxy_hops: int) -> str:
