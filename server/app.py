@@ -20,6 +20,7 @@ from .actions.context import Services
 from .actions.queue_updates import QueueUpdates
 from .actions.queue_view import announce_queue
 from .api import (
+    account_routes,
     admin_routes,
     attachment_routes,
     auth_routes,
@@ -216,6 +217,7 @@ def create_app(settings: Settings) -> web.Application:
         directory_routes.routes,
         quick_response_routes.routes,
         admin_routes.routes,
+        account_routes.routes,
     ):
         app.router.add_routes(table)
     knowledge_routes.setup(app)

@@ -63,6 +63,15 @@ class Event(msgspec.Struct, frozen=True):
     skip_sid: str | None = None
 
 
+# Told to every socket of an agent whose sessions were ended (deactivated, or a new password);
+# the server disconnects those sockets right after it (realtime/manager.py).
+SESSION_ENDED = "session_ended"
+
+
+def session_ended_event(agent_id: UUID, reason: str) -> Event:
+    return Event(SESSION_ENDED, {"reason": reason}, staff_rooms=(agent_room(agent_id),))
+
+
 def to_wire(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
