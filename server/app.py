@@ -16,7 +16,7 @@ from aiohttp import web
 
 from .actions import widget as widget_actions
 from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
-from .actions.context import Services
+from .actions.context import EventPublisher, Services
 from .actions.queue_updates import QueueUpdates
 from .actions.queue_view import announce_queue
 from .api import (
@@ -107,29 +107,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             settings.redis_url, max_connections=settings.redis_pool_max, timeout=10
         )
     )
-    keys = RedisKeys(settings.redis_prefix)
     sio = app[SOCKETS]
-    services = Services(
-        settings=settings,
-        db=pool,
-        redis=redis,
-        keys=keys,
-        signer=TokenSigner(resolve_secret(settings)),
-        presence=PresenceStore(redis, keys, ttl_seconds=settings.presence_ttl_seconds),
-        login_limiter=AttemptLimiter(redis, window_seconds=settings.login_failure_window_seconds),
-        blobs=LocalDiskBlobStore(settings.attachments_path),
-        publisher=SocketPublisher(sio),
-        routing=RoutingStore(redis, keys, default_capacity=settings.default_max_chats),
-        timers=Timers(redis, keys),
-        customer_presence=PresenceStore(
-            redis, keys, ttl_seconds=settings.presence_ttl_seconds, kind="customer"
-        ),
-        queue_updates=QueueUpdates(),
-        hashing=HashingSlots(settings.password_hash_concurrency),
-        visitor_versions=VisitorVersions(pool),
-        limits=RateLimits(redis, keys, settings),
-        origins=app[ORIGINS],
-    )
+    services = build_services(settings, pool, redis, SocketPublisher(sio), app[ORIGINS])
     services.queue_updates.bind(lambda team_id: announce_queue(services, team_id))
     app[SERVICES] = services
     await widget_actions.apply_overrides(services)
@@ -142,6 +121,38 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         await services.queue_updates.close()
         await redis.aclose()
         await close_pool(pool)
+
+
+def build_services(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    redis: redis_asyncio.Redis,
+    publisher: EventPublisher,
+    origins: AllowedOrigins,
+) -> Services:
+    """What actions run with; the server and the command-line tools build it the same way."""
+    keys = RedisKeys(settings.redis_prefix)
+    return Services(
+        settings=settings,
+        db=pool,
+        redis=redis,
+        keys=keys,
+        signer=TokenSigner(resolve_secret(settings)),
+        presence=PresenceStore(redis, keys, ttl_seconds=settings.presence_ttl_seconds),
+        login_limiter=AttemptLimiter(redis, window_seconds=settings.login_failure_window_seconds),
+        blobs=LocalDiskBlobStore(settings.attachments_path),
+        publisher=publisher,
+        routing=RoutingStore(redis, keys, default_capacity=settings.default_max_chats),
+        timers=Timers(redis, keys),
+        customer_presence=PresenceStore(
+            redis, keys, ttl_seconds=settings.presence_ttl_seconds, kind="customer"
+        ),
+        queue_updates=QueueUpdates(),
+        hashing=HashingSlots(settings.password_hash_concurrency),
+        visitor_versions=VisitorVersions(pool),
+        limits=RateLimits(redis, keys, settings),
+        origins=origins,
+    )
 
 
 _POOL_CLOSE_SECONDS = 10.0
