@@ -11,6 +11,7 @@ import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
+from uuid import UUID
 
 import redis.asyncio as redis_asyncio
 import socketio
@@ -25,6 +26,7 @@ from .core.origins import AllowedOrigins
 from .realtime.publisher import RelayPublisher
 from .services import backing_services
 from .store import agents as agent_store
+from .store import routing as routing_store
 from .store.db import create_pool
 from .store.migrations import migrate_dsn
 
@@ -37,6 +39,13 @@ def register(commands: Any) -> None:
     create.add_argument("email")
     create.add_argument("--name", help="display name (default: the email's name part)")
     create.add_argument("--admin", action="store_true", help="give the account the admin role")
+    create.add_argument(
+        "--team",
+        action="append",
+        default=[],
+        metavar="SLUG",
+        help="a team to join (repeatable; default: the default team)",
+    )
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
@@ -104,6 +113,18 @@ async def _agent_id(services: Services, email: str) -> Any:
     return agent.id
 
 
+async def _team_ids(services: Services, slugs: list[str]) -> list[UUID]:
+    found = []
+    async with services.db.acquire() as conn:
+        wanted: list[str | None] = list(slugs) or [None]  # None: the default team
+        for slug in wanted:
+            team = await routing_store.team_by_slug_or_default(conn, slug)
+            if team is None:
+                raise ParleyError(ErrorCode.NOT_FOUND, f"no team {slug!r}")
+            found.append(team.id)
+    return found
+
+
 async def _create(services: Services, args: argparse.Namespace) -> int:
     password = _read_password(True) if args.password_stdin else None
     new = staff.NewAgent(
@@ -111,7 +132,7 @@ async def _create(services: Services, args: argparse.Namespace) -> int:
         display_name=args.name or args.email.split("@", 1)[0],
         role=AgentRole.ADMIN if args.admin else AgentRole.AGENT,
         max_chats=None,
-        team_ids=[],
+        team_ids=await _team_ids(services, args.team),
         password=password,
     )
     agent, generated = await staff.create_agent(services, COMMAND_LINE, new)

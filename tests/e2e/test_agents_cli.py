@@ -40,6 +40,8 @@ async def test_create_list_and_the_password_policy(server: RunningServer) -> Non
         assert r.status == 200  # an admin indeed
     rc, out, err = await parley(server, "create", "helper@example.test")
     assert rc == 0, err
+    rc, _, err = await parley(server, "create", "lost@example.test", "--team", "nowhere")
+    assert rc == 1 and "no team 'nowhere'" in err
     generated = out.split("password: ", 1)[1].split()[0]
     assert await _login_status(server, "helper@example.test", generated) == 200
     rc, out, err = await parley(server, "create", "weak@example.test", "--password-stdin", stdin="password123\n")
@@ -52,6 +54,8 @@ async def test_create_list_and_the_password_policy(server: RunningServer) -> Non
     assert rows == [["boss@example.test", "admin", "active"], ["helper@example.test", "agent", "active"]]
     conn = await asyncpg.connect(server.settings.database_url)
     try:
+        teams = await conn.fetch("SELECT a.email, t.slug FROM agent_teams x JOIN agents a ON a.id = x.agent_id JOIN teams t ON t.id = x.team_id ORDER BY a.email")
+        assert [tuple(r) for r in teams] == [("boss@example.test", "support"), ("helper@example.test", "support")]
         audited = [tuple(r) for r in await conn.fetch("SELECT actor_id, actor_name, action FROM audit_log ORDER BY id")]
     finally:
         await conn.close()
