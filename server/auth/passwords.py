@@ -8,8 +8,6 @@ import functools
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-MIN_PASSWORD_LENGTH = 8
-
 
 class HashingSlots:
     """A cap on password hashes running at once, across every request of the process.
