@@ -85,3 +85,9 @@ async def test_set_password_ends_sessions_and_unlock_clears_the_throttle(server:
     assert await _login_status(server, email, "a fresh passphrase") == 200
     rc, _, err = await parley(server, "unlock", "nobody@example.test")
     assert rc == 1 and "no agent with the email" in err
+    conn = await asyncpg.connect(server.settings.database_url)
+    try:
+        audited = [tuple(r) for r in await conn.fetch("SELECT actor_name, action, target_kind FROM audit_log ORDER BY id")]
+    finally:
+        await conn.close()
+    assert audited == [("command line", "agent.password_set", "agent"), ("command line", "agent.unlock", "agent")]
