@@ -11,6 +11,7 @@ from aiohttp import web
 
 from . import lifecycle
 from .api import (
+    account_routes,
     admin_routes,
     attachment_routes,
     auth_routes,
@@ -24,6 +25,7 @@ from .api import (
 )
 from .api.errors import error_middleware
 from .api.keys import ORIGINS, SETTINGS, SOCKETS
+from .api.rate_limits import rest_rate_limits
 from .api.static import add_static_routes
 from .config import Settings
 from .core.origins import AllowedOrigins
@@ -74,7 +76,7 @@ def create_app(settings: Settings) -> web.Application:
             "create_app needs database_url and redis_url (start embedded services first)"
         )
     app = web.Application(
-        middlewares=[error_middleware],
+        middlewares=[error_middleware, rest_rate_limits],
         client_max_size=settings.attachment_max_bytes + 1024 * 1024,
     )
     app[SETTINGS] = settings
@@ -87,6 +89,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_close_sockets)
     for table in (
         health.routes,
+        account_routes.routes,
         auth_routes.routes,
         conversation_routes.routes,
         attachment_routes.routes,

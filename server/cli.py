@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from . import kb_cli
+from . import agents_cli, kb_cli
 from .config import ConfigError, Settings, load_settings
 from .services import backing_services
 
@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="listen port (PORT)")
     commands.add_parser("migrate", help="apply pending database migrations and exit")
     kb_cli.register(commands)
+    agents_cli.register(commands)
     return parser
 
 
@@ -99,4 +100,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _migrate(settings)
     if args.command == "kb":
         return kb_cli.run(args, settings)
+    if args.command == "agents":
+        return agents_cli.run(args, settings)
     return 2

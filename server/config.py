@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .core.business_hours import WeeklyHours
+from .core.rates import Rate
 
 
 class ConfigError(ValueError):
@@ -42,6 +43,22 @@ class Settings:
     login_max_failures_per_account: int = 5
     login_max_failures_per_ip: int = 20
     login_failure_window_seconds: int = 900
+    # Password hashes running at once (argon2id, ~50 ms of a core each); the rest wait in line.
+    password_hash_concurrency: int = 2
+    password_min_length: int = 10
+    # How long an admin's one-time password-reset link stays valid.
+    password_reset_ttl_seconds: int = 24 * 3600
+    # Rate limits, "<count>/<seconds>": a burst of `count`, refilled over `seconds`
+    # (docs/protocol.md#rate-limits). Over a limit: rate_limited with retry_after, or HTTP 429.
+    rate_messages_per_socket: str = "120/60"
+    rate_messages_per_conversation: str = "300/60"
+    rate_visitors_per_address: str = "1000/600"
+    rate_conversations_per_address: str = "500/600"
+    rate_conversations_per_visitor: str = "20/600"
+    rate_uploads_per_visitor: str = "60/3600"
+    rate_upload_bytes_per_visitor: str = "500000000/3600"
+    rate_rest_per_token: str = "1200/60"
+    rate_rest_per_address: str = "6000/60"
     # Reverse proxies in front of Parley that append to X-Forwarded-For (0: clients connect
     # directly). Client addresses are read that many entries from the right, never further.
     proxy_hops: int = 0
@@ -69,6 +86,9 @@ class Settings:
     )
     attachment_dir: Path | None = None
     attachment_url_ttl_seconds: int = 3600
+    # Uploads never sent in a message are deleted (row and bytes) after this long.
+    attachment_unsent_ttl_seconds: int = 24 * 3600
+    attachment_sweep_seconds: float = 600.0
     # Origins allowed to open sockets; ("*",) allows any (the zero-config demo default).
     allowed_origins: tuple[str, ...] = ("*",)
     websocket_only: bool = False
@@ -194,6 +214,18 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_LOGIN_MAX_FAILURES_ACCOUNT": "login_max_failures_per_account",
     "PARLEY_LOGIN_MAX_FAILURES_IP": "login_max_failures_per_ip",
     "PARLEY_LOGIN_FAILURE_WINDOW": "login_failure_window_seconds",
+    "PARLEY_PASSWORD_HASH_CONCURRENCY": "password_hash_concurrency",
+    "PARLEY_PASSWORD_MIN_LENGTH": "password_min_length",
+    "PARLEY_PASSWORD_RESET_TTL": "password_reset_ttl_seconds",
+    "PARLEY_RATE_MESSAGES_PER_SOCKET": "rate_messages_per_socket",
+    "PARLEY_RATE_MESSAGES_PER_CONVERSATION": "rate_messages_per_conversation",
+    "PARLEY_RATE_VISITORS_PER_ADDRESS": "rate_visitors_per_address",
+    "PARLEY_RATE_CONVERSATIONS_PER_ADDRESS": "rate_conversations_per_address",
+    "PARLEY_RATE_CONVERSATIONS_PER_VISITOR": "rate_conversations_per_visitor",
+    "PARLEY_RATE_UPLOADS_PER_VISITOR": "rate_uploads_per_visitor",
+    "PARLEY_RATE_UPLOAD_BYTES_PER_VISITOR": "rate_upload_bytes_per_visitor",
+    "PARLEY_RATE_REST_PER_TOKEN": "rate_rest_per_token",
+    "PARLEY_RATE_REST_PER_ADDRESS": "rate_rest_per_address",
     "PARLEY_PROXY_HOPS": "proxy_hops",
     "PARLEY_PRESENCE_TTL": "presence_ttl_seconds",
     "PARLEY_PRESENCE_HEARTBEAT": "presence_heartbeat_seconds",
@@ -209,6 +241,8 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_ATTACHMENT_TYPES": "attachment_content_types",
     "PARLEY_ATTACHMENT_DIR": "attachment_dir",
     "PARLEY_ATTACHMENT_URL_TTL": "attachment_url_ttl_seconds",
+    "PARLEY_ATTACHMENT_UNSENT_TTL": "attachment_unsent_ttl_seconds",
+    "PARLEY_ATTACHMENT_SWEEP_INTERVAL": "attachment_sweep_seconds",
     "PARLEY_ALLOWED_ORIGINS": "allowed_origins",
     "PARLEY_WEBSOCKET_ONLY": "websocket_only",
     "PARLEY_DEMO_ACCOUNTS": "create_demo_accounts",
@@ -311,6 +345,7 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_DB_POOLER must be auto, transaction or none")
     if not 0 <= settings.proxy_hops <= 10:
         raise ConfigError("PARLEY_PROXY_HOPS must be between 0 and 10")
+    _validate_accounts(settings)
     _validate_assistant(settings)
     _validate_widget(settings)
     _validate_supabase(settings)
@@ -329,6 +364,19 @@ def _validate_supabase(settings: Settings) -> None:
         raise ConfigError(f"PARLEY_AGENT_SIGN_IN={settings.agent_sign_in} needs SUPABASE_URL")
     if not (settings.supabase_jwks or settings.supabase_jwt_secret):
         raise ConfigError("Supabase sign-in needs SUPABASE_URL or SUPABASE_JWT_SECRET")
+
+
+def _validate_accounts(settings: Settings) -> None:
+    if not 1 <= settings.password_hash_concurrency <= 64:
+        raise ConfigError("PARLEY_PASSWORD_HASH_CONCURRENCY must be between 1 and 64")
+    if not 8 <= settings.password_min_length <= 128:
+        raise ConfigError("PARLEY_PASSWORD_MIN_LENGTH must be between 8 and 128")
+    for f in fields(Settings):
+        if f.name.startswith("rate_"):
+            try:
+                Rate.parse(getattr(settings, f.name))
+            except ValueError as exc:
+                raise ConfigError(f"PARLEY_{f.name.upper()}: {exc}") from exc
 
 
 def _validate_assistant(settings: Settings) -> None:

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from .actions import widget as widget_actions
 from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
-from .actions.context import Services
+from .actions.context import EventPublisher, Services
 from .actions.queue_updates import QueueUpdates
 from .actions.queue_view import announce_queue
 from .actions.supabase_auth import build_verifier
@@ -30,22 +30,26 @@ from .api.keys import ASSISTANT, DATABASE, ORIGINS, REDIS, SERVICES, SETTINGS, S
 from .assistant.participant import AssistantParticipant
 from .assistant.service import build_assistant
 from .assistant.upkeep import keep_up
+from .auth.passwords import HashingSlots
 from .auth.tokens import TokenSigner
 from .background import cancel_and_wait
 from .config import Settings
+from .core.origins import AllowedOrigins
 from .realtime.background import start_background
 from .realtime.publisher import SocketPublisher
 from .realtime.server import register_namespaces
 from .routing.keys import RedisKeys
+from .routing.limits import RateLimits
 from .routing.presence import PresenceStore
 from .routing.queue import RoutingStore
-from .routing.ratelimit import FailureLimiter
+from .routing.ratelimit import AttemptLimiter
 from .routing.timers import Timers
 from .store.blobs import BlobStore, LocalDiskBlobStore
 from .store.db import create_pool
 from .store.lockdown import apply_admin_read
 from .store.migrations import migrate
 from .store.supabase_storage import SupabaseStorageBlobStore
+from .store.visitor_versions import VisitorVersions
 
 log = logging.getLogger(__name__)
 
@@ -141,27 +145,35 @@ async def assistant_ctx(app: web.Application) -> AsyncIterator[None]:
         await assistant.aclose()
 
 
-def build_services(app: web.Application) -> Services:
-    settings = app[SETTINGS]
-    redis = app[REDIS]
+def build_services(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    redis: redis_asyncio.Redis,
+    publisher: EventPublisher,
+    origins: AllowedOrigins,
+) -> Services:
+    """What actions run with; the server and the command-line tools build it the same way."""
     keys = RedisKeys(settings.redis_prefix)
     return Services(
         settings=settings,
-        db=app[DATABASE],
+        db=pool,
         redis=redis,
         keys=keys,
         signer=TokenSigner(resolve_secret(settings)),
         presence=PresenceStore(redis, keys, ttl_seconds=settings.presence_ttl_seconds),
-        login_limiter=FailureLimiter(redis, window_seconds=settings.login_failure_window_seconds),
+        login_limiter=AttemptLimiter(redis, window_seconds=settings.login_failure_window_seconds),
         blobs=blob_store_for(settings),
-        publisher=SocketPublisher(app[SOCKETS]),
+        publisher=publisher,
         routing=RoutingStore(redis, keys, default_capacity=settings.default_max_chats),
         timers=Timers(redis, keys),
         customer_presence=PresenceStore(
             redis, keys, ttl_seconds=settings.presence_ttl_seconds, kind="customer"
         ),
         queue_updates=QueueUpdates(),
-        origins=app[ORIGINS],
+        hashing=HashingSlots(settings.password_hash_concurrency),
+        visitor_versions=VisitorVersions(pool),
+        limits=RateLimits(redis, keys, settings),
+        origins=origins,
         supabase_auth=build_verifier(settings),
     )
 
@@ -182,7 +194,9 @@ def blob_store_for(settings: Settings) -> BlobStore:
 async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """What actions run with, the assistant participant among them (set once, here, before
     any handler can run), and the socket namespaces that call them."""
-    services = build_services(app)
+    services = build_services(
+        app[SETTINGS], app[DATABASE], app[REDIS], SocketPublisher(app[SOCKETS]), app[ORIGINS]
+    )
     participant = AssistantParticipant(services, app[ASSISTANT])
     services.participant = participant
     services.queue_updates.bind(lambda team_id: announce_queue(services, team_id))

@@ -35,6 +35,8 @@ export class Model extends Threads {
   directory: Directory | null = null;
   quickResponses: QuickResponse[] = [];
   private connectedOnce = false;
+  /** While this tab changes its own password: its session ends, and the new token follows. */
+  private renewing = false;
   /** While the inbox list is being fetched, what events changed in it meanwhile (id to
    * whether it became or stopped being mine): the fetched list may predate them. */
   private inboxEdits: Map<string, boolean> | null = null;
@@ -62,6 +64,23 @@ export class Model extends Threads {
 
   logout(): void {
     this.signedOut(null);
+  }
+
+  /** Change the agent's own password. The server ends every session, this tab's socket
+   * included, and answers with a new token: this tab reconnects with it. */
+  async changePassword(current: string, next: string): Promise<void> {
+    this.renewing = true;
+    try {
+      const data = await this.api.post<{ token: string }>("/api/v1/me/password", { current_password: current, new_password: next });
+      this.token = data.token;
+      sessionStorage.setItem(TOKEN_KEY, data.token);
+      this.socket?.close();
+      this.socket = null;
+      this.connectedOnce = false;
+      this.start();
+    } finally {
+      this.renewing = false;
+    }
   }
 
   protected signedOut(message: string | null): void {
@@ -100,6 +119,14 @@ export class Model extends Threads {
         this.connection = "offline";
         this.changed();
       }
+    });
+    socket.onEvent("session_ended", (e) => {
+      if (this.renewing) return;
+      this.signedOut(
+        e.reason === "deactivated"
+          ? "Your account has been deactivated."
+          : "Your password was changed, so this session has ended. Please sign in again.",
+      );
     });
     socket.onEvent("message", (m) => this.onMessage(m));
     socket.onEvent("typing", (t) => this.onTyping(t));

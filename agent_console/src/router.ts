@@ -1,13 +1,16 @@
-// Hash routes: #/queue, #/inbox, #/inbox/<conversation id>, #/quick, #/admin/<page>.
+// Hash routes: #/queue, #/inbox, #/inbox/<conversation id>, #/quick, #/admin/<page>, and
+// #/reset-password?token=<token> (an admin's one-time link; no sign-in needed).
 import { useEffect, useState } from "preact/hooks";
 
 export interface Route {
-  page: "queue" | "inbox" | "admin" | "quick";
+  page: "queue" | "inbox" | "admin" | "quick" | "reset-password";
   id: string | null;
 }
 
 export function parse(hash: string): Route {
-  const [page, id] = hash.replace(/^#\/?/, "").split("/");
+  const [path, query] = hash.replace(/^#\/?/, "").split("?");
+  if (path === "reset-password") return { page: path, id: new URLSearchParams(query ?? "").get("token") };
+  const [page, id] = path.split("/");
   if (page === "queue" || page === "admin" || page === "quick") return { page, id: id || null };
   return { page: "inbox", id: id || null };
 }

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import unquote
 from uuid import UUID
 
 from ..core import policies
 from ..core.errors import ErrorCode, ParleyError, invalid, not_found
-from ..core.models import Attachment, Principal, Visibility
+from ..core.models import Attachment, CustomerPrincipal, Principal, Visibility
+from ..routing.limits import Charge
 from ..store import attachments as attachment_store
 from ..store.supabase_storage import SignedDownload, SupabaseStorageBlobStore
 from .context import Services, unit_of_work
@@ -36,14 +38,26 @@ def check_upload(services: Services, content_type: str, size: int) -> str:
             details={"allowed": list(settings.attachment_content_types)},
         )
     if size > settings.attachment_max_bytes:
-        raise ParleyError(
-            ErrorCode.TOO_LARGE,
-            f"file is larger than {settings.attachment_max_bytes} bytes",
-            details={"max_bytes": settings.attachment_max_bytes},
-        )
+        raise _too_large(settings.attachment_max_bytes)
     if size == 0:
         raise invalid("file is empty")
     return media_type
+
+
+def _too_large(limit: int) -> ParleyError:
+    return ParleyError(
+        ErrorCode.TOO_LARGE, f"file is larger than {limit} bytes", details={"max_bytes": limit}
+    )
+
+
+async def _within(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
+    """The chunks, refused as soon as they add up to more than `limit` bytes."""
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        yield chunk
 
 
 async def upload(
@@ -53,30 +67,63 @@ async def upload(
     conversation_id: UUID,
     filename: str,
     content_type: str,
-    data: bytes,
+    chunks: AsyncIterable[bytes],
 ) -> Attachment:
-    media_type = check_upload(services, content_type, len(data))
-    attachment_id = uuid.uuid4()
-    storage_key = uuid.uuid4().hex
-    async with unit_of_work(services) as work:
+    """Stream an upload into the blob store (the size limit enforced while reading), then
+    record it. Visitors' uploads are rate limited in count and in bytes."""
+    media_type = check_upload(services, content_type, 1)
+    async with unit_of_work(services, transaction=False) as work:
         await load_visible(work, principal, conversation_id)
-        # Bytes first: a row must never point at a file that is not there.
-        await services.blobs.put(storage_key, data, media_type)
-        try:
+    visitor = isinstance(principal, CustomerPrincipal)
+    if visitor:
+        # The byte allowance may go below zero by one upload (its size is only known once
+        # read); the next upload then waits until it is paid back.
+        await services.limits.take(
+            Charge("uploads_per_visitor", principal.id),
+            Charge("upload_bytes_per_visitor", principal.id, cost=1),
+            debt=True,
+        )
+    storage_key = uuid.uuid4().hex
+    limited = _within(chunks, services.settings.attachment_max_bytes)
+    # Bytes first: a row must never point at a file that is not there.
+    size = await services.blobs.put(storage_key, limited, media_type)
+    try:
+        if size == 0:
+            raise invalid("file is empty")
+        if visitor and size > 1:
+            await services.limits.take(
+                Charge("upload_bytes_per_visitor", principal.id, cost=size - 1), debt=True
+            )
+        async with unit_of_work(services) as work:
             return await attachment_store.create(
                 work.conn,
-                attachment_id=attachment_id,
+                attachment_id=uuid.uuid4(),
                 conversation_id=conversation_id,
                 uploader_kind=principal.kind,
                 uploader_id=principal.id,
                 filename=clean_filename(filename),
                 content_type=media_type,
-                size_bytes=len(data),
+                size_bytes=size,
                 storage_key=storage_key,
             )
-        except BaseException:
-            await services.blobs.delete(storage_key)
-            raise
+    except BaseException:
+        await services.blobs.delete(storage_key)
+        raise
+
+
+async def sweep_unsent(services: Services) -> int:
+    """Delete uploads never sent in a message once older than the setting: the row first (so
+    no message can link it afterwards), then the bytes. How many went."""
+    ttl = services.settings.attachment_unsent_ttl_seconds
+    removed = 0
+    while True:
+        async with services.db.acquire() as conn:
+            keys = await attachment_store.delete_unsent_older_than(conn, ttl, limit=200)
+        for key in keys:
+            await services.blobs.delete(key)
+        removed += len(keys)
+        if len(keys) < 200:
+            return removed
 
 
 async def download_by_principal(

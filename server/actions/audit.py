@@ -4,10 +4,17 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from ..core.models import AgentPrincipal
+from ..core.models import AgentPrincipal, AgentRole
 from ..store import audit as audit_store
 from .context import Services, UnitOfWork, unit_of_work
+
+# Whoever runs `parley agents …` on the server: trusted like an admin, audited under this name
+# with no account of their own (actor_id stays empty).
+COMMAND_LINE = AgentPrincipal(
+    agent_id=UUID(int=0), role=AgentRole.ADMIN, display_name="command line", team_ids=frozenset()
+)
 
 
 async def record(
@@ -20,7 +27,7 @@ async def record(
 ) -> None:
     await audit_store.add(
         work.conn,
-        actor_id=actor.agent_id,
+        actor_id=None if actor.agent_id == COMMAND_LINE.agent_id else actor.agent_id,
         actor_name=actor.display_name,
         action=action,
         target_kind=target_kind,

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from ..auth import passwords
 from ..core.errors import ErrorCode, ParleyError, not_found, unauthorized
 from ..core.models import Agent, AgentPrincipal, CustomerPrincipal
+from ..routing.limits import Charge
 from ..store import agents as agent_store
-from ..store import routing as routing_store
 from .context import Services
 
 
@@ -35,40 +35,45 @@ async def login(
         account_key: settings.login_max_failures_per_account,
         address_key: settings.login_max_failures_per_ip,
     }
-    wait = await services.login_limiter.retry_after(limits)
+    # Reserved before the password is checked, in one Redis step: concurrent guesses cannot
+    # all pass a check that only counts failures once they are known.
+    wait = await services.login_limiter.reserve(limits)
     if wait:
         raise ParleyError(
             ErrorCode.RATE_LIMITED,
-            f"too many failed sign-in attempts; try again in {wait} seconds",
+            f"too many sign-in attempts; try again in {wait} seconds",
             details={"retry_after": wait},
         )
     async with services.db.acquire() as conn:
         found = await agent_store.get_with_hash_by_email(conn, email)
-        ok = await passwords.verify_password(found[1] if found else None, password)
-        if not ok or found is None:
-            await services.login_limiter.record_failure([account_key, address_key])
-            raise unauthorized("invalid email or password")
-        agent, password_hash = found
-        if not agent.is_active:
-            raise ParleyError(ErrorCode.FORBIDDEN, "this account is deactivated")
-        if passwords.needs_rehash(password_hash):
+    ok = await services.hashing.verify(found[1] if found else None, password)
+    if not ok or found is None:
+        raise unauthorized("invalid email or password")
+    agent, password_hash, version = found
+    await services.login_limiter.release(list(limits))
+    if not agent.is_active:
+        raise ParleyError(ErrorCode.FORBIDDEN, "this account is deactivated")
+    if passwords.needs_rehash(password_hash):
+        async with services.db.acquire() as conn:
             await agent_store.update_password_hash(
-                conn, agent.id, await passwords.hash_password(password)
+                conn, agent.id, await services.hashing.hash(password)
             )
-    await services.login_limiter.clear(account_key)
     ttl = settings.agent_token_ttl_seconds
-    token = services.signer.issue("agent", agent.id, ttl_seconds=ttl)
+    token = services.signer.issue("agent", agent.id, ttl_seconds=ttl, version=version)
     return LoginResult(token=token, expires_at=int(time.time()) + ttl, agent=agent)
 
 
 async def authenticate_agent(services: Services, token: object) -> AgentPrincipal:
-    """An agent principal from a token; deactivated accounts lose access at once."""
+    """An agent principal from a token. A deactivation or a password change (which moves the
+    token version on) takes effect at once: the row is read on every check anyway."""
     claims = services.signer.verify(token, "agent")
     async with services.db.acquire() as conn:
-        agent = await agent_store.get(conn, claims.sub)
-        team_ids = await routing_store.team_ids_of_agent(conn, claims.sub) if agent else []
-    if agent is None or not agent.is_active:
+        found = await agent_store.get_session(conn, claims.sub)
+    if found is None or not found[0].is_active:
         raise unauthorized("account not found or deactivated")
+    agent, version, team_ids = found
+    if claims.ver != version:
+        raise unauthorized("this session has ended; sign in again")
     return AgentPrincipal(
         agent_id=agent.id,
         role=agent.role,
@@ -81,15 +86,19 @@ async def authenticate_agent(services: Services, token: object) -> AgentPrincipa
 VISITOR_TOKEN_TTL = 365 * 24 * 3600
 
 
-def new_visitor(services: Services) -> tuple[str, CustomerPrincipal]:
+async def new_visitor(services: Services, client_address: str) -> tuple[str, CustomerPrincipal]:
     """A fresh anonymous visitor. No row is written until they start a conversation."""
+    await services.limits.take(Charge("visitors_per_address", client_address))
     customer_id = uuid.uuid4()
-    token = services.signer.issue("visitor", customer_id, ttl_seconds=VISITOR_TOKEN_TTL)
-    return token, CustomerPrincipal(customer_id=customer_id)
+    return visitor_token(services, customer_id, 0), CustomerPrincipal(customer_id=customer_id)
 
 
-def authenticate_visitor(services: Services, token: object) -> CustomerPrincipal:
+async def authenticate_visitor(services: Services, token: object) -> CustomerPrincipal:
+    """A visitor from a token; one issued before the visitor's identity was verified (and so
+    before `identify` rotated it) no longer opens that customer."""
     claims = services.signer.verify(token, "visitor")
+    if claims.ver != await services.visitor_versions.get(claims.sub):
+        raise unauthorized("this visitor token was replaced; use the newer one")
     return CustomerPrincipal(customer_id=claims.sub)
 
 
@@ -100,3 +109,7 @@ async def signed_in_agent(services: Services, principal: AgentPrincipal) -> Agen
     if agent is None:
         raise not_found("agent")
     return agent
+def visitor_token(services: Services, customer_id: uuid.UUID, version: int) -> str:
+    return services.signer.issue(
+        "visitor", customer_id, ttl_seconds=VISITOR_TOKEN_TTL, version=version
+    )

@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 from redis.asyncio import Redis
 
+from ..auth.passwords import HashingSlots
 from ..auth.supabase_tokens import SupabaseVerifier
 from ..auth.tokens import TokenSigner
 from ..config import Settings
@@ -20,11 +21,13 @@ from ..core.events import Event
 from ..core.models import AgentPrincipal, Message
 from ..core.origins import AllowedOrigins
 from ..routing.keys import RedisKeys
+from ..routing.limits import RateLimits
 from ..routing.presence import PresenceStore
 from ..routing.queue import RoutingStore
-from ..routing.ratelimit import FailureLimiter
+from ..routing.ratelimit import AttemptLimiter
 from ..routing.timers import Timers
 from ..store.blobs import BlobStore
+from ..store.visitor_versions import VisitorVersions
 from .queue_updates import QueueUpdates
 
 log = logging.getLogger(__name__)
@@ -76,13 +79,16 @@ class Services:
     keys: RedisKeys
     signer: TokenSigner
     presence: PresenceStore
-    login_limiter: FailureLimiter
+    login_limiter: AttemptLimiter
     blobs: BlobStore
     publisher: EventPublisher
     routing: RoutingStore
     timers: Timers
     customer_presence: PresenceStore
     queue_updates: QueueUpdates
+    hashing: HashingSlots
+    visitor_versions: VisitorVersions
+    limits: RateLimits
     participant: Participant = field(default_factory=NoParticipant)
     origins: AllowedOrigins = field(default_factory=lambda: AllowedOrigins(("*",)))
     # Verifies Supabase access tokens when agents may sign in with Supabase.

@@ -26,6 +26,7 @@ from ..core.models import (
     Principal,
 )
 from ..core.wire_events import AgentRef, ConversationUpdated, WireConversation
+from ..routing.limits import Charge
 from ..store import agents as agent_store
 from ..store import conversations as conversation_store
 from ..store import customers as customer_store
@@ -64,6 +65,7 @@ async def start_conversation(
     attributes: dict[str, Any],
     metadata: dict[str, Any],
     force_new: bool,
+    client_address: str | None = None,
 ) -> tuple[Conversation, bool]:
     """Return the visitor's open conversation, or start one. (conversation, created)."""
     async with unit_of_work(services) as work:
@@ -78,11 +80,26 @@ async def start_conversation(
             )
             if existing is not None:
                 return existing, False
+        await _charge_new_conversation(services, work, principal, client_address)
         conversation = await conversation_store.create(
             work.conn, customer_id=principal.customer_id, team_id=None, metadata=metadata
         )
         work.publish_on_commit(conversation_updated(conversation, reason="created"))
     return conversation, True
+
+
+async def _charge_new_conversation(
+    services: Services, work: UnitOfWork, principal: CustomerPrincipal, address: str | None
+) -> None:
+    """New conversations are rate limited per visitor, and per address unless the visitor's
+    identity is verified: a flood of anonymous conversations from one place is refused before
+    it can push real customers down the line."""
+    charges = [Charge("conversations_per_visitor", principal.customer_id)]
+    if address is not None:
+        customer = await customer_store.get(work.conn, principal.customer_id)
+        if customer is None or not customer.identity_verified:
+            charges.append(Charge("conversations_per_address", address))
+    await services.limits.take(*charges)
 
 
 async def load_visible(

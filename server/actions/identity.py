@@ -11,7 +11,7 @@ from ..core.errors import ErrorCode, ParleyError
 from ..core.models import CustomerPrincipal
 from ..store import customers as customer_store
 from ..store import locks
-from .auth import VISITOR_TOKEN_TTL
+from .auth import visitor_token
 from .context import Services, unit_of_work
 
 
@@ -19,9 +19,10 @@ from .context import Services, unit_of_work
 class Identified:
     customer_id: UUID
     # True when the visitor became another customer (the one this user id was bound to before,
-    # from another browser or device); `visitor_token` is then that customer's new token.
+    # from another browser or device).
     switched: bool
-    visitor_token: str | None
+    # The customer's new token: identify always rotates it.
+    visitor_token: str
 
 
 async def identify(
@@ -57,7 +58,9 @@ async def identify(
         await customer_store.bind_identity(
             work.conn, target, external_id=user_id, name=name, email=email
         )
-    if target == principal.customer_id:
-        return Identified(target, switched=False, visitor_token=None)
-    token = services.signer.issue("visitor", target, ttl_seconds=VISITOR_TOKEN_TTL)
-    return Identified(target, switched=True, visitor_token=token)
+        # A new token for the verified customer: the anonymous one issued before this proof
+        # (which anyone who saw it could replay) no longer opens them.
+        version = await customer_store.bump_token_version(work.conn, target)
+    services.visitor_versions.remember(target, version)
+    token = visitor_token(services, target, version)
+    return Identified(target, switched=target != principal.customer_id, visitor_token=token)

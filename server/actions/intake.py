@@ -25,6 +25,7 @@ async def start(
     team_slug: str | None,
     force_new: bool,
     priority: Priority | None = None,
+    client_address: str | None = None,
 ) -> tuple[Conversation, bool]:
     """The visitor's open conversation, or a new one: waiting in its team's line, answered by
     the assistant, or both, as the team's assistant mode says."""
@@ -45,6 +46,7 @@ async def start(
         attributes=attributes,
         metadata=metadata,
         force_new=force_new,
+        client_address=client_address,
     )
     if created:
         placed = await assistant_owner.route_new_wait(

@@ -16,6 +16,7 @@ from ..core.models import (
     Principal,
     Visibility,
 )
+from ..routing.limits import Charge
 from ..store import messages as message_store
 from ..store.messages import PostGuard
 from . import assistant_owner, routing_ops, routing_timers
@@ -72,8 +73,10 @@ async def post_message(
     visibility: Visibility = Visibility.PUBLIC,
     attachment_ids: list[UUID] | None = None,
     metadata: dict[str, Any] | None = None,
+    charges: tuple[Charge, ...] = (),
 ) -> PostedMessage:
-    """A customer or an agent posts (sockets and REST alike)."""
+    """A customer or an agent posts (sockets and REST alike). `charges` are the transport's
+    own rate limits (per socket), taken together with the conversation's."""
     attachment_ids = list(dict.fromkeys(attachment_ids or []))
     if len(attachment_ids) > MAX_ATTACHMENTS_PER_MESSAGE:
         raise invalid(f"at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments per message")
@@ -81,6 +84,10 @@ async def post_message(
     policies.ensure_can_post(principal, visibility)
     async with unit_of_work(services, transaction=False) as work:
         context = await load_visible(work, principal, conversation_id)
+        # After the visibility check: nobody can spend another conversation's allowance.
+        await services.limits.take(
+            Charge("messages_per_conversation", conversation_id), *charges
+        )
         posted = await write_message(
             services,
             work,

@@ -10,10 +10,10 @@ from uuid import UUID
 
 import asyncpg
 
-from ..auth import passwords
+from ..auth.password_policy import check_password
 from ..core import routing as routing_rules
 from ..core.errors import ErrorCode, ParleyError, invalid, not_found
-from ..core.events import to_wire
+from ..core.events import session_ended_event, to_wire
 from ..core.models import Agent, AgentPrincipal, AgentRole
 from ..store import agents as agent_store
 from ..store import routing as routing_store
@@ -73,9 +73,9 @@ async def create_agent(
     generated = None if new.password else secrets.token_urlsafe(12)
     password = new.password or generated
     assert password is not None
-    if len(password) < 10:
-        raise invalid("a password has at least 10 characters", field="password")
-    password_hash = await passwords.hash_password(password)
+    if new.password:
+        check_password(new.password, min_length=services.settings.password_min_length, email=email)
+    password_hash = await services.hashing.hash(password)
     async with unit_of_work(services) as work:
         await _check_teams(work.conn, new.team_ids)
         try:
@@ -143,6 +143,10 @@ async def update_agent(
             is_active=before.is_active if changes.is_active is None else changes.is_active,
         )
         assert updated is not None
+        if before.is_active and not updated.is_active:
+            # Deactivated: every token stops working and open sockets are closed, now.
+            await agent_store.bump_token_version(work.conn, agent_id)
+            work.publish_on_commit(session_ended_event(agent_id, "deactivated"))
         team_ids = teams_before
         if changes.team_ids is not None:
             await _check_teams(work.conn, changes.team_ids)

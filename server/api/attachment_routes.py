@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from uuid import UUID
 
 from aiohttp import BodyPartReader, web
@@ -16,23 +17,15 @@ from .requests import principal_of, uuid_param
 routes = web.RouteTableDef()
 
 
-async def _read_file_part(part: BodyPartReader, limit: int) -> bytes:
-    chunks, size = [], 0
+async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
     while chunk := await part.read_chunk(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            raise ParleyError(
-                ErrorCode.TOO_LARGE,
-                f"file is larger than {limit} bytes",
-                details={"max_bytes": limit},
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
+        yield chunk
 
 
 @routes.post("/api/v1/attachments")
 async def upload(request: web.Request) -> web.Response:
-    """multipart/form-data with fields conversation_id and file."""
+    """multipart/form-data: conversation_id, then file. The file streams into storage as it
+    arrives; the size limit is enforced while reading."""
     principal = await principal_of(request)
     services = request.app[SERVICES]
     if not request.content_type.startswith("multipart/"):
@@ -41,7 +34,7 @@ async def upload(request: web.Request) -> web.Response:
         )
     reader = await request.multipart()
     conversation_id: UUID | None = None
-    upload_part: tuple[str, str, bytes] | None = None
+    attachment = None
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             continue
@@ -53,22 +46,21 @@ async def upload(request: web.Request) -> web.Response:
                     ErrorCode.VALIDATION_FAILED, "conversation_id is not a UUID"
                 ) from exc
         elif part.name == "file":
-            content_type = part.headers.get("Content-Type", "application/octet-stream")
-            attachment_actions.check_upload(services, content_type, 1)
-            data = await _read_file_part(part, services.settings.attachment_max_bytes)
-            upload_part = (part.filename or "file", content_type, data)
+            if conversation_id is None:
+                raise ParleyError(ErrorCode.BAD_REQUEST, "send conversation_id before file")
+            attachment = await attachment_actions.upload(
+                services,
+                principal,
+                conversation_id=conversation_id,
+                filename=part.filename or "file",
+                content_type=part.headers.get("Content-Type", "application/octet-stream"),
+                chunks=_chunks(part),
+            )
+            break  # the file is the last field: nothing after it is read
         else:
-            raise ParleyError(ErrorCode.UNKNOWN_FIELD, f"unknown form field {part.name!r}")
-    if conversation_id is None or upload_part is None:
+            raise ParleyError(ErrorCode.UNKNOWN_FIELD, f"unexpected form field {part.name!r}")
+    if attachment is None:
         raise ParleyError(ErrorCode.BAD_REQUEST, "both conversation_id and file are required")
-    attachment = await attachment_actions.upload(
-        services,
-        principal,
-        conversation_id=conversation_id,
-        filename=upload_part[0],
-        content_type=upload_part[1],
-        data=upload_part[2],
-    )
     return json_response({"ok": True, "data": attachment_data(services, attachment)}, status=201)
 
 

@@ -110,7 +110,9 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/visitors")
 async def new_visitor(request: web.Request) -> web.Response:
-    token, principal = auth_actions.new_visitor(request.app[SERVICES])
+    token, principal = await auth_actions.new_visitor(
+        request.app[SERVICES], client_address(request)
+    )
     return json_response(
         {"ok": True, "data": {"visitor_token": token, "customer_id": str(principal.customer_id)}},
         status=201,

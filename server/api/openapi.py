@@ -14,7 +14,7 @@ import msgspec
 from aiohttp import web
 
 from ..core.widget_config import WidgetOverrides
-from . import admin_routes, auth_routes, conversation_routes, knowledge_routes
+from . import account_routes, admin_routes, auth_routes, conversation_routes, knowledge_routes
 from .errors import json_response
 from .quick_response_routes import QuickResponseBody
 
@@ -39,6 +39,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{V1}/auth/methods", "How agents may sign in: password, and the Supabase project (URL, anon key) when enabled", "auth", "none", None),
     Endpoint("GET", f"{V1}/me", "Who the token belongs to", "auth", "any"),
     Endpoint("POST", f"{V1}/visitors", "A new anonymous visitor token", "auth", "none"),
+    Endpoint("POST", f"{V1}/me/password", "Change your own password (ends your other sessions; a new token)", "auth", "agent", account_routes.PasswordChangeBody),
+    Endpoint("POST", f"{V1}/auth/password-reset", "Set a new password with a one-time reset link", "auth", "none", account_routes.PasswordResetBody),
     Endpoint("GET", f"{V1}/conversations", "List conversations (agents: with inbox summaries)", "conversations", "any", query=("status", "assignee", "limit", "cursor")),
     Endpoint("GET", f"{V1}/conversations/{{conversation_id}}", "One conversation", "conversations", "any"),
     Endpoint("GET", f"{V1}/conversations/{{conversation_id}}/messages", "History, oldest first", "conversations", "any", query=("after_seq", "before_seq", "limit")),
@@ -56,6 +58,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{V1}/admin/agents", "Every account with teams, load and presence", "admin", "admin"),
     Endpoint("POST", f"{V1}/admin/agents", "Create an account (a password is generated when none is given)", "admin", "admin", admin_routes.NewAgentBody),
     Endpoint("PATCH", f"{V1}/admin/agents/{{agent_id}}", "Change name, role, capacity, teams or active state", "admin", "admin", admin_routes.AgentPatchBody),
+    Endpoint("POST", f"{V1}/admin/agents/{{agent_id}}/password-reset", "A one-time password-reset link for an agent", "admin", "admin"),
+    Endpoint("POST", f"{V1}/admin/agents/{{agent_id}}/unlock", "Lift an agent's sign-in lockout", "admin", "admin"),
     Endpoint("GET", f"{V1}/admin/teams", "Teams with routing settings and members", "admin", "admin"),
     Endpoint("POST", f"{V1}/admin/teams", "Create a team", "admin", "admin", admin_routes.NewTeamBody),
     Endpoint("PATCH", f"{V1}/admin/teams/{{team_id}}", "Rename a team or change its routing settings", "admin", "admin", admin_routes.TeamPatchBody),

@@ -50,7 +50,7 @@ async def principal_of(request: web.Request) -> Principal:
         return await auth_actions.authenticate_agent(services, token)
     except ParleyError as agent_error:
         try:
-            return auth_actions.authenticate_visitor(services, token)
+            return await auth_actions.authenticate_visitor(services, token)
         except ParleyError:
             raise agent_error from None
 

@@ -8,7 +8,25 @@ import functools
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-MIN_PASSWORD_LENGTH = 8
+
+class HashingSlots:
+    """A cap on password hashes running at once, across every request of the process.
+
+    argon2id spends tens of milliseconds of a core per hash in a worker thread; without a cap a
+    burst of sign-ins fills the thread pool and pins every core. Callers past the cap wait their
+    turn on the event loop, which costs nothing.
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def hash(self, password: str) -> str:
+        async with self._slots:
+            return await hash_password(password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        async with self._slots:
+            return await verify_password(password_hash, password)
 
 
 @functools.cache

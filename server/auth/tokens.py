@@ -24,6 +24,8 @@ class TokenClaims(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     exp: int | None = None
     # For "file" tokens: whose link it is (who asked for it), for the audit trail.
     aud: str | None = None
+    # The account's token version when issued; bumping the version revokes every earlier token.
+    ver: int = 0
 
 
 _encode = msgspec.json.Encoder().encode
@@ -50,7 +52,13 @@ class TokenSigner:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
 
     def issue(
-        self, kind: TokenKind, subject: UUID, *, ttl_seconds: int | None, aud: str | None = None
+        self,
+        kind: TokenKind,
+        subject: UUID,
+        *,
+        ttl_seconds: int | None,
+        aud: str | None = None,
+        version: int = 0,
     ) -> str:
         now = int(time.time())
         claims = TokenClaims(
@@ -59,6 +67,7 @@ class TokenSigner:
             iat=now,
             exp=now + ttl_seconds if ttl_seconds is not None else None,
             aud=aud,
+            ver=version,
         )
         body = f"{_VERSION}.{_b64(_encode(claims))}"
         return f"{body}.{self._signature(body)}"

@@ -16,6 +16,8 @@ from .wire_events import (
     AssistantDelta,
     PresenceEvent,
     SeqAdvance,
+    SessionEnded,
+    SessionEndReason,
     TypingEvent,
     WireAttachment,
     WireEvent,
@@ -65,6 +67,14 @@ class Event(msgspec.Struct, frozen=True):
         """The payload as the JSON object clients receive."""
         data: dict[str, Any] = msgspec.to_builtins(self.payload)
         return data
+
+
+SESSION_ENDED = SessionEnded.event
+
+
+def session_ended_event(agent_id: UUID, reason: SessionEndReason) -> Event:
+    """Every socket of the agent hears it, then is disconnected (realtime/manager.py)."""
+    return Event(SessionEnded(reason=reason), staff_rooms=(agent_room(agent_id),))
 
 
 def to_wire(value: Any) -> Any:

@@ -270,6 +270,17 @@ class ReplySuggestion(WireEvent, frozen=True, omit_defaults=True):
     usage: Usage | None = None
 
 
+SessionEndReason = Literal["deactivated", "password_changed"]
+
+
+class SessionEnded(WireEvent, frozen=True):
+    """To every socket of an agent whose sessions were ended; the server disconnects those
+    sockets right after it (realtime/manager.py)."""
+
+    event: ClassVar[str] = "session_ended"
+    reason: SessionEndReason
+
+
 # Every event a client can receive, in the order docs/protocol.md lists them.
 CLIENT_EVENTS: tuple[type[WireEvent], ...] = (
     WireMessage,
@@ -285,4 +296,5 @@ CLIENT_EVENTS: tuple[type[WireEvent], ...] = (
     AssignedEvent,
     UnassignedEvent,
     ReplySuggestion,
+    SessionEnded,
 )

@@ -1,5 +1,5 @@
-"""Per-process background work: presence heartbeats and sweeps, routing timers, and the
-periodic rebuild of routing state from PostgreSQL."""
+"""Per-process background work: presence heartbeats and sweeps, routing timers, the
+periodic rebuild of routing state from PostgreSQL, and the sweep of unsent uploads."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
+from ..actions import attachments as attachment_actions
 from ..actions import presence as presence_actions
 from ..actions import reconcile as reconciliation
 from ..actions import routing_timers
@@ -69,11 +70,18 @@ def start_background(
         # Admin changes made on another process (the origin list lives in memory).
         await widget_actions.apply_overrides(services)
 
+    async def unsent_uploads() -> None:
+        # Uploads never sent in a message would otherwise stay on disk for good.
+        removed = await attachment_actions.sweep_unsent(services)
+        if removed:
+            log.info("deleted %d uploads never sent in a message", removed)
+
     loops = [
         repeat("settings overrides", _OVERRIDES_SECONDS, overrides),
         repeat("presence heartbeat", settings.presence_heartbeat_seconds, heartbeat),
         repeat("presence sweep", settings.presence_sweep_seconds, sweep),
         repeat("routing timers", settings.routing_tick_seconds, timers),
         repeat("routing reconciliation", settings.reconcile_seconds, reconcile, first=True),
+        repeat("unsent uploads", settings.attachment_sweep_seconds, unsent_uploads, first=True),
     ]
     return [asyncio.create_task(loop) for loop in loops]

@@ -18,6 +18,7 @@ from ..actions.wire import message_wire
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.events import conversation_room
 from ..core.models import AgentPrincipal, Conversation, ReceiptKind
+from ..routing.limits import Charge
 from . import schemas
 from .gate import DeliveryGate
 from .handlers import SocketSession, acked, error_ack
@@ -113,6 +114,7 @@ class ParleyNamespace(socketio.AsyncNamespace):
             body=payload.body,
             visibility=payload.visibility,
             attachment_ids=payload.attachment_ids,
+            charges=(Charge("messages_per_socket", self.connection_id(sid)),),
         )
         await self.typing.update(sid, str(payload.conversation_id), False)
         return posted.ack()

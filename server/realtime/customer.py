@@ -15,21 +15,25 @@ from ..core.models import ConversationStatus, CustomerPrincipal
 from ..core.routing import Priority
 from . import schemas
 from .base import ParleyNamespace
-from .handlers import SocketSession, acked, refuse_connection
+from .handlers import SocketSession, acked, refuse_connection, socket_client_address
 
 
 class CustomerNamespace(ParleyNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        address = socket_client_address(environ, self.services.settings.proxy_hops)
         try:
             hello = schemas.decode(schemas.Hello, auth)
             if hello.token:
-                principal = auth_actions.authenticate_visitor(self.services, hello.token)
+                principal = await auth_actions.authenticate_visitor(self.services, hello.token)
                 token = hello.token
             else:
-                token, principal = auth_actions.new_visitor(self.services)
+                token, principal = await auth_actions.new_visitor(self.services, address)
         except ParleyError as exc:
             raise refuse_connection(exc) from exc
-        self.sessions[sid] = SocketSession(principal=principal)
+        self.sessions[sid] = SocketSession(
+            principal=principal,
+            client_address=address,
+        )
         self._tokens[sid] = token
         await self.enter_room(sid, customer_room(principal.customer_id))
         await presence_actions.customer_connected(
@@ -86,6 +90,7 @@ class CustomerNamespace(ParleyNamespace):
             team_slug=payload.team,
             force_new=payload.new,
             priority=Priority.parse(payload.priority) if payload.priority else None,
+            client_address=self.session(sid).client_address,
         )
         if payload.name:
             self.session(sid).display_name = payload.name
@@ -105,9 +110,9 @@ class CustomerNamespace(ParleyNamespace):
             name=payload.name,
             email=payload.email,
         )
-        if result.visitor_token is not None:
+        if result.switched:
             await self._become(sid, CustomerPrincipal(customer_id=result.customer_id))
-            self._tokens[sid] = result.visitor_token
+        self._tokens[sid] = result.visitor_token
         if payload.name:
             self.session(sid).display_name = payload.name
         return {

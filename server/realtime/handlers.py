@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from socketio.exceptions import ConnectionRefusedError
 
+from ..api.auth_routes import forwarded_client
 from ..core.errors import ErrorCode, ParleyError
 from ..core.models import Principal
 
@@ -20,15 +21,28 @@ log = logging.getLogger(__name__)
 class SocketSession:
     principal: Principal
     display_name: str | None = None
+    # Where the socket connected from (after trusted proxies): per-address rate limits.
+    client_address: str = "unknown"
     # Conversations this socket follows live (authorized when it joined them).
     following: set[str] = field(default_factory=set)
 
 
 def refuse_connection(error: ParleyError) -> ConnectionRefusedError:
-    """A refused connect: the client gets {"message": ..., "data": {"code", "message"}}."""
-    return ConnectionRefusedError(
-        error.message, {"code": str(error.code), "message": error.message}
-    )
+    """A refused connect: the client gets {"message": ..., "data": {"code", "message"}}, plus
+    "details" when the error has them (retry_after for rate_limited)."""
+    data: dict[str, object] = {"code": str(error.code), "message": error.message}
+    if error.details:
+        data["details"] = error.details
+    return ConnectionRefusedError(error.message, data)
+
+
+def socket_client_address(environ: dict[str, Any], proxy_hops: int) -> str:
+    """The client's address for a socket, read as for REST requests (trusted proxies only)."""
+    request = environ.get("aiohttp.request")
+    if request is None:
+        return forwarded_client(environ.get("REMOTE_ADDR"), [], 0)
+    forwarded = request.headers.getall("X-Forwarded-For", [])
+    return forwarded_client(request.remote, forwarded, proxy_hops)
 
 
 def ok(data: Any = None) -> dict[str, Any]:

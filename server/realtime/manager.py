@@ -20,7 +20,7 @@ from typing import Any
 
 import socketio
 
-from ..core.events import conversation_room
+from ..core.events import SESSION_ENDED, conversation_room
 from .gate import SEQUENCED_EVENTS, DeliveryGate
 
 _CONVERSATION_PREFIX = conversation_room("")
@@ -42,6 +42,9 @@ class _GatedLocalDelivery(socketio.AsyncManager):
     ) -> None:
         room = to or room
         gate = self.gate
+        if event == SESSION_ENDED and isinstance(room, str):
+            await self._end_sessions(event, data, namespace, room)
+            return
         if (
             gate is None
             or event not in SEQUENCED_EVENTS
@@ -57,6 +60,15 @@ class _GatedLocalDelivery(socketio.AsyncManager):
         for sid, _eio_sid in list(self.get_participants(namespace, room)):
             if sid not in skipped:
                 await gate.offer(namespace, sid, event, data)
+
+    async def _end_sessions(self, event: str, data: Any, namespace: str, room: str) -> None:
+        """Tell this process's sockets in the room that their session ended, then close them.
+        Every process runs this for its own sockets, so an agent's sockets end everywhere."""
+        await socketio.AsyncManager.emit(self, event, data, namespace, room=room)
+        if room not in self.rooms.get(namespace, {}):
+            return
+        for sid, _eio_sid in list(self.get_participants(namespace, room)):
+            await self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
 
     async def send_direct(self, namespace: str, sid: str, event: str, data: Any) -> None:
         """Deliver to one local socket, bypassing the gate (the gate's own output)."""

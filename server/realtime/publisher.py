@@ -27,3 +27,22 @@ class SocketPublisher:
             await self._sio.emit(
                 event.name, data, to=target, namespace=namespace, skip_sid=event.skip_sid
             )
+
+
+class RelayPublisher:
+    """For processes without sockets (the command line): events go out on the Redis channel
+    the servers share, and every server delivers them to its own sockets."""
+
+    def __init__(self, manager: socketio.AsyncRedisManager) -> None:
+        self._manager = manager
+
+    async def publish(self, event: Event) -> None:
+        data = event.wire()
+        for namespace, rooms in (
+            (CUSTOMER_NAMESPACE, event.customer_rooms),
+            (AGENT_NAMESPACE, event.staff_rooms),
+        ):
+            for room in rooms:
+                await self._manager.emit(
+                    event.name, data, namespace=namespace, room=room, skip_sid=event.skip_sid
+                )

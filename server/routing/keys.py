@@ -113,6 +113,13 @@ class RedisKeys:
         """Counter of failed logins from one client address; expires with the window."""
         return f"{self.prefix}login:fail:ip:{address}"
 
+    # -- rate limits -------------------------------------------------------------------------
+    def rate_bucket(self, limit: str, subject: object) -> str:
+        """HASH {tokens, at}: one token bucket of the rate limit `limit` (routing/limits.py) for
+        one subject: a socket, a conversation, a visitor, a client address or a token digest.
+        Expires once it would be full again."""
+        return f"{self.prefix}rate:{limit}:{subject}"
+
     # -- readiness --------------------------------------------------------------------------
     def ready_probe(self) -> str:
         return f"{self.prefix}ready"

@@ -17,15 +17,79 @@ async def get(conn: asyncpg.Connection, agent_id: UUID) -> Agent | None:
     return to_struct(Agent, row) if row else None
 
 
-async def get_with_hash_by_email(conn: asyncpg.Connection, email: str) -> tuple[Agent, str] | None:
+async def get_with_hash_by_email(
+    conn: asyncpg.Connection, email: str
+) -> tuple[Agent, str, int] | None:
+    """The agent, their password hash and their token version."""
     row = await conn.fetchrow(
-        f"SELECT {_COLUMNS}, password_hash FROM agents WHERE lower(email) = lower($1)", email
+        f"SELECT {_COLUMNS}, password_hash, token_version FROM agents"
+        " WHERE lower(email) = lower($1)",
+        email,
+    )
+    if row is None:
+        return None
+    record = dict(row)
+    password_hash = record.pop("password_hash")
+    version = record.pop("token_version")
+    return to_struct(Agent, record), password_hash, version
+
+
+async def get_with_hash(conn: asyncpg.Connection, agent_id: UUID) -> tuple[Agent, str] | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS}, password_hash FROM agents WHERE id = $1", agent_id
     )
     if row is None:
         return None
     record = dict(row)
     password_hash = record.pop("password_hash")
     return to_struct(Agent, record), password_hash
+
+
+async def get_session(
+    conn: asyncpg.Connection, agent_id: UUID
+) -> tuple[Agent, int, list[UUID]] | None:
+    """What a token check needs in one round trip: the agent, their token version, their teams."""
+    row = await conn.fetchrow(
+        f"""
+        SELECT {_COLUMNS}, token_version,
+               ARRAY(SELECT team_id FROM agent_teams t WHERE t.agent_id = agents.id) AS team_ids
+          FROM agents WHERE id = $1
+        """,
+        agent_id,
+    )
+    if row is None:
+        return None
+    record = dict(row)
+    version = record.pop("token_version")
+    team_ids = list(record.pop("team_ids"))
+    return to_struct(Agent, record), version, team_ids
+
+
+async def set_password(conn: asyncpg.Connection, agent_id: UUID, new_hash: str) -> int | None:
+    """A new password ends every session: the token version moves on. The new version."""
+    return await conn.fetchval(
+        """
+        UPDATE agents SET password_hash = $2, token_version = token_version + 1,
+                          updated_at = now()
+         WHERE id = $1 RETURNING token_version
+        """,
+        agent_id,
+        new_hash,
+    )
+
+
+async def bump_token_version(conn: asyncpg.Connection, agent_id: UUID) -> int | None:
+    return await conn.fetchval(
+        "UPDATE agents SET token_version = token_version + 1 WHERE id = $1 RETURNING token_version",
+        agent_id,
+    )
+
+
+async def get_by_email(conn: asyncpg.Connection, email: str) -> Agent | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM agents WHERE lower(email) = lower($1)", email
+    )
+    return to_struct(Agent, row) if row else None
 
 
 async def create(

@@ -63,3 +63,25 @@ async def get_with_key(
     key = record.pop("storage_key")
     visibility = record.pop("message_visibility")
     return to_struct(Attachment, record), key, visibility
+
+
+async def delete_unsent_older_than(
+    conn: asyncpg.Connection, seconds: int, *, limit: int
+) -> list[str]:
+    """Delete up to `limit` uploads never sent in a message and older than `seconds`; their
+    storage keys. A send links an attachment by updating its row, so a row is either sent or
+    deleted here, never both (SKIP LOCKED lets processes sweep side by side)."""
+    rows = await conn.fetch(
+        """
+        DELETE FROM attachments
+         WHERE id IN (SELECT id FROM attachments
+                       WHERE message_id IS NULL AND created_at < now() - make_interval(secs => $1)
+                       ORDER BY created_at LIMIT $2
+                         FOR UPDATE SKIP LOCKED)
+           AND message_id IS NULL
+        RETURNING storage_key
+        """,
+        float(seconds),
+        limit,
+    )
+    return [r["storage_key"] for r in rows]

@@ -11,7 +11,7 @@ import asyncpg
 async def add(
     conn: asyncpg.Connection,
     *,
-    actor_id: UUID,
+    actor_id: UUID | None,
     actor_name: str,
     action: str,
     target_kind: str,

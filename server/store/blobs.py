@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterable
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 
 class BlobStore(Protocol):
-    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    async def put(self, key: str, chunks: AsyncIterable[bytes], content_type: str) -> int:
+        """Store the bytes as they arrive, never the whole blob in memory; the size stored.
+
+        All or nothing: when `chunks` raises (an upload over the size limit, a client that
+        went away), nothing is left under `key` and the error propagates.
+        """
+        ...
 
     async def get(self, key: str) -> bytes | None: ...
 
@@ -27,15 +35,32 @@ class LocalDiskBlobStore:
             raise ValueError("invalid storage key")
         return self._root / key[:2] / key
 
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
-        await asyncio.to_thread(self._write, self._path(key), data)
+    async def put(self, key: str, chunks: AsyncIterable[bytes], content_type: str) -> int:
+        path = self._path(key)
+        temporary = path.with_suffix(".part")
+        handle = await asyncio.to_thread(self._open, temporary)
+        size = 0
+        try:
+            async for chunk in chunks:
+                await asyncio.to_thread(handle.write, chunk)
+                size += len(chunk)
+            await asyncio.to_thread(handle.close)
+            await asyncio.to_thread(os.replace, temporary, path)
+        except BaseException:
+            await asyncio.to_thread(self._discard, handle, temporary)
+            raise
+        return size
 
     @staticmethod
-    def _write(path: Path, data: bytes) -> None:
+    def _open(path: Path) -> BinaryIO:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".part")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
+        return path.open("wb")
+
+    @staticmethod
+    def _discard(handle: BinaryIO, path: Path) -> None:
+        with contextlib.suppress(OSError):
+            handle.close()
+        path.unlink(missing_ok=True)
 
     async def get(self, key: str) -> bytes | None:
         path = self._path(key)

@@ -85,3 +85,19 @@ async def bind_identity(
         name,
         email,
     )
+
+
+async def token_version(conn: asyncpg.Connection, customer_id: UUID) -> int:
+    """0 for a visitor with no row yet (nothing has been revoked for them)."""
+    found = await conn.fetchval("SELECT token_version FROM customers WHERE id = $1", customer_id)
+    return int(found or 0)
+
+
+async def bump_token_version(conn: asyncpg.Connection, customer_id: UUID) -> int:
+    return int(
+        await conn.fetchval(
+            "UPDATE customers SET token_version = token_version + 1 WHERE id = $1"
+            " RETURNING token_version",
+            customer_id,
+        )
+    )

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import tempfile
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
 import httpx
 from storage3 import AsyncStorageClient
@@ -56,15 +61,30 @@ class SupabaseStorageBlobStore:
         )
         self._bucket_lock = asyncio.Lock()
 
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
+    async def put(self, key: str, chunks: AsyncIterable[bytes], content_type: str) -> int:
+        """Spool the upload to a temporary file as it arrives (the size limit is enforced by
+        `chunks` while reading), then send the file: never the whole upload in memory."""
+        spool = await asyncio.to_thread(_spool_file)
+        size = 0
         try:
-            await self._upload(key, data, content_type)
+            async for chunk in chunks:
+                await asyncio.to_thread(spool.write, chunk)
+                size += len(chunk)
+            await asyncio.to_thread(spool.close)
+            await self._store(key, Path(spool.name), content_type)
+        finally:
+            await asyncio.to_thread(_discard, spool)
+        return size
+
+    async def _store(self, key: str, file: Path, content_type: str) -> None:
+        try:
+            await self._upload(key, file, content_type)
         except StorageApiError as exc:
             if not _bucket_missing(exc):
                 raise _failure(exc, "store the file") from exc
             await self._create_bucket()
             try:
-                await self._upload(key, data, content_type)
+                await self._upload(key, file, content_type)
             except StorageApiError as again:
                 raise _failure(again, "store the file") from again
             except httpx.HTTPError as again:
@@ -72,9 +92,9 @@ class SupabaseStorageBlobStore:
         except httpx.HTTPError as exc:
             raise _unavailable("store the file", exc) from exc
 
-    async def _upload(self, key: str, data: bytes, content_type: str) -> None:
+    async def _upload(self, key: str, file: Path, content_type: str) -> None:
         await self._client.from_(self.bucket).upload(
-            key, data, {"content-type": content_type, "upsert": "false"}
+            key, file, {"content-type": content_type, "upsert": "false"}
         )
 
     async def _create_bucket(self) -> None:
@@ -139,3 +159,13 @@ def _failure(exc: StorageApiError, doing: str) -> ParleyError:
 def _unavailable(doing: str, exc: Exception) -> ParleyError:
     log.warning("Supabase Storage could not %s: %r", doing, exc)
     return ParleyError(ErrorCode.UNAVAILABLE, f"file storage is unavailable; could not {doing}")
+
+
+def _spool_file() -> IO[bytes]:
+    return tempfile.NamedTemporaryFile(prefix="parley-upload-", delete=False)
+
+
+def _discard(spool: IO[bytes]) -> None:
+    with contextlib.suppress(OSError):
+        spool.close()
+    Path(spool.name).unlink(missing_ok=True)

@@ -161,16 +161,20 @@ async def test_a_hanging_storage_times_out_as_unavailable_and_delete_removes(
         storage.url, SERVICE_KEY, "files", max_bytes=1000, content_types=("image/png",), timeout=0.5
     )
     try:
-        await blobs.put("k1", PNG, "image/png")  # creates the bucket, then stores
+        await blobs.put("k1", _chunks(PNG), "image/png")  # creates the bucket, then stores
         assert await blobs.get("k1") == PNG
         storage.upload_failures = ["hang"]
         with pytest.raises(ParleyError) as failed:
-            await blobs.put("k2", PNG, "image/png")
+            await blobs.put("k2", _chunks(PNG), "image/png")
         assert failed.value.code is ErrorCode.UNAVAILABLE
         await blobs.delete("k1")
         assert storage.objects == {} and await blobs.get("k1") is None
         storage.buckets.clear()  # the bucket deleted behind Parley's back: recreated on upload
-        await blobs.put("k3", PNG, "image/png")
+        await blobs.put("k3", _chunks(PNG), "image/png")
         assert list(storage.objects) == [("files", "k3")]
     finally:
         await blobs.aclose()
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data

@@ -21,6 +21,25 @@ export function AgentsPage() {
   const teams = useLoad<{ teams: Team[] }>("/api/v1/admin/teams");
   const [editing, setEditing] = useState<AdminAgent | "new" | null>(null);
   const [invited, setInvited] = useState<{ email: string; password: string } | null>(null);
+  const [resetLink, setResetLink] = useState<{ email: string; url: string; expires: string } | null>(null);
+
+  async function createResetLink(agent: AdminAgent) {
+    try {
+      const data = await model.api.post<{ path: string; expires_at: string }>(`/api/v1/admin/agents/${agent.id}/password-reset`);
+      setResetLink({ email: agent.email, url: `${location.origin}${data.path}`, expires: new Date(data.expires_at).toLocaleString() });
+    } catch (e) {
+      model.toast("error", message(e));
+    }
+  }
+
+  async function unlock(agent: AdminAgent) {
+    try {
+      await model.api.post(`/api/v1/admin/agents/${agent.id}/unlock`);
+      model.toast("info", `${agent.email} can sign in again.`);
+    } catch (e) {
+      model.toast("error", message(e));
+    }
+  }
   const teamList = teams.data?.teams ?? [];
   const names = (ids: string[]) => ids.map((id) => teamList.find((t) => t.id === id)?.name ?? "?").join(", ");
   return (
@@ -32,6 +51,15 @@ export function AgentsPage() {
         <div class="card card-body" role="status" data-testid="invited">
           <strong>{invited.email}</strong> can sign in now with the password <code>{invited.password}</code>. It is shown only this once: hand it over safely.
           <button class="btn small ghost" type="button" onClick={() => setInvited(null)}>
+            Done
+          </button>
+        </div>
+      )}
+      {resetLink && (
+        <div class="card card-body" role="status" data-testid="reset-link">
+          A one-time link for <strong>{resetLink.email}</strong> to set a new password, valid until {resetLink.expires}:{" "}
+          <code>{resetLink.url}</code>. It works once; hand it over safely.
+          <button class="btn small ghost" type="button" onClick={() => setResetLink(null)}>
             Done
           </button>
         </div>
@@ -73,6 +101,12 @@ export function AgentsPage() {
                 <td class="actions">
                   <button class="btn small" type="button" onClick={() => setEditing(a)}>
                     Edit
+                  </button>
+                  <button class="btn small ghost" type="button" title="A one-time link to set a new password" onClick={() => void createResetLink(a)}>
+                    Reset password
+                  </button>
+                  <button class="btn small ghost" type="button" title="Lift a sign-in lockout after too many attempts" onClick={() => void unlock(a)}>
+                    Unlock
                   </button>
                 </td>
               </tr>

@@ -1,9 +1,10 @@
-import { useEffect } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { model } from "../model";
 import { go, useRoute } from "../router";
 import { useObservable } from "../store";
 import type { PresenceStatus } from "../types";
 import { Admin } from "../admin/Admin";
+import { PasswordDialog, ResetPassword } from "./Account";
 import { Inbox } from "./Inbox";
 import { Login } from "./Login";
 import { QuickResponsesPage } from "../admin/QuickResponses";
@@ -19,6 +20,7 @@ export function App() {
     } else if (model.selectedId) model.select(null);
   }, [route.page, route.id, model.token]);
 
+  if (route.page === "reset-password") return <ResetPassword token={route.id} />;
   if (!model.token) return <Login />;
   const page = route.page === "admin" && !model.isAdmin ? "inbox" : route.page;
   return (
@@ -40,6 +42,7 @@ export function App() {
 }
 
 function TopBar({ page }: { page: string }) {
+  const [changing, setChanging] = useState(false);
   const me = model.me;
   const waiting = [...model.queues.values()].reduce((n, q) => n + (q.total ?? q.entries.length), 0);
   const unread = [...model.mine].reduce((n, id) => n + (model.convs.get(id)?.unread ?? 0), 0);
@@ -95,10 +98,14 @@ function TopBar({ page }: { page: string }) {
           {me?.display_name ?? model.agent?.display_name}
           {model.isAdmin && <span class="role">admin</span>}
         </span>
+        <button class="btn ghost" type="button" data-testid="change-password" onClick={() => setChanging(true)}>
+          Password
+        </button>
         <button class="btn ghost" type="button" onClick={() => { model.logout(); go("inbox"); }}>
           Sign out
         </button>
       </div>
+      {changing && <PasswordDialog onClose={() => setChanging(false)} />}
     </header>
   );
 }

@@ -138,6 +138,11 @@ export type RoutingMode = "auto" | "manual";
 
 export type SenderKind = "agent" | "assistant" | "customer" | "system";
 
+/** To every socket of an agent whose sessions were ended; the server disconnects those sockets right after it (realtime/manager.py). */
+export interface SessionEnded {
+  reason: "deactivated" | "password_changed";
+}
+
 export interface TypingEvent {
   conversation_id: string;
   sender_kind: "agent" | "assistant" | "customer";
@@ -227,4 +232,5 @@ export interface ServerEvents {
   assigned: AssignedEvent;
   unassigned: UnassignedEvent;
   reply_suggestion: ReplySuggestion;
+  session_ended: SessionEnded;
 }

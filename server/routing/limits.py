@@ -1,0 +1,102 @@
+"""Rate limits: token buckets in Redis, one Lua step per check, named after what they protect.
+
+Every limit is a setting `rate_<name>` ("<count>/<seconds>", core.rates.Rate): a burst of
+`count`, refilled evenly over `seconds`. A check names one or more buckets and takes from all of
+them or from none, so a refused attempt costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+from redis.asyncio import Redis
+
+from ..config import Settings
+from ..core.errors import ErrorCode, ParleyError
+from ..core.rates import Rate
+from .keys import RedisKeys
+
+# ARGV holds, per key, capacity, refill per second and cost, then a debt flag. With debt on, a
+# bucket holding at least one token pays the whole cost even if that leaves it below zero: an
+# upload's size is only known once it has been read, and the next upload then waits.
+# Returns "0" when taken, else "<seconds>:<index>": the longest wait and which key it is for.
+_TAKE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local debt = ARGV[#ARGV] == '1'
+local levels = {}
+local wait = 0
+local which = 0
+for i, key in ipairs(KEYS) do
+  local capacity = tonumber(ARGV[3 * i - 2])
+  local rate = tonumber(ARGV[3 * i - 1])
+  local cost = tonumber(ARGV[3 * i])
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = tonumber(state[1]) or capacity
+  local at = tonumber(state[2]) or now
+  tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+  levels[i] = tokens
+  local needed = cost
+  if debt then needed = math.min(cost, 1) end
+  if tokens < needed then
+    local seconds = (needed - tokens) / rate
+    if seconds > wait then wait = seconds; which = i end
+  end
+end
+if wait > 0 then return tostring(wait) .. ':' .. which end
+for i, key in ipairs(KEYS) do
+  local capacity = tonumber(ARGV[3 * i - 2])
+  local rate = tonumber(ARGV[3 * i - 1])
+  local tokens = levels[i] - tonumber(ARGV[3 * i])
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
+  redis.call('EXPIRE', key, math.ceil((capacity - tokens) / rate) + 1)
+end
+return '0'
+"""
+
+LIMIT_NAMES = tuple(
+    f.name.removeprefix("rate_") for f in fields(Settings) if f.name.startswith("rate_")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """Take `cost` from the bucket of limit `limit` kept for `subject` (an address, an id)."""
+
+    limit: str
+    subject: object
+    cost: int = 1
+
+
+class RateLimits:
+    def __init__(self, redis: Redis, keys: RedisKeys, settings: Settings) -> None:
+        self._keys = keys
+        self._rates = {name: Rate.parse(getattr(settings, f"rate_{name}")) for name in LIMIT_NAMES}
+        self._take = redis.register_script(_TAKE)
+
+    def rate(self, limit: str) -> Rate:
+        return self._rates[limit]
+
+    async def take(self, *charges: Charge, debt: bool = False) -> None:
+        """Take from every bucket or from none; over a limit raises rate_limited with
+        `retry_after` (whole seconds) and the name of the limit."""
+        if not charges:
+            return
+        keys: list[str] = []
+        args: list[int | float] = []
+        for charge in charges:
+            rate = self._rates[charge.limit]
+            keys.append(self._keys.rate_bucket(charge.limit, charge.subject))
+            args += [rate.count, rate.per_second, charge.cost]
+        args.append(1 if debt else 0)
+        reply = await self._take(keys=keys, args=args)
+        wait, _, which = (reply.decode() if isinstance(reply, bytes) else str(reply)).partition(":")
+        if float(wait) > 0:
+            refused = charges[int(which) - 1].limit
+            retry_after = max(1, math.ceil(float(wait)))
+            raise ParleyError(
+                ErrorCode.RATE_LIMITED,
+                f"too many requests; try again in {retry_after} seconds",
+                details={"retry_after": retry_after, "limit": refused},
+            )
