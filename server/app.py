@@ -89,7 +89,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
     )
     async with pool.acquire() as conn:
-        await migrate(conn)
+        await migrate(conn, settings.sql_dir)
     if settings.create_demo_accounts:
         print_demo_accounts(await create_demo_accounts(pool), settings)
     else:

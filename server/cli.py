@@ -60,7 +60,7 @@ def _migrate(settings: Settings) -> int:
     from .store.migrations import migrate_dsn
 
     with backing_services(settings) as ready:
-        applied = asyncio.run(migrate_dsn(ready.database_url))
+        applied = asyncio.run(migrate_dsn(ready.database_url, ready.sql_dir))
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing to apply"
     print(f"migrations: {names}")
     return 0

@@ -27,6 +27,8 @@ class Settings:
     database_url: str = ""
     redis_url: str = ""
     data_dir: Path = Path(".parley")
+    # Where migrations are read from; None means the ones shipped in the package.
+    sql_dir: Path | None = None
     # HMAC key for visitor and agent tokens; generated and kept in data_dir when empty.
     secret_key: str = ""
     redis_prefix: str = "parley:"
@@ -134,6 +136,7 @@ ENVIRONMENT: dict[str, str] = {
     "DATABASE_URL": "database_url",
     "REDIS_URL": "redis_url",
     "PARLEY_DATA_DIR": "data_dir",
+    "PARLEY_SQL_DIR": "sql_dir",
     "PARLEY_SECRET_KEY": "secret_key",
     "PARLEY_REDIS_PREFIX": "redis_prefix",
     "PARLEY_REDIS_POOL_MAX": "redis_pool_max",
@@ -211,7 +214,7 @@ def _parse(name: str, field_name: str, raw: str, current: Any) -> Any:
             return float(raw)
         if isinstance(current, tuple):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
-        if isinstance(current, Path) or field_name == "attachment_dir":
+        if isinstance(current, Path) or field_name in ("attachment_dir", "sql_dir"):
             return Path(raw)
         return raw
     except ValueError as exc:

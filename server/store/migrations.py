@@ -1,13 +1,13 @@
-"""Applies the numbered plain-SQL files in sql/ in order, each in its own transaction."""
+"""Applies the numbered plain-SQL migrations in order, each in its own transaction."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
+from importlib.abc import Traversable
 
 import asyncpg
 
@@ -29,31 +29,28 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def default_sql_dir() -> Path:
-    override = os.environ.get("PARLEY_SQL_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "sql"
+def default_sql_dir() -> Traversable:
+    """The migrations shipped in the package (server/sql links to the top-level sql/ folder)."""
+    return resources.files("server").joinpath("sql")
 
 
-def load_migrations(sql_dir: Path) -> list[Migration]:
+def load_migrations(sql_dir: Traversable) -> list[Migration]:
     if not sql_dir.is_dir():
-        raise FileNotFoundError(
-            f"no migrations directory at {sql_dir}; run from a checkout or set PARLEY_SQL_DIR"
-        )
+        raise FileNotFoundError(f"no migrations directory at {sql_dir} (PARLEY_SQL_DIR)")
     migrations = []
-    for path in sorted(sql_dir.glob("*.sql")):
-        match = _FILE_NAME.match(path.name)
+    files = [entry for entry in sql_dir.iterdir() if entry.name.endswith(".sql")]
+    for entry in sorted(files, key=lambda e: e.name):
+        match = _FILE_NAME.match(entry.name)
         if not match:
-            raise ValueError(f"migration file name must look like 0001_name.sql: {path.name}")
-        migrations.append(Migration(int(match[1]), match[2], path.read_text(encoding="utf-8")))
+            raise ValueError(f"migration file name must look like 0001_name.sql: {entry.name}")
+        migrations.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     versions = [m.version for m in migrations]
     if len(set(versions)) != len(versions):
         raise ValueError("two migration files share a version number")
     return migrations
 
 
-async def migrate(conn: asyncpg.Connection, sql_dir: Path | None = None) -> list[Migration]:
+async def migrate(conn: asyncpg.Connection, sql_dir: Traversable | None = None) -> list[Migration]:
     """Apply pending migrations; return the ones applied. Safe to run from many processes."""
     migrations = load_migrations(sql_dir or default_sql_dir())
     await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
@@ -95,7 +92,7 @@ async def migrate(conn: asyncpg.Connection, sql_dir: Path | None = None) -> list
         await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
 
 
-async def migrate_dsn(dsn: str, sql_dir: Path | None = None) -> list[Migration]:
+async def migrate_dsn(dsn: str, sql_dir: Traversable | None = None) -> list[Migration]:
     conn = await asyncpg.connect(dsn)
     try:
         return await migrate(conn, sql_dir)
