@@ -1,5 +1,9 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
-PYTHON ?= python3
+# Both work in the project's own virtual environment: a distribution Python refuses `pip install`
+# (PEP 668), and installing into a shared interpreter would re-point its `parley` at this checkout.
+SYSTEM_PYTHON ?= python3
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
 NPM ?= npm
 CHROMIUM ?= /usr/bin/chromium
 # apt-get needs root; elsewhere go through sudo.
@@ -11,13 +15,27 @@ WIDGET_SOURCES := $(shell find widget/src -type f 2>/dev/null) widget/build.mjs 
 CONSOLE_PAGE := server/static/console/index.html
 CONSOLE_SOURCES := $(shell find agent_console/src -type f 2>/dev/null) agent_console/build.mjs agent_console/tsconfig.json
 
-.PHONY: install install-test node browser widget console run test lint typecheck format
+.PHONY: install install-test venv node browser widget console run test lint typecheck format
 
-install:
-	$(PYTHON) -m pip install --quiet -e .
+# Debian and Ubuntu ship `venv` without pip (the python3-venv package): installed when missing.
+venv: $(PYTHON)
 
-install-test:
-	$(PYTHON) -m pip install --quiet -e '.[test]'
+$(PYTHON):
+	@$(SYSTEM_PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		rm -rf $(VENV); $(APT_INSTALL) python3-venv && $(SYSTEM_PYTHON) -m venv $(VENV); }
+
+# pip costs seconds even when nothing changed: it runs again only when pyproject.toml changes.
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@ $(VENV)/.installed
 
 # Node.js and npm build the widget; from Debian when the machine has none.
 node:
@@ -49,17 +67,17 @@ $(CONSOLE_PAGE): agent_console/node_modules/.package-lock.json $(CONSOLE_SOURCES
 	cd agent_console && $(NPM) run --silent build
 
 run: install widget console
-	parley serve
+	$(VENV)/bin/parley serve
 
 test: install-test widget console browser lint typecheck
 	$(PYTHON) -m pytest -q -p no:cacheprovider
 
-lint:
+lint: install-test
 	$(PYTHON) -m ruff check server tests
 
-typecheck:
+typecheck: install-test
 	$(PYTHON) -m mypy server
 
-format:
+format: install-test
 	$(PYTHON) -m ruff format server tests
 	$(PYTHON) -m ruff check --fix server tests

@@ -42,10 +42,14 @@ def _install_wheel(tmp_path: Path) -> Path:
     # The heavy dependencies (onnxruntime, numpy...) come from this interpreter's environment
     # instead of the network. A path in a .pth file is not itself scanned for .pth files, so an
     # editable install of the checkout there stays invisible to the new environment.
-    purelib = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], cwd=tmp_path)
+    purelib = _run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], cwd=tmp_path
+    )
     outer = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
     Path(purelib.strip(), "outer-dependencies.pth").write_text("\n".join(sorted(outer)) + "\n")
-    _run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheels[0])], cwd=tmp_path)
+    _run(
+        [str(python), "-m", "pip", "install", "--quiet", "--no-deps", str(wheels[0])], cwd=tmp_path
+    )
     return venv
 
 
@@ -55,7 +59,9 @@ async def test_the_wheel_migrates_and_serves_from_outside_the_checkout(
     missing = [str(path) for path in BUILT.values() if not path.is_file()]
     assert not missing, f"build the widget and console first (make widget console): {missing}"
     venv = _install_wheel(tmp_path)
-    where = _run([str(venv / "bin/python"), "-c", "import server; print(server.__file__)"], cwd=tmp_path)
+    where = _run(
+        [str(venv / "bin/python"), "-c", "import server; print(server.__file__)"], cwd=tmp_path
+    )
     assert Path(where.strip()).is_relative_to(venv), where
 
     settings = wheel_settings(
