@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 from collections.abc import AsyncIterator, Coroutine
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -15,7 +12,7 @@ import redis.asyncio as redis_asyncio
 from aiohttp import web
 
 from .actions import widget as widget_actions
-from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
+from .actions.bootstrap import create_demo_accounts, ensure_default_team
 from .actions.context import Services
 from .actions.queue_updates import QueueUpdates
 from .actions.queue_view import announce_queue
@@ -32,10 +29,11 @@ from .api import (
     widget_routes,
 )
 from .api.errors import error_middleware
-from .api.keys import ORIGINS, SERVICES, SETTINGS, SOCKETS
+from .api.keys import DEMO_ACCOUNTS, ORIGINS, SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
 from .background import cancel_and_wait
+from .banner import resolve_secret
 from .config import Settings
 from .core.origins import AllowedOrigins
 from .realtime.background import start_background
@@ -53,36 +51,6 @@ from .store.migrations import migrate
 log = logging.getLogger(__name__)
 
 
-def resolve_secret(settings: Settings) -> str:
-    """The token secret: configured, or generated once and kept in the data directory."""
-    if settings.secret_key:
-        return settings.secret_key
-    path = Path(settings.data_dir) / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    if not settings.embedded:
-        log.warning(
-            "PARLEY_SECRET_KEY is not set; generated one in %s. Every process of a deployment "
-            "must share the same key.",
-            path,
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(secret)
-    return secret
-
-
-def print_demo_accounts(accounts: list[DemoAccount], settings: Settings) -> None:
-    if not accounts:
-        return
-    lines = ["", "Demo accounts created (shown once; change the passwords):"]
-    lines += [f"  {a.role.value:<6} {a.email}  password: {a.password}" for a in accounts]
-    lines.append(f"  Console: http://{settings.host}:{settings.port}/console/")
-    print("\n".join(lines) + "\n", flush=True)
-
-
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     pool = await create_pool(
@@ -91,7 +59,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     async with pool.acquire() as conn:
         await migrate(conn, settings.sql_dir)
     if settings.create_demo_accounts:
-        print_demo_accounts(await create_demo_accounts(pool), settings)
+        app[DEMO_ACCOUNTS] = await create_demo_accounts(pool)
     else:
         async with pool.acquire() as conn:
             await ensure_default_team(conn)

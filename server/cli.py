@@ -25,22 +25,22 @@ def _serve(settings: Settings) -> int:
     from aiohttp import web
 
     from .app import create_app
+    from .banner import announce_when_ready, resolve_secret
 
+    # Before the embedded services start: whether DATABASE_URL was configured decides the tone.
+    settings = settings.with_overrides(secret_key=resolve_secret(settings))
     # Fewer, larger young-generation collections: full collections over tens of thousands of
     # connection objects stall the loop for far longer than any message takes.
     gc.set_threshold(50_000, 50, 1_000)
     with backing_services(settings) as ready:
         app = create_app(ready)
-        print(
-            f"Parley is running: http://{ready.host}:{ready.port}/demo/ (customer demo), "
-            f"http://{ready.host}:{ready.port}/console/ (agents)",
-            flush=True,
-        )
+        announcement: list[asyncio.Task[None]] = []  # holds the task until it is done
         web.run_app(
             app,
             host=ready.host,
             port=ready.port,
-            print=None,
+            # Called once every listener is up (after migrations): the first screen follows.
+            print=lambda _: announcement.append(announce_when_ready(app)),
             loop=_new_loop(),
             # Sockets are closed explicitly on shutdown; don't wait a minute for stragglers.
             shutdown_timeout=10,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socketio
 from aiohttp import web
 
+from ..actions.bootstrap import DemoAccount
 from ..actions.context import Services
 from ..assistant.service import Assistant
 from ..config import Settings
@@ -15,3 +16,5 @@ SERVICES = web.AppKey("services", Services)
 SOCKETS = web.AppKey("sockets", socketio.AsyncServer)
 ASSISTANT = web.AppKey("assistant", Assistant)
 ORIGINS = web.AppKey("origins", AllowedOrigins)
+# The demo accounts created on this start, for the first screen (only ever held in memory).
+DEMO_ACCOUNTS = web.AppKey("demo_accounts", list[DemoAccount])
