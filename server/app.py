@@ -24,18 +24,21 @@ from .api import (
     directory_routes,
     health,
     knowledge_routes,
+    metrics_routes,
     openapi,
     quick_response_routes,
     widget_routes,
 )
 from .api.errors import error_middleware
-from .api.keys import DEMO_ACCOUNTS, ORIGINS, SERVICES, SETTINGS, SOCKETS
+from .api.keys import DEMO_ACCOUNTS, METRICS, ORIGINS, SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
 from .background import cancel_and_wait
 from .banner import resolve_secret
 from .config import Settings
 from .core.origins import AllowedOrigins
+from .observability.live import loop_and_gc, observe_pool, observe_sockets
+from .observability.metrics import Metrics
 from .realtime.background import start_background
 from .realtime.publisher import SocketPublisher
 from .realtime.server import create_socket_server, register_namespaces
@@ -89,7 +92,9 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
         queue_updates=QueueUpdates(),
         origins=app[ORIGINS],
+        metrics=app[METRICS],
     )
+    observe_pool(app[METRICS], pool)
     services.queue_updates.bind(lambda team_id: announce_queue(services, team_id))
     app[SERVICES] = services
     await widget_actions.apply_overrides(services)
@@ -167,6 +172,10 @@ def create_app(settings: Settings) -> web.Application:
     sio = create_socket_server(settings, origins)
     sio.attach(app)
     app[SOCKETS] = sio
+    metrics = Metrics(settings.instance or None)
+    app[METRICS] = metrics
+    observe_sockets(metrics, sio)
+    app.cleanup_ctx.append(lambda _app: loop_and_gc(metrics))
     app.cleanup_ctx.append(_services_ctx)
     app.on_shutdown.append(_close_sockets)
     for table in (
@@ -181,6 +190,7 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes(table)
     knowledge_routes.setup(app)
     openapi.setup(app)
+    metrics_routes.setup(app)
     widget_routes.setup(app)
     add_static_routes(app)
     return app

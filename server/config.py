@@ -73,6 +73,12 @@ class Settings:
     websocket_only: bool = False
     create_demo_accounts: bool = True
     log_level: str = "INFO"
+    # plain (for a terminal) or json (one object per line, for log collectors).
+    log_format: str = "plain"
+    # Bearer token that GET /metrics requires; empty turns the endpoint off (404).
+    metrics_token: str = ""
+    # This process's `instance` label on every metric; empty: host:pid.
+    instance: str = ""
     # The AI assistant (docs/assistant.md). Without an API key it answers by quoting articles.
     openai_api_key: str = ""
     openai_base_url: str = ""
@@ -166,6 +172,9 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_WEBSOCKET_ONLY": "websocket_only",
     "PARLEY_DEMO_ACCOUNTS": "create_demo_accounts",
     "PARLEY_LOG_LEVEL": "log_level",
+    "PARLEY_LOG_FORMAT": "log_format",
+    "PARLEY_METRICS_TOKEN": "metrics_token",
+    "PARLEY_INSTANCE": "instance",
     "OPENAI_API_KEY": "openai_api_key",
     "OPENAI_BASE_URL": "openai_base_url",
     "PARLEY_ASSISTANT_MODEL": "assistant_model",
@@ -250,6 +259,10 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_DB_POOL_MIN must not exceed PARLEY_DB_POOL_MAX")
     if not 0 <= settings.proxy_hops <= 10:
         raise ConfigError("PARLEY_PROXY_HOPS must be between 0 and 10")
+    if settings.log_format not in ("plain", "json"):
+        raise ConfigError("PARLEY_LOG_FORMAT must be plain or json")
+    if settings.metrics_token and len(settings.metrics_token) < 16:
+        raise ConfigError("PARLEY_METRICS_TOKEN must be at least 16 characters")
     _validate_assistant(settings)
     _validate_widget(settings)
 

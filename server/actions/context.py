@@ -18,6 +18,7 @@ from ..core.errors import ErrorCode, ParleyError
 from ..core.events import Event
 from ..core.models import AgentPrincipal, Message
 from ..core.origins import AllowedOrigins
+from ..observability.metrics import Metrics
 from ..routing.keys import RedisKeys
 from ..routing.presence import PresenceStore
 from ..routing.queue import RoutingStore
@@ -84,6 +85,7 @@ class Services:
     queue_updates: QueueUpdates
     participant: Participant = field(default_factory=NoParticipant)
     origins: AllowedOrigins = field(default_factory=lambda: AllowedOrigins(("*",)))
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass(slots=True)

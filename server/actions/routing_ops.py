@@ -44,6 +44,7 @@ async def release(
             )
     result = conversation
     if requeue:
+        services.metrics.requeues.labels(kind).inc()
         requeued = await routing.enqueue(
             services,
             conversation.id,

@@ -10,11 +10,13 @@ from ..actions.context import Services
 from ..assistant.service import Assistant
 from ..config import Settings
 from ..core.origins import AllowedOrigins
+from ..observability.metrics import Metrics
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 SOCKETS = web.AppKey("sockets", socketio.AsyncServer)
 ASSISTANT = web.AppKey("assistant", Assistant)
 ORIGINS = web.AppKey("origins", AllowedOrigins)
+METRICS = web.AppKey("metrics", Metrics)
 # The demo accounts created on this start, for the first screen (only ever held in memory).
 DEMO_ACCOUNTS = web.AppKey("demo_accounts", list[DemoAccount])

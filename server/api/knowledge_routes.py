@@ -22,6 +22,7 @@ from ..assistant.upkeep import keep_up
 from ..core import policies
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.knowledge import ArticleDraft, slugify
+from ..observability.live import observe_assistant
 from ..store import knowledge as knowledge_store
 from .errors import json_response
 from .keys import ASSISTANT, SERVICES, SETTINGS
@@ -250,6 +251,7 @@ async def _assistant_ctx(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     assistant = build_assistant(settings, services.db)
     app[ASSISTANT] = assistant
+    observe_assistant(services.metrics, assistant)
     participant = AssistantParticipant(services, assistant)
     services.participant = participant
     participant.start()

@@ -48,14 +48,21 @@ def acked(handler: H) -> H:
     A bad payload or a refused action never closes the connection and never leaks internals.
     """
 
+    event = handler.__name__.removeprefix("on_")
+
     @functools.wraps(handler)
     async def wrapper(self: Any, sid: str, *args: Any) -> dict[str, Any]:
+        acks = self.services.metrics.acks
         try:
-            return ok(await handler(self, sid, *args))
+            result = ok(await handler(self, sid, *args))
         except ParleyError as exc:
+            acks.labels(event, str(exc.code)).inc()
             return error_ack(exc)
         except Exception:
             log.exception("socket handler %s failed", handler.__name__)
+            acks.labels(event, str(ErrorCode.INTERNAL)).inc()
             return error_ack(ParleyError(ErrorCode.INTERNAL, "internal error; please retry"))
+        acks.labels(event, "ok").inc()
+        return result
 
     return wrapper  # type: ignore[return-value]
