@@ -31,6 +31,7 @@ from .api import (
 )
 from .api.errors import error_middleware
 from .api.keys import DEMO_ACCOUNTS, METRICS, ORIGINS, SERVICES, SETTINGS, SOCKETS
+from .api.request_context import request_context
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
 from .background import cancel_and_wait
@@ -163,7 +164,7 @@ def create_app(settings: Settings) -> web.Application:
             "create_app needs database_url and redis_url (start embedded services first)"
         )
     app = web.Application(
-        middlewares=[error_middleware],
+        middlewares=[request_context, error_middleware],
         client_max_size=settings.attachment_max_bytes + 1024 * 1024,
     )
     app[SETTINGS] = settings

@@ -5,20 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import sys
 from collections.abc import Sequence
 
 from . import kb_cli
 from .config import ConfigError, Settings, load_settings
+from .observability.logs import configure_logging
 from .services import backing_services
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def _serve(settings: Settings) -> int:
@@ -92,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"parley: configuration error: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, settings.instance)
     if args.command == "serve":
         return _serve(settings)
     if args.command == "migrate":

@@ -57,8 +57,13 @@ async def test_metrics_move_with_real_traffic(watched: RunningServer) -> None:
     await staff.log.wait_for("assigned", count=1)
     await staff.ok("join", {"conversation_id": conversation_id})
     for n in (1, 2):
-        await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": f"c-{n}", "body": f"hello {n}"})
-    await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": "a-1", "body": "hi"})
+        await cust.ok(
+            "send_message",
+            {"conversation_id": conversation_id, "client_id": f"c-{n}", "body": f"hello {n}"},
+        )
+    await staff.ok(
+        "send_message", {"conversation_id": conversation_id, "client_id": "a-1", "body": "hi"}
+    )
     refused = await cust.call("send_message", {"conversation_id": conversation_id, "body": 42})
     assert refused["ok"] is False
     await staff.log.wait_for("message", count=3)
@@ -71,7 +76,12 @@ async def test_metrics_move_with_real_traffic(watched: RunningServer) -> None:
     assert value(found, "parley_messages_delivered_total", namespace="/agent") == 3
     assert value(found, "parley_message_delivery_seconds_count") == 6
     assert value(found, "parley_socket_acks_total", event="send_message", code="ok") == 3
-    assert value(found, "parley_socket_acks_total", event="send_message", code=refused["error"]["code"]) == 1
+    assert (
+        value(
+            found, "parley_socket_acks_total", event="send_message", code=refused["error"]["code"]
+        )
+        == 1
+    )
     assert value(found, "parley_connections", namespace="/customer") == 1
     assert value(found, "parley_connections", namespace="/agent") == 1
     assert value(found, "parley_assignments_total", kind="assigned") == 1
