@@ -15,7 +15,7 @@ WIDGET_SOURCES := $(shell find widget/src -type f 2>/dev/null) widget/build.mjs 
 CONSOLE_PAGE := server/static/console/index.html
 CONSOLE_SOURCES := $(shell find agent_console/src -type f 2>/dev/null) agent_console/build.mjs agent_console/tsconfig.json
 
-.PHONY: install install-test venv node browser widget console run test lint typecheck format
+.PHONY: install install-test venv node browser deploy-tools widget console run test lint typecheck format
 
 # Debian and Ubuntu ship `venv` without pip (the python3-venv package): installed when missing.
 venv: $(PYTHON)
@@ -45,6 +45,11 @@ node:
 browser:
 	@[ -x $(CHROMIUM) ] || { $(APT_INSTALL) chromium; }
 
+# docker-compose and systemd-analyze check the deployment files (tests/deploy); no daemon needed.
+deploy-tools:
+	@command -v docker-compose >/dev/null || { $(APT_INSTALL) docker-compose; }
+	@command -v systemd-analyze >/dev/null || { $(APT_INSTALL) systemd; }
+
 # The customer widget: dependencies exactly as locked, then the bundle the server serves at
 # /widget.js. The build fails when the bundle grows past its size budget.
 widget: $(WIDGET_BUNDLE)
@@ -69,7 +74,7 @@ $(CONSOLE_PAGE): agent_console/node_modules/.package-lock.json $(CONSOLE_SOURCES
 run: install widget console
 	$(VENV)/bin/parley serve
 
-test: install-test widget console browser lint typecheck
+test: install-test widget console browser deploy-tools lint typecheck
 	$(PYTHON) -m pytest -q -p no:cacheprovider
 
 lint: install-test
