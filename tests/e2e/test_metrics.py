@@ -9,7 +9,9 @@ import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from server.config import Settings
+from tests.e2e.assistant_support import PASSWORD_QUESTION, an_answer, ask, assistant_server
 from tests.e2e.routing_support import eventually, online_agent, waiting_customer
+from tests.fake_openai import FakeOpenAI, Reply
 from tests.support import RunningServer, start_server
 
 TOKEN = "metrics-token-0123456789"
@@ -118,3 +120,42 @@ async def test_metrics_are_off_without_a_token(server: RunningServer) -> None:
     status, text = await scrape(server)
     assert status == 404
     assert '"not_found"' in text
+
+
+@pytest_asyncio.fixture
+async def watched_assistant(
+    settings: Settings, fake_openai: FakeOpenAI
+) -> AsyncIterator[RunningServer]:
+    running = await assistant_server(
+        settings, openai_api_key="test-key", openai_base_url=fake_openai.base_url,
+        assistant_timeout_seconds=2.0, assistant_retries=0, metrics_token=TOKEN, instance="test-1",
+    )  # fmt: skip
+    yield running
+    await running.stop()
+
+
+async def test_assistant_answers_model_calls_and_hand_overs_are_counted(
+    watched_assistant: RunningServer, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.default = Reply("Click **Forgot password?** on the sign-in page [1].", piece=6)
+    found = await samples(watched_assistant)
+    assert value(found, "parley_model_breaker_state", state="closed") == 1
+    assert value(found, "parley_model_breaker_state", state="open") == 0
+
+    cust, conversation_id = await waiting_customer(watched_assistant)
+    await ask(cust, conversation_id, PASSWORD_QUESTION)
+    await cust.log.wait_for("message", an_answer, timeout=10)
+    found = await samples(watched_assistant)
+    assert value(found, "parley_assistant_outcomes_total", outcome="answered") == 1
+    assert value(found, "parley_messages_posted_total", sender="assistant") == 1
+    assert value(found, "parley_model_seconds_count") == 1
+    assert value(found, "parley_model_tokens_total", kind="prompt") > 0
+    assert value(found, "parley_model_tokens_total", kind="completion") > 0
+
+    _, _, staff = await online_agent(watched_assistant, "Robin")
+    await staff.log.wait_for("assigned", count=1)
+    found = await samples(watched_assistant)
+    assert value(found, "parley_assistant_outcomes_total", outcome="handed_over") == 1
+    assert value(found, "parley_assignments_total", kind="assigned") == 1
+    await cust.close()
+    await staff.close()
