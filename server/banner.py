@@ -63,7 +63,8 @@ def first_screen(settings: Settings, demo_accounts: list[DemoAccount]) -> str:
         lines += [f"    {a.role.value:<6} {a.email}  password: {a.password}" for a in demo_accounts]
         lines += [
             "  They are shown only this once and are NOT stored anywhere: the database keeps",
-            "  only their hashes, and no file or log has them.",
+            "  only their hashes, and Parley writes them to no file and no log. (Where this",
+            "  screen itself is captured, e.g. by journald, change them after signing in.)",
         ]
     lines += [
         "",
