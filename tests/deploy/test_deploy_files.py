@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -12,6 +14,8 @@ import yaml
 from dockerfile_parse import DockerfileParser
 
 from server.cli import build_parser
+from server.config import Settings
+from tests.support import start_server
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -143,3 +147,21 @@ def test_procfile_runs_the_release_and_web_commands_parley_understands() -> None
         program, *args = command.split()
         assert program == "parley"
         build_parser().parse_args(args)
+
+
+async def test_the_images_health_check_command_follows_readyz(settings: Settings) -> None:
+    parser = DockerfileParser(path=str(CHECKOUT / "Dockerfile"))
+    [health] = [i["value"] for i in parser.structure if i["instruction"] == "HEALTHCHECK"]
+    command = json.loads(health[health.index("CMD") + 3 :].strip())
+    assert command[0] == "python"
+    running = await start_server(settings)
+    try:
+        env = {**os.environ, "PORT": str(running.port)}
+        ready = await asyncio.create_subprocess_exec(sys.executable, *command[1:], env=env)
+        assert await ready.wait() == 0
+    finally:
+        await running.stop()
+    gone = await asyncio.create_subprocess_exec(
+        sys.executable, *command[1:], env=env, stderr=asyncio.subprocess.DEVNULL
+    )
+    assert await gone.wait() != 0
