@@ -26,8 +26,8 @@ def observe_sockets(metrics: Metrics, sio: socketio.AsyncServer) -> None:
         ]
 
     def backlog() -> Iterable[tuple[tuple[str, ...], float]]:
-        outbox = getattr(sio.manager, "_outbox", ())
-        return [((), float(len(outbox)))]
+        # Only the Redis-backed manager queues publishes; a local one has none.
+        return [((), float(getattr(sio.manager, "backlog", 0)))]
 
     metrics.live.add(
         "parley_connections",
