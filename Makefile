@@ -1,5 +1,9 @@
 # Everyday commands. `make run` and `make test` are the README's two commands.
-PYTHON ?= python3
+# Both work in the project's own virtual environment: a distribution Python refuses `pip install`
+# (PEP 668), and installing into a shared interpreter would re-point its `parley` at this checkout.
+SYSTEM_PYTHON ?= python3
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
 NPM ?= npm
 CHROMIUM ?= /usr/bin/chromium
 # apt-get needs root; elsewhere go through sudo.
@@ -11,13 +15,27 @@ WIDGET_SOURCES := $(shell find widget/src -type f 2>/dev/null) widget/build.mjs 
 CONSOLE_PAGE := server/static/console/index.html
 CONSOLE_SOURCES := $(shell find agent_console/src -type f 2>/dev/null) agent_console/build.mjs agent_console/tsconfig.json
 
-.PHONY: install install-test node browser pgbouncer widget console run test lint typecheck format
+.PHONY: install install-test venv node browser pgbouncer deploy-tools widget console run test lint typecheck format
 
-install:
-	$(PYTHON) -m pip install --quiet -e .
+# Debian and Ubuntu ship `venv` without pip (the python3-venv package): installed when missing.
+venv: $(PYTHON)
 
-install-test:
-	$(PYTHON) -m pip install --quiet -e '.[test]'
+$(PYTHON):
+	@$(SYSTEM_PYTHON) -m venv $(VENV) 2>/dev/null || { \
+		rm -rf $(VENV); $(APT_INSTALL) python3-venv && $(SYSTEM_PYTHON) -m venv $(VENV); }
+
+# pip costs seconds even when nothing changed: it runs again only when pyproject.toml changes.
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@ $(VENV)/.installed
 
 # Node.js and npm build the widget; from Debian when the machine has none.
 node:
@@ -30,6 +48,11 @@ browser:
 # PgBouncer in transaction mode stands in for Supabase's pooler in the tests.
 pgbouncer:
 	@[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || { $(APT_INSTALL) pgbouncer; }
+
+# docker-compose and systemd-analyze check the deployment files (tests/deploy); no daemon needed.
+deploy-tools:
+	@command -v docker-compose >/dev/null || { $(APT_INSTALL) docker-compose; }
+	@command -v systemd-analyze >/dev/null || { $(APT_INSTALL) systemd; }
 
 # The customer widget: dependencies exactly as locked, then the bundle the server serves at
 # /widget.js. The build fails when the bundle grows past its size budget.
@@ -53,9 +76,9 @@ $(CONSOLE_PAGE): agent_console/node_modules/.package-lock.json $(CONSOLE_SOURCES
 	cd agent_console && $(NPM) run --silent build
 
 run: install widget console
-	parley serve
+	$(VENV)/bin/parley serve
 
-test: install-test widget console browser pgbouncer lint typecheck
+test: install-test widget console browser pgbouncer deploy-tools lint typecheck
 	$(PYTHON) -m pytest -q -p no:cacheprovider
 
 # The TypeScript linter (Biome), kept apart from the clients' own dependencies.
@@ -64,7 +87,7 @@ $(LINT_TOOLS): tools/lint/package.json tools/lint/package-lock.json | node
 	cd tools/lint && $(NPM) ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-lint: $(LINT_TOOLS) widget/node_modules/.package-lock.json agent_console/node_modules/.package-lock.json
+lint: install-test $(LINT_TOOLS) widget/node_modules/.package-lock.json agent_console/node_modules/.package-lock.json
 	$(PYTHON) -m ruff check server tests
 	$(PYTHON) -m server.wire_codegen --check
 	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command as c; sys.argv[0] = 'lint-imports'; c()"
@@ -72,9 +95,9 @@ lint: $(LINT_TOOLS) widget/node_modules/.package-lock.json agent_console/node_mo
 	cd agent_console && $(NPM) run --silent typecheck
 	cd tools/lint && $(NPM) run --silent lint
 
-typecheck:
+typecheck: install-test
 	$(PYTHON) -m mypy server
 
-format:
+format: install-test
 	$(PYTHON) -m ruff format server tests
 	$(PYTHON) -m ruff check --fix server tests

@@ -19,16 +19,20 @@ from .api import (
     directory_routes,
     health,
     knowledge_routes,
+    metrics_routes,
     openapi,
     quick_response_routes,
     widget_routes,
 )
 from .api.errors import error_middleware
-from .api.keys import ORIGINS, SETTINGS, SOCKETS
+from .api.keys import METRICS, ORIGINS, SETTINGS, SOCKETS
 from .api.rate_limits import rest_rate_limits
+from .api.request_context import request_context
 from .api.static import add_static_routes
 from .config import Settings
 from .core.origins import AllowedOrigins
+from .observability.live import observe_sockets
+from .observability.metrics import Metrics
 from .realtime.server import create_socket_server
 
 log = logging.getLogger(__name__)
@@ -76,7 +80,7 @@ def create_app(settings: Settings) -> web.Application:
             "create_app needs database_url and redis_url (start embedded services first)"
         )
     app = web.Application(
-        middlewares=[error_middleware, rest_rate_limits],
+        middlewares=[request_context, error_middleware, rest_rate_limits],
         client_max_size=settings.attachment_max_bytes + 1024 * 1024,
     )
     app[SETTINGS] = settings
@@ -85,6 +89,9 @@ def create_app(settings: Settings) -> web.Application:
     sio = create_socket_server(settings, origins)
     sio.attach(app)
     app[SOCKETS] = sio
+    metrics = Metrics(settings.instance or None)
+    app[METRICS] = metrics
+    observe_sockets(metrics, sio)
     app.cleanup_ctx.extend(lifecycle.CONTEXTS)
     app.on_shutdown.append(_close_sockets)
     for table in (
@@ -100,6 +107,7 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes(table)
     app.router.add_routes(knowledge_routes.routes)
     openapi.setup(app)
+    metrics_routes.setup(app)
     widget_routes.setup(app)
     add_static_routes(app)
     return app

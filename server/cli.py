@@ -5,42 +5,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import sys
 from collections.abc import Sequence
 
 from . import agents_cli, kb_cli
 from .config import ConfigError, Settings, load_settings
+from .observability.logs import configure_logging
 from .services import backing_services
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
 
 
 def _serve(settings: Settings) -> int:
     from aiohttp import web
 
     from .app import create_app
+    from .banner import announce_when_ready, resolve_secret
 
+    # Before the embedded services start: whether DATABASE_URL was configured decides the tone.
+    settings = settings.with_overrides(secret_key=resolve_secret(settings))
     # Fewer, larger young-generation collections: full collections over tens of thousands of
     # connection objects stall the loop for far longer than any message takes.
     gc.set_threshold(50_000, 50, 1_000)
     with backing_services(settings) as ready:
         app = create_app(ready)
-        print(
-            f"Parley is running: http://{ready.host}:{ready.port}/demo/ (customer demo), "
-            f"http://{ready.host}:{ready.port}/console/ (agents)",
-            flush=True,
-        )
+        announcement: list[asyncio.Task[None]] = []  # holds the task until it is done
         web.run_app(
             app,
             host=ready.host,
             port=ready.port,
-            print=None,
+            # Called once every listener is up (after migrations): the first screen follows.
+            print=lambda _: announcement.append(announce_when_ready(app)),
             loop=_new_loop(),
             # Sockets are closed explicitly on shutdown; don't wait a minute for stragglers.
             shutdown_timeout=10,
@@ -60,7 +53,7 @@ def _migrate(settings: Settings) -> int:
     from .store.migrations import migrate_dsn
 
     with backing_services(settings) as ready:
-        applied = asyncio.run(migrate_dsn(ready.database_url))
+        applied = asyncio.run(migrate_dsn(ready.database_url, ready.sql_dir))
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "nothing to apply"
     print(f"migrations: {names}")
     return 0
@@ -93,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"parley: configuration error: {exc}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, settings.instance)
     if args.command == "serve":
         return _serve(settings)
     if args.command == "migrate":

@@ -28,6 +28,8 @@ class Settings:
     database_url: str = ""
     redis_url: str = ""
     data_dir: Path = Path(".parley")
+    # Where migrations are read from; None means the ones shipped in the package.
+    sql_dir: Path | None = None
     # HMAC key for visitor and agent tokens; generated and kept in data_dir when empty.
     secret_key: str = ""
     redis_prefix: str = "parley:"
@@ -94,6 +96,12 @@ class Settings:
     websocket_only: bool = False
     create_demo_accounts: bool = True
     log_level: str = "INFO"
+    # plain (for a terminal) or json (one object per line, for log collectors).
+    log_format: str = "plain"
+    # Bearer token that GET /metrics requires; empty turns the endpoint off (404).
+    metrics_token: str = ""
+    # This process's `instance` label on every metric; empty: host:pid.
+    instance: str = ""
     # The AI assistant (docs/assistant.md). Without an API key it answers by quoting articles.
     openai_api_key: str = ""
     openai_base_url: str = ""
@@ -203,6 +211,7 @@ ENVIRONMENT: dict[str, str] = {
     "DATABASE_URL": "database_url",
     "REDIS_URL": "redis_url",
     "PARLEY_DATA_DIR": "data_dir",
+    "PARLEY_SQL_DIR": "sql_dir",
     "PARLEY_SECRET_KEY": "secret_key",
     "PARLEY_REDIS_PREFIX": "redis_prefix",
     "PARLEY_REDIS_POOL_MAX": "redis_pool_max",
@@ -247,6 +256,9 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_WEBSOCKET_ONLY": "websocket_only",
     "PARLEY_DEMO_ACCOUNTS": "create_demo_accounts",
     "PARLEY_LOG_LEVEL": "log_level",
+    "PARLEY_LOG_FORMAT": "log_format",
+    "PARLEY_METRICS_TOKEN": "metrics_token",
+    "PARLEY_INSTANCE": "instance",
     "OPENAI_API_KEY": "openai_api_key",
     "OPENAI_BASE_URL": "openai_base_url",
     "PARLEY_ASSISTANT_MODEL": "assistant_model",
@@ -307,7 +319,7 @@ def _parse(name: str, field_name: str, raw: str, current: Any) -> Any:
             return float(raw)
         if isinstance(current, tuple):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
-        if isinstance(current, Path) or field_name == "attachment_dir":
+        if isinstance(current, Path) or field_name in ("attachment_dir", "sql_dir"):
             return Path(raw)
         return raw
     except ValueError as exc:
@@ -346,6 +358,10 @@ def _validate(settings: Settings) -> None:
     if not 0 <= settings.proxy_hops <= 10:
         raise ConfigError("PARLEY_PROXY_HOPS must be between 0 and 10")
     _validate_accounts(settings)
+    if settings.log_format not in ("plain", "json"):
+        raise ConfigError("PARLEY_LOG_FORMAT must be plain or json")
+    if settings.metrics_token and len(settings.metrics_token) < 16:
+        raise ConfigError("PARLEY_METRICS_TOKEN must be at least 16 characters")
     _validate_assistant(settings)
     _validate_widget(settings)
     _validate_supabase(settings)

@@ -63,7 +63,7 @@ def _with_assistant(settings: Settings, command: Callable[[Assistant], Awaitable
 
 
 async def _in_assistant(settings: Settings, command: Callable[[Assistant], Awaitable[int]]) -> int:
-    await migrate_dsn(settings.database_url)
+    await migrate_dsn(settings.database_url, settings.sql_dir)
     pool = await create_pool(
         settings.database_url, min_size=1, max_size=2, pooler=settings.db_pooler
     )

@@ -11,30 +11,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import redis.asyncio as redis_asyncio
 from aiohttp import web
 
 from .actions import widget as widget_actions
-from .actions.bootstrap import DemoAccount, create_demo_accounts, ensure_default_team
+from .actions.bootstrap import create_demo_accounts, ensure_default_team
 from .actions.context import EventPublisher, Services
 from .actions.queue_updates import QueueUpdates
 from .actions.queue_view import announce_queue
 from .actions.supabase_auth import build_verifier
-from .api.keys import ASSISTANT, DATABASE, ORIGINS, REDIS, SERVICES, SETTINGS, SOCKETS
+from .api.keys import (
+    ASSISTANT,
+    DATABASE,
+    DEMO_ACCOUNTS,
+    METRICS,
+    ORIGINS,
+    REDIS,
+    SERVICES,
+    SETTINGS,
+    SOCKETS,
+)
 from .assistant.participant import AssistantParticipant
 from .assistant.service import build_assistant
 from .assistant.upkeep import keep_up
 from .auth.passwords import HashingSlots
 from .auth.tokens import TokenSigner
 from .background import cancel_and_wait
+from .banner import resolve_secret
 from .config import Settings
 from .core.origins import AllowedOrigins
+from .observability.live import loop_and_gc, observe_assistant, observe_pool
+from .observability.metrics import Metrics
 from .realtime.background import start_background
 from .realtime.publisher import SocketPublisher
 from .realtime.server import register_namespaces
@@ -54,36 +64,6 @@ from .store.visitor_versions import VisitorVersions
 log = logging.getLogger(__name__)
 
 _POOL_CLOSE_SECONDS = 10.0
-
-
-def resolve_secret(settings: Settings) -> str:
-    """The token secret: configured, or generated once and kept in the data directory."""
-    if settings.secret_key:
-        return settings.secret_key
-    path = Path(settings.data_dir) / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    if not settings.embedded:
-        log.warning(
-            "PARLEY_SECRET_KEY is not set; generated one in %s. Every process of a deployment "
-            "must share the same key.",
-            path,
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(secret)
-    return secret
-
-
-def print_demo_accounts(accounts: list[DemoAccount], settings: Settings) -> None:
-    if not accounts:
-        return
-    lines = ["", "Demo accounts created (shown once; change the passwords):"]
-    lines += [f"  {a.role.value:<6} {a.email}  password: {a.password}" for a in accounts]
-    lines.append(f"  Console: http://{settings.host}:{settings.port}/console/")
-    print("\n".join(lines) + "\n", flush=True)
 
 
 async def close_pool(pool: asyncpg.Pool) -> None:
@@ -106,14 +86,16 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     try:
         async with pool.acquire() as conn:
-            await migrate(conn)
+            await migrate(conn, settings.sql_dir)
             await apply_admin_read(conn, settings.supabase_admin_claim)
         if settings.create_demo_accounts:
-            print_demo_accounts(await create_demo_accounts(pool), settings)
+            # Shown once, on the first screen after start-up (banner.py); kept only in memory.
+            app[DEMO_ACCOUNTS] = await create_demo_accounts(pool)
         else:
             async with pool.acquire() as conn:
                 await ensure_default_team(conn)
         app[DATABASE] = pool
+        observe_pool(app[METRICS], pool)
         yield
     finally:
         await close_pool(pool)
@@ -151,6 +133,7 @@ def build_services(
     redis: redis_asyncio.Redis,
     publisher: EventPublisher,
     origins: AllowedOrigins,
+    metrics: Metrics | None = None,
 ) -> Services:
     """What actions run with; the server and the command-line tools build it the same way."""
     keys = RedisKeys(settings.redis_prefix)
@@ -175,6 +158,7 @@ def build_services(
         limits=RateLimits(redis, keys, settings),
         origins=origins,
         supabase_auth=build_verifier(settings),
+        metrics=metrics or Metrics(),
     )
 
 
@@ -195,8 +179,14 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     """What actions run with, the assistant participant among them (set once, here, before
     any handler can run), and the socket namespaces that call them."""
     services = build_services(
-        app[SETTINGS], app[DATABASE], app[REDIS], SocketPublisher(app[SOCKETS]), app[ORIGINS]
+        app[SETTINGS],
+        app[DATABASE],
+        app[REDIS],
+        SocketPublisher(app[SOCKETS]),
+        app[ORIGINS],
+        app[METRICS],
     )
+    observe_assistant(services.metrics, app[ASSISTANT])
     participant = AssistantParticipant(services, app[ASSISTANT])
     services.participant = participant
     services.queue_updates.bind(lambda team_id: announce_queue(services, team_id))
@@ -234,5 +224,11 @@ async def background_ctx(app: web.Application) -> AsyncIterator[None]:
         await cancel_and_wait(tasks)
 
 
+async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Event-loop lag and garbage-collection pauses, measured for the metrics endpoint."""
+    async for _ in loop_and_gc(app[METRICS]):
+        yield
+
+
 # In start-up order; aiohttp tears them down in reverse.
-CONTEXTS = (database_ctx, redis_ctx, assistant_ctx, services_ctx, background_ctx)
+CONTEXTS = (metrics_ctx, database_ctx, redis_ctx, assistant_ctx, services_ctx, background_ctx)

@@ -283,16 +283,21 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-async def spawn_server(settings: Settings, timeout: float = 30.0) -> ServerProcess:
+async def spawn_server(
+    settings: Settings,
+    timeout: float = 30.0,
+    command: list[str] | None = None,
+    cwd: str | None = None,
+) -> ServerProcess:
+    """Start `parley serve` (this interpreter's, unless `command` names another) until ready."""
     import os
     import subprocess
     import sys
 
     port = free_port()
     env = {**os.environ, **settings_environment(settings), "PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1"], env=env
-    )
+    command = command or [sys.executable, "-m", "server", "serve"]
+    process = subprocess.Popen([*command, "--host", "127.0.0.1"], env=env, cwd=cwd)
     handle = ServerProcess(process, port)
     deadline = asyncio.get_running_loop().time() + timeout
     async with aiohttp.ClientSession() as http:

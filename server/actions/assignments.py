@@ -34,6 +34,7 @@ class _Made:
     assignment: Assignment
     agent_id: UUID
     handed: dict[str, Any] | None
+    kind: str
 
 
 async def record(
@@ -121,11 +122,15 @@ async def _made_in(
             customer=assignment.customer,
         )
     )
-    return _Made(assignment, agent_id, handed)
+    return _Made(assignment, agent_id, handed, kind)
 
 
 async def _after_commit(services: Services, team: Team, made: _Made) -> None:
+    services.metrics.assignments.labels(made.kind).inc()
+    conversation = made.assignment.conversation
+    services.metrics.wait_in_line(team.slug, conversation.queued_at, conversation.assigned_at)
     if made.handed is not None:
+        services.metrics.assistant.labels("handed_over").inc()
         handover.after_commit(services, made.assignment, made.agent_id, made.handed)
     await start_unanswered_timer(services, team, made.assignment.conversation.id, made.agent_id)
 

@@ -95,6 +95,8 @@ async def post_answer(
             message_id=posted.message.id,
             usage=usage,
         )
+    services.metrics.messages_posted.labels("assistant").inc()
+    services.metrics.assistant.labels("declined" if handoff else "answered").inc()
     return posted.message
 
 

@@ -20,6 +20,7 @@ from ..core.errors import ErrorCode, ParleyError
 from ..core.events import Event
 from ..core.models import AgentPrincipal, Message
 from ..core.origins import AllowedOrigins
+from ..observability.metrics import Metrics
 from ..routing.keys import RedisKeys
 from ..routing.limits import RateLimits
 from ..routing.presence import PresenceStore
@@ -93,6 +94,7 @@ class Services:
     origins: AllowedOrigins = field(default_factory=lambda: AllowedOrigins(("*",)))
     # Verifies Supabase access tokens when agents may sign in with Supabase.
     supabase_auth: SupabaseVerifier | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass(slots=True)

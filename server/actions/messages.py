@@ -102,6 +102,8 @@ async def post_message(
         )
     if not posted.created:
         return posted
+    sender = "customer" if isinstance(principal, CustomerPrincipal) else "agent"
+    services.metrics.messages_posted.labels(sender).inc()
     owner = context.conversation.owner
     if isinstance(principal, AgentPrincipal) and visibility is Visibility.PUBLIC:
         await routing_timers.agent_replied(services, conversation_id, principal.agent_id)

@@ -77,6 +77,7 @@ async def queue_snapshot(services: Services, team: Team) -> dict[str, Any]:
 async def publish_queue(services: Services, team: Team) -> None:
     """Push the team's line to its agents, and changed places (with an estimate) to customers."""
     positions = await _line(services, team)
+    services.metrics.queue_length.labels(team.slug).set(len(positions))
     changed, added, gone = await services.routing.changed_positions(team.id, positions)
     recent = await services.routing.recent_assignment_times(team.id) if changed else []
     now = time.time()

@@ -37,6 +37,7 @@ async def release(
         await services.timers.cancel("unanswered", f"{conversation.id}/{agent_id}")
     result = conversation
     if requeue:
+        services.metrics.requeues.labels(kind).inc()
         # The agent hears of it only once the conversation is back in line in PostgreSQL.
         told = (unassigned_event(conversation.id, agent_id, kind),) if agent_id else ()
         requeued = await routing.enqueue(

@@ -48,6 +48,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except ParleyError as exc:
+        log.debug("%s %s refused: %s (%s)", request.method, request.path, exc.code, exc.message)
         return error_response(exc)
     except web.HTTPException as exc:
         if exc.status < 400 or not request.path.startswith("/api/"):

@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from ..actions.context import Services
 from .errors import json_response
 from .keys import SERVICES
 
@@ -21,7 +22,13 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     """PostgreSQL and Redis both answer; a load balancer should route here only then."""
-    services = request.app[SERVICES]
+    checks = await readiness(request.app[SERVICES])
+    ready = all(value == "ok" for value in checks.values())
+    return json_response({"ok": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def readiness(services: Services) -> dict[str, str]:
+    """Each backing service's answer: "ok" or why not."""
     checks: dict[str, str] = {}
 
     async def postgres() -> None:
@@ -37,5 +44,4 @@ async def readyz(request: web.Request) -> web.Response:
             checks[name] = "ok"
         except Exception as exc:
             checks[name] = f"unavailable: {type(exc).__name__}"
-    ready = all(value == "ok" for value in checks.values())
-    return json_response({"ok": ready, "checks": checks}, status=200 if ready else 503)
+    return checks

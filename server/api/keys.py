@@ -7,10 +7,12 @@ import socketio
 from aiohttp import web
 from redis.asyncio import Redis
 
+from ..actions.bootstrap import DemoAccount
 from ..actions.context import Services
 from ..assistant.service import Assistant
 from ..config import Settings
 from ..core.origins import AllowedOrigins
+from ..observability.metrics import Metrics
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
@@ -19,3 +21,6 @@ ASSISTANT = web.AppKey("assistant", Assistant)
 ORIGINS = web.AppKey("origins", AllowedOrigins)
 DATABASE = web.AppKey("database", asyncpg.Pool)
 REDIS = web.AppKey("redis", Redis)
+METRICS = web.AppKey("metrics", Metrics)
+# The demo accounts created on this start, for the first screen (only ever held in memory).
+DEMO_ACCOUNTS = web.AppKey("demo_accounts", list[DemoAccount])

@@ -11,6 +11,7 @@ from aiohttp import web
 from ..actions import auth as auth_actions
 from ..core.errors import ErrorCode, ParleyError, unauthorized
 from ..core.models import Principal
+from ..observability import logs
 from .keys import SERVICES
 
 T = TypeVar("T")
@@ -47,12 +48,14 @@ async def principal_of(request: web.Request) -> Principal:
     services = request.app[SERVICES]
     token = bearer_token(request)
     try:
-        return await auth_actions.authenticate_agent(services, token)
+        agent = await auth_actions.authenticate_agent(services, token)
     except ParleyError as agent_error:
         try:
             return await auth_actions.authenticate_visitor(services, token)
         except ParleyError:
             raise agent_error from None
+    logs.agent_id.set(str(agent.agent_id))  # this request's log lines (request_context resets it)
+    return agent
 
 
 def uuid_param(request: web.Request, name: str) -> UUID:

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from aiohttp import web
 
-STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
+
+def _static_root() -> Path:
+    # Shipped inside the package (a checkout or an installed wheel alike). The package is a folder
+    # on disk in both cases, and aiohttp serves files from paths.
+    return Path(str(resources.files("server").joinpath("static")))
+
+
+STATIC_ROOT = _static_root()
 
 _PLACEHOLDER = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Parley</title>

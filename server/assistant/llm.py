@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -95,6 +96,8 @@ class ChatModel:
         self._client = client
         self.options = options or LLMOptions()
         self.breaker = breaker or CircuitBreaker()
+        # Told of every call: its seconds, prompt and completion tokens (the metrics).
+        self.on_call: Callable[[float, int, int], None] | None = None
 
     @property
     def name(self) -> str:
@@ -107,6 +110,8 @@ class ChatModel:
         if not self.breaker.allow():
             raise LLMUnavailable("the language model failed repeatedly; not calling it for now")
         verdict = False
+        began = time.perf_counter()
+        before = (usage.prompt_tokens, usage.completion_tokens)
         try:
             for attempt in range(self.options.retries + 1):
                 produced = False
@@ -130,6 +135,12 @@ class ChatModel:
         finally:
             if not verdict:  # cancelled, or the caller stopped reading
                 self.breaker.release()
+            if self.on_call is not None:
+                self.on_call(
+                    time.perf_counter() - began,
+                    usage.prompt_tokens - before[0],
+                    usage.completion_tokens - before[1],
+                )
 
     async def complete(self, messages: Sequence[ChatMessage], usage: TokenUsage) -> str:
         return "".join([delta async for delta in self.stream(messages, usage)])

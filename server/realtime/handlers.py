@@ -12,7 +12,8 @@ from socketio.exceptions import ConnectionRefusedError
 
 from ..api.auth_routes import forwarded_client
 from ..core.errors import ErrorCode, ParleyError
-from ..core.models import Principal
+from ..core.models import AgentPrincipal, Principal
+from ..observability.logs import bound
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +63,48 @@ def acked(handler: H) -> H:
     A bad payload or a refused action never closes the connection and never leaks internals.
     """
 
+    event = handler.__name__.removeprefix("on_")
+
     @functools.wraps(handler)
     async def wrapper(self: Any, sid: str, *args: Any) -> dict[str, Any]:
-        try:
-            return ok(await handler(self, sid, *args))
-        except ParleyError as exc:
-            return error_ack(exc)
-        except Exception:
-            log.exception("socket handler %s failed", handler.__name__)
-            return error_ack(ParleyError(ErrorCode.INTERNAL, "internal error; please retry"))
+        with bound(**_socket_context(self, sid, args)):
+            return await _acked(handler, event, self, sid, args)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _socket_context(namespace: Any, sid: str, args: tuple[Any, ...]) -> dict[str, str | None]:
+    """The ids a socket event's log lines carry: connection, agent, conversation."""
+    session = namespace.sessions.get(sid)
+    principal = session.principal if session is not None else None
+    payload = args[0] if args and isinstance(args[0], dict) else {}
+    conversation = payload.get("conversation_id")
+    if not isinstance(conversation, str) or len(conversation) > 64:
+        conversation = None  # client-supplied: only something shaped like an id is logged
+    return {
+        "connection_id": namespace.connection_id(sid),
+        "agent_id": str(principal.agent_id) if isinstance(principal, AgentPrincipal) else None,
+        "conversation_id": conversation,
+    }
+
+
+async def _acked(
+    handler: Callable[..., Awaitable[Any]],
+    event: str,
+    namespace: Any,
+    sid: str,
+    args: tuple[Any, ...],
+) -> dict[str, Any]:
+    acks = namespace.services.metrics.acks
+    try:
+        result = ok(await handler(namespace, sid, *args))
+    except ParleyError as exc:
+        acks.labels(event, str(exc.code)).inc()
+        log.debug("%s refused: %s (%s)", event, exc.code, exc.message)
+        return error_ack(exc)
+    except Exception:
+        log.exception("socket handler %s failed", handler.__name__)
+        acks.labels(event, str(ErrorCode.INTERNAL)).inc()
+        return error_ack(ParleyError(ErrorCode.INTERNAL, "internal error; please retry"))
+    acks.labels(event, "ok").inc()
+    return result

@@ -95,6 +95,11 @@ class _CoalescedPublishing(socketio.AsyncRedisManager):
         self._outbox: deque[str] = deque()
         self._flusher: asyncio.Task[None] | None = None
 
+    @property
+    def backlog(self) -> int:
+        """Publishes queued and not yet handed to Redis (a metric: it grows when Redis lags)."""
+        return len(self._outbox)
+
     async def _publish(self, data: Any) -> None:
         self._outbox.append(self.json.dumps(data))
         if self._flusher is None or self._flusher.done():

@@ -80,7 +80,12 @@ def register_namespaces(
             limit=limit,
         )
 
-    gate = DeliveryGate(fetch, manager.send_direct)
+    async def deliver(namespace: str, sid: str, event: str, data: Any) -> None:
+        await manager.send_direct(namespace, sid, event, data)
+        if event == "message" and isinstance(data, dict):
+            services.metrics.delivered(namespace, data.get("created_at"))
+
+    gate = DeliveryGate(fetch, deliver)
     manager.gate = gate
     customers = CustomerNamespace(CUSTOMER_NAMESPACE, services, gate)
     agents = AgentNamespace(AGENT_NAMESPACE, services, gate)

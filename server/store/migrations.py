@@ -1,13 +1,13 @@
-"""Applies the numbered plain-SQL files in sql/ in order, each in its own transaction."""
+"""Applies the numbered plain-SQL migrations in order, each in its own transaction."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from importlib import resources
+from importlib.abc import Traversable
 
 import asyncpg
 
@@ -32,24 +32,21 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def default_sql_dir() -> Path:
-    override = os.environ.get("PARLEY_SQL_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "sql"
+def default_sql_dir() -> Traversable:
+    """The migrations shipped in the package (server/sql links to the top-level sql/ folder)."""
+    return resources.files("server").joinpath("sql")
 
 
-def load_migrations(sql_dir: Path) -> list[Migration]:
+def load_migrations(sql_dir: Traversable) -> list[Migration]:
     if not sql_dir.is_dir():
-        raise FileNotFoundError(
-            f"no migrations directory at {sql_dir}; run from a checkout or set PARLEY_SQL_DIR"
-        )
+        raise FileNotFoundError(f"no migrations directory at {sql_dir} (PARLEY_SQL_DIR)")
     migrations = []
-    for path in sorted(sql_dir.glob("*.sql")):
-        match = _FILE_NAME.match(path.name)
+    files = [entry for entry in sql_dir.iterdir() if entry.name.endswith(".sql")]
+    for entry in sorted(files, key=lambda e: e.name):
+        match = _FILE_NAME.match(entry.name)
         if not match:
-            raise ValueError(f"migration file name must look like 0001_name.sql: {path.name}")
-        migrations.append(Migration(int(match[1]), match[2], path.read_text(encoding="utf-8")))
+            raise ValueError(f"migration file name must look like 0001_name.sql: {entry.name}")
+        migrations.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
     versions = [m.version for m in migrations]
     if len(set(versions)) != len(versions):
         raise ValueError("two migration files share a version number")
@@ -70,7 +67,9 @@ _SCHEMA_MIGRATIONS = """
 """
 
 
-async def migrate(conn: asyncpg.Connection, sql_dir: Path | None = None) -> list[Migration]:
+async def migrate(
+    conn: asyncpg.Connection, sql_dir: Traversable | None = None
+) -> list[Migration]:
     """Apply pending migrations; return the ones applied. Safe to run from many processes.
 
     Each migration is one transaction that starts by taking a transaction-scoped advisory
@@ -144,7 +143,7 @@ async def _check_vector_reachable(conn: asyncpg.Connection) -> None:
     )
 
 
-async def migrate_dsn(dsn: str, sql_dir: Path | None = None) -> list[Migration]:
+async def migrate_dsn(dsn: str, sql_dir: Traversable | None = None) -> list[Migration]:
     dsn, _ = resolve_pooler(dsn, "auto")
     # A migration prepares few statements: none are cached, so any pooler mode is safe.
     conn = await asyncpg.connect(dsn, statement_cache_size=0)

@@ -23,8 +23,8 @@ SQL_EXCEPTIONS = {
     "actions/knowledge_import.py",
 }
 # os.environ outside config.py: the embedded PostgreSQL's child processes get a cleaned copy
-# of the environment; the migrations' folder override is read where migrations run.
-ENVIRON_EXCEPTIONS = {"embedded/pg_cluster.py", "store/migrations.py"}
+# of the environment.
+ENVIRON_EXCEPTIONS = {"embedded/pg_cluster.py"}
 # Socket.IO emits: the publisher, and the manager that delivers what it publishes.
 EMIT_PLACES = {"realtime/publisher.py", "realtime/manager.py"}
 # The publisher: built by the lifecycle, used by the unit of work alone.

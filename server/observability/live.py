@@ -1,0 +1,88 @@
+"""Feeds the metrics from running parts: sockets, pools, the publish backlog, the loop, the GC."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections.abc import AsyncIterator, Iterable
+
+import asyncpg
+import socketio
+
+from ..assistant.breaker import BreakerState
+from ..assistant.service import Assistant
+from .metrics import GcPauses, Metrics
+
+# How often the loop-lag probe wakes; its lateness is the lag.
+_LAG_PROBE_SECONDS = 0.25
+
+
+def observe_sockets(metrics: Metrics, sio: socketio.AsyncServer) -> None:
+    def connections() -> Iterable[tuple[tuple[str, ...], float]]:
+        rooms = sio.manager.rooms
+        return [
+            ((ns,), float(len(rooms.get(ns, {}).get(None, {})))) for ns in sio.namespace_handlers
+        ]
+
+    def backlog() -> Iterable[tuple[tuple[str, ...], float]]:
+        # Only the Redis-backed manager queues publishes; a local one has none.
+        return [((), float(getattr(sio.manager, "backlog", 0)))]
+
+    metrics.live.add(
+        "parley_connections",
+        "Open Socket.IO connections, per namespace",
+        ("namespace",),
+        connections,
+    )
+    metrics.live.add(
+        "parley_redis_publish_backlog", "Emits waiting to be published to Redis", (), backlog
+    )
+
+
+def observe_pool(metrics: Metrics, pool: asyncpg.Pool) -> None:
+    def in_use() -> Iterable[tuple[tuple[str, ...], float]]:
+        return [((), float(pool.get_size() - pool.get_idle_size()))]
+
+    def size() -> Iterable[tuple[tuple[str, ...], float]]:
+        return [((), float(pool.get_size()))]
+
+    metrics.live.add("parley_db_pool_in_use", "PostgreSQL connections checked out", (), in_use)
+    metrics.live.add("parley_db_pool_size", "PostgreSQL connections open", (), size)
+
+
+def observe_assistant(metrics: Metrics, assistant: Assistant) -> None:
+    llm = assistant.llm
+    if llm is None:
+        return
+    llm.on_call = metrics.model_call
+
+    def breaker() -> Iterable[tuple[tuple[str, ...], float]]:
+        state = llm.breaker.state
+        return [((str(s),), 1.0 if s is state else 0.0) for s in BreakerState]
+
+    metrics.live.add(
+        "parley_model_breaker_state",
+        "The model's circuit breaker (1: current)",
+        ("state",),
+        breaker,
+    )
+
+
+async def loop_and_gc(metrics: Metrics) -> AsyncIterator[None]:
+    """For as long as the app runs: probe event-loop lag and time garbage collections."""
+    pauses = GcPauses(metrics)
+    gc.callbacks.append(pauses)
+    probe = asyncio.create_task(_probe_lag(metrics))
+    try:
+        yield
+    finally:
+        probe.cancel()
+        gc.callbacks.remove(pauses)
+
+
+async def _probe_lag(metrics: Metrics) -> None:
+    while True:
+        asked = time.perf_counter()
+        await asyncio.sleep(_LAG_PROBE_SECONDS)
+        metrics.loop_lag.observe(max(0.0, time.perf_counter() - asked - _LAG_PROBE_SECONDS))
