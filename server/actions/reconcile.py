@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from uuid import UUID
 
+import asyncpg
+
 from ..core.models import Conversation, PresenceStatus
 from ..core.routing import Priority, queue_score
 from ..store import conversations as conversation_store
@@ -94,7 +96,7 @@ async def _rearm_grace(services: Services, agents_with_chats: set[UUID]) -> None
             await services.timers.ensure("grace", agent_id, deadline)
 
 
-async def _rearm_unanswered(services: Services, unanswered: list) -> None:
+async def _rearm_unanswered(services: Services, unanswered: list[asyncpg.Record]) -> None:
     """Every assignment not yet answered keeps its deadline, counted from the assignment."""
     teams: dict[UUID | None, float] = {}
     for row in unanswered:

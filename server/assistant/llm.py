@@ -181,7 +181,7 @@ class ChatModel:
 
     def _backoff(self, attempt: int) -> float:
         base = min(2.0, self.options.backoff_seconds * 2**attempt)
-        return base * random.uniform(0.5, 1.0)
+        return float(base * random.uniform(0.5, 1.0))
 
 
 def _describe(error: BaseException) -> str:

@@ -21,7 +21,10 @@ async def by_supabase_user(conn: asyncpg.Connection, user_id: str) -> Agent | No
 
 
 async def linked_user(conn: asyncpg.Connection, agent_id: UUID) -> str | None:
-    return await conn.fetchval("SELECT supabase_user_id FROM agents WHERE id = $1", agent_id)
+    user_id: str | None = await conn.fetchval(
+        "SELECT supabase_user_id FROM agents WHERE id = $1", agent_id
+    )
+    return user_id
 
 
 async def link(conn: asyncpg.Connection, agent_id: UUID, user_id: str) -> bool:
@@ -34,7 +37,7 @@ async def link(conn: asyncpg.Connection, agent_id: UUID, user_id: str) -> bool:
         agent_id,
         user_id,
     )
-    return status == "UPDATE 1"
+    return str(status) == "UPDATE 1"
 
 
 async def provision(

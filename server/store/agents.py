@@ -67,7 +67,7 @@ async def get_session(
 
 async def set_password(conn: asyncpg.Connection, agent_id: UUID, new_hash: str) -> int | None:
     """A new password ends every session: the token version moves on. The new version."""
-    return await conn.fetchval(
+    version: int | None = await conn.fetchval(
         """
         UPDATE agents SET password_hash = $2, token_version = token_version + 1,
                           updated_at = now()
@@ -76,13 +76,15 @@ async def set_password(conn: asyncpg.Connection, agent_id: UUID, new_hash: str) 
         agent_id,
         new_hash,
     )
+    return version
 
 
 async def bump_token_version(conn: asyncpg.Connection, agent_id: UUID) -> int | None:
-    return await conn.fetchval(
+    version: int | None = await conn.fetchval(
         "UPDATE agents SET token_version = token_version + 1 WHERE id = $1 RETURNING token_version",
         agent_id,
     )
+    return version
 
 
 async def get_by_email(conn: asyncpg.Connection, email: str) -> Agent | None:

@@ -164,7 +164,7 @@ async def begin_run(conn: asyncpg.Connection, conversation_id: UUID, run: UUID) 
         conversation_id,
         run,
     )
-    return result.endswith(" 1")
+    return str(result).endswith(" 1")
 
 
 async def finish_run(

@@ -22,13 +22,14 @@ _AGENT_REPLIED = """
 async def unanswered_assignments(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Open conversations whose agent has not written since being assigned: (id,
     assigned_agent_id, team_id, assigned_at), the subjects of unanswered-chat deadlines."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         f"""
         SELECT c.id, c.assigned_agent_id, c.team_id, c.assigned_at FROM conversations c
          WHERE c.status = 'open' AND c.assigned_agent_id IS NOT NULL
            AND c.assigned_at IS NOT NULL AND NOT {_AGENT_REPLIED}
         """
     )
+    return rows
 
 
 async def agent_has_replied(conn: asyncpg.Connection, conversation_id: UUID) -> bool:

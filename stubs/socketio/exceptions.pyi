@@ -1,0 +1,6 @@
+from typing import Any
+
+class SocketIOError(Exception): ...
+
+class ConnectionRefusedError(SocketIOError):
+    def __init__(self, *args: Any) -> None: ...
