@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.support import RunningServer, agent, agent_token, customer
 
 
@@ -34,7 +32,9 @@ async def test_typing_reaches_the_other_side_and_expires_by_itself(server: Runni
 
     # Typing a private note is never shown to the customer.
     await staff.ok("typing", {"conversation_id": conversation_id, "typing": True, "internal": True})
-    await asyncio.sleep(0.3)
+    # A later signal to the customer orders after the note's typing, had it been sent.
+    await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": "after-note", "body": "One moment"})
+    await cust.log.wait_for("message", lambda m: m["client_id"] == "after-note")
     assert len([e for e in cust.log.of("typing") if e["typing"]]) == 1
     await cust.close()
     await staff.close()
@@ -64,14 +64,15 @@ async def test_read_receipts_reach_the_sender(server: RunningServer) -> None:
     # Marking far ahead is capped at what exists; marking again is a no-op with no new event.
     capped = await cust.ok("mark_read", {"conversation_id": conversation_id, "seq": 999})
     assert capped["read_seq"] == 1
-    await asyncio.sleep(0.2)
-    assert len([e for e in staff.log.of("receipt") if e["reader_kind"] == "customer"]) == 2
 
     # And the other way round: the customer sees the agent read their message.
     mine = await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": "c", "body": "Thanks"})
     await staff.ok("mark_read", {"conversation_id": conversation_id, "seq": mine["seq"]})
     seen = await cust.log.wait_for("receipt", lambda e: e["reader_kind"] == "agent" and e["read_seq"] == 2)
     assert seen[0]["reader_id"] == str(agent_id)
+    # The agent's own receipt reached them after any the capped no-op could have caused.
+    await staff.log.wait_for("receipt", lambda e: e["reader_kind"] == "agent" and e["read_seq"] == 2)
+    assert len([e for e in staff.log.of("receipt") if e["reader_kind"] == "customer"]) == 2
     await cust.close()
     await staff.close()
 
@@ -95,11 +96,11 @@ async def test_presence_online_away_offline_and_two_tabs(server: RunningServer) 
     await watcher.log.wait_for("presence", of_robin("online"), count=2)
 
     await tab1.close()  # one tab left: still online, and nothing is broadcast
-    await asyncio.sleep(0.3)
-    assert len([e for e in watcher.log.of("presence") if e["agent_id"] == str(agent_id)]) == 3
     await tab2.close()
     await watcher.log.wait_for("presence", of_robin("offline"))
-    await asyncio.sleep(0.3)
-    assert len([e for e in watcher.log.of("presence") if e["status"] == "offline"
-                and e["agent_id"] == str(agent_id)]) == 1
+    # The watcher's own change is broadcast after Robin's: nothing else came for Robin.
+    await watcher.ok("set_presence", {"status": "away"})
+    await watcher.log.wait_for("presence", lambda e: e["agent_id"] != str(agent_id) and e["status"] == "away")
+    robin = [e["status"] for e in watcher.log.of("presence") if e["agent_id"] == str(agent_id)]
+    assert robin == ["online", "away", "online", "offline"]
     await watcher.close()

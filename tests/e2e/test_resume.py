@@ -22,21 +22,25 @@ async def test_reconnect_replays_every_missed_message_once_in_order(server: Runn
     await cust.close()
 
     # The agent keeps writing while the customer is away, and while they come back.
+    some_sent = asyncio.Event()
+
     async def keep_sending() -> None:
         for i in range(3, 40):
             await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": f"a{i}", "body": f"m{i}"})
-            await asyncio.sleep(0.005)
+            if i == 8:
+                some_sent.set()  # the customer comes back while the agent goes on writing
 
     sender = asyncio.create_task(keep_sending())
-    await asyncio.sleep(0.05)
+    await some_sent.wait()
     back = await customer(server.url, token)
     await back.ok("resume", {"conversation_id": conversation_id, "after_seq": last_seq})
     await sender
-    received = await back.log.wait_for("message", count=37)
-    await asyncio.sleep(0.2)
+    # One more message orders after every earlier one: any duplicate would be in the log by now.
+    await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": "end", "body": "end"})
+    await back.log.wait_for("message", lambda m: m["client_id"] == "end")
     received = back.log.of("message")
-    assert [m["seq"] for m in received] == list(range(4, 41))
-    assert [m["body"] for m in received] == [f"m{i}" for i in range(3, 40)]
+    assert [m["seq"] for m in received] == list(range(4, 42))
+    assert [m["body"] for m in received] == [f"m{i}" for i in range(3, 40)] + ["end"]
     await back.close()
     await staff.close()
 
