@@ -174,7 +174,7 @@ async def list_for_agent(
             status=status,
             assignee=assignee,
             unassigned=unassigned,
-            visible_to_agent=None if principal.is_admin else principal.agent_id,
+            scope=policies.listing_scope(principal),
             before=before,
             limit=limit,
         )

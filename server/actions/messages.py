@@ -230,9 +230,7 @@ async def replay_page(
     limit: int,
 ) -> list[dict[str, Any]]:
     """Wire payloads for delivery catch-up; authorization happened when the stream opened."""
-    visibilities = (
-        (Visibility.PUBLIC,) if customer_side else (Visibility.PUBLIC, Visibility.INTERNAL)
-    )
+    visibilities = policies.visibilities_of_side(customer_side=customer_side)
     async with services.db.acquire() as conn:
         messages = await message_store.after(
             conn, conversation_id, after_seq=after_seq, limit=limit, visibilities=visibilities

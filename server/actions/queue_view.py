@@ -14,6 +14,7 @@ from uuid import UUID
 
 import msgspec
 
+from ..core import policies
 from ..core.errors import not_found
 from ..core.events import Event, conversation_room, team_room
 from ..core.models import AgentPrincipal, Conversation, Owner
@@ -130,7 +131,7 @@ async def queues_for(
     """The lines an agent may see (their teams; admins every team), or one of them."""
     async with services.db.acquire() as conn:
         teams = await routing_store.teams(conn)
-    visible = [t for t in teams if principal.is_admin or t.id in principal.team_ids]
+    visible = [t for t in teams if policies.can_see_team(principal, t.id)]
     if team_id is not None:
         visible = [t for t in visible if t.id == team_id]
         if not visible:

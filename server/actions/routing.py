@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from ..core import policies
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.events import Event
 from ..core.models import AgentPrincipal, Conversation, Owner
@@ -163,7 +164,7 @@ async def claim(
 ) -> Conversation:
     """An agent takes a waiting conversation (manual mode, or picking from the queue view)."""
     row = await _claimable(services, conversation_id)
-    if row is None or (not principal.is_admin and row["team_id"] not in principal.team_ids):
+    if row is None or not policies.can_see_team(principal, row["team_id"]):
         raise not_found("conversation")
     if not row["waiting"] and row["owner"] == Owner.ASSISTANT and row["status"] == "open":
         # Answered by the assistant, not in line (assistant mode "first"): the agent takes over.

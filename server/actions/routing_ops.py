@@ -67,14 +67,8 @@ async def drain_teams_of(services: Services, agent_id: UUID) -> None:
 
 
 def _ensure_can_route(principal: AgentPrincipal, conversation: Conversation) -> None:
-    """Its assignee or an admin may hand a conversation on; an unassigned one, its team."""
-    if principal.is_admin or conversation.assigned_agent_id == principal.agent_id:
-        return
-    if conversation.assigned_agent_id is None and policies.can_view_conversation(
-        principal, conversation
-    ):
-        return
-    raise ParleyError(ErrorCode.FORBIDDEN, "only the assigned agent or an admin can do this")
+    if not policies.can_route(principal, conversation):
+        raise ParleyError(ErrorCode.FORBIDDEN, "only the assigned agent or an admin can do this")
 
 
 async def _visible(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+from uuid import UUID
+
 from .errors import forbidden, not_found
 from .models import (
     AgentPrincipal,
@@ -59,6 +62,40 @@ def visibilities_for(principal: Principal) -> tuple[Visibility, ...]:
     if isinstance(principal, CustomerPrincipal):
         return (Visibility.PUBLIC,)
     return (Visibility.PUBLIC, Visibility.INTERNAL)
+
+
+def visibilities_of_side(*, customer_side: bool) -> tuple[Visibility, ...]:
+    """What a socket of one side may be delivered: customers never get private notes."""
+    return (Visibility.PUBLIC,) if customer_side else (Visibility.PUBLIC, Visibility.INTERNAL)
+
+
+def can_see_team(principal: AgentPrincipal, team_id: UUID | None) -> bool:
+    """An agent sees their teams' lines and may claim from them; admins see every team."""
+    return principal.is_admin or (team_id is not None and team_id in principal.team_ids)
+
+
+def can_route(principal: AgentPrincipal, conversation: Conversation) -> bool:
+    """Its assignee or an admin may hand a conversation on (transfer, unassign, priority); an
+    unassigned one, whoever may see it (its team)."""
+    if principal.is_admin or conversation.assigned_agent_id == principal.agent_id:
+        return True
+    return conversation.assigned_agent_id is None and can_view_conversation(
+        principal, conversation
+    )
+
+
+class ListingScope(NamedTuple):
+    """What an agent's conversation list may hold, as the store filters it: assigned to
+    `agent_id`, joined by them, or unassigned and waiting for one of `team_ids` (or no team).
+    The same inputs as can_view_conversation, so the list and the checks never disagree."""
+
+    agent_id: UUID
+    team_ids: frozenset[UUID]
+
+
+def listing_scope(principal: AgentPrincipal) -> ListingScope | None:
+    """None: no limit (admins)."""
+    return None if principal.is_admin else ListingScope(principal.agent_id, principal.team_ids)
 
 
 def can_change_status(

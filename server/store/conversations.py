@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from ..core.models import Conversation, ConversationStatus
+from ..core.policies import ListingScope
 from .rows import to_struct, to_structs
 
 _COLUMNS = """
@@ -112,14 +113,14 @@ async def list_page(
     status: ConversationStatus | None,
     assignee: UUID | None,
     unassigned: bool,
-    visible_to_agent: UUID | None,
+    scope: ListingScope | None,
     before: tuple[datetime, UUID] | None,
     limit: int,
 ) -> list[Conversation]:
     """Newest-updated first, keyset-paginated on (updated_at, id).
 
-    visible_to_agent limits the page to what a non-admin agent may see (core.policies: assigned
-    to them, joined, or waiting for one of their teams); None means no limit (admins).
+    `scope` (core.policies.listing_scope) limits the page to what a non-admin agent may see:
+    assigned to them, joined, or waiting for one of their teams; None means no limit (admins).
     """
     rows = await conn.fetch(
         f"""
@@ -129,8 +130,7 @@ async def list_page(
            AND (NOT $3 OR c.assigned_agent_id IS NULL)
            AND ($4::uuid IS NULL
                 OR (c.assigned_agent_id IS NULL
-                    AND (c.team_id IS NULL OR c.team_id IN (
-                        SELECT t.team_id FROM agent_teams t WHERE t.agent_id = $4)))
+                    AND (c.team_id IS NULL OR c.team_id = ANY ($8::uuid[])))
                 OR c.assigned_agent_id = $4
                 OR EXISTS (SELECT 1 FROM conversation_participants p
                             WHERE p.conversation_id = c.id AND p.agent_id = $4))
@@ -141,10 +141,11 @@ async def list_page(
         str(status) if status else None,
         assignee,
         unassigned,
-        visible_to_agent,
+        scope.agent_id if scope else None,
         before[0] if before else None,
         before[1] if before else None,
         limit,
+        list(scope.team_ids) if scope else [],
     )
     return to_structs(Conversation, rows)
 
