@@ -85,7 +85,11 @@ async def enqueue(
         if entered is None:
             return None
         conversation, team = entered
-        work.publish_on_commit(conversation_updated(conversation, reason=kind))
+        update = conversation_updated(conversation, reason=kind)
+        if kind == "transferred" and team is not None:
+            # The customer is told which team it went to (the conversation only has its id).
+            update.data["team"] = {"id": str(team.id), "name": team.name}
+        work.publish_on_commit(update)
     if team is None or conversation.queued_at is None:
         log.error("conversation %s has no team to wait in (no default team?)", conversation_id)
         return conversation
