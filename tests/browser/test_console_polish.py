@@ -3,14 +3,17 @@ and small screens."""
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 from playwright.async_api import expect
 
+from server.core.models import AgentRole
 from tests.browser.conftest import Servers
 from tests.browser.console import console_agent, set_status
 from tests.browser.test_assistant import assistant_site
 from tests.e2e.assistant_support import PASSWORD_QUESTION
 from tests.e2e.routing_support import waiting_customer
+from tests.support import RunningServer, agent_token
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
 
@@ -52,5 +55,34 @@ async def test_the_brief_is_compact_said_once_and_folds_once_answered(servers: S
         await expect(robin.get_by_test_id("handover").locator(".handover-summary")).to_be_hidden()
         # The preview now is the agent's own reply.
         await expect(robin.locator(f".conv-item[data-conversation='{conv}'] .preview")).to_have_text("You: Happy to help with that.")
+    finally:
+        await cust.close()
+
+
+async def test_quick_responses_added_elsewhere_appear_and_a_fresh_install_explains_them(server: RunningServer, visitor) -> None:
+    sam, _ = await console_agent(visitor, server, "Sam")
+    cust, conv = await waiting_customer(server, name="Casey")
+    try:
+        await sam.locator(f".conv-item[data-conversation='{conv}']").click()
+        composer = sam.locator("textarea[aria-label=Reply]")
+        await composer.press_sequentially("/")
+        picker = sam.get_by_test_id("quick-picker")
+        await expect(picker.get_by_test_id("quick-empty")).to_contain_text("No quick responses yet")
+        await expect(picker).not_to_contain_text("matches")
+        await composer.press("Escape")
+        await composer.fill("")
+
+        # An admin adds one in their own console while Sam's stays open.
+        _, token = await agent_token(server, role=AgentRole.ADMIN, name="Ada Admin", teams=())
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+            async with http.post(f"{server.url}/api/v1/quick-responses", json={
+                "shortcut": "refund", "title": "Refund timing", "body": "Refunds take 5 days.", "scope": "global",
+            }) as response:  # fmt: skip
+                assert response.status == 201, await response.text()
+        await composer.press_sequentially("/ref")
+        await expect(picker.get_by_role("option")).to_have_count(1)
+        await expect(picker.get_by_role("option")).to_contain_text("Refund timing")
+        await composer.press("Enter")
+        await expect(composer).to_have_value("Refunds take 5 days.")
     finally:
         await cust.close()

@@ -32,6 +32,12 @@ export function Composer({ state, inputRef }: { state: ConvState; inputRef: RefO
   const picking = query !== null && fillFor === null && dismissedAt !== query.start;
 
   useEffect(() => () => void stopTyping(), [id]);
+  // Quick responses change in other consoles (an admin adds one): each opening of the picker
+  // asks for the current list, which replaces the shown one when it arrives.
+  const pickerAt = picking ? query.start : null;
+  useEffect(() => {
+    if (pickerAt !== null) model.loadQuickResponses().catch(() => undefined);
+  }, [pickerAt]);
 
   function stopTyping() {
     if (typingSent.current) {
@@ -145,7 +151,15 @@ export function Composer({ state, inputRef }: { state: ConvState; inputRef: RefO
       </div>
       {picking && (
         <div class="quick-picker" role="listbox" aria-label="Quick responses" data-testid="quick-picker">
-          {matches.length === 0 && <div class="empty small">No quick response matches “/{query!.query}”.</div>}
+          {matches.length === 0 &&
+            (model.quickResponses.length === 0 ? (
+              <div class="empty small" data-testid="quick-empty">
+                No quick responses yet. Save replies you send often under <strong>Quick responses</strong> in the top bar
+                {model.isAdmin ? "; shared ones for every agent or a team under Admin › Quick responses" : ""}, then type / and their shortcut here.
+              </div>
+            ) : (
+              <div class="empty small">No quick response matches “/{query!.query}”.</div>
+            ))}
           {matches.map((r, index) => (
             <div
               key={r.id}
