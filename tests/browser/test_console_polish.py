@@ -86,3 +86,19 @@ async def test_quick_responses_added_elsewhere_appear_and_a_fresh_install_explai
         await expect(composer).to_have_value("Refunds take 5 days.")
     finally:
         await cust.close()
+
+
+async def test_errors_read_as_sentences_with_the_code_for_support(servers: Servers, visitor) -> None:
+    server = await servers.start(attachment_max_bytes=1024 * 1024)
+    sam, _ = await console_agent(visitor, server, "Sam")
+    cust, conv = await waiting_customer(server, name="Casey")
+    try:
+        await sam.locator(f".conv-item[data-conversation='{conv}']").click()
+        await sam.get_by_test_id("file-input").set_input_files(
+            [{"name": "big.pdf", "mimeType": "application/pdf", "buffer": b"%PDF" + b"x" * (1024 * 1024 + 10)}]
+        )
+        alert = sam.get_by_role("alert")
+        await expect(alert.locator("span")).to_have_text("big.pdf: Files can be up to 1 MB. (code: too_large)")
+        await expect(alert).not_to_contain_text("bytes")
+    finally:
+        await cust.close()

@@ -1,6 +1,6 @@
 import type { RefObject } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError } from "../api";
+import { humanError } from "../errors";
 import { model, type ConvState } from "../model";
 import { fillVariables, matchQuickResponses, slashQuery } from "../quick";
 import type { QuickResponse } from "../types";
@@ -130,7 +130,7 @@ export function Composer({ state, inputRef }: { state: ConvState; inputRef: RefO
         const uploaded = await model.upload(id, file);
         setFiles((current) => [...current, uploaded]);
       } catch (error) {
-        model.toast("error", error instanceof ApiError ? `${file.name}: ${error.message}` : `${file.name} could not be uploaded.`);
+        model.toast("error", `${file.name}: ${humanError(error)}`);
       } finally {
         setUploading((n) => n - 1);
       }
