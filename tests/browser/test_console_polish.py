@@ -18,14 +18,22 @@ from tests.support import RunningServer, agent_token
 pytestmark = pytest.mark.usefixtures("console_bundle")
 
 
-async def test_the_brief_is_compact_said_once_and_folds_once_answered(servers: Servers, visitor, artifacts) -> None:
+async def test_the_brief_is_compact_said_once_and_folds_once_answered(
+    servers: Servers, visitor, artifacts
+) -> None:
     server = await assistant_site(servers)  # no model: extractive answers and brief
     robin, _ = await console_agent(visitor, server, "Robin")
     await set_status(robin, "away")
     cust, conv = await waiting_customer(server, name="Casey")
     try:
-        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": PASSWORD_QUESTION})
-        await cust.log.wait_for("message", lambda m: m["sender_kind"] == "assistant" and m["metadata"].get("citations"), timeout=10)
+        await cust.ok(
+            "send_message", {"conversation_id": conv, "client_id": "c1", "body": PASSWORD_QUESTION}
+        )
+        await cust.log.wait_for(
+            "message",
+            lambda m: m["sender_kind"] == "assistant" and m["metadata"].get("citations"),
+            timeout=10,
+        )
         await set_status(robin, "online")
         item = robin.locator(f".conv-item[data-conversation='{conv}']")
         # The inbox shows what the customer wrote last, not Parley's note about the hand-over.
@@ -40,26 +48,34 @@ async def test_the_brief_is_compact_said_once_and_folds_once_answered(servers: S
         note = robin.locator(".msg[data-kind=system]")
         await expect(note).to_have_count(1)
         await expect(note).not_to_contain_text("reset my password")
-        await robin.screenshot(path=str(artifacts / "console-brief-desktop.png"), animations="disabled")
+        await robin.screenshot(
+            path=str(artifacts / "console-brief-desktop.png"), animations="disabled"
+        )
 
         # Read means answered: the agent's reply folds it, and it stays folded after a reload.
         await robin.get_by_label("Reply", exact=True).fill("Happy to help with that.")
         await robin.get_by_label("Reply", exact=True).press("Enter")
         await expect(robin.locator(".msg[data-kind=agent]")).to_have_count(1)
         await expect(summary).to_be_hidden()
-        await expect(brief.locator("summary")).to_contain_text("reset my password")  # a one-line peek
+        await expect(brief.locator("summary")).to_contain_text(
+            "reset my password"
+        )  # a one-line peek
         await robin.reload()
         await robin.locator(f".conv-item[data-conversation='{conv}']").click()
         await expect(robin.locator(".msg[data-kind=agent]")).to_have_count(1)
         await expect(robin.get_by_test_id("handover")).to_be_visible()
         await expect(robin.get_by_test_id("handover").locator(".handover-summary")).to_be_hidden()
         # The preview now is the agent's own reply.
-        await expect(robin.locator(f".conv-item[data-conversation='{conv}'] .preview")).to_have_text("You: Happy to help with that.")
+        await expect(
+            robin.locator(f".conv-item[data-conversation='{conv}'] .preview")
+        ).to_have_text("You: Happy to help with that.")
     finally:
         await cust.close()
 
 
-async def test_quick_responses_added_elsewhere_appear_and_a_fresh_install_explains_them(server: RunningServer, visitor) -> None:
+async def test_quick_responses_added_elsewhere_appear_and_a_fresh_install_explains_them(
+    server: RunningServer, visitor
+) -> None:
     sam, _ = await console_agent(visitor, server, "Sam")
     cust, conv = await waiting_customer(server, name="Casey")
     try:
@@ -88,17 +104,27 @@ async def test_quick_responses_added_elsewhere_appear_and_a_fresh_install_explai
         await cust.close()
 
 
-async def test_errors_read_as_sentences_with_the_code_for_support(servers: Servers, visitor) -> None:
+async def test_errors_read_as_sentences_with_the_code_for_support(
+    servers: Servers, visitor
+) -> None:
     server = await servers.start(attachment_max_bytes=1024 * 1024)
     sam, _ = await console_agent(visitor, server, "Sam")
     cust, conv = await waiting_customer(server, name="Casey")
     try:
         await sam.locator(f".conv-item[data-conversation='{conv}']").click()
         await sam.get_by_test_id("file-input").set_input_files(
-            [{"name": "big.pdf", "mimeType": "application/pdf", "buffer": b"%PDF" + b"x" * (1024 * 1024 + 10)}]
+            [
+                {
+                    "name": "big.pdf",
+                    "mimeType": "application/pdf",
+                    "buffer": b"%PDF" + b"x" * (1024 * 1024 + 10),
+                }
+            ]
         )
         alert = sam.get_by_role("alert")
-        await expect(alert.locator("span")).to_have_text("big.pdf: Files can be up to 1 MB. (code: too_large)")
+        await expect(alert.locator("span")).to_have_text(
+            "big.pdf: Files can be up to 1 MB. (code: too_large)"
+        )
         await expect(alert).not_to_contain_text("bytes")
     finally:
         await cust.close()

@@ -36,6 +36,11 @@ export class MessageList {
     this.element.setAttribute("aria-label", ctx.t("messages"));
   }
 
+  retext(greeting: string, teamName: string): void {
+    this.#ctx.greeting = greeting;
+    this.#ctx.teamName = teamName;
+  }
+
   render(): void {
     const items = this.#items();
     const next = new Map<string, { sig: string; el: HTMLElement }>();

@@ -160,6 +160,16 @@ export class WidgetView {
     window.addEventListener("focus", () => this.scheduleRender());
   }
 
+  /** New looks and texts from the server's settings (an admin changed them). */
+  restyle(looks: Pick<ViewOptions, "color" | "position" | "greeting" | "teamName">): void {
+    Object.assign(this.#options, looks);
+    this.#root.style.setProperty("--p", looks.color);
+    this.#root.style.setProperty("--pt", textOn(looks.color));
+    this.#root.dataset.position = looks.position;
+    this.#list.retext(looks.greeting, looks.teamName);
+    this.scheduleRender();
+  }
+
   // -- opening and closing --------------------------------------------------------------
 
   /** Opens the panel; `focus` moves the keyboard focus into it (not when restoring on load). */
