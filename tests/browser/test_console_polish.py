@@ -3,6 +3,8 @@ and small screens."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import aiohttp
 import pytest
 from playwright.async_api import expect
@@ -12,7 +14,7 @@ from tests.browser.conftest import Servers
 from tests.browser.console import console_agent, set_status
 from tests.browser.test_assistant import assistant_site
 from tests.e2e.assistant_support import PASSWORD_QUESTION
-from tests.e2e.routing_support import waiting_customer
+from tests.e2e.routing_support import assignee, eventually, online_agent, waiting_customer
 from tests.support import RunningServer, agent_token
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
@@ -128,3 +130,47 @@ async def test_errors_read_as_sentences_with_the_code_for_support(
         await expect(alert).not_to_contain_text("bytes")
     finally:
         await cust.close()
+
+
+async def test_admin_pages_give_dates_names_counts_and_chart_tooltips(server: RunningServer, chromium, artifacts) -> None:
+    ctx = await chromium.new_context(viewport={"width": 1280, "height": 800})
+    _, _, sam = await online_agent(server, "Sam")  # Support's only member
+    cust, conv = await waiting_customer(server, name="Casey")
+    try:
+        assert await eventually(lambda: assignee(server, conv))  # a wait to report
+        ada, _ = await console_agent(ctx, server, "Ada Admin", role=AgentRole.ADMIN, teams=())
+        _, token = await agent_token(server, role=AgentRole.ADMIN, name="Bo Admin", teams=())
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+            async with http.post(f"{server.url}/api/v1/quick-responses", json={
+                "shortcut": "refund", "title": "Refund timing", "body": "Refunds take 5 days.", "scope": "global",
+            }) as response:  # fmt: skip
+                assert response.status == 201
+        await ada.get_by_test_id("admin-tab").click()
+
+        await ada.locator(".admin-nav a", has_text="Audit log").click()
+        row = ada.locator("tbody tr").first
+        await expect(row).to_contain_text("quick_response.create")
+        await expect(row.locator("td").nth(3)).to_have_text("quick_response Refund timing")
+        year = str(datetime.now().year)
+        await expect(row.locator("td").first).to_contain_text(year)
+
+        await ada.locator(".admin-nav a", has_text="Teams & routing").click()
+        await expect(ada.locator("main, .admin-content").first).to_contain_text("1 member ·")
+
+        await ada.locator(".admin-nav a", has_text="Reports").click()
+        charts = ada.locator("svg.chart")
+        await expect(charts).to_have_count(2)
+        for index in range(2):
+            # Every axis label lies inside its chart: none is cut at the left edge.
+            assert await charts.nth(index).evaluate("svg => [...svg.querySelectorAll('text')].every(t => t.getBBox().x >= 0)")
+        await charts.nth(1).locator(".hover-band").last.hover()
+        await expect(ada.get_by_test_id("chart-tip")).to_contain_text("average wait")
+        await ada.mouse.move(0, 0)
+        await expect(ada.get_by_test_id("chart-tip")).to_have_count(0)
+        await charts.nth(0).locator(".hover-band").last.focus()
+        await expect(ada.get_by_test_id("chart-tip")).to_contain_text("1 started")
+        await ada.screenshot(path=str(artifacts / "console-admin-reports-tooltip.png"))
+    finally:
+        await cust.close()
+        await sam.close()
+        await ctx.close()
