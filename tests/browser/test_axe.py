@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 from playwright.async_api import expect
 
@@ -12,8 +13,8 @@ from server.core.models import AgentRole
 from tests.browser.axe import serious_violations, with_axe
 from tests.browser.console import console_agent
 from tests.browser.helpers import COMPOSER, LAUNCHER, conversation_id, send, start_chat
-from tests.e2e.routing_support import waiting_customer
-from tests.support import RunningServer
+from tests.e2e.routing_support import add_team, waiting_customer
+from tests.support import RunningServer, agent_token
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
 
@@ -89,7 +90,7 @@ async def test_every_console_screen_passes_axe(server: RunningServer, chromium, 
         await expect(ada.get_by_role("dialog")).to_be_visible()
         await clean(ada, "transfer dialog", found)
         await ada.keyboard.press("Escape")
-        await ada.get_by_role("button", name="Cancel").click()
+        await expect(ada.get_by_role("dialog")).to_be_hidden()
         await ada.locator("a.tab", has_text="Queue").click()
         await clean(ada, "queue", found)
         await ada.locator("a.tab", has_text="Quick responses").click()
@@ -104,3 +105,79 @@ async def test_every_console_screen_passes_axe(server: RunningServer, chromium, 
             await cust.close()
         await ctx.close()
     assert found == {}
+
+
+async def tab_to(page: Any, selector: str, limit: int = 40) -> None:
+    """Press Tab until `selector` has the focus, as a keyboard user moves through the page."""
+    for _ in range(limit):
+        if await page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return
+        await page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} is not reachable with Tab")
+
+
+async def test_an_agent_works_a_conversation_with_the_keyboard_alone(server: RunningServer, visitor) -> None:
+    billing = await add_team(server, "billing", "Billing")
+    robin, _ = await console_agent(visitor, server, "Robin")
+    cust, conv = await waiting_customer(server, name="Casey")
+    try:
+        _, token = await agent_token(server, role=AgentRole.ADMIN, name="Ada Admin", teams=())
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+            async with http.post(f"{server.url}/api/v1/quick-responses", json={
+                "shortcut": "thanks", "title": "Thanks", "body": "Thanks for waiting, {{customer.name}}!", "scope": "global",
+            }) as response:  # fmt: skip
+                assert response.status == 201
+        keys = robin.keyboard
+        # Open the conversation from the list.
+        await tab_to(robin, f".conv-item[data-conversation='{conv}']")
+        await keys.press("Enter")
+        composer = robin.locator("textarea[aria-label=Reply]")
+        await expect(composer).to_be_visible()
+
+        # Send: Alt+/ reaches the composer, Enter sends.
+        await keys.press("Alt+Slash")
+        await expect(composer).to_be_focused()
+        await keys.type("Hello Casey")
+        await keys.press("Enter")
+        sent = await cust.log.wait_for("message", lambda m: m["sender_kind"] == "agent")
+        assert [m["body"] for m in sent] == ["Hello Casey"]
+
+        # A quick response: / opens the picker, arrows choose, Enter fills it in, Enter sends.
+        await keys.type("/tha")
+        await expect(robin.get_by_test_id("quick-picker").get_by_role("option")).to_have_count(1)
+        await keys.press("Enter")
+        await expect(composer).to_have_value("Thanks for waiting, Casey!")
+        await keys.press("Enter")
+        await cust.log.wait_for("message", lambda m: m["body"] == "Thanks for waiting, Casey!")
+
+        # Resolve and reopen: Alt+R.
+        status = robin.get_by_test_id("status")
+        await keys.press("Alt+KeyR")
+        await expect(status).to_have_text("resolved")
+        await keys.press("Alt+KeyR")
+        await expect(status).to_have_text("open")
+
+        # Transfer: Alt+T opens the dialog on its first field; Escape closes it and nothing moves.
+        await keys.press("Alt+KeyT")
+        dialog = robin.get_by_role("dialog")
+        target = dialog.get_by_label("To")
+        await expect(target).to_be_focused()
+        await keys.press("Escape")
+        await expect(dialog).to_be_hidden()
+        await keys.press("Alt+KeyT")
+        await expect(target).to_be_focused()
+        await target.press("ArrowDown")  # the first team: the list starts with teams
+        await expect(target).not_to_have_value("")
+        chosen = await target.evaluate("s => s.selectedOptions[0].textContent")
+        while chosen != "Billing":
+            await target.press("ArrowDown")
+            chosen = await target.evaluate("s => s.selectedOptions[0].textContent")
+        await keys.press("Tab")
+        await keys.type("Invoice question")
+        await tab_to(robin, "form[role=dialog] button[type=submit]")
+        await keys.press("Enter")
+        await expect(dialog).to_be_hidden()
+        moved = await cust.log.wait_for("conversation_updated", lambda e: e["reason"] == "transferred")
+        assert moved[0]["team"] == {"id": str(billing), "name": "Billing"}
+    finally:
+        await cust.close()
