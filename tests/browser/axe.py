@@ -26,7 +26,8 @@ async def with_axe(context: Any) -> None:
 
 
 # Colours are judged once opening transitions are over (mid-fade text is lighter than it is).
-SETTLED = """() => document.getAnimations({ subtree: true })
+SETTLED = """() => [document, ...[...document.querySelectorAll("*")].map((e) => e.shadowRoot).filter(Boolean)]
+  .flatMap((root) => root.getAnimations())
   .every((a) => a.playState !== "running" || a.effect?.getTiming().iterations === Infinity)"""
 
 

@@ -150,7 +150,13 @@ export function Composer({ state, inputRef }: { state: ConvState; inputRef: RefO
         <span class="hint muted small">Enter sends · Shift+Enter new line · / quick responses</span>
       </div>
       {picking && (
-        <div class="quick-picker" role="listbox" aria-label="Quick responses" data-testid="quick-picker">
+        // A listbox needs options: with none, the picker is a status line saying why.
+        <div
+          class="quick-picker"
+          role={matches.length ? "listbox" : "status"}
+          aria-label="Quick responses"
+          data-testid="quick-picker"
+        >
           {matches.length === 0 &&
             (model.quickResponses.length === 0 ? (
               <div class="empty small" data-testid="quick-empty">
