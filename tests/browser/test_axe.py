@@ -19,27 +19,37 @@ from tests.support import RunningServer, agent_token
 pytestmark = pytest.mark.usefixtures("console_bundle")
 
 
-async def clean(page: Any, screen: str, found: dict[str, list[str]]) -> None:
-    violations = await serious_violations(page)
-    if violations:
-        found[screen] = violations
+class Screens:
+    """Checks each screen with axe and keeps its screenshot (test-artifacts/, to be looked at)."""
+
+    def __init__(self, artifacts: Any, prefix: str) -> None:
+        self.artifacts = artifacts
+        self.prefix = prefix
+        self.found: dict[str, list[str]] = {}
+
+    async def check(self, page: Any, screen: str) -> None:
+        violations = await serious_violations(page)
+        if violations:
+            self.found[screen] = violations
+        name = "".join(c if c.isalnum() else "-" for c in screen.lower()).strip("-")
+        await page.screenshot(path=str(self.artifacts / f"{self.prefix}-{name}.png"), animations="disabled")
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
-async def test_every_widget_screen_passes_axe(servers, chromium, staff, width: int, height: int) -> None:
+async def test_every_widget_screen_passes_axe(servers, chromium, staff, artifacts, width: int, height: int) -> None:
     server = await servers.start()
     # Without motion: colours are judged as they end up, not mid-fade.
     ctx = await chromium.new_context(viewport={"width": width, "height": height}, reduced_motion="reduce")
     await with_axe(ctx)
-    found: dict[str, list[str]] = {}
+    screens = Screens(artifacts, f"axe-widget-{'phone' if width < 600 else 'desktop'}")
     try:
         robin = await staff("Robin")
         page = await ctx.new_page()
         await page.goto(f"{server.url}/demo/")
         await expect(page.locator(LAUNCHER)).to_be_visible()
-        await clean(page, "launcher", found)
+        await screens.check(page, "launcher")
         await page.locator(LAUNCHER).click()
-        await clean(page, "pre-chat form", found)
+        await screens.check(page, "pre-chat form")
         await start_chat(page)
         conv = await conversation_id(page, server)
         await robin.ok("join", {"conversation_id": conv})
@@ -50,15 +60,15 @@ async def test_every_widget_screen_passes_axe(servers, chromium, staff, width: i
         await page.locator(COMPOSER).fill("x" * 4800)
         await page.locator(COMPOSER).dispatch_event("input")
         await expect(page.locator(".count")).to_be_visible()
-        await clean(page, "chat", found)
+        await screens.check(page, "chat")
         await page.locator(COMPOSER).fill("x" * 5200)
         await page.locator(COMPOSER).dispatch_event("input")
         await expect(page.locator(".count.over")).to_be_visible()
-        await clean(page, "chat, text too long", found)
+        await screens.check(page, "chat, text too long")
         await page.locator(COMPOSER).fill("")
         await robin.ok("resolve", {"conversation_id": conv})
         await expect(page.locator(".status .new-conversation")).to_be_visible()
-        await clean(page, "resolved", found)
+        await screens.check(page, "resolved")
 
         # "Leave us a message": another server whose hours are closed.
         closed = await servers.start(widget_business_hours="mon 00:00-00:01", widget_timezone="Pacific/Kiritimati")
@@ -66,58 +76,58 @@ async def test_every_widget_screen_passes_axe(servers, chromium, staff, width: i
         await away.goto(f"{closed.url}/demo/")
         await away.locator(LAUNCHER).click()
         await expect(away.locator(".offline, form").first).to_be_visible()
-        await clean(away, "leave a message", found)
+        await screens.check(away, "leave a message")
     finally:
         await ctx.close()
-    assert found == {}
+    assert screens.found == {}
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
-async def test_every_console_screen_passes_axe(server: RunningServer, chromium, width: int, height: int) -> None:
+async def test_every_console_screen_passes_axe(server: RunningServer, chromium, artifacts, width: int, height: int) -> None:
     ctx = await chromium.new_context(viewport={"width": width, "height": height})
     await with_axe(ctx)
-    found: dict[str, list[str]] = {}
+    screens = Screens(artifacts, f"axe-console-{'phone' if width < 600 else 'desktop'}")
     cust = None
     try:
         page = await ctx.new_page()
         await page.goto(f"{server.url}/console/")
         await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-        await clean(page, "sign-in", found)
+        await screens.check(page, "sign-in")
         ada, _ = await console_agent(ctx, server, "Ada Admin", role=AgentRole.ADMIN)
-        await clean(ada, "inbox, empty", found)
+        await screens.check(ada, "inbox, empty")
         await ada.get_by_role("tab", name="Resolved").click()
-        await clean(ada, "resolved list", found)
+        await screens.check(ada, "resolved list")
         await ada.get_by_role("tab", name="Open").click()
         cust, conv = await waiting_customer(server, name="Casey")
         await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": "My order is late"})
         item = ada.locator(f".conv-item[data-conversation='{conv}']")
         await item.click()
         await expect(ada.locator(".msg[data-kind=customer]")).to_have_count(1)
-        await clean(ada, "conversation", found)
+        await screens.check(ada, "conversation")
         await ada.locator("textarea[aria-label=Reply]").press_sequentially("/")
         await expect(ada.get_by_test_id("quick-picker")).to_be_visible()
-        await clean(ada, "quick-response picker", found)
+        await screens.check(ada, "quick-response picker")
         await ada.locator("textarea[aria-label=Reply]").press("Escape")
         await ada.locator("textarea[aria-label=Reply]").fill("")
         await ada.get_by_role("button", name="Transfer", exact=True).click()
         await expect(ada.get_by_role("dialog")).to_be_visible()
-        await clean(ada, "transfer dialog", found)
+        await screens.check(ada, "transfer dialog")
         await ada.keyboard.press("Escape")
         await expect(ada.get_by_role("dialog")).to_be_hidden()
         await ada.locator("a.tab", has_text="Queue").click()
-        await clean(ada, "queue", found)
+        await screens.check(ada, "queue")
         await ada.locator("a.tab", has_text="Quick responses").click()
-        await clean(ada, "quick responses", found)
+        await screens.check(ada, "quick responses")
         await ada.get_by_test_id("admin-tab").click()
         for name in ("Quick responses", "Agents", "Teams & routing", "Knowledge base", "Widget", "Reports", "Audit log"):
             await ada.locator(".admin-nav a", has_text=name).click()
             await expect(ada.locator(".admin-content h1").first).to_be_visible()
-            await clean(ada, f"admin: {name}", found)
+            await screens.check(ada, f"admin: {name}")
     finally:
         if cust:
             await cust.close()
         await ctx.close()
-    assert found == {}
+    assert screens.found == {}
 
 
 async def tab_to(page: Any, selector: str, limit: int = 40) -> None:
