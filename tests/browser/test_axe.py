@@ -20,7 +20,8 @@ pytestmark = pytest.mark.usefixtures("console_bundle")
 
 
 class Screens:
-    """Checks each screen with axe and keeps its screenshot (test-artifacts/, to be looked at)."""
+    """Checks each screen with axe and for sideways scrolling, and keeps its screenshot
+    (test-artifacts/, to be looked at)."""
 
     def __init__(self, artifacts: Any, prefix: str) -> None:
         self.artifacts = artifacts
@@ -29,6 +30,8 @@ class Screens:
 
     async def check(self, page: Any, screen: str) -> None:
         violations = await serious_violations(page)
+        if not await page.evaluate("document.documentElement.scrollWidth <= innerWidth"):
+            violations.append("the page is wider than the screen")
         if violations:
             self.found[screen] = violations
         name = "".join(c if c.isalnum() else "-" for c in screen.lower()).strip("-")
