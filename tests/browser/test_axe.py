@@ -35,14 +35,20 @@ class Screens:
         if violations:
             self.found[screen] = violations
         name = "".join(c if c.isalnum() else "-" for c in screen.lower()).strip("-")
-        await page.screenshot(path=str(self.artifacts / f"{self.prefix}-{name}.png"), animations="disabled")
+        await page.screenshot(
+            path=str(self.artifacts / f"{self.prefix}-{name}.png"), animations="disabled"
+        )
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
-async def test_every_widget_screen_passes_axe(servers, chromium, staff, artifacts, width: int, height: int) -> None:
+async def test_every_widget_screen_passes_axe(
+    servers, chromium, staff, artifacts, width: int, height: int
+) -> None:
     server = await servers.start()
     # Without motion: colours are judged as they end up, not mid-fade.
-    ctx = await chromium.new_context(viewport={"width": width, "height": height}, reduced_motion="reduce")
+    ctx = await chromium.new_context(
+        viewport={"width": width, "height": height}, reduced_motion="reduce"
+    )
     await with_axe(ctx)
     screens = Screens(artifacts, f"axe-widget-{'phone' if width < 600 else 'desktop'}")
     try:
@@ -58,7 +64,10 @@ async def test_every_widget_screen_passes_axe(servers, chromium, staff, artifact
         await robin.ok("join", {"conversation_id": conv})
         await send(page, "Hello there")
         await robin.log.wait_for("message")
-        await robin.ok("send_message", {"conversation_id": conv, "client_id": "a1", "body": "Hi! How can I help?"})
+        await robin.ok(
+            "send_message",
+            {"conversation_id": conv, "client_id": "a1", "body": "Hi! How can I help?"},
+        )
         await expect(page.locator(".msg.in .bubble", has_text="How can I help")).to_be_visible()
         await page.locator(COMPOSER).fill("x" * 4800)
         await page.locator(COMPOSER).dispatch_event("input")
@@ -74,7 +83,9 @@ async def test_every_widget_screen_passes_axe(servers, chromium, staff, artifact
         await screens.check(page, "resolved")
 
         # "Leave us a message": another server whose hours are closed.
-        closed = await servers.start(widget_business_hours="mon 00:00-00:01", widget_timezone="Pacific/Kiritimati")
+        closed = await servers.start(
+            widget_business_hours="mon 00:00-00:01", widget_timezone="Pacific/Kiritimati"
+        )
         away = await ctx.new_page()
         await away.goto(f"{closed.url}/demo/")
         await away.locator(LAUNCHER).click()
@@ -86,7 +97,9 @@ async def test_every_widget_screen_passes_axe(servers, chromium, staff, artifact
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
-async def test_every_console_screen_passes_axe(server: RunningServer, chromium, artifacts, width: int, height: int) -> None:
+async def test_every_console_screen_passes_axe(
+    server: RunningServer, chromium, artifacts, width: int, height: int
+) -> None:
     ctx = await chromium.new_context(viewport={"width": width, "height": height})
     await with_axe(ctx)
     screens = Screens(artifacts, f"axe-console-{'phone' if width < 600 else 'desktop'}")
@@ -102,7 +115,9 @@ async def test_every_console_screen_passes_axe(server: RunningServer, chromium, 
         await screens.check(ada, "resolved list")
         await ada.get_by_role("tab", name="Open").click()
         cust, conv = await waiting_customer(server, name="Casey")
-        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": "My order is late"})
+        await cust.ok(
+            "send_message", {"conversation_id": conv, "client_id": "c1", "body": "My order is late"}
+        )
         item = ada.locator(f".conv-item[data-conversation='{conv}']")
         await item.click()
         await expect(ada.locator(".msg[data-kind=customer]")).to_have_count(1)
@@ -122,7 +137,15 @@ async def test_every_console_screen_passes_axe(server: RunningServer, chromium, 
         await ada.locator("a.tab", has_text="Quick responses").click()
         await screens.check(ada, "quick responses")
         await ada.get_by_test_id("admin-tab").click()
-        for name in ("Quick responses", "Agents", "Teams & routing", "Knowledge base", "Widget", "Reports", "Audit log"):
+        for name in (
+            "Quick responses",
+            "Agents",
+            "Teams & routing",
+            "Knowledge base",
+            "Widget",
+            "Reports",
+            "Audit log",
+        ):
             await ada.locator(".admin-nav a", has_text=name).click()
             await expect(ada.locator(".admin-content h1").first).to_be_visible()
             await screens.check(ada, f"admin: {name}")
@@ -142,7 +165,9 @@ async def tab_to(page: Any, selector: str, limit: int = 40) -> None:
     raise AssertionError(f"{selector} is not reachable with Tab")
 
 
-async def test_an_agent_works_a_conversation_with_the_keyboard_alone(server: RunningServer, visitor) -> None:
+async def test_an_agent_works_a_conversation_with_the_keyboard_alone(
+    server: RunningServer, visitor
+) -> None:
     billing = await add_team(server, "billing", "Billing")
     robin, _ = await console_agent(visitor, server, "Robin")
     cust, conv = await waiting_customer(server, name="Casey")
@@ -203,7 +228,9 @@ async def test_an_agent_works_a_conversation_with_the_keyboard_alone(server: Run
         await tab_to(robin, "form[role=dialog] button[type=submit]")
         await keys.press("Enter")
         await expect(dialog).to_be_hidden()
-        moved = await cust.log.wait_for("conversation_updated", lambda e: e["reason"] == "transferred")
+        moved = await cust.log.wait_for(
+            "conversation_updated", lambda e: e["reason"] == "transferred"
+        )
         assert moved[0]["team"] == {"id": str(billing), "name": "Billing"}
     finally:
         await cust.close()

@@ -132,7 +132,9 @@ async def test_errors_read_as_sentences_with_the_code_for_support(
         await cust.close()
 
 
-async def test_admin_pages_give_dates_names_counts_and_chart_tooltips(server: RunningServer, chromium, artifacts) -> None:
+async def test_admin_pages_give_dates_names_counts_and_chart_tooltips(
+    server: RunningServer, chromium, artifacts
+) -> None:
     ctx = await chromium.new_context(viewport={"width": 1280, "height": 800})
     _, _, sam = await online_agent(server, "Sam")  # Support's only member
     cust, conv = await waiting_customer(server, name="Casey")
@@ -162,7 +164,9 @@ async def test_admin_pages_give_dates_names_counts_and_chart_tooltips(server: Ru
         await expect(charts).to_have_count(2)
         for index in range(2):
             # Every axis label lies inside its chart: none is cut at the left edge.
-            assert await charts.nth(index).evaluate("svg => [...svg.querySelectorAll('text')].every(t => t.getBBox().x >= 0)")
+            assert await charts.nth(index).evaluate(
+                "svg => [...svg.querySelectorAll('text')].every(t => t.getBBox().x >= 0)"
+            )
         await charts.nth(1).locator(".hover-band").last.hover()
         await expect(ada.get_by_test_id("chart-tip")).to_contain_text("average wait")
         await ada.mouse.move(0, 0)
