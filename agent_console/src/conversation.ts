@@ -85,9 +85,14 @@ export function applyMessage(state: ConvState, m: Message): void {
   state.conv = { ...state.conv, last_seq: Math.max(state.conv.last_seq, m.seq), last_message_at: m.created_at };
   if (state.summary) {
     const reply = m.visibility === "public" && (m.sender_kind === "agent" || m.sender_kind === "assistant");
+    // The preview is what a person wrote last: the assistant's answers and Parley's notes (a
+    // transfer, the hand-over brief) never hide the customer's last words.
+    const person = m.sender_kind === "customer" || m.sender_kind === "agent";
     state.summary = {
       ...state.summary,
-      last_message: { seq: m.seq, body: m.body, sender_kind: m.sender_kind, visibility: m.visibility, created_at: m.created_at },
+      last_message: person
+        ? { seq: m.seq, body: m.body, sender_kind: m.sender_kind, visibility: m.visibility, created_at: m.created_at }
+        : state.summary.last_message,
       // The customer waits from their first message after the last public reply.
       waiting_since: m.sender_kind === "customer" ? (state.summary.waiting_since ?? m.created_at) : reply ? null : state.summary.waiting_since,
     };

@@ -1,6 +1,7 @@
 // The signed-in agent's session: the token, the socket and REST clients, and the toasts
 // that report what happened. The console's model builds on it.
 import { Api, ApiError } from "./api";
+import { humanError } from "./errors";
 import type { AgentSocket, ConnectionState } from "./socket";
 import { Observable } from "./store";
 import type { LoginAgent, Me } from "./types";
@@ -51,7 +52,7 @@ export abstract class ConsoleSession extends Observable {
   }
 
   fail(error: unknown): void {
-    const text = error instanceof ApiError ? error.message : "Something went wrong. Try again.";
+    const text = humanError(error);
     if (!(error instanceof ApiError)) console.error(error);
     this.toast("error", text);
   }

@@ -25,7 +25,7 @@ from ..core.models import (
     CustomerPrincipal,
     Principal,
 )
-from ..core.wire_events import AgentRef, ConversationUpdated, WireConversation
+from ..core.wire_events import AgentRef, ConversationUpdated, TeamRef, WireConversation
 from ..routing.limits import Charge
 from ..store import agents as agent_store
 from ..store import conversations as conversation_store
@@ -37,7 +37,11 @@ from .context import Services, UnitOfWork, unit_of_work
 
 
 def conversation_updated(
-    conversation: Conversation, *, reason: str, agent: AgentRef | None = None
+    conversation: Conversation,
+    *,
+    reason: str,
+    agent: AgentRef | None = None,
+    team: TeamRef | None = None,
 ) -> Event:
     """Tell the customer's tabs and the staff who may see it that a conversation changed
     (`agent`: who is helping now, after an assignment)."""
@@ -50,7 +54,7 @@ def conversation_updated(
         staff_rooms.append(ALL_AGENTS_ROOM)
     snapshot = WireConversation.of(conversation, agent=agent)
     return Event(
-        ConversationUpdated(conversation=snapshot, reason=reason, agent=agent),
+        ConversationUpdated(conversation=snapshot, reason=reason, agent=agent, team=team),
         customer_rooms=(customer_room(conversation.customer_id),),
         staff_rooms=tuple(staff_rooms),
     )

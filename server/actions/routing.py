@@ -20,6 +20,7 @@ from ..core.events import Event
 from ..core.models import AgentPrincipal, Conversation, Owner
 from ..core.participant import HandoffReason
 from ..core.routing import Priority, RoutingMode, plan_assignments, queue_score
+from ..core.wire_events import TeamRef
 from ..routing.queue import ClaimResult
 from ..store import conversations as conversation_store
 from ..store import routing as routing_store
@@ -92,7 +93,11 @@ async def enqueue(
         if entered is None:
             return None
         conversation, team = entered
-        work.publish_on_commit(*also_on_commit, conversation_updated(conversation, reason=kind))
+        # Transferred to a team: the customer is told which one (the snapshot has only its id).
+        moved_to = TeamRef(id=team.id, name=team.name) if kind == "transferred" and team else None
+        work.publish_on_commit(
+            *also_on_commit, conversation_updated(conversation, reason=kind, team=moved_to)
+        )
     if team is None or conversation.queued_at is None:
         log.error("conversation %s has no team to wait in (no default team?)", conversation_id)
         return conversation

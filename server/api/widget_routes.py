@@ -8,6 +8,8 @@ mode is needed.
 
 from __future__ import annotations
 
+import hashlib
+
 from aiohttp import web
 
 from ..actions.widget import widget_settings
@@ -25,6 +27,13 @@ async def settings(request: web.Request) -> web.Response:
     """Public, no auth: the looks, texts and availability the widget starts with."""
     data = await widget_settings(request.app[SERVICES])
     response = json_response({"ok": True, "data": data})
+    # Open widgets ask again every 10 seconds to pick up an admin's changes; an unchanged answer
+    # is a bodiless 304.
+    assert isinstance(response.body, bytes)
+    etag = f'"{hashlib.sha256(response.body).hexdigest()[:20]}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = web.Response(status=304)
+    response.headers["ETag"] = etag
     # Availability changes as agents come and go; a short cache still absorbs page-view bursts.
     response.headers["Cache-Control"] = "public, max-age=15"
     return response

@@ -152,13 +152,20 @@ class PresenceEvent(WireEvent, frozen=True):
     since: float
 
 
+class TeamRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: UUID
+    name: str
+
+
 class ConversationUpdated(WireEvent, frozen=True, omit_defaults=True):
-    """A conversation changed. `agent` only with "assigned", "claimed" and "transferred"."""
+    """A conversation changed. `agent` only with "assigned", "claimed" and "transferred" (to an
+    agent); `team` only with "transferred" to a team."""
 
     event: ClassVar[str] = "conversation_updated"
     conversation: WireConversation
     reason: str
     agent: AgentRef | None = None
+    team: TeamRef | None = None
 
 
 class Handover(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

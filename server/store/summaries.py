@@ -12,7 +12,9 @@ import asyncpg
 async def for_agent(
     conn: asyncpg.Connection, conversation_ids: list[UUID], agent_id: UUID
 ) -> dict[UUID, dict[str, Any]]:
-    """One round trip for a whole page. `unread` counts messages after the agent's read cursor
+    """One round trip for a whole page. The last message is the last one a person wrote (the
+    assistant's answers and Parley's notes, such as a hand-over brief, would hide what the
+    customer said); `unread` counts messages after the agent's read cursor
     that someone else wrote; `waiting_since` is the first customer message after the last
     public staff reply (null when the customer is not waiting for one)."""
     rows = await conn.fetch(
@@ -38,7 +40,8 @@ async def for_agent(
           JOIN customers cu ON cu.id = c.customer_id
           LEFT JOIN LATERAL (
               SELECT m.seq, m.body, m.sender_kind, m.visibility, m.created_at FROM messages m
-               WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1) lm ON true
+               WHERE m.conversation_id = c.id AND m.sender_kind IN ('customer', 'agent')
+               ORDER BY m.seq DESC LIMIT 1) lm ON true
           LEFT JOIN read_cursors mine
                  ON mine.conversation_id = c.id AND mine.reader_kind = 'agent'
                 AND mine.reader_id = $2

@@ -13,14 +13,20 @@ from tests.support import RunningServer
 pytestmark = pytest.mark.usefixtures("console_bundle")
 
 
-@pytest.mark.parametrize(("width", "height", "name"), [(1280, 800, "desktop"), (820, 1180, "tablet")])
+@pytest.mark.parametrize(
+    ("width", "height", "name"), [(1280, 800, "desktop"), (820, 1180, "tablet"), (390, 844, "phone")]
+)
 async def test_layouts(server: RunningServer, chromium, artifacts, width: int, height: int, name: str) -> None:
-    ctx = await chromium.new_context(viewport={"width": width, "height": height}, has_touch=name == "tablet")
+    ctx = await chromium.new_context(viewport={"width": width, "height": height}, has_touch=name != "desktop")
     cust, conv = await waiting_customer(server, name="Casey Jones", email="casey@example.com", page_url="https://shop.example/checkout")
     try:
         await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": "Hi! My order #1042 arrived damaged. Can I get a replacement?"})
         page, _ = await console_agent(ctx, server, "Robin Agent")
         item = page.locator(f".conv-item[data-conversation='{conv}']")
+        await expect(item).to_be_visible()
+        # No page wider than the screen, on the list either.
+        await page.screenshot(path=str(artifacts / f"console-{name}-inbox-list.png"))
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         await item.click()
         await page.locator("textarea[aria-label=Reply]").fill("So sorry to hear that, Casey! I'll send a replacement today.")
         await page.locator("textarea[aria-label=Reply]").press("Enter")
@@ -29,7 +35,13 @@ async def test_layouts(server: RunningServer, chromium, artifacts, width: int, h
         composer = await page.locator(".composer").bounding_box()
         assert composer is not None and composer["y"] + composer["height"] <= height
         await page.screenshot(path=str(artifacts / f"console-{name}-conversation.png"))
-        if name == "tablet":
+        if name != "desktop":
+            # One pane at a time: the thread fills the screen, its actions within reach.
+            thread = await page.locator(".thread").bounding_box()
+            assert thread is not None and thread["x"] >= 0 and thread["x"] + thread["width"] <= width
+            for action in ("Transfer", "Resolve", "Details"):
+                box = await page.get_by_role("button", name=action, exact=True).bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, action
             # The customer's details open as an overlay, and close again.
             await expect(page.get_by_test_id("sidebar")).to_have_count(0)
             await page.get_by_role("button", name="Details").click()

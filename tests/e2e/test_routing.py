@@ -249,6 +249,9 @@ async def test_transfer_to_agent_and_to_team(server: RunningServer) -> None:
     await d.ok("set_presence", {"status": "away"})
     await b.ok("transfer", {"conversation_id": conversation_id, "to_team_id": str(billing)})
     assert await eventually(lambda: _team_and_waiting(server, conversation_id, billing))
+    # The customer is told which team it went to, and that nobody is helping yet.
+    to_team = await cust.log.wait_for("conversation_updated", lambda e: e["reason"] == "transferred" and "team" in e)
+    assert to_team[0]["team"] == {"id": str(billing), "name": "Billing"} and "agent" not in to_team[0]
     await d.ok("set_presence", {"status": "online"})
     assert await eventually(lambda: assignee(server, conversation_id)) == d_id
     await cust.close()

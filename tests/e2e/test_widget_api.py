@@ -196,3 +196,27 @@ async def test_identify_is_refused_without_a_secret_and_validates_its_payload(se
         await cust.close()
     finally:
         await server.stop()
+
+
+async def test_widget_settings_are_revalidated_with_an_etag(settings: Settings) -> None:
+    server = await start_server(settings)
+    try:
+        status, headers, _ = await _get_settings(server.url)
+        etag = headers["Etag"]  # as aiohttp spells it
+        assert status == 200 and etag.startswith('"')
+        async with aiohttp.ClientSession() as http, http.get(
+            f"{server.url}/api/v1/widget/settings", headers={"If-None-Match": etag}
+        ) as response:
+            assert response.status == 304 and await response.read() == b""
+            assert response.headers["ETag"] == etag
+        # An agent coming online changes the answer, and so its tag.
+        _, token = await agent_token(server, name="Robin")
+        robin = await agent(server.url, token)
+        try:
+            changed, headers, body = await _get_settings(server.url, {"If-None-Match": etag})
+            assert changed == 200 and body["data"]["agents_available"] is True
+            assert headers["Etag"] != etag
+        finally:
+            await robin.close()
+    finally:
+        await server.stop()

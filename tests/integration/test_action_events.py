@@ -97,7 +97,7 @@ async def _agent(recorded: Recorded, name: str, *, admin: bool = False) -> Agent
 
 async def test_the_events_of_a_conversation_from_start_to_resolve(recorded: Recorded) -> None:
     services = recorded.services
-    _, visitor = auth.new_visitor(services)
+    _, visitor = await auth.new_visitor(services, "127.0.0.1")
     customer_room = f"customer:{visitor.customer_id}"
 
     (conversation, created), events = await recorded.run(
@@ -193,7 +193,7 @@ async def test_the_events_of_a_conversation_from_start_to_resolve(recorded: Reco
 
 async def test_transfers_and_unassign_tell_each_agent_once(recorded: Recorded) -> None:
     services = recorded.services
-    _, visitor = auth.new_visitor(services)
+    _, visitor = await auth.new_visitor(services, "127.0.0.1")
     first = await _agent(recorded, "First")
     await presence.connected(services, first.agent_id, "c1")
     (conversation, _), _ = await recorded.run(
@@ -232,7 +232,7 @@ async def test_transfers_and_unassign_tell_each_agent_once(recorded: Recorded) -
 
 async def test_the_line_announces_places_and_the_head(recorded: Recorded) -> None:
     services = recorded.services
-    _, visitor = auth.new_visitor(services)
+    _, visitor = await auth.new_visitor(services, "127.0.0.1")
     (conversation, _), _ = await recorded.run(
         intake.start(
             services, visitor, name=None, email=None, attributes={}, metadata={},

@@ -72,6 +72,8 @@ export class Chat {
   #starting: Promise<Conversation | null> | null = null;
   // Messages replayed by start_conversation arrive before its ack names the conversation.
   #strays: Message[] = [];
+  // And so are its routing changes (a free agent is assigned at once).
+  #strayUpdates: Record<string, unknown>[] = [];
   #flushing: Promise<void> | null = null;
   #connectRound = 0;
   #deliveredSent = 0;
@@ -217,11 +219,12 @@ export class Chat {
     this.#typingIdle = setTimeout(() => this.#stopTyping(true), TYPING_IDLE_MS);
   }
 
-  /** The visitor has seen everything shown: clears the unread count in every tab. Cheap to
-   * call on every render; it only talks to the server when there is something new. */
-  markRead(): void {
+  /** The visitor has seen the conversation up to `upTo` (everything by default): clears the
+   * unread count in every tab. Cheap to call on every render and scroll; it only talks to the
+   * server when there is something new. */
+  markRead(upTo?: number): void {
     const { conversation, timeline } = this.state;
-    const seq = timeline.lastSeq;
+    const seq = Math.min(upTo ?? timeline.lastSeq, timeline.lastSeq);
     if (!conversation || seq <= 0) return;
     if (seq > this.state.readSeq) {
       this.state.readSeq = seq;
@@ -347,6 +350,7 @@ export class Chat {
       after_seq: this.state.timeline.lastSeq,
     });
     if (!ack?.ok) {
+      this.#strayUpdates = [];
       if (ack) this.#hooks.error(ack.error.message);
       return null;
     }
@@ -355,6 +359,9 @@ export class Chat {
     this.state.notices = notices; // shown while the conversation was being started
     this.#adopt(ack.data);
     for (const message of this.#strays.splice(0)) this.#onMessage(message);
+    for (const raw of this.#strayUpdates.splice(0)) {
+      this.#onConversationUpdated(readConversation(raw.conversation), String(raw.reason ?? ""), raw);
+    }
     return this.state.conversation;
   }
 
@@ -446,7 +453,9 @@ export class Chat {
     on("queue", (raw, state) => state.queued(raw));
     on("assistant_delta", (raw, state) => state.streamed(raw));
     socket.on("conversation_updated", (raw: unknown) => {
-      if (isObject(raw)) this.#onConversationUpdated(readConversation(raw.conversation), String(raw.reason ?? ""));
+      if (!isObject(raw)) return;
+      if (this.#starting) this.#strayUpdates.push(raw);
+      else this.#onConversationUpdated(readConversation(raw.conversation), String(raw.reason ?? ""), raw);
     });
   }
 
@@ -475,11 +484,11 @@ export class Chat {
     this.#hooks.changed();
   }
 
-  #onConversationUpdated(conversation: Conversation | null, reason: string): void {
+  #onConversationUpdated(conversation: Conversation | null, reason: string, raw: Record<string, unknown>): void {
     if (!conversation) return;
     const state = this.state;
     if (state.conversation?.id === conversation.id) {
-      const notice = state.updated(conversation, reason);
+      const notice = state.updated(conversation, reason, raw);
       if (notice) state.addNotice(this.#hooks.notice(notice[0], notice[1] || this.settings.team_name));
       this.#persist();
     } else if (reason === "created" && conversation.status === "open" && !this.#starting && state.conversation?.status !== "open") {

@@ -3,7 +3,7 @@
 // what the server says and persists what it returns; forgetting it is making a new one.
 
 import type { Outgoing } from "./outbox";
-import { type AssignedAgent, type Conversation, type Message, type QueueInfo, readMessage } from "./protocol";
+import { type AssignedAgent, type Conversation, type Message, type QueueInfo, isObject, readMessage } from "./protocol";
 import { Timeline } from "./timeline";
 
 export type Phase = "new" | "waiting" | "assistant" | "agent" | "resolved";
@@ -43,6 +43,9 @@ export class ConversationState {
   agent: AssignedAgent | null = null;
   // The last routing change the server announced (queued, assigned, ...).
   routing: string | null = null;
+  // Team messages up to here were written before the last routing change: their writers are
+  // not who helps now.
+  #routedSeq = 0;
   queue: QueueInfo | null = null;
   readonly streams = new Map<string, string>();
   readonly typing = new Map<string, { name: string | null; until: number }>();
@@ -72,15 +75,21 @@ export class ConversationState {
     if (conversation.owner === "assistant" || this.streams.size) return "assistant";
     if (this.routing === "queued" || this.routing === "requeued") return "waiting";
     // Someone of the team who is not assigned (an admin, say) is answering.
-    return this.#lastStaffMessage()?.sender_kind === "agent" ? "agent" : "waiting";
+    return this.#answering() ? "agent" : "waiting";
   }
 
   /** Who is helping: the assigned agent, else whoever of the team wrote last. */
   get helper(): AssignedAgent | null {
     const assigned = this.agent ?? this.conversation?.assigned_agent ?? null;
     if (assigned?.display_name) return assigned;
+    const staff = this.#answering();
+    return staff ? { id: staff.sender_id ?? undefined, display_name: staff.sender_name } : null;
+  }
+
+  /** An agent's message since the last routing change: someone unassigned is answering. */
+  #answering(): Message | undefined {
     const staff = this.#lastStaffMessage();
-    return staff?.sender_kind === "agent" ? { id: staff.sender_id ?? undefined, display_name: staff.sender_name } : null;
+    return staff?.sender_kind === "agent" && staff.seq > this.#routedSeq ? staff : undefined;
   }
 
   get unread(): number {
@@ -158,25 +167,42 @@ export class ConversationState {
   }
 
   /** A conversation_updated for this conversation; returns the notice to show, if any. */
-  updated(conversation: Conversation, reason: string): [NoticeKind, string] | null {
+  updated(conversation: Conversation, reason: string, extra: Record<string, unknown> = {}): [NoticeKind, string] | null {
+    // A customer's reopening message is announced twice (reopened, then back in line): the
+    // status changes once, and so does the notice.
+    const was = this.conversation?.status;
     this.conversation = { ...this.conversation, ...conversation };
-    const name = conversation.assigned_agent?.display_name ?? "";
-    if (reason === "assigned" || reason === "claimed" || reason === "transferred") {
-      this.agent = conversation.assigned_agent ?? null;
+    const agent = (isObject(extra.agent) ? (extra.agent as AssignedAgent) : null) ?? conversation.assigned_agent ?? null;
+    const routed = reason === "assigned" || reason === "claimed" || reason === "transferred";
+    if (routed || reason === "queued" || reason === "requeued") this.#routedSeq = this.timeline.lastSeq;
+    if (reason === "transferred" && !agent) {
+      // To a team: it waits in that team's line; the event names the team.
+      this.agent = null;
+      this.routing = "queued";
+      const team = isObject(extra.team) ? String(extra.team.name ?? "") : "";
+      return team ? ["transferred", team] : ["requeued", ""];
+    }
+    if (routed) {
+      this.agent = agent;
       this.routing = reason;
       this.queue = null;
-      return [reason === "transferred" ? "transferred" : "joined", name];
+      return [reason === "transferred" ? "transferred" : "joined", agent?.display_name ?? ""];
     }
     if (reason === "queued" || reason === "requeued") {
       this.agent = null;
       this.routing = reason;
       return reason === "requeued" ? ["requeued", ""] : null;
     }
+    if (reason === "resolved" || reason === "reopened") {
+      // Whoever helped before is released; a reopened conversation waits for anyone.
+      if (!conversation.assigned_agent_id) this.agent = null;
+      this.#routedSeq = this.timeline.lastSeq;
+    }
     if (reason === "resolved") {
       this.queue = null;
-      return ["resolvedNotice", ""];
+      return was === "resolved" ? null : ["resolvedNotice", ""];
     }
-    return reason === "reopened" ? ["reopenedNotice", ""] : null;
+    return reason === "reopened" && was !== "open" ? ["reopenedNotice", ""] : null;
   }
 
   addNotice(text: string, afterSeq = this.timeline.lastSeq): void {

@@ -61,6 +61,8 @@ const en = {
   resolvedNotice: "Conversation resolved",
   reopenedNotice: "Conversation reopened",
   newMessageTitle: "({n}) New message",
+  newMessages: "New messages",
+  tooLong: "{n} characters too long to send: shorten it or split it in two",
 };
 
 export type Strings = typeof en;
@@ -126,6 +128,8 @@ const de: Strings = {
   resolvedNotice: "Unterhaltung abgeschlossen",
   reopenedNotice: "Unterhaltung wieder geöffnet",
   newMessageTitle: "({n}) Neue Nachricht",
+  newMessages: "Neue Nachrichten",
+  tooLong: "{n} Zeichen zu lang zum Senden: bitte kürzen oder aufteilen",
 };
 
 

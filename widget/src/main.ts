@@ -45,16 +45,17 @@ function serverOf(options: InitOptions, script: HTMLScriptElement | null): strin
   }
 }
 
-async function fetchSettings(server: string): Promise<WidgetSettings> {
+/** The server's settings; `revalidate` asks past the browser's cache (an unchanged answer is
+ * a 304). Null when offline or the server cannot answer. */
+async function fetchSettings(server: string, revalidate = false): Promise<WidgetSettings | null> {
   try {
     // Give up on a slow server after a few seconds (browsers without AbortSignal.timeout wait).
     const signal = AbortSignal.timeout?.(6000);
-    const response = await fetch(`${server}/api/v1/widget/settings`, { signal, credentials: "omit" });
+    const response = await fetch(`${server}/api/v1/widget/settings`, { signal, credentials: "omit", cache: revalidate ? "no-cache" : "default" });
     const body = await response.json();
     return mergeSettings(body?.data);
   } catch {
-    // Offline or an older server: the defaults still make a working chat.
-    return mergeSettings(null);
+    return null;
   }
 }
 
@@ -66,11 +67,20 @@ function bodyReady(): Promise<void> {
 async function start(explicit: InitOptions, script: HTMLScriptElement | null, emitter: Emitter): Promise<Controls> {
   const options = { ...fromAttributes(script), ...withoutUndefined(explicit) };
   const server = serverOf(options, script);
-  const settings = await fetchSettings(server);
+  // Offline or an older server: the defaults still make a working chat.
+  const settings = (await fetchSettings(server)) ?? mergeSettings(null);
   const language = pickLanguage(options.language, settings.language, document.documentElement.lang, navigator.language);
   const t = translator(language);
   const store = new Store(server);
-  const color = options.color && /^#[0-9a-fA-F]{6}$/.test(options.color) ? options.color : settings.color;
+  const ownColor = options.color && /^#[0-9a-fA-F]{6}$/.test(options.color) ? options.color : null;
+  const ownPosition = options.position === "left" || options.position === "right" ? options.position : null;
+  // The page's own options win over the server's settings, now and when those change.
+  const looks = (s: WidgetSettings) => ({
+    color: ownColor ?? s.color,
+    position: ownPosition ?? s.position,
+    greeting: options.greeting || s.greeting || t("greeting"),
+    teamName: options.teamName || s.team_name || t("team"),
+  });
   let view: WidgetView | null = null;
   const chat = new Chat(
     server,
@@ -93,10 +103,7 @@ async function start(explicit: InitOptions, script: HTMLScriptElement | null, em
     {
       t,
       language,
-      color,
-      position: options.position === "left" || options.position === "right" ? options.position : settings.position,
-      greeting: options.greeting || settings.greeting || t("greeting"),
-      teamName: options.teamName || settings.team_name || t("team"),
+      ...looks(settings),
       launcher: options.launcher !== false,
       sound: options.sound === true,
       titleNotification: options.titleNotification !== false,
@@ -121,6 +128,14 @@ async function start(explicit: InitOptions, script: HTMLScriptElement | null, em
   chat.start();
   if (options.open || store.get<boolean>("open", true)) view.open(false);
   const widget = view;
+  // An admin's changes reach open widgets within the 15 seconds the admin page promises.
+  setInterval(async () => {
+    if (document.visibilityState !== "visible") return;
+    const fresh = await fetchSettings(server, true);
+    if (!fresh) return;
+    Object.assign(settings, fresh);
+    widget.restyle(looks(fresh));
+  }, 10_000);
   return {
     open: () => widget.open(),
     close: () => widget.close(),

@@ -1,5 +1,4 @@
 import { useState } from "preact/hooks";
-import { clock } from "../format";
 import { model } from "../model";
 import { Head, useLoad } from "./common";
 
@@ -61,14 +60,15 @@ export function AuditPage() {
           <tbody>
             {entries.map((e) => (
               <tr key={e.id}>
-                <td class="nowrap">{clock(e.created_at)}</td>
+                <td class="nowrap">
+                  <time dateTime={e.created_at}>{when(e.created_at)}</time>
+                </td>
                 <td class="nowrap">{e.actor_name}</td>
                 <td>
                   <code>{e.action}</code>
                 </td>
-                <td class="muted small nowrap" title={e.target_id ?? ""}>
-                  {e.target_kind}
-                  {e.target_id && ` ${e.target_id.length > 12 ? `${e.target_id.slice(0, 8)}…` : e.target_id}`}
+                <td class="small nowrap" title={e.target_id ?? ""}>
+                  <span class="muted">{e.target_kind}</span> {targetName(e)}
                 </td>
                 <td class="details ellipsis" title={JSON.stringify(e.details)}>
                   {summary(e.details)}
@@ -88,6 +88,22 @@ export function AuditPage() {
       </div>
     </>
   );
+}
+
+/** "4 Dec 2026, 14:05": an audit entry is read long after, so always with its date. */
+function when(iso: string): string {
+  return new Date(iso).toLocaleString([], { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+/** The target by the name it had (from the entry itself, else the agents' directory). */
+function targetName(e: Entry): string {
+  const value = (e.details.after ?? e.details.before ?? e.details) as Record<string, unknown>;
+  const named = [value.display_name, value.name, value.title, value.shortcut ? `/${String(value.shortcut)}` : null, value.slug, value.filename];
+  const found = named.find((v) => typeof v === "string" && v);
+  if (typeof found === "string") return found;
+  const agent = model.directory?.agents.find((a) => a.id === e.target_id);
+  if (agent) return agent.display_name;
+  return e.target_id && e.target_id.length > 12 ? `${e.target_id.slice(0, 8)}…` : (e.target_id ?? "");
 }
 
 /** What changed, in a line: the fields whose values differ between before and after. */

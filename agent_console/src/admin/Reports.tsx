@@ -1,3 +1,4 @@
+import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { duration } from "../format";
 import { model } from "../model";
@@ -213,7 +214,8 @@ function Kpi({ label, value }: { label: string; value: string }) {
 
 const W = 640;
 const H = 180;
-const PAD = { left: 36, right: 8, top: 10, bottom: 24 };
+// Room on the left for the longest axis label ("59m 59s").
+const PAD = { left: 58, right: 8, top: 10, bottom: 24 };
 
 function scale(max: number): number[] {
   const top = Math.max(1, max);
@@ -228,7 +230,9 @@ function BarChart({ days }: { days: { day: string; a: number; b: number }[] }) {
   const slot = inner / Math.max(1, days.length);
   const bar = Math.max(2, Math.min(14, slot / 2 - 2));
   const y = (v: number) => PAD.top + (H - PAD.top - PAD.bottom) * (1 - v / top);
+  const [tip, setTip] = useState<number | null>(null);
   return (
+    <div class="chart-wrap">
     <svg class="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Conversations started and resolved per day">
       {ticks.map((t) => (
         <g key={t}>
@@ -253,10 +257,48 @@ function BarChart({ days }: { days: { day: string; a: number; b: number }[] }) {
                 {d.day.slice(5)}
               </text>
             )}
+            <HoverBand index={i} x={x - slot / 2} width={slot} label={`${d.day}: ${d.a} started, ${d.b} resolved`} onTip={setTip} />
           </g>
         );
       })}
     </svg>
+    {tip !== null && days[tip] && (
+      <ChartTip left={(PAD.left + tip * slot + slot / 2) / W}>
+        <strong>{days[tip].day}</strong> · {days[tip].a} started · {days[tip].b} resolved
+      </ChartTip>
+    )}
+    </div>
+  );
+}
+
+/** A day's column, hovered or focused (charts are read by keyboard too): shows its tooltip. */
+function HoverBand(props: { index: number; x: number; width: number; label: string; onTip: (i: number | null) => void }) {
+  const show = () => props.onTip(props.index);
+  const hide = () => props.onTip(null);
+  return (
+    // biome-ignore lint/a11y/noInteractiveElementToNoninteractiveRole: a focusable chart column announced as its value; focusing it shows the same tooltip as hovering
+    <rect
+      class="hover-band"
+      x={props.x}
+      y={0}
+      width={props.width}
+      height={H}
+      tabIndex={0}
+      role="img"
+      aria-label={props.label}
+      onMouseEnter={show}
+      onMouseLeave={hide}
+      onFocus={show}
+      onBlur={hide}
+    />
+  );
+}
+
+function ChartTip({ left, children }: { left: number; children: ComponentChildren }) {
+  return (
+    <div class="chart-tip" role="tooltip" data-testid="chart-tip" style={{ left: `${(Math.min(0.85, Math.max(0.15, left)) * 100).toFixed(2)}%` }}>
+      {children}
+    </div>
   );
 }
 
@@ -272,8 +314,10 @@ function LineChart({ points }: { points: { day: string; value: number | null }[]
     .map((p, i) => (p.value === null ? null : `${x(i)},${y(p.value)}`))
     .filter(Boolean)
     .join(" ");
+  const [tip, setTip] = useState<number | null>(null);
   return (
-    <svg class="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Average wait per day, in seconds">
+    <div class="chart-wrap">
+    <svg class="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Average wait per day">
       {ticks.map((t) => (
         <g key={t}>
           <line x1={PAD.left} x2={W - PAD.right} y1={y(t)} y2={y(t)} stroke="#e1e5eb" />
@@ -297,6 +341,22 @@ function LineChart({ points }: { points: { day: string; value: number | null }[]
           </text>
         ) : null,
       )}
+      {points.map((p, i) => (
+        <HoverBand
+          key={`h${p.day}`}
+          index={i}
+          x={x(i) - slot / 2}
+          width={slot}
+          label={`${p.day}: ${p.value === null ? "nobody waited" : `average wait ${duration(p.value)}`}`}
+          onTip={setTip}
+        />
+      ))}
     </svg>
+    {tip !== null && points[tip] && (
+      <ChartTip left={x(tip) / W}>
+        <strong>{points[tip].day}</strong> · {points[tip].value === null ? "nobody waited" : `average wait ${duration(points[tip].value!)}`}
+      </ChartTip>
+    )}
+    </div>
   );
 }

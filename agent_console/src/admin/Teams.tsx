@@ -75,7 +75,7 @@ function TeamCard({ team, onSaved }: { team: AdminTeam; onSaved: () => void }) {
         <h2>{team.name}</h2>
         <span class="muted small">
           {team.slug}
-          {team.is_default && " · default team"} · {team.member_ids.length} members · {team.waiting} waiting
+          {team.is_default && " · default team"} · {team.member_ids.length} {team.member_ids.length === 1 ? "member" : "members"} · {team.waiting} waiting
         </span>
       </div>
       <div class="card-body">

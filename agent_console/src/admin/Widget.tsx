@@ -178,10 +178,20 @@ export function WidgetPage() {
 }
 
 /** A still picture of the widget with the settings being edited (the real widget lives in a
- * Shadow DOM on the customer's site; this only shows colours, texts and fields). */
+ * Shadow DOM on the customer's site; this shows its colours, texts and fields, in the words the
+ * widget uses in English). */
 function Preview({ form }: { form: Form }) {
   const color = /^#[0-9a-fA-F]{6}$/.test(form.color) ? form.color : "#1f5fbf";
+  const ink = textOn(color);
   const left = form.position === "left";
+  const asks = form.prechat_name !== "hidden" || form.prechat_email !== "hidden";
+  const field = (label: string, mode: string) =>
+    mode !== "hidden" && (
+      <div class="wp-field">
+        {label}
+        {mode === "required" ? "" : " (optional)"}
+      </div>
+    );
   return (
     <section class="card" aria-label="Preview">
       <div class="card-head">
@@ -189,25 +199,41 @@ function Preview({ form }: { form: Form }) {
       </div>
       <div class="preview-stage" data-testid="widget-preview">
         <div class={`wp-panel ${left ? "left" : ""}`}>
-          <div class="wp-head" style={{ background: color }}>
-            <strong>{form.team_name || "Support"}</strong>
-            <span>{form.hours_text || "We typically reply in a few minutes"}</span>
+          <div class="wp-head" style={{ background: color, color: ink }}>
+            <strong data-testid="preview-title">{form.team_name || "Support"}</strong>
+            <span data-testid="preview-subtitle">{form.hours_text ? `Opening hours: ${form.hours_text}` : "We're here to help"}</span>
           </div>
           <div class="wp-body">
             <div class="wp-bubble">{form.greeting || "Hi! How can we help?"}</div>
-            {form.prechat_name !== "hidden" && <div class="wp-field">Name{form.prechat_name === "required" ? " *" : ""}</div>}
-            {form.prechat_email !== "hidden" && <div class="wp-field">Email{form.prechat_email === "required" ? " *" : ""}</div>}
-            <div class="wp-button" style={{ background: color }}>
-              Start chat
+            {asks && (
+              <>
+                <strong>Before we start</strong>
+                <span class="muted small">So we can follow up if the chat gets cut off.</span>
+              </>
+            )}
+            {field("Name", form.prechat_name)}
+            {field("Email", form.prechat_email)}
+            <div class="wp-button" style={{ background: color, color: ink }}>
+              {asks ? "Start chat" : "Write a message…"}
             </div>
           </div>
         </div>
         <div class={`wp-launcher ${left ? "left" : ""}`} style={{ background: color }} aria-hidden="true">
-          <svg viewBox="0 0 24 24" width="26" height="26" fill="#fff" aria-hidden="true">
+          <svg viewBox="0 0 24 24" width="26" height="26" fill={ink} aria-hidden="true">
             <path d="M4 4h16v11H7l-3 3z" />
           </svg>
         </div>
       </div>
     </section>
   );
+}
+
+/** White or ink on the brand colour, whichever stays readable (WCAG AA): the widget's rule. */
+function textOn(hex: string): string {
+  const channel = (i: number) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+  return 1.05 / (luminance + 0.05) >= 4.5 ? "#ffffff" : "#111418";
 }

@@ -1,7 +1,7 @@
 // What the admin pages share: loading data with a reload, and a page heading.
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { ApiError } from "../api";
+import { humanError } from "../errors";
 import { model } from "../model";
 
 export function useLoad<T>(path: string | null): { data: T | null; error: string | null; reload: () => void } {
@@ -18,7 +18,7 @@ export function useLoad<T>(path: string | null): { data: T | null; error: string
         setData(d);
         setError(null);
       })
-      .catch((e) => live && setError(e instanceof ApiError ? e.message : "Could not load."));
+      .catch((e) => live && setError(humanError(e)));
     return () => {
       live = false;
     };
@@ -37,7 +37,7 @@ export function Head({ title, children }: { title: string; children?: ComponentC
 }
 
 export function message(error: unknown): string {
-  return error instanceof ApiError ? error.message : "Something went wrong.";
+  return humanError(error);
 }
 
 export function FormError({ text }: { text: string | null }) {

@@ -31,11 +31,12 @@ export interface Citation {
 
 export type ConversationStatus = "abandoned" | "open" | "resolved";
 
-/** A conversation changed. `agent` only with "assigned", "claimed" and "transferred". */
+/** A conversation changed. `agent` only with "assigned", "claimed" and "transferred" (to an agent); `team` only with "transferred" to a team. */
 export interface ConversationUpdated {
   conversation: WireConversation;
   reason: string;
   agent?: AgentRef | null;
+  team?: TeamRef | null;
 }
 
 export interface Customer {
@@ -141,6 +142,11 @@ export type SenderKind = "agent" | "assistant" | "customer" | "system";
 /** To every socket of an agent whose sessions were ended; the server disconnects those sockets right after it (realtime/manager.py). */
 export interface SessionEnded {
   reason: "deactivated" | "password_changed";
+}
+
+export interface TeamRef {
+  id: string;
+  name: string;
 }
 
 export interface TypingEvent {

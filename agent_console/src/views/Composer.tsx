@@ -1,6 +1,6 @@
 import type { RefObject } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError } from "../api";
+import { humanError } from "../errors";
 import { model, type ConvState } from "../model";
 import { fillVariables, matchQuickResponses, slashQuery } from "../quick";
 import type { QuickResponse } from "../types";
@@ -32,6 +32,12 @@ export function Composer({ state, inputRef }: { state: ConvState; inputRef: RefO
   const picking = query !== null && fillFor === null && dismissedAt !== query.start;
 
   useEffect(() => () => void stopTyping(), [id]);
+  // Quick responses change in other consoles (an admin adds one): each opening of the picker
+  // asks for the current list, which replaces the shown one when it arrives.
+  const pickerAt = picking ? query.start : null;
+  useEffect(() => {
+    if (pickerAt !== null) model.loadQuickResponses().catch(() => undefined);
+  }, [pickerAt]);
 
   function stopTyping() {
     if (typingSent.current) {
@@ -124,7 +130,7 @@ export function Composer({ state, inputRef }: { state: ConvState; inputRef: RefO
         const uploaded = await model.upload(id, file);
         setFiles((current) => [...current, uploaded]);
       } catch (error) {
-        model.toast("error", error instanceof ApiError ? `${file.name}: ${error.message}` : `${file.name} could not be uploaded.`);
+        model.toast("error", `${file.name}: ${humanError(error)}`);
       } finally {
         setUploading((n) => n - 1);
       }
@@ -144,8 +150,23 @@ export function Composer({ state, inputRef }: { state: ConvState; inputRef: RefO
         <span class="hint muted small">Enter sends · Shift+Enter new line · / quick responses</span>
       </div>
       {picking && (
-        <div class="quick-picker" role="listbox" aria-label="Quick responses" data-testid="quick-picker">
-          {matches.length === 0 && <div class="empty small">No quick response matches “/{query!.query}”.</div>}
+        // A listbox needs options: with none, the picker is a status line saying why.
+        // biome-ignore lint/a11y/useAriaPropsSupportedByRole: the label is set only while the role is listbox
+        <div
+          class="quick-picker"
+          role={matches.length ? "listbox" : "status"}
+          aria-label={matches.length ? "Quick responses" : undefined}
+          data-testid="quick-picker"
+        >
+          {matches.length === 0 &&
+            (model.quickResponses.length === 0 ? (
+              <div class="empty small" data-testid="quick-empty">
+                No quick responses yet. Save replies you send often under <strong>Quick responses</strong> in the top bar
+                {model.isAdmin ? "; shared ones for every agent or a team under Admin › Quick responses" : ""}, then type / and their shortcut here.
+              </div>
+            ) : (
+              <div class="empty small">No quick response matches “/{query!.query}”.</div>
+            ))}
           {matches.map((r, index) => (
             <div
               key={r.id}

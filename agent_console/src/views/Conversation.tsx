@@ -1,6 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { bytes, clock, customerName, HANDOVER_REASON, PRIORITY_LABEL } from "../format";
+import { handoverOf } from "../conversation";
 import { model, type ConvState } from "../model";
 import { go } from "../router";
 import { useObservable, useTicker } from "../store";
@@ -125,16 +126,34 @@ export function ConversationView({ id }: { id: string }) {
 }
 
 /** The assistant's brief, pinned above the thread: why it handed over, what the customer asked,
- * the articles it cited. Folds away once read; a newer brief opens again. */
+ * the articles it cited. Folds away once read (the agent answered, or folded it: remembered per
+ * brief in this browser); a newer brief opens again. */
 function HandoverBrief({ state }: { state: ConvState }) {
   const brief = state.handover!;
   const reason = (brief.reason && HANDOVER_REASON[brief.reason]) ?? "Handed over";
   const inThread = brief.seq > 0 && state.messages.some((m) => m.seq === brief.seq);
+  const key = `parley:brief-folded:${state.conv.id}:${brief.seq}`;
+  const answered = state.messages.some((m) => m.sender_kind === "agent" && m.seq > brief.seq);
+  const [folded, setFolded] = useState(() => answered || localStorage.getItem(key) === "1");
+  useEffect(() => {
+    if (answered) setFolded(true);
+  }, [answered]);
   return (
-    <details class="handover" open data-testid="handover">
+    <details
+      class="handover"
+      open={!folded}
+      data-testid="handover"
+      onToggle={(e) => {
+        const nowFolded = !e.currentTarget.open;
+        if (nowFolded === folded) return;
+        setFolded(nowFolded);
+        localStorage.setItem(key, nowFolded ? "1" : "0");
+      }}
+    >
       <summary>
         <span class="handover-title">Handed over by the assistant</span>
         <span class="muted small"> · {reason}</span>
+        {folded && brief.summary && <span class="handover-peek muted small ellipsis"> · {brief.summary}</span>}
       </summary>
       <div class="handover-body">
         <p class="handover-summary">{brief.summary || "No summary."}</p>
@@ -221,6 +240,18 @@ function MessageLog({ state }: { state: ConvState }) {
 }
 
 function MessageItem({ message: m, state }: { message: Message; state: ConvState }) {
+  if (handoverOf(m)) {
+    // The brief is pinned above the thread; here it only marks when the hand-over happened.
+    return (
+      <div class="msg system note brief-note" data-seq={m.seq} data-kind={m.sender_kind} data-visibility={m.visibility}>
+        <div class="meta">
+          <span class="who">Parley</span>
+          <time dateTime={m.created_at}>{clock(m.created_at)}</time>
+        </div>
+        <div class="bubble muted">The assistant handed this conversation over; its brief is pinned above.</div>
+      </div>
+    );
+  }
   const note = m.visibility === "internal";
   const kind = m.sender_kind;
   const mine = kind === "agent" && m.sender_id === model.me?.agent_id;

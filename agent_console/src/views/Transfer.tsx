@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { model } from "../model";
 
 export function TransferDialog({ id, onClose }: { id: string; onClose: () => void }) {
@@ -6,6 +6,14 @@ export function TransferDialog({ id, onClose }: { id: string; onClose: () => voi
   const [target, setTarget] = useState("");
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
+  const first = useRef<HTMLSelectElement>(null);
+  // Keyboard users start in the dialog (`autofocus` does not apply to a dialog added later), and
+  // go back to where they were when it closes.
+  useEffect(() => {
+    const before = document.activeElement as HTMLElement | null;
+    first.current?.focus();
+    return () => before?.focus();
+  }, []);
   // Colleagues come and go: the list is fetched fresh for every transfer.
   useEffect(() => void model.loadDirectory().catch((error) => model.fail(error)), []);
   const agents = (directory?.agents ?? []).filter((a) => a.id !== model.me?.agent_id);
@@ -22,11 +30,24 @@ export function TransferDialog({ id, onClose }: { id: string; onClose: () => voi
 
   return (
     <div class="modal-backdrop" onClick={onClose}>
-      <form class="modal" role="dialog" aria-modal="true" aria-labelledby="transfer-title" onClick={(e) => e.stopPropagation()} onSubmit={submit}>
+      <form
+        class="modal"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="transfer-title"
+        onClick={(e) => e.stopPropagation()}
+        onSubmit={submit}
+        onKeyDown={(e) => {
+          if (e.key === "Escape") {
+            e.preventDefault();
+            onClose();
+          }
+        }}
+      >
         <h2 id="transfer-title">Transfer conversation</h2>
         <label>
           To
-          <select name="target" required value={target} onChange={(e) => setTarget(e.currentTarget.value)} autoFocus>
+          <select ref={first} name="target" required value={target} onChange={(e) => setTarget(e.currentTarget.value)}>
             <option value="">Choose an agent or a team…</option>
             <optgroup label="Teams">
               {(directory?.teams ?? []).map((t) => (

@@ -36,6 +36,11 @@ export class MessageList {
     this.element.setAttribute("aria-label", ctx.t("messages"));
   }
 
+  retext(greeting: string, teamName: string): void {
+    this.#ctx.greeting = greeting;
+    this.#ctx.teamName = teamName;
+  }
+
   render(): void {
     const items = this.#items();
     const next = new Map<string, { sig: string; el: HTMLElement }>();
@@ -196,7 +201,7 @@ export class MessageList {
     for (const attachment of attachments) {
       const href = safeUrl(attachment.url, this.#ctx.chat.server);
       if (href && attachment.content_type.startsWith("image/")) {
-        const img = h("img", { src: href, alt: attachment.filename, loading: "lazy" });
+        const img = h("img", { src: href, alt: attachment.filename, loading: "lazy", width: 220, height: 165 });
         img.addEventListener("error", () => {
           // Signed links expire; ask once for a fresh one.
           if (seq && !this.#refreshed.has(seq)) {

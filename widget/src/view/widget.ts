@@ -54,6 +54,8 @@ export class WidgetView {
   readonly #composer = h("form", { class: "composer" });
   readonly #textarea: HTMLTextAreaElement;
   readonly #send: HTMLButtonElement;
+  // Near the length limit: how much is left, or how much is over (text is never cut).
+  readonly #count = h("div", { class: "count", role: "status", hidden: true });
   readonly #fileInput = h("input", { type: "file", multiple: true, hidden: true, tabindex: -1 });
   readonly #live = h("div", { class: "sr-only", "aria-live": "polite", "aria-atomic": "true" });
   readonly #list: MessageList;
@@ -64,7 +66,11 @@ export class WidgetView {
   #alertTimer = 0;
   #thanks: string | null = null;
   #forceScroll = true;
+  // The list shows its end, so new messages are followed; set by the visitor's scrolling,
+  // never guessed from heights that images change after they load.
+  #stuck = true;
   #last?: HTMLElement;
+  readonly #newHint: HTMLButtonElement;
 
   readonly #chat: Chat;
   readonly #options: ViewOptions;
@@ -104,14 +110,23 @@ export class WidgetView {
       rows: 1,
       placeholder: t("composer"),
       "aria-label": t("message"),
-      maxlength: chat.settings.max_message_length,
     });
     const attach = h("button", { class: "icon-btn attach", type: "button", "aria-label": t("attach"), title: t("attach") }, icon(ICONS.clip, 22));
     this.#send = h("button", { class: "send", type: "submit", "aria-label": t("send"), title: t("send"), disabled: true }, icon(ICONS.send, 18));
     this.#composer.append(this.#textarea, this.#fileInput, attach, this.#send);
     this.#wireComposer(attach);
 
-    this.#body.append(this.#list.element, this.#formSlot);
+    this.#newHint = button({ class: "chip new-hint", hidden: true }, () => this.#toEnd(), icon(ICONS.chevron, 16), t("newMessages"));
+    this.#body.append(this.#list.element, this.#formSlot, this.#newHint);
+    this.#body.addEventListener("scroll", () => {
+      this.#stuck = this.#atEnd();
+      this.#seen();
+    });
+    // Images and growing answers change the list's height without a render: keep following.
+    new ResizeObserver(() => {
+      if (this.#stuck && this.#mode === "chat") this.#body.scrollTop = this.#body.scrollHeight;
+      this.#seen();
+    }).observe(this.#list.element);
     this.#panel = h(
       "div",
       { class: "panel", id: "parley-panel", role: "dialog", "aria-labelledby": "parley-title", hidden: true },
@@ -122,6 +137,7 @@ export class WidgetView {
       this.#typingLine,
       this.#uploads,
       this.#alert,
+      this.#count,
       this.#composer,
       this.#live,
       h("div", { class: "drop", text: t("dropFiles") }),
@@ -142,6 +158,16 @@ export class WidgetView {
     this.shadow.appendChild(this.#root);
     document.addEventListener("visibilitychange", () => this.scheduleRender());
     window.addEventListener("focus", () => this.scheduleRender());
+  }
+
+  /** New looks and texts from the server's settings (an admin changed them). */
+  restyle(looks: Pick<ViewOptions, "color" | "position" | "greeting" | "teamName">): void {
+    Object.assign(this.#options, looks);
+    this.#root.style.setProperty("--p", looks.color);
+    this.#root.style.setProperty("--pt", textOn(looks.color));
+    this.#root.dataset.position = looks.position;
+    this.#list.retext(looks.greeting, looks.teamName);
+    this.scheduleRender();
   }
 
   // -- opening and closing --------------------------------------------------------------
@@ -223,22 +249,22 @@ export class WidgetView {
     this.#renderBanner();
     this.#renderStatus(phase);
     if (mode === "chat") {
-      const nearBottom = this.#body.scrollHeight - this.#body.scrollTop - this.#body.clientHeight < 120;
       this.#list.render();
       // To the end; but a new answer taller than the view is read from its start (a streamed
       // one was followed as it grew, so its final message keeps the place).
       const last = this.#list.element.lastElementChild as HTMLElement;
       const jump = last !== this.#last && last.matches(".in") && !this.#last?.matches(".streaming");
       this.#last = last;
-      if (nearBottom || this.#forceScroll) {
+      if (this.isOpen && (this.#stuck || this.#forceScroll)) {
         this.#body.scrollTop = jump ? last.offsetTop - 12 : this.#body.scrollHeight;
         this.#forceScroll = false;
+        this.#stuck = this.#atEnd();
       }
-      if (visible) chat.markRead();
+      this.#seen();
     }
     this.#renderTyping();
     this.#renderUploads();
-    this.#send.disabled = !this.#textarea.value.trim();
+    this.#composerState();
 
     if (visible) this.#attention.stop();
     const unread = chat.state.unread;
@@ -251,6 +277,37 @@ export class WidgetView {
       this.#lastUnread = unread;
       this.#events.unread(unread);
     }
+  }
+
+  #atEnd(): boolean {
+    const body = this.#body;
+    return body.scrollHeight - body.scrollTop - body.clientHeight < 24;
+  }
+
+  #toEnd(): void {
+    this.#body.scrollTop = this.#body.scrollHeight;
+    this.#stuck = true;
+    this.#seen();
+    this.#textarea.focus();
+  }
+
+  /** Read means seen: marks read up to the last message the visitor has had in view (its
+   * whole height, or the view's for a taller one), and offers a way down to newer ones. */
+  #seen(): void {
+    const chat = this.#chat;
+    if (!this.isOpen || document.visibilityState !== "visible" || this.#mode !== "chat") return;
+    const body = this.#body;
+    const bottom = body.scrollTop + body.clientHeight + 2;
+    const shown = [...this.#list.element.querySelectorAll<HTMLElement>(".msg[data-seq]")];
+    let upTo = 0;
+    for (const el of shown) {
+      if (el.offsetTop + Math.min(el.offsetHeight, body.clientHeight) > bottom) break;
+      upTo = Number(el.dataset.seq);
+    }
+    const all = upTo > 0 && upTo === Number(shown[shown.length - 1]?.dataset.seq);
+    // Past the last message there are only notes the visitor never gets; all seen is all read.
+    chat.markRead(all ? undefined : upTo);
+    this.#newHint.hidden = this.#stuck || chat.state.unread === 0;
   }
 
   #currentMode(): Mode {
@@ -398,7 +455,7 @@ export class WidgetView {
   #wireComposer(attach: HTMLButtonElement): void {
     const submit = () => {
       const text = this.#textarea.value;
-      if (!text.trim()) return;
+      if (!text.trim() || this.#tooLong()) return;
       this.#textarea.value = "";
       this.#resizeComposer();
       this.#forceScroll = true;
@@ -417,7 +474,7 @@ export class WidgetView {
     });
     this.#textarea.addEventListener("input", () => {
       this.#resizeComposer();
-      this.#send.disabled = !this.#textarea.value.trim();
+      this.#composerState();
       this.#chat.composerChanged(this.#textarea.value);
     });
     this.#textarea.addEventListener("paste", (event) => {
@@ -432,6 +489,24 @@ export class WidgetView {
       void this.sendFiles([...(this.#fileInput.files ?? [])]);
       this.#fileInput.value = "";
     });
+  }
+
+  #tooLong(): boolean {
+    return this.#textarea.value.length > this.#chat.settings.max_message_length;
+  }
+
+  /** The send button, and the counter once the text nears the server's limit. */
+  #composerState(): void {
+    const { t } = this.#options;
+    const max = this.#chat.settings.max_message_length;
+    const length = this.#textarea.value.length;
+    const over = length - max;
+    this.#send.disabled = !this.#textarea.value.trim() || over > 0;
+    this.#count.hidden = length < max * 0.9;
+    this.#count.classList.toggle("over", over > 0);
+    const text = over > 0 ? t("tooLong", { n: over }) : `${length} / ${max}`;
+    if (this.#count.textContent !== text) this.#count.textContent = text;
+    this.#textarea.setAttribute("aria-invalid", String(over > 0));
   }
 
   #resizeComposer(): void {
