@@ -6,9 +6,8 @@ import asyncio
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import redis.asyncio as redis_asyncio
@@ -32,13 +31,14 @@ from .api import (
     widget_routes,
 )
 from .api.errors import error_middleware
-from .api.keys import ORIGINS, SERVICES, SETTINGS, SOCKETS
+from .api.keys import DRAIN, ORIGINS, SERVICES, SETTINGS, SOCKETS
 from .api.static import add_static_routes
 from .auth.tokens import TokenSigner
 from .background import cancel_and_wait
 from .config import Settings
 from .core.origins import AllowedOrigins
 from .realtime.background import start_background
+from .realtime.drain import Drain, drain_sockets
 from .realtime.publisher import SocketPublisher
 from .realtime.server import create_socket_server, register_namespaces
 from .routing.keys import RedisKeys
@@ -136,7 +136,9 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         await close_pool(pool)
 
 
-_POOL_CLOSE_SECONDS = 10.0
+# Short: by now the sockets are closed and the background tasks cancelled, and a stop must
+# end within the drain bound plus 2 s.
+_POOL_CLOSE_SECONDS = 1.0
 
 
 async def close_pool(pool: asyncpg.Pool) -> None:
@@ -149,39 +151,16 @@ async def close_pool(pool: asyncpg.Pool) -> None:
 
 
 async def _close_sockets(app: web.Application) -> None:
-    """Close client connections before the pools they use go away.
-
-    Clients reconnect to another process at once. Presence is left to expire by itself, so an
-    agent who reconnects within the TTL never appears to go offline during a deploy.
-    """
+    """Drain the sockets before the pools they use go away: in-flight acks are answered, then
+    every transport closes without a Socket.IO DISCONNECT, so clients reconnect to another
+    process and resume. Presence is left to expire by itself, so an agent who reconnects
+    within the TTL never appears to go offline during a deploy."""
     sio = app[SOCKETS]
-    goodbyes = []
-    for namespace in list(sio.namespace_handlers):
-        sio.namespace_handlers[namespace].shutting_down = True
-        goodbyes += [
-            sio.disconnect(sid, namespace=namespace, ignore_queue=True)
-            for sid, _ in list(sio.manager.get_participants(namespace, None))
-        ]
-    # All at once, and bounded: thousands of sockets must not turn a deploy into minutes.
-    await _bounded(goodbyes, seconds=5)
-    # Then drop the transports themselves, so no request handler waits out a ping timeout.
-    await _bounded(
-        [socket.close(wait=False, abort=True) for socket in list(sio.eio.sockets.values())],
-        seconds=2,
-    )
+    await drain_sockets(sio, app[DRAIN], app[SETTINGS].drain_seconds)
     drain_outbox = getattr(sio.manager, "drain_outbox", None)
     if drain_outbox is not None:  # what was emitted last still reaches the other processes
         await drain_outbox()
     await sio.shutdown()
-
-
-async def _bounded(steps: list[Coroutine[Any, Any, Any]], *, seconds: float) -> None:
-    if not steps:
-        return
-    tasks = [asyncio.ensure_future(step) for step in steps]
-    _, pending = await asyncio.wait(tasks, timeout=seconds)
-    for task in pending:
-        task.cancel()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -196,7 +175,9 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     origins = AllowedOrigins(settings.allowed_origins)
     app[ORIGINS] = origins
-    sio = create_socket_server(settings, origins)
+    drain = Drain()
+    app[DRAIN] = drain
+    sio = create_socket_server(settings, origins, drain)
     sio.attach(app)
     app[SOCKETS] = sio
     app.cleanup_ctx.append(_services_ctx)

@@ -22,9 +22,8 @@ def _configure_logging(level: str) -> None:
 
 
 def _serve(settings: Settings) -> int:
-    from aiohttp import web
-
     from .app import create_app
+    from .serving import serve
 
     # Fewer, larger young-generation collections: full collections over tens of thousands of
     # connection objects stall the loop for far longer than any message takes.
@@ -36,15 +35,11 @@ def _serve(settings: Settings) -> int:
             f"http://{ready.host}:{ready.port}/console/ (agents)",
             flush=True,
         )
-        web.run_app(
-            app,
-            host=ready.host,
-            port=ready.port,
-            print=None,
-            loop=_new_loop(),
-            # Sockets are closed explicitly on shutdown; don't wait a minute for stragglers.
-            shutdown_timeout=10,
-        )
+        loop = _new_loop()
+        try:
+            loop.run_until_complete(serve(app, ready.host, ready.port, ready.drain_seconds))
+        finally:
+            loop.close()
     return 0
 
 

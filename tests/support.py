@@ -261,12 +261,14 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-async def spawn_server(settings: Settings, timeout: float = 30.0) -> ServerProcess:
+async def spawn_server(
+    settings: Settings, timeout: float = 30.0, port: int | None = None
+) -> ServerProcess:
     import os
     import subprocess
     import sys
 
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, **settings_environment(settings), "PORT": str(port)}
     process = subprocess.Popen(
         [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1"], env=env

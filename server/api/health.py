@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from .errors import json_response
-from .keys import SERVICES
+from .keys import DRAIN, SERVICES, SOCKETS
 
 routes = web.RouteTableDef()
 
@@ -20,9 +20,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """PostgreSQL and Redis both answer; a load balancer should route here only then."""
+    """PostgreSQL and Redis both answer, the cross-process fan-out is listening, and the process
+    is not draining; a load balancer should route here only then."""
     services = request.app[SERVICES]
     checks: dict[str, str] = {}
+    if request.app[DRAIN].draining:
+        checks["process"] = "draining"
 
     async def postgres() -> None:
         async with services.db.acquire() as conn:
@@ -37,5 +40,8 @@ async def readyz(request: web.Request) -> web.Response:
             checks[name] = "ok"
         except Exception as exc:
             checks[name] = f"unavailable: {type(exc).__name__}"
-    ready = all(value == "ok" for value in checks.values())
+    # "idle" until the first socket connects (python-socketio starts its listener then).
+    fanout = getattr(request.app[SOCKETS].manager, "fanout_state", "ok")
+    checks["fanout"] = "unavailable: resubscribing" if fanout == "down" else fanout
+    ready = all(value in ("ok", "idle") for value in checks.values())
     return json_response({"ok": ready, "checks": checks}, status=200 if ready else 503)
