@@ -46,8 +46,8 @@ class RunningServer:
         await self.runner.cleanup()
 
 
-async def start_server(settings: Settings) -> RunningServer:
-    port = free_port()
+async def start_server(settings: Settings, port: int | None = None) -> RunningServer:
+    port = port or free_port()
     settings = settings.with_overrides(port=port)
     runner = web.AppRunner(create_app(settings), handle_signals=False, shutdown_timeout=5)
     await runner.setup()

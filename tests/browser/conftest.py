@@ -113,6 +113,14 @@ class Servers:
         self.running.append(server)
         return server
 
+    async def restart(self, server: RunningServer) -> RunningServer:
+        """Stop a server as a deploy does (it drains) and start a new one on its port."""
+        await server.stop()
+        self.running.remove(server)
+        again = await start_server(server.settings, port=server.port)
+        self.running.append(again)
+        return again
+
     async def first(self) -> RunningServer:
         return self.running[0] if self.running else await self.start()
 
