@@ -99,7 +99,12 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     # with "Too many connections" (measured: the default pool overflows past a few thousand/s).
     redis = redis_asyncio.Redis(
         connection_pool=redis_asyncio.BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=settings.redis_pool_max, timeout=10
+            settings.redis_url,
+            max_connections=settings.redis_pool_max,
+            timeout=10,
+            # A stalled Redis fails calls instead of hanging them (and their requests) forever.
+            socket_timeout=5,
+            socket_connect_timeout=2,
         )
     )
     keys = RedisKeys(settings.redis_prefix)
@@ -126,7 +131,17 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     app[SERVICES] = services
     await widget_actions.apply_overrides(services)
     customers, agents = register_namespaces(sio, services)
-    background = start_background(services, agents.local_connections, customers.local_connections)
+    heartbeat_soon = asyncio.Event()
+
+    def redis_recovered() -> None:
+        # Redis may have lost everything (a restart without persistence): rebuild now.
+        services.reconcile_soon.set()
+        heartbeat_soon.set()
+
+    sio.manager.recovered = redis_recovered
+    background = start_background(
+        services, agents.local_connections, customers.local_connections, heartbeat_soon
+    )
     try:
         yield
     finally:

@@ -12,6 +12,7 @@ from ..core.models import Agent, AgentPrincipal, CustomerPrincipal
 from ..store import agents as agent_store
 from ..store import routing as routing_store
 from .context import Services
+from .degraded import optional
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,10 @@ async def login(
         account_key: settings.login_max_failures_per_account,
         address_key: settings.login_max_failures_per_ip,
     }
-    wait = await services.login_limiter.retry_after(limits)
+    # While Redis is down, sign-in works without throttling (documented in docs/operations).
+    wait = await optional(
+        services, "login_throttle", services.login_limiter.retry_after(limits), 0
+    )
     if wait:
         raise ParleyError(
             ErrorCode.RATE_LIMITED,
@@ -42,7 +46,12 @@ async def login(
         found = await agent_store.get_with_hash_by_email(conn, email)
         ok = await passwords.verify_password(found[1] if found else None, password)
         if not ok or found is None:
-            await services.login_limiter.record_failure([account_key, address_key])
+            await optional(
+                services,
+                "login_failure",
+                services.login_limiter.record_failure([account_key, address_key]),
+                None,
+            )
             raise unauthorized("invalid email or password")
         agent, password_hash = found
         if not agent.is_active:
@@ -51,7 +60,7 @@ async def login(
             await agent_store.update_password_hash(
                 conn, agent.id, await passwords.hash_password(password)
             )
-    await services.login_limiter.clear(account_key)
+    await optional(services, "login_clear", services.login_limiter.clear(account_key), None)
     ttl = settings.agent_token_ttl_seconds
     token = services.signer.issue("agent", agent.id, ttl_seconds=ttl)
     return LoginResult(token=token, expires_at=int(time.time()) + ttl, agent=agent)

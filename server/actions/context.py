@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -84,6 +85,12 @@ class Services:
     queue_updates: QueueUpdates
     participant: Participant = field(default_factory=NoParticipant)
     origins: AllowedOrigins = field(default_factory=lambda: AllowedOrigins(("*",)))
+    # Follow-ups of committed changes that failed, by step (see actions/after_commit.py).
+    after_commit_failures: dict[str, int] = field(default_factory=dict)
+    # Redis steps a connect or sign-in went on without (see actions/degraded.py), by step.
+    degraded_steps: dict[str, int] = field(default_factory=dict)
+    # Set when Redis state may have drifted from PostgreSQL: reconciliation runs at once.
+    reconcile_soon: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(slots=True)

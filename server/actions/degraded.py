@@ -1,0 +1,30 @@
+"""Redis work a request can do without while Redis is down or stalled: bounded, logged, counted."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from .context import Services
+
+log = logging.getLogger(__name__)
+
+# A connect or a sign-in waits at most this long for Redis before going on without it.
+OPTIONAL_SECONDS = 1.0
+
+T = TypeVar("T")
+
+
+async def optional(services: Services, step: str, work: Awaitable[T], fallback: T) -> T:
+    """The result of `work`, or `fallback` when Redis fails or stalls (counted in
+    `services.degraded_steps`). What is skipped comes back on its own: presence with the next
+    heartbeat, routing with the next reconciliation, which this requests."""
+    try:
+        return await asyncio.wait_for(work, OPTIONAL_SECONDS)
+    except Exception as exc:
+        services.degraded_steps[step] = services.degraded_steps.get(step, 0) + 1
+        log.warning("degraded: %s skipped (%s)", step, type(exc).__name__)
+        services.reconcile_soon.set()
+        return fallback
