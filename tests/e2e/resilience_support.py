@@ -22,6 +22,8 @@ class ResumingClient:
     seqs: list[int] = field(default_factory=list)
     bodies: list[str] = field(default_factory=list)
     disconnect_reasons: list[str] = field(default_factory=list)
+    # Every error ack a send got (a retry follows each): an ack must never lie about a commit.
+    send_errors: list[str] = field(default_factory=list)
     connects: int = 0
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -123,6 +125,7 @@ class ResumingClient:
                 continue
             if ack.get("ok"):
                 return dict(ack["data"])
+            self.send_errors.append(ack["error"]["code"])
             if ack["error"]["code"] not in ("unavailable", "internal"):
                 raise AssertionError(ack)
             await _pause()
