@@ -50,12 +50,19 @@ async def repeat(
         await _pause(interval, wake)
 
 
+# Between two runs of a woken step, at least: a wake per failed request during an outage must
+# not turn into a storm of runs that fail the same way.
+_WAKE_GAP_SECONDS = 1.0
+
+
 async def _pause(interval: float, wake: asyncio.Event | None) -> None:
     if wake is None:
         await asyncio.sleep(interval)
         return
+    gap = min(interval, _WAKE_GAP_SECONDS)
+    await asyncio.sleep(gap)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(wake.wait(), interval)
+        await asyncio.wait_for(wake.wait(), interval - gap)
     wake.clear()
 
 

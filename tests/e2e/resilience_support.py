@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import socketio
+
+from tests.support import create_agent, customer, login
 
 
 @dataclass
@@ -120,7 +125,8 @@ class ResumingClient:
                 ack = await self.sio.call(
                     "send_message", payload, namespace=self.namespace, timeout=3
                 )
-            except Exception:
+            except Exception as exc:
+                self.send_errors.append(type(exc).__name__)
                 await _pause()
                 continue
             if ack.get("ok"):
@@ -140,3 +146,91 @@ class ResumingClient:
 async def _pause() -> None:
     # A client's retry backoff, as the widget and the console have; never a test's synchronisation.
     await asyncio.sleep(0.05)
+
+
+@dataclass
+class LiveChat:
+    """A customer and an agent, each on their own process, both writing into one conversation."""
+
+    customer: ResumingClient
+    agent: ResumingClient
+    database_url: str
+    sent: list[str] = field(default_factory=list)
+
+    @property
+    def conversation_id(self) -> str:
+        return self.customer.conversation_id
+
+    async def talk_through(self, fault: Callable[[], Awaitable[float]], *, before: int = 10) -> float:
+        """Both sides send, one message after another; after `before` messages the fault runs
+        (returning when the service is back, as a loop time); sending stops once it is over.
+        Returns that loop time."""
+        over = asyncio.Event()
+        started = asyncio.Event()
+
+        async def talk(side: ResumingClient, who: str) -> None:
+            i = 0
+            while not over.is_set():
+                client_id = f"{who}-{i}"
+                await side.send(client_id, client_id, deadline=60)
+                self.sent.append(client_id)
+                i += 1
+                if len(self.sent) >= before:
+                    started.set()
+                await _pause()
+
+        talkers = asyncio.gather(talk(self.customer, "c"), talk(self.agent, "a"))
+        await started.wait()
+        back_at = await fault()
+        over.set()
+        await asyncio.wait_for(talkers, 70)
+        return back_at
+
+    async def assert_exactly_once(self) -> None:
+        """One more message from each side, then: sent = stored = delivered once, in order."""
+        for side, who in ((self.customer, "c"), (self.agent, "a")):
+            await side.send(f"{who}-last", f"{who}-last")
+            self.sent.append(f"{who}-last")
+        total = len(self.sent)
+        for side in (self.customer, self.agent):
+            await side.wait_count(total, timeout=15)
+            assert side.seqs == list(range(1, total + 1))
+            assert sorted(side.bodies) == sorted(self.sent)
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            stored = await conn.fetch(
+                "SELECT seq, client_id FROM messages WHERE conversation_id = $1 ORDER BY seq",
+                uuid.UUID(self.conversation_id),
+            )
+        finally:
+            await conn.close()
+        assert [r["seq"] for r in stored] == list(range(1, total + 1))
+        assert sorted(r["client_id"] for r in stored) == sorted(self.sent)
+        # What each side sent arrived in the order it was sent.
+        for who in ("c", "a"):
+            mine = [b for b in self.customer.bodies if b.startswith(f"{who}-")]
+            assert mine == [c for c in self.sent if c.startswith(f"{who}-")]
+
+    async def close(self) -> None:
+        await self.customer.close()
+        await self.agent.close()
+
+
+async def live_chat(database_url: str, customer_url: str, agent_url: str) -> LiveChat:
+    email = f"agent-{uuid.uuid4().hex[:8]}@example.test"
+    await create_agent(database_url, email=email, name="Robin")
+    token = await login(agent_url, email)
+    probe = await customer(customer_url)
+    visitor = (await probe.ok("session"))["visitor_token"]
+    conversation_id = (await probe.ok("start_conversation", {"name": "Casey"}))["conversation"]["id"]
+    await probe.close()
+    cust = ResumingClient(customer_url, "/customer", visitor, conversation_id)
+    staff = ResumingClient(agent_url, "/agent", token, conversation_id)
+    await cust.start()
+    await staff.start()
+    return LiveChat(cust, staff, database_url)
+
+
+async def hold(seconds: float) -> None:
+    """How long a fault lasts (an outage, a pause): what is tested, not a synchronisation."""
+    await asyncio.sleep(seconds)
