@@ -11,7 +11,7 @@ WIDGET_SOURCES := $(shell find widget/src -type f 2>/dev/null) widget/build.mjs 
 CONSOLE_PAGE := server/static/console/index.html
 CONSOLE_SOURCES := $(shell find agent_console/src -type f 2>/dev/null) agent_console/build.mjs agent_console/tsconfig.json
 
-.PHONY: install install-test node browser widget console run test lint typecheck format
+.PHONY: install install-test node browser nginx widget console run test lint typecheck format
 
 install:
 	$(PYTHON) -m pip install --quiet -e .
@@ -26,6 +26,11 @@ node:
 # Chromium for the browser tests (Playwright drives Debian's build).
 browser:
 	@[ -x $(CHROMIUM) ] || { $(APT_INSTALL) chromium; }
+
+# nginx for the rolling-restart test, which runs deploy/nginx/parley.conf for real.
+NGINX ?= /usr/sbin/nginx
+nginx:
+	@[ -x $(NGINX) ] || { $(APT_INSTALL) nginx; }
 
 # The customer widget: dependencies exactly as locked, then the bundle the server serves at
 # /widget.js. The build fails when the bundle grows past its size budget.
@@ -51,7 +56,7 @@ $(CONSOLE_PAGE): agent_console/node_modules/.package-lock.json $(CONSOLE_SOURCES
 run: install widget console
 	parley serve
 
-test: install-test widget console browser lint typecheck
+test: install-test widget console browser nginx lint typecheck
 	$(PYTHON) -m pytest -q -p no:cacheprovider
 
 lint:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import asyncpg
 import socketio
 
@@ -30,17 +31,30 @@ class ResumingClient:
     # Every error ack a send got (a retry follows each): an ack must never lie about a commit.
     send_errors: list[str] = field(default_factory=list)
     connects: int = 0
+    # Bind to this loopback address (127.0.0.x), so that a proxy hashing client addresses
+    # sends different clients to different processes.
+    local_address: str | None = None
+    # How long each outage lasted, from the disconnect until the conversation was resumed.
+    outages: list[float] = field(default_factory=list)
+    _lost_at: float | None = None
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
     _resumer: asyncio.Task[None] | None = None
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def __post_init__(self) -> None:
+        self._http: aiohttp.ClientSession | None = None
+        options: dict[str, Any] = {}
+        if self.local_address is not None:
+            connector = aiohttp.TCPConnector(local_addr=(self.local_address, 0))
+            self._http = aiohttp.ClientSession(connector=connector)
+            options["http_session"] = self._http
         self.sio = socketio.AsyncClient(
             reconnection=True,
             reconnection_delay=0.05,
             reconnection_delay_max=0.5,
             randomization_factor=0.5,
+            **options,
         )
         self.sio.on("connect", self._on_connect, namespace=self.namespace)
         self.sio.on("disconnect", self._on_disconnect, namespace=self.namespace)
@@ -78,6 +92,7 @@ class ResumingClient:
 
     async def _on_disconnect(self, reason: Any = None) -> None:
         self.disconnect_reasons.append(str(reason))
+        self._lost_at = asyncio.get_running_loop().time()
         self._ready.clear()
         self._connected.clear()
 
@@ -108,6 +123,9 @@ class ResumingClient:
                 await _pause()  # the socket dropped again; wait for the next connect
                 continue
             if ack.get("ok"):
+                if self._lost_at is not None:
+                    self.outages.append(asyncio.get_running_loop().time() - self._lost_at)
+                    self._lost_at = None
                 self._ready.set()
                 self._connected.clear()
             else:
@@ -141,6 +159,8 @@ class ResumingClient:
         if self._resumer is not None:
             self._resumer.cancel()
         await self.sio.disconnect()
+        if self._http is not None:
+            await self._http.close()
 
 
 async def _pause() -> None:
@@ -167,6 +187,15 @@ class LiveChat:
         Returns that loop time."""
         over = asyncio.Event()
         started = asyncio.Event()
+        talkers = asyncio.ensure_future(self.talk_until(over, started, before))
+        await started.wait()
+        back_at = await fault()
+        over.set()
+        await asyncio.wait_for(talkers, 70)
+        return back_at
+
+    async def talk_until(self, over: asyncio.Event, started: asyncio.Event, before: int) -> None:
+        """Both sides send until `over`; `started` is set once `before` messages went out."""
 
         async def talk(side: ResumingClient, who: str) -> None:
             i = 0
@@ -179,12 +208,7 @@ class LiveChat:
                     started.set()
                 await _pause()
 
-        talkers = asyncio.gather(talk(self.customer, "c"), talk(self.agent, "a"))
-        await started.wait()
-        back_at = await fault()
-        over.set()
-        await asyncio.wait_for(talkers, 70)
-        return back_at
+        await asyncio.gather(talk(self.customer, "c"), talk(self.agent, "a"))
 
     async def assert_exactly_once(self) -> None:
         """One more message from each side, then: sent = stored = delivered once, in order."""
@@ -216,21 +240,27 @@ class LiveChat:
         await self.agent.close()
 
 
-async def live_chat(database_url: str, customer_url: str, agent_url: str) -> LiveChat:
+async def live_chat(
+    database_url: str,
+    customer_url: str,
+    agent_url: str,
+    *,
+    customer_address: str | None = None,
+    agent_address: str | None = None,
+) -> LiveChat:
     email = f"agent-{uuid.uuid4().hex[:8]}@example.test"
     await create_agent(database_url, email=email, name="Robin")
     token = await login(agent_url, email)
+    # The agent is online first, so that the chat is routed to them (the least loaded).
+    staff = ResumingClient(agent_url, "/agent", token, local_address=agent_address)
+    await staff.connect()
     probe = await customer(customer_url)
     visitor = (await probe.ok("session"))["visitor_token"]
     conversation_id = (await probe.ok("start_conversation", {"name": "Casey"}))["conversation"]["id"]
     await probe.close()
-    cust = ResumingClient(customer_url, "/customer", visitor, conversation_id)
-    staff = ResumingClient(agent_url, "/agent", token, conversation_id)
+    cust = ResumingClient(
+        customer_url, "/customer", visitor, conversation_id, local_address=customer_address
+    )
     await cust.start()
-    await staff.start()
+    await staff.follow(conversation_id)
     return LiveChat(cust, staff, database_url)
-
-
-async def hold(seconds: float) -> None:
-    """How long a fault lasts (an outage, a pause): what is tested, not a synchronisation."""
-    await asyncio.sleep(seconds)
