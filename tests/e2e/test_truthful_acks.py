@@ -3,6 +3,7 @@ and connecting still work: the Redis work that follows is bounded, counted and r
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -15,9 +16,10 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from server.api.keys import SERVICES
+from server.api.keys import DRAIN, SERVICES
 from server.config import Settings
 from server.embedded import EmbeddedValkey
+from tests.e2e.routing_support import eventually
 from tests.support import RunningServer, agent, agent_token, customer, login, start_server
 
 
@@ -101,3 +103,36 @@ async def _email_of(server: RunningServer, agent_id: uuid.UUID) -> str:
         return str(await conn.fetchval("SELECT email FROM agents WHERE id = $1", agent_id))
     finally:
         await conn.close()
+
+
+async def test_a_stopping_server_answers_the_acks_in_flight(
+    server: RunningServer, valkey: EmbeddedValkey
+) -> None:
+    cust = await customer(server.url)
+    conversation_id = (await cust.ok("start_conversation", {"name": "Casey"}))["conversation"]["id"]
+    _, token = await agent_token(server, name="Robin")
+    staff = await agent(server.url, token)
+    await staff.ok("join", {"conversation_id": conversation_id})
+    assert valkey.pid is not None
+    os.kill(valkey.pid, signal.SIGSTOP)  # the reply's follow-up now takes its full 2 s
+    try:
+        sending = asyncio.ensure_future(
+            staff.call(
+                "send_message",
+                {"conversation_id": conversation_id, "client_id": "in-flight", "body": "bye"},
+            )
+        )
+        drain = server.app[DRAIN]
+
+        async def in_flight() -> bool:
+            return drain.in_flight == 1
+
+        await eventually(in_flight)
+        stopping = asyncio.ensure_future(server.stop())
+        ack = await sending
+        assert ack["ok"] is True and ack["data"]["seq"] == 1, ack
+        assert drain.draining
+    finally:
+        os.kill(valkey.pid, signal.SIGCONT)
+    await stopping
+    await cust.close()
