@@ -264,3 +264,8 @@ async def live_chat(
     await cust.start()
     await staff.follow(conversation_id)
     return LiveChat(cust, staff, database_url)
+
+
+async def hold(seconds: float) -> None:
+    """How long a fault lasts (an outage, a pause): what is tested, not a synchronisation."""
+    await asyncio.sleep(seconds)
