@@ -28,11 +28,14 @@ async def follow_up(services: Services, step: str, work: Awaitable[object]) -> b
         return True
     except Exception as exc:
         failures = services.after_commit_failures
-        failures[step] = failures.get(step, 0) + 1
-        log.warning(
-            "after commit: %s failed (%s); the change stands, reconciliation repairs the rest",
-            step,
-            type(exc).__name__ if isinstance(exc, TimeoutError) else exc,
-        )
+        count = failures[step] = failures.get(step, 0) + 1
+        if count & (count - 1) == 0:  # 1, 2, 4, 8...: an outage must not flood the log
+            log.warning(
+                "after commit: %s failed (%s; %d so far); the change stands, "
+                "reconciliation repairs the rest",
+                step,
+                type(exc).__name__ if isinstance(exc, TimeoutError) else exc,
+                count,
+            )
         services.reconcile_soon.set()
         return False

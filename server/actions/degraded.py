@@ -24,7 +24,8 @@ async def optional(services: Services, step: str, work: Awaitable[T], fallback: 
     try:
         return await asyncio.wait_for(work, OPTIONAL_SECONDS)
     except Exception as exc:
-        services.degraded_steps[step] = services.degraded_steps.get(step, 0) + 1
-        log.warning("degraded: %s skipped (%s)", step, type(exc).__name__)
+        count = services.degraded_steps[step] = services.degraded_steps.get(step, 0) + 1
+        if count & (count - 1) == 0:  # 1, 2, 4, 8...: an outage must not flood the log
+            log.warning("degraded: %s skipped (%s; %d so far)", step, type(exc).__name__, count)
         services.reconcile_soon.set()
         return fallback
