@@ -23,7 +23,9 @@ async def serve(app: web.Application, host: str, port: int, drain_seconds: float
     sockets, then the cleanup contexts); a watchdog makes sure the whole stop takes at most
     the drain plus two seconds, even when something refuses to finish.
     """
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
+    # shutdown_timeout: REST requests still running once the sockets are drained (they ran
+    # during the drain too) get one more second.
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     stop = asyncio.Event()
