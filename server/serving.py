@@ -25,7 +25,7 @@ async def serve(app: web.Application, host: str, port: int, drain_seconds: float
     """
     # shutdown_timeout: REST requests still running once the sockets are drained (they ran
     # during the drain too) get one more second.
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     stop = asyncio.Event()
