@@ -46,9 +46,7 @@ def _configure(directory: Path, upstream_ports: list[int]) -> int:
         raise RuntimeError(f"{NGINX} is missing; `make test` installs Debian's nginx")
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    servers = "".join(
-        f"server 127.0.0.1:{p} max_fails=0;\n" for p in upstream_ports
-    )
+    servers = "".join(f"server 127.0.0.1:{p} max_fails=0;\n" for p in upstream_ports)
     (directory / "parley-upstream.conf").write_text(servers)
     (directory / "parley-listen.conf").write_text(f"listen 127.0.0.1:{port};\n")
     temp = directory / "temp"
@@ -80,8 +78,15 @@ http {{
 async def start_nginx(directory: Path, upstream_ports: list[int]) -> Nginx:
     port = _configure(directory, upstream_ports)
     process = subprocess.Popen(
-        [str(NGINX), "-p", str(directory), "-c", str(directory / "nginx.conf"), "-e",
-         str(directory / "error.log")],
+        [
+            str(NGINX),
+            "-p",
+            str(directory),
+            "-c",
+            str(directory / "nginx.conf"),
+            "-e",
+            str(directory / "error.log"),
+        ],
     )
     handle = Nginx(process, port, directory)
     deadline = asyncio.get_running_loop().time() + 10

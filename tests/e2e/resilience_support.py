@@ -181,7 +181,9 @@ class LiveChat:
     def conversation_id(self) -> str:
         return self.customer.conversation_id
 
-    async def talk_through(self, fault: Callable[[], Awaitable[float]], *, before: int = 10) -> float:
+    async def talk_through(
+        self, fault: Callable[[], Awaitable[float]], *, before: int = 10
+    ) -> float:
         """Both sides send, one message after another; after `before` messages the fault runs
         (returning when the service is back, as a loop time); sending stops once it is over.
         Returns that loop time."""
@@ -256,7 +258,9 @@ async def live_chat(
     await staff.connect()
     probe = await customer(customer_url)
     visitor = (await probe.ok("session"))["visitor_token"]
-    conversation_id = (await probe.ok("start_conversation", {"name": "Casey"}))["conversation"]["id"]
+    conversation_id = (await probe.ok("start_conversation", {"name": "Casey"}))["conversation"][
+        "id"
+    ]
     await probe.close()
     cust = ResumingClient(
         customer_url, "/customer", visitor, conversation_id, local_address=customer_address

@@ -136,9 +136,7 @@ async def test_a_process_killed_mid_stream(
     await chat.assert_exactly_once()
 
 
-async def test_postgres_restarted(
-    chat: LiveChat, embedded_postgres: EmbeddedPostgres
-) -> None:
+async def test_postgres_restarted(chat: LiveChat, embedded_postgres: EmbeddedPostgres) -> None:
     async def fault() -> float:
         await asyncio.to_thread(embedded_postgres.restart)
         return asyncio.get_running_loop().time()

@@ -39,7 +39,9 @@ async def _assignments(database_url: str, chats: list[LiveChat]) -> dict[str, ob
     return {"assigned": {str(r["id"]): r["assigned_agent_id"] for r in rows}, "requeued": requeued}
 
 
-async def test_rolling_restart_behind_nginx_loses_nobody(settings: Settings, tmp_path: Path) -> None:
+async def test_rolling_restart_behind_nginx_loses_nobody(
+    settings: Settings, tmp_path: Path
+) -> None:
     # Production presence timing: agents whose process restarts are moving, not gone.
     settings = settings.with_overrides(presence_ttl_seconds=30.0, presence_heartbeat_seconds=10.0)
     processes = list(await asyncio.gather(spawn_server(settings), spawn_server(settings)))
@@ -89,8 +91,10 @@ async def test_rolling_restart_behind_nginx_loses_nobody(settings: Settings, tmp
         assert all("server disconnect" not in c.disconnect_reasons for c in clients)
         after = await _assignments(settings.database_url, chats)
         assert after == before and after["requeued"] == 0
-        print(f"\nrolling restart: worst time away {worst:.2f} s, "
-              f"{sum(len(c.sent) for c in chats)} messages")
+        print(
+            f"\nrolling restart: worst time away {worst:.2f} s, "
+            f"{sum(len(c.sent) for c in chats)} messages"
+        )
     finally:
         for chat in chats:
             await chat.close()
