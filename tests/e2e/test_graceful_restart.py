@@ -14,7 +14,7 @@ import asyncpg
 from server.api.keys import DRAIN
 from server.config import Settings
 from tests.e2e.resilience_support import ResumingClient
-from tests.support import RunningServer, create_agent, customer, login, spawn_server
+from tests.support import RunningServer, agent, create_agent, customer, login, spawn_server
 
 
 async def test_a_draining_process_is_not_ready_and_refuses_new_work(server: RunningServer) -> None:
@@ -52,11 +52,12 @@ async def test_sigterm_moves_every_client_without_losing_a_message(settings: Set
     restarted = None
     try:
         robin = await create_agent(settings.database_url, email="robin@example.test", name="Robin")
-        watcher_id = await create_agent(
+        await create_agent(
             settings.database_url, email="watcher@example.test", name="Watcher", teams=()
         )
-        assert watcher_id
         robin_token = await login(first.url, "robin@example.test")
+        # A colleague on the process that stays up sees every presence change of Robin's.
+        watcher = await agent(other.url, await login(other.url, "watcher@example.test"))
         # Robin is online on the first process before the customer writes: the chat is his.
         staff = ResumingClient(first.url, "/agent", robin_token)
         await staff.connect()
@@ -129,6 +130,13 @@ async def test_sigterm_moves_every_client_without_losing_a_message(settings: Set
         assert [r["seq"] for r in stored] == [*expected, total + 1]
         assert len({r["client_id"] for r in stored}) == total + 1
         assert requeued == 0 and still == robin
+        # Robin was moving, not gone: never offline (the drain would have announced it seconds
+        # ago, before the restart and all the messages since).
+        presence = watcher.log.of("presence")
+        assert [
+            e for e in presence if e["agent_id"] == str(robin) and e["status"] != "online"
+        ] == []
+        await watcher.close()
         await cust.close()
         await staff.close()
     finally:
