@@ -13,9 +13,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
+import redis.asyncio as redis
 
 from server.config import Settings
 from server.embedded import EmbeddedPostgres, EmbeddedValkey
+from server.routing.keys import RedisKeys
 from tests.e2e.resilience_support import LiveChat, hold, live_chat
 from tests.support import ServerProcess, spawn_server
 
@@ -80,11 +82,28 @@ def _restart_valkey(valkey: EmbeddedValkey, outage: float) -> object:
 
 @pytest.mark.parametrize("outage", [0.5, 30.0], ids=["short", "30s"])
 async def test_redis_killed_and_restarted(
-    chat: LiveChat, pair: list[ServerProcess], valkey: EmbeddedValkey, outage: float
+    chat: LiveChat,
+    pair: list[ServerProcess],
+    valkey: EmbeddedValkey,
+    fault_settings: Settings,
+    outage: float,
 ) -> None:
     back_at = await chat.talk_through(_restart_valkey(valkey, outage))  # type: ignore[arg-type]
     recovered = await _fanout_back(chat, pair, back_at)
     assert recovered < 2.0, f"fan-out came back {recovered:.2f} s after Redis"
+    # The restarted Redis is empty: the reconciliation, woken by the fan-out's recovery and by
+    # the follow-ups that failed meanwhile, put the chat's assignment back at once (its
+    # interval, 30 s, is far longer than this wait).
+    keys = RedisKeys(fault_settings.redis_prefix)
+    client = redis.Redis.from_url(valkey.url)
+    try:
+        deadline = asyncio.get_running_loop().time() + 3
+        while not await client.hexists(keys.assignments(), chat.conversation_id):
+            assert asyncio.get_running_loop().time() < deadline, "routing state not rebuilt"
+            await hold(0.05)
+    finally:
+        await client.aclose()
+    assert fault_settings.reconcile_seconds == 30.0
     await chat.assert_exactly_once()
     # Every message was committed and answered as such, while Redis was gone too.
     assert chat.customer.send_errors == [] and chat.agent.send_errors == []
