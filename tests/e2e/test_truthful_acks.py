@@ -15,10 +15,12 @@ import aiohttp
 import asyncpg
 import pytest
 import pytest_asyncio
+import redis.asyncio as redis
 
 from server.api.keys import DRAIN, SERVICES
 from server.config import Settings
 from server.embedded import EmbeddedValkey
+from server.routing.keys import RedisKeys
 from tests.e2e.routing_support import eventually
 from tests.support import RunningServer, agent, agent_token, customer, login, start_server
 
@@ -136,3 +138,42 @@ async def test_a_stopping_server_answers_the_acks_in_flight(
         os.kill(valkey.pid, signal.SIGCONT)
     await stopping
     await cust.close()
+
+
+async def test_redis_coming_back_rebuilds_routing_state_at_once(
+    server: RunningServer, valkey: EmbeddedValkey
+) -> None:
+    _, token = await agent_token(server, name="Robin")
+    staff = await agent(server.url, token)  # online first: the chat is routed to Robin
+    cust = await customer(server.url)
+    conversation_id = (await cust.ok("start_conversation", {"name": "Casey"}))["conversation"]["id"]
+    keys = RedisKeys(server.settings.redis_prefix)
+
+    async def fanout() -> str:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{server.url}/readyz") as r:
+                return str((await r.json())["checks"]["fanout"])
+
+    async def assigned() -> bool:
+        client = redis.Redis.from_url(valkey.url)
+        try:
+            return bool(await client.hexists(keys.assignments(), conversation_id))
+        finally:
+            await client.aclose()
+
+    assert await assigned()
+    assert valkey.pid is not None
+    os.kill(valkey.pid, signal.SIGKILL)
+    await eventually(lambda: _is(fanout, "unavailable: resubscribing"))
+    await asyncio.to_thread(valkey.restart)  # empty: no persistence
+    # Nothing is sent meanwhile: only the fan-out's recovery can start the reconciliation
+    # this soon (its interval is 30 s).
+    assert server.settings.reconcile_seconds == 30.0
+    await eventually(assigned, timeout=3)
+    assert await fanout() == "ok"
+    await staff.close()
+    await cust.close()
+
+
+async def _is(probe, expected: str) -> bool:  # type: ignore[no-untyped-def]
+    return bool(await probe() == expected)
