@@ -70,7 +70,12 @@ async def test_a_killed_valkey_and_postgres_come_back_on_their_ports(
                 await conn.close()
 
         await _until(kept)
-        assert supervisor.restarts == {"Valkey": 1, "PostgreSQL": 1}
+
+        async def counted() -> bool:
+            # The count moves once restart() returned, a moment after the server answers.
+            return supervisor.restarts == {"Valkey": 1, "PostgreSQL": 1}
+
+        await _until(counted, timeout=5)
         logged = [r.getMessage() for r in caplog.records]
         assert "embedded Valkey died; restarting it on its port" in logged
         assert "embedded PostgreSQL died; restarting it on its port" in logged
