@@ -15,7 +15,7 @@ WIDGET_SOURCES := $(shell find widget/src -type f 2>/dev/null) widget/build.mjs 
 CONSOLE_PAGE := server/static/console/index.html
 CONSOLE_SOURCES := $(shell find agent_console/src -type f 2>/dev/null) agent_console/build.mjs agent_console/tsconfig.json
 
-.PHONY: install install-test venv node browser pgbouncer deploy-tools widget console run test lint typecheck format
+.PHONY: install install-test venv node browser pgbouncer nginx deploy-tools widget console run test lint typecheck format
 
 # Debian and Ubuntu ship `venv` without pip (the python3-venv package): installed when missing.
 venv: $(PYTHON)
@@ -54,6 +54,11 @@ deploy-tools:
 	@command -v docker-compose >/dev/null || { $(APT_INSTALL) docker-compose; }
 	@command -v systemd-analyze >/dev/null || { $(APT_INSTALL) systemd; }
 
+# nginx for the rolling-restart test, which runs deploy/nginx/parley.conf for real.
+NGINX ?= /usr/sbin/nginx
+nginx:
+	@[ -x $(NGINX) ] || { $(APT_INSTALL) nginx; }
+
 # The customer widget: dependencies exactly as locked, then the bundle the server serves at
 # /widget.js. The build fails when the bundle grows past its size budget.
 widget: $(WIDGET_BUNDLE)
@@ -78,7 +83,7 @@ $(CONSOLE_PAGE): agent_console/node_modules/.package-lock.json $(CONSOLE_SOURCES
 run: install widget console
 	$(VENV)/bin/parley serve
 
-test: install-test widget console browser pgbouncer deploy-tools lint typecheck
+test: install-test widget console browser pgbouncer nginx deploy-tools lint typecheck
 	$(PYTHON) -m pytest -q -p no:cacheprovider
 
 # The TypeScript linter (Biome), kept apart from the clients' own dependencies.

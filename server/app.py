@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any
 
 from aiohttp import web
 
@@ -25,7 +22,7 @@ from .api import (
     widget_routes,
 )
 from .api.errors import error_middleware
-from .api.keys import METRICS, ORIGINS, SETTINGS, SOCKETS
+from .api.keys import DRAIN, METRICS, ORIGINS, SETTINGS, SOCKETS
 from .api.rate_limits import rest_rate_limits
 from .api.request_context import request_context
 from .api.static import add_static_routes
@@ -33,45 +30,23 @@ from .config import Settings
 from .core.origins import AllowedOrigins
 from .observability.live import observe_sockets
 from .observability.metrics import Metrics
+from .realtime.drain import Drain, drain_sockets
 from .realtime.server import create_socket_server
 
 log = logging.getLogger(__name__)
 
 
 async def _close_sockets(app: web.Application) -> None:
-    """Close client connections before the pools they use go away.
-
-    Clients reconnect to another process at once. Presence is left to expire by itself, so an
-    agent who reconnects within the TTL never appears to go offline during a deploy.
-    """
+    """Drain the sockets before the pools they use go away: in-flight acks are answered, then
+    every transport closes without a Socket.IO DISCONNECT, so clients reconnect to another
+    process and resume. Presence is left to expire by itself, so an agent who reconnects
+    within the TTL never appears to go offline during a deploy."""
     sio = app[SOCKETS]
-    goodbyes = []
-    for namespace in list(sio.namespace_handlers):
-        sio.namespace_handlers[namespace].shutting_down = True
-        goodbyes += [
-            sio.disconnect(sid, namespace=namespace, ignore_queue=True)
-            for sid, _ in list(sio.manager.get_participants(namespace, None))
-        ]
-    # All at once, and bounded: thousands of sockets must not turn a deploy into minutes.
-    await _bounded(goodbyes, seconds=5)
-    # Then drop the transports themselves, so no request handler waits out a ping timeout.
-    await _bounded(
-        [socket.close(wait=False, abort=True) for socket in list(sio.eio.sockets.values())],
-        seconds=2,
-    )
+    await drain_sockets(sio, app[DRAIN], app[SETTINGS].drain_seconds)
     drain_outbox = getattr(sio.manager, "drain_outbox", None)
     if drain_outbox is not None:  # what was emitted last still reaches the other processes
         await drain_outbox()
     await sio.shutdown()
-
-
-async def _bounded(steps: list[Coroutine[Any, Any, Any]], *, seconds: float) -> None:
-    if not steps:
-        return
-    tasks = [asyncio.ensure_future(step) for step in steps]
-    _, pending = await asyncio.wait(tasks, timeout=seconds)
-    for task in pending:
-        task.cancel()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -86,7 +61,9 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     origins = AllowedOrigins(settings.allowed_origins)
     app[ORIGINS] = origins
-    sio = create_socket_server(settings, origins)
+    drain = Drain()
+    app[DRAIN] = drain
+    sio = create_socket_server(settings, origins, drain)
     sio.attach(app)
     app[SOCKETS] = sio
     metrics = Metrics(settings.instance or None)

@@ -11,8 +11,8 @@ from pathlib import Path
 from aiohttp import web
 
 from .actions.bootstrap import DemoAccount
-from .api.health import readiness
-from .api.keys import DEMO_ACCOUNTS, SERVICES, SETTINGS
+from .api.health import is_ready, readiness
+from .api.keys import DEMO_ACCOUNTS, SETTINGS
 from .config import Settings
 
 log = logging.getLogger(__name__)
@@ -83,8 +83,8 @@ def announce_when_ready(app: web.Application) -> asyncio.Task[None]:
 
 async def _announce(app: web.Application) -> None:
     while True:
-        checks = await readiness(app[SERVICES])
-        if all(value == "ok" for value in checks.values()):
+        checks = await readiness(app)
+        if is_ready(checks):
             break
         log.warning("not ready yet: %s", checks)
         await asyncio.sleep(1)

@@ -15,10 +15,9 @@ from .services import backing_services
 
 
 def _serve(settings: Settings) -> int:
-    from aiohttp import web
-
     from .app import create_app
     from .banner import announce_when_ready, resolve_secret
+    from .serving import serve
 
     # Before the embedded services start: whether DATABASE_URL was configured decides the tone.
     settings = settings.with_overrides(secret_key=resolve_secret(settings))
@@ -28,16 +27,20 @@ def _serve(settings: Settings) -> int:
     with backing_services(settings) as ready:
         app = create_app(ready)
         announcement: list[asyncio.Task[None]] = []  # holds the task until it is done
-        web.run_app(
-            app,
-            host=ready.host,
-            port=ready.port,
-            # Called once every listener is up (after migrations): the first screen follows.
-            print=lambda _: announcement.append(announce_when_ready(app)),
-            loop=_new_loop(),
-            # Sockets are closed explicitly on shutdown; don't wait a minute for stragglers.
-            shutdown_timeout=10,
-        )
+        loop = _new_loop()
+        try:
+            loop.run_until_complete(
+                serve(
+                    app,
+                    ready.host,
+                    ready.port,
+                    ready.drain_seconds,
+                    # Once listening (after migrations): the first screen follows when ready.
+                    on_listening=lambda: announcement.append(announce_when_ready(app)),
+                )
+            )
+        finally:
+            loop.close()
     return 0
 
 

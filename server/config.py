@@ -75,6 +75,8 @@ class Settings:
     abandon_seconds: float = 120.0
     routing_tick_seconds: float = 0.5
     reconcile_seconds: float = 30.0
+    # How long a stopping process waits for in-flight acks before closing its sockets.
+    drain_seconds: float = 10.0
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_content_types: tuple[str, ...] = (
         "image/png",
@@ -246,6 +248,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_ABANDON_AFTER": "abandon_seconds",
     "PARLEY_ROUTING_TICK": "routing_tick_seconds",
     "PARLEY_RECONCILE_INTERVAL": "reconcile_seconds",
+    "PARLEY_DRAIN_SECONDS": "drain_seconds",
     "PARLEY_ATTACHMENT_MAX_BYTES": "attachment_max_bytes",
     "PARLEY_ATTACHMENT_TYPES": "attachment_content_types",
     "PARLEY_ATTACHMENT_DIR": "attachment_dir",
@@ -362,6 +365,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_LOG_FORMAT must be plain or json")
     if settings.metrics_token and len(settings.metrics_token) < 16:
         raise ConfigError("PARLEY_METRICS_TOKEN must be at least 16 characters")
+    if not 0 <= settings.drain_seconds <= 300:
+        raise ConfigError("PARLEY_DRAIN_SECONDS must be between 0 and 300")
     _validate_assistant(settings)
     _validate_widget(settings)
     _validate_supabase(settings)

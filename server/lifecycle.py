@@ -63,7 +63,9 @@ from .store.visitor_versions import VisitorVersions
 
 log = logging.getLogger(__name__)
 
-_POOL_CLOSE_SECONDS = 10.0
+# Short: by now the sockets are closed and the background tasks cancelled, and a stop must
+# end within the drain bound plus 2 s.
+_POOL_CLOSE_SECONDS = 1.0
 
 
 async def close_pool(pool: asyncpg.Pool) -> None:
@@ -107,7 +109,12 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     # with "Too many connections" (measured: the default pool overflows past a few thousand/s).
     redis = redis_asyncio.Redis(
         connection_pool=redis_asyncio.BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=settings.redis_pool_max, timeout=10
+            settings.redis_url,
+            max_connections=settings.redis_pool_max,
+            timeout=10,
+            # A stalled Redis fails calls instead of hanging them (and their requests) forever.
+            socket_timeout=5,
+            socket_connect_timeout=2,
         )
     )
     try:
@@ -208,8 +215,19 @@ async def background_ctx(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     settings = app[SETTINGS]
     assistant = app[ASSISTANT]
-    customers, agents = register_namespaces(app[SOCKETS], services)
-    tasks = start_background(services, agents.local_connections, customers.local_connections)
+    sio = app[SOCKETS]
+    customers, agents = register_namespaces(sio, services)
+    heartbeat_soon = asyncio.Event()
+
+    def redis_recovered() -> None:
+        # Redis may have lost everything (a restart without persistence): rebuild now.
+        services.reconcile_soon.set()
+        heartbeat_soon.set()
+
+    sio.manager.recovered = redis_recovered
+    tasks = start_background(
+        services, agents.local_connections, customers.local_connections, heartbeat_soon
+    )
     participant = services.participant
     if isinstance(participant, AssistantParticipant):
         participant.start()

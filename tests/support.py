@@ -47,8 +47,8 @@ class RunningServer:
         await self.runner.cleanup()
 
 
-async def start_server(settings: Settings) -> RunningServer:
-    port = free_port()
+async def start_server(settings: Settings, port: int | None = None) -> RunningServer:
+    port = port or free_port()
     settings = settings.with_overrides(port=port)
     runner = web.AppRunner(create_app(settings), handle_signals=False, shutdown_timeout=5)
     await runner.setup()
@@ -67,6 +67,14 @@ class Servers:
         server = await start_server(self.settings.with_overrides(**overrides))
         self.running.append(server)
         return server
+
+    async def restart(self, server: RunningServer) -> RunningServer:
+        """Stop a server as a deploy does (it drains) and start a new one on its port."""
+        await server.stop()
+        self.running.remove(server)
+        again = await start_server(server.settings, port=server.port)
+        self.running.append(again)
+        return again
 
     async def first(self) -> RunningServer:
         return self.running[0] if self.running else await self.start()
@@ -288,13 +296,14 @@ async def spawn_server(
     timeout: float = 30.0,
     command: list[str] | None = None,
     cwd: str | None = None,
+    port: int | None = None,
 ) -> ServerProcess:
     """Start `parley serve` (this interpreter's, unless `command` names another) until ready."""
     import os
     import subprocess
     import sys
 
-    port = free_port()
+    port = port or free_port()
     env = {**os.environ, **settings_environment(settings), "PORT": str(port)}
     command = command or [sys.executable, "-m", "server", "serve"]
     process = subprocess.Popen([*command, "--host", "127.0.0.1"], env=env, cwd=cwd)

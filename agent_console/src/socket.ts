@@ -2,11 +2,15 @@
 import { io, type Socket } from "socket.io-client";
 import { ApiError } from "./api";
 import type { ServerEvents } from "./generated/wire";
+import { backoffDelay } from "./retry";
 
 export type ConnectionState = "connecting" | "online" | "offline";
 
 export class AgentSocket {
   readonly socket: Socket;
+  private attempts = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
 
   constructor(token: string) {
     this.socket = io(`${location.origin}/agent`, {
@@ -16,8 +20,18 @@ export class AgentSocket {
       reconnectionDelayMax: 5000,
     });
     // A call that timed out is reported as failed; it must not go out later by surprise.
-    this.socket.on("disconnect", () => {
+    this.socket.on("connect", () => {
+      this.attempts = 0;
+    });
+    this.socket.on("disconnect", (reason) => {
       this.socket.sendBuffer = [];
+      // socket.io-client gives up for good after a server-side disconnect; a server that
+      // restarts must not strand the console, so that case is retried here, with backoff.
+      if (reason === "io server disconnect") this.retryLater();
+    });
+    this.socket.on("connect_error", (error: Error & { data?: { code?: string } }) => {
+      // A refused namespace connect is not retried by the client either (unless unauthorized).
+      if (!this.socket.active && error.data?.code !== "unauthorized") this.retryLater();
     });
     // Browsers keep a dead socket open for a long time after the network is gone: the
     // connectivity events are the fastest signal in both directions.
@@ -32,6 +46,28 @@ export class AgentSocket {
   private cameOnline = (): void => {
     if (!this.socket.connected) this.socket.connect();
   };
+
+  private retryLater(): void {
+    if (this.closed || this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.closed && !this.socket.connected && navigator.onLine) this.socket.connect();
+    }, backoffDelay(this.attempts++));
+  }
+
+  /** Resolves once connected (at once if already), or after `timeoutMs` in any case. */
+  whenConnected(timeoutMs: number): Promise<void> {
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.socket.off("connect", done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.socket.on("connect", done);
+    });
+  }
 
   /** Connection lifecycle: "connect", "disconnect", "connect_error". */
   // biome-ignore lint/suspicious/noExplicitAny: socket.io-client types its own events' arguments loosely
@@ -56,6 +92,8 @@ export class AgentSocket {
   }
 
   close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
     removeEventListener("offline", this.wentOffline);
     removeEventListener("online", this.cameOnline);
     this.socket.disconnect();

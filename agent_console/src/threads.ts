@@ -12,15 +12,22 @@ import {
   updateState,
   type ConvState,
 } from "./conversation";
+import { ApiError } from "./api";
+import { backoffDelay, pause } from "./retry";
 import { ConsoleSession } from "./session";
 import type { Conversation, CustomerProfile, Handover, Message, Receipt, Typing } from "./types";
 
 const PAGE_SIZE = 50;
+// Answers after which sending the same message again may succeed; anything else is final.
+const RETRYABLE = new Set(["timeout", "unavailable", "internal", "offline"]);
+const SEND_ATTEMPTS = 6;
 
 export abstract class Threads extends ConsoleSession {
   convs = new Map<string, ConvState>();
   selectedId: string | null = null;
   profiles = new Map<string, CustomerProfile>();
+  // Messages not yet acknowledged, by their content: the client_id each keeps until it is.
+  private pendingSends = new Map<string, string>();
 
   protected upsert(conv: Conversation): ConvState {
     const known = this.convs.get(conv.id);
@@ -184,14 +191,38 @@ export abstract class Threads extends ConsoleSession {
   }
 
   // -- writing ----------------------------------------------------------------------------------
+  /** Send a message, retrying what may succeed later. Every attempt, including the agent
+   * pressing Send again after a failure, carries the same client_id: a message that was
+   * stored but whose answer was lost is answered with the original, never stored twice. */
   async send(id: string, body: string, internal: boolean, attachmentIds: string[] = []): Promise<void> {
-    await this.call("send_message", {
+    const key = JSON.stringify([id, body, internal, attachmentIds]);
+    let clientId = this.pendingSends.get(key);
+    if (!clientId) {
+      clientId = crypto.randomUUID();
+      this.pendingSends.set(key, clientId);
+    }
+    const payload = {
       conversation_id: id,
-      client_id: crypto.randomUUID(),
+      client_id: clientId,
       body,
       visibility: internal ? "internal" : "public",
       attachment_ids: attachmentIds,
-    });
+    };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.call("send_message", payload);
+        this.pendingSends.delete(key);
+        return;
+      } catch (error) {
+        const code = error instanceof ApiError ? error.code : "internal";
+        if (!RETRYABLE.has(code) || attempt + 1 >= SEND_ATTEMPTS) {
+          if (!RETRYABLE.has(code)) this.pendingSends.delete(key);
+          throw error;
+        }
+        await pause(backoffDelay(attempt));
+        await this.socket?.whenConnected(10_000);
+      }
+    }
   }
 
   async typing(id: string, typing: boolean, internal: boolean): Promise<void> {

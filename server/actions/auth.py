@@ -12,6 +12,7 @@ from ..core.models import Agent, AgentPrincipal, CustomerPrincipal
 from ..routing.limits import Charge
 from ..store import agents as agent_store
 from .context import Services
+from .degraded import optional
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +37,9 @@ async def login(
         address_key: settings.login_max_failures_per_ip,
     }
     # Reserved before the password is checked, in one Redis step: concurrent guesses cannot
-    # all pass a check that only counts failures once they are known.
-    wait = await services.login_limiter.reserve(limits)
+    # all pass a check that only counts failures once they are known. While Redis is down,
+    # sign-in works without throttling (docs/architecture.md, "Restarts and outages").
+    wait = await optional(services, "login_throttle", services.login_limiter.reserve(limits), 0)
     if wait:
         raise ParleyError(
             ErrorCode.RATE_LIMITED,
@@ -50,7 +52,7 @@ async def login(
     if not ok or found is None:
         raise unauthorized("invalid email or password")
     agent, password_hash, version = found
-    await services.login_limiter.release(list(limits))
+    await optional(services, "login_release", services.login_limiter.release(list(limits)), None)
     if not agent.is_active:
         raise ParleyError(ErrorCode.FORBIDDEN, "this account is deactivated")
     if passwords.needs_rehash(password_hash):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -95,6 +96,12 @@ class Services:
     # Verifies Supabase access tokens when agents may sign in with Supabase.
     supabase_auth: SupabaseVerifier | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    # Follow-ups of committed changes that failed, by step (see actions/after_commit.py).
+    after_commit_failures: dict[str, int] = field(default_factory=dict)
+    # Redis steps a connect or sign-in went on without (see actions/degraded.py), by step.
+    degraded_steps: dict[str, int] = field(default_factory=dict)
+    # Set when Redis state may have drifted from PostgreSQL: reconciliation runs at once.
+    reconcile_soon: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(slots=True)

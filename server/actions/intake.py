@@ -12,6 +12,7 @@ from ..store import customers as customer_store
 from ..store import routing as routing_store
 from . import assistant_owner, conversations, routing_timers
 from .context import Services
+from .degraded import optional
 
 
 async def start(
@@ -67,7 +68,13 @@ async def resume(
     services: Services, principal: CustomerPrincipal, conversation_id: UUID
 ) -> Conversation:
     await conversations.open_for(services, principal, conversation_id)
-    await routing_timers.customer_returned(services, conversation_id)
+    # Coming back must work while Redis is down; reconciliation re-arms or re-queues later.
+    await optional(
+        services,
+        "customer_returned",
+        routing_timers.customer_returned(services, conversation_id),
+        None,
+    )
     # Re-read: coming back may have put an abandoned conversation back in line.
     return await conversations.get_visible(services, principal, conversation_id)
 

@@ -9,6 +9,7 @@ from ..core import policies
 from ..core.errors import ErrorCode, ParleyError, invalid
 from ..core.models import (
     AgentPrincipal,
+    Conversation,
     CustomerPrincipal,
     Message,
     Owner,
@@ -20,6 +21,7 @@ from ..routing.limits import Charge
 from ..store import messages as message_store
 from ..store.messages import PostGuard
 from . import assistant_owner, routing_ops, routing_timers
+from .after_commit import follow_up
 from .context import Services, UnitOfWork, unit_of_work
 from .conversations import load_visible
 from .wire import message_wire, message_wire_events
@@ -100,26 +102,47 @@ async def post_message(
             metadata=metadata,
             sender_name=_sender_name(principal, context.customer_name),
         )
-    if not posted.created:
-        return posted
-    sender = "customer" if isinstance(principal, CustomerPrincipal) else "agent"
-    services.metrics.messages_posted.labels(sender).inc()
-    owner = context.conversation.owner
+    if posted.created:
+        sender = "customer" if isinstance(principal, CustomerPrincipal) else "agent"
+        services.metrics.messages_posted.labels(sender).inc()
+        # The message is stored: from here on nothing may turn the ack into an error.
+        await _after_posting(services, principal, context.conversation, posted, visibility)
+    return posted
+
+
+async def _after_posting(
+    services: Services,
+    principal: Principal,
+    conversation: Conversation,
+    posted: PostedMessage,
+    visibility: Visibility,
+) -> None:
+    conversation_id = conversation.id
+    owner = conversation.owner
     if isinstance(principal, AgentPrincipal) and visibility is Visibility.PUBLIC:
-        await routing_timers.agent_replied(services, conversation_id, principal.agent_id)
+        await follow_up(
+            services,
+            "unanswered_timer",
+            routing_timers.agent_replied(services, conversation_id, principal.agent_id),
+        )
         if owner is Owner.ASSISTANT:
             # A person answered a conversation the assistant had: the assistant steps back.
-            await assistant_owner.agent_took_over(services, principal, conversation_id)
+            await follow_up(
+                services,
+                "assistant_step_back",
+                assistant_owner.agent_took_over(services, principal, conversation_id),
+            )
     if posted.reopened:
         # A customer wrote into a resolved or abandoned conversation: it is routed again.
-        await routing_ops.route_reopened(services, conversation_id)
+        await follow_up(
+            services, "route_reopened", routing_ops.route_reopened(services, conversation_id)
+        )
     customer_public = isinstance(principal, CustomerPrincipal) and visibility is Visibility.PUBLIC
-    waiting_in = context.conversation.team_id if context.conversation.waiting else None
+    waiting_in = conversation.team_id if conversation.waiting else None
     if customer_public and waiting_in is not None:
         services.queue_updates.changed(waiting_in)  # agents' line shows the newest words
     if customer_public and (posted.reopened or owner is Owner.ASSISTANT):
         services.participant.customer_posted(posted.message)
-    return posted
 
 
 async def write_message(

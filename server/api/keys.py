@@ -13,6 +13,7 @@ from ..assistant.service import Assistant
 from ..config import Settings
 from ..core.origins import AllowedOrigins
 from ..observability.metrics import Metrics
+from ..realtime.drain import Drain
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
@@ -24,3 +25,4 @@ REDIS = web.AppKey("redis", Redis)
 METRICS = web.AppKey("metrics", Metrics)
 # The demo accounts created on this start, for the first screen (only ever held in memory).
 DEMO_ACCOUNTS = web.AppKey("demo_accounts", list[DemoAccount])
+DRAIN = web.AppKey("drain", Drain)

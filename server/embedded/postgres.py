@@ -117,6 +117,19 @@ class EmbeddedPostgres:
         self._ensure_database(DATABASE)
         return self.dsn
 
+    @property
+    def alive(self) -> bool:
+        """Started and still running (False after a crash or a kill)."""
+        return self._process is not None and self._process.poll() is None
+
+    def restart(self, timeout: float = 30.0) -> str:
+        """Start again on the same port, after a crash or a stop: every URL handed out stays
+        valid, so the processes using it reconnect by themselves."""
+        port = self._port
+        self.stop()
+        self._requested_port = port
+        return self.start(timeout)
+
     def stop(self) -> None:
         """Fast shutdown (roll back, disconnect clients), escalating if the server hangs."""
         atexit.unregister(self.stop)

@@ -99,6 +99,19 @@ class EmbeddedValkey:
         logger.info("Valkey ready on %s:%d (pid %d)", HOST, self._port, self.pid)
         return self.url
 
+    @property
+    def alive(self) -> bool:
+        """Started and still running (False after a crash or a kill)."""
+        return self._process is not None and self._process.poll() is None
+
+    def restart(self, timeout: float = 10.0) -> str:
+        """Start again on the same port, after a crash or a stop: every URL handed out stays
+        valid, so the processes using it reconnect by themselves."""
+        port = self._port
+        self.stop()
+        self._requested_port = port
+        return self.start(timeout)
+
     def stop(self) -> None:
         """SIGTERM (immediate exit, nothing to save), SIGKILL if it hangs."""
         atexit.unregister(self.stop)

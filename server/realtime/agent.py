@@ -9,6 +9,7 @@ from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..actions import presence as presence_actions
 from ..actions import routing as routing_actions
+from ..actions.degraded import optional
 from ..core.errors import ParleyError
 from ..core.events import ADMINS_ROOM, ALL_AGENTS_ROOM, agent_room, team_room, to_wire
 from ..core.models import AgentPrincipal
@@ -37,15 +38,34 @@ class AgentNamespace(ParleyNamespace):
             await self.enter_room(sid, ADMINS_ROOM)
         for team_id in principal.team_ids:
             await self.enter_room(sid, team_room(team_id))
-        await routing_actions.register_agent(self.services, principal.agent_id)
-        await presence_actions.connected(self.services, principal.agent_id, self.connection_id(sid))
+        # Without Redis the connect still succeeds: the next heartbeat re-adds this connection
+        # to presence (announcing it), and the next reconciliation registers the agent.
+        services = self.services
+        await optional(
+            services,
+            "agent_routing",
+            routing_actions.register_agent(services, principal.agent_id),
+            None,
+        )
+        await optional(
+            services,
+            "agent_presence",
+            presence_actions.connected(services, principal.agent_id, self.connection_id(sid)),
+            None,
+        )
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         session = self.sessions.get(sid)
         await super().on_disconnect(sid, *args)
         if session is not None and not self.shutting_down:
-            await presence_actions.disconnected(
-                self.services, session.principal.id, self.connection_id(sid)
+            # Without Redis, the connection expires by itself and the sweeper announces it.
+            await optional(
+                self.services,
+                "agent_presence",
+                presence_actions.disconnected(
+                    self.services, session.principal.id, self.connection_id(sid)
+                ),
+                None,
             )
 
     @acked

@@ -4,6 +4,7 @@ periodic rebuild of routing state from PostgreSQL, and the sweep of unsent uploa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from uuid import UUID
@@ -24,15 +25,21 @@ Connections = Callable[[], list[tuple[UUID, str]]]
 
 
 async def repeat(
-    name: str, interval: float, step: Callable[[], Awaitable[object]], *, first: bool = False
+    name: str,
+    interval: float,
+    step: Callable[[], Awaitable[object]],
+    *,
+    first: bool = False,
+    wake: asyncio.Event | None = None,
 ) -> None:
     """Run `step` every `interval` seconds until cancelled; a failing step is logged and retried.
+    Setting `wake` runs it at once (after Redis came back, or when its state may have drifted).
 
     Some libraries swallow a cancellation while cleaning up a connection; checking for a pending
     cancellation after each step keeps such a swallow from turning a shutdown into a long wait.
     """
     if not first:
-        await asyncio.sleep(interval)
+        await _pause(interval, wake)
     while True:
         try:
             await step()
@@ -41,11 +48,30 @@ async def repeat(
         task = asyncio.current_task()
         if task is not None and task.cancelling():
             raise asyncio.CancelledError
+        await _pause(interval, wake)
+
+
+# Between two runs of a woken step, at least: a wake per failed request during an outage must
+# not turn into a storm of runs that fail the same way.
+_WAKE_GAP_SECONDS = 1.0
+
+
+async def _pause(interval: float, wake: asyncio.Event | None) -> None:
+    if wake is None:
         await asyncio.sleep(interval)
+        return
+    gap = min(interval, _WAKE_GAP_SECONDS)
+    await asyncio.sleep(gap)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wake.wait(), interval - gap)
+    wake.clear()
 
 
 def start_background(
-    services: Services, agent_connections: Connections, customer_connections: Connections
+    services: Services,
+    agent_connections: Connections,
+    customer_connections: Connections,
+    heartbeat_soon: asyncio.Event | None = None,
 ) -> list[asyncio.Task[None]]:
     settings = services.settings
 
@@ -78,10 +104,21 @@ def start_background(
 
     loops = [
         repeat("settings overrides", _OVERRIDES_SECONDS, overrides),
-        repeat("presence heartbeat", settings.presence_heartbeat_seconds, heartbeat),
+        repeat(
+            "presence heartbeat",
+            settings.presence_heartbeat_seconds,
+            heartbeat,
+            wake=heartbeat_soon,
+        ),
         repeat("presence sweep", settings.presence_sweep_seconds, sweep),
         repeat("routing timers", settings.routing_tick_seconds, timers),
-        repeat("routing reconciliation", settings.reconcile_seconds, reconcile, first=True),
+        repeat(
+            "routing reconciliation",
+            settings.reconcile_seconds,
+            reconcile,
+            first=True,
+            wake=services.reconcile_soon,
+        ),
         repeat("unsent uploads", settings.attachment_sweep_seconds, unsent_uploads, first=True),
     ]
     return [asyncio.create_task(loop) for loop in loops]

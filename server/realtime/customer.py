@@ -9,6 +9,7 @@ from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..actions import identity as identity_actions
 from ..actions import presence as presence_actions
+from ..actions.degraded import optional
 from ..core.errors import ParleyError
 from ..core.events import conversation_room, customer_room, to_wire
 from ..core.models import ConversationStatus, CustomerPrincipal
@@ -36,8 +37,13 @@ class CustomerNamespace(ParleyNamespace):
         )
         self._tokens[sid] = token
         await self.enter_room(sid, customer_room(principal.customer_id))
-        await presence_actions.customer_connected(
-            self.services, principal.customer_id, self.connection_id(sid)
+        await optional(
+            self.services,
+            "customer_presence",
+            presence_actions.customer_connected(
+                self.services, principal.customer_id, self.connection_id(sid)
+            ),
+            None,
         )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -49,8 +55,13 @@ class CustomerNamespace(ParleyNamespace):
         session = self.sessions.get(sid)
         await super().on_disconnect(sid, *args)
         if session is not None and not self.shutting_down:
-            await presence_actions.customer_disconnected(
-                self.services, session.principal.id, self.connection_id(sid)
+            await optional(
+                self.services,
+                "customer_presence",
+                presence_actions.customer_disconnected(
+                    self.services, session.principal.id, self.connection_id(sid)
+                ),
+                None,
             )
 
     def principal(self, sid: str) -> CustomerPrincipal:
@@ -143,7 +154,13 @@ class CustomerNamespace(ParleyNamespace):
             self.services, self.principal(sid), payload.conversation_id
         )
         followed = await self.follow(sid, conversation, payload.after_seq)
-        queue = await queue_view.queue_position(self.services, conversation)
+        # Redis holds the line: while it is down the answer says nothing about it.
+        queue = await optional(
+            self.services,
+            "queue_position",
+            queue_view.queue_position(self.services, conversation),
+            None,
+        )
         return {**followed, "queue": queue}
 
     @acked

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import socketio
@@ -80,6 +81,11 @@ log = logging.getLogger(__name__)
 # Publishes per pipelined round trip, at most; how long a shutdown waits for the queued ones.
 _PUBLISH_BATCH = 500
 _DRAIN_SECONDS = 2.0
+# Resubscribing after Redis went away: python-socketio backs off 1 -> 60 s, which kept
+# cross-process delivery dead for up to a minute after Redis was back. Capped at 0.5 s, the
+# fan-out resumes within a second of Redis returning, for a few cheap failed connects.
+_LISTEN_RETRY_FIRST = 0.05
+_LISTEN_RETRY_MAX = 0.5
 
 
 class _CoalescedPublishing(socketio.AsyncRedisManager):
@@ -131,7 +137,44 @@ class _CoalescedPublishing(socketio.AsyncRedisManager):
             await asyncio.wait({self._flusher}, timeout=_DRAIN_SECONDS)
 
 
-class GatedRedisManager(_CoalescedPublishing, _GatedLocalDelivery):
+class _ResilientListening(socketio.AsyncRedisManager):
+    """Receives the other processes' publishes; after losing Redis it resubscribes within half
+    a second of Redis coming back, reports its health (`fanout_state`) and calls `recovered`
+    so that state Redis may have lost is rebuilt at once instead of at the next interval."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # idle: not started (python-socketio starts it with the first connection); ok; down.
+        self.fanout_state = "idle"
+        self.recovered: Callable[[], None] | None = None
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        retry = _LISTEN_RETRY_FIRST
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                self._listening()
+                retry = _LISTEN_RETRY_FIRST
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as exc:
+                if self.fanout_state != "down":
+                    log.warning("fan-out: lost Redis (%s); resubscribing", exc)
+                self.fanout_state = "down"
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, _LISTEN_RETRY_MAX)
+
+    def _listening(self) -> None:
+        was_down = self.fanout_state == "down"
+        self.fanout_state = "ok"
+        if was_down:
+            log.warning("fan-out: Redis is back; listening again")
+            if self.recovered is not None:
+                self.recovered()
+
+
+class GatedRedisManager(_ResilientListening, _CoalescedPublishing, _GatedLocalDelivery):
     """Cross-process fan-out through Redis, exactly-once ordered delivery per socket."""
 
 

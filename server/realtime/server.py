@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import engineio
 import socketio
 from socketio import packet
 
@@ -16,6 +17,7 @@ from ..core.origins import AllowedOrigins
 from . import codec
 from .agent import AgentNamespace
 from .customer import CustomerNamespace
+from .drain import Drain
 from .gate import DeliveryGate
 from .handlers import error_ack
 from .manager import GatedRedisManager
@@ -23,19 +25,49 @@ from .publisher import AGENT_NAMESPACE, CUSTOMER_NAMESPACE
 
 RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
 
+_RESTARTING = {
+    "status": "503 SERVICE UNAVAILABLE",
+    "headers": [("Content-Type", "text/plain"), ("Retry-After", "1")],
+    "response": b"server is restarting",
+}
+
+
+class DrainingEngineServer(engineio.AsyncServer):
+    """Engine.IO's server, refusing new sessions once the process drains: clients retry the
+    handshake (with backoff) and reach another process."""
+
+    drain: Drain | None = None
+
+    async def _handle_connect(self, environ: Any, transport: str, jsonp_index: Any = None) -> Any:
+        if self.drain is not None and self.drain.draining:
+            return _RESTARTING
+        return await super()._handle_connect(environ, transport, jsonp_index)
+
 
 class ParleySocketServer(socketio.AsyncServer):
     """python-socketio's server, refusing client events named like its lifecycle events (a
-    client sending "disconnect" would otherwise run the disconnect handler)."""
+    client sending "disconnect" would otherwise run the disconnect handler), and counting the
+    events in flight so that a drain can wait for their acks."""
+
+    def __init__(self, *args: Any, drain: Drain | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.drain = drain or Drain()
+        self.eio.drain = self.drain
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return DrainingEngineServer
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: list[Any], namespace: str, id: Any
     ) -> None:
+        refusal = None
         if data and data[0] in RESERVED_EVENTS:
+            refusal = ParleyError(ErrorCode.BAD_REQUEST, f"{data[0]!r} is a reserved event name")
+        elif self.drain.draining:
+            # Not started, so safe to send again (same client_id) once reconnected elsewhere.
+            refusal = ParleyError(ErrorCode.UNAVAILABLE, "server is restarting; retry")
+        if refusal is not None:
             if id is not None:
-                refusal = ParleyError(
-                    ErrorCode.BAD_REQUEST, f"{data[0]!r} is a reserved event name"
-                )
                 await server._send_packet(
                     eio_sid,
                     self.packet_class(
@@ -43,12 +75,16 @@ class ParleySocketServer(socketio.AsyncServer):
                     ),
                 )
             return
-        await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        self.drain.started()
+        try:
+            await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        finally:
+            self.drain.finished()
 
 
 def create_socket_server(
-    settings: Settings, origins: AllowedOrigins | None = None
-) -> socketio.AsyncServer:
+    settings: Settings, origins: AllowedOrigins | None = None, drain: Drain | None = None
+) -> ParleySocketServer:
     manager = GatedRedisManager(settings.redis_url, channel=f"{settings.redis_prefix}socketio")
     # Consulted on every handshake, so an admin's change of the list applies at once.
     allowed = origins or AllowedOrigins(settings.allowed_origins)
@@ -63,6 +99,7 @@ def create_socket_server(
         max_http_buffer_size=1_000_000,
         logger=False,
         engineio_logger=False,
+        drain=drain,
     )
 
 

@@ -120,3 +120,7 @@ def test_settings_come_from_the_environment_and_bad_values_are_explained() -> No
     assert load_settings({"PARLEY_PROXY_HOPS": "1"}).proxy_hops == 1
     with pytest.raises(ConfigError, match="PARLEY_PROXY_HOPS"):
         load_settings({"PARLEY_PROXY_HOPS": "-1"})
+    assert load_settings({}).drain_seconds == 10.0
+    assert load_settings({"PARLEY_DRAIN_SECONDS": "2.5"}).drain_seconds == 2.5
+    with pytest.raises(ConfigError, match="PARLEY_DRAIN_SECONDS"):
+        load_settings({"PARLEY_DRAIN_SECONDS": "-1"})

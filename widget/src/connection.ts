@@ -21,6 +21,7 @@ export class Connection {
   readonly socket: Socket;
   #state: LinkState = "connecting";
   readonly #options: ConnectionOptions;
+  #attempts = 0;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
@@ -35,13 +36,17 @@ export class Connection {
       timeout: 10_000,
     });
     this.socket.on("connect", () => {
+      this.#attempts = 0;
       this.#setState("online");
       options.onConnect();
     });
-    this.socket.on("disconnect", () => {
+    this.socket.on("disconnect", (reason) => {
       // Whatever was buffered for the old connection is resent by our own outbox instead.
       this.socket.sendBuffer = [];
       this.#setState(navigator.onLine ? "connecting" : "offline");
+      // socket.io-client gives up for good after a server-side disconnect; a server that
+      // restarts must not strand the visitor, so that case is retried here, with backoff.
+      if (reason === "io server disconnect") this.#retryLater();
     });
     this.socket.on("connect_error", (error: Error & { data?: { code?: string } }) => {
       if (error.data?.code === "unauthorized") {
@@ -51,7 +56,7 @@ export class Connection {
         return;
       }
       this.#setState(navigator.onLine ? "unreachable" : "offline");
-      if (!this.socket.active) setTimeout(() => this.#reconnect(), 3000);
+      if (!this.socket.active) this.#retryLater();
     });
     // Browsers keep an idle socket open for a long time after the network is gone, so the
     // connectivity events are the fastest signal we get in both directions.
@@ -81,6 +86,14 @@ export class Connection {
   /** Fire and forget, only while connected (typing and receipts are not worth queueing). */
   signal(event: string, data: unknown): void {
     if (this.socket.connected) this.socket.emit(event, data, () => undefined);
+  }
+
+  // Exponential backoff (0.5 s doubling to 8 s) with jitter, so that the visitors of a restarted
+  // server do not all come back at once. A second timer is harmless: connecting while
+  // connecting or connected does nothing.
+  #retryLater(): void {
+    const ceiling = Math.min(8000, 500 * 2 ** this.#attempts++);
+    setTimeout(() => this.#reconnect(), ceiling * (0.25 + 0.75 * Math.random()));
   }
 
   #reconnect(): void {

@@ -1,0 +1,72 @@
+"""Serving one process: listen until SIGTERM or SIGINT, then stop within a bounded drain."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+# What a stop may take beyond the drain itself: closing pools and background tasks.
+STOP_MARGIN_SECONDS = 2.0
+
+
+async def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    drain_seconds: float,
+    *,
+    on_listening: Callable[[], object] | None = None,
+) -> None:
+    """Serve until a stop signal; then stop listening, drain, and clean up.
+
+    aiohttp's runner does the order (close the listener, `on_shutdown`, which drains the
+    sockets, then the cleanup contexts); a watchdog makes sure the whole stop takes at most
+    the drain plus two seconds, even when something refuses to finish.
+    """
+    # shutdown_timeout: REST requests still running once the sockets are drained (they ran
+    # during the drain too) get one more second.
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    if on_listening is not None:
+        on_listening()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    bound = drain_seconds + STOP_MARGIN_SECONDS
+    log.warning("stopping: no new connections; draining for at most %.1f s", drain_seconds)
+    watchdog = threading.Timer(bound, _overran, args=(bound,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        await runner.cleanup()
+        # What is left (python-socketio's Redis listener) ends with the process.
+        leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in leftovers:
+            task.cancel()
+        if leftovers:
+            await asyncio.wait(leftovers, timeout=0.5)
+    finally:
+        watchdog.cancel()
+    log.warning("stopped")
+
+
+def _overran(bound: float) -> None:
+    # A thread, not the loop: the loop may be what is stuck.
+    log.error("stop took longer than %.1f s; exiting now", bound)
+    logging.shutdown()
+    os._exit(1)
