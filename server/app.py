@@ -29,6 +29,7 @@ from .api import (
     knowledge_routes,
     openapi,
     quick_response_routes,
+    security,
     widget_routes,
 )
 from .api.errors import error_middleware
@@ -190,10 +191,11 @@ def create_app(settings: Settings) -> web.Application:
             "create_app needs database_url and redis_url (start embedded services first)"
         )
     app = web.Application(
-        middlewares=[error_middleware],
+        middlewares=[error_middleware, security.query_middleware],
         client_max_size=settings.attachment_max_bytes + 1024 * 1024,
     )
     app[SETTINGS] = settings
+    security.install(app)
     origins = AllowedOrigins(settings.allowed_origins)
     app[ORIGINS] = origins
     sio = create_socket_server(settings, origins)

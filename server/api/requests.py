@@ -11,6 +11,8 @@ from aiohttp import web
 from ..actions import auth as auth_actions
 from ..core.errors import ErrorCode, ParleyError, unauthorized
 from ..core.models import Principal
+from ..core.text import BadText, check_storable, is_storable
+from ..realtime import codec
 from .keys import SERVICES
 
 T = TypeVar("T")
@@ -25,13 +27,37 @@ async def read_body(request: web.Request, kind: type[T]) -> T:
     if len(raw) > MAX_JSON_BODY:
         raise ParleyError(ErrorCode.TOO_LARGE, "request body is too large")
     try:
-        return msgspec.json.decode(raw, type=kind)
+        data = codec.loads(raw)
+    except codec.UndecodablePayload as exc:
+        raise ParleyError(ErrorCode.BAD_REQUEST, f"body is not valid JSON: {exc}") from exc
+    try:
+        check_storable(data)
+    except BadText as exc:
+        raise ParleyError(ErrorCode.VALIDATION_FAILED, str(exc)) from exc
+    try:
+        return msgspec.convert(data, kind)
     except msgspec.ValidationError as exc:
         text = str(exc)
         code = ErrorCode.UNKNOWN_FIELD if "unknown field" in text else ErrorCode.VALIDATION_FAILED
         raise ParleyError(code, text) from exc
-    except msgspec.DecodeError as exc:
-        raise ParleyError(ErrorCode.BAD_REQUEST, f"body is not valid JSON: {exc}") from exc
+
+
+def query_text(request: web.Request, name: str, *, max_length: int) -> str | None:
+    """A free-text query value, trimmed and cut to max_length; empty means absent."""
+    return request.query.get(name, "").strip()[:max_length] or None
+
+
+def check_query(request: web.Request) -> None:
+    """Every query value and path segment must be storable text (422 naming it otherwise)."""
+    for key, value in request.query.items():
+        if not (is_storable(key) and is_storable(value)):
+            raise ParleyError(
+                ErrorCode.VALIDATION_FAILED,
+                "NUL characters are not allowed - at query parameter "
+                + (repr(key) if is_storable(key) else "name"),
+            )
+    if not is_storable(request.path):
+        raise ParleyError(ErrorCode.NOT_FOUND, "no such route")
 
 
 def bearer_token(request: web.Request) -> str:

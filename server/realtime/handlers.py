@@ -51,6 +51,11 @@ def acked(handler: H) -> H:
     @functools.wraps(handler)
     async def wrapper(self: Any, sid: str, *args: Any) -> dict[str, Any]:
         try:
+            if len(args) > 1:
+                raise ParleyError(
+                    ErrorCode.BAD_REQUEST,
+                    f"an event carries one payload object; this one had {len(args)} arguments",
+                )
             return ok(await handler(self, sid, *args))
         except ParleyError as exc:
             return error_ack(exc)

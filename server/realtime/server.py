@@ -45,6 +45,33 @@ class ParleySocketServer(socketio.AsyncServer):
             return
         await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except codec.UndecodablePayload as exc:
+            await self._answer_undecodable(eio_sid, data, exc)
+
+    async def _answer_undecodable(self, eio_sid: str, data: Any, exc: Exception) -> None:
+        """An event whose JSON cannot be read is answered when its ack id is known; any
+        other unreadable packet closes that client (a client that sends one is broken)."""
+        kind, namespace, ack_id = codec.packet_header(data) if isinstance(data, str) else (
+            None, "/", None
+        )
+        if (
+            kind == packet.EVENT
+            and ack_id is not None
+            and self.manager.sid_from_eio_sid(eio_sid, namespace) is not None
+        ):
+            refusal = ParleyError(ErrorCode.BAD_REQUEST, f"the event is not valid JSON: {exc}")
+            await self._send_packet(
+                eio_sid,
+                self.packet_class(
+                    packet.ACK, namespace=namespace, id=ack_id, data=[error_ack(refusal)]
+                ),
+            )
+            return
+        await self.eio.disconnect(eio_sid)
+
 
 def create_socket_server(
     settings: Settings, origins: AllowedOrigins | None = None
