@@ -30,6 +30,7 @@ from .api import (
     openapi,
     quick_response_routes,
     security,
+    transport,
     widget_routes,
 )
 from .api.errors import error_middleware
@@ -191,7 +192,7 @@ def create_app(settings: Settings) -> web.Application:
             "create_app needs database_url and redis_url (start embedded services first)"
         )
     app = web.Application(
-        middlewares=[error_middleware, security.query_middleware],
+        middlewares=[error_middleware, security.query_middleware, transport.polling_limits],
         client_max_size=settings.attachment_max_bytes + 1024 * 1024,
     )
     app[SETTINGS] = settings

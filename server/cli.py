@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from . import kb_cli
-from .config import ConfigError, Settings, load_settings
+from .config import ConfigError, Settings, load_settings, refuse_open_origins
 from .services import backing_services
 
 
@@ -44,6 +44,8 @@ def _serve(settings: Settings) -> int:
             loop=_new_loop(),
             # Sockets are closed explicitly on shutdown; don't wait a minute for stragglers.
             shutdown_timeout=10,
+            # aiohttp closes a connection that has not sent a whole request by then (slowloris).
+            keepalive_timeout=ready.http_header_timeout_seconds,
         )
     return 0
 
@@ -72,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server (embedded services when unset)")
     serve.add_argument("--host", help="listen address (PARLEY_HOST)")
     serve.add_argument("--port", type=int, help="listen port (PORT)")
+    serve.add_argument(
+        "--allow-any-origin",
+        action="store_true",
+        default=None,
+        help="accept sockets from any website even with DATABASE_URL set (PARLEY_ALLOW_ANY_ORIGIN)",
+    )
     commands.add_parser("migrate", help="apply pending database migrations and exit")
     kb_cli.register(commands)
     return parser
@@ -85,10 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             for k, v in (
                 ("host", getattr(args, "host", None)),
                 ("port", getattr(args, "port", None)),
+                ("allow_any_origin", getattr(args, "allow_any_origin", None)),
             )
             if v is not None
         }
         settings = load_settings(**overrides)
+        if args.command == "serve":
+            refuse_open_origins(settings)
     except ConfigError as exc:
         print(f"parley: configuration error: {exc}", file=sys.stderr)
         return 2

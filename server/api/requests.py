@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TypeVar
 from uuid import UUID
 
@@ -23,7 +24,13 @@ MAX_JSON_BODY = 256 * 1024
 async def read_body(request: web.Request, kind: type[T]) -> T:
     if request.content_length is not None and request.content_length > MAX_JSON_BODY:
         raise ParleyError(ErrorCode.TOO_LARGE, "request body is too large")
-    raw = await request.content.read(MAX_JSON_BODY + 1)
+    try:
+        async with asyncio.timeout(request.app[SERVICES].settings.http_body_timeout_seconds):
+            raw = await _read_at_most(request, MAX_JSON_BODY + 1)
+    except TimeoutError:
+        # Ends the body here, so aiohttp answers at once instead of lingering for the rest.
+        request.content.feed_eof()
+        raise web.HTTPRequestTimeout(reason="the request body did not arrive in time") from None
     if len(raw) > MAX_JSON_BODY:
         raise ParleyError(ErrorCode.TOO_LARGE, "request body is too large")
     try:
@@ -40,6 +47,19 @@ async def read_body(request: web.Request, kind: type[T]) -> T:
         text = str(exc)
         code = ErrorCode.UNKNOWN_FIELD if "unknown field" in text else ErrorCode.VALIDATION_FAILED
         raise ParleyError(code, text) from exc
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes:
+    # One read returns what has arrived so far, not the whole body.
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await request.content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def query_text(request: web.Request, name: str, *, max_length: int) -> str | None:

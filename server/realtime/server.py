@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +11,7 @@ from socketio import packet
 
 from ..actions.context import Services
 from ..actions.messages import replay_page
+from ..api.auth_routes import forwarded_client
 from ..config import Settings
 from ..core.errors import ErrorCode, ParleyError
 from ..core.origins import AllowedOrigins
@@ -26,7 +28,36 @@ RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error"})
 
 class ParleySocketServer(socketio.AsyncServer):
     """python-socketio's server, refusing client events named like its lifecycle events (a
-    client sending "disconnect" would otherwise run the disconnect handler)."""
+    client sending "disconnect" would otherwise run the disconnect handler), answering packets
+    it cannot decode, and capping connections per client address."""
+
+    def __init__(self, *, max_per_address: int, proxy_hops: int, **options: Any) -> None:
+        super().__init__(**options)
+        self.max_per_address = max_per_address
+        self.proxy_hops = proxy_hops
+        self.address_of: dict[str, str] = {}
+        self.open_per_address: Counter[str] = Counter()
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        request = environ.get("aiohttp.request")
+        address = "unknown"
+        if request is not None:
+            address = forwarded_client(
+                request.remote, request.headers.getall("X-Forwarded-For", []), self.proxy_hops
+            )
+        if self.max_per_address and self.open_per_address[address] >= self.max_per_address:
+            return False  # engine.io answers 401; the client may retry later
+        self.address_of[eio_sid] = address
+        self.open_per_address[address] += 1
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        address = self.address_of.pop(eio_sid, None)
+        if address is not None:
+            self.open_per_address[address] -= 1
+            if self.open_per_address[address] <= 0:
+                del self.open_per_address[address]
+        await super()._handle_eio_disconnect(eio_sid, reason)
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: list[Any], namespace: str, id: Any
@@ -87,7 +118,9 @@ def create_socket_server(
         async_handlers=False,
         cors_allowed_origins=allowed.allows,
         transports=["websocket"] if settings.websocket_only else ["polling", "websocket"],
-        max_http_buffer_size=1_000_000,
+        max_http_buffer_size=settings.socket_max_packet_bytes,
+        max_per_address=settings.max_connections_per_address,
+        proxy_hops=settings.proxy_hops,
         logger=False,
         engineio_logger=False,
     )
