@@ -30,7 +30,9 @@ async def _watched(context: Any) -> tuple[Any, list[str]]:
     reports: list[str] = []
     page.on(
         "console",
-        lambda message: reports.append(message.text) if "Content Security Policy" in message.text else None,
+        lambda message: (
+            reports.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
     return page, reports
 
@@ -39,12 +41,17 @@ async def _violations(page: Any, reports: list[str]) -> list[str]:
     return [*await page.evaluate("window.__violations"), *reports]
 
 
-async def test_the_demo_and_widget_work_under_their_policy(server: RunningServer, visitor, staff) -> None:
+async def test_the_demo_and_widget_work_under_their_policy(
+    server: RunningServer, visitor, staff
+) -> None:
     robin = await staff("Robin")  # someone is online, so the widget offers a chat
     page, reports = await _watched(visitor)
     response = await page.goto(f"{server.url}/demo/")
     policy = response.headers["content-security-policy"]
-    assert "script-src 'self'" in policy and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    assert (
+        "script-src 'self'" in policy
+        and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    )
     await page.wait_for_function("() => Boolean(window.Parley)")
     # The page's own button, wired by a script file instead of an inline handler.
     await page.get_by_role("button", name="Talk to us").click()
@@ -53,22 +60,31 @@ async def test_the_demo_and_widget_work_under_their_policy(server: RunningServer
     await send(page, "Hello under a strict policy")
     conv = await conversation_id(page, server)
     await robin.ok("join", {"conversation_id": conv})
-    await robin.ok("send_message", {"conversation_id": conv, "client_id": "r1", "body": "Hi from Robin"})
+    await robin.ok(
+        "send_message", {"conversation_id": conv, "client_id": "r1", "body": "Hi from Robin"}
+    )
     await expect(page.locator(".log .msg.in .bubble").last).to_have_text("Hi from Robin")
     assert "Hello under a strict policy" in await texts(page)
     await expect(page.locator(COMPOSER)).to_be_visible()
     assert await _violations(page, reports) == []
 
 
-async def test_the_console_works_under_its_policy_and_cannot_be_framed(server: RunningServer, chromium) -> None:
+async def test_the_console_works_under_its_policy_and_cannot_be_framed(
+    server: RunningServer, chromium
+) -> None:
     context = await chromium.new_context(viewport={"width": 1280, "height": 800})
     try:
         await context.add_init_script(RECORD_VIOLATIONS)
         customer, conv = await waiting_customer(server)
-        await customer.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": "Need help"})
+        await customer.ok(
+            "send_message", {"conversation_id": conv, "client_id": "c1", "body": "Need help"}
+        )
         page, _ = await console_agent(context, server, "Robin Agent")
         reports: list[str] = []
-        page.on("console", lambda m: reports.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on(
+            "console",
+            lambda m: reports.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         response = await page.reload()
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert response.headers["x-frame-options"] == "DENY"

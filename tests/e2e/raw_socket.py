@@ -10,7 +10,9 @@ import aiohttp
 
 
 class RawSocket:
-    def __init__(self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse, namespace: str):
+    def __init__(
+        self, http: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse, namespace: str
+    ):
         self.http = http
         self.ws = ws
         self.namespace = namespace
@@ -23,6 +25,8 @@ class RawSocket:
         assert (await raw._next()).startswith("0")  # engine.io open
         await ws.send_str(f"40{namespace},{json.dumps({'token': token} if token else {})}")
         reply = await raw._next()
+        while reply.startswith(f"42{namespace},"):  # events emitted while connecting
+            reply = await raw._next()
         assert reply.startswith(f"40{namespace},"), reply
         return raw
 
@@ -48,7 +52,7 @@ class RawSocket:
         while True:
             packet = await self._next()
             if packet.startswith(prefix):
-                return json.loads(packet[len(prefix):])[0]
+                return json.loads(packet[len(prefix) :])[0]
 
     async def ended(self, timeout: float = 5.0) -> bool:
         """Wait for the server to end this connection; False if it is still open."""

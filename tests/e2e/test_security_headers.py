@@ -9,7 +9,9 @@ from tests.support import RunningServer
 COMMON = {"x-content-type-options": "nosniff", "referrer-policy": "strict-origin-when-cross-origin"}
 
 
-async def _headers(http: aiohttp.ClientSession, method: str, path: str) -> tuple[int, dict[str, str]]:
+async def _headers(
+    http: aiohttp.ClientSession, method: str, path: str
+) -> tuple[int, dict[str, str]]:
     async with http.request(method, path, allow_redirects=False) as response:
         await response.read()
         return response.status, {k.lower(): v for k, v in response.headers.items()}
@@ -32,7 +34,9 @@ async def test_every_kind_of_response_has_the_headers(server: RunningServer) -> 
             assert got == status, (path, got)
             assert headers["server"] == "Parley", path
             assert {k: headers.get(k) for k in COMMON} == COMMON, path
-            assert headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'", path
+            assert (
+                headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+            ), path
             assert headers["x-frame-options"] == "DENY", path
         _, console = await _headers(http, "GET", "/console/")
         policy = console["content-security-policy"]

@@ -48,7 +48,9 @@ async def _raw_request(server: RunningServer, head: str) -> bytes:
         writer.close()
 
 
-async def test_an_oversize_polling_post_gets_413_and_ends_the_session(limited: RunningServer) -> None:
+async def test_an_oversize_polling_post_gets_413_and_ends_the_session(
+    limited: RunningServer,
+) -> None:
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(timeout=timeout) as http:
         sid = await _polling_session(http, limited.url)
@@ -92,7 +94,9 @@ async def test_connections_per_address_are_capped(limited: RunningServer) -> Non
     clients = [await customer(limited.url) for _ in range(3)]
     refused = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await refused.connect(limited.url, namespaces=["/customer"], transports=["websocket"], wait_timeout=5)
+        await refused.connect(
+            limited.url, namespaces=["/customer"], transports=["websocket"], wait_timeout=5
+        )
     # The open ones keep working; closing one makes room again.
     assert (await clients[0].ok("start_conversation", {}))["created"] is True
     await clients[2].close()

@@ -7,7 +7,10 @@ import pytest
 from server import cli
 from server.config import ConfigError, load_settings, refuse_open_origins
 
-PRODUCTION = {"DATABASE_URL": "postgresql://db.example/parley", "REDIS_URL": "redis://cache.example/0"}
+PRODUCTION = {
+    "DATABASE_URL": "postgresql://db.example/parley",
+    "REDIS_URL": "redis://cache.example/0",
+}
 
 
 def test_production_without_allowed_origins_is_refused() -> None:
