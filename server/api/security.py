@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from .errors import Handler
 from .requests import check_query
@@ -55,3 +55,6 @@ async def query_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 def install(app: web.Application) -> None:
     app.on_response_prepare.append(add_security_headers)
+    # aiohttp answers malformed HTTP (a bad request line or header) itself, before any app
+    # signal runs, with its module-wide default Server value: that value names no version.
+    web_response.SERVER_SOFTWARE = SERVER_NAME

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 
 from tests.support import RunningServer
@@ -47,3 +49,12 @@ async def test_every_kind_of_response_has_the_headers(server: RunningServer) -> 
         assert "x-frame-options" not in demo  # a sample customer site; it may be framed by itself
         _, script = await _headers(http, "GET", "/static/demo/demo.js")
         assert script["x-content-type-options"] == "nosniff"
+
+
+async def test_malformed_http_answers_name_no_version(server: RunningServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n")
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.0 400") and b"\r\nServer: Parley\r\n" in answer, answer[:200]
