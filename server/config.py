@@ -79,8 +79,9 @@ class Settings:
     http_body_timeout_seconds: float = 30.0
     # The largest Socket.IO packet or long-polling POST body, in bytes.
     socket_max_packet_bytes: int = 1_000_000
-    # Socket.IO connections open at once from one client address (0: no cap).
-    max_connections_per_address: int = 100
+    # Socket.IO connections open at once from one client address (0: no cap). Behind a proxy,
+    # set proxy_hops, or the proxy's own address is everyone's.
+    max_connections_per_address: int = 200
     create_demo_accounts: bool = True
     log_level: str = "INFO"
     # The AI assistant (docs/assistant.md). Without an API key it answers by quoting articles.

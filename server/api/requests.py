@@ -62,11 +62,6 @@ async def _read_at_most(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def query_text(request: web.Request, name: str, *, max_length: int) -> str | None:
-    """A free-text query value, trimmed and cut to max_length; empty means absent."""
-    return request.query.get(name, "").strip()[:max_length] or None
-
-
 def check_query(request: web.Request) -> None:
     """Every query value and path segment must be storable text (422 naming it otherwise)."""
     for key, value in request.query.items():
