@@ -168,6 +168,8 @@ async def test_rest_text_fields_refuse_nul_by_name(server: RunningServer) -> Non
         ):
             status, answer = await admin.call("GET", path)
             assert status == 422 and answer["error"]["code"] == "validation_failed", (path, answer)
+        status, answer = await admin.call("GET", "/api/v1/knowledge/articles/a%00b")
+        assert status == 404 and answer["error"]["code"] == "not_found", answer
         teams = (await admin.ok("GET", f"{A}/teams"))["teams"]
         assert [t["slug"] for t in teams] == ["support"]
 
