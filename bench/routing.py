@@ -92,7 +92,7 @@ async def backlog_drain(dsn: str, redis_url: str, data_dir: Path, agents: int, b
     settings = load_settings(
         environ={}, database_url=dsn, redis_url=redis_url, data_dir=data_dir, secret_key=SECRET,
         redis_prefix=f"b{uuid.uuid4().hex[:6]}:", create_demo_accounts=False, reconcile_seconds=3600,
-        unanswered_seconds=0, db_pool_max=10,
+        unanswered_seconds=0, db_pool_max=10, max_connections_per_address=0,
     )
     runner = web.AppRunner(create_app(settings), handle_signals=False)
     await runner.setup()
@@ -155,6 +155,8 @@ def spawn(dsn: str, redis_url: str, data_dir: Path, prefix: str) -> tuple[subpro
         "PARLEY_REDIS_PREFIX": prefix, "PARLEY_DATA_DIR": str(data_dir), "PARLEY_DEMO_ACCOUNTS": "false",
         "PARLEY_LOG_LEVEL": "WARNING", "PORT": str(port), "PARLEY_UNANSWERED_TIMEOUT": "0",
         "PARLEY_KB_DEMO": "false", "PARLEY_DB_POOL_MAX": "20",
+        # Every simulated client connects from 127.0.0.1.
+        "PARLEY_ALLOW_ANY_ORIGIN": "true", "PARLEY_MAX_CONNECTIONS_PER_ADDRESS": "0",
     }
     process = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env,
                                cwd=Path(__file__).resolve().parents[1])

@@ -19,6 +19,8 @@ from .api import (
     metrics_routes,
     openapi,
     quick_response_routes,
+    security,
+    transport,
     widget_routes,
 )
 from .api.errors import error_middleware
@@ -55,10 +57,17 @@ def create_app(settings: Settings) -> web.Application:
             "create_app needs database_url and redis_url (start embedded services first)"
         )
     app = web.Application(
-        middlewares=[request_context, error_middleware, rest_rate_limits],
+        middlewares=[
+            request_context,
+            error_middleware,
+            security.query_middleware,
+            transport.polling_limits,
+            rest_rate_limits,
+        ],
         client_max_size=settings.attachment_max_bytes + 1024 * 1024,
     )
     app[SETTINGS] = settings
+    security.install(app)
     origins = AllowedOrigins(settings.allowed_origins)
     app[ORIGINS] = origins
     drain = Drain()

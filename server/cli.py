@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from . import agents_cli, kb_cli
-from .config import ConfigError, Settings, load_settings
+from .config import ConfigError, Settings, load_settings, refuse_open_origins
 from .observability.logs import configure_logging
 from .services import backing_services
 
@@ -35,6 +35,7 @@ def _serve(settings: Settings) -> int:
                     ready.host,
                     ready.port,
                     ready.drain_seconds,
+                    header_timeout_seconds=ready.http_header_timeout_seconds,
                     # Once listening (after migrations): the first screen follows when ready.
                     on_listening=lambda: announcement.append(announce_when_ready(app)),
                 )
@@ -68,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server (embedded services when unset)")
     serve.add_argument("--host", help="listen address (PARLEY_HOST)")
     serve.add_argument("--port", type=int, help="listen port (PORT)")
+    serve.add_argument(
+        "--allow-any-origin",
+        action="store_true",
+        default=None,
+        help="accept sockets from any website even with DATABASE_URL set (PARLEY_ALLOW_ANY_ORIGIN)",
+    )
     commands.add_parser("migrate", help="apply pending database migrations and exit")
     kb_cli.register(commands)
     agents_cli.register(commands)
@@ -82,10 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             for k, v in (
                 ("host", getattr(args, "host", None)),
                 ("port", getattr(args, "port", None)),
+                ("allow_any_origin", getattr(args, "allow_any_origin", None)),
             )
             if v is not None
         }
         settings = load_settings(**overrides)
+        if args.command == "serve":
+            refuse_open_origins(settings)
     except ConfigError as exc:
         print(f"parley: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -95,7 +95,20 @@ class Settings:
     attachment_sweep_seconds: float = 600.0
     # Origins allowed to open sockets; ("*",) allows any (the zero-config demo default).
     allowed_origins: tuple[str, ...] = ("*",)
+    # With DATABASE_URL set, `serve` refuses to start on the "*" default unless this is set
+    # (PARLEY_ALLOW_ANY_ORIGIN or `--allow-any-origin`): any website could open sockets.
+    allow_any_origin: bool = False
     websocket_only: bool = False
+    # Transport limits (docs/protocol.md, "Transport limits"). An HTTP request must send its
+    # headers within this long of connecting (or of the previous response): slowloris.
+    http_header_timeout_seconds: float = 15.0
+    # A request body (REST JSON, a long-polling POST) must arrive within this long.
+    http_body_timeout_seconds: float = 30.0
+    # The largest Socket.IO packet or long-polling POST body, in bytes.
+    socket_max_packet_bytes: int = 1_000_000
+    # Socket.IO connections open at once from one client address (0: no cap). Behind a proxy,
+    # set proxy_hops, or the proxy's own address is everyone's.
+    max_connections_per_address: int = 200
     create_demo_accounts: bool = True
     log_level: str = "INFO"
     # plain (for a terminal) or json (one object per line, for log collectors).
@@ -256,7 +269,12 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_ATTACHMENT_UNSENT_TTL": "attachment_unsent_ttl_seconds",
     "PARLEY_ATTACHMENT_SWEEP_INTERVAL": "attachment_sweep_seconds",
     "PARLEY_ALLOWED_ORIGINS": "allowed_origins",
+    "PARLEY_ALLOW_ANY_ORIGIN": "allow_any_origin",
     "PARLEY_WEBSOCKET_ONLY": "websocket_only",
+    "PARLEY_HTTP_HEADER_TIMEOUT": "http_header_timeout_seconds",
+    "PARLEY_HTTP_BODY_TIMEOUT": "http_body_timeout_seconds",
+    "PARLEY_SOCKET_MAX_PACKET_BYTES": "socket_max_packet_bytes",
+    "PARLEY_MAX_CONNECTIONS_PER_ADDRESS": "max_connections_per_address",
     "PARLEY_DEMO_ACCOUNTS": "create_demo_accounts",
     "PARLEY_LOG_LEVEL": "log_level",
     "PARLEY_LOG_FORMAT": "log_format",
@@ -349,6 +367,24 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     return settings
 
 
+def refuse_open_origins(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+    """A production server (DATABASE_URL set) accepts sockets from any website only by choice;
+    the zero-config demo keeps "*"."""
+    environ = os.environ if environ is None else environ
+    if (
+        settings.database_url
+        and not environ.get("PARLEY_ALLOWED_ORIGINS")
+        and settings.allowed_origins == ("*",)
+        and not settings.allow_any_origin
+    ):
+        raise ConfigError(
+            "DATABASE_URL is set but PARLEY_ALLOWED_ORIGINS is not, so any website could open "
+            "chat sockets as its visitors. Set PARLEY_ALLOWED_ORIGINS to your sites (for example "
+            "https://www.example.com,https://support.example.com), or pass --allow-any-origin "
+            "(PARLEY_ALLOW_ANY_ORIGIN=true) to accept every origin on purpose."
+        )
+
+
 def _validate(settings: Settings) -> None:
     if not 1 <= settings.max_message_length <= 100_000:
         raise ConfigError("PARLEY_MAX_MESSAGE_LENGTH must be between 1 and 100000")
@@ -367,6 +403,12 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_METRICS_TOKEN must be at least 16 characters")
     if not 0 <= settings.drain_seconds <= 300:
         raise ConfigError("PARLEY_DRAIN_SECONDS must be between 0 and 300")
+    if settings.http_header_timeout_seconds <= 0 or settings.http_body_timeout_seconds <= 0:
+        raise ConfigError("PARLEY_HTTP_HEADER_TIMEOUT and PARLEY_HTTP_BODY_TIMEOUT must be > 0")
+    if settings.socket_max_packet_bytes < 1024:
+        raise ConfigError("PARLEY_SOCKET_MAX_PACKET_BYTES must be at least 1024")
+    if settings.max_connections_per_address < 0:
+        raise ConfigError("PARLEY_MAX_CONNECTIONS_PER_ADDRESS must be 0 (no cap) or more")
     _validate_assistant(settings)
     _validate_widget(settings)
     _validate_supabase(settings)

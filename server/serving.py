@@ -23,6 +23,7 @@ async def serve(
     port: int,
     drain_seconds: float,
     *,
+    header_timeout_seconds: float = 15.0,
     on_listening: Callable[[], object] | None = None,
 ) -> None:
     """Serve until a stop signal; then stop listening, drain, and clean up.
@@ -33,7 +34,11 @@ async def serve(
     """
     # shutdown_timeout: REST requests still running once the sockets are drained (they ran
     # during the drain too) get one more second.
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0)
+    # keepalive_timeout: aiohttp closes a connection that has not sent a whole request by then
+    # (slowloris), new connections included.
+    runner = web.AppRunner(
+        app, handle_signals=False, shutdown_timeout=1.0, keepalive_timeout=header_timeout_seconds
+    )
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     if on_listening is not None:

@@ -50,7 +50,10 @@ class RunningServer:
 async def start_server(settings: Settings, port: int | None = None) -> RunningServer:
     port = port or free_port()
     settings = settings.with_overrides(port=port)
-    runner = web.AppRunner(create_app(settings), handle_signals=False, shutdown_timeout=5)
+    runner = web.AppRunner(
+        create_app(settings), handle_signals=False, shutdown_timeout=5,
+        keepalive_timeout=settings.http_header_timeout_seconds,
+    )
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return RunningServer(settings, runner, port)
@@ -288,6 +291,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "PARLEY_DB_POOL_MIN": "1",
         "PARLEY_DB_POOL_MAX": "5",
         "PARLEY_LOG_LEVEL": "WARNING",
+        "PARLEY_ALLOWED_ORIGINS": ",".join(settings.allowed_origins),
+        "PARLEY_ALLOW_ANY_ORIGIN": "true",
     }
 
 

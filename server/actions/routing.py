@@ -27,7 +27,7 @@ from ..store import routing as routing_store
 from ..store.routing import Team
 from . import assignments, assistant_owner
 from .context import Services, unit_of_work
-from .conversations import conversation_updated
+from .conversations import conversation_updated, get_visible
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,8 @@ async def claim(
     services: Services, principal: AgentPrincipal, conversation_id: UUID
 ) -> Conversation:
     """An agent takes a waiting conversation (manual mode, or picking from the queue view)."""
+    # One answer for what the agent may not see, as for every other event: not_found.
+    await get_visible(services, principal, conversation_id)
     row = await _claimable(services, conversation_id)
     if row is None or not policies.can_see_team(principal, row["team_id"]):
         raise not_found("conversation")

@@ -18,6 +18,7 @@ from ..actions import widget as widget_actions
 from ..core import policies
 from ..core.errors import invalid
 from ..core.models import AgentPrincipal, AgentRole
+from ..core.text import clean_name
 from ..core.widget_config import WidgetOverrides
 from .errors import json_response
 from .keys import SERVICES
@@ -44,6 +45,9 @@ class NewAgentBody(msgspec.Struct, forbid_unknown_fields=True):
     # Empty: a password is generated and shown once.
     password: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
 
+    def __post_init__(self) -> None:
+        self.display_name = clean_name(self.display_name, "display_name")
+
 
 class AgentPatchBody(msgspec.Struct, forbid_unknown_fields=True):
     display_name: Name | None = None
@@ -51,6 +55,10 @@ class AgentPatchBody(msgspec.Struct, forbid_unknown_fields=True):
     max_chats: Capacity | msgspec.UnsetType | None = msgspec.UNSET
     is_active: bool | None = None
     team_ids: list[UUID] | None = None
+
+    def __post_init__(self) -> None:
+        if self.display_name is not None:
+            self.display_name = clean_name(self.display_name, "display_name")
 
 
 @routes.get(f"{PREFIX}/agents")
@@ -101,10 +109,17 @@ class NewTeamBody(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     settings: dict[str, Any] = {}
 
+    def __post_init__(self) -> None:
+        self.name = clean_name(self.name, "name")
+
 
 class TeamPatchBody(msgspec.Struct, forbid_unknown_fields=True):
     name: Name | None = None
     settings: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.name is not None:
+            self.name = clean_name(self.name, "name")
 
 
 @routes.get(f"{PREFIX}/teams")

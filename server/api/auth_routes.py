@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ..actions import auth as auth_actions
 from ..actions import supabase_auth
+from ..core.addresses import forwarded_client
 from ..core.events import to_wire
 from ..core.models import AgentPrincipal
 from .errors import json_response
@@ -26,21 +27,6 @@ class LoginBody(msgspec.Struct, forbid_unknown_fields=True):
 def client_address(request: web.Request) -> str:
     hops = request.app[SERVICES].settings.proxy_hops
     return forwarded_client(request.remote, request.headers.getall("X-Forwarded-For", []), hops)
-
-
-def forwarded_client(peer: str | None, forwarded_for: list[str], hops: int) -> str:
-    """The client's address as seen by the outermost of `hops` trusted proxies.
-
-    Each proxy appends the address it got the request from, so the entry `hops` from the right
-    was written by our outermost proxy; anything left of it came from the client and may be
-    forged. With no trusted proxy (or a header shorter than the chain) the direct peer is used.
-    """
-    if hops <= 0:
-        return peer or "unknown"
-    entries = [e.strip() for header in forwarded_for for e in header.split(",") if e.strip()]
-    if len(entries) < hops:
-        return peer or "unknown"
-    return entries[-hops]
 
 
 @routes.post("/api/v1/auth/login")

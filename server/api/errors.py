@@ -54,7 +54,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400 or not request.path.startswith("/api/"):
             raise
         code = _HTTP_CODES.get(exc.status, ErrorCode.BAD_REQUEST)
-        return error_response(ParleyError(code, exc.reason or code.value), status=exc.status)
+        response = error_response(ParleyError(code, exc.reason or code.value), status=exc.status)
+        if exc.status == 408:
+            response.force_close()  # what is left of a late body must not read as a request
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(ParleyError(ErrorCode.INTERNAL, "internal error"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TypeVar
 from uuid import UUID
 
@@ -11,7 +12,9 @@ from aiohttp import web
 from ..actions import auth as auth_actions
 from ..core.errors import ErrorCode, ParleyError, unauthorized
 from ..core.models import Principal
+from ..core.text import BadText, check_storable, is_storable
 from ..observability import logs
+from ..realtime import codec
 from .keys import SERVICES
 
 T = TypeVar("T")
@@ -22,17 +25,55 @@ MAX_JSON_BODY = 256 * 1024
 async def read_body(request: web.Request, kind: type[T]) -> T:
     if request.content_length is not None and request.content_length > MAX_JSON_BODY:
         raise ParleyError(ErrorCode.TOO_LARGE, "request body is too large")
-    raw = await request.content.read(MAX_JSON_BODY + 1)
+    try:
+        async with asyncio.timeout(request.app[SERVICES].settings.http_body_timeout_seconds):
+            raw = await _read_at_most(request, MAX_JSON_BODY + 1)
+    except TimeoutError:
+        # Ends the body here, so aiohttp answers at once instead of lingering for the rest.
+        request.content.feed_eof()
+        raise web.HTTPRequestTimeout(reason="the request body did not arrive in time") from None
     if len(raw) > MAX_JSON_BODY:
         raise ParleyError(ErrorCode.TOO_LARGE, "request body is too large")
     try:
-        return msgspec.json.decode(raw, type=kind)
+        data = codec.loads(raw)
+    except codec.UndecodablePayload as exc:
+        raise ParleyError(ErrorCode.BAD_REQUEST, f"body is not valid JSON: {exc}") from exc
+    try:
+        check_storable(data)
+    except BadText as exc:
+        raise ParleyError(ErrorCode.VALIDATION_FAILED, str(exc)) from exc
+    try:
+        return msgspec.convert(data, kind)
     except msgspec.ValidationError as exc:
         text = str(exc)
         code = ErrorCode.UNKNOWN_FIELD if "unknown field" in text else ErrorCode.VALIDATION_FAILED
         raise ParleyError(code, text) from exc
-    except msgspec.DecodeError as exc:
-        raise ParleyError(ErrorCode.BAD_REQUEST, f"body is not valid JSON: {exc}") from exc
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes:
+    # One read returns what has arrived so far, not the whole body.
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await request.content.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def check_query(request: web.Request) -> None:
+    """Every query value and path segment must be storable text (422 naming it otherwise)."""
+    for key, value in request.query.items():
+        if not (is_storable(key) and is_storable(value)):
+            raise ParleyError(
+                ErrorCode.VALIDATION_FAILED,
+                "NUL characters are not allowed - at query parameter "
+                + (repr(key) if is_storable(key) else "name"),
+            )
+    if not is_storable(request.path):
+        raise ParleyError(ErrorCode.NOT_FOUND, "no such route")
 
 
 def bearer_token(request: web.Request) -> str:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from socketio.exceptions import ConnectionRefusedError
 
-from ..api.auth_routes import forwarded_client
+from ..core.addresses import forwarded_client
 from ..core.errors import ErrorCode, ParleyError
 from ..core.models import AgentPrincipal, Principal
 from ..observability.logs import bound
@@ -97,6 +97,11 @@ async def _acked(
 ) -> dict[str, Any]:
     acks = namespace.services.metrics.acks
     try:
+        if len(args) > 1:
+            raise ParleyError(
+                ErrorCode.BAD_REQUEST,
+                f"an event carries one payload object; this one had {len(args)} arguments",
+            )
         result = ok(await handler(namespace, sid, *args))
     except ParleyError as exc:
         acks.labels(event, str(exc.code)).inc()

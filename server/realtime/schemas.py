@@ -10,6 +10,7 @@ import msgspec
 
 from ..core.errors import ErrorCode, ParleyError
 from ..core.models import PresenceStatus, Visibility
+from ..core.text import BadText, check_storable
 
 
 class Payload(msgspec.Struct, forbid_unknown_fields=True):
@@ -17,7 +18,8 @@ class Payload(msgspec.Struct, forbid_unknown_fields=True):
 
 
 ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-Seq = Annotated[int, msgspec.Meta(ge=0)]
+# Bounded like every integer PostgreSQL stores (bigint).
+Seq = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 ShortText = Annotated[str, msgspec.Meta(max_length=200)]
 Email = Annotated[str, msgspec.Meta(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 
@@ -141,6 +143,10 @@ def decode(kind: type[P], data: object) -> P:
         data = {}
     if not isinstance(data, dict):
         raise ParleyError(ErrorCode.BAD_REQUEST, "payload must be a JSON object")
+    try:
+        check_storable(data)
+    except BadText as exc:
+        raise ParleyError(ErrorCode.BAD_REQUEST, str(exc)) from exc
     try:
         return msgspec.convert(data, kind, strict=True)
     except msgspec.ValidationError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from socketio import packet
 from ..actions.context import Services
 from ..actions.messages import replay_page
 from ..config import Settings
+from ..core.addresses import forwarded_client
 from ..core.errors import ErrorCode, ParleyError
 from ..core.origins import AllowedOrigins
 from . import codec
@@ -46,16 +48,48 @@ class DrainingEngineServer(engineio.AsyncServer):
 
 class ParleySocketServer(socketio.AsyncServer):
     """python-socketio's server, refusing client events named like its lifecycle events (a
-    client sending "disconnect" would otherwise run the disconnect handler), and counting the
-    events in flight so that a drain can wait for their acks."""
+    client sending "disconnect" would otherwise run the disconnect handler), answering packets
+    it cannot decode, capping connections per client address, and counting the events in
+    flight so that a drain can wait for their acks."""
 
-    def __init__(self, *args: Any, drain: Drain | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        *,
+        max_per_address: int,
+        proxy_hops: int,
+        drain: Drain | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
         self.drain = drain or Drain()
         self.eio.drain = self.drain
+        self.max_per_address = max_per_address
+        self.proxy_hops = proxy_hops
+        self.address_of: dict[str, str] = {}
+        self.open_per_address: Counter[str] = Counter()
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return DrainingEngineServer
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
+        request = environ.get("aiohttp.request")
+        address = "unknown"
+        if request is not None:
+            address = forwarded_client(
+                request.remote, request.headers.getall("X-Forwarded-For", []), self.proxy_hops
+            )
+        if self.max_per_address and self.open_per_address[address] >= self.max_per_address:
+            return False  # engine.io answers 401; the client may retry later
+        self.address_of[eio_sid] = address
+        self.open_per_address[address] += 1
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        address = self.address_of.pop(eio_sid, None)
+        if address is not None:
+            self.open_per_address[address] -= 1
+            if self.open_per_address[address] <= 0:
+                del self.open_per_address[address]
+        await super()._handle_eio_disconnect(eio_sid, reason)
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: list[Any], namespace: str, id: Any
@@ -81,6 +115,33 @@ class ParleySocketServer(socketio.AsyncServer):
         finally:
             self.drain.finished()
 
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except codec.UndecodablePayload as exc:
+            await self._answer_undecodable(eio_sid, data, exc)
+
+    async def _answer_undecodable(self, eio_sid: str, data: Any, exc: Exception) -> None:
+        """An event whose JSON cannot be read is answered when its ack id is known; any
+        other unreadable packet closes that client (a client that sends one is broken)."""
+        kind, namespace, ack_id = codec.packet_header(data) if isinstance(data, str) else (
+            None, "/", None
+        )
+        if (
+            kind == packet.EVENT
+            and ack_id is not None
+            and self.manager.sid_from_eio_sid(eio_sid, namespace) is not None
+        ):
+            refusal = ParleyError(ErrorCode.BAD_REQUEST, f"the event is not valid JSON: {exc}")
+            await self._send_packet(
+                eio_sid,
+                self.packet_class(
+                    packet.ACK, namespace=namespace, id=ack_id, data=[error_ack(refusal)]
+                ),
+            )
+            return
+        await self.eio.disconnect(eio_sid)
+
 
 def create_socket_server(
     settings: Settings, origins: AllowedOrigins | None = None, drain: Drain | None = None
@@ -96,7 +157,9 @@ def create_socket_server(
         async_handlers=False,
         cors_allowed_origins=allowed.allows,
         transports=["websocket"] if settings.websocket_only else ["polling", "websocket"],
-        max_http_buffer_size=1_000_000,
+        max_http_buffer_size=settings.socket_max_packet_bytes,
+        max_per_address=settings.max_connections_per_address,
+        proxy_hops=settings.proxy_hops,
         logger=False,
         engineio_logger=False,
         drain=drain,

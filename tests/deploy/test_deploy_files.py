@@ -72,7 +72,7 @@ def _compose_config(**environment: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_compose_runs_two_processes_behind_nginx_with_pgvector_and_redis() -> None:
-    done = _compose_config(PARLEY_SECRET_KEY="s" * 40)
+    done = _compose_config(PARLEY_SECRET_KEY="s" * 40, PARLEY_ALLOWED_ORIGINS="https://shop.example")
     assert done.returncode == 0, done.stderr
     config = yaml.safe_load(done.stdout)
     services = config["services"]
@@ -88,19 +88,31 @@ def test_compose_runs_two_processes_behind_nginx_with_pgvector_and_redis() -> No
         env = process["environment"]
         assert (env["PORT"], env["PARLEY_INSTANCE"]) == (port, name)
         assert env["PARLEY_SECRET_KEY"] == "s" * 40
+        assert env["PARLEY_ALLOWED_ORIGINS"] == "https://shop.example"
         assert env["DATABASE_URL"].startswith("postgresql://parley:") and env[
             "DATABASE_URL"
         ].endswith("@postgres:5432/parley")
         assert env["REDIS_URL"] == "redis://redis:6379/0"
-    [mount] = services["nginx"]["volumes"]
-    assert mount.startswith(f"{CHECKOUT}/deploy/nginx/parley.conf:/etc/nginx/conf.d/default.conf")
+    conf, upstream, listen = services["nginx"]["volumes"]
+    assert conf.startswith(f"{CHECKOUT}/deploy/nginx/parley.conf:/etc/nginx/conf.d/default.conf")
+    # What parley.conf includes: the two processes above, and the port published below.
+    assert upstream.startswith(f"{CHECKOUT}/deploy/nginx/compose/parley-upstream.conf:/etc/nginx/")
+    assert listen.startswith(f"{CHECKOUT}/deploy/nginx/compose/parley-listen.conf:/etc/nginx/")
+    upstream_file = (CHECKOUT / "deploy/nginx/compose/parley-upstream.conf").read_text()
+    assert "127.0.0.1:8081" in upstream_file and "127.0.0.1:8082" in upstream_file
     assert services["nginx"]["ports"][0]["published"] == 8080
 
 
 def test_compose_refuses_to_start_without_a_shared_secret() -> None:
-    done = _compose_config()
+    done = _compose_config(PARLEY_ALLOWED_ORIGINS="https://shop.example")
     assert done.returncode != 0
     assert "PARLEY_SECRET_KEY" in done.stderr
+
+
+def test_compose_refuses_to_start_without_the_allowed_origins() -> None:
+    done = _compose_config(PARLEY_SECRET_KEY="s" * 40)
+    assert done.returncode != 0
+    assert "PARLEY_ALLOWED_ORIGINS" in done.stderr
 
 
 def test_dockerfile_builds_assets_and_wheel_then_runs_unprivileged_with_a_health_check() -> None:

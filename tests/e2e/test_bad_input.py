@@ -21,7 +21,7 @@ CASES = [
     ("send_message", {"conversation_id": "CONV", "client_id": "x" * 101, "body": "hi"}, "bad_request"),
     ("send_message", {"conversation_id": "CONV", "client_id": "big", "body": "x" * 5001}, "too_large"),
     ("send_message", {"conversation_id": "CONV", "client_id": "blank", "body": "   "}, "validation_failed"),
-    ("send_message", {"conversation_id": "CONV", "client_id": "nul", "body": "a\x00b"}, "validation_failed"),
+    ("send_message", {"conversation_id": "CONV", "client_id": "nul", "body": "a\x00b"}, "bad_request"),
     ("send_message", {"conversation_id": str(uuid.UUID(int=1)), "client_id": "ghost", "body": "hi"}, "not_found"),
     ("send_message", {"conversation_id": "CONV", "client_id": "att", "body": "hi",
                       "attachment_ids": [str(uuid.UUID(int=7))]}, "validation_failed"),

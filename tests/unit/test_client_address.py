@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.api.auth_routes import forwarded_client
+from server.core.addresses import forwarded_client
 
 
 @pytest.mark.parametrize(
