@@ -32,6 +32,7 @@ class EvalSummary:
     hits_at_3: int
     none_declined: int
     answerable_declined: int
+    calibrated: bool = False
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -96,8 +97,10 @@ async def evaluate_file(assistant: Assistant, questions: list[EvalQuestion]) -> 
         for slug in {s for q in questions for s in q.expected} - known
     )
     hits_1 = hits_3 = none_declined = answerable_declined = 0
+    calibrated = False
     for question in questions:
         retrieval = await assistant.retriever.retrieve(question.text)
+        calibrated = retrieval.calibrated
         ranked = [a.slug for a in retrieval.articles]
         if not question.in_scope:
             none_declined += not retrieval.answerable
@@ -117,5 +120,6 @@ async def evaluate_file(assistant: Assistant, questions: list[EvalQuestion]) -> 
         hits_at_3=hits_3,
         none_declined=none_declined,
         answerable_declined=answerable_declined,
+        calibrated=calibrated,
         warnings=warnings,
     )

@@ -39,7 +39,8 @@ def tmux_articles(manual: str) -> dict[str, str]:
                     groups.append([])
                 groups[-1].append((name, _paragraphs(lines[start:end], keep_first=True)))
             for group in groups:
-                names = ", ".join(name for name, _ in group)
+                names = ", ".join(name for name, _ in group[:6])
+                names += " and more" if len(group) > 6 else ""
                 text = []
                 for name, paragraphs in group:
                     text += [f"## {name}", *paragraphs]
