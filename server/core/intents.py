@@ -47,10 +47,12 @@ _HUMAN_PATTERNS = [
         r"(?:human|humans|person|agent|agents|someone|somebody|mensch|menschen|mitarbeiter)\b"
         r"(?:$| (?:i can|i could|to talk|to speak|here|there|available|online|hier|da)\b)"
     ),
-    # "can a human help me", "can someone from support contact me"
+    # "can a human help me", "can someone from support contact me" (but not "can someone
+    # help me add a user", a question for the assistant)
     re.compile(
         rf"\bcan {_ARTICLE}{_REAL}(?:human|person|agent|someone|somebody)"
-        r"(?: from (?:support|your team|the team))? (?:help|assist|call|contact|email) me\b"
+        r"(?: from (?:support|your team|the team))? (?:help|assist|call|contact|email) me"
+        r"(?: please| now| asap| with this| urgently)?$"
     ),
     # "connect me to an agent", "transfer me", "put me through to someone", "hand me over"
     re.compile(r"\b(?:connect|transfer|put|pass|hand) me(?: over)?(?: (?:to|with|through)\b|$)"),

@@ -74,6 +74,8 @@ NOT_A_REQUEST = [
     "can my manager see my calendar",
     "how do I share a booking page with a colleague",
     "customer support hours on weekends?",
+    "can someone help me add a user",
+    "I want support for SSO",
     "is the manager role able to delete events",
     # German look-alikes
     "wie füge ich einen Mitarbeiter zum Team hinzu",
