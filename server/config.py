@@ -81,7 +81,7 @@ class Settings:
     assistant_breaker_failures: int = 5
     assistant_breaker_cooldown_seconds: float = 30.0
     # Decline below this top-chunk cosine; measured for the local MiniLM (docs/retrieval.md).
-    assistant_threshold: float = 0.30
+    assistant_threshold: float = 0.33  # retrieval_eval.DECLINE_THRESHOLD
     embedder: str = "local"  # local | openai
     embedding_model: str = "text-embedding-3-small"  # with embedder = openai
     embedding_dimensions: int = 1536  # with embedder = openai
