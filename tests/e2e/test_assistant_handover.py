@@ -33,8 +33,10 @@ from tests.e2e.routing_support import (
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.support import RunningServer
 
-SLOW_ANSWER = ("To reset your password, click Forgot password on the sign-in page, enter your "
-               "email address and follow the link in the email we send you [1].")  # fmt: skip
+# The first sentence is released after about 1.5 s; the rest would take 4 s more.
+SLOW_ANSWER = ("Click Forgot password on the sign-in page [1]. Then enter the email address you "
+               "signed up with, open the message we send you and follow the link inside it within "
+               "one hour [1].")  # fmt: skip
 
 
 @pytest_asyncio.fixture
@@ -100,7 +102,7 @@ async def test_no_assistant_message_after_an_assignment_mid_stream(
     )  # fmt: skip
     try:
         fake_openai.script = [
-            Reply(SLOW_ANSWER, piece=8, piece_delay=0.25),  # about 5 s for the whole answer
+            Reply(SLOW_ANSWER, piece=8, piece_delay=0.25),  # about 5.5 s for the whole answer
             Reply("The customer wants to reset their password; the help article was cited."),
         ]
         cust, conversation_id = await waiting_customer(running)
