@@ -105,6 +105,7 @@ export class Model extends Threads {
     );
     socket.on("unassigned", (u: { conversation_id: string; reason: string }) => this.onUnassigned(u.conversation_id, u.reason));
     socket.on("assistant_delta", (d: { conversation_id: string; stream_id: string; text: string; restart: boolean }) => this.onDelta(d));
+    socket.on("assistant_stream_ended", (d: { conversation_id: string; stream_id: string }) => this.onStreamEnded(d));
     socket.on("reply_suggestion", (r: { conversation_id: string; request_id: string; text: string; found: boolean; error: string | null }) =>
       this.onSuggestion(r),
     );

@@ -30,6 +30,8 @@ OFFER_WITHDRAWN = "offer_withdrawn"  # manual teams: it left the line (claimed, 
 UNASSIGNED = "unassigned"  # to an agent: a conversation left them (transfer, timeout, vanish)
 # The assistant's answer while it is written: ephemeral text, replaced by the final `message`.
 ASSISTANT_DELTA = "assistant_delta"
+# A streamed answer that will not be posted (a person took over, or it failed): drop its text.
+ASSISTANT_STREAM_ENDED = "assistant_stream_ended"
 REPLY_SUGGESTION = "reply_suggestion"  # to the agent socket that asked: a draft to edit
 
 ALL_AGENTS_ROOM = "agents"
@@ -109,6 +111,17 @@ def assistant_typing_event(
             "internal": False,
             "expires_in": expires_in,
         },
+        customer_rooms=(room,),
+        staff_rooms=(room,),
+    )
+
+
+def assistant_stream_ended_event(conversation_id: UUID, stream_id: UUID, reason: str) -> Event:
+    """The stream `stream_id` ends without a message: clients remove what they showed of it."""
+    room = conversation_room(conversation_id)
+    return Event(
+        ASSISTANT_STREAM_ENDED,
+        {"conversation_id": str(conversation_id), "stream_id": str(stream_id), "reason": reason},
         customer_rooms=(room,),
         staff_rooms=(room,),
     )

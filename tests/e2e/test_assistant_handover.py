@@ -122,6 +122,9 @@ async def test_no_assistant_message_after_an_assignment_mid_stream(
         assert not [m for m in stored if m["metadata"].get("stream_id") == stream_id]
         later = [(n, d) for n, d in received[handed:] if n in ("assistant_delta", "message")]
         assert not [d for n, d in later if n == "assistant_delta" or from_assistant(d)]
+        # The clients were told to drop what they showed of it, once.
+        ended = [d for n, d in received if n == "assistant_stream_ended"]
+        assert ended == [{"conversation_id": conversation_id, "stream_id": stream_id, "reason": "stopped"}]
         assert (await state(running, conversation_id))["assistant_run"] is None
         typing = [d for n, d in received if n == "typing" and d["sender_kind"] == "assistant"]
         assert typing[-1]["typing"] is False
