@@ -33,6 +33,9 @@ def register(commands: Any) -> None:
     evaluate = sub.add_parser("eval", help="measure retrieval on question<TAB>slug lines")
     evaluate.add_argument("file", type=Path, metavar="FILE.tsv")
     evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    evaluate.add_argument(
+        "--details", action="store_true", help="also each question's top article and score"
+    )
     calibrate = sub.add_parser(
         "calibrate",
         help="choose the decline threshold from sample questions (or the articles' headings)",
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except EvalFileError as exc:
             print(f"parley kb eval: {exc}", file=sys.stderr)
             return 2
-        return _with_assistant(settings, lambda a: _eval(a, questions, args.json))
+        return _with_assistant(settings, lambda a: _eval(a, questions, args.json, args.details))
     if args.kb_command == "calibrate":
         sample = None
         if args.file is not None:
@@ -157,7 +160,7 @@ async def _ask(assistant: Assistant, question: str, as_json: bool) -> int:
     return 0
 
 
-async def _eval(assistant: Assistant, questions: list[Any], as_json: bool) -> int:
+async def _eval(assistant: Assistant, questions: list[Any], as_json: bool, details: bool) -> int:
     try:
         summary = await evaluate_file(assistant, questions)
     except EvalFileError as exc:
@@ -166,6 +169,9 @@ async def _eval(assistant: Assistant, questions: list[Any], as_json: bool) -> in
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(json.dumps(summary.as_dict()) if as_json else _eval_text(summary))
+    if details and not as_json:
+        for row in summary.rows:
+            print(f"{row.verdict:9} {row.score:.3f} {row.top_slug or '-':40} {row.question}")
     return 0
 
 
