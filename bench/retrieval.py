@@ -2,10 +2,12 @@
 (hybrid) and through the previous dense-only query as the baseline. Embedded PostgreSQL and
 the local MiniLM model.
 
-    python bench/retrieval.py [--articles 1000] [--rounds 1]
+    python bench/retrieval.py [--articles 1000] [--rounds 1] [--copies 0]
 
 The articles are the three evaluation knowledge bases (demo, tmux, SQLite FAQ) plus articles
 recombined from their paragraphs up to N; the questions are the three evaluation sets.
+With --copies K, every imported article is then copied K times in SQL, vectors included (no
+embedding): retrieval latency at (K + 1) x N articles without paying for their import.
 Prints one JSON document; docs/retrieval.md records the numbers.
 """
 
@@ -20,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -56,6 +60,31 @@ def write_articles(folder: Path, count: int) -> None:
         (folder / f"mixed-{number:04d}.md").write_text(f"# Notes {number}: {title}\n\n{body}\n")
 
 
+async def copy_articles(conn: asyncpg.Connection, copies: int) -> None:
+    """Copies of every article and its chunks (same text and vectors, new slugs)."""
+    await conn.execute(
+        """
+        WITH originals AS (SELECT * FROM kb_articles),
+             copied AS (
+               INSERT INTO kb_articles (slug, title, body, content_hash, index_status,
+                                        embedding_model, indexed_at)
+               SELECT o.slug || '-copy-' || n, o.title || ' (' || n || ')', o.body,
+                      o.content_hash, o.index_status, o.embedding_model, now()
+                 FROM originals o, generate_series(1, $1) n
+               RETURNING id, slug)
+        INSERT INTO kb_chunks (article_id, ordinal, heading_path, text, content_hash,
+                               embedding_model, embedding)
+        SELECT copied.id, c.ordinal, c.heading_path, c.text, c.content_hash,
+               c.embedding_model, c.embedding
+          FROM copied
+          JOIN originals o ON copied.slug LIKE o.slug || '-copy-%'
+                          AND copied.slug ~ ('^' || o.slug || '-copy-[0-9]+$')
+          JOIN kb_chunks c ON c.article_id = o.id
+        """,
+        copies,
+    )
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -80,6 +109,9 @@ async def run(
         )
         import_seconds = time.perf_counter() - started
         problems = [i for i in items if i.outcome not in ("created", "updated")]
+        if args.copies:
+            async with pool.acquire() as conn:
+                await copy_articles(conn, args.copies)
         questions = [q.text for kb in SETS for q in load_questions(kb / "eval.tsv")]
         retriever = Retriever(pool, model)
         await retriever.retrieve("warm up")
@@ -96,8 +128,10 @@ async def run(
                 dense.append((time.perf_counter() - t0) * 1000)
         async with pool.acquire() as conn:
             chunks = await conn.fetchval("SELECT count(*) FROM kb_chunks")
+            articles = await conn.fetchval("SELECT count(*) FROM kb_articles")
         return {
-            "articles": len(items),
+            "imported_articles": len(items),
+            "articles": articles,
             "chunks": chunks,
             "import_problems": len(problems) + len(errors),
             "import_seconds": round(import_seconds, 1),
@@ -122,6 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--copies", type=int, default=0, help="SQL copies of each article")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
         postgres = EmbeddedPostgres(Path(tmp) / "postgres", durable=False)
