@@ -127,7 +127,7 @@ class Settings:
     assistant_breaker_failures: int = 5
     assistant_breaker_cooldown_seconds: float = 30.0
     # Decline below this top-chunk cosine; measured for the local MiniLM (docs/retrieval.md).
-    assistant_threshold: float = 0.30
+    assistant_threshold: float = 0.33  # retrieval_eval.DECLINE_THRESHOLD
     embedder: str = "local"  # local | openai
     embedding_model: str = "text-embedding-3-small"  # with embedder = openai
     embedding_dimensions: int = 1536  # with embedder = openai
@@ -184,6 +184,10 @@ class Settings:
     assistant_max_turns: int = 10
     # Longest an answer may take from the customer's message to the posted reply.
     assistant_deadline_seconds: float = 90.0
+    # The customer's wait for an answer or the hand-over offer, all model tries included;
+    # past it the assistant quotes the help center instead (assistant/answer.py). Never more
+    # than assistant_deadline_seconds, which bounds the whole run.
+    assistant_answer_budget_seconds: float = 10.0
 
     @property
     def embedded(self) -> bool:
@@ -321,6 +325,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_ASSISTANT_AVATAR_URL": "assistant_avatar_url",
     "PARLEY_ASSISTANT_MAX_TURNS": "assistant_max_turns",
     "PARLEY_ASSISTANT_DEADLINE": "assistant_deadline_seconds",
+    "PARLEY_ASSISTANT_ANSWER_BUDGET": "assistant_answer_budget_seconds",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -467,6 +472,8 @@ def _validate_assistant(settings: Settings) -> None:
         raise ConfigError("PARLEY_ASSISTANT_MAX_TURNS must be between 0 and 1000")
     if settings.assistant_deadline_seconds < settings.assistant_timeout_seconds:
         raise ConfigError("PARLEY_ASSISTANT_DEADLINE must not be shorter than the model timeout")
+    if settings.assistant_answer_budget_seconds <= 0:
+        raise ConfigError("PARLEY_ASSISTANT_ANSWER_BUDGET must be positive")
 
 
 _PRECHAT_MODES = ("required", "optional", "hidden")

@@ -1,4 +1,4 @@
-"""`parley kb`: import articles, ask a question, evaluate retrieval, re-embed everything."""
+"""`parley kb`: import articles, ask a question, evaluate retrieval, calibrate, re-embed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .actions import knowledge as knowledge_actions
-from .actions import knowledge_import
+from .actions import knowledge_calibration, knowledge_import
 from .actions.knowledge import Progress
 from .assistant.kb_eval import EvalFileError, EvalSummary, evaluate_file, parse_eval_file
 from .assistant.service import Assistant, build_assistant
@@ -33,6 +33,18 @@ def register(commands: Any) -> None:
     evaluate = sub.add_parser("eval", help="measure retrieval on question<TAB>slug lines")
     evaluate.add_argument("file", type=Path, metavar="FILE.tsv")
     evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    evaluate.add_argument(
+        "--details", action="store_true", help="also each question's top article and score"
+    )
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="choose the decline threshold from sample questions (or the articles' headings)",
+    )
+    calibrate.add_argument(
+        "file", type=Path, nargs="?", metavar="FILE.tsv", help="question<TAB>slug|NONE lines"
+    )
+    calibrate.add_argument("--reset", action="store_true", help="back to the default threshold")
+    calibrate.add_argument("--json", action="store_true", help="print the result as JSON")
     reindex = sub.add_parser("reindex", help="re-embed every article with the current model")
     reindex.add_argument(
         "--stale-only", action="store_true", help="only articles not indexed with this model"
@@ -46,7 +58,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except EvalFileError as exc:
             print(f"parley kb eval: {exc}", file=sys.stderr)
             return 2
-        return _with_assistant(settings, lambda a: _eval(a, questions, args.json))
+        return _with_assistant(settings, lambda a: _eval(a, questions, args.json, args.details))
+    if args.kb_command == "calibrate":
+        sample = None
+        if args.file is not None:
+            try:
+                sample = parse_eval_file(args.file)
+            except EvalFileError as exc:
+                print(f"parley kb calibrate: {exc}", file=sys.stderr)
+                return 2
+        return _with_assistant(settings, lambda a: _calibrate(a, sample, args.reset, args.json))
     if args.kb_command == "import":
         return _with_assistant(settings, lambda a: _import(a, args.paths))
     if args.kb_command == "ask":
@@ -141,7 +162,7 @@ async def _ask(assistant: Assistant, question: str, as_json: bool) -> int:
     return 0
 
 
-async def _eval(assistant: Assistant, questions: list[Any], as_json: bool) -> int:
+async def _eval(assistant: Assistant, questions: list[Any], as_json: bool, details: bool) -> int:
     try:
         summary = await evaluate_file(assistant, questions)
     except EvalFileError as exc:
@@ -150,6 +171,9 @@ async def _eval(assistant: Assistant, questions: list[Any], as_json: bool) -> in
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(json.dumps(summary.as_dict()) if as_json else _eval_text(summary))
+    if details and not as_json:
+        for row in summary.rows:
+            print(f"{row.verdict:9} {row.score:.3f} {row.top_slug or '-':40} {row.question}")
     return 0
 
 
@@ -157,13 +181,37 @@ def _eval_text(s: EvalSummary) -> str:
     return "\n".join(
         [
             f"{s.questions} questions ({s.answerable} answerable, {s.out_of_scope} out of scope); "
-            f"{s.articles} articles; model {s.model}; threshold {s.threshold:.2f}",
+            f"{s.articles} articles; model {s.model}; threshold {s.threshold:.3f} "
+            f"({'calibrated' if s.calibrated else 'default'})",
             f"recall@1: {s.recall_at_1:.3f} ({s.hits_at_1}/{s.answerable})",
             f"recall@3: {s.recall_at_3:.3f} ({s.hits_at_3}/{s.answerable})",
             f"out-of-scope declined: {s.none_declined}/{s.out_of_scope}",
             f"answerable declined: {s.answerable_declined}/{s.answerable}",
         ]
     )
+
+
+async def _calibrate(
+    assistant: Assistant, sample: list[Any] | None, reset: bool, as_json: bool
+) -> int:
+    if reset:
+        await knowledge_calibration.reset(assistant)
+        print(f"threshold back to the default {assistant.retriever.default_threshold:.2f}")
+        return 0
+    try:
+        result = await knowledge_calibration.calibrate(assistant, sample)
+    except ValueError as exc:
+        print(f"parley kb calibrate: {exc}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps(result.as_dict()))
+        return 0
+    print(
+        f"threshold {result.threshold:.3f} (from {result.method}; model {result.model})\n"
+        f"answerable declined: {result.answerable_declined}/{result.answerable}\n"
+        f"out-of-scope declined: {result.out_of_scope_declined}/{result.out_of_scope}"
+    )
+    return 0
 
 
 async def _reindex(assistant: Assistant, stale_only: bool) -> int:

@@ -216,6 +216,7 @@ _EVENTS = (
     "offer",
     "offer_withdrawn",
     "assistant_delta",
+    "assistant_stream_ended",
     "reply_suggestion",
 )
 

@@ -126,6 +126,10 @@ export function applyReceipt(state: ConvState, r: Receipt): void {
   state.customerDelivered = Math.max(state.customerDelivered, r.delivered_seq);
 }
 
+export function endStream(state: ConvState, streamId: string): void {
+  state.streams.delete(streamId);
+}
+
 export function applyDelta(state: ConvState, d: { stream_id: string; text: string; restart: boolean }): void {
   state.streams.set(d.stream_id, (d.restart ? "" : (state.streams.get(d.stream_id) ?? "")) + d.text);
 }

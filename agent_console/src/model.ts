@@ -137,6 +137,7 @@ export class Model extends Threads {
     socket.onEvent("assigned", (a) => void this.onAssigned(a.conversation, a.reason, a.handover ?? undefined));
     socket.onEvent("unassigned", (u) => this.onUnassigned(u.conversation_id, u.reason));
     socket.onEvent("assistant_delta", (d) => this.onDelta(d));
+    socket.onEvent("assistant_stream_ended", (d) => this.onStreamEnded(d));
     socket.onEvent("reply_suggestion", (r) => this.onSuggestion(r));
     this.changed();
   }

@@ -3,6 +3,7 @@
 // profile and the hand-over brief.
 import {
   applyDelta,
+  endStream,
   applyMessage,
   applyReceipt,
   applyTyping,
@@ -154,6 +155,13 @@ export abstract class Threads extends ConsoleSession {
     const state = this.convs.get(r.conversation_id);
     if (!state) return;
     applyReceipt(state, r);
+    this.changed();
+  }
+
+  protected onStreamEnded(d: { conversation_id: string; stream_id: string }): void {
+    const state = this.convs.get(d.conversation_id);
+    if (!state) return;
+    endStream(state, d.stream_id);
     this.changed();
   }
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from ..assistant.drafts import extractive_summary
 from ..core import participant as texts
 from ..core.events import assistant_typing_event
 from ..core.models import Visibility
-from ..core.participant import HandoffReason, cited_articles
+from ..core.participant import BRIEF_ARTICLES, HandoffReason, brief_summary, cited_articles
 from ..store import assistant as assistant_store
 from ..store import messages as message_store
 from ..store.routing import Assignment
@@ -43,8 +42,9 @@ async def hand_over(
         limit=SUMMARY_MESSAGES,
         visibilities=(Visibility.PUBLIC, Visibility.INTERNAL),
     )
-    summary = extractive_summary(history)
-    citations = cited_articles(history)
+    # Read in five seconds: at most 5 lines with the reason, and the top articles only.
+    summary = brief_summary(history)
+    citations = cited_articles(history)[:BRIEF_ARTICLES]
     handover = {"summary": summary, "citations": citations, "reason": str(reason)}
     await assistant_owner.say_in(
         services,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from aiohttp import BodyPartReader, web
 
-from ..actions import audit, knowledge_import
+from ..actions import audit, knowledge_calibration, knowledge_import
 from ..actions import knowledge as knowledge_actions
 from ..actions.knowledge import SaveResult
 from ..assistant.chunking import first_heading_title
@@ -46,6 +46,10 @@ class UpdateArticleBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class AskBody(msgspec.Struct, forbid_unknown_fields=True):
     question: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class CalibrateBody(msgspec.Struct, forbid_unknown_fields=True):
+    reset: bool = False
 
 
 async def _assistant(request: web.Request) -> Assistant:
@@ -205,6 +209,7 @@ async def try_question(request: web.Request) -> web.Response:
     data = result.to_dict()
     data["retrieval"] = {
         "threshold": retrieval.threshold,
+        "calibrated": retrieval.calibrated,
         "top_score": retrieval.top_score,
         "articles": [
             {"slug": a.slug, "title": a.title, "score": round(a.score, 4)}
@@ -212,6 +217,25 @@ async def try_question(request: web.Request) -> web.Response:
         ],
     }
     return json_response({"ok": True, "data": data})
+
+
+@routes.post(f"{PREFIX}/calibrate")
+async def calibrate(request: web.Request) -> web.Response:
+    """Choose the decline threshold from the articles' headings and generic off-topic
+    questions (the admin page's button); `{"reset": true}` goes back to the default."""
+    assistant = await _assistant(request)
+    body = await read_body(request, CalibrateBody)
+    if body.reset:
+        await knowledge_calibration.reset(assistant)
+        await _audited(request, "knowledge.calibration_reset", None)
+        default = {"threshold": assistant.retriever.default_threshold, "calibrated": False}
+        return json_response({"ok": True, "data": default})
+    try:
+        result = await knowledge_calibration.calibrate(assistant)
+    except ValueError as exc:
+        raise ParleyError(ErrorCode.VALIDATION_FAILED, str(exc)) from exc
+    await _audited(request, "knowledge.calibrated", None, threshold=result.threshold)
+    return json_response({"ok": True, "data": {**result.as_dict(), "calibrated": True}})
 
 
 @routes.get(f"{PREFIX}/status")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
@@ -12,7 +14,7 @@ from ..core.models import SenderKind, Visibility
 from .citations import Citation, CitationRenderer, group_sources
 from .extractive import DECLINE_TEXT, FALLBACK_INTRO, extractive_answer
 from .llm import ChatModel, LLMError, TokenUsage
-from .prompts import Turn, answer_messages, could_become_no_answer, is_no_answer
+from .prompts import Turn, answer_messages, cited_numbers, is_no_answer
 from .retrieval import Retrieval, Retriever
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,12 @@ log = logging.getLogger(__name__)
 SHORT_FOLLOW_UP_WORDS = 6
 HISTORY_TURNS = 10  # earlier messages shown to the model
 MAX_QUESTION_CHARS = 2000
+# From the question to the answer or the hand-over offer, whatever the model does: the
+# extractive answer needs no model, so a model that hangs or breaks costs at most this.
+ANSWER_BUDGET_SECONDS = 10.0
+# Where streamed text may be released: after the end of a sentence (and the citation markers
+# that follow it) or a line.
+_SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+\])*(?=\s)|\n")
 
 
 class AnswerMode:
@@ -147,9 +155,16 @@ def quoted(retrieval: Retrieval, usage: Usage | None = None, *, fallback: bool) 
 class AnswerPipeline:
     """Question in, answer out: the exact steps the live assistant takes."""
 
-    def __init__(self, retriever: Retriever, llm: ChatModel | None = None) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        llm: ChatModel | None = None,
+        *,
+        budget_seconds: float = ANSWER_BUDGET_SECONDS,
+    ) -> None:
         self.retriever = retriever
         self.llm = llm
+        self.budget_seconds = budget_seconds
 
     def answer(self, question: str, history: Sequence[ConversationItem] = ()) -> AnswerStream:
         """Stream the answer to `question`; `history` is the conversation before it."""
@@ -161,6 +176,7 @@ class AnswerPipeline:
     async def _events(
         self, question: str, history: list[Turn]
     ) -> AsyncIterator[Delta | AnswerResult]:
+        deadline = asyncio.get_running_loop().time() + self.budget_seconds
         question = question.strip()[:MAX_QUESTION_CHARS]
         retrieval = await self._retrieve(question, history) if question else None
         if retrieval is None or not retrieval.answerable:
@@ -168,7 +184,7 @@ class AnswerPipeline:
         elif self.llm is None:
             result = quoted(retrieval, fallback=False)
         else:
-            async for item in self._generate(self.llm, question, retrieval, history):
+            async for item in self._generate(self.llm, question, retrieval, history, deadline):
                 yield item
             return
         yield Delta(result.answer)
@@ -184,19 +200,27 @@ class AnswerPipeline:
             return None
 
     async def _generate(
-        self, llm: ChatModel, question: str, retrieval: Retrieval, history: list[Turn]
+        self,
+        llm: ChatModel,
+        question: str,
+        retrieval: Retrieval,
+        history: list[Turn],
+        deadline: float,
     ) -> AsyncIterator[Delta | AnswerResult]:
+        """Stream only checked text: nothing until the reply cites a passage it was given and
+        its first sentence is not a refusal, then whole sentences."""
         sources = group_sources(retrieval.passages)
         renderer = CitationRenderer(sources)
         messages = answer_messages(question, sources, history[-HISTORY_TURNS:])
         tokens = TokenUsage()
         text, sent = "", ""
         try:
-            async for piece in llm.stream(messages, tokens):
+            async for piece in llm.stream(messages, tokens, deadline):
                 text += piece
-                if not sent and could_become_no_answer(text):
-                    continue  # maybe the NO_ANSWER token: never show it
-                shown = renderer.render(renderer.safe_prefix(text.lstrip()))
+                checked = releasable(text, len(sources))
+                if not checked:
+                    continue
+                shown = renderer.render(renderer.safe_prefix(checked.lstrip()))
                 if len(shown) > len(sent):
                     yield Delta(shown[len(sent) :])
                     sent = shown
@@ -219,3 +243,15 @@ class AnswerPipeline:
         elif not sent.startswith(final):  # pragma: no cover - rendering is prefix-stable
             yield Delta(final, restart=True)
         yield AnswerResult(final, renderer.citations, False, usage, AnswerMode.GENERATED)
+
+
+def releasable(text: str, source_count: int) -> str:
+    """The part of a streamed reply that may be shown: up to its last complete sentence, once
+    that part cites a passage that was given and is not a refusal (NO_ANSWER, "I don't know")."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if not ends:
+        return ""
+    head = text[: ends[-1]]
+    if not cited_numbers(head, source_count) or is_no_answer(head, source_count):
+        return ""
+    return head

@@ -21,6 +21,17 @@ class EvalFileError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class EvalRow:
+    """One question: the top article, its score and what the assistant would do."""
+
+    question: str
+    top_slug: str | None
+    score: float
+    declined: bool
+    verdict: str  # hit@1, hit@3, miss, declined (answerable); declined or answered (out of scope)
+
+
+@dataclass(frozen=True, slots=True)
 class EvalSummary:
     model: str
     threshold: float
@@ -32,7 +43,9 @@ class EvalSummary:
     hits_at_3: int
     none_declined: int
     answerable_declined: int
+    calibrated: bool = False
     warnings: list[str] = field(default_factory=list)
+    rows: list[EvalRow] = field(default_factory=list)
 
     @property
     def recall_at_1(self) -> float:
@@ -45,6 +58,7 @@ class EvalSummary:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("warnings")
+        data.pop("rows")
         data["recall_at_1"] = round(self.recall_at_1, 4)
         data["recall_at_3"] = round(self.recall_at_3, 4)
         return data
@@ -96,15 +110,25 @@ async def evaluate_file(assistant: Assistant, questions: list[EvalQuestion]) -> 
         for slug in {s for q in questions for s in q.expected} - known
     )
     hits_1 = hits_3 = none_declined = answerable_declined = 0
+    calibrated = False
+    rows = []
     for question in questions:
         retrieval = await assistant.retriever.retrieve(question.text)
+        calibrated = retrieval.calibrated
         ranked = [a.slug for a in retrieval.articles]
+        declined = not retrieval.answerable
+        top = ranked[0] if ranked else None
         if not question.in_scope:
-            none_declined += not retrieval.answerable
-            continue
-        answerable_declined += not retrieval.answerable
-        hits_1 += bool(ranked[:1]) and ranked[0] in question.expected
-        hits_3 += any(slug in question.expected for slug in ranked[:3])
+            none_declined += declined
+            verdict = "declined" if declined else "answered"
+        else:
+            answerable_declined += declined
+            hit_1 = bool(ranked[:1]) and ranked[0] in question.expected
+            hit_3 = any(slug in question.expected for slug in ranked[:3])
+            hits_1 += hit_1
+            hits_3 += hit_3
+            verdict = "declined" if declined else "hit@1" if hit_1 else "hit@3" if hit_3 else "miss"
+        rows.append(EvalRow(question.text, top, round(retrieval.top_score, 4), declined, verdict))
     answerable = sum(q.in_scope for q in questions)
     return EvalSummary(
         model=assistant.knowledge.model,
@@ -117,5 +141,7 @@ async def evaluate_file(assistant: Assistant, questions: list[EvalQuestion]) -> 
         hits_at_3=hits_3,
         none_declined=none_declined,
         answerable_declined=answerable_declined,
+        calibrated=calibrated,
         warnings=warnings,
+        rows=rows,
     )

@@ -104,9 +104,10 @@ class ChatModel:
         return self.options.model
 
     async def stream(
-        self, messages: Sequence[ChatMessage], usage: TokenUsage
+        self, messages: Sequence[ChatMessage], usage: TokenUsage, deadline: float | None = None
     ) -> AsyncIterator[str]:
-        """Text deltas of one completion; raises LLMError when no complete answer comes."""
+        """Text deltas of one completion; raises LLMError when no complete answer comes by
+        `deadline` (the event loop's clock), whatever the number of tries."""
         if not self.breaker.allow():
             raise LLMUnavailable("the language model failed repeatedly; not calling it for now")
         verdict = False
@@ -116,18 +117,23 @@ class ChatModel:
             for attempt in range(self.options.retries + 1):
                 produced = False
                 try:
-                    async with aclosing(self._attempt(messages, usage)) as deltas:
+                    async with aclosing(self._attempt(messages, usage, deadline)) as deltas:
                         async for delta in deltas:
                             produced = True
                             yield delta
                 except Exception as exc:
                     last_try = attempt == self.options.retries
-                    if produced or last_try or not is_retryable(exc):
+                    # A model that timed out once is not tried again: the customer's budget
+                    # would go to the same wait, and the breaker hears of it at once.
+                    timed_out = isinstance(exc, TimeoutError)
+                    backoff = self._backoff(attempt)
+                    no_time = deadline is not None and _left(deadline) <= backoff
+                    if produced or last_try or timed_out or no_time or not is_retryable(exc):
                         self.breaker.record_failure()
                         verdict = True
                         log.warning("LLM call failed after %d attempt(s): %r", attempt + 1, exc)
                         raise LLMError(_describe(exc)) from exc
-                    await asyncio.sleep(self._backoff(attempt))
+                    await asyncio.sleep(backoff)
                     continue
                 self.breaker.record_success()
                 verdict = True
@@ -146,11 +152,19 @@ class ChatModel:
         return "".join([delta async for delta in self.stream(messages, usage)])
 
     async def _attempt(
-        self, messages: Sequence[ChatMessage], usage: TokenUsage
+        self, messages: Sequence[ChatMessage], usage: TokenUsage, deadline: float | None
     ) -> AsyncGenerator[str, None]:
-        timeout = self.options.timeout_seconds
+        def timeout() -> float:
+            """The per-wait timeout, cut short by what is left of the total budget."""
+            if deadline is None:
+                return self.options.timeout_seconds
+            left = _left(deadline)
+            if left <= 0:
+                raise TimeoutError("the answer's time budget is spent")
+            return min(self.options.timeout_seconds, left)
+
         usage.calls += 1
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(timeout()):
             stream = await self._client.chat.completions.create(
                 model=self.options.model,
                 messages=cast(Any, list(messages)),
@@ -164,7 +178,7 @@ class ChatModel:
             chunks = aiter(stream)
             while True:
                 try:
-                    async with asyncio.timeout(timeout):
+                    async with asyncio.timeout(timeout()):
                         chunk = await anext(chunks)
                 except StopAsyncIteration:
                     break
@@ -182,6 +196,10 @@ class ChatModel:
     def _backoff(self, attempt: int) -> float:
         base = min(2.0, self.options.backoff_seconds * 2**attempt)
         return float(base * random.uniform(0.5, 1.0))
+
+
+def _left(deadline: float) -> float:
+    return deadline - asyncio.get_running_loop().time()
 
 
 def _describe(error: BaseException) -> str:

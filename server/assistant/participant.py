@@ -31,6 +31,7 @@ from ..core.errors import NotOwner
 from ..core.events import (
     Event,
     assistant_delta_event,
+    assistant_stream_ended_event,
     assistant_typing_event,
     to_wire,
 )
@@ -203,6 +204,7 @@ class AssistantParticipant:
         """Stream the answer as `assistant_delta` events, then post it (guarded)."""
         typing = asyncio.create_task(self._keep_typing(conversation_id))
         watch = asyncio.create_task(self._watch(run, task))
+        shown = posted = False
         try:
             async with asyncio.timeout(self.services.settings.assistant_deadline_seconds):
                 history = await assistant_runs.recent_messages(
@@ -220,6 +222,7 @@ class AssistantParticipant:
                             conversation_id, run, delta.text, restart=delta.restart
                         )
                         await publish_all(self.services, [event])
+                        shown = True
                     result = await stream.result()
                 finally:
                     await stream.aclose()
@@ -235,8 +238,16 @@ class AssistantParticipant:
                     mode=result.mode,
                     usage=result.usage,
                 )
+                posted = True
         finally:
             await cancel_and_wait((typing, watch))
+            if shown and not posted and not self._closing:
+                # Tell the clients, so the provisional bubble disappears (docs/protocol.md).
+                stopped = run in self._stopped or await assistant_runs.stopped(self.services, run)
+                ended = assistant_stream_ended_event(
+                    conversation_id, run, "stopped" if stopped else "failed"
+                )
+                await publish_all(self.services, [ended])
             if not self._closing and run not in self._replaced:
                 await self._typing(conversation_id, False)
 

@@ -135,7 +135,9 @@ _CITATION = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 _DONT_KNOW = re.compile(
     r"\b(?:i\s+(?:do\s+not|don'?t|cannot|can'?t|could\s+not|couldn'?t)\s+"
     r"(?:know|find|answer|say|help\s+with)|(?:i\s+have|there\s+is)\s+no\s+information|"
-    r"(?:is|are)\s+not\s+(?:covered|mentioned)|unable\s+to\s+(?:find|answer))",
+    r"(?:is|are)\s+not\s+(?:covered|mentioned)|unable\s+to\s+(?:find|answer)|"
+    r"(?:passages?|articles?|sources?|help\s+center)\s+(?:do|does)(?:\s+not|n'?t)\s+"
+    r"(?:say|mention|cover|contain|include|specify|explain))",
     re.IGNORECASE,
 )
 

@@ -1,15 +1,21 @@
-"""Find the help-center passages that may answer a question (pgvector, dense MiniLM ranking)."""
+"""Find the help-center passages that may answer a question (pgvector plus lexical evidence)."""
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
+import msgspec
 
 from ..store import knowledge as store
+from ..store import knowledge_search as search
 from .embeddings import Embedder
-from .retrieval_eval import DECLINE_THRESHOLD
+from .lexical import IndexedChunk, LexicalIndex, hybrid_score
+from .retrieval_eval import DECLINE_THRESHOLD, LEXICAL_WEIGHT
 
 # docs/retrieval.md: the right article is in the top 3 for 96% of answerable questions but
 # first for only 85%, so the answer step sees the best passages of three articles.
@@ -21,11 +27,14 @@ CANDIDATE_CHUNKS = 20
 # A second passage of the same article is passed on when it scores nearly as well as the
 # first: answers spread over two sections of one article are common in help centers.
 SECOND_PASSAGE_MARGIN = 0.05
+# Chunks with the most lexical evidence that are scored too when the vector search missed
+# them: an acronym or a product name MiniLM does not know is found this way.
+LEXICAL_CANDIDATES = 10
 
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """A chunk of an article, with its cosine similarity to the question."""
+    """A chunk of an article, with its hybrid score for the question (retrieval_eval)."""
 
     slug: str
     title: str
@@ -44,7 +53,7 @@ class RankedArticle:
     slug: str
     title: str
     url: str | None
-    score: float  # its best chunk's cosine
+    score: float  # its best chunk's hybrid score
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +64,7 @@ class Retrieval:
     articles: tuple[RankedArticle, ...]  # best first, at most ARTICLES
     passages: tuple[Passage, ...]  # best first, from those articles
     threshold: float
+    calibrated: bool = False  # the threshold comes from `parley kb calibrate`
 
     @property
     def top_score(self) -> float:
@@ -67,8 +77,19 @@ class Retrieval:
         return bool(self.passages) and self.top_score >= self.threshold
 
 
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """The knowledge base as of one version: its lexical index and decline threshold."""
+
+    version: tuple[Any, ...]
+    index: LexicalIndex
+    threshold: float
+    calibrated: bool
+
+
 class Retriever:
-    """Embeds a question and ranks articles by their best chunk in PostgreSQL."""
+    """Ranks articles by their best chunk: the cosine of the question (with the knowledge
+    base's common words halved) plus lexical evidence of its informative words."""
 
     def __init__(
         self,
@@ -78,20 +99,81 @@ class Retriever:
         threshold: float = DECLINE_THRESHOLD,
         articles: int = ARTICLES,
         candidates: int = CANDIDATE_CHUNKS,
+        lexical_weight: float = LEXICAL_WEIGHT,
     ) -> None:
         self._db = db
         self._embedder = embedder
-        self.threshold = threshold
+        self.default_threshold = threshold
         self._articles = articles
         self._candidates = candidates
+        self._lexical_weight = lexical_weight
+        self._snapshot: _Snapshot | None = None
+        self._rebuilding = asyncio.Lock()
+
+    @property
+    def threshold(self) -> float:
+        """The threshold the last retrieval used (the default before any)."""
+        return self._snapshot.threshold if self._snapshot else self.default_threshold
 
     async def retrieve(self, question: str) -> Retrieval:
-        (vector,) = await self._embedder.embed([question])
+        async with self._db.acquire() as conn:
+            snapshot = await self._current(conn)
+        stripped = snapshot.index.strip_common(question)
+        vectors = await self._embedder.embed(
+            [question] if stripped == question else [question, stripped]
+        )
+        # The mean of the two cosines is the cosine with the mean vector times its length:
+        # pgvector ranks by the direction, the length rescales the scores.
+        mean = [sum(column) / len(vectors) for column in zip(*vectors, strict=True)]
+        length = math.sqrt(sum(x * x for x in mean)) or 1.0
+        evidence = snapshot.index.evidence(question)
+        dims = self._embedder.dimensions
         async with self._db.acquire() as conn:
             matches = await store.nearest_chunks(
-                conn, self._embedder.name, self._embedder.dimensions, vector, self._candidates
+                conn, self._embedder.name, dims, mean, self._candidates
             )
-        return rank(question, matches, self.threshold, self._articles)
+            seen = {m.chunk_id for m in matches}
+            extra = [i for i in snapshot.index.best(evidence, LEXICAL_CANDIDATES) if i not in seen]
+            matches += await search.score_chunks(conn, dims, mean, extra)
+        fused = [
+            msgspec.structs.replace(
+                m,
+                score=hybrid_score(
+                    m.score * length, evidence.get(m.chunk_id, 0.0), self._lexical_weight
+                ),
+            )
+            for m in matches
+        ]
+        fused.sort(key=lambda m: m.score, reverse=True)
+        found = rank(question, fused, snapshot.threshold, self._articles)
+        return Retrieval(
+            found.question, found.articles, found.passages, found.threshold, snapshot.calibrated
+        )
+
+    async def _current(self, conn: asyncpg.Connection) -> _Snapshot:
+        version = await search.version(conn, self._embedder.name)
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.version == version:
+            return snapshot
+        async with self._rebuilding:
+            if self._snapshot is not None and self._snapshot.version == version:
+                return self._snapshot
+            chunks = await search.searchable_chunks(conn, self._embedder.name)
+            # Tokenizing thousands of chunks takes a noticeable fraction of a second: off the
+            # event loop, so sockets keep flowing while an edited knowledge base is re-read.
+            index = await asyncio.to_thread(
+                LexicalIndex,
+                [
+                    IndexedChunk(c.chunk_id, c.slug, " ".join((c.title, *c.heading_path, c.text)))
+                    for c in chunks
+                ],
+            )
+            calibration = await search.get_calibration(conn, self._embedder.name)
+            threshold = self.default_threshold
+            if calibration is not None and isinstance(calibration.get("threshold"), (int, float)):
+                threshold = float(calibration["threshold"])
+            self._snapshot = _Snapshot(version, index, threshold, calibration is not None)
+            return self._snapshot
 
 
 def rank(

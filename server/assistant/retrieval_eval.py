@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -17,28 +16,22 @@ from numpy.typing import NDArray
 
 from server.assistant.chunking import Chunk, ChunkOptions, chunk_article, first_heading_title
 from server.assistant.embeddings import Embedder, LocalMiniLM
+from server.assistant.lexical import IndexedChunk, LexicalIndex, hybrid_score, tokenize
 
 DEMO_KB = Path(__file__).with_name("kb_demo")
 NONE_LABEL = "NONE"
 RRF_K = 60
 FUSION_WEIGHTS = (0.9, 0.8, 0.7, 0.5)
-# Decline when the best chunk's cosine is below this. Chosen from the measured score
-# distributions in docs/retrieval.md: it removes off-topic questions while handing off
-# under 3% of answerable ones; in-domain questions the help center does not cover score
-# like answerable ones and must be caught by the grounded answer step instead.
-DECLINE_THRESHOLD = 0.30
-SWEEP = (0.20, 0.25, 0.30, 0.35, 0.40, 0.45, 0.50)
+# The lexical evidence's share of the hybrid score: cosine + LEXICAL_WEIGHT x evidence.
+# Measured on three knowledge bases (docs/retrieval.md, "Hybrid ranking").
+LEXICAL_WEIGHT = 0.3
+# Decline when the best hybrid score is below this, unless the knowledge base was calibrated
+# (`parley kb calibrate`). The zero-config default errs towards answering: on the three
+# evaluation sets it declines under 3% of answerable questions (docs/retrieval.md).
+DECLINE_THRESHOLD = 0.33
+SWEEP = (0.25, 0.30, 0.33, 0.35, 0.40, 0.45, 0.50)
 
 Ranking = list[tuple[str, float]]  # (article slug, score), best first
-
-# Function words that only add noise to lexical matching of short customer questions.
-_STOPWORD_TEXT = """
-    a an and are as at be by can do does for from how i if in is it its me my of on or our so
-    that the their them there this to up us we what when where which who why will with you
-    your im dont doesnt cant
-"""
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
 
 @dataclass(frozen=True)
 class Article:
@@ -69,9 +62,9 @@ class RankingScore:
 @dataclass(frozen=True)
 class EvalReport:
     rankings: list[RankingScore]
-    in_scope_top: list[float]  # best dense cosine per answerable question
-    in_scope_hit: list[bool]  # dense ranking put a right article first
-    none_top: list[float]  # best dense cosine per out-of-scope question
+    in_scope_top: list[float]  # best hybrid score per answerable question
+    in_scope_hit: list[bool]  # the hybrid ranking put a right article first
+    none_top: list[float]  # best hybrid score per out-of-scope question
     threshold: float
     articles: int
     chunks: int
@@ -122,17 +115,6 @@ def load_questions(path: Path = DEMO_KB / "eval.tsv") -> list[EvalQuestion]:
         slugs = frozenset(s.strip() for s in labels.split(",")) - {NONE_LABEL}
         questions.append(EvalQuestion(text.strip(), slugs))
     return questions
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-case word tokens without stopwords; a trailing plural 's' is dropped so
-    'invoices' matches 'invoice' (deliberately no real stemmer)."""
-    words = re.findall(r"[a-z0-9]+", text.lower().replace("'", ""))
-    return [
-        w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
-        for w in words
-        if w not in _STOPWORDS
-    ]
 
 
 class BM25:
@@ -226,17 +208,32 @@ async def evaluate(
     ]
     slugs = [slug for slug, _ in chunks]
     texts = [chunk.embedding_text for _, chunk in chunks]
+    index = LexicalIndex(
+        IndexedChunk(i, slug, text) for i, (slug, text) in enumerate(zip(slugs, texts, strict=True))
+    )
     chunk_vectors = np.asarray(await embedder.embed(texts), dtype=np.float32)
     question_vectors = np.asarray(
         await embedder.embed([q.text for q in questions]), dtype=np.float32
     )
+    stripped_vectors = np.asarray(
+        await embedder.embed([index.strip_common(q.text) for q in questions]), dtype=np.float32
+    )
     # Vectors are unit length, so the dot product is the cosine similarity.
     cosines = question_vectors @ chunk_vectors.T
+    handled = 0.5 * (cosines + stripped_vectors @ chunk_vectors.T)
     bm25 = BM25(texts)
     dense = [rank_articles(row.astype(np.float64), slugs) for row in cosines]
     lexical = [rank_articles(bm25.scores(q.text), slugs) for q in questions]
+    hybrid = []
+    for question, row in zip(questions, handled, strict=True):
+        evidence = index.evidence(question.text)
+        fused = [
+            hybrid_score(float(c), evidence.get(i, 0.0), LEXICAL_WEIGHT) for i, c in enumerate(row)
+        ]
+        hybrid.append(rank_articles(np.asarray(fused), slugs))
     rankings: dict[str, list[Ranking]] = {
         "dense": dense,
+        "dense, common terms halved": [rank_articles(r.astype(np.float64), slugs) for r in handled],
         "bm25": lexical,
         "rrf": [reciprocal_rank_fusion([d, b]) for d, b in zip(dense, lexical, strict=True)],
     }
@@ -244,7 +241,8 @@ async def evaluate(
         rankings[f"weighted {weight:.1f}"] = [
             weighted_fusion(d, b, weight) for d, b in zip(dense, lexical, strict=True)
         ]
-    top = [ranking[0] for ranking in dense]
+    rankings["hybrid"] = hybrid
+    top = [ranking[0] for ranking in hybrid]
     answerable = [(q, t) for q, t in zip(questions, top, strict=True) if q.in_scope]
     return EvalReport(
         rankings=[score_ranking(name, questions, r) for name, r in rankings.items()],
@@ -293,7 +291,7 @@ def format_report(report: EvalReport, show_misses: bool = False) -> str:
             for r in report.rankings
         ),
         "",
-        "Top dense cosine per question:",
+        "Top hybrid score per question:",
         "",
         "| questions | n | min | p5 | p25 | p50 | p75 | p95 | max |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",

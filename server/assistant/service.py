@@ -83,4 +83,11 @@ def build_assistant(settings: Settings, db: asyncpg.Pool) -> Assistant:
             settings.assistant_breaker_failures, settings.assistant_breaker_cooldown_seconds
         )
         llm = ChatModel(client, options, breaker)
-    return Assistant(knowledge, retriever, AnswerPipeline(retriever, llm), llm, client)
+    pipeline = AnswerPipeline(
+        retriever,
+        llm,
+        budget_seconds=min(
+            settings.assistant_answer_budget_seconds, settings.assistant_deadline_seconds
+        ),
+    )
+    return Assistant(knowledge, retriever, pipeline, llm, client)

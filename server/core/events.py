@@ -14,10 +14,12 @@ import msgspec
 from .models import Message, PresenceStatus, Visibility
 from .wire_events import (
     AssistantDelta,
+    AssistantStreamEnded,
     PresenceEvent,
     SeqAdvance,
     SessionEnded,
     SessionEndReason,
+    StreamEndReason,
     TypingEvent,
     WireAttachment,
     WireEvent,
@@ -128,6 +130,17 @@ def assistant_typing_event(
         typing=typing,
         internal=False,
         expires_in=expires_in,
+    )
+    return Event(payload, customer_rooms=(room,), staff_rooms=(room,))
+
+
+def assistant_stream_ended_event(
+    conversation_id: UUID, stream_id: UUID, reason: StreamEndReason
+) -> Event:
+    """The stream `stream_id` ends without a message: clients remove what they showed of it."""
+    room = conversation_room(conversation_id)
+    payload = AssistantStreamEnded(
+        conversation_id=conversation_id, stream_id=stream_id, reason=reason
     )
     return Event(payload, customer_rooms=(room,), staff_rooms=(room,))
 

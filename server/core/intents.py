@@ -21,13 +21,16 @@ class Intent(StrEnum):
 
 _WORD_LIMIT = 14  # longer messages are questions, not requests
 
-_ARTICLE = r"(?:(?:a|an|the|some|one|un|una|ein|einen|einem|einer|eine) )?"
+_ARTICLE = (
+    r"(?:(?:a|an|the|some|one|your|un|una|ein|einen|einem|einer|eine|dem|den|der|ihrem|ihren) )?"
+)
 _REAL = r"(?:(?:real|live|actual|echte[nrm]?|echten) )?"
 # Someone, in the three languages.
 _SOMEONE = (
     r"(?:human|humans|person|people|agent|someone|somebody|representative|rep|operator"
-    r"|staff|team member|employee"
+    r"|staff|team member|employee|manager|supervisor|customer service|customer support"
     r"|mensch|menschen|mitarbeiter|mitarbeiterin|berater|beraterin|jemand|jemandem"
+    r"|vorgesetzte|vorgesetzten|vorgesetzter|kundenservice|kundendienst"
     r"|persona|humano|agente|operador|operadora|alguien|asesor|asesora)"
 )
 _PERSON = rf"{_ARTICLE}{_REAL}{_SOMEONE}\b"
@@ -36,18 +39,38 @@ _HUMAN_PATTERNS = [
     re.compile(rf"^{_PERSON}(?: please| pls| now| bitte| por favor)?$"),
     # "talk to a human", "can I speak with someone", "chat to support"
     re.compile(rf"\b(?:talk|speak|chat) (?:to|with) (?:{_PERSON}|(?:your |the )?support)"),
-    # "connect me to an agent", "transfer me", "put me through to someone"
-    re.compile(r"\b(?:connect|transfer|put|pass) me(?: (?:to|with|through)\b|$)"),
+    # "no wait, a human please, this is urgent", "Mensch bitte, es ist dringend"
+    re.compile(rf"\b{_PERSON} (?:please|pls|bitte|por favor)\b"),
+    # "is there a person I can talk to", "are there any humans there", "gibt es hier einen Menschen"
+    re.compile(
+        rf"\b(?:is there|are there|gibt es)(?: hier| da)? (?:any )?{_ARTICLE}{_REAL}"
+        r"(?:human|humans|person|agent|agents|someone|somebody|mensch|menschen|mitarbeiter)\b"
+        r"(?:$| (?:i can|i could|to talk|to speak|here|there|available|online|hier|da)\b)"
+    ),
+    # "can a human help me", "can someone from support contact me" (but not "can someone
+    # help me add a user", a question for the assistant)
+    re.compile(
+        rf"\bcan {_ARTICLE}{_REAL}(?:human|person|agent|someone|somebody)"
+        r"(?: from (?:support|your team|the team))? (?:help|assist|call|contact|email) me"
+        r"(?: please| now| asap| with this| urgently)?$"
+    ),
+    # "connect me to an agent", "transfer me", "put me through to someone", "hand me over"
+    re.compile(r"\b(?:connect|transfer|put|pass|hand) me(?: over)?(?: (?:to|with|through)\b|$)"),
     re.compile(r"\bescalate\b"),
     # "I want a human", "I need to talk to someone", "get me a person", "can I have an agent"
     re.compile(
         rf"\b(?:want|need|get me|give me|can i get|can i have|i'd like|i would like)"
         rf"(?: to (?:talk|speak|chat) (?:to|with))? {_PERSON}"
     ),
-    re.compile(r"\b(?:not|no) (?:a |an |the )?(?:bot|robot|machine|ai)\b"),
+    # "not a bot" asks for a person; "I'm not a robot" only says who is writing.
+    re.compile(
+        r"(?<!i'm )(?<!im )(?<!i am )\b(?:not|no) (?:a |an |the )?(?:bot|robot|machine|ai)\b"
+    ),
+    re.compile(r"(?<!bin )\bkein(?:en)? (?:bot|roboter|maschine|ki)\b"),
     re.compile(r"\b(?:stop|enough)\b.*\b(?:bot|robot)\b"),
     # German: "mit einem Menschen sprechen", "ich möchte einen Mitarbeiter", "echte Person"
     re.compile(rf"\bmit {_PERSON}"),
+    re.compile(r"\bmit (?:dem |ihrem )?support (?:sprechen|reden|chatten)\b"),
     re.compile(
         rf"\b(?:möchte|moechte|will|brauche|hätte gern|haette gern|verbinden sie mich)"
         rf" (?:mit )?{_PERSON}"

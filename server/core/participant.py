@@ -92,10 +92,10 @@ def describe_reason(reason: str | None) -> str:
 
 def handover_brief(reason: str | None, summary: str, citations: Sequence[Mapping[str, Any]]) -> str:
     """The private note an agent finds at the top of what they take over."""
-    lines = [f"Handed over by the assistant: {describe_reason(reason)}.", "", summary]
+    lines = [f"Handed over by the assistant: {describe_reason(reason)}.", summary]
     if citations:
         cited = ", ".join(f"{c.get('title') or c.get('slug')} ({c.get('slug')})" for c in citations)
-        lines += ["", f"Articles cited to the customer: {cited}"]
+        lines.append(f"Articles cited to the customer: {cited}")
     return "\n".join(lines)
 
 
@@ -114,3 +114,35 @@ def cited_articles(messages: Sequence[Message]) -> list[dict[str, Any]]:
                     slug, {"slug": slug, "title": citation.get("title"), "url": citation.get("url")}
                 )
     return list(found.values())
+
+
+BRIEF_ARTICLES = 3  # articles named in a hand-over brief
+_BRIEF_CHARS = 160
+
+
+def brief_summary(messages: Sequence[Message]) -> str:
+    """At most three lines an agent reads at a glance: the customer's first question verbatim,
+    their latest one if there were more, and what the assistant last answered."""
+    public = [m for m in messages if m.visibility is Visibility.PUBLIC and m.body.strip()]
+    asked = [m.body.strip() for m in public if m.sender_kind is SenderKind.CUSTOMER]
+    answers = [
+        m for m in public if m.sender_kind is SenderKind.ASSISTANT and m.metadata.get("mode")
+    ]
+    if not asked:
+        return "No messages from the customer yet."
+    lines = [f"Customer asked: “{_clip(asked[0])}”"]
+    if len(asked) > 1:
+        lines.append(f"Latest: “{_clip(asked[-1])}”")
+    if not answers:
+        lines.append("The assistant did not answer yet.")
+    elif answers[-1].metadata.get("handoff"):
+        lines.append("The assistant could not answer from the help center.")
+    else:
+        first_sentence = answers[-1].body.strip().split("\n")[0].split(". ")[0]
+        lines.append(f"Assistant answered: {_clip(first_sentence)}")
+    return "\n".join(lines)
+
+
+def _clip(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _BRIEF_CHARS else flat[: _BRIEF_CHARS - 1].rstrip() + "…"

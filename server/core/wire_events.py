@@ -203,6 +203,19 @@ class AssistantDelta(WireEvent, frozen=True):
     restart: bool
 
 
+StreamEndReason = Literal["stopped", "failed"]
+
+
+class AssistantStreamEnded(WireEvent, frozen=True):
+    """A stream that showed text will not become a message (a person took over, or answering
+    failed): clients remove what they showed of it. At most once per stream."""
+
+    event: ClassVar[str] = "assistant_stream_ended"
+    conversation_id: UUID
+    stream_id: UUID
+    reason: StreamEndReason
+
+
 class QueueEvent(WireEvent, frozen=True):
     """To a waiting customer: their place in line and an honest estimate."""
 
@@ -296,6 +309,7 @@ CLIENT_EVENTS: tuple[type[WireEvent], ...] = (
     PresenceEvent,
     ConversationUpdated,
     AssistantDelta,
+    AssistantStreamEnded,
     QueueEvent,
     QueueUpdated,
     OfferEvent,

@@ -104,8 +104,10 @@ async def test_answers_cite_their_articles_as_links_and_unknowns_offer_a_person(
 
 
 async def test_a_streamed_answer_grows_then_becomes_one_message(servers: Servers, visitor, fake_openai: FakeOpenAI) -> None:
-    final = "Click Forgot password? on the sign-in page, then follow the link in the email we send you [1]."
-    fake_openai.default = Reply(final, piece=6, piece_delay=0.25)  # about 4 s in all
+    # Released a checked sentence at a time: the bubble grows twice before the message.
+    final = ("Click Forgot password? on the sign-in page [1]. Then enter your email address [1]. "
+             "Finally, follow the link in the email we send you [1].")  # fmt: skip
+    fake_openai.default = Reply(final, piece=6, piece_delay=0.25)  # about 5 s in all
     server = await assistant_site(
         servers, openai_api_key="test-key", openai_base_url=fake_openai.base_url,
         assistant_timeout_seconds=5.0, assistant_retries=0,

@@ -33,8 +33,10 @@ from tests.e2e.routing_support import (
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.support import RunningServer
 
-SLOW_ANSWER = ("To reset your password, click Forgot password on the sign-in page, enter your "
-               "email address and follow the link in the email we send you [1].")  # fmt: skip
+# The first sentence is released after about 1.5 s; the rest would take 4 s more.
+SLOW_ANSWER = ("Click Forgot password on the sign-in page [1]. Then enter the email address you "
+               "signed up with, open the message we send you and follow the link inside it within "
+               "one hour [1].")  # fmt: skip
 
 
 @pytest.fixture
@@ -98,7 +100,7 @@ async def test_no_assistant_message_after_an_assignment_mid_stream(
     )  # fmt: skip
     try:
         fake_openai.script = [
-            Reply(SLOW_ANSWER, piece=8, piece_delay=0.25),  # about 5 s for the whole answer
+            Reply(SLOW_ANSWER, piece=8, piece_delay=0.25),  # about 5.5 s for the whole answer
             Reply("The customer wants to reset their password; the help article was cited."),
         ]
         cust, conversation_id = await waiting_customer(running)
@@ -118,6 +120,9 @@ async def test_no_assistant_message_after_an_assignment_mid_stream(
         assert not [m for m in stored if m["metadata"].get("stream_id") == stream_id]
         later = [(n, d) for n, d in received[handed:] if n in ("assistant_delta", "message")]
         assert not [d for n, d in later if n == "assistant_delta" or from_assistant(d)]
+        # The clients were told to drop what they showed of it, once.
+        ended = [d for n, d in received if n == "assistant_stream_ended"]
+        assert ended == [{"conversation_id": conversation_id, "stream_id": stream_id, "reason": "stopped"}]
         assert (await state(running, conversation_id))["assistant_run"] is None
         typing = [d for n, d in received if n == "typing" and d["sender_kind"] == "assistant"]
         assert typing[-1]["typing"] is False

@@ -82,7 +82,19 @@ async def test_import_try_a_question_and_status(admin: aiohttp.ClientSession) ->
     assert answer["handoff"] is False and answer["mode"] == "extractive"
     assert answer["citations"][0]["slug"] == "refund-policy" and "> " in answer["answer"]
     assert answer["retrieval"]["articles"][0]["slug"] == "refund-policy"
-    assert answer["retrieval"]["threshold"] == 0.3 and answer["usage"]["llm_calls"] == 0
+    assert answer["retrieval"]["threshold"] == 0.33 and answer["usage"]["llm_calls"] == 0
+    assert answer["retrieval"]["calibrated"] is False
+
+    status, body = await call(admin, "POST", f"{API}/calibrate", json={})
+    assert status == 200, body
+    calibrated = body["data"]
+    assert calibrated["calibrated"] is True and calibrated["method"] == "headings"
+    assert 0.33 <= calibrated["threshold"] <= 0.40 and calibrated["out_of_scope"] == 24
+    status, body = await call(admin, "POST", f"{API}/ask", json={"question": "how long do card refunds take?"})
+    assert body["data"]["retrieval"]["calibrated"] is True
+    assert body["data"]["retrieval"]["threshold"] == calibrated["threshold"]
+    status, body = await call(admin, "POST", f"{API}/calibrate", json={"reset": True})
+    assert (status, body["data"]) == (200, {"threshold": 0.33, "calibrated": False})
 
     status, body = await call(admin, "POST", f"{API}/ask", json={"question": "best pizza recipe?"})
     assert body["data"]["handoff"] is True and body["data"]["citations"] == []
@@ -107,6 +119,7 @@ async def test_bad_input_is_a_clear_4xx(admin: aiohttp.ClientSession) -> None:
         ("DELETE", f"{API}/articles/missing", {}, 404, "not_found"),
         ("POST", f"{API}/import", {"json": {"file": "x"}}, 400, "bad_request"),
         ("POST", f"{API}/ask", {"json": {"question": ""}}, 422, "validation_failed"),
+        ("POST", f"{API}/calibrate", {"json": {"reset": "yes"}}, 422, "validation_failed"),
         ("GET", f"{API}/articles?limit=0", {}, 422, "validation_failed"),
     ]
     for method, path, kwargs, expected, code in cases:
@@ -123,7 +136,8 @@ async def test_agents_and_customers_are_refused(server: RunningServer) -> None:
         visitor = (await (await http.post("/api/v1/visitors")).json())["data"]["visitor_token"]
         routes = [("GET", f"{API}/articles"), ("GET", f"{API}/articles/x"), ("POST", f"{API}/articles"),
                   ("PUT", f"{API}/articles/x"), ("DELETE", f"{API}/articles/x"),
-                  ("POST", f"{API}/import"), ("POST", f"{API}/ask"), ("GET", f"{API}/status")]  # fmt: skip
+                  ("POST", f"{API}/import"), ("POST", f"{API}/ask"), ("POST", f"{API}/calibrate"),
+                  ("GET", f"{API}/status")]  # fmt: skip
         for method, path in routes:
             for token, expected in ((agent, 403), (visitor, 403), (None, 401)):
                 headers = {"Authorization": f"Bearer {token}"} if token else {}

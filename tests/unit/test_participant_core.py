@@ -121,3 +121,30 @@ def test_participant_settings() -> None:
                 {"PARLEY_ASSISTANT_MAX_TURNS": "-1"}, {"PARLEY_ASSISTANT_DEADLINE": "5"}):  # fmt: skip
         with pytest.raises(ConfigError):
             load_settings(environ=bad)
+
+
+def test_the_handover_brief_is_five_lines_at_most() -> None:
+    first = "I was charged twice for invoice LMN-1234, can you refund one?"
+    history = [
+        _message(1, SenderKind.ASSISTANT, "Hi! I'm the assistant."),
+        _message(2, SenderKind.CUSTOMER, first),
+        _message(3, SenderKind.ASSISTANT, "Refunds of double charges take 5 days [1]. More text.",
+                 mode="generated", handoff=False,
+                 citations=[{"slug": s, "title": s.title()} for s in ("a", "b", "c", "d")]),
+        _message(4, SenderKind.CUSTOMER, "that did not help, " * 20),
+        _message(5, SenderKind.AGENT, "note", internal=True),
+    ]  # fmt: skip
+    summary = texts.brief_summary(history)
+    assert summary.splitlines() == [
+        f"Customer asked: “{first}”",
+        f"Latest: “{('that did not help, ' * 20).strip()[:159].rstrip()}…”",
+        "Assistant answered: Refunds of double charges take 5 days [1]",
+    ]
+    citations = texts.cited_articles(history)[: texts.BRIEF_ARTICLES]
+    brief = texts.handover_brief("customer_request", summary, citations)
+    assert len(brief.splitlines()) == 5
+    assert brief.splitlines()[-1] == "Articles cited to the customer: A (a), B (b), C (c)"
+    declined = [history[1], _message(3, SenderKind.ASSISTANT, "I don't know.", mode="declined", handoff=True)]
+    assert texts.brief_summary(declined).splitlines()[-1] == (
+        "The assistant could not answer from the help center."
+    )

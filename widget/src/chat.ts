@@ -452,6 +452,7 @@ export class Chat {
     });
     on("queue", (raw, state) => state.queued(raw));
     on("assistant_delta", (raw, state) => state.streamed(raw));
+    on("assistant_stream_ended", (raw, state) => state.streamEnded(raw));
     socket.on("conversation_updated", (raw: unknown) => {
       if (!isObject(raw)) return;
       if (this.#starting) this.#strayUpdates.push(raw);

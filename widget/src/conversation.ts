@@ -159,6 +159,11 @@ export class ConversationState {
     };
   }
 
+  /** A streamed answer that will not be posted: remove what was shown of it. */
+  streamEnded(raw: Record<string, unknown>): void {
+    this.streams.delete(String(raw.stream_id ?? ""));
+  }
+
   streamed(raw: Record<string, unknown>): void {
     if (typeof raw.text !== "string") return;
     const stream = String(raw.stream_id ?? "");

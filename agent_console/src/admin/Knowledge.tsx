@@ -27,7 +27,12 @@ interface Asked {
   mode: string;
   handoff: boolean;
   citations: { title?: string; slug?: string; url?: string | null }[];
-  retrieval: { threshold: number; top_score: number | null; articles: { slug: string; title: string; score: number }[] };
+  retrieval: {
+    threshold: number;
+    calibrated: boolean;
+    top_score: number | null;
+    articles: { slug: string; title: string; score: number }[];
+  };
 }
 
 export function KnowledgePage() {
@@ -167,6 +172,24 @@ function TryQuestion() {
   const [result, setResult] = useState<Asked | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [calibration, setCalibration] = useState<string | null>(null);
+  async function calibrate() {
+    setBusy(true);
+    setError(null);
+    try {
+      const data = await model.api.post<{ threshold: number; answerable_declined: number; answerable: number }>(
+        "/api/v1/knowledge/calibrate",
+        {},
+      );
+      setCalibration(
+        `Threshold ${data.threshold} (from the articles' headings; ${data.answerable_declined} of ${data.answerable} heading questions would be declined)`,
+      );
+    } catch (e) {
+      setError(message(e));
+    } finally {
+      setBusy(false);
+    }
+  }
   async function ask(event: Event) {
     event.preventDefault();
     setBusy(true);
@@ -192,12 +215,16 @@ function TryQuestion() {
         <button class="btn primary" type="submit" disabled={busy}>
           {busy ? "Asking…" : "Ask the assistant"}
         </button>
+        <button class="btn" type="button" disabled={busy} onClick={calibrate} data-testid="calibrate">
+          Calibrate the decline threshold
+        </button>
+        {calibration && <p class="muted small" data-testid="calibration">{calibration}</p>}
         <FormError text={error} />
         {result && (
           <div data-testid="answer">
             <p class="muted small">
               {result.handoff ? "It would hand over to a person" : `Answer (${result.mode})`}
-              {result.retrieval.top_score !== null && ` · best match ${result.retrieval.top_score.toFixed(2)} (threshold ${result.retrieval.threshold})`}
+              {result.retrieval.top_score !== null && ` · best match ${result.retrieval.top_score.toFixed(2)} (threshold ${result.retrieval.threshold}, ${result.retrieval.calibrated ? "calibrated" : "default"})`}
             </p>
             <div class="bubble">{result.answer}</div>
             {result.retrieval.articles.length > 0 && (

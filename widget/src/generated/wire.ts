@@ -23,6 +23,13 @@ export interface AssistantDelta {
   restart: boolean;
 }
 
+/** A stream that showed text will not become a message (a person took over, or answering failed): clients remove what they showed of it. At most once per stream. */
+export interface AssistantStreamEnded {
+  conversation_id: string;
+  stream_id: string;
+  reason: "failed" | "stopped";
+}
+
 export interface Citation {
   slug: string;
   title: string;
@@ -231,6 +238,7 @@ export interface ServerEvents {
   presence: PresenceEvent;
   conversation_updated: ConversationUpdated;
   assistant_delta: AssistantDelta;
+  assistant_stream_ended: AssistantStreamEnded;
   queue: QueueEvent;
   queue_updated: QueueUpdated;
   offer: OfferEvent;

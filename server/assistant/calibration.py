@@ -1,0 +1,87 @@
+"""How a knowledge base's decline threshold is chosen from scored sample questions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# At most this share of answerable questions may fall below the threshold: a wrong decline
+# costs a customer a wait for a person, so the threshold gives way first.
+MAX_ANSWERABLE_DECLINED = 0.03
+# Headings are written in the knowledge base's own words, so questions made from them score
+# higher than customers' questions do, and generic off-topic questions score far lower than
+# near-domain ones (docs/retrieval.md, "Calibration"). Without the team's own questions the
+# threshold is the measured default, raised only as far as generic off-topic questions
+# that score high on this knowledge base need (by MARGIN), and never above this.
+HEADINGS_CEILING = 0.40
+MARGIN = 0.02
+
+# Questions no help center answers; every calibration also scores these.
+GENERIC_OFF_TOPIC = (
+    "what's the weather going to be like tomorrow",
+    "give me a recipe for chocolate chip cookies",
+    "who won the football world cup in 2014",
+    "what is the capital of Australia",
+    "write a short poem about the ocean",
+    "how tall is Mount Everest",
+    "translate good morning into Spanish",
+    "what is 17 times 23",
+    "recommend a good science fiction novel",
+    "how do I get rid of a cold quickly",
+    "what time does the supermarket close on Sunday",
+    "tell me a joke",
+    "how many calories are in a banana",
+    "best places to visit in Italy in summer",
+    "how do I change a flat tyre on my bike",
+    "what is the stock price of Apple today",
+    "can you help me with my chemistry homework",
+    "my cat keeps scratching the sofa, what should I do",
+    "who painted the Mona Lisa",
+    "how do I reset my bank card PIN",
+    "what are the symptoms of the flu",
+    "how long should I boil an egg",
+    "is it going to snow this weekend",
+    "what's a good name for a puppy",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    threshold: float
+    method: str  # "sample": the team's questions; "headings": generated from the articles
+    model: str
+    answerable: int
+    out_of_scope: int
+    answerable_declined: int
+    out_of_scope_declined: int
+    calibrated_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def choose_threshold(answerable: Sequence[float], out_of_scope: Sequence[float]) -> float:
+    """The highest threshold that declines at most MAX_ANSWERABLE_DECLINED of the answerable
+    scores; when the two sets do not overlap, halfway between them."""
+    ranked = sorted(answerable)
+    allowed = math.floor(MAX_ANSWERABLE_DECLINED * len(ranked))
+    ceiling = ranked[allowed] if ranked else 0.0  # scores below the threshold are declined
+    highest_off = max(out_of_scope, default=0.0)
+    if highest_off < ceiling:
+        return round((highest_off + ceiling) / 2, 3)
+    return round(ceiling, 3)
+
+
+def heading_questions(titles: Sequence[str], headings: Sequence[str]) -> list[str]:
+    """Article titles and section headings as questions, skipping generic ones."""
+    seen: set[str] = set()
+    questions = []
+    for text in (*titles, *headings):
+        key = text.strip().lower()
+        if len(key.split()) < 2 or key in seen:
+            continue
+        seen.add(key)
+        questions.append(text.strip())
+    return questions

@@ -1,0 +1,124 @@
+"""Split the tmux manual and the SQLite FAQ into help-center articles (run once; output is committed)."""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+ARTICLE_WORDS = 380
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-")
+
+
+def tmux_articles(manual: str) -> dict[str, str]:
+    sections = re.split(r"\n(?=[A-Z][A-Z ]+\n)", manual)
+    articles: dict[str, str] = {}
+    for section in sections:
+        head, _, body = section.partition("\n")
+        title = head.strip().title()
+        if title in {"Name", "Synopsis", "See Also", "Authors"} or title.startswith("Tmux("):
+            continue
+        lines = [line.rstrip() for line in body.splitlines()]
+        entries = _entries(lines)
+        if entries:
+            intro = _paragraphs(lines[: entries[0][0]])
+            if len(" ".join(intro).split()) >= 40:
+                _add(articles, f"{title}: overview", intro)
+            groups: list[list[tuple[str, list[str]]]] = [[]]
+            for start, end in _entry_spans(entries, len(lines)):
+                name = lines[start].split()[0]
+                words = sum(len(line.split()) for line in lines[start:end])
+                used = sum(len(" ".join(p).split()) for _, p in groups[-1])
+                if groups[-1] and used + words > ARTICLE_WORDS:
+                    groups.append([])
+                groups[-1].append((name, _paragraphs(lines[start:end], keep_first=True)))
+            for group in groups:
+                names = ", ".join(name for name, _ in group[:6])
+                names += " and more" if len(group) > 6 else ""
+                text = []
+                for name, paragraphs in group:
+                    text += [f"## {name}", *paragraphs]
+                _add(articles, f"{title}: {names}", text)
+        else:
+            paragraphs = _paragraphs(lines)
+            part: list[str] = []
+            count = 1
+            for paragraph in paragraphs:
+                part.append(paragraph)
+                if len(" ".join(part).split()) > ARTICLE_WORDS:
+                    _add(articles, f"{title} (part {count})", part)
+                    part, count = [], count + 1
+            if part:
+                _add(articles, title if count == 1 else f"{title} (part {count})", part)
+    return articles
+
+
+def _entries(lines: list[str]) -> list[tuple[int, int]]:
+    """Indexes of lines that start a command/option entry: indented 5, followed by deeper text."""
+    found = []
+    for i, line in enumerate(lines[:-1]):
+        if re.match(r"^ {5}\S", line):
+            nxt = next((x for x in lines[i + 1 :] if x.strip()), "")
+            if re.match(r"^ {13,}\S", nxt) and not re.match(r"^ {5}\S", lines[i - 1] if i else ""):
+                found.append((i, 0))
+    return found
+
+
+def _entry_spans(entries: list[tuple[int, int]], end: int) -> list[tuple[int, int]]:
+    starts = [i for i, _ in entries]
+    return list(zip(starts, [*starts[1:], end], strict=True))
+
+
+def _paragraphs(lines: list[str], keep_first: bool = False) -> list[str]:
+    text = "\n".join(lines).replace("\u2010\n", "")
+    out = []
+    for block in re.split(r"\n\s*\n", text):
+        words = " ".join(block.split())
+        if words:
+            out.append(words)
+    if keep_first and out:
+        out[0] = f"`{out[0]}`" if len(out[0]) < 200 else out[0]
+    return out
+
+
+def _add(articles: dict[str, str], title: str, paragraphs: list[str]) -> None:
+    slug = slugify(title)
+    while slug in articles:
+        slug += "-2"
+    articles[slug] = f"# {title}\n\n" + "\n\n".join(paragraphs) + "\n"
+
+
+def sqlite_faq(page: str) -> dict[str, str]:
+    articles: dict[str, str] = {}
+    for body in re.findall(r'<a name="q\d+"></a>(.*?)(?=<a name="q\d+"></a>|<hr|</body>)', page, re.S):
+        text = html.unescape(re.sub(r"<[^>]+>", " ", body))
+        text = re.sub(r"[ \t]+", " ", text)
+        question, _, answer = text.strip().partition("\n")
+        question = re.sub(r"^\(\d+\)\s*", "", question.strip())
+        paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", answer) if p.split()]
+        _add(articles, question, paragraphs)
+    return articles
+
+
+def write(folder: Path, articles: dict[str, str]) -> None:
+    folder.mkdir(exist_ok=True)
+    for slug, text in articles.items():
+        (folder / f"{slug}.md").write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    manual = subprocess.run(
+        "MANWIDTH=100 man tmux | col -bx", shell=True, check=True, capture_output=True, text=True
+    ).stdout
+    write(HERE / "tmux", tmux_articles(manual))
+    write(HERE / "sqlite_faq", sqlite_faq(Path(sys.argv[1]).read_text(encoding="utf-8")))
+
+
+if __name__ == "__main__":
+    main()

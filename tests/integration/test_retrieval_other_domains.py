@@ -1,0 +1,138 @@
+"""Retrieval quality through the database on knowledge bases from other domains, and the
+per-knowledge-base calibration of the decline threshold (tests/data/retrieval/README.md).
+
+Floors sit a little under the measured values in docs/retrieval.md, "Other domains".
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from server.actions.knowledge import KnowledgeBase
+from server.actions.knowledge_calibration import calibrate, reset
+from server.actions.knowledge_import import import_files, read_sources
+from server.assistant.embeddings import LocalMiniLM
+from server.assistant.kb_eval import EvalSummary, evaluate_file, parse_eval_file
+from server.assistant.retrieval import Retriever
+from server.assistant.retrieval_eval import DECLINE_THRESHOLD
+from server.embedded import EmbeddedPostgres
+from server.store.db import create_pool
+from server.store.migrations import migrate_dsn
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "retrieval"
+
+
+@dataclass
+class KnowledgeSetup:
+    """What evaluate_file and calibrate read of the assistant."""
+
+    knowledge: KnowledgeBase
+    retriever: Retriever
+
+
+async def _imported(postgres: EmbeddedPostgres, minilm: LocalMiniLM, name: str) -> str:
+    dsn = postgres.create_database(f"parley_kb_{name}")
+    await migrate_dsn(dsn)
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        sources, errors = read_sources([DATA / name])
+        items = await import_files(KnowledgeBase(pool, minilm), sources)
+        assert not errors and all(i.outcome == "created" for i in items), items
+    finally:
+        await pool.close()
+    return dsn
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def tmux_pool(
+    embedded_postgres: EmbeddedPostgres, minilm: LocalMiniLM
+) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(
+        await _imported(embedded_postgres, minilm, "tmux"), min_size=1, max_size=4
+    )
+    yield pool
+    await pool.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def sqlite_pool(
+    embedded_postgres: EmbeddedPostgres, minilm: LocalMiniLM
+) -> AsyncIterator[asyncpg.Pool]:
+    dsn = await _imported(embedded_postgres, minilm, "sqlite_faq")
+    pool = await create_pool(dsn, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
+def _setup(pool: asyncpg.Pool, minilm: LocalMiniLM) -> KnowledgeSetup:
+    return KnowledgeSetup(KnowledgeBase(pool, minilm), Retriever(pool, minilm))
+
+
+async def _evaluate(setup: KnowledgeSetup, name: str) -> EvalSummary:
+    questions = parse_eval_file(DATA / name / "eval.tsv")
+    return await evaluate_file(setup, questions)  # type: ignore[arg-type]
+
+
+async def test_faq_style_sqlite_with_the_default_threshold(
+    sqlite_pool: asyncpg.Pool, minilm: LocalMiniLM
+) -> None:
+    summary = await _evaluate(_setup(sqlite_pool, minilm), "sqlite_faq")
+    assert (summary.answerable, summary.out_of_scope) == (40, 11)
+    assert summary.threshold == DECLINE_THRESHOLD and not summary.calibrated
+    assert summary.recall_at_1 >= 0.95  # measured 0.975
+    assert summary.recall_at_3 >= 0.95  # measured 0.975
+    assert summary.answerable_declined == 0  # measured 0
+    assert summary.none_declined >= 6  # measured 7 of 11
+
+
+async def test_tmux_manual_with_the_default_threshold(
+    tmux_pool: asyncpg.Pool, minilm: LocalMiniLM
+) -> None:
+    summary = await _evaluate(_setup(tmux_pool, minilm), "tmux")
+    assert (summary.answerable, summary.out_of_scope) == (56, 13)
+    assert summary.recall_at_1 >= 0.33  # measured 0.357: see docs/retrieval.md, a hard set
+    assert summary.recall_at_3 >= 0.68  # measured 0.732
+    assert summary.answerable_declined <= 3  # measured 3 of 56
+    assert summary.none_declined >= 10  # measured 11 of 13, near-domain included
+
+
+async def test_calibration_from_sample_questions_is_stored_and_used(
+    sqlite_pool: asyncpg.Pool, minilm: LocalMiniLM
+) -> None:
+    setup = _setup(sqlite_pool, minilm)
+    sample = parse_eval_file(DATA / "sqlite_faq" / "eval.tsv")
+    try:
+        result = await calibrate(setup, sample)  # type: ignore[arg-type]
+        assert result.method == "sample" and result.answerable == 40
+        assert result.answerable_declined <= 1  # at most 3% of 40
+        assert result.threshold > DECLINE_THRESHOLD  # this FAQ separates better than the default
+        # A fresh retriever (another process) reads the stored threshold.
+        summary = await _evaluate(_setup(sqlite_pool, minilm), "sqlite_faq")
+        assert summary.calibrated and summary.threshold == pytest.approx(result.threshold)
+        assert summary.answerable_declined == result.answerable_declined
+        assert summary.none_declined >= 8  # measured 9 of 11
+    finally:
+        await reset(setup)  # type: ignore[arg-type]
+    after = await _evaluate(setup, "sqlite_faq")
+    assert not after.calibrated and after.threshold == DECLINE_THRESHOLD
+
+
+async def test_calibration_from_headings_without_sample_questions(
+    tmux_pool: asyncpg.Pool, minilm: LocalMiniLM
+) -> None:
+    setup = _setup(tmux_pool, minilm)
+    try:
+        result = await calibrate(setup)  # type: ignore[arg-type]
+        assert result.method == "headings" and result.answerable > 50
+        assert 0.33 <= result.threshold <= 0.40
+        summary = await _evaluate(setup, "tmux")
+        assert summary.calibrated and summary.threshold == pytest.approx(result.threshold)
+        assert summary.answerable_declined <= 4
+    finally:
+        await reset(setup)  # type: ignore[arg-type]

@@ -1,0 +1,101 @@
+"""A table of ways customers ask for a person (and look-alikes that must not count), in
+English and German."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.core.intents import Intent, classify
+
+WANTS_A_PERSON = [
+    # English
+    "human",
+    "agent please",
+    "a real person please",
+    "live agent",
+    "talk to a human",
+    "can I speak with someone",
+    "I want to talk to a person",
+    "i need a human",
+    "connect me to an agent",
+    "transfer me to support",
+    "put me through to someone",
+    "no wait, a human please, this is urgent",
+    "speak to a manager",
+    "can I talk to your manager",
+    "I'd like to speak with customer service",
+    "I would like to talk to customer support",
+    "let me talk to a real person",
+    "get me a human",
+    "is there a person I can talk to?",
+    "are there any humans there",
+    "can a human help me",
+    "I want a real human, not a bot",
+    "stop, I want to talk to someone",
+    "please escalate this",
+    "representative",
+    "operator",
+    "customer service please",
+    "call me, I need a person",
+    "I'd rather speak to someone from your team",
+    "hand me over to an agent",
+    "this bot is useless, get me a person",
+    "can someone from support contact me",
+    "human please!!",
+    "talk to support",
+    # German
+    "Mitarbeiter bitte",
+    "ich möchte mit einem Menschen sprechen",
+    "mit einem Mitarbeiter sprechen",
+    "kann ich mit jemandem reden",
+    "ich will einen echten Menschen",
+    "bitte verbinden Sie mich mit einem Berater",
+    "ich brauche einen Mitarbeiter",
+    "echte Person bitte",
+    "Kundenservice bitte",
+    "kann ich bitte mit dem Support sprechen",
+    "ich möchte mit Ihrem Vorgesetzten sprechen",
+    "keinen Bot, einen Menschen bitte",
+    "gibt es hier einen Menschen",
+    "Mensch bitte, es ist dringend",
+]
+
+NOT_A_REQUEST = [
+    # English look-alikes
+    "what is your human resources policy",
+    "I'm not a robot",
+    "how do I add an agent to my team?",
+    "how many people can join the free plan",
+    "can I invite someone to my workspace",
+    "how do I transfer ownership of the workspace",
+    "does the API support personal keys",
+    "where do I manage agents' permissions",
+    "the person I invited didn't get the email",
+    "can my manager see my calendar",
+    "how do I share a booking page with a colleague",
+    "customer support hours on weekends?",
+    "can someone help me add a user",
+    "I want support for SSO",
+    "is the manager role able to delete events",
+    # German look-alikes
+    "wie füge ich einen Mitarbeiter zum Team hinzu",
+    "ich bin kein Roboter",
+    "wie viele Personen passen in den kostenlosen Plan",
+    "kann mein Vorgesetzter meinen Kalender sehen",
+    "wie lade ich jemanden in meinen Arbeitsbereich ein",
+]
+
+
+def test_the_table_is_large_enough() -> None:
+    assert len(WANTS_A_PERSON) + len(NOT_A_REQUEST) >= 60
+    assert len(NOT_A_REQUEST) >= 15
+
+
+@pytest.mark.parametrize("text", WANTS_A_PERSON)
+def test_asks_for_a_person(text: str) -> None:
+    assert classify(text) is Intent.HUMAN
+
+
+@pytest.mark.parametrize("text", NOT_A_REQUEST)
+def test_is_not_a_request_for_a_person(text: str) -> None:
+    assert classify(text) is not Intent.HUMAN
