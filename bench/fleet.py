@@ -149,28 +149,28 @@ def stop(servers: list[Server]) -> None:
             server.process.wait()
 
 
-async def seed_agents(dsn: str, count: int) -> list[str]:
-    """`count` admin agents (admins may join any conversation, wherever routing assigned it)
-    in the default team; returns their emails. One password hash serves them all."""
+async def seed_agents(dsn: str, count: int) -> list[tuple[str, str]]:
+    """`count` agents, each the only member of a team of its own: a customer who asks for that
+    team is assigned to that agent, so every conversation is in the state most messages are
+    sent in (assigned, its agent following it) and no routing event reaches other pairs.
+    Returns (email, team slug) pairs; one password hash serves them all."""
     from server.auth.passwords import hash_password
 
     password_hash = await hash_password(PASSWORD)
     run = uuid.uuid4().hex[:6]
-    emails = [f"load{index}-{run}@example.test" for index in range(count)]
+    seeds = [(f"load{index}-{run}@example.test", f"load{index}-{run}") for index in range(count)]
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("INSERT INTO teams (slug, name, is_default) VALUES "
-                           "('support', 'Support', true) ON CONFLICT DO NOTHING")
         await conn.executemany(
-            "WITH agent AS (INSERT INTO agents (email, display_name, role, password_hash) "
-            "VALUES ($1, $2, 'admin', $3) RETURNING id) "
-            "INSERT INTO agent_teams SELECT agent.id, teams.id FROM agent, teams "
-            "WHERE teams.is_default",
-            [(email, f"Load agent {index}", password_hash) for index, email in enumerate(emails)],
+            "WITH team AS (INSERT INTO teams (slug, name) VALUES ($2, $2) RETURNING id), "
+            "agent AS (INSERT INTO agents (email, display_name, password_hash) "
+            "VALUES ($1, $2, $3) RETURNING id) "
+            "INSERT INTO agent_teams SELECT agent.id, team.id FROM agent, team",
+            [(email, team, password_hash) for email, team in seeds],
         )
     finally:
         await conn.close()
-    return emails
+    return seeds
 
 
 class Generator:

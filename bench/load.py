@@ -62,6 +62,7 @@ class Tally:
     strays: int = 0
     acked: int = 0
     ack_errors: dict[str, int] = field(default_factory=dict)
+    other_events: dict[str, int] = field(default_factory=dict)
     everything_in: asyncio.Event = field(default_factory=asyncio.Event)
     expected: int = -1
 
@@ -80,7 +81,8 @@ class Generator:
         self.run_id = uuid.uuid4().hex[:8]
         self.sent_total = 0
 
-    async def setup(self, pairs: list[dict[str, str]], idle: int, idle_url: str) -> dict[str, Any]:
+    async def setup(self, pairs: list[dict[str, str]], idle: int, idle_url: str,
+                    routed: bool) -> dict[str, Any]:
         started = time.monotonic()
         gate = asyncio.Semaphore(SETUP_CONCURRENCY)
         errors: list[str] = []
@@ -88,7 +90,7 @@ class Generator:
         async def one(spec: dict[str, str]) -> None:
             async with gate:
                 try:
-                    self._add(await self._pair(spec))
+                    self._add(await self._pair(spec, routed))
                 except Exception as exc:  # counted and reported: the table shows setup errors
                     errors.append(f"{type(exc).__name__}: {exc}"[:200])
 
@@ -97,17 +99,32 @@ class Generator:
         return {"pairs": len(self.pairs), "idle": len(self.idle), "errors": errors,
                 "idle_errors": idle_errors, "seconds": round(time.monotonic() - started, 2)}
 
-    async def _pair(self, spec: dict[str, str]) -> Pair:
+    async def _pair(self, spec: dict[str, str], routed: bool) -> Pair:
+        """Agent online first, then its customer asks for the agent's own team: with routing
+        (Parley) the conversation is assigned to this agent, which the pair waits for so that
+        no assignment happens during a measured point."""
         async with self.http.post(f"{spec['agent_url']}/api/v1/auth/login",
                                   json={"email": spec["email"], "password": PASSWORD}) as reply:
             token = (await reply.json())["data"]["token"]
         pair = Pair(Connection("/customer"), Connection("/agent"))
-        pair.agent.on_event = lambda name, payload: self._agent_event(name, payload)
+        assigned: asyncio.Queue[str] = asyncio.Queue()
+
+        def on_setup_event(name: str, payload: Any) -> None:
+            if name == "assigned":
+                assigned.put_nowait(payload["conversation"]["id"])
+
+        pair.agent.on_event = on_setup_event
         await pair.agent.open(self.http, spec["agent_url"], {"token": token})
         await pair.customer.open(self.http, spec["customer_url"])
-        started = _ok(await pair.customer.call("start_conversation", {"new": True}))
+        started = _ok(await pair.customer.call(
+            "start_conversation", {"new": True, "team": spec["team"] or None}))
         pair.conversation_id = started["conversation"]["id"]
         _ok(await pair.agent.call("join", {"conversation_id": pair.conversation_id}))
+        if routed:
+            async with asyncio.timeout(30):
+                while await assigned.get() != pair.conversation_id:
+                    pass
+        pair.agent.on_event = self._agent_event
         return pair
 
     def _add(self, pair: Pair) -> None:
@@ -132,6 +149,8 @@ class Generator:
 
     def _agent_event(self, name: str, payload: Any) -> None:
         if name != "message":
+            # Whatever else reaches agents during a point is load the table should explain.
+            self.tally.other_events[name] = self.tally.other_events.get(name, 0) + 1
             return
         now = time.monotonic()
         tally = self.tally
@@ -204,6 +223,7 @@ class Generator:
             "sent": total, "delivered": delivered, "missing": missing,
             "duplicates": tally.duplicates, "out_of_order": tally.out_of_order,
             "strays": tally.strays, "acked": tally.acked, "ack_errors": tally.ack_errors,
+            "agent_other_events": tally.other_events,
             "unacked": sum(1 for future in pending if not future.done()),
             "latencies_ms": [round(value, 3) for value in tally.latencies_ms],
             "send_lag_ms_max": round(max(lags_ms, default=0.0), 1),
@@ -264,7 +284,8 @@ async def serve_commands() -> None:
     async def run(command: dict[str, Any]) -> dict[str, Any]:
         op = command["op"]
         if op == "setup":
-            result = await generator.setup(command["pairs"], command["idle"], command["idle_url"])
+            result = await generator.setup(command["pairs"], command["idle"], command["idle_url"],
+                                           command["routed"])
         elif op == "point":
             result = await generator.point(command["rate"], command["duration"])
         elif op == "storm":

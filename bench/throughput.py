@@ -77,16 +77,16 @@ async def measure(options: Options, services: Services) -> dict[str, Any]:
 
 async def _measure_one(kind: str, options: Options, services: Services) -> dict[str, Any]:
     if kind == "parley":
-        emails = await seed_agents(services.dsn, options.pairs)
+        agents = await seed_agents(services.dsn, options.pairs)
         servers = start_parley(services, options.processes)
     else:
-        emails = [f"load{index}@example.test" for index in range(options.pairs)]
+        agents = [(f"load{index}@example.test", "") for index in range(options.pairs)]
         servers = start_bare(services.data_dir)
     generators: list[Generator] = []
     try:
         await wait_ready(servers)
         generators = [await Generator.start() for _ in range(options.generators)]
-        setup = await _setup(generators, servers, emails, options)
+        setup = await _setup(generators, servers, agents, options, routed=kind == "parley")
         points = [await _point(generators, servers, services, rate, options.duration)
                   for rate in options.rates]
         storm = await _storm(generators, servers, services, options) if options.storm else None
@@ -98,21 +98,22 @@ async def _measure_one(kind: str, options: Options, services: Services) -> dict[
         stop(servers)
 
 
-async def _setup(generators: list[Generator], servers: list[Server], emails: list[str],
-                 options: Options) -> dict[str, Any]:
+async def _setup(generators: list[Generator], servers: list[Server],
+                 agents: list[tuple[str, str]], options: Options, routed: bool) -> dict[str, Any]:
     urls = [server.url for server in servers]
     shares: list[list[dict[str, str]]] = [[] for _ in generators]
-    for index, email in enumerate(emails):
+    for index, (email, team) in enumerate(agents):
         shares[index % len(generators)].append({
             "customer_url": urls[index % len(urls)],
             "agent_url": urls[(index + 1) % len(urls)],
             "email": email,
+            "team": team,
         })
     idle = [options.idle // len(generators)] * len(generators)
     idle[0] += options.idle - sum(idle)
     answers = await asyncio.gather(*(
         generator.ask("setup", SETUP_TIMEOUT, pairs=share, idle=count,
-                      idle_url=urls[index % len(urls)])
+                      idle_url=urls[index % len(urls)], routed=routed)
         for index, (generator, share, count) in enumerate(zip(generators, shares, idle,
                                                               strict=True))
     ))
@@ -150,17 +151,14 @@ def summarise(rate: float, answers: list[dict[str, Any]], server_cpu: float,
     wall = max(answer["wall_seconds"] for answer in answers)
     counts = {key: sum(answer[key] for answer in answers)
               for key in ("missing", "duplicates", "out_of_order", "strays", "unacked")}
-    ack_errors: dict[str, int] = {}
-    for answer in answers:
-        for code, count in answer["ack_errors"].items():
-            ack_errors[code] = ack_errors.get(code, 0) + count
+    ack_errors, other_events = _added(answers, "ack_errors"), _added(answers, "agent_other_events")
     return {
         "rate": rate, "sent": sent, "delivered": delivered,
         "achieved": round(delivered / active, 1) if active > 0 else 0.0,
         "p50_ms": round(percentile(latencies, 50), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
         "max_ms": round(max(latencies, default=float("nan")), 1),
-        **counts, "ack_errors": ack_errors,
+        **counts, "ack_errors": ack_errors, "agent_other_events": other_events,
         "errors": sum(counts.values()) + sum(ack_errors.values()),
         "server_us_per_msg": round(server_cpu / max(sent, 1) * 1e6),
         "postgres_us_per_msg": round(postgres_cpu / max(sent, 1) * 1e6),
@@ -169,6 +167,14 @@ def summarise(rate: float, answers: list[dict[str, Any]], server_cpu: float,
         "send_lag_ms_max": max(answer["send_lag_ms_max"] for answer in answers),
         "longest_gap_ms": max(answer["longest_gap_ms"] for answer in answers),
     }
+
+
+def _added(answers: list[dict[str, Any]], key: str) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for answer in answers:
+        for name, count in answer[key].items():
+            total[name] = total.get(name, 0) + count
+    return total
 
 
 async def _storm(generators: list[Generator], servers: list[Server], services: Services,
