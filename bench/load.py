@@ -69,6 +69,28 @@ class Tally:
     def error(self, code: str) -> None:
         self.ack_errors[code] = self.ack_errors.get(code, 0) + 1
 
+    def sending(self, pair: Pair, client_id: str, place: int, due: float) -> None:
+        pair.order[client_id] = place
+        self.scheduled[client_id] = due
+
+    def heard(self, client_id: Any, pair: Pair | None, now: float) -> None:
+        """An agent's `message` event: exactly once, in sending order within its conversation."""
+        if pair is None or client_id not in pair.order:
+            self.strays += 1  # not sent to this conversation in this point
+            return
+        scheduled = self.scheduled.pop(client_id, None)
+        if scheduled is None:
+            self.duplicates += 1
+            return
+        self.latencies_ms.append((now - scheduled) * 1000)
+        self.delivered_at.append(now)
+        place = pair.order[client_id]
+        if place < pair.highest:
+            self.out_of_order += 1
+        pair.highest = max(pair.highest, place)
+        if len(self.latencies_ms) == self.expected:
+            self.everything_in.set()
+
 
 class Generator:
     def __init__(self) -> None:
@@ -148,30 +170,12 @@ class Generator:
         return failed
 
     def _agent_event(self, name: str, payload: Any) -> None:
-        if name != "message":
+        if name == "message":
+            pair = self.by_conversation.get(payload.get("conversation_id"))
+            self.tally.heard(payload.get("client_id"), pair, time.monotonic())
+        else:
             # Whatever else reaches agents during a point is load the table should explain.
             self.tally.other_events[name] = self.tally.other_events.get(name, 0) + 1
-            return
-        now = time.monotonic()
-        tally = self.tally
-        client_id = payload.get("client_id")
-        scheduled = tally.scheduled.pop(client_id, None)
-        pair = self.by_conversation.get(payload.get("conversation_id"))
-        if scheduled is None or pair is None:
-            # Seen already (a duplicate) or from an earlier point (a straggler).
-            if pair is not None and client_id in pair.order:
-                tally.duplicates += 1
-            else:
-                tally.strays += 1
-            return
-        tally.latencies_ms.append((now - scheduled) * 1000)
-        tally.delivered_at.append(now)
-        place = pair.order[client_id]
-        if place < pair.highest:
-            tally.out_of_order += 1
-        pair.highest = max(pair.highest, place)
-        if len(tally.latencies_ms) == tally.expected:
-            tally.everything_in.set()
 
     def _acked(self, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
@@ -203,8 +207,7 @@ class Generator:
             pair = self.pairs[k % len(self.pairs)]
             self.sent_total += 1
             client_id = f"{self.run_id}-{self.sent_total}"
-            pair.order[client_id] = k
-            tally.scheduled[client_id] = due
+            tally.sending(pair, client_id, k, due)
             future = await pair.customer.emit("send_message", {
                 "conversation_id": pair.conversation_id, "client_id": client_id,
                 "body": f"load message {k}"})

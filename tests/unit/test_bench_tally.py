@@ -1,0 +1,38 @@
+"""The load generator's delivery checks (bench/load.py): what counts as a duplicate, a message
+out of order and a straggler, so that a harness run reporting zeros means something."""
+
+from __future__ import annotations
+
+from bench.load import Pair, Tally
+from bench.wire import Connection
+
+
+def _pair() -> Pair:
+    return Pair(Connection("/customer"), Connection("/agent"), conversation_id="c1")
+
+
+async def test_in_order_once_is_clean_and_completes() -> None:
+    tally, pair = Tally(expected=2), _pair()
+    tally.sending(pair, "a", 0, due=1.0)
+    tally.sending(pair, "b", 1, due=1.5)
+    tally.heard("a", pair, now=1.010)
+    tally.heard("b", pair, now=1.520)
+    assert (tally.duplicates, tally.out_of_order, tally.strays) == (0, 0, 0)
+    assert [round(ms) for ms in tally.latencies_ms] == [10, 20]
+    assert tally.everything_in.is_set()
+    assert tally.scheduled == {}
+
+
+async def test_duplicates_reordering_and_strays_are_counted() -> None:
+    tally, pair = Tally(expected=3), _pair()
+    for place, client_id in enumerate(["a", "b", "c"]):
+        tally.sending(pair, client_id, place, due=1.0)
+    tally.heard("b", pair, now=1.1)
+    tally.heard("a", pair, now=1.2)  # sent before b, heard after it
+    tally.heard("b", pair, now=1.3)  # b again
+    tally.heard("z", pair, now=1.4)  # never sent in this point
+    tally.heard("c", None, now=1.5)  # a conversation this generator does not know
+    assert (tally.duplicates, tally.out_of_order, tally.strays) == (1, 1, 2)
+    assert len(tally.latencies_ms) == 2
+    assert not tally.everything_in.is_set()
+    assert set(tally.scheduled) == {"c"}
