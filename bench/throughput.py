@@ -210,6 +210,22 @@ async def _storm(generators: list[Generator], servers: list[Server], services: S
     }
 
 
+GENERATOR_CPU_LIMIT_PCT = 80
+SEND_LAG_LIMIT_MS = 20.0
+
+
+def bench_limits(point: dict[str, Any]) -> list[str]:
+    """Signs that the load generators, not the server, limited a point."""
+    warnings = []
+    if max(point["generator_cpu_pct"]) > GENERATOR_CPU_LIMIT_PCT:
+        warnings.append(f"a load generator used over {GENERATOR_CPU_LIMIT_PCT}% of a core: "
+                        "add --generators")
+    if point["send_lag_ms_max"] > SEND_LAG_LIMIT_MS:
+        warnings.append(f"a generator sent up to {point['send_lag_ms_max']} ms late "
+                        "(a busy machine or a busy generator)")
+    return warnings
+
+
 def table(report: dict[str, Any]) -> str:
     lines = []
     header = (f"{'server':<8} {'rate':>6} {'achieved':>8} {'p50 ms':>7} {'p99 ms':>8} "
@@ -226,6 +242,8 @@ def table(report: dict[str, Any]) -> str:
             )
         lines.append(f"{kind}: highest rate with p99 < 50 ms and no errors: "
                      f"{result['best_rate_p99_under_50ms']}")
+        lines += [f"{kind} at {p['rate']:g}: WARNING {warning}"
+                  for p in result["points"] for warning in bench_limits(p)]
         if result["storm"]:
             storm = {k: v for k, v in result["storm"].items() if k != "live"}
             live = result["storm"]["live"]
