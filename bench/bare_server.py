@@ -66,18 +66,27 @@ def create_app() -> web.Application:
             conversation_id = data["conversation_id"]
             last_seq[conversation_id] += 1
             message = {
-                "id": str(next(message_ids)), "conversation_id": conversation_id,
-                "seq": last_seq[conversation_id], "client_id": data["client_id"],
-                "body": data.get("body", ""), "sender_type": namespace.strip("/"),
+                "id": str(next(message_ids)),
+                "conversation_id": conversation_id,
+                "seq": last_seq[conversation_id],
+                "client_id": data["client_id"],
+                "body": data.get("body", ""),
+                "sender_type": namespace.strip("/"),
                 "created_at": datetime.now(UTC).isoformat(),
             }
             for audience in NAMESPACES:
                 await sio.emit("message", message, room=conversation_id, namespace=audience)
-            return {"ok": True, "data": {
-                "message_id": message["id"], "conversation_id": conversation_id,
-                "seq": message["seq"], "client_id": message["client_id"],
-                "created_at": message["created_at"], "duplicate": False,
-            }}
+            return {
+                "ok": True,
+                "data": {
+                    "message_id": message["id"],
+                    "conversation_id": conversation_id,
+                    "seq": message["seq"],
+                    "client_id": message["client_id"],
+                    "created_at": message["created_at"],
+                    "duplicate": False,
+                },
+            }
 
         return send_message
 
@@ -104,8 +113,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     gc.set_threshold(50_000, 50, 1_000)
-    web.run_app(create_app(), host="127.0.0.1", port=args.port, print=None,
-                loop=uvloop.new_event_loop(), shutdown_timeout=1)
+    web.run_app(
+        create_app(),
+        host="127.0.0.1",
+        port=args.port,
+        print=None,
+        loop=uvloop.new_event_loop(),
+        shutdown_timeout=1,
+    )
 
 
 if __name__ == "__main__":

@@ -100,28 +100,49 @@ def start_parley(services: Services, count: int) -> list[Server]:
     for index in range(count):
         port = free_port()
         env = {
-            **os.environ, "DATABASE_URL": services.dsn, "REDIS_URL": services.redis_url,
-            "PARLEY_SECRET_KEY": SECRET, "PARLEY_REDIS_PREFIX": prefix,
-            "PARLEY_DATA_DIR": str(services.data_dir), "PARLEY_DEMO_ACCOUNTS": "false",
-            "PARLEY_LOG_LEVEL": "WARNING", "PORT": str(port), "PARLEY_HOST": "127.0.0.1",
-            "PARLEY_UNANSWERED_TIMEOUT": "0", "PARLEY_KB_DEMO": "false",
-            "PARLEY_ASSISTANT_MODE": "off", "PARLEY_DB_POOL_MAX": "20",
+            **os.environ,
+            "DATABASE_URL": services.dsn,
+            "REDIS_URL": services.redis_url,
+            "PARLEY_SECRET_KEY": SECRET,
+            "PARLEY_REDIS_PREFIX": prefix,
+            "PARLEY_DATA_DIR": str(services.data_dir),
+            "PARLEY_DEMO_ACCOUNTS": "false",
+            "PARLEY_LOG_LEVEL": "WARNING",
+            "PORT": str(port),
+            "PARLEY_HOST": "127.0.0.1",
+            "PARLEY_UNANSWERED_TIMEOUT": "0",
+            "PARLEY_KB_DEMO": "false",
+            "PARLEY_ASSISTANT_MODE": "off",
+            "PARLEY_DB_POOL_MAX": "20",
         }
-        servers.append(_spawn([sys.executable, "-m", "server", "serve"], env, port,
-                              services.data_dir / f"parley-{index}.log"))
+        servers.append(
+            _spawn(
+                [sys.executable, "-m", "server", "serve"],
+                env,
+                port,
+                services.data_dir / f"parley-{index}.log",
+            )
+        )
     return servers
 
 
 def start_bare(data_dir: Path) -> list[Server]:
     port = free_port()
-    return [_spawn([sys.executable, "-m", "bench.bare_server", "--port", str(port)],
-                   dict(os.environ), port, data_dir / "bare.log")]
+    return [
+        _spawn(
+            [sys.executable, "-m", "bench.bare_server", "--port", str(port)],
+            dict(os.environ),
+            port,
+            data_dir / "bare.log",
+        )
+    ]
 
 
 def _spawn(argv: list[str], env: dict[str, str], port: int, log: Path) -> Server:
     with log.open("ab") as out:
-        process = subprocess.Popen(argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
     return Server(process, f"http://127.0.0.1:{port}", log)
 
 
@@ -185,8 +206,13 @@ class Generator:
     @classmethod
     async def start(cls) -> Generator:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.load", cwd=ROOT, limit=64 * 1024 * 1024,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bench.load",
+            cwd=ROOT,
+            limit=64 * 1024 * 1024,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
         )
         return cls(process)
 
@@ -194,8 +220,9 @@ class Generator:
         assert self.process.stdin is not None
         command_id = next(self._ids)
         answer = self._waiting[command_id] = asyncio.get_running_loop().create_future()
-        self.process.stdin.write(json.dumps({"op": op, "id": command_id, **arguments}).encode()
-                                 + b"\n")
+        self.process.stdin.write(
+            json.dumps({"op": op, "id": command_id, **arguments}).encode() + b"\n"
+        )
         await self.process.stdin.drain()
         async with asyncio.timeout(limit_s):
             result = await answer

@@ -69,6 +69,18 @@ class Tally:
     def error(self, code: str) -> None:
         self.ack_errors[code] = self.ack_errors.get(code, 0) + 1
 
+    def answered(self, future: asyncio.Future[Any]) -> None:
+        """A `send_message` ack (of this point, even when it arrives after the point)."""
+        if future.cancelled() or future.exception() is not None:
+            self.error("disconnected")
+            return
+        answer = future.result()
+        if isinstance(answer, dict) and answer.get("ok"):
+            self.acked += 1
+        else:
+            code = answer.get("error", {}).get("code") if isinstance(answer, dict) else None
+            self.error(str(code))
+
     def sending(self, pair: Pair, client_id: str, place: int, due: float) -> None:
         pair.order[client_id] = place
         self.scheduled[client_id] = due
@@ -103,8 +115,9 @@ class Generator:
         self.run_id = uuid.uuid4().hex[:8]
         self.sent_total = 0
 
-    async def setup(self, pairs: list[dict[str, str]], idle: int, idle_url: str,
-                    routed: bool) -> dict[str, Any]:
+    async def setup(
+        self, pairs: list[dict[str, str]], idle: int, idle_url: str, routed: bool
+    ) -> dict[str, Any]:
         started = time.monotonic()
         gate = asyncio.Semaphore(SETUP_CONCURRENCY)
         errors: list[str] = []
@@ -118,15 +131,22 @@ class Generator:
 
         await asyncio.gather(*(one(spec) for spec in pairs))
         idle_errors = await self._connect_idle(idle, idle_url, gate)
-        return {"pairs": len(self.pairs), "idle": len(self.idle), "errors": errors,
-                "idle_errors": idle_errors, "seconds": round(time.monotonic() - started, 2)}
+        return {
+            "pairs": len(self.pairs),
+            "idle": len(self.idle),
+            "errors": errors,
+            "idle_errors": idle_errors,
+            "seconds": round(time.monotonic() - started, 2),
+        }
 
     async def _pair(self, spec: dict[str, str], routed: bool) -> Pair:
         """Agent online first, then its customer asks for the agent's own team: with routing
         (Parley) the conversation is assigned to this agent, which the pair waits for so that
         no assignment happens during a measured point."""
-        async with self.http.post(f"{spec['agent_url']}/api/v1/auth/login",
-                                  json={"email": spec["email"], "password": PASSWORD}) as reply:
+        async with self.http.post(
+            f"{spec['agent_url']}/api/v1/auth/login",
+            json={"email": spec["email"], "password": PASSWORD},
+        ) as reply:
             token = (await reply.json())["data"]["token"]
         pair = Pair(Connection("/customer"), Connection("/agent"))
         assigned: asyncio.Queue[str] = asyncio.Queue()
@@ -138,8 +158,11 @@ class Generator:
         pair.agent.on_event = on_setup_event
         await pair.agent.open(self.http, spec["agent_url"], {"token": token})
         await pair.customer.open(self.http, spec["customer_url"])
-        started = _ok(await pair.customer.call(
-            "start_conversation", {"new": True, "team": spec["team"] or None}))
+        started = _ok(
+            await pair.customer.call(
+                "start_conversation", {"new": True, "team": spec["team"] or None}
+            )
+        )
         pair.conversation_id = started["conversation"]["id"]
         _ok(await pair.agent.call("join", {"conversation_id": pair.conversation_id}))
         if routed:
@@ -177,17 +200,6 @@ class Generator:
             # Whatever else reaches agents during a point is load the table should explain.
             self.tally.other_events[name] = self.tally.other_events.get(name, 0) + 1
 
-    def _acked(self, future: asyncio.Future[Any]) -> None:
-        if future.cancelled() or future.exception() is not None:
-            self.tally.error("disconnected")
-            return
-        answer = future.result()
-        if isinstance(answer, dict) and answer.get("ok"):
-            self.tally.acked += 1
-        else:
-            code = answer.get("error", {}).get("code") if isinstance(answer, dict) else None
-            self.tally.error(str(code))
-
     async def point(self, rate: float, duration: float) -> dict[str, Any]:
         total = round(rate * duration) if self.pairs else 0
         tally = self.tally = Tally(expected=total)
@@ -208,10 +220,15 @@ class Generator:
             self.sent_total += 1
             client_id = f"{self.run_id}-{self.sent_total}"
             tally.sending(pair, client_id, k, due)
-            future = await pair.customer.emit("send_message", {
-                "conversation_id": pair.conversation_id, "client_id": client_id,
-                "body": f"load message {k}"})
-            future.add_done_callback(self._acked)
+            future = await pair.customer.emit(
+                "send_message",
+                {
+                    "conversation_id": pair.conversation_id,
+                    "client_id": client_id,
+                    "body": f"load message {k}",
+                },
+            )
+            future.add_done_callback(tally.answered)
             pending.append(future)
         sending_ended = time.monotonic()
         if total:
@@ -223,9 +240,14 @@ class Generator:
         delivered = len(tally.latencies_ms)
         last = max(tally.delivered_at, default=start)
         return {
-            "sent": total, "delivered": delivered, "missing": missing,
-            "duplicates": tally.duplicates, "out_of_order": tally.out_of_order,
-            "strays": tally.strays, "acked": tally.acked, "ack_errors": tally.ack_errors,
+            "sent": total,
+            "delivered": delivered,
+            "missing": missing,
+            "duplicates": tally.duplicates,
+            "out_of_order": tally.out_of_order,
+            "strays": tally.strays,
+            "acked": tally.acked,
+            "ack_errors": tally.ack_errors,
             "agent_other_events": tally.other_events,
             "unacked": sum(1 for future in pending if not future.done()),
             "latencies_ms": [round(value, 3) for value in tally.latencies_ms],
@@ -239,11 +261,15 @@ class Generator:
     async def storm_connect(self, count: int, url: str) -> dict[str, Any]:
         started = time.monotonic()
         sockets = [Connection("/customer") for _ in range(count)]
-        outcomes = await asyncio.gather(*(s.open(self.http, url) for s in sockets),
-                                        return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(s.open(self.http, url) for s in sockets), return_exceptions=True
+        )
         self.storm = [s for s, outcome in zip(sockets, outcomes, strict=True) if outcome is None]
-        return {"connected": len(self.storm), "failed": count - len(self.storm),
-                "seconds": round(time.monotonic() - started, 3)}
+        return {
+            "connected": len(self.storm),
+            "failed": count - len(self.storm),
+            "seconds": round(time.monotonic() - started, 3),
+        }
 
     async def storm_drop(self) -> dict[str, Any]:
         started = time.monotonic()
@@ -253,8 +279,9 @@ class Generator:
 
     async def close(self) -> None:
         every = [c for pair in self.pairs for c in (pair.customer, pair.agent)]
-        await asyncio.gather(*(c.close() for c in every + self.idle + self.storm),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(c.close() for c in every + self.idle + self.storm), return_exceptions=True
+        )
         await self.http.close()
 
 
@@ -287,8 +314,9 @@ async def serve_commands() -> None:
     async def run(command: dict[str, Any]) -> dict[str, Any]:
         op = command["op"]
         if op == "setup":
-            result = await generator.setup(command["pairs"], command["idle"], command["idle_url"],
-                                           command["routed"])
+            result = await generator.setup(
+                command["pairs"], command["idle"], command["idle_url"], command["routed"]
+            )
         elif op == "point":
             result = await generator.point(command["rate"], command["duration"])
         elif op == "storm":

@@ -15,7 +15,7 @@ def _stat_fields(pid: int) -> list[str] | None:
     except (FileNotFoundError, ProcessLookupError):
         return None
     # The command name sits in parentheses and may itself contain spaces or parentheses.
-    return text[text.rindex(")") + 2:].split()
+    return text[text.rindex(")") + 2 :].split()
 
 
 def _children(parents: set[int]) -> list[int]:

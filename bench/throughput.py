@@ -87,36 +87,59 @@ async def _measure_one(kind: str, options: Options, services: Services) -> dict[
         await wait_ready(servers)
         generators = [await Generator.start() for _ in range(options.generators)]
         setup = await _setup(generators, servers, agents, options, routed=kind == "parley")
-        points = [await _point(generators, servers, services, rate, options.duration)
-                  for rate in options.rates]
+        points = [
+            await _point(generators, servers, services, rate, options.duration)
+            for rate in options.rates
+        ]
         storm = await _storm(generators, servers, services, options) if options.storm else None
         passing = [p["rate"] for p in points if p["p99_ms"] < TARGET_P99_MS and not p["errors"]]
-        return {"servers": len(servers), "setup": setup, "points": points, "storm": storm,
-                "best_rate_p99_under_50ms": max(passing, default=None)}
+        return {
+            "servers": len(servers),
+            "setup": setup,
+            "points": points,
+            "storm": storm,
+            "best_rate_p99_under_50ms": max(passing, default=None),
+        }
     finally:
         await asyncio.gather(*(generator.quit() for generator in generators))
         stop(servers)
 
 
-async def _setup(generators: list[Generator], servers: list[Server],
-                 agents: list[tuple[str, str]], options: Options, routed: bool) -> dict[str, Any]:
+async def _setup(
+    generators: list[Generator],
+    servers: list[Server],
+    agents: list[tuple[str, str]],
+    options: Options,
+    routed: bool,
+) -> dict[str, Any]:
     urls = [server.url for server in servers]
     shares: list[list[dict[str, str]]] = [[] for _ in generators]
     for index, (email, team) in enumerate(agents):
-        shares[index % len(generators)].append({
-            "customer_url": urls[index % len(urls)],
-            "agent_url": urls[(index + 1) % len(urls)],
-            "email": email,
-            "team": team,
-        })
+        shares[index % len(generators)].append(
+            {
+                "customer_url": urls[index % len(urls)],
+                "agent_url": urls[(index + 1) % len(urls)],
+                "email": email,
+                "team": team,
+            }
+        )
     idle = [options.idle // len(generators)] * len(generators)
     idle[0] += options.idle - sum(idle)
-    answers = await asyncio.gather(*(
-        generator.ask("setup", SETUP_TIMEOUT, pairs=share, idle=count,
-                      idle_url=urls[index % len(urls)], routed=routed)
-        for index, (generator, share, count) in enumerate(zip(generators, shares, idle,
-                                                              strict=True))
-    ))
+    answers = await asyncio.gather(
+        *(
+            generator.ask(
+                "setup",
+                SETUP_TIMEOUT,
+                pairs=share,
+                idle=count,
+                idle_url=urls[index % len(urls)],
+                routed=routed,
+            )
+            for index, (generator, share, count) in enumerate(
+                zip(generators, shares, idle, strict=True)
+            )
+        )
+    )
     errors = [error for answer in answers for error in answer["errors"]]
     return {
         "pairs": sum(answer["pairs"] for answer in answers),
@@ -128,37 +151,51 @@ async def _setup(generators: list[Generator], servers: list[Server],
     }
 
 
-async def _point(generators: list[Generator], servers: list[Server], services: Services,
-                 rate: float, duration: float) -> dict[str, Any]:
+async def _point(
+    generators: list[Generator],
+    servers: list[Server],
+    services: Services,
+    rate: float,
+    duration: float,
+) -> dict[str, Any]:
     server_pids = [server.process.pid for server in servers]
     postgres_pids = [services.postgres_pid] if services.postgres_pid else []
     server_cpu, postgres_cpu = tree_cpu_seconds(server_pids), tree_cpu_seconds(postgres_pids)
-    answers = await asyncio.gather(*(
-        generator.ask("point", duration + 60, rate=rate / len(generators), duration=duration)
-        for generator in generators
-    ))
+    answers = await asyncio.gather(
+        *(
+            generator.ask("point", duration + 60, rate=rate / len(generators), duration=duration)
+            for generator in generators
+        )
+    )
     server_cpu = tree_cpu_seconds(server_pids) - server_cpu
     postgres_cpu = tree_cpu_seconds(postgres_pids) - postgres_cpu
     return summarise(rate, answers, server_cpu, postgres_cpu)
 
 
-def summarise(rate: float, answers: list[dict[str, Any]], server_cpu: float,
-              postgres_cpu: float) -> dict[str, Any]:
+def summarise(
+    rate: float, answers: list[dict[str, Any]], server_cpu: float, postgres_cpu: float
+) -> dict[str, Any]:
     latencies = [value for answer in answers for value in answer["latencies_ms"]]
     delivered = sum(answer["delivered"] for answer in answers)
     sent = sum(answer["sent"] for answer in answers)
     active = max(answer["active_seconds"] for answer in answers)
     wall = max(answer["wall_seconds"] for answer in answers)
-    counts = {key: sum(answer[key] for answer in answers)
-              for key in ("missing", "duplicates", "out_of_order", "strays", "unacked")}
+    counts = {
+        key: sum(answer[key] for answer in answers)
+        for key in ("missing", "duplicates", "out_of_order", "strays", "unacked")
+    }
     ack_errors, other_events = _added(answers, "ack_errors"), _added(answers, "agent_other_events")
     return {
-        "rate": rate, "sent": sent, "delivered": delivered,
+        "rate": rate,
+        "sent": sent,
+        "delivered": delivered,
         "achieved": round(delivered / active, 1) if active > 0 else 0.0,
         "p50_ms": round(percentile(latencies, 50), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
         "max_ms": round(max(latencies, default=float("nan")), 1),
-        **counts, "ack_errors": ack_errors, "agent_other_events": other_events,
+        **counts,
+        "ack_errors": ack_errors,
+        "agent_other_events": other_events,
         "errors": sum(counts.values()) + sum(ack_errors.values()),
         "server_us_per_msg": round(server_cpu / max(sent, 1) * 1e6),
         "postgres_us_per_msg": round(postgres_cpu / max(sent, 1) * 1e6),
@@ -177,8 +214,9 @@ def _added(answers: list[dict[str, Any]], key: str) -> dict[str, int]:
     return total
 
 
-async def _storm(generators: list[Generator], servers: list[Server], services: Services,
-                 options: Options) -> dict[str, Any]:
+async def _storm(
+    generators: list[Generator], servers: list[Server], services: Services, options: Options
+) -> dict[str, Any]:
     """The live pairs talk at the first rate while the storm connects and then drops."""
     rate = options.rates[0]
     # Long enough for the storm to connect and drop inside the point at >= 500 connects/s.
@@ -186,13 +224,16 @@ async def _storm(generators: list[Generator], servers: list[Server], services: S
     live = asyncio.create_task(_point(generators, servers, services, rate, duration))
     urls = [server.url for server in servers]
     share = options.storm // len(generators)
-    connected = await asyncio.gather(*(
-        generator.ask("storm", SETUP_TIMEOUT, count=share, url=urls[index % len(urls)])
-        for index, generator in enumerate(generators)
-    ))
+    connected = await asyncio.gather(
+        *(
+            generator.ask("storm", SETUP_TIMEOUT, count=share, url=urls[index % len(urls)])
+            for index, generator in enumerate(generators)
+        )
+    )
     offsets = [server.log_size() for server in servers]
-    dropped = await asyncio.gather(*(generator.ask("drop", SETUP_TIMEOUT)
-                                     for generator in generators))
+    dropped = await asyncio.gather(
+        *(generator.ask("drop", SETUP_TIMEOUT) for generator in generators)
+    )
     point = await live
     seconds = max(answer["seconds"] for answer in connected)
     total = sum(answer["connected"] for answer in connected)
@@ -218,18 +259,23 @@ def bench_limits(point: dict[str, Any]) -> list[str]:
     """Signs that the load generators, not the server, limited a point."""
     warnings = []
     if max(point["generator_cpu_pct"]) > GENERATOR_CPU_LIMIT_PCT:
-        warnings.append(f"a load generator used over {GENERATOR_CPU_LIMIT_PCT}% of a core: "
-                        "add --generators")
+        warnings.append(
+            f"a load generator used over {GENERATOR_CPU_LIMIT_PCT}% of a core: add --generators"
+        )
     if point["send_lag_ms_max"] > SEND_LAG_LIMIT_MS:
-        warnings.append(f"a generator sent up to {point['send_lag_ms_max']} ms late "
-                        "(a busy machine or a busy generator)")
+        warnings.append(
+            f"a generator sent up to {point['send_lag_ms_max']} ms late "
+            "(a busy machine or a busy generator)"
+        )
     return warnings
 
 
 def table(report: dict[str, Any]) -> str:
     lines = []
-    header = (f"{'server':<8} {'rate':>6} {'achieved':>8} {'p50 ms':>7} {'p99 ms':>8} "
-              f"{'errors':>6} {'srv us/msg':>10} {'pg us/msg':>9} {'srv cpu%':>8} {'gen cpu%':>9}")
+    header = (
+        f"{'server':<8} {'rate':>6} {'achieved':>8} {'p50 ms':>7} {'p99 ms':>8} "
+        f"{'errors':>6} {'srv us/msg':>10} {'pg us/msg':>9} {'srv cpu%':>8} {'gen cpu%':>9}"
+    )
     for kind, result in report.items():
         lines.append(f"{kind}: {result['servers']} process(es); setup {result['setup']}")
         lines.append(header)
@@ -240,17 +286,24 @@ def table(report: dict[str, Any]) -> str:
                 f"{p['postgres_us_per_msg']:>9} {p['server_cpu_pct']:>8} "
                 f"{'/'.join(map(str, p['generator_cpu_pct'])):>9}"
             )
-        lines.append(f"{kind}: highest rate with p99 < 50 ms and no errors: "
-                     f"{result['best_rate_p99_under_50ms']}")
-        lines += [f"{kind} at {p['rate']:g}: WARNING {warning}"
-                  for p in result["points"] for warning in bench_limits(p)]
+        lines.append(
+            f"{kind}: highest rate with p99 < 50 ms and no errors: "
+            f"{result['best_rate_p99_under_50ms']}"
+        )
+        lines += [
+            f"{kind} at {p['rate']:g}: WARNING {warning}"
+            for p in result["points"]
+            for warning in bench_limits(p)
+        ]
         if result["storm"]:
             storm = {k: v for k, v in result["storm"].items() if k != "live"}
             live = result["storm"]["live"]
             lines.append(f"{kind} storm: {storm}")
-            lines.append(f"{kind} storm, live pairs: p99 {live['p99_ms']} ms, max "
-                         f"{live['max_ms']} ms, longest delivery gap "
-                         f"{live['longest_gap_ms']} ms, errors {live['errors']}")
+            lines.append(
+                f"{kind} storm, live pairs: p99 {live['p99_ms']} ms, max "
+                f"{live['max_ms']} ms, longest delivery gap "
+                f"{live['longest_gap_ms']} ms, errors {live['errors']}"
+            )
     return "\n".join(lines)
 
 
@@ -268,10 +321,16 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     args = parser.parse_args(argv)
     options = replace(
-        Options(), pairs=args.pairs, duration=args.duration, processes=args.processes,
-        generators=args.generators, idle=args.idle, storm=args.storm,
+        Options(),
+        pairs=args.pairs,
+        duration=args.duration,
+        processes=args.processes,
+        generators=args.generators,
+        idle=args.idle,
+        storm=args.storm,
         rates=tuple(float(rate) for rate in args.rates.split(",")),
-        servers=tuple(args.servers.split(",")), durable=not args.no_fsync,
+        servers=tuple(args.servers.split(",")),
+        durable=not args.no_fsync,
     )
     return options, args.json
 

@@ -114,13 +114,13 @@ class Connection:
                 self._connected.set_result(None)
         elif data.startswith("44"):
             if self._connected is not None and not self._connected.done():
-                self._connected.set_exception(ConnectRefused(data[2 + len(self._prefix):]))
+                self._connected.set_exception(ConnectRefused(data[2 + len(self._prefix) :]))
         elif data.startswith("42"):
             if self.on_event is not None:  # a socket nobody listens to skips the decoding
-                name, payload = _decode(data[2 + len(self._prefix):])
+                name, payload = _decode(data[2 + len(self._prefix) :])
                 self.on_event(name, payload)
         elif data.startswith("43"):
-            body = data[2 + len(self._prefix):]
+            body = data[2 + len(self._prefix) :]
             split = body.index("[")
             future = self._acks.pop(int(body[:split]), None)
             if future is not None and not future.done():

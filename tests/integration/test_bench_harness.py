@@ -28,12 +28,31 @@ async def test_both_servers_deliver_every_message_once_in_order(
         assert result["setup"]["pairs"] == PAIRS, kind
         assert result["setup"]["errors"] == 0, (kind, result["setup"]["first_errors"])
         [point] = result["points"]
-        delivery = {key: point[key] for key in
-                    ("sent", "delivered", "missing", "duplicates", "out_of_order", "strays",
-                     "unacked", "ack_errors", "errors")}
-        assert delivery == {"sent": SENT, "delivered": SENT, "missing": 0, "duplicates": 0,
-                            "out_of_order": 0, "strays": 0, "unacked": 0, "ack_errors": {},
-                            "errors": 0}, kind
+        delivery = {
+            key: point[key]
+            for key in (
+                "sent",
+                "delivered",
+                "missing",
+                "duplicates",
+                "out_of_order",
+                "strays",
+                "unacked",
+                "ack_errors",
+                "errors",
+            )
+        }
+        assert delivery == {
+            "sent": SENT,
+            "delivered": SENT,
+            "missing": 0,
+            "duplicates": 0,
+            "out_of_order": 0,
+            "strays": 0,
+            "unacked": 0,
+            "ack_errors": {},
+            "errors": 0,
+        }, kind
         assert point["server_us_per_msg"] > 0, kind
         assert len(point["generator_cpu_pct"]) == 2, kind
     # Parley stored what the agents heard: each customer message once, in sending order (the

@@ -3,6 +3,8 @@ out of order and a straggler, so that a harness run reporting zeros means someth
 
 from __future__ import annotations
 
+import asyncio
+
 from bench.load import Pair, Tally
 from bench.wire import Connection
 
@@ -36,3 +38,16 @@ async def test_duplicates_reordering_and_strays_are_counted() -> None:
     assert len(tally.latencies_ms) == 2
     assert not tally.everything_in.is_set()
     assert set(tally.scheduled) == {"c"}
+
+
+async def test_acks_are_counted_by_outcome() -> None:
+    tally = Tally()
+    loop = asyncio.get_running_loop()
+    answers: list[asyncio.Future[object]] = [loop.create_future() for _ in range(3)]
+    answers[0].set_result({"ok": True, "data": {"seq": 1}})
+    answers[1].set_result({"ok": False, "error": {"code": "too_large", "message": "..."}})
+    answers[2].set_exception(ConnectionError("socket closed"))
+    for answer in answers:
+        tally.answered(answer)
+    assert tally.acked == 1
+    assert tally.ack_errors == {"too_large": 1, "disconnected": 1}
