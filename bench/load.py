@@ -39,6 +39,8 @@ PASSWORD = "bench-password"
 SETUP_CONCURRENCY = 16
 # How long a point waits for messages still in flight after its last send.
 DRAIN_SECONDS = 10.0
+# A live message slower than this after a storm's drop counts as the pairs still stalled.
+SLOW_MS = 50.0
 
 
 @dataclass
@@ -65,6 +67,19 @@ class Tally:
     other_events: dict[str, int] = field(default_factory=dict)
     everything_in: asyncio.Event = field(default_factory=asyncio.Event)
     expected: int = -1
+    dropped_at: float | None = None  # when a storm dropped during this point
+
+    def stalled_after_drop_ms(self, slow_ms: float) -> float | None:
+        """From the storm's drop to the last delivery slower than `slow_ms`: how long the live
+        pairs took to recover (0 when nothing after the drop was slow)."""
+        if self.dropped_at is None:
+            return None
+        slow = [
+            at
+            for at, latency in zip(self.delivered_at, self.latencies_ms, strict=True)
+            if at >= self.dropped_at and latency > slow_ms
+        ]
+        return round((max(slow) - self.dropped_at) * 1000, 1) if slow else 0.0
 
     def error(self, code: str) -> None:
         self.ack_errors[code] = self.ack_errors.get(code, 0) + 1
@@ -253,6 +268,7 @@ class Generator:
             "latencies_ms": [round(value, 3) for value in tally.latencies_ms],
             "send_lag_ms_max": round(max(lags_ms, default=0.0), 1),
             "longest_gap_ms": round(_longest_gap(tally.delivered_at) * 1000, 1),
+            "stalled_after_drop_ms": tally.stalled_after_drop_ms(SLOW_MS),
             "active_seconds": round(max(last, sending_ended) - start, 3),
             "cpu_seconds": round(own_cpu_seconds() - cpu_before, 3),
             "wall_seconds": round(time.monotonic() - start, 3),
@@ -272,7 +288,7 @@ class Generator:
         }
 
     async def storm_drop(self) -> dict[str, Any]:
-        started = time.monotonic()
+        started = self.tally.dropped_at = time.monotonic()
         dropping, self.storm = self.storm, []
         await asyncio.gather(*(s.close() for s in dropping), return_exceptions=True)
         return {"dropped": len(dropping), "seconds": round(time.monotonic() - started, 3)}

@@ -203,6 +203,10 @@ def summarise(
         "generator_cpu_pct": [round(a["cpu_seconds"] / a["wall_seconds"] * 100) for a in answers],
         "send_lag_ms_max": max(answer["send_lag_ms_max"] for answer in answers),
         "longest_gap_ms": max(answer["longest_gap_ms"] for answer in answers),
+        "stalled_after_drop_ms": max(
+            (a["stalled_after_drop_ms"] for a in answers if a["stalled_after_drop_ms"] is not None),
+            default=None,
+        ),
     }
 
 
@@ -302,7 +306,8 @@ def table(report: dict[str, Any]) -> str:
             lines.append(
                 f"{kind} storm, live pairs: p99 {live['p99_ms']} ms, max "
                 f"{live['max_ms']} ms, longest delivery gap "
-                f"{live['longest_gap_ms']} ms, errors {live['errors']}"
+                f"{live['longest_gap_ms']} ms, slower than 50 ms until "
+                f"{live['stalled_after_drop_ms']} ms after the drop, errors {live['errors']}"
             )
     return "\n".join(lines)
 

@@ -51,3 +51,16 @@ async def test_acks_are_counted_by_outcome() -> None:
         tally.answered(answer)
     assert tally.acked == 1
     assert tally.ack_errors == {"too_large": 1, "disconnected": 1}
+
+
+async def test_stall_after_a_drop_ends_with_the_last_slow_delivery() -> None:
+    tally, pair = Tally(expected=4), _pair()
+    for place, client_id in enumerate("abcd"):
+        tally.sending(pair, client_id, place, due=10.0 + place)
+    tally.heard("a", pair, now=10.9)  # slow, but before the drop
+    assert tally.stalled_after_drop_ms(slow_ms=50) is None
+    tally.dropped_at = 11.0
+    tally.heard("b", pair, now=11.5)  # 500 ms late
+    tally.heard("c", pair, now=12.2)  # 200 ms late: the last slow one
+    tally.heard("d", pair, now=13.01)  # recovered
+    assert tally.stalled_after_drop_ms(slow_ms=50) == 1200.0
