@@ -31,7 +31,7 @@ import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.routing import embedded_services, percentile, seed_agents, spawn, wait_ready  # noqa: E402
+from bench.routing import embedded_services, percentile, seed_agents, spawn, wait_ready
 
 
 class Line:
@@ -42,7 +42,8 @@ class Line:
         self.changed = asyncio.Event()
 
     def on_queue(self, data: dict) -> None:
-        self.heard.setdefault(data["conversation_id"], []).append((time.perf_counter(), data["position"]))
+        heard = self.heard.setdefault(data["conversation_id"], [])
+        heard.append((time.perf_counter(), data["position"]))
         self.changed.set()
 
     def first(self, conversation_id: str) -> float | None:
@@ -55,8 +56,8 @@ class Line:
                 return at
         return None
 
-    async def until(self, done, timeout: float) -> bool:
-        deadline = time.perf_counter() + timeout
+    async def until(self, done, within: float) -> bool:
+        deadline = time.perf_counter() + within
         while not done():
             self.changed.clear()
             remaining = deadline - time.perf_counter()
@@ -69,16 +70,19 @@ class Line:
         return True
 
 
-async def customers_join(urls: list[str], line: Line, count: int) -> tuple[list[socketio.AsyncClient], list[str], list[float]]:
+async def customers_join(
+    urls: list[str], line: Line, count: int
+) -> tuple[list[socketio.AsyncClient], list[str], list[float]]:
     clients, order, joined_ms = [], [], []
     for index in range(count):
         client = socketio.AsyncClient(reconnection=False)
         client.on("queue", line.on_queue, namespace="/customer")
-        await client.connect(urls[index % 2], namespaces=["/customer"], transports=["websocket"], wait_timeout=10)
+        await client.connect(urls[index % 2], namespaces=["/customer"], transports=["websocket"],
+                             wait_timeout=10)
         sent = time.perf_counter()
         ack = await client.call("start_conversation", {}, namespace="/customer", timeout=30)
         conversation_id = ack["data"]["conversation"]["id"]
-        if await line.until(lambda c=conversation_id: line.first(c) is not None, timeout=10):
+        if await line.until(lambda c=conversation_id: line.first(c) is not None, within=10):
             joined_ms.append((line.first(conversation_id) - sent) * 1000)  # type: ignore[operator]
         clients.append(client)
         order.append(conversation_id)
@@ -86,16 +90,19 @@ async def customers_join(urls: list[str], line: Line, count: int) -> tuple[list[
 
 
 async def agent_online(url: str, email: str, assigned: asyncio.Queue) -> socketio.AsyncClient:
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/api/v1/auth/login", json={"email": email, "password": "bench-password"}) as r:
-            token = (await r.json())["data"]["token"]
+    credentials = {"email": email, "password": "bench-password"}
+    async with aiohttp.ClientSession() as http, http.post(
+        f"{url}/api/v1/auth/login", json=credentials
+    ) as r:
+        token = (await r.json())["data"]["token"]
     client = socketio.AsyncClient(reconnection=False)
 
     async def on_assigned(data: dict) -> None:
         await assigned.put(data["conversation"]["id"])
 
     client.on("assigned", on_assigned, namespace="/agent")
-    await client.connect(url, namespaces=["/agent"], auth={"token": token}, transports=["websocket"])
+    await client.connect(url, namespaces=["/agent"], auth={"token": token},
+                         transports=["websocket"])
     return client
 
 
@@ -120,7 +127,8 @@ async def run(dsn: str, redis_url: str, data_dir: Path, waiting: int, steps: int
         missed = 0
         for _ in range(min(steps, len(remaining) - 1)):
             sent = time.perf_counter()
-            await staff.call("resolve", {"conversation_id": current}, namespace="/agent", timeout=10)
+            await staff.call("resolve", {"conversation_id": current}, namespace="/agent",
+                             timeout=10)
             current = await asyncio.wait_for(assigned.get(), 10)
             remaining = remaining[remaining.index(current) + 1:]
             expected = {c: place for place, c in enumerate(remaining, start=1)}
@@ -128,7 +136,7 @@ async def run(dsn: str, redis_url: str, data_dir: Path, waiting: int, steps: int
             def all_heard(expected: dict[str, int] = expected, sent: float = sent) -> bool:
                 return all(line.when_at(c, p, sent) is not None for c, p in expected.items())
 
-            await line.until(all_heard, timeout=10)
+            await line.until(all_heard, within=10)
             step = []
             for conversation_id, place in expected.items():
                 at = line.when_at(conversation_id, place, sent)

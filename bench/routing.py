@@ -29,12 +29,12 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server.actions import routing  # noqa: E402
-from server.api.keys import SERVICES  # noqa: E402
-from server.app import create_app  # noqa: E402
-from server.config import load_settings  # noqa: E402
-from server.embedded import EmbeddedPostgres, EmbeddedValkey  # noqa: E402
-from server.store.migrations import migrate_dsn  # noqa: E402
+from server.actions import routing
+from server.api.keys import SERVICES
+from server.app import create_app
+from server.config import load_settings
+from server.embedded import EmbeddedPostgres, EmbeddedValkey
+from server.store.migrations import migrate_dsn
 
 SECRET = "bench-secret-key-0123456789abcdef"
 
@@ -47,7 +47,7 @@ def free_port() -> int:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def seed_agents(dsn: str, count: int, max_chats: int) -> list[tuple[uuid.UUID, str]]:
@@ -56,15 +56,19 @@ async def seed_agents(dsn: str, count: int, max_chats: int) -> list[tuple[uuid.U
     password_hash = await hash_password("bench-password")
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("INSERT INTO teams (slug, name, is_default) VALUES ('support', 'Support', true) ON CONFLICT DO NOTHING")
+        await conn.execute("INSERT INTO teams (slug, name, is_default) VALUES "
+                           "('support', 'Support', true) ON CONFLICT DO NOTHING")
         agents = []
         for index in range(count):
             email = f"bench{index}-{uuid.uuid4().hex[:6]}@example.test"
             agent_id = await conn.fetchval(
-                "INSERT INTO agents (email, display_name, password_hash, max_chats) VALUES ($1, $2, $3, $4) RETURNING id",
+                "INSERT INTO agents (email, display_name, password_hash, max_chats) "
+                "VALUES ($1, $2, $3, $4) RETURNING id",
                 email, f"Agent {index}", password_hash, max_chats,
             )
-            await conn.execute("INSERT INTO agent_teams SELECT $1, id FROM teams WHERE is_default", agent_id)
+            await conn.execute(
+                "INSERT INTO agent_teams SELECT $1, id FROM teams WHERE is_default", agent_id
+            )
             agents.append((agent_id, email))
         return agents
     finally:
@@ -87,12 +91,15 @@ async def new_conversations(dsn: str, count: int) -> list[uuid.UUID]:
         await conn.close()
 
 
-async def backlog_drain(dsn: str, redis_url: str, data_dir: Path, agents: int, backlog: int) -> dict:
+async def backlog_drain(
+    dsn: str, redis_url: str, data_dir: Path, agents: int, backlog: int
+) -> dict:
     """Conversations wait with every agent offline; all agents come online; time the drain."""
     settings = load_settings(
         environ={}, database_url=dsn, redis_url=redis_url, data_dir=data_dir, secret_key=SECRET,
-        redis_prefix=f"b{uuid.uuid4().hex[:6]}:", create_demo_accounts=False, reconcile_seconds=3600,
-        unanswered_seconds=0, db_pool_max=10, max_connections_per_address=0,
+        redis_prefix=f"b{uuid.uuid4().hex[:6]}:", create_demo_accounts=False,
+        reconcile_seconds=3600, unanswered_seconds=0, db_pool_max=10,
+        max_connections_per_address=0,
     )
     runner = web.AppRunner(create_app(settings), handle_signals=False)
     await runner.setup()
@@ -152,7 +159,8 @@ def spawn(dsn: str, redis_url: str, data_dir: Path, prefix: str) -> tuple[subpro
     port = free_port()
     env = {
         **os.environ, "DATABASE_URL": dsn, "REDIS_URL": redis_url, "PARLEY_SECRET_KEY": SECRET,
-        "PARLEY_REDIS_PREFIX": prefix, "PARLEY_DATA_DIR": str(data_dir), "PARLEY_DEMO_ACCOUNTS": "false",
+        "PARLEY_REDIS_PREFIX": prefix, "PARLEY_DATA_DIR": str(data_dir),
+        "PARLEY_DEMO_ACCOUNTS": "false",
         "PARLEY_LOG_LEVEL": "WARNING", "PORT": str(port), "PARLEY_UNANSWERED_TIMEOUT": "0",
         "PARLEY_KB_DEMO": "false", "PARLEY_DB_POOL_MAX": "20",
         # Every simulated client connects from 127.0.0.1.
@@ -239,7 +247,9 @@ async def start_to_assignment(dsn: str, redis_url: str, data_dir: Path, agents: 
                 break
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - began
-        latencies = [(assigned_at[c] - t0) * 1000 for c, t0 in started_at.items() if c in assigned_at]
+        latencies = [
+            (assigned_at[c] - t0) * 1000 for c, t0 in started_at.items() if c in assigned_at
+        ]
         for client in clients:
             await client.disconnect()
         return {
@@ -270,7 +280,7 @@ async def embedded_services() -> AsyncIterator[tuple[EmbeddedPostgres, str, str,
     """A throwaway embedded PostgreSQL (fsync off, migrated) and Valkey for one bench run:
     (postgres, its DSN, the Redis URL, the run's directory)."""
     base = Path(tempfile.mkdtemp(prefix="parley-bench-"))
-    base.chmod(0o755)
+    base.chmod(0o755)  # noqa: ASYNC240 - once, before anything runs
     postgres = EmbeddedPostgres(base / "postgres", durable=False)
     valkey = EmbeddedValkey(base / "valkey")
     try:
@@ -288,13 +298,16 @@ async def main() -> None:
     parser.add_argument("--backlog", type=int, default=2000)
     parser.add_argument("--customers", type=int, default=400)
     parser.add_argument("--rate", type=float, default=100.0)
-    parser.add_argument("--parts", default="drain,live", help="drain, live, or both (comma-separated)")
+    parser.add_argument("--parts", default="drain,live",
+                        help="drain, live, or both (comma-separated)")
     args = parser.parse_args()
     async with embedded_services() as (postgres, dsn, redis_url, base):
         parts = set(args.parts.split(","))
         report = {}
         if "drain" in parts:
-            report["backlog_drain"] = await backlog_drain(dsn, redis_url, base, args.agents, args.backlog)
+            report["backlog_drain"] = await backlog_drain(
+                dsn, redis_url, base, args.agents, args.backlog
+            )
         if "live" in parts:
             fresh = postgres.create_database("bench_two")
             await migrate_dsn(fresh)
