@@ -297,6 +297,9 @@ async def reopen(
 ) -> Conversation:
     from .conversations import set_status
 
+    current = await _visible(services, principal, conversation_id)
+    if current.status is ConversationStatus.OPEN:
+        return current  # already open: it stays where it is, with whoever has it
     await set_status(services, principal, conversation_id, ConversationStatus.OPEN)
     return await route_reopened(services, conversation_id, actor=principal)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
 from uuid import UUID
 
 from aiohttp import BodyPartReader, web
@@ -15,10 +17,22 @@ from .keys import SERVICES
 from .requests import principal_of, uuid_param
 
 routes = web.RouteTableDef()
+T = TypeVar("T")
 
 
-async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(64 * 1024):
+async def _in_time(request: web.Request, step: Awaitable[T]) -> T:
+    """One read of the upload body; a body that stalls longer than the body timeout ends the
+    request with 408 (a slow upload is fine as long as it keeps moving)."""
+    try:
+        async with asyncio.timeout(request.app[SERVICES].settings.http_body_timeout_seconds):
+            return await step
+    except TimeoutError:
+        request.content.feed_eof()  # aiohttp answers at once instead of waiting for the rest
+        raise web.HTTPRequestTimeout(reason="the upload stalled") from None
+
+
+async def _chunks(request: web.Request, part: BodyPartReader) -> AsyncIterator[bytes]:
+    while chunk := await _in_time(request, part.read_chunk(64 * 1024)):
         yield chunk
 
 
@@ -35,12 +49,12 @@ async def upload(request: web.Request) -> web.Response:
     reader = await request.multipart()
     conversation_id: UUID | None = None
     attachment = None
-    while (part := await reader.next()) is not None:
+    while (part := await _in_time(request, reader.next())) is not None:
         if not isinstance(part, BodyPartReader):
             continue
         if part.name == "conversation_id":
             try:
-                conversation_id = UUID((await part.text()).strip())
+                conversation_id = UUID((await _in_time(request, part.text())).strip())
             except ValueError as exc:
                 raise ParleyError(
                     ErrorCode.VALIDATION_FAILED, "conversation_id is not a UUID"
@@ -54,7 +68,7 @@ async def upload(request: web.Request) -> web.Response:
                 conversation_id=conversation_id,
                 filename=part.filename or "file",
                 content_type=part.headers.get("Content-Type", "application/octet-stream"),
-                chunks=_chunks(part),
+                chunks=_chunks(request, part),
             )
             break  # the file is the last field: nothing after it is read
         else:

@@ -429,3 +429,19 @@ async def test_only_identified_customers_may_ask_for_a_priority(settings: Settin
             await client.close()
     finally:
         await running.stop()
+
+
+async def test_reopening_an_open_conversation_changes_nothing(server: RunningServer) -> None:
+    a_id, _, a = await online_agent(server, "A")
+    _b_id, _, b = await online_agent(server, "B")
+    cust, conversation_id = await waiting_customer(server)
+    assert await eventually(lambda: assignee(server, conversation_id)) == a_id
+    again = await a.ok("reopen", {"conversation_id": conversation_id})
+    assert again["conversation"]["assigned_agent_id"] == str(a_id)
+    assert await assignee(server, conversation_id) == a_id  # not handed to B
+    # A later event to the customer orders after any update the reopen could have caused.
+    await a.ok("send_message", {"conversation_id": conversation_id, "client_id": "x", "body": "Hi"})
+    await cust.log.wait_for("message", lambda m: m["client_id"] == "x")
+    assert [e["reason"] for e in cust.log.of("conversation_updated") if e["reason"] == "reopened"] == []
+    for side in (cust, a, b):
+        await side.close()

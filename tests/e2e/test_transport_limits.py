@@ -8,12 +8,14 @@ import json
 from collections.abc import AsyncIterator
 
 import aiohttp
+import asyncpg
 import pytest
 import pytest_asyncio
 import socketio
 
 from server.config import Settings
-from tests.support import RunningServer, customer, start_server
+from tests.e2e.routing_support import waiting_customer
+from tests.support import RunningServer, agent_token, customer, start_server
 
 LIMITS = {
     "http_header_timeout_seconds": 1.0,
@@ -79,6 +81,33 @@ async def test_a_content_length_without_a_body_is_answered(limited: RunningServe
     )
     assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
     assert b'"code":"bad_request"' in answer
+
+
+async def test_an_upload_that_stalls_is_answered_and_leaves_nothing(limited: RunningServer) -> None:
+    _, token = await agent_token(limited)
+    cust, conversation_id = await waiting_customer(limited)  # in the agent's team: visible
+    boundary = "parleyboundary"
+    start = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"conversation_id\"\r\n\r\n"
+        f"{conversation_id}\r\n--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="a.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    )
+    answer = await _raw_request(
+        limited,
+        "POST /api/v1/attachments HTTP/1.1\r\nHost: t\r\n"
+        f"Authorization: Bearer {token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: 100000\r\nConnection: close\r\n\r\n{start}",
+    )
+    # Nothing more arrives after the first bytes: answered after the body timeout, not held.
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+    await cust.close()
+    conn = await asyncpg.connect(limited.settings.database_url)
+    try:  # and no attachment row was written
+        assert await conn.fetchval("SELECT count(*) FROM attachments") == 0
+    finally:
+        await conn.close()
 
 
 async def test_headers_that_never_finish_are_cut_off(limited: RunningServer) -> None:

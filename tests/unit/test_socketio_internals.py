@@ -39,3 +39,18 @@ def test_redis_publishing_and_local_rooms() -> None:
 def test_engineio_keeps_its_sockets_by_id() -> None:
     server = engineio.AsyncServer(async_mode="aiohttp")
     assert isinstance(server.sockets, dict)
+
+
+def test_connection_hooks_we_override() -> None:
+    assert _parameters(engineio.AsyncServer._handle_connect)[:3] == ["self", "environ", "transport"]
+    assert _parameters(socketio.AsyncServer._handle_eio_connect) == ["self", "eio_sid", "environ"]
+    assert _parameters(socketio.AsyncServer._handle_eio_disconnect)[:2] == ["self", "eio_sid"]
+    assert _parameters(socketio.AsyncServer._handle_eio_message) == ["self", "eio_sid", "data"]
+    assert _parameters(socketio.AsyncServer._engineio_server_class) == ["self"]
+    assert inspect.isasyncgenfunction(socketio.AsyncRedisManager._redis_listen_with_retries)
+
+
+def test_aiohttp_default_server_header() -> None:
+    from aiohttp import web_response
+
+    assert isinstance(web_response.SERVER_SOFTWARE, str)
