@@ -93,7 +93,7 @@ $(LINT_TOOLS): tools/lint/package.json tools/lint/package-lock.json | node
 	@touch $@
 
 lint: install-test $(LINT_TOOLS) widget/node_modules/.package-lock.json agent_console/node_modules/.package-lock.json
-	$(PYTHON) -m ruff check server tests
+	$(PYTHON) -m ruff check server tests bench
 	$(PYTHON) -m server.wire_codegen --check
 	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command as c; sys.argv[0] = 'lint-imports'; c()"
 	cd widget && $(NPM) run --silent typecheck

@@ -24,6 +24,15 @@ import asyncpg
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-key-0123456789abcdef"
 PASSWORD = "bench-password"
+_RATE_LIMITS = (
+    "MESSAGES_PER_SOCKET",
+    "MESSAGES_PER_CONVERSATION",
+    "VISITORS_PER_ADDRESS",
+    "CONVERSATIONS_PER_ADDRESS",
+    "CONVERSATIONS_PER_VISITOR",
+    "REST_PER_TOKEN",
+    "REST_PER_ADDRESS",
+)
 
 
 def raise_descriptor_limit() -> None:
@@ -110,6 +119,13 @@ def start_parley(services: Services, count: int) -> list[Server]:
             "PARLEY_LOG_LEVEL": "WARNING",
             "PORT": str(port),
             "PARLEY_HOST": "127.0.0.1",
+            # The load generators are not browsers; no origin to check. The generators open
+            # many connections from one address, so the per-address cap is off too.
+            "PARLEY_ALLOW_ANY_ORIGIN": "true",
+            "PARLEY_MAX_CONNECTIONS_PER_ADDRESS": "0",
+            # Every simulated client shares one address and sends far faster than a person:
+            # abuse limits would measure themselves, not the message path.
+            **{f"PARLEY_RATE_{name}": "100000000/1" for name in _RATE_LIMITS},
             "PARLEY_UNANSWERED_TIMEOUT": "0",
             "PARLEY_KB_DEMO": "false",
             "PARLEY_ASSISTANT_MODE": "off",

@@ -75,6 +75,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("DELETE", f"{V1}/knowledge/articles/{{slug}}", "Delete an article", "knowledge", "admin"),
     Endpoint("POST", f"{V1}/knowledge/import", "Import .md, .txt and .html files", "knowledge", "admin", multipart=("file",)),
     Endpoint("POST", f"{V1}/knowledge/ask", "Try a question against the live pipeline", "knowledge", "admin", knowledge_routes.AskBody),
+    Endpoint("POST", f"{V1}/knowledge/calibrate", "Choose the decline threshold for this knowledge base (or reset it)", "knowledge", "admin", knowledge_routes.CalibrateBody),
     Endpoint("GET", f"{V1}/knowledge/status", "Index and model status", "knowledge", "admin"),
     Endpoint("GET", f"{V1}/widget/settings", "The widget's settings and availability (public, CORS)", "widget", "none"),
     Endpoint("GET", f"{V1}/openapi.json", "This description", "meta", "none"),

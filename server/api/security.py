@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from aiohttp import web, web_response
 
 from .errors import Handler
+from .keys import SETTINGS
 from .requests import check_query
+
+# The Supabase project's origin the console may call ("": not signing in with Supabase).
+SUPABASE_ORIGIN = web.AppKey("supabase_origin", str)
 
 # No inline script anywhere; the console is never framed (clickjacking).
 CONSOLE_POLICY = (
@@ -25,19 +31,31 @@ DEFAULT_POLICY = "default-src 'none'; frame-ancestors 'none'"
 SERVER_NAME = "Parley"
 
 
-def _policy_for(path: str) -> str:
+def _policy_for(path: str, supabase_origin: str) -> str:
     if path.startswith(("/console", "/static/console/")):
+        if supabase_origin:
+            # Signing in with Supabase Auth: the console talks to the project's API itself.
+            return CONSOLE_POLICY.replace(
+                "connect-src 'self'", f"connect-src 'self' {supabase_origin}"
+            )
         return CONSOLE_POLICY
     if path.startswith(("/demo", "/static/demo/")):
         return DEMO_POLICY
     return DEFAULT_POLICY
 
 
+def _origin(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: runs for every response, files and websocket upgrades included.
     Headers a route chose itself (attachment downloads) are kept."""
     headers = response.headers
-    policy = _policy_for(request.path)
+    policy = _policy_for(request.path, request.app[SUPABASE_ORIGIN])
     headers.setdefault("Content-Security-Policy", policy)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
@@ -54,6 +72,9 @@ async def query_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 def install(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    origin = _origin(settings.supabase_url) if settings.supabase_anon_key else None
+    app[SUPABASE_ORIGIN] = origin or ""
     app.on_response_prepare.append(add_security_headers)
     # aiohttp answers malformed HTTP (a bad request line or header) itself, before any app
     # signal runs, with its module-wide default Server value: that value names no version.

@@ -7,15 +7,26 @@ them or from none, so a refused attempt costs nothing.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
+import time
 from dataclasses import dataclass, fields
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from ..config import Settings
 from ..core.errors import ErrorCode, ParleyError
 from ..core.rates import Rate
 from .keys import RedisKeys
+
+log = logging.getLogger(__name__)
+
+# How long a request waits for its rate-limit check before going on without it, and how
+# long checks then go without Redis before asking it again.
+_REDIS_SECONDS = 0.5
+_RETRY_SECONDS = 5.0
 
 # ARGV holds, per key, capacity, refill per second and cost, then a debt flag. With debt on, a
 # bucket holding at least one token pays the whole cost even if that leaves it below zero: an
@@ -74,6 +85,8 @@ class RateLimits:
         self._keys = keys
         self._rates = {name: Rate.parse(getattr(settings, f"rate_{name}")) for name in LIMIT_NAMES}
         self._take = redis.register_script(_TAKE)
+        self.skipped = 0  # checks that went without Redis (it was down or stalled)
+        self._skip_until = 0.0
 
     def rate(self, limit: str) -> Rate:
         return self._rates[limit]
@@ -90,7 +103,21 @@ class RateLimits:
             keys.append(self._keys.rate_bucket(charge.limit, charge.subject))
             args += [rate.count, rate.per_second, charge.cost]
         args.append(1 if debt else 0)
-        reply = await self._take(keys=keys, args=args)
+        if time.monotonic() < self._skip_until:
+            self.skipped += 1  # Redis failed a moment ago: don't make every request wait
+            return
+        try:
+            async with asyncio.timeout(_REDIS_SECONDS):
+                reply = await self._take(keys=keys, args=args)
+        except (RedisError, OSError, TimeoutError) as exc:
+            # Limits fail open: while Redis is down or stalled a request goes through
+            # unthrottled rather than fail or wait (docs/architecture.md, "Restarts and
+            # outages"); Redis is asked again after a few seconds.
+            self._skip_until = time.monotonic() + _RETRY_SECONDS
+            self.skipped += 1
+            if self.skipped & (self.skipped - 1) == 0:  # 1, 2, 4...: no flood in an outage
+                log.warning("rate limits skipped: Redis unavailable (%s)", type(exc).__name__)
+            return
         wait, _, which = (reply.decode() if isinstance(reply, bytes) else str(reply)).partition(":")
         if float(wait) > 0:
             refused = charges[int(which) - 1].limit

@@ -20,8 +20,11 @@ pytestmark = pytest.mark.usefixtures("console_bundle")
 
 
 async def test_an_agent_watches_the_assistant_answer_a_waiting_customer(servers: Servers, visitor, fake_openai: FakeOpenAI) -> None:
-    final = "Click Forgot password? on the sign-in page, then follow the link in the email we send you [1]."
-    fake_openai.default = Reply(final, piece=4, piece_delay=0.3)  # about 7 s in all
+    # Checked text streams a sentence at a time: the first (cited) sentence shows while the
+    # second is still being written.
+    final = ("Click Forgot password? on the sign-in page [1]. Then follow the link in the email we "
+             "send you, which can take a minute or two to arrive [1].")
+    fake_openai.default = Reply(final, piece=4, piece_delay=0.15)  # about 5 s in all
     server = await assistant_site(
         servers, openai_api_key="test-key", openai_base_url=fake_openai.base_url,
         assistant_timeout_seconds=5.0, assistant_retries=0,

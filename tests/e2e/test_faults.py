@@ -7,8 +7,7 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -20,15 +19,6 @@ from server.embedded import EmbeddedPostgres, EmbeddedValkey
 from server.routing.keys import RedisKeys
 from tests.e2e.resilience_support import LiveChat, hold, live_chat
 from tests.support import ServerProcess, spawn_server
-
-
-@pytest.fixture
-def valkey(tmp_path: Path) -> Iterator[EmbeddedValkey]:
-    """A Valkey of this test's own, to kill and pause without touching the session's."""
-    server = EmbeddedValkey(tmp_path / "valkey")
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -132,6 +132,11 @@ async def test_manual_mode_claim_race_has_exactly_one_winner(server: RunningServ
     b_id, _, b = await online_agent(server, "B")
     cust, conversation_id = await waiting_customer(server)
     assert await assignee(server, conversation_id) is None  # offered, not assigned
+    # Both are offered it (announcements are coalesced: a conversation claimed before its
+    # announcement is simply never offered, so the race starts once both have the offer).
+    for side in (a, b):
+        offered = await side.log.wait_for("offer")
+        assert [o["conversation_id"] for o in offered] == [conversation_id]
     snapshot = await a.ok("get_queue", {})
     entries = snapshot["queues"][0]["entries"]
     assert [e["conversation_id"] for e in entries] == [conversation_id]
@@ -145,10 +150,8 @@ async def test_manual_mode_claim_race_has_exactly_one_winner(server: RunningServ
     assert losers[0]["error"]["code"] == "conflict"
     assert "first" in losers[0]["error"]["message"] or "no longer waiting" in losers[0]["error"]["message"]
     assert await assignee(server, conversation_id) in {a_id, b_id}
-    # Both were offered it, and both see the offer withdrawn and the line empty.
+    # Both see the offer withdrawn and the line empty.
     for side in (a, b):
-        offered = await side.log.wait_for("offer")
-        assert offered[0]["conversation_id"] == conversation_id
         await side.log.wait_for("offer_withdrawn", lambda e: e["conversation_id"] == conversation_id)
         await side.log.wait_for("queue_updated", lambda e: e["entries"] == [])
     await cust.close()

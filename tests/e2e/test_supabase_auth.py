@@ -28,6 +28,10 @@ async def supabase() -> AsyncIterator[FakeSupabaseAuth]:
 
 
 def _supabase_settings(settings: Settings, fake: FakeSupabaseAuth, **changes: Any) -> Settings:
+    return settings.with_overrides(**_supabase_options(fake, **changes))
+
+
+def _supabase_options(fake: FakeSupabaseAuth, **changes: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "agent_sign_in": "both",
         "supabase_url": fake.url,
@@ -36,14 +40,12 @@ def _supabase_settings(settings: Settings, fake: FakeSupabaseAuth, **changes: An
         "supabase_role_claim": "app_metadata.parley_role",
     }
     values.update(changes)
-    return settings.with_overrides(**values)
+    return values
 
 
-@pytest_asyncio.fixture
-async def server(settings: Settings, supabase: FakeSupabaseAuth) -> AsyncIterator[RunningServer]:
-    running = await start_server(_supabase_settings(settings, supabase))
-    yield running
-    await running.stop()
+@pytest.fixture
+def server_options(supabase: FakeSupabaseAuth) -> dict[str, object]:
+    return _supabase_options(supabase)
 
 
 async def _exchange(server: RunningServer, token: str) -> tuple[int, dict[str, Any]]:

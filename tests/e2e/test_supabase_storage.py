@@ -11,11 +11,10 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from server.config import Settings
 from server.core.errors import ErrorCode, ParleyError
 from server.store.supabase_storage import SupabaseStorageBlobStore
 from tests.fake_supabase_storage import SERVICE_KEY, FakeSupabaseStorage
-from tests.support import RunningServer, customer, start_server
+from tests.support import RunningServer, customer
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -27,13 +26,9 @@ async def storage() -> AsyncIterator[FakeSupabaseStorage]:
     await fake.stop()
 
 
-@pytest_asyncio.fixture
-async def server(settings: Settings, storage: FakeSupabaseStorage) -> AsyncIterator[RunningServer]:
-    running = await start_server(
-        settings.with_overrides(supabase_url=storage.url, supabase_service_key=SERVICE_KEY)
-    )
-    yield running
-    await running.stop()
+@pytest.fixture
+def server_options(storage: FakeSupabaseStorage) -> dict[str, object]:
+    return {"supabase_url": storage.url, "supabase_service_key": SERVICE_KEY}
 
 
 async def _upload(

@@ -8,36 +8,22 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import aiohttp
 import asyncpg
 import pytest
-import pytest_asyncio
 import redis.asyncio as redis
 
 from server.api.keys import DRAIN, SERVICES
-from server.config import Settings
 from server.embedded import EmbeddedValkey
 from server.routing.keys import RedisKeys
 from tests.e2e.routing_support import eventually
-from tests.support import RunningServer, agent, agent_token, customer, login, start_server
+from tests.support import RunningServer, agent, agent_token, customer, login
 
 
 @pytest.fixture
-def valkey(tmp_path: Path) -> Iterator[EmbeddedValkey]:
-    server = EmbeddedValkey(tmp_path / "valkey")
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest_asyncio.fixture
-async def server(settings: Settings, valkey: EmbeddedValkey) -> AsyncIterator[RunningServer]:
-    running = await start_server(settings.with_overrides(redis_url=valkey.url))
-    yield running
-    await running.stop()
+def server_options(valkey: EmbeddedValkey) -> dict[str, object]:
+    return {"redis_url": valkey.url}
 
 
 async def test_committed_messages_are_acked_as_stored_while_redis_stalls(
