@@ -94,6 +94,7 @@ $(LINT_TOOLS): tools/lint/package.json tools/lint/package-lock.json | node
 
 lint: install-test $(LINT_TOOLS) widget/node_modules/.package-lock.json agent_console/node_modules/.package-lock.json
 	$(PYTHON) -m ruff check server tests bench
+	$(PYTHON) -m ruff format --check server tests bench
 	$(PYTHON) -m server.wire_codegen --check
 	$(PYTHON) -c "import sys; from importlinter.cli import lint_imports_command as c; sys.argv[0] = 'lint-imports'; c()"
 	cd widget && $(NPM) run --silent typecheck
@@ -104,5 +105,5 @@ typecheck: install-test
 	$(PYTHON) -m mypy server
 
 format: install-test
-	$(PYTHON) -m ruff format server tests
-	$(PYTHON) -m ruff check --fix server tests
+	$(PYTHON) -m ruff format server tests bench
+	$(PYTHON) -m ruff check --fix server tests bench

@@ -77,8 +77,9 @@ async def customers_join(
     for index in range(count):
         client = socketio.AsyncClient(reconnection=False)
         client.on("queue", line.on_queue, namespace="/customer")
-        await client.connect(urls[index % 2], namespaces=["/customer"], transports=["websocket"],
-                             wait_timeout=10)
+        await client.connect(
+            urls[index % 2], namespaces=["/customer"], transports=["websocket"], wait_timeout=10
+        )
         sent = time.perf_counter()
         ack = await client.call("start_conversation", {}, namespace="/customer", timeout=30)
         conversation_id = ack["data"]["conversation"]["id"]
@@ -91,9 +92,10 @@ async def customers_join(
 
 async def agent_online(url: str, email: str, assigned: asyncio.Queue) -> socketio.AsyncClient:
     credentials = {"email": email, "password": "bench-password"}
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{url}/api/v1/auth/login", json=credentials
-    ) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/api/v1/auth/login", json=credentials) as r,
+    ):
         token = (await r.json())["data"]["token"]
     client = socketio.AsyncClient(reconnection=False)
 
@@ -101,8 +103,9 @@ async def agent_online(url: str, email: str, assigned: asyncio.Queue) -> socketi
         await assigned.put(data["conversation"]["id"])
 
     client.on("assigned", on_assigned, namespace="/agent")
-    await client.connect(url, namespaces=["/agent"], auth={"token": token},
-                         transports=["websocket"])
+    await client.connect(
+        url, namespaces=["/agent"], auth={"token": token}, transports=["websocket"]
+    )
     return client
 
 
@@ -121,16 +124,17 @@ async def run(dsn: str, redis_url: str, data_dir: Path, waiting: int, steps: int
         staff = await agent_online(urls[0], email, assigned)
         clients.append(staff)
         current = await asyncio.wait_for(assigned.get(), 10)
-        remaining = order[order.index(current) + 1:]
+        remaining = order[order.index(current) + 1 :]
         moved_ms: list[float] = []
         slowest_ms: list[float] = []
         missed = 0
         for _ in range(min(steps, len(remaining) - 1)):
             sent = time.perf_counter()
-            await staff.call("resolve", {"conversation_id": current}, namespace="/agent",
-                             timeout=10)
+            await staff.call(
+                "resolve", {"conversation_id": current}, namespace="/agent", timeout=10
+            )
             current = await asyncio.wait_for(assigned.get(), 10)
-            remaining = remaining[remaining.index(current) + 1:]
+            remaining = remaining[remaining.index(current) + 1 :]
             expected = {c: place for place, c in enumerate(remaining, start=1)}
 
             def all_heard(expected: dict[str, int] = expected, sent: float = sent) -> bool:

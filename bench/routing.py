@@ -56,15 +56,20 @@ async def seed_agents(dsn: str, count: int, max_chats: int) -> list[tuple[uuid.U
     password_hash = await hash_password("bench-password")
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("INSERT INTO teams (slug, name, is_default) VALUES "
-                           "('support', 'Support', true) ON CONFLICT DO NOTHING")
+        await conn.execute(
+            "INSERT INTO teams (slug, name, is_default) VALUES "
+            "('support', 'Support', true) ON CONFLICT DO NOTHING"
+        )
         agents = []
         for index in range(count):
             email = f"bench{index}-{uuid.uuid4().hex[:6]}@example.test"
             agent_id = await conn.fetchval(
                 "INSERT INTO agents (email, display_name, password_hash, max_chats) "
                 "VALUES ($1, $2, $3, $4) RETURNING id",
-                email, f"Agent {index}", password_hash, max_chats,
+                email,
+                f"Agent {index}",
+                password_hash,
+                max_chats,
             )
             await conn.execute(
                 "INSERT INTO agent_teams SELECT $1, id FROM teams WHERE is_default", agent_id
@@ -83,9 +88,11 @@ async def new_conversations(dsn: str, count: int) -> list[uuid.UUID]:
         for _ in range(count):
             customer_id = uuid.uuid4()
             await conn.execute("INSERT INTO customers (id) VALUES ($1)", customer_id)
-            ids.append(await conn.fetchval(
-                "INSERT INTO conversations (customer_id) VALUES ($1) RETURNING id", customer_id
-            ))
+            ids.append(
+                await conn.fetchval(
+                    "INSERT INTO conversations (customer_id) VALUES ($1) RETURNING id", customer_id
+                )
+            )
         return ids
     finally:
         await conn.close()
@@ -96,9 +103,16 @@ async def backlog_drain(
 ) -> dict:
     """Conversations wait with every agent offline; all agents come online; time the drain."""
     settings = load_settings(
-        environ={}, database_url=dsn, redis_url=redis_url, data_dir=data_dir, secret_key=SECRET,
-        redis_prefix=f"b{uuid.uuid4().hex[:6]}:", create_demo_accounts=False,
-        reconcile_seconds=3600, unanswered_seconds=0, db_pool_max=10,
+        environ={},
+        database_url=dsn,
+        redis_url=redis_url,
+        data_dir=data_dir,
+        secret_key=SECRET,
+        redis_prefix=f"b{uuid.uuid4().hex[:6]}:",
+        create_demo_accounts=False,
+        reconcile_seconds=3600,
+        unanswered_seconds=0,
+        db_pool_max=10,
         max_connections_per_address=0,
     )
     runner = web.AppRunner(create_app(settings), handle_signals=False)
@@ -158,16 +172,25 @@ async def routing_step(services, dsn: str, samples: int) -> list[float]:
 def spawn(dsn: str, redis_url: str, data_dir: Path, prefix: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {
-        **os.environ, "DATABASE_URL": dsn, "REDIS_URL": redis_url, "PARLEY_SECRET_KEY": SECRET,
-        "PARLEY_REDIS_PREFIX": prefix, "PARLEY_DATA_DIR": str(data_dir),
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "REDIS_URL": redis_url,
+        "PARLEY_SECRET_KEY": SECRET,
+        "PARLEY_REDIS_PREFIX": prefix,
+        "PARLEY_DATA_DIR": str(data_dir),
         "PARLEY_DEMO_ACCOUNTS": "false",
-        "PARLEY_LOG_LEVEL": "WARNING", "PORT": str(port), "PARLEY_UNANSWERED_TIMEOUT": "0",
-        "PARLEY_KB_DEMO": "false", "PARLEY_DB_POOL_MAX": "20",
+        "PARLEY_LOG_LEVEL": "WARNING",
+        "PORT": str(port),
+        "PARLEY_UNANSWERED_TIMEOUT": "0",
+        "PARLEY_KB_DEMO": "false",
+        "PARLEY_DB_POOL_MAX": "20",
         # Every simulated client connects from 127.0.0.1.
-        "PARLEY_ALLOW_ANY_ORIGIN": "true", "PARLEY_MAX_CONNECTIONS_PER_ADDRESS": "0",
+        "PARLEY_ALLOW_ANY_ORIGIN": "true",
+        "PARLEY_MAX_CONNECTIONS_PER_ADDRESS": "0",
     }
-    process = subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env,
-                               cwd=Path(__file__).resolve().parents[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve"], env=env, cwd=Path(__file__).resolve().parents[1]
+    )
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -186,8 +209,9 @@ async def wait_ready(url: str) -> None:
     raise TimeoutError(url)
 
 
-async def start_to_assignment(dsn: str, redis_url: str, data_dir: Path, agents: int, customers: int,
-                              rate: float) -> dict:
+async def start_to_assignment(
+    dsn: str, redis_url: str, data_dir: Path, agents: int, customers: int, rate: float
+) -> dict:
     """Customers start conversations at a steady rate on two processes; agents on both."""
     import aiohttp
 
@@ -202,8 +226,10 @@ async def start_to_assignment(dsn: str, redis_url: str, data_dir: Path, agents: 
         clients = []
         async with aiohttp.ClientSession() as http:
             for index, (_, email) in enumerate(seeded):
-                async with http.post(f"{urls[index % 2]}/api/v1/auth/login",
-                                     json={"email": email, "password": "bench-password"}) as r:
+                async with http.post(
+                    f"{urls[index % 2]}/api/v1/auth/login",
+                    json={"email": email, "password": "bench-password"},
+                ) as r:
                     token = (await r.json())["data"]["token"]
                 client = socketio.AsyncClient(reconnection=False)
 
@@ -211,8 +237,12 @@ async def start_to_assignment(dsn: str, redis_url: str, data_dir: Path, agents: 
                     assigned_at.setdefault(data["conversation"]["id"], time.perf_counter())
 
                 client.on("assigned", on_assigned, namespace="/agent")
-                await client.connect(urls[index % 2], namespaces=["/agent"], auth={"token": token},
-                                     transports=["websocket"])
+                await client.connect(
+                    urls[index % 2],
+                    namespaces=["/agent"],
+                    auth={"token": token},
+                    transports=["websocket"],
+                )
                 clients.append(client)
         await asyncio.sleep(1.0)
         started_at: dict[str, float] = {}
@@ -224,7 +254,9 @@ async def start_to_assignment(dsn: str, redis_url: str, data_dir: Path, agents: 
             client = socketio.AsyncClient(reconnection=False)
             try:
                 await client.connect(
-                    urls[index % 2], namespaces=["/customer"], transports=["websocket"],
+                    urls[index % 2],
+                    namespaces=["/customer"],
+                    transports=["websocket"],
                     wait_timeout=10,
                 )
                 t0 = time.perf_counter()
@@ -298,8 +330,9 @@ async def main() -> None:
     parser.add_argument("--backlog", type=int, default=2000)
     parser.add_argument("--customers", type=int, default=400)
     parser.add_argument("--rate", type=float, default=100.0)
-    parser.add_argument("--parts", default="drain,live",
-                        help="drain, live, or both (comma-separated)")
+    parser.add_argument(
+        "--parts", default="drain,live", help="drain, live, or both (comma-separated)"
+    )
     args = parser.parse_args()
     async with embedded_services() as (postgres, dsn, redis_url, base):
         parts = set(args.parts.split(","))

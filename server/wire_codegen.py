@@ -174,7 +174,7 @@ def markdown() -> str:
         BEGIN,
         "",
         "These tables are generated from the server's event structs. A nested type's name links",
-        "to its own table. \"only when set\" fields are left out of the payload when empty.",
+        'to its own table. "only when set" fields are left out of the payload when empty.',
         "",
     ]
     for name in [cls.__name__ for cls in CLIENT_EVENTS] + sorted(

@@ -90,7 +90,9 @@ def settings(clean_database: str, redis_url: str, tmp_path: Path) -> Settings:
     return test_settings(clean_database, redis_url, tmp_path)
 
 
-def test_settings(database_url: str, redis_url: str, data_dir: Path, **overrides: object) -> Settings:
+def test_settings(
+    database_url: str, redis_url: str, data_dir: Path, **overrides: object
+) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
         "redis_url": redis_url,

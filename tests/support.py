@@ -51,7 +51,9 @@ async def start_server(settings: Settings, port: int | None = None) -> RunningSe
     port = port or free_port()
     settings = settings.with_overrides(port=port)
     runner = web.AppRunner(
-        create_app(settings), handle_signals=False, shutdown_timeout=5,
+        create_app(settings),
+        handle_signals=False,
+        shutdown_timeout=5,
         keepalive_timeout=settings.http_header_timeout_seconds,
     )
     await runner.setup()
@@ -126,9 +128,12 @@ async def create_agent(
 
 
 async def login(base_url: str, email: str, password: str = PASSWORD) -> str:
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{base_url}/api/v1/auth/login", json={"email": email, "password": password}
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{base_url}/api/v1/auth/login", json={"email": email, "password": password}
+        ) as response,
+    ):
         body = await response.json()
         assert response.status == 200, body
         return str(body["data"]["token"])
@@ -144,7 +149,11 @@ async def agent_token(
 ) -> tuple[uuid.UUID, str]:
     email = f"{uuid.uuid4().hex[:8]}@example.test"
     agent_id = await create_agent(
-        server.settings.database_url, email=email, name=name, role=role, max_chats=max_chats,
+        server.settings.database_url,
+        email=email,
+        name=name,
+        role=role,
+        max_chats=max_chats,
         teams=teams,
     )
     return agent_id, await login(server.url, email)

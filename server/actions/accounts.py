@@ -164,4 +164,3 @@ async def end_sessions(services: Services, agent_id: UUID, reason: SessionEndRea
         if await agent_store.bump_token_version(work.conn, agent_id) is None:
             raise not_found("agent")
         work.publish_on_commit(session_ended_event(agent_id, reason))
-

@@ -111,6 +111,8 @@ async def signed_in_agent(services: Services, principal: AgentPrincipal) -> Agen
     if agent is None:
         raise not_found("agent")
     return agent
+
+
 def visitor_token(services: Services, customer_id: uuid.UUID, version: int) -> str:
     return services.signer.issue(
         "visitor", customer_id, ttl_seconds=VISITOR_TOKEN_TTL, version=version

@@ -17,7 +17,6 @@ from ..store import teams as team_store
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True, slots=True)
 class DemoAccount:
     email: str

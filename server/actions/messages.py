@@ -87,9 +87,7 @@ async def post_message(
     async with unit_of_work(services, transaction=False) as work:
         context = await load_visible(work, principal, conversation_id)
         # After the visibility check: nobody can spend another conversation's allowance.
-        await services.limits.take(
-            Charge("messages_per_conversation", conversation_id), *charges
-        )
+        await services.limits.take(Charge("messages_per_conversation", conversation_id), *charges)
         posted = await write_message(
             services,
             work,

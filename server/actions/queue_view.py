@@ -136,9 +136,7 @@ async def queues_for(
         visible = [t for t in visible if t.id == team_id]
         if not visible:
             raise not_found("team")
-    return [
-        {"team": t.slug, "name": t.name, **await queue_snapshot(services, t)} for t in visible
-    ]
+    return [{"team": t.slug, "name": t.name, **await queue_snapshot(services, t)} for t in visible]
 
 
 async def announce_position(

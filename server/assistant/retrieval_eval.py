@@ -33,6 +33,7 @@ SWEEP = (0.25, 0.30, 0.33, 0.35, 0.40, 0.45, 0.50)
 
 Ranking = list[tuple[str, float]]  # (article slug, score), best first
 
+
 @dataclass(frozen=True)
 class Article:
     slug: str

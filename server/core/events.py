@@ -83,9 +83,7 @@ def to_wire(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
-def message_payload(
-    message: Message, attachments: tuple[WireAttachment, ...] = ()
-) -> WireMessage:
+def message_payload(message: Message, attachments: tuple[WireAttachment, ...] = ()) -> WireMessage:
     """A stored message as clients get it (`attachments`: with their signed links)."""
     return WireMessage(
         id=message.id,

@@ -79,9 +79,7 @@ def can_route(principal: AgentPrincipal, conversation: Conversation) -> bool:
     unassigned one, whoever may see it (its team)."""
     if principal.is_admin or conversation.assigned_agent_id == principal.agent_id:
         return True
-    return conversation.assigned_agent_id is None and can_view_conversation(
-        principal, conversation
-    )
+    return conversation.assigned_agent_id is None and can_view_conversation(principal, conversation)
 
 
 class ListingScope(NamedTuple):

@@ -146,9 +146,7 @@ class AgentNamespace(ParleyNamespace):
     @acked
     async def on_get_queue(self, sid: str, data: Any = None) -> dict[str, Any]:
         payload = schemas.decode(schemas.GetQueue, data)
-        queues = await queue_view.queues_for(
-            self.services, self.principal(sid), payload.team_id
-        )
+        queues = await queue_view.queues_for(self.services, self.principal(sid), payload.team_id)
         return {"queues": queues}
 
     @acked

@@ -70,6 +70,7 @@ class ParleySocketServer(socketio.AsyncServer):
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return DrainingEngineServer
+
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> Any:
         request = environ.get("aiohttp.request")
         address = "unknown"
@@ -124,8 +125,8 @@ class ParleySocketServer(socketio.AsyncServer):
     async def _answer_undecodable(self, eio_sid: str, data: Any, exc: Exception) -> None:
         """An event whose JSON cannot be read is answered when its ack id is known; any
         other unreadable packet closes that client (a client that sends one is broken)."""
-        kind, namespace, ack_id = codec.packet_header(data) if isinstance(data, str) else (
-            None, "/", None
+        kind, namespace, ack_id = (
+            codec.packet_header(data) if isinstance(data, str) else (None, "/", None)
         )
         if (
             kind == packet.EVENT

@@ -85,8 +85,7 @@ async def apply_admin_read(conn: asyncpg.Connection, claim_path: tuple[str, ...]
         return
     path = "{" + ",".join(claim_path or ()) + "}"
     condition = (
-        "(nullif(current_setting('request.jwt.claims', true), '')::jsonb #>> "
-        f"'{path}') = 'admin'"
+        f"(nullif(current_setting('request.jwt.claims', true), '')::jsonb #>> '{path}') = 'admin'"
     )
     # Changing a policy locks its table against every query: only touch what must change.
     current = {

@@ -67,9 +67,7 @@ _SCHEMA_MIGRATIONS = """
 """
 
 
-async def migrate(
-    conn: asyncpg.Connection, sql_dir: Traversable | None = None
-) -> list[Migration]:
+async def migrate(conn: asyncpg.Connection, sql_dir: Traversable | None = None) -> list[Migration]:
     """Apply pending migrations; return the ones applied. Safe to run from many processes.
 
     Each migration is one transaction that starts by taking a transaction-scoped advisory

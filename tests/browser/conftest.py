@@ -95,7 +95,9 @@ async def chromium(widget_bundle: Path, chromium_path: str) -> AsyncIterator[obj
     except ImportError:
         _missing("playwright is not installed; `make test` installs the test extras")
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS
+        )
         yield browser
         await browser.close()
 

@@ -21,7 +21,12 @@ async def new_agent(
 ) -> tuple[uuid.UUID, str]:
     email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:6]}@example.test"
     agent_id = await create_agent(
-        server.settings.database_url, email=email, name=name, role=role, teams=teams, max_chats=max_chats
+        server.settings.database_url,
+        email=email,
+        name=name,
+        role=role,
+        teams=teams,
+        max_chats=max_chats,
     )
     return agent_id, email
 
@@ -35,7 +40,9 @@ async def sign_in(page: Any, server: RunningServer, email: str, password: str = 
     await expect(page.locator("[data-testid=load]")).to_be_visible()
 
 
-async def console_agent(context: Any, server: RunningServer, name: str, **kwargs: Any) -> tuple[Any, uuid.UUID]:
+async def console_agent(
+    context: Any, server: RunningServer, name: str, **kwargs: Any
+) -> tuple[Any, uuid.UUID]:
     """A new agent signed in on a new page of the given browser context."""
     agent_id, email = await new_agent(server, name, **kwargs)
     page = await context.new_page()

@@ -53,9 +53,7 @@ async def texts(page: Any, selector: str = ".log .msg:not(.greeting) .bubble") -
 
 
 async def stored(page: Any, server: RunningServer, key: str) -> Any:
-    raw = await page.evaluate(
-        "key => localStorage.getItem(key)", f"parley:v1:{server.url}:{key}"
-    )
+    raw = await page.evaluate("key => localStorage.getItem(key)", f"parley:v1:{server.url}:{key}")
     return json.loads(raw) if raw else None
 
 

@@ -56,12 +56,20 @@ async def test_keyboard_focus_roles_and_live_region(server: RunningServer, visit
     await page.keyboard.type("Typed with the keyboard")
     await page.keyboard.press("Enter")
     await robin.log.wait_for("message")
-    await robin.ok("send_message", {"conversation_id": conv, "client_id": "a1", "body": "Heard you"})
+    await robin.ok(
+        "send_message", {"conversation_id": conv, "client_id": "a1", "body": "Heard you"}
+    )
     # Screen readers hear messages from the team through a polite live region.
-    await expect(page.locator("[aria-live=polite][aria-atomic=true]")).to_have_text("Robin: Heard you")
+    await expect(page.locator("[aria-live=polite][aria-atomic=true]")).to_have_text(
+        "Robin: Heard you"
+    )
     await expect(page.locator(".log")).to_have_accessible_name("Messages")
     # Every control has a name.
-    for selector, name in ((".composer .attach", "Attach a file"), (".composer .send", "Send"), (".head .icon-btn", "Close chat")):
+    for selector, name in (
+        (".composer .attach", "Attach a file"),
+        (".composer .send", "Send"),
+        (".head .icon-btn", "Close chat"),
+    ):
         await expect(page.locator(selector)).to_have_accessible_name(name)
     # Escape closes the panel and gives the focus back to the launcher.
     await page.keyboard.press("Escape")
@@ -83,8 +91,14 @@ async def test_text_meets_contrast_minimums(server: RunningServer, visitor, staf
     await robin.ok("send_message", {"conversation_id": conv, "client_id": "a1", "body": "Theirs"})
     await expect(page.locator(".msg.in:not(.greeting) .bubble")).to_have_text("Theirs")
     checks = {
-        ".head h2": 4.5, ".head p": 4.5, ".msg.out .bubble": 4.5, ".msg.in:not(.greeting) .bubble": 4.5,
-        ".msg.in:not(.greeting) .who": 4.5, ".foot time": 4.5, ".foot .state": 4.5, ".composer textarea": 4.5,
+        ".head h2": 4.5,
+        ".head p": 4.5,
+        ".msg.out .bubble": 4.5,
+        ".msg.in:not(.greeting) .bubble": 4.5,
+        ".msg.in:not(.greeting) .who": 4.5,
+        ".foot time": 4.5,
+        ".foot .state": 4.5,
+        ".composer textarea": 4.5,
     }
     for selector, minimum in checks.items():
         ratio = await page.evaluate(CONTRAST, [selector, True])

@@ -29,22 +29,37 @@ def host_page(server_url: str, init: dict) -> str:
 </body></html>"""
 
 
-async def test_init_identify_events_and_controls_from_the_page(servers, visitor, staff, host) -> None:
+async def test_init_identify_events_and_controls_from_the_page(
+    servers, visitor, staff, host
+) -> None:
     server = await servers.start(identity_secret=SECRET)
     robin = await staff("Robin", on=server)
-    url = host.page("/shop", host_page(server.url, {
-        "server": server.url,
-        "teamName": "Acme Hilfe",
-        "color": "#0f766e",
-        "user": {"id": "user-42", "name": "Kim", "email": "kim@example.com", "hash": identity_hash(SECRET, "user-42")},
-        "attributes": {"plan": "pro"},
-    }))
+    url = host.page(
+        "/shop",
+        host_page(
+            server.url,
+            {
+                "server": server.url,
+                "teamName": "Acme Hilfe",
+                "color": "#0f766e",
+                "user": {
+                    "id": "user-42",
+                    "name": "Kim",
+                    "email": "kim@example.com",
+                    "hash": identity_hash(SECRET, "user-42"),
+                },
+                "attributes": {"plan": "pro"},
+            },
+        ),
+    )
     page = await visitor.new_page()
     await page.goto(url)
     # German from <html lang="de">; the page's own team name and colour.
     launcher = page.locator(LAUNCHER)
     await expect(launcher).to_have_attribute("aria-label", "Chat öffnen")
-    assert await launcher.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(15, 118, 110)"
+    assert (
+        await launcher.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(15, 118, 110)"
+    )
 
     await page.evaluate("Parley.open()")
     await page.locator(PANEL).wait_for(state="visible")
@@ -57,17 +72,26 @@ async def test_init_identify_events_and_controls_from_the_page(servers, visitor,
 
     conn = await asyncpg.connect(server.settings.database_url)
     try:
-        row = await conn.fetchrow("SELECT c.id, cu.external_id, cu.identity_verified, cu.name, cu.email, cu.attributes FROM conversations c JOIN customers cu ON cu.id = c.customer_id")
+        row = await conn.fetchrow(
+            "SELECT c.id, cu.external_id, cu.identity_verified, cu.name, cu.email, cu.attributes FROM conversations c JOIN customers cu ON cu.id = c.customer_id"
+        )
     finally:
         await conn.close()
-    assert (row["external_id"], row["identity_verified"], row["name"], row["email"]) == ("user-42", True, "Kim", "kim@example.com")
+    assert (row["external_id"], row["identity_verified"], row["name"], row["email"]) == (
+        "user-42",
+        True,
+        "Kim",
+        "kim@example.com",
+    )
     assert json.loads(row["attributes"]) == {"plan": "pro", "user_id": "user-42"}
     conv = str(row["id"])
 
     # Closed: a message from the team counts as unread, on the launcher and for the page.
     await page.evaluate("Parley.close()")
     await robin.ok("join", {"conversation_id": conv})
-    await robin.ok("send_message", {"conversation_id": conv, "client_id": "a1", "body": "Hallo Kim!"})
+    await robin.ok(
+        "send_message", {"conversation_id": conv, "client_id": "a1", "body": "Hallo Kim!"}
+    )
     await expect(page.locator(".badge")).to_have_text("1")
     await expect(launcher).to_have_attribute("aria-label", "Chat öffnen (1 ungelesene Nachrichten)")
     await expect(page).to_have_title("(1) Neue Nachricht")
@@ -85,7 +109,11 @@ async def test_init_identify_events_and_controls_from_the_page(servers, visitor,
     conn = await asyncpg.connect(server.settings.database_url)
     try:
         for _ in range(50):
-            attributes = json.loads(await conn.fetchval("SELECT attributes FROM customers WHERE external_id = 'user-42'"))
+            attributes = json.loads(
+                await conn.fetchval(
+                    "SELECT attributes FROM customers WHERE external_id = 'user-42'"
+                )
+            )
             if "cart" in attributes:
                 break
             await page.wait_for_timeout(100)
@@ -97,10 +125,20 @@ async def test_init_identify_events_and_controls_from_the_page(servers, visitor,
 async def test_a_wrong_identity_hash_is_not_trusted(servers, visitor, staff, host) -> None:
     server = await servers.start(identity_secret=SECRET)
     await staff(on=server)
-    url = host.page("/shop", host_page(server.url, {
-        "server": server.url,
-        "user": {"id": "user-42", "name": "Kim", "hash": identity_hash("another-secret-0123456789", "user-42")},
-    }))
+    url = host.page(
+        "/shop",
+        host_page(
+            server.url,
+            {
+                "server": server.url,
+                "user": {
+                    "id": "user-42",
+                    "name": "Kim",
+                    "hash": identity_hash("another-secret-0123456789", "user-42"),
+                },
+            },
+        ),
+    )
     page = await visitor.new_page()
     await page.goto(url)
     await page.evaluate("Parley.open()")
@@ -118,10 +156,16 @@ async def test_a_wrong_identity_hash_is_not_trusted(servers, visitor, staff, hos
 async def test_a_verified_user_continues_on_another_device(servers, chromium, staff, host) -> None:  # type: ignore[no-untyped-def]
     server = await servers.start(identity_secret=SECRET)
     await staff(on=server)
-    url = host.page("/app", host_page(server.url, {
-        "server": server.url,
-        "user": {"id": "user-7", "name": "Ali", "hash": identity_hash(SECRET, "user-7")},
-    }))
+    url = host.page(
+        "/app",
+        host_page(
+            server.url,
+            {
+                "server": server.url,
+                "user": {"id": "user-7", "name": "Ali", "hash": identity_hash(SECRET, "user-7")},
+            },
+        ),
+    )
     laptop, phone = await chromium.new_context(), await chromium.new_context()
     try:
         first = await laptop.new_page()
@@ -134,9 +178,13 @@ async def test_a_verified_user_continues_on_another_device(servers, chromium, st
         second = await phone.new_page()
         await second.goto(url)
         await second.evaluate("Parley.open()")
-        await expect(second.locator(".log .msg:not(.greeting) .bubble")).to_have_text(["Angefangen am Laptop"])
+        await expect(second.locator(".log .msg:not(.greeting) .bubble")).to_have_text(
+            ["Angefangen am Laptop"]
+        )
         await send(second, "Weiter am Handy")
-        await expect(first.locator(".log .msg:not(.greeting) .bubble")).to_have_text(["Angefangen am Laptop", "Weiter am Handy"])
+        await expect(first.locator(".log .msg:not(.greeting) .bubble")).to_have_text(
+            ["Angefangen am Laptop", "Weiter am Handy"]
+        )
     finally:
         await laptop.close()
         await phone.close()

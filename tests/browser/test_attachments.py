@@ -15,16 +15,20 @@ PIXEL = base64.b64decode(
 )
 
 
-async def test_pick_files_upload_with_progress_and_send_them(server: RunningServer, visitor, staff) -> None:
+async def test_pick_files_upload_with_progress_and_send_them(
+    server: RunningServer, visitor, staff
+) -> None:
     robin = await staff("Robin")
     page, conv = await chat_joined_by(visitor, server, robin)
 
     async with page.expect_file_chooser() as chooser:
         await page.locator(".composer .attach").click()
-    await (await chooser.value).set_files([
-        {"name": "screenshot.png", "mimeType": "image/png", "buffer": PIXEL},
-        {"name": "invoice.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 test"},
-    ])
+    await (await chooser.value).set_files(
+        [
+            {"name": "screenshot.png", "mimeType": "image/png", "buffer": PIXEL},
+            {"name": "invoice.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 test"},
+        ]
+    )
     image = page.locator(".msg.out .media img")
     await expect(image).to_have_attribute("alt", "screenshot.png")
     await expect(page.locator(".msg.out .media a.file")).to_contain_text("invoice.pdf")
@@ -39,12 +43,18 @@ async def test_pick_files_upload_with_progress_and_send_them(server: RunningServ
     # Types the server does not accept are refused before uploading, with a clear message.
     async with page.expect_file_chooser() as chooser:
         await page.locator(".composer .attach").click()
-    await (await chooser.value).set_files([{"name": "tool.exe", "mimeType": "application/x-msdownload", "buffer": b"MZ"}])
+    await (await chooser.value).set_files(
+        [{"name": "tool.exe", "mimeType": "application/x-msdownload", "buffer": b"MZ"}]
+    )
     await expect(page.locator(".alert")).to_contain_text("tool.exe")
 
     # The agent's attachment appears as a link in the widget.
-    await robin.ok("send_message", {"conversation_id": conv, "client_id": "a1", "body": "Here is your receipt"})
-    await expect(page.locator(".msg.in:not(.greeting) .bubble")).to_have_text("Here is your receipt")
+    await robin.ok(
+        "send_message", {"conversation_id": conv, "client_id": "a1", "body": "Here is your receipt"}
+    )
+    await expect(page.locator(".msg.in:not(.greeting) .bubble")).to_have_text(
+        "Here is your receipt"
+    )
 
 
 async def test_files_dropped_on_the_panel_are_sent(server: RunningServer, visitor, staff) -> None:

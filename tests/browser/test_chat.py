@@ -13,7 +13,9 @@ from tests.browser.helpers import (
 from tests.support import RunningServer
 
 
-async def test_messages_typing_and_receipts_both_ways(server: RunningServer, visitor, staff, artifacts) -> None:
+async def test_messages_typing_and_receipts_both_ways(
+    server: RunningServer, visitor, staff, artifacts
+) -> None:
     robin = await staff("Robin")
     page, conv = await chat_joined_by(visitor, server, robin)
 
@@ -31,23 +33,34 @@ async def test_messages_typing_and_receipts_both_ways(server: RunningServer, vis
     # Agent typing shows in the widget; the agent's message appears with name and avatar.
     await robin.ok("typing", {"conversation_id": conv, "typing": True})
     await expect(page.locator(".typing")).to_contain_text("Robin")
-    await robin.ok("send_message", {"conversation_id": conv, "client_id": "a1", "body": "Sorry! Which invoice?"})
-    await expect(page.locator(".msg.in:not(.greeting) .bubble")).to_have_text("Sorry! Which invoice?")
+    await robin.ok(
+        "send_message",
+        {"conversation_id": conv, "client_id": "a1", "body": "Sorry! Which invoice?"},
+    )
+    await expect(page.locator(".msg.in:not(.greeting) .bubble")).to_have_text(
+        "Sorry! Which invoice?"
+    )
     await expect(page.locator(".msg.in:not(.greeting) .who")).to_have_text("Robin")
     await expect(page.locator(".head p")).to_have_text("Robin is helping you")
 
     # The widget reports delivery and reading of the agent's message (the panel is open).
-    receipts = await robin.log.wait_for("receipt", lambda r: r["reader_kind"] == "customer" and r["read_seq"] >= 2)
+    receipts = await robin.log.wait_for(
+        "receipt", lambda r: r["reader_kind"] == "customer" and r["read_seq"] >= 2
+    )
     assert receipts
 
     # Customer typing reaches the agent, throttled, and stops when the composer empties.
     before = len(robin.log.of("typing"))
     await page.locator(COMPOSER).press_sequentially("Numb", delay=50)
-    started = await robin.log.wait_for("typing", lambda t: t["typing"] is True and t["sender_kind"] == "customer", count=2)
+    started = await robin.log.wait_for(
+        "typing", lambda t: t["typing"] is True and t["sender_kind"] == "customer", count=2
+    )
     assert started[-1]["sender_name"] == "Casey"
     await page.locator(COMPOSER).fill("")
     await page.locator(COMPOSER).dispatch_event("input")
-    await robin.log.wait_for("typing", lambda t: t["typing"] is False and t["sender_kind"] == "customer", count=2)
+    await robin.log.wait_for(
+        "typing", lambda t: t["typing"] is False and t["sender_kind"] == "customer", count=2
+    )
     # Four keystrokes, one start: refreshes are throttled, and repeated starts are silent.
     assert [t["typing"] for t in robin.log.of("typing")[before:]] == [True, False]
 

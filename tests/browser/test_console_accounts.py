@@ -17,11 +17,18 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 async def _login_status(server: RunningServer, email: str, password: str) -> int:
-    async with aiohttp.ClientSession() as http, http.post(f"{server.url}/api/v1/auth/login", json={"email": email, "password": password}) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{server.url}/api/v1/auth/login", json={"email": email, "password": password}
+        ) as r,
+    ):
         return r.status
 
 
-async def test_an_agent_changes_their_password_and_other_tabs_sign_out(server: RunningServer, chromium) -> None:
+async def test_an_agent_changes_their_password_and_other_tabs_sign_out(
+    server: RunningServer, chromium
+) -> None:
     _, email = await new_agent(server, "Sam")
     first_ctx = await chromium.new_context(viewport={"width": 1280, "height": 800})
     other_ctx = await chromium.new_context(viewport={"width": 1280, "height": 800})
@@ -58,7 +65,9 @@ async def test_an_agent_changes_their_password_and_other_tabs_sign_out(server: R
         await other_ctx.close()
 
 
-async def test_an_admin_resets_a_password_with_a_link_and_unlocks_an_account(server: RunningServer, chromium) -> None:
+async def test_an_admin_resets_a_password_with_a_link_and_unlocks_an_account(
+    server: RunningServer, chromium
+) -> None:
     _, admin_email = await new_agent(server, "Ada", role=AgentRole.ADMIN)
     _, email = await new_agent(server, "Robin")
     ctx = await chromium.new_context(viewport={"width": 1280, "height": 800})
@@ -92,7 +101,9 @@ async def test_an_admin_resets_a_password_with_a_link_and_unlocks_an_account(ser
             assert await _login_status(server, email, "wrong") == 401
         assert await _login_status(server, email, NEW_PASSWORD) == 429
         await row.get_by_role("button", name="Unlock").click()
-        await expect(admin.get_by_role("status").filter(has_text="can sign in again")).to_be_visible()
+        await expect(
+            admin.get_by_role("status").filter(has_text="can sign in again")
+        ).to_be_visible()
         assert await _login_status(server, email, NEW_PASSWORD) == 200
     finally:
         await ctx.close()

@@ -42,7 +42,9 @@ async def test_transfer_resolve_reopen_and_unassign(server: RunningServer, chrom
         kim_item = kim.locator(f".conv-item[data-conversation='{conv}']")
         await expect(kim_item).to_contain_text("Casey")
         await kim_item.click()
-        await expect(kim.locator(".msg.system.note .bubble")).to_contain_text("Robin transferred this conversation to Kim. Note: Wants a refund")
+        await expect(kim.locator(".msg.system.note .bubble")).to_contain_text(
+            "Robin transferred this conversation to Kim. Note: Wants a refund"
+        )
         assert await assignee(server, conv) == kim_id
 
         # Alt+R resolves, and again reopens (it is routed again: Robin has room now).
@@ -76,10 +78,13 @@ async def test_transfer_resolve_reopen_and_unassign(server: RunningServer, chrom
 async def _waits_in(server: RunningServer, conv: str, team: str) -> bool:
     conn = await asyncpg.connect(server.settings.database_url)
     try:
-        return bool(await conn.fetchval(
-            "SELECT c.waiting FROM conversations c JOIN teams t ON t.id = c.team_id WHERE c.id = $1 AND t.slug = $2",
-            uuid.UUID(conv), team,
-        ))
+        return bool(
+            await conn.fetchval(
+                "SELECT c.waiting FROM conversations c JOIN teams t ON t.id = c.team_id WHERE c.id = $1 AND t.slug = $2",
+                uuid.UUID(conv),
+                team,
+            )
+        )
     finally:
         await conn.close()
 
@@ -100,16 +105,22 @@ async def test_unassign_sends_it_back_to_the_queue(server: RunningServer, visito
         await robin.get_by_role("button", name="Unassign").click()
         await expect(item).to_have_count(0)
         await robin.locator("a.tab", has_text="Queue").click()
-        await expect(robin.locator(f".queue-entry[data-conversation='{conv}']")).to_contain_text("Casey")
+        await expect(robin.locator(f".queue-entry[data-conversation='{conv}']")).to_contain_text(
+            "Casey"
+        )
         assert await assignee(server, conv) is None
     finally:
         await cust.close()
 
 
-async def test_history_pages_back_and_a_reconnect_replays_what_was_missed(server: RunningServer, visitor) -> None:
+async def test_history_pages_back_and_a_reconnect_replays_what_was_missed(
+    server: RunningServer, visitor
+) -> None:
     cust, conv = await waiting_customer(server, name="Casey")
     for i in range(1, 76):
-        await cust.ok("send_message", {"conversation_id": conv, "client_id": f"c{i}", "body": f"message {i}"})
+        await cust.ok(
+            "send_message", {"conversation_id": conv, "client_id": f"c{i}", "body": f"message {i}"}
+        )
     robin, _ = await console_agent(visitor, server, "Robin")
     try:
         item = robin.locator(f".conv-item[data-conversation='{conv}']")
@@ -126,18 +137,28 @@ async def test_history_pages_back_and_a_reconnect_replays_what_was_missed(server
         await visitor.set_offline(True)
         await expect(robin.locator(".conn")).to_contain_text("Offline")
         for i in range(76, 79):
-            await cust.ok("send_message", {"conversation_id": conv, "client_id": f"c{i}", "body": f"message {i}"})
+            await cust.ok(
+                "send_message",
+                {"conversation_id": conv, "client_id": f"c{i}", "body": f"message {i}"},
+            )
         await visitor.set_offline(False)
         await expect(robin.locator(".conn")).to_have_count(0)
         await expect(bubbles).to_have_count(78)
-        seqs = [int(s) for s in await robin.locator(".log .msg").evaluate_all("els => els.map(e => e.dataset.seq)")]
+        seqs = [
+            int(s)
+            for s in await robin.locator(".log .msg").evaluate_all(
+                "els => els.map(e => e.dataset.seq)"
+            )
+        ]
         assert seqs == list(range(1, 79))
         await expect(bubbles.last).to_have_text("message 78")
     finally:
         await cust.close()
 
 
-async def test_priority_and_reopening_from_the_resolved_list(server: RunningServer, visitor) -> None:
+async def test_priority_and_reopening_from_the_resolved_list(
+    server: RunningServer, visitor
+) -> None:
     robin, _ = await console_agent(visitor, server, "Robin")
     cust, conv = await waiting_customer(server, name="Casey")
     try:
@@ -164,6 +185,9 @@ async def test_priority_and_reopening_from_the_resolved_list(server: RunningServ
 async def _priority(server: RunningServer, conv: str, value: int) -> bool:
     conn = await asyncpg.connect(server.settings.database_url)
     try:
-        return await conn.fetchval("SELECT priority FROM conversations WHERE id = $1", uuid.UUID(conv)) == value
+        return (
+            await conn.fetchval("SELECT priority FROM conversations WHERE id = $1", uuid.UUID(conv))
+            == value
+        )
     finally:
         await conn.close()

@@ -17,7 +17,9 @@ from tests.support import RunningServer
 pytestmark = pytest.mark.usefixtures("console_bundle")
 
 
-async def test_an_admin_writes_a_quick_response_an_agent_uses(server: RunningServer, chromium, artifacts) -> None:
+async def test_an_admin_writes_a_quick_response_an_agent_uses(
+    server: RunningServer, chromium, artifacts
+) -> None:
     admin_ctx = await chromium.new_context(viewport={"width": 1280, "height": 800})
     agent_ctx = await chromium.new_context(viewport={"width": 1280, "height": 800})
     cust = None
@@ -30,7 +32,9 @@ async def test_an_admin_writes_a_quick_response_an_agent_uses(server: RunningSer
         dialog = ada.get_by_role("dialog")
         await dialog.get_by_label("Shortcut").fill("/Refund")
         await dialog.get_by_label("Title").fill("Refund timing")
-        await dialog.get_by_label("Text").fill("Hello {{customer.name}}, refunds reach your card within 5 days. — {{agent.name}}")
+        await dialog.get_by_label("Text").fill(
+            "Hello {{customer.name}}, refunds reach your card within 5 days. — {{agent.name}}"
+        )
         await dialog.get_by_role("button", name="Save").click()
         row = ada.locator("tr[data-shortcut=refund]")
         await expect(row).to_contain_text("Refund timing")
@@ -42,7 +46,9 @@ async def test_an_admin_writes_a_quick_response_an_agent_uses(server: RunningSer
         await dialog.get_by_label("Title").fill("Again")
         await dialog.get_by_label("Text").fill("x")
         await dialog.get_by_role("button", name="Save").click()
-        await expect(dialog.get_by_role("alert")).to_contain_text("the shortcut /refund is already used")
+        await expect(dialog.get_by_role("alert")).to_contain_text(
+            "the shortcut /refund is already used"
+        )
         await dialog.get_by_role("button", name="Cancel").click()
         await ada.screenshot(path=str(artifacts / "console-admin-quick-responses.png"))
 
@@ -57,7 +63,9 @@ async def test_an_admin_writes_a_quick_response_an_agent_uses(server: RunningSer
         await composer.press_sequentially("/ref")
         await expect(sam.get_by_test_id("quick-picker")).to_contain_text("Refund timing")
         await sam.get_by_test_id("quick-picker").get_by_role("option").first.click()
-        await expect(composer).to_have_value("Hello Casey, refunds reach your card within 5 days. — Sam")
+        await expect(composer).to_have_value(
+            "Hello Casey, refunds reach your card within 5 days. — Sam"
+        )
         await composer.press("Enter")
         message = await cust.log.wait_for("message", lambda m: m["sender_kind"] == "agent")
         assert message[0]["body"] == "Hello Casey, refunds reach your card within 5 days. — Sam"
@@ -93,7 +101,9 @@ async def test_an_admin_writes_a_quick_response_an_agent_uses(server: RunningSer
         await agent_ctx.close()
 
 
-async def test_admin_pages_agents_teams_widget_reports(server: RunningServer, chromium, artifacts) -> None:
+async def test_admin_pages_agents_teams_widget_reports(
+    server: RunningServer, chromium, artifacts
+) -> None:
     ctx = await chromium.new_context(viewport={"width": 1280, "height": 800})
     cust = None
     try:
@@ -109,7 +119,9 @@ async def test_admin_pages_agents_teams_widget_reports(server: RunningServer, ch
         await dialog.get_by_label("Name").fill("Kim")
         await dialog.get_by_label("Chats at once").fill("3")
         await dialog.get_by_role("button", name="Add agent").click()
-        await expect(ada.get_by_test_id("invited")).to_contain_text("kim@example.test can sign in now")
+        await expect(ada.get_by_test_id("invited")).to_contain_text(
+            "kim@example.test can sign in now"
+        )
         row = ada.locator("tr[data-agent='kim@example.test']")
         await expect(row).to_contain_text("0 / 3")
         await expect(row).to_contain_text("Support")
@@ -125,7 +137,9 @@ async def test_admin_pages_agents_teams_widget_reports(server: RunningServer, ch
         await team.get_by_label("Assignment").select_option("manual")
         await team.get_by_label("Grace period, seconds").fill("100000")
         await team.get_by_role("button", name="Save Support").click()
-        await expect(team.get_by_role("alert")).to_contain_text("grace_seconds must be between 0 and 86400")
+        await expect(team.get_by_role("alert")).to_contain_text(
+            "grace_seconds must be between 0 and 86400"
+        )
         await team.get_by_label("Grace period, seconds").fill("45")
         await team.get_by_role("button", name="Save Support").click()
         await expect(team.get_by_role("status")).to_have_text("Saved.")
@@ -138,8 +152,15 @@ async def test_admin_pages_agents_teams_widget_reports(server: RunningServer, ch
         await ada.get_by_label("Position").select_option("left")
         preview = ada.get_by_test_id("widget-preview")
         await expect(preview.locator(".wp-bubble")).to_have_text("Welcome to <b>Acme</b>!")
-        assert await preview.locator(".wp-launcher").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(170, 51, 0)"
-        await expect(ada.get_by_test_id("snippet")).to_have_text(f'<script src="{server.url}/widget.js" async></script>')
+        assert (
+            await preview.locator(".wp-launcher").evaluate(
+                "e => getComputedStyle(e).backgroundColor"
+            )
+            == "rgb(170, 51, 0)"
+        )
+        await expect(ada.get_by_test_id("snippet")).to_have_text(
+            f'<script src="{server.url}/widget.js" async></script>'
+        )
         await ada.get_by_role("button", name="Save widget settings").click()
         await expect(ada.get_by_role("status").filter(has_text="Saved")).to_be_visible()
         settings = await ada.evaluate("fetch('/api/v1/widget/settings').then(r => r.json())")
@@ -162,13 +183,19 @@ async def test_admin_pages_agents_teams_widget_reports(server: RunningServer, ch
         await ada.locator(".admin-nav a", has_text="Knowledge base").click()
         await ada.get_by_role("button", name="New article").click()
         dialog = ada.get_by_role("dialog")
-        await dialog.get_by_label("Text (Markdown)").fill("# Refunds\n\nRefunds take five business days to reach your card after we receive the item.")
+        await dialog.get_by_label("Text (Markdown)").fill(
+            "# Refunds\n\nRefunds take five business days to reach your card after we receive the item."
+        )
         await dialog.get_by_role("button", name="Save").click()
-        await expect(ada.locator("tr[data-slug=refunds]")).to_contain_text("indexed", timeout=30_000)
+        await expect(ada.locator("tr[data-slug=refunds]")).to_contain_text(
+            "indexed", timeout=30_000
+        )
         await expect(ada.locator(".kpi").first).to_contain_text("1Articles")
         await ada.get_by_role("textbox", name="Question").fill("How long do refunds take?")
         await ada.get_by_role("button", name="Ask the assistant").click()
-        await expect(ada.get_by_test_id("answer")).to_contain_text("five business days", timeout=30_000)
+        await expect(ada.get_by_test_id("answer")).to_contain_text(
+            "five business days", timeout=30_000
+        )
         await ada.screenshot(path=str(artifacts / "console-admin-knowledge.png"))
 
         await ada.locator(".admin-nav a", has_text="Audit log").click()

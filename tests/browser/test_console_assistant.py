@@ -19,11 +19,15 @@ from tests.support import Servers
 pytestmark = pytest.mark.usefixtures("console_bundle")
 
 
-async def test_an_agent_watches_the_assistant_answer_a_waiting_customer(servers: Servers, visitor, fake_openai: FakeOpenAI) -> None:
+async def test_an_agent_watches_the_assistant_answer_a_waiting_customer(
+    servers: Servers, visitor, fake_openai: FakeOpenAI
+) -> None:
     # Checked text streams a sentence at a time: the first (cited) sentence shows while the
     # second is still being written.
-    final = ("Click Forgot password? on the sign-in page [1]. Then follow the link in the email we "
-             "send you, which can take a minute or two to arrive [1].")
+    final = (
+        "Click Forgot password? on the sign-in page [1]. Then follow the link in the email we "
+        "send you, which can take a minute or two to arrive [1]."
+    )
     fake_openai.default = Reply(final, piece=4, piece_delay=0.15)  # about 5 s in all
     server = await assistant_site(
         servers, openai_api_key="test-key", openai_base_url=fake_openai.base_url,
@@ -34,7 +38,9 @@ async def test_an_agent_watches_the_assistant_answer_a_waiting_customer(servers:
     await robin.locator("a.tab", has_text="Queue").click()
     cust, conv = await waiting_customer(server, name="Casey")
     try:
-        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": PASSWORD_QUESTION})
+        await cust.ok(
+            "send_message", {"conversation_id": conv, "client_id": "c1", "body": PASSWORD_QUESTION}
+        )
         row = robin.locator(f".queue-entry[data-conversation='{conv}']")
         await row.get_by_role("link", name="View").click()
         stream = robin.get_by_test_id("assistant-stream")
@@ -42,7 +48,9 @@ async def test_an_agent_watches_the_assistant_answer_a_waiting_customer(servers:
         first = await stream.locator(".bubble").inner_text()
         # Joined mid-answer: the pieces written since then (deltas are not replayed).
         assert first in final and len(first) < len(final)
-        answer = robin.locator(".msg[data-kind=assistant] .bubble").filter(has_text="Forgot password")
+        answer = robin.locator(".msg[data-kind=assistant] .bubble").filter(
+            has_text="Forgot password"
+        )
         await expect(answer).to_have_text(final, timeout=15_000)
         await expect(stream).to_have_count(0)
         # Viewing did not take it: it still waits for a person.
@@ -52,14 +60,22 @@ async def test_an_agent_watches_the_assistant_answer_a_waiting_customer(servers:
         await cust.close()
 
 
-async def test_the_agent_who_takes_over_sees_the_brief_above_the_thread(servers: Servers, visitor) -> None:
+async def test_the_agent_who_takes_over_sees_the_brief_above_the_thread(
+    servers: Servers, visitor
+) -> None:
     server = await assistant_site(servers)  # no model: extractive answers and brief
     robin, _ = await console_agent(visitor, server, "Robin")
     await set_status(robin, "away")
     cust, conv = await waiting_customer(server, name="Casey")
     try:
-        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": PASSWORD_QUESTION})
-        await cust.log.wait_for("message", lambda m: m["sender_kind"] == "assistant" and m["metadata"].get("citations"), timeout=10)
+        await cust.ok(
+            "send_message", {"conversation_id": conv, "client_id": "c1", "body": PASSWORD_QUESTION}
+        )
+        await cust.log.wait_for(
+            "message",
+            lambda m: m["sender_kind"] == "assistant" and m["metadata"].get("citations"),
+            timeout=10,
+        )
         await set_status(robin, "online")  # routing gives it to Robin, with the brief
         item = robin.locator(f".conv-item[data-conversation='{conv}']")
         await item.click()
@@ -76,7 +92,9 @@ async def test_the_agent_who_takes_over_sees_the_brief_above_the_thread(servers:
         # After a reload it comes from the server, however far back the note is.
         await robin.reload()
         await robin.locator(f".conv-item[data-conversation='{conv}']").click()
-        await expect(robin.get_by_test_id("handover").locator(".handover-summary")).to_contain_text("reset my password")
+        await expect(robin.get_by_test_id("handover").locator(".handover-summary")).to_contain_text(
+            "reset my password"
+        )
         # Folded away, it stays out of the way of the thread.
         await robin.get_by_test_id("handover").locator("summary").click()
         await expect(robin.get_by_test_id("handover").locator(".handover-summary")).to_be_hidden()
@@ -84,7 +102,9 @@ async def test_the_agent_who_takes_over_sees_the_brief_above_the_thread(servers:
         await cust.close()
 
 
-async def test_a_conversation_the_assistant_never_had_shows_no_brief(servers: Servers, visitor) -> None:
+async def test_a_conversation_the_assistant_never_had_shows_no_brief(
+    servers: Servers, visitor
+) -> None:
     server = await assistant_site(servers, assistant_mode="off")
     robin, _ = await console_agent(visitor, server, "Robin")
     cust, conv = await waiting_customer(server, name="Casey")

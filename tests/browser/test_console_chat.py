@@ -24,16 +24,24 @@ async def login_token(page) -> str:  # type: ignore[no-untyped-def]
     return str(await page.evaluate("sessionStorage.getItem('parley-console:token')"))
 
 
-async def test_agent_answers_a_widget_customer_with_a_quick_response(server: RunningServer, chromium, visitor, artifacts) -> None:
+async def test_agent_answers_a_widget_customer_with_a_quick_response(
+    server: RunningServer, chromium, visitor, artifacts
+) -> None:
     agent_ctx = await chromium.new_context(viewport={"width": 1280, "height": 800})
     try:
         robin, _ = await console_agent(agent_ctx, server, "Robin Agent")
         token = await login_token(robin)
-        async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
-            async with http.post("/api/v1/quick-responses", json={
-                "shortcut": "thanks", "title": "Thanks for waiting",
-                "body": "Hi {{customer.first_name}}, {{agent.first_name}} here. Your order {{order.id}} is on its way.",
-            }) as response:
+        async with aiohttp.ClientSession(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+        ) as http:
+            async with http.post(
+                "/api/v1/quick-responses",
+                json={
+                    "shortcut": "thanks",
+                    "title": "Thanks for waiting",
+                    "body": "Hi {{customer.first_name}}, {{agent.first_name}} here. Your order {{order.id}} is on its way.",
+                },
+            ) as response:
                 assert response.status == 201
         await robin.reload()  # picks up the new quick response
         await expect(robin.locator(".presence.online")).to_be_visible()
@@ -108,13 +116,21 @@ async def test_agent_answers_a_widget_customer_with_a_quick_response(server: Run
 
 async def test_the_assistant_drafts_a_reply_the_agent_edits(server: RunningServer, visitor) -> None:
     _, admin = await agent_token(server, role=AgentRole.ADMIN, teams=())
-    async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {admin}"}) as http:
-        async with http.post("/api/v1/knowledge/articles", json={"body": "# Refunds\n\nRefunds take five business days to reach your card."}) as response:
+    async with aiohttp.ClientSession(
+        base_url=server.url, headers={"Authorization": f"Bearer {admin}"}
+    ) as http:
+        async with http.post(
+            "/api/v1/knowledge/articles",
+            json={"body": "# Refunds\n\nRefunds take five business days to reach your card."},
+        ) as response:
             assert response.status == 201
     robin, _ = await console_agent(visitor, server, "Robin")
     cust, conv = await waiting_customer(server, name="Casey")
     try:
-        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": "How long do refunds take?"})
+        await cust.ok(
+            "send_message",
+            {"conversation_id": conv, "client_id": "c1", "body": "How long do refunds take?"},
+        )
         await robin.locator(f".conv-item[data-conversation='{conv}']").click()
         await robin.get_by_role("button", name="Suggest").click()
         suggestion = robin.get_by_test_id("suggestion")

@@ -14,13 +14,30 @@ pytestmark = pytest.mark.usefixtures("console_bundle")
 
 
 @pytest.mark.parametrize(
-    ("width", "height", "name"), [(1280, 800, "desktop"), (820, 1180, "tablet"), (390, 844, "phone")]
+    ("width", "height", "name"),
+    [(1280, 800, "desktop"), (820, 1180, "tablet"), (390, 844, "phone")],
 )
-async def test_layouts(server: RunningServer, chromium, artifacts, width: int, height: int, name: str) -> None:
-    ctx = await chromium.new_context(viewport={"width": width, "height": height}, has_touch=name != "desktop")
-    cust, conv = await waiting_customer(server, name="Casey Jones", email="casey@example.com", page_url="https://shop.example/checkout")
+async def test_layouts(
+    server: RunningServer, chromium, artifacts, width: int, height: int, name: str
+) -> None:
+    ctx = await chromium.new_context(
+        viewport={"width": width, "height": height}, has_touch=name != "desktop"
+    )
+    cust, conv = await waiting_customer(
+        server,
+        name="Casey Jones",
+        email="casey@example.com",
+        page_url="https://shop.example/checkout",
+    )
     try:
-        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": "Hi! My order #1042 arrived damaged. Can I get a replacement?"})
+        await cust.ok(
+            "send_message",
+            {
+                "conversation_id": conv,
+                "client_id": "c1",
+                "body": "Hi! My order #1042 arrived damaged. Can I get a replacement?",
+            },
+        )
         page, _ = await console_agent(ctx, server, "Robin Agent")
         item = page.locator(f".conv-item[data-conversation='{conv}']")
         await expect(item).to_be_visible()
@@ -28,7 +45,9 @@ async def test_layouts(server: RunningServer, chromium, artifacts, width: int, h
         await page.screenshot(path=str(artifacts / f"console-{name}-inbox-list.png"))
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         await item.click()
-        await page.locator("textarea[aria-label=Reply]").fill("So sorry to hear that, Casey! I'll send a replacement today.")
+        await page.locator("textarea[aria-label=Reply]").fill(
+            "So sorry to hear that, Casey! I'll send a replacement today."
+        )
         await page.locator("textarea[aria-label=Reply]").press("Enter")
         await expect(page.locator(".msg.out .bubble")).to_have_count(1)
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -38,10 +57,14 @@ async def test_layouts(server: RunningServer, chromium, artifacts, width: int, h
         if name != "desktop":
             # One pane at a time: the thread fills the screen, its actions within reach.
             thread = await page.locator(".thread").bounding_box()
-            assert thread is not None and thread["x"] >= 0 and thread["x"] + thread["width"] <= width
+            assert (
+                thread is not None and thread["x"] >= 0 and thread["x"] + thread["width"] <= width
+            )
             for action in ("Transfer", "Resolve", "Details"):
                 box = await page.get_by_role("button", name=action, exact=True).bounding_box()
-                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, action
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (
+                    action
+                )
             # The customer's details open as an overlay, and close again.
             await expect(page.get_by_test_id("sidebar")).to_have_count(0)
             await page.get_by_role("button", name="Details").click()

@@ -23,10 +23,14 @@ CLICK_AT = """([selector, at]) => new Promise((resolve) => setTimeout(() => {
 }, Math.max(0, at - Date.now())))"""
 
 # The server's words for a lost race (which one depends on how far the winner got).
-CONFLICT = re.compile(r"another agent claimed this conversation first|no longer waiting: someone else took it")
+CONFLICT = re.compile(
+    r"another agent claimed this conversation first|no longer waiting: someone else took it"
+)
 
 
-async def test_queue_updates_live_and_a_claim_race_has_one_winner(server: RunningServer, chromium, artifacts) -> None:
+async def test_queue_updates_live_and_a_claim_race_has_one_winner(
+    server: RunningServer, chromium, artifacts
+) -> None:
     await set_team_mode(server, "support", mode="manual")
     first = await chromium.new_context(viewport={"width": 1280, "height": 800})
     second = await chromium.new_context(viewport={"width": 1280, "height": 800})
@@ -40,19 +44,28 @@ async def test_queue_updates_live_and_a_claim_race_has_one_winner(server: Runnin
             await expect(page.locator(".card.queue .empty")).to_have_text("Nobody is waiting.")
 
         # Customers arrive: both agents see them appear, in order, with a ticking wait.
-        cust, conv = await waiting_customer(server, name="Casey <b>bold</b>", page_url="https://shop.example/cart")
-        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": "Where is my <i>order</i>?"})
+        cust, conv = await waiting_customer(
+            server, name="Casey <b>bold</b>", page_url="https://shop.example/cart"
+        )
+        await cust.ok(
+            "send_message",
+            {"conversation_id": conv, "client_id": "c1", "body": "Where is my <i>order</i>?"},
+        )
         customers.append(cust)
         urgent, urgent_conv = await waiting_customer(server, name="Uma")
         customers.append(urgent)
         for page in (robin, kim):
             await expect(page.locator(".queue-entry")).to_have_count(2)
         await expect(robin.locator(".queue-entry").first).to_contain_text("Casey <b>bold</b>")
-        await expect(robin.locator(".queue-entry").first.locator(".preview")).to_have_text("Where is my <i>order</i>?")
+        await expect(robin.locator(".queue-entry").first.locator(".preview")).to_have_text(
+            "Where is my <i>order</i>?"
+        )
         await expect(robin.get_by_test_id("queue-count")).to_have_text("2")
         before = await robin.locator(".queue-entry").first.get_by_test_id("wait").inner_text()
         await robin.wait_for_timeout(2100)
-        assert await robin.locator(".queue-entry").first.get_by_test_id("wait").inner_text() != before
+        assert (
+            await robin.locator(".queue-entry").first.get_by_test_id("wait").inner_text() != before
+        )
         await robin.screenshot(path=str(artifacts / "console-queue.png"))
 
         # Both click Claim on Casey at once: one wins, the other is told plainly. The clicks
@@ -60,7 +73,9 @@ async def test_queue_updates_live_and_a_claim_race_has_one_winner(server: Runnin
         # could come after the winner's update already took the row off the other page.
         casey_row = f".queue-entry[data-conversation='{conv}'] button"
         at = time.time() * 1000 + 300
-        clicked = await asyncio.gather(robin.evaluate(CLICK_AT, [casey_row, at]), kim.evaluate(CLICK_AT, [casey_row, at]))
+        clicked = await asyncio.gather(
+            robin.evaluate(CLICK_AT, [casey_row, at]), kim.evaluate(CLICK_AT, [casey_row, at])
+        )
         assert clicked == [True, True]
         # A click returns when it is made, not when the claim is through: wait for the record.
         winner_id = await eventually(lambda: assignee(server, conv))

@@ -25,14 +25,23 @@ ARTICLE = '# <img src=x onerror="window.__xss=6">Article\n\n<script>window.__xss
 async def test_payloads_render_as_text(server: RunningServer, visitor) -> None:
     robin, _ = await console_agent(visitor, server, "Robin", role=AgentRole.ADMIN)
     token = await robin.evaluate("sessionStorage.getItem('parley-console:token')")
-    async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
-        async with http.post("/api/v1/quick-responses", json={"scope": "global", "shortcut": "x", "title": QR_TITLE, "body": QR_BODY}) as r:
+    async with aiohttp.ClientSession(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
+        async with http.post(
+            "/api/v1/quick-responses",
+            json={"scope": "global", "shortcut": "x", "title": QR_TITLE, "body": QR_BODY},
+        ) as r:
             assert r.status == 201
-        async with http.post("/api/v1/knowledge/articles", json={"slug": "evil", "body": ARTICLE}) as r:
+        async with http.post(
+            "/api/v1/knowledge/articles", json={"slug": "evil", "body": ARTICLE}
+        ) as r:
             assert r.status == 201, await r.text()
     await robin.reload()
     await expect(robin.locator(".presence.online")).to_be_visible()
-    cust, conv = await waiting_customer(server, name=NAME, attributes={"plan": "<i>pro</i>"}, page_url="javascript:alert(1)")
+    cust, conv = await waiting_customer(
+        server, name=NAME, attributes={"plan": "<i>pro</i>"}, page_url="javascript:alert(1)"
+    )
     try:
         await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": BODY})
         item = robin.locator(f".conv-item[data-conversation='{conv}']")
@@ -52,10 +61,14 @@ async def test_payloads_render_as_text(server: RunningServer, visitor) -> None:
         await composer.press("Enter")
         await expect(composer).to_have_value(f'<b onmouseover="window.__xss=5">bold</b> {NAME}')
         await composer.press("Enter")
-        await expect(robin.locator(".msg.out .bubble")).to_have_text(f'<b onmouseover="window.__xss=5">bold</b> {NAME}')
+        await expect(robin.locator(".msg.out .bubble")).to_have_text(
+            f'<b onmouseover="window.__xss=5">bold</b> {NAME}'
+        )
 
         # Attachments: an image is uploaded, sent and shown inline from its signed link.
-        await robin.get_by_test_id("file-input").set_input_files({"name": "shot.png", "mimeType": "image/png", "buffer": PIXEL})
+        await robin.get_by_test_id("file-input").set_input_files(
+            {"name": "shot.png", "mimeType": "image/png", "buffer": PIXEL}
+        )
         await expect(robin.locator(".chip")).to_contain_text("shot.png")
         await robin.get_by_role("button", name="Send").click()
         image = robin.locator(".msg.out .attachments img")

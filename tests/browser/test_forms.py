@@ -8,7 +8,9 @@ from tests.browser.helpers import COMPOSER, LAUNCHER, PANEL, conversation_id, op
 from tests.support import RunningServer, agent, agent_token
 
 
-async def test_nobody_online_offers_a_message_form_that_becomes_a_conversation(server: RunningServer, visitor, artifacts) -> None:
+async def test_nobody_online_offers_a_message_form_that_becomes_a_conversation(
+    server: RunningServer, visitor, artifacts
+) -> None:
     page = await visitor.new_page()
     await open_demo(page, server)
     form = page.locator(".form.offline")
@@ -38,7 +40,9 @@ async def test_nobody_online_offers_a_message_form_that_becomes_a_conversation(s
     robin = await agent(server.url, token)
     try:
         history = await robin.ok("history", {"conversation_id": conv})
-        assert [m["body"] for m in history["messages"]] == ["Can I get an invoice with my VAT number?"]
+        assert [m["body"] for m in history["messages"]] == [
+            "Can I get an invoice with my VAT number?"
+        ]
         assert history["messages"][0]["sender_name"] == "Dana"
     finally:
         await robin.close()
@@ -46,7 +50,10 @@ async def test_nobody_online_offers_a_message_form_that_becomes_a_conversation(s
 
     conn = await asyncpg.connect(server.settings.database_url)
     try:
-        row = await conn.fetchrow("SELECT cu.name, cu.email, c.status FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1::uuid", conv)
+        row = await conn.fetchrow(
+            "SELECT cu.name, cu.email, c.status FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1::uuid",
+            conv,
+        )
     finally:
         await conn.close()
     assert dict(row) == {"name": "Dana", "email": "dana@example.com", "status": "open"}
@@ -74,7 +81,10 @@ async def test_required_pre_chat_fields_are_asked_before_the_chat(servers, visit
 
     conn = await asyncpg.connect(server.settings.database_url)
     try:
-        stored = await conn.fetchval("SELECT cu.email FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1::uuid", conv)
+        stored = await conn.fetchval(
+            "SELECT cu.email FROM conversations c JOIN customers cu ON cu.id = c.customer_id WHERE c.id = $1::uuid",
+            conv,
+        )
     finally:
         await conn.close()
     assert stored == "sam@example.com"

@@ -13,12 +13,20 @@ def embed(server_url: str) -> str:
 <body><h1>Shop</h1><script src="{server_url}/widget.js" async></script></body></html>"""
 
 
-async def test_a_site_not_in_the_allowed_origins_cannot_connect(servers, visitor, staff, host) -> None:
-    server = await servers.start(allowed_origins=("https://shop.example",), widget_prechat_name="hidden", widget_prechat_email="hidden")
+async def test_a_site_not_in_the_allowed_origins_cannot_connect(
+    servers, visitor, staff, host
+) -> None:
+    server = await servers.start(
+        allowed_origins=("https://shop.example",),
+        widget_prechat_name="hidden",
+        widget_prechat_email="hidden",
+    )
     await staff(on=server)
     page = await visitor.new_page()
     blocked: list[str] = []
-    page.on("console", lambda message: blocked.append(message.text) if "CORS" in message.text else None)
+    page.on(
+        "console", lambda message: blocked.append(message.text) if "CORS" in message.text else None
+    )
     await page.goto(host.page("/", embed(server.url)))
     await page.locator(LAUNCHER).click()
     await page.locator(PANEL).wait_for(state="visible")
@@ -40,7 +48,9 @@ async def test_a_site_not_in_the_allowed_origins_cannot_connect(servers, visitor
 
 
 async def test_an_allowed_site_chats_across_origins(servers, visitor, staff, host) -> None:
-    server = await servers.start(allowed_origins=(host.url,), widget_prechat_name="hidden", widget_prechat_email="hidden")
+    server = await servers.start(
+        allowed_origins=(host.url,), widget_prechat_name="hidden", widget_prechat_email="hidden"
+    )
     robin = await staff(on=server)
     page = await visitor.new_page()
     await page.goto(host.page("/", embed(server.url)))

@@ -8,7 +8,9 @@ from tests.browser.helpers import new_chat
 from tests.support import RunningServer
 
 
-async def test_queue_position_shows_and_moves(server: RunningServer, chromium, visitor, staff) -> None:
+async def test_queue_position_shows_and_moves(
+    server: RunningServer, chromium, visitor, staff
+) -> None:
     # An agent of another team is online, so the widget offers a live chat; nobody in the
     # support team is, so visitors wait in its line.
     await staff("Billing person", teams=("billing",))

@@ -19,7 +19,9 @@ from tests.browser.helpers import (
 from tests.support import RunningServer
 
 
-async def test_a_reload_keeps_the_conversation_and_a_second_tab_follows_it(server: RunningServer, visitor, staff) -> None:
+async def test_a_reload_keeps_the_conversation_and_a_second_tab_follows_it(
+    server: RunningServer, visitor, staff
+) -> None:
     robin = await staff("Robin")
     first, conv = await chat_joined_by(visitor, server, robin)
     await send(first, "Before the reload")
@@ -41,15 +43,29 @@ async def test_a_reload_keeps_the_conversation_and_a_second_tab_follows_it(serve
     await expect(second.locator(".log .msg:not(.greeting) .bubble")).to_have_count(2)
     await send(second, "From the second tab")
     await robin.log.wait_for("message", lambda m: m["body"] == "From the second tab")
-    await robin.ok("send_message", {"conversation_id": conv, "client_id": "a2", "body": "Both tabs see this"})
+    await robin.ok(
+        "send_message", {"conversation_id": conv, "client_id": "a2", "body": "Both tabs see this"}
+    )
     for page in (first, second):
         await expect(page.locator(".log .msg:not(.greeting) .bubble")).to_have_count(4)
-        assert await texts(page) == ["Before the reload", "Got it", "From the second tab", "Both tabs see this"]
+        assert await texts(page) == [
+            "Before the reload",
+            "Got it",
+            "From the second tab",
+            "Both tabs see this",
+        ]
     history = await robin.ok("history", {"conversation_id": conv})
-    assert [m["body"] for m in history["messages"]] == ["Before the reload", "Got it", "From the second tab", "Both tabs see this"]
+    assert [m["body"] for m in history["messages"]] == [
+        "Before the reload",
+        "Got it",
+        "From the second tab",
+        "Both tabs see this",
+    ]
 
 
-async def test_messages_written_offline_are_sent_once_in_order_when_back_online(server: RunningServer, visitor, staff) -> None:
+async def test_messages_written_offline_are_sent_once_in_order_when_back_online(
+    server: RunningServer, visitor, staff
+) -> None:
     robin = await staff("Robin")
     page, conv = await chat_joined_by(visitor, server, robin)
     await send(page, "Online first")
@@ -63,13 +79,24 @@ async def test_messages_written_offline_are_sent_once_in_order_when_back_online(
     await expect(pending).to_have_count(3)
     await expect(pending.first).to_have_attribute("data-state", "queued")
     # The team answers while the visitor is away.
-    await robin.ok("send_message", {"conversation_id": conv, "client_id": "a1", "body": "Are you still there?"})
-    await robin.ok("send_message", {"conversation_id": conv, "client_id": "a2", "body": "I'll wait."})
+    await robin.ok(
+        "send_message", {"conversation_id": conv, "client_id": "a1", "body": "Are you still there?"}
+    )
+    await robin.ok(
+        "send_message", {"conversation_id": conv, "client_id": "a2", "body": "I'll wait."}
+    )
 
     await visitor.set_offline(False)
     await expect(page.locator(".banner")).to_be_hidden()
     await expect(page.locator(".msg.pending")).to_have_count(0)
-    expected = ["Online first", "Are you still there?", "I'll wait.", "Offline one", "Offline two", "Offline three"]
+    expected = [
+        "Online first",
+        "Are you still there?",
+        "I'll wait.",
+        "Offline one",
+        "Offline two",
+        "Offline three",
+    ]
     await expect(page.locator(".log .msg:not(.greeting) .bubble")).to_have_count(len(expected))
     assert await texts(page) == expected
     history = await robin.ok("history", {"conversation_id": conv})
@@ -77,7 +104,9 @@ async def test_messages_written_offline_are_sent_once_in_order_when_back_online(
     assert [m["seq"] for m in history["messages"]] == [1, 2, 3, 4, 5, 6]
 
 
-async def test_the_outbox_survives_closing_the_tab_while_offline(server: RunningServer, visitor, staff) -> None:
+async def test_the_outbox_survives_closing_the_tab_while_offline(
+    server: RunningServer, visitor, staff
+) -> None:
     robin = await staff("Robin")
     page = await new_chat(visitor, server)
     conv = await conversation_id(page, server)
@@ -98,7 +127,9 @@ async def test_the_outbox_survives_closing_the_tab_while_offline(server: Running
     assert [m["body"] for m in history["messages"]] == ["Written on the train"]
 
 
-async def test_a_refused_visitor_token_starts_over_as_a_new_visitor(server: RunningServer, visitor, staff) -> None:
+async def test_a_refused_visitor_token_starts_over_as_a_new_visitor(
+    server: RunningServer, visitor, staff
+) -> None:
     await staff()
     page = await visitor.new_page()
     await page.goto(f"{server.url}/demo/")
@@ -112,7 +143,11 @@ async def test_a_refused_visitor_token_starts_over_as_a_new_visitor(server: Runn
     await start_chat(page)
     await send(page, "Still works")
     await expect(page.locator(".msg.out .state")).to_have_attribute("data-status", "sent")
-    token = (await page.evaluate("key => JSON.parse(localStorage.getItem(key))", f"parley:v1:{server.url}:visitor"))["token"]
+    token = (
+        await page.evaluate(
+            "key => JSON.parse(localStorage.getItem(key))", f"parley:v1:{server.url}:visitor"
+        )
+    )["token"]
     assert token != "p1.forged.token" and token.startswith("p1.")
 
 
@@ -121,7 +156,9 @@ async def test_a_websocket_only_deployment(servers, visitor, staff) -> None:
     robin = await staff(on=server)
     page = await visitor.new_page()
     transports: list[str] = []
-    page.on("request", lambda r: transports.append("polling") if "transport=polling" in r.url else None)
+    page.on(
+        "request", lambda r: transports.append("polling") if "transport=polling" in r.url else None
+    )
     page.on("websocket", lambda ws: transports.append("websocket"))
     await open_demo(page, server)
     await start_chat(page)
@@ -133,7 +170,9 @@ async def test_a_websocket_only_deployment(servers, visitor, staff) -> None:
     assert "websocket" in transports and "polling" not in transports
 
 
-async def test_reading_in_one_tab_clears_the_unread_count_in_the_others(server: RunningServer, visitor, staff) -> None:
+async def test_reading_in_one_tab_clears_the_unread_count_in_the_others(
+    server: RunningServer, visitor, staff
+) -> None:
     robin = await staff("Robin")
     first, conv = await chat_joined_by(visitor, server, robin)
     second = await visitor.new_page()

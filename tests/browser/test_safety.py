@@ -19,13 +19,15 @@ PAYLOADS = [
     "<svg onload=\"window.__xss = 'svg'\"></svg>",
     "[click me](javascript:window.__xss='md')",
     "javascript:window.__xss='bare'",
-    "https://example.com/\"><img src=x onerror=\"window.__xss='attr'\">",
+    'https://example.com/"><img src=x onerror="window.__xss=\'attr\'">',
     "<a href=\"javascript:window.__xss='a'\">link</a>",
 ]
 EVIL_NAME = "<img src=x onerror=\"window.__xss = 'name'\">Mallory"
 
 
-async def test_payloads_in_bodies_names_and_citations_render_as_text(server: RunningServer, visitor, staff) -> None:
+async def test_payloads_in_bodies_names_and_citations_render_as_text(
+    server: RunningServer, visitor, staff
+) -> None:
     mallory = await staff(EVIL_NAME)
     page = await visitor.new_page()
     dialogs: list[str] = []
@@ -37,14 +39,29 @@ async def test_payloads_in_bodies_names_and_citations_render_as_text(server: Run
     await send(page, "<script>window.__xss = 'own'</script> and https://example.com/a?b=1&c=<x>")
     await mallory.log.wait_for("message")
     for index, payload in enumerate(PAYLOADS):
-        await mallory.ok("send_message", {"conversation_id": conv, "client_id": f"x{index}", "body": payload})
+        await mallory.ok(
+            "send_message", {"conversation_id": conv, "client_id": f"x{index}", "body": payload}
+        )
     await mallory.ok("typing", {"conversation_id": conv, "typing": True})
-    await store_assistant_message(server, conv, "See <b>this</b> article <img src=x onerror=\"window.__xss='assistant'\">", {
-        "citations": [
-            {"slug": "refunds", "title": "<img src=x onerror=\"window.__xss='citation'\">Refunds", "url": "javascript:window.__xss='href'"},
-            {"slug": "plans", "title": "Plans and pricing", "url": "https://help.example/plans"},
-        ],
-    })
+    await store_assistant_message(
+        server,
+        conv,
+        "See <b>this</b> article <img src=x onerror=\"window.__xss='assistant'\">",
+        {
+            "citations": [
+                {
+                    "slug": "refunds",
+                    "title": "<img src=x onerror=\"window.__xss='citation'\">Refunds",
+                    "url": "javascript:window.__xss='href'",
+                },
+                {
+                    "slug": "plans",
+                    "title": "Plans and pricing",
+                    "url": "https://help.example/plans",
+                },
+            ],
+        },
+    )
     await page.reload()  # the stored assistant message arrives with the replay
     bubbles = page.locator(".log .msg:not(.greeting) .bubble")
     await expect(bubbles).to_have_count(len(PAYLOADS) + 2)

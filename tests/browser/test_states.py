@@ -14,12 +14,16 @@ from tests.browser.helpers import (
 from tests.support import RunningServer
 
 
-async def test_resolved_conversations_can_be_reopened_or_started_afresh(server: RunningServer, visitor, staff) -> None:
+async def test_resolved_conversations_can_be_reopened_or_started_afresh(
+    server: RunningServer, visitor, staff
+) -> None:
     robin = await staff("Robin")
     page, conv = await chat_joined_by(visitor, server, robin)
     await send(page, "Thanks, that's all")
     await robin.log.wait_for("message")
-    await robin.ok("send_message", {"conversation_id": conv, "client_id": "a1", "body": "Happy to help!"})
+    await robin.ok(
+        "send_message", {"conversation_id": conv, "client_id": "a1", "body": "Happy to help!"}
+    )
     await expect(page.locator(".head p")).to_have_text("Robin is helping you")
 
     await robin.ok("resolve", {"conversation_id": conv})

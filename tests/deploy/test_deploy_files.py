@@ -72,7 +72,9 @@ def _compose_config(**environment: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_compose_runs_two_processes_behind_nginx_with_pgvector_and_redis() -> None:
-    done = _compose_config(PARLEY_SECRET_KEY="s" * 40, PARLEY_ALLOWED_ORIGINS="https://shop.example")
+    done = _compose_config(
+        PARLEY_SECRET_KEY="s" * 40, PARLEY_ALLOWED_ORIGINS="https://shop.example"
+    )
     assert done.returncode == 0, done.stderr
     config = yaml.safe_load(done.stdout)
     services = config["services"]

@@ -38,7 +38,9 @@ async def signed_in(
     teams: tuple[str, ...] = ("support",),
     max_chats: int | None = None,
 ) -> AsyncIterator[Rest]:
-    agent_id, token = await agent_token(server, role=role, name=name, teams=teams, max_chats=max_chats)
+    agent_id, token = await agent_token(
+        server, role=role, name=name, teams=teams, max_chats=max_chats
+    )
     async with aiohttp.ClientSession(
         base_url=server.url, headers={"Authorization": f"Bearer {token}"}
     ) as http:

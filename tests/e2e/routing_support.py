@@ -19,7 +19,11 @@ async def waiting_customer(server: RunningServer, **start: Any) -> tuple[Client,
 
 
 async def online_agent(
-    server: RunningServer, name: str, *, max_chats: int | None = None, teams: tuple[str, ...] = ("support",)
+    server: RunningServer,
+    name: str,
+    *,
+    max_chats: int | None = None,
+    teams: tuple[str, ...] = ("support",),
 ) -> tuple[uuid.UUID, str, Client]:
     agent_id, token = await agent_token(server, name=name, max_chats=max_chats, teams=teams)
     client = await agent(server.url, token)
@@ -36,7 +40,9 @@ async def assignee(server: RunningServer, conversation_id: str) -> uuid.UUID | N
         await conn.close()
 
 
-async def assignees(server: RunningServer, conversation_ids: list[str]) -> dict[str, uuid.UUID | None]:
+async def assignees(
+    server: RunningServer, conversation_ids: list[str]
+) -> dict[str, uuid.UUID | None]:
     conn = await asyncpg.connect(server.settings.database_url)
     try:
         rows = await conn.fetch(
@@ -66,7 +72,9 @@ async def set_team_mode(server: RunningServer, slug: str, **settings: Any) -> No
     conn = await asyncpg.connect(server.settings.database_url)
     try:
         await conn.execute(
-            "UPDATE teams SET settings = settings || $2::jsonb WHERE slug = $1", slug, json.dumps(settings)
+            "UPDATE teams SET settings = settings || $2::jsonb WHERE slug = $1",
+            slug,
+            json.dumps(settings),
         )
     finally:
         await conn.close()

@@ -64,7 +64,9 @@ async def test_no_agent_online_extractive_answer_with_citations(server: RunningS
     }  # fmt: skip
     assert "Forgot password" in answer["body"]
 
-    names = [name if name != "message" or not an_answer(data) else "answer" for name, data in received]
+    names = [
+        name if name != "message" or not an_answer(data) else "answer" for name, data in received
+    ]
     assert names.index("typing") < names.index("assistant_delta") < names.index("answer")
     typing = [data for name, data in received if name == "typing"]
     assert typing[0]["sender_kind"] == "assistant" and typing[0]["typing"] is True
@@ -83,29 +85,44 @@ async def test_no_agent_online_extractive_answer_with_citations(server: RunningS
     assert (row["owner"], row["assistant_turns"], row["assistant_run"], row["waiting"]) == (
         "assistant", 1, None, True,
     )  # fmt: skip
-    assert await events_of(server, conversation_id) == [("joined", "when_no_agent"), ("answered", "extractive")]
+    assert await events_of(server, conversation_id) == [
+        ("joined", "when_no_agent"),
+        ("answered", "extractive"),
+    ]
     await cust.close()
 
 
 async def test_streamed_answer_from_the_model_reaches_both_sides(
     model_server: RunningServer, fake_openai: FakeOpenAI
 ) -> None:
-    fake_openai.default = Reply("Click **Forgot password?** on the sign-in page [1]. Then follow the email [1].", piece=6)
+    fake_openai.default = Reply(
+        "Click **Forgot password?** on the sign-in page [1]. Then follow the email [1].", piece=6
+    )
     cust, conversation_id = await waiting_customer(model_server)
-    _, token = await agent_token(model_server, role=AgentRole.ADMIN, teams=())  # sees it, never assigned
+    _, token = await agent_token(
+        model_server, role=AgentRole.ADMIN, teams=()
+    )  # sees it, never assigned
     admin = await agent(model_server.url, token)
     await admin.ok("join", {"conversation_id": conversation_id})
 
     await ask(cust, conversation_id, PASSWORD_QUESTION)
     answer = (await cust.log.wait_for("message", an_answer, timeout=10))[0]
-    assert answer["body"] == "Click **Forgot password?** on the sign-in page [1]. Then follow the email [1]."
+    assert (
+        answer["body"]
+        == "Click **Forgot password?** on the sign-in page [1]. Then follow the email [1]."
+    )
     assert answer["metadata"]["mode"] == "generated"
     assert [c["slug"] for c in answer["metadata"]["citations"]] == ["reset-password"]
     for side in (cust, admin):
-        deltas = [d for d in side.log.of("assistant_delta") if d["stream_id"] == answer["metadata"]["stream_id"]]
+        deltas = [
+            d
+            for d in side.log.of("assistant_delta")
+            if d["stream_id"] == answer["metadata"]["stream_id"]
+        ]
         # Checked text only, a sentence at a time.
         assert [d["text"] for d in deltas] == [
-            "Click **Forgot password?** on the sign-in page [1].", " Then follow the email [1]."
+            "Click **Forgot password?** on the sign-in page [1].",
+            " Then follow the email [1].",
         ]
     await admin.log.wait_for("message", an_answer)
 
@@ -118,11 +135,17 @@ async def test_streamed_answer_from_the_model_reaches_both_sides(
 async def _usage(server: RunningServer, conversation_id: str) -> dict[str, int]:
     from tests.e2e.assistant_support import fetch
 
-    rows = await fetch(server, "SELECT * FROM assistant_usage WHERE conversation_id = $1", uuid.UUID(conversation_id))
+    rows = await fetch(
+        server,
+        "SELECT * FROM assistant_usage WHERE conversation_id = $1",
+        uuid.UUID(conversation_id),
+    )
     return dict(rows[0])
 
 
-async def test_out_of_scope_declines_offers_a_person_and_a_yes_takes_it(server: RunningServer) -> None:
+async def test_out_of_scope_declines_offers_a_person_and_a_yes_takes_it(
+    server: RunningServer,
+) -> None:
     cust, conversation_id = await waiting_customer(server)
     await ask(cust, conversation_id, OFF_TOPIC)
     declined = (await cust.log.wait_for("message", an_answer, timeout=10))[0]
@@ -130,18 +153,33 @@ async def test_out_of_scope_declines_offers_a_person_and_a_yes_takes_it(server: 
     assert declined["metadata"]["citations"] == []
 
     await ask(cust, conversation_id, "yes please")
-    confirmed = (await cust.log.wait_for("message", lambda m: "queue" in m["metadata"], timeout=5))[0]
+    confirmed = (await cust.log.wait_for("message", lambda m: "queue" in m["metadata"], timeout=5))[
+        0
+    ]
     assert confirmed["sender_kind"] == "assistant"
     assert "You're number 1 in line" in confirmed["body"]
     place = await cust.log.wait_for("queue", lambda e: e["conversation_id"] == conversation_id)
     assert place[-1]["position"] == 1
     row = await state(server, conversation_id)
-    assert (row["owner"], row["waiting"], row["handoff_reason"]) == ("queue", True, "customer_request")
+    assert (row["owner"], row["waiting"], row["handoff_reason"]) == (
+        "queue",
+        True,
+        "customer_request",
+    )
 
     # The assistant has stepped back: a new question gets no answer from it.
     await ask(cust, conversation_id, PASSWORD_QUESTION)
     await asyncio.sleep(0.6)
-    assert len([m for m in await assistant_messages(server, conversation_id) if "stream_id" in m["metadata"]]) == 1
+    assert (
+        len(
+            [
+                m
+                for m in await assistant_messages(server, conversation_id)
+                if "stream_id" in m["metadata"]
+            ]
+        )
+        == 1
+    )
     assert ("stepped_back", "customer_request") in await events_of(server, conversation_id)
     await cust.close()
 
@@ -165,13 +203,23 @@ async def test_request_human_event_keeps_the_place_in_line(server: RunningServer
 
 
 async def test_plain_requests_for_a_person_in_three_languages(server: RunningServer) -> None:
-    for text in ("talk to a person", "Ich möchte mit einem Menschen sprechen", "quiero hablar con un agente"):
+    for text in (
+        "talk to a person",
+        "Ich möchte mit einem Menschen sprechen",
+        "quiero hablar con un agente",
+    ):
         cust, conversation_id = await waiting_customer(server)
         await ask(cust, conversation_id, text)
-        confirmed = await cust.log.wait_for("message", lambda m: "queue" in m["metadata"], timeout=5)
+        confirmed = await cust.log.wait_for(
+            "message", lambda m: "queue" in m["metadata"], timeout=5
+        )
         assert "in line" in confirmed[0]["body"]
         assert (await state(server, conversation_id))["owner"] == "queue"
-        assert not [m for m in await assistant_messages(server, conversation_id) if "stream_id" in m["metadata"]]
+        assert not [
+            m
+            for m in await assistant_messages(server, conversation_id)
+            if "stream_id" in m["metadata"]
+        ]
         await cust.close()
 
 
@@ -211,7 +259,11 @@ async def test_a_model_failing_mid_answer_falls_back_and_stays_routable(
     await ask(cust, conversation_id, PASSWORD_QUESTION)
     answer = (await cust.log.wait_for("message", an_answer, timeout=10))[0]
     assert answer["metadata"]["mode"] == "fallback" and answer["body"].startswith(FALLBACK_INTRO)
-    deltas = [d for d in cust.log.of("assistant_delta") if d["stream_id"] == answer["metadata"]["stream_id"]]
+    deltas = [
+        d
+        for d in cust.log.of("assistant_delta")
+        if d["stream_id"] == answer["metadata"]["stream_id"]
+    ]
     # The model broke off before a checked sentence: the customer saw only the quote.
     assert [(d["text"], d["restart"]) for d in deltas] == [(answer["body"], False)]
     row = await state(model_server, conversation_id)
@@ -219,7 +271,9 @@ async def test_a_model_failing_mid_answer_falls_back_and_stays_routable(
     await cust.close()
 
 
-async def test_an_answer_past_its_deadline_hands_over(settings: Settings, fake_openai: FakeOpenAI) -> None:
+async def test_an_answer_past_its_deadline_hands_over(
+    settings: Settings, fake_openai: FakeOpenAI
+) -> None:
     running = await assistant_server(
         settings, openai_api_key="test-key", openai_base_url=fake_openai.base_url,
         assistant_timeout_seconds=1.0, assistant_retries=0, assistant_deadline_seconds=1.5,
@@ -227,13 +281,21 @@ async def test_an_answer_past_its_deadline_hands_over(settings: Settings, fake_o
     try:
         await set_team_mode(running, "support", assistant_mode="first")
         # Every piece arrives within the model timeout, but the answer takes far too long.
-        fake_openai.default = Reply("A very slow answer that keeps going and going [1]." * 3, piece=4, piece_delay=0.4)
+        fake_openai.default = Reply(
+            "A very slow answer that keeps going and going [1]." * 3, piece=4, piece_delay=0.4
+        )
         cust, conversation_id = await waiting_customer(running)
         await ask(cust, conversation_id, PASSWORD_QUESTION)
-        sorry = await cust.log.wait_for("message", lambda m: m["body"].startswith("Sorry"), timeout=10)
+        sorry = await cust.log.wait_for(
+            "message", lambda m: m["body"].startswith("Sorry"), timeout=10
+        )
         assert "in line" in sorry[0]["body"]
         row = await state(running, conversation_id)
-        assert (row["owner"], row["waiting"], row["handoff_reason"]) == ("queue", True, "assistant_error")
+        assert (row["owner"], row["waiting"], row["handoff_reason"]) == (
+            "queue",
+            True,
+            "assistant_error",
+        )
         assert await eventually(lambda: _typing_stopped(cust))
         await cust.close()
     finally:

@@ -58,7 +58,9 @@ async def test_an_agent_coming_online_takes_over_with_a_summary(server: RunningS
     assert "Customer asked:" in handover["summary"] and "reset my password" in handover["summary"]
 
     note = (await cust.log.wait_for("message", lambda m: m["metadata"].get("handover") is True))[0]
-    assert note["sender_kind"] == "assistant" and "Robin from our team is taking over" in note["body"]
+    assert (
+        note["sender_kind"] == "assistant" and "Robin from our team is taking over" in note["body"]
+    )
     await cust.log.wait_for("conversation_updated", lambda e: e["reason"] == "assigned")
 
     # The agent finds a private brief at the top of what they take over; the customer never does.
@@ -82,7 +84,9 @@ async def test_an_agent_coming_online_takes_over_with_a_summary(server: RunningS
     # From now on the assistant stays silent.
     await ask(cust, conversation_id, "And how do I turn on two-factor authentication?")
     await asyncio.sleep(0.6)
-    answers = [m for m in await assistant_messages(server, conversation_id) if "stream_id" in m["metadata"]]
+    answers = [
+        m for m in await assistant_messages(server, conversation_id) if "stream_id" in m["metadata"]
+    ]
     assert len(answers) == 1
     row = await state(server, conversation_id)
     assert (row["owner"], row["handoff_reason"]) == ("human", None)
@@ -122,7 +126,9 @@ async def test_no_assistant_message_after_an_assignment_mid_stream(
         assert not [d for n, d in later if n == "assistant_delta" or from_assistant(d)]
         # The clients were told to drop what they showed of it, once.
         ended = [d for n, d in received if n == "assistant_stream_ended"]
-        assert ended == [{"conversation_id": conversation_id, "stream_id": stream_id, "reason": "stopped"}]
+        assert ended == [
+            {"conversation_id": conversation_id, "stream_id": stream_id, "reason": "stopped"}
+        ]
         assert (await state(running, conversation_id))["assistant_run"] is None
         typing = [d for n, d in received if n == "typing" and d["sender_kind"] == "assistant"]
         assert typing[-1]["typing"] is False
@@ -187,7 +193,10 @@ async def test_an_agent_replying_takes_the_conversation(server: RunningServer) -
     agent_id, _, staff = await online_agent(server, "Robin")
     cust, conversation_id = await waiting_customer(server)
     await staff.ok("join", {"conversation_id": conversation_id})
-    await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": "hi", "body": "Hi, Robin here."})
+    await staff.ok(
+        "send_message",
+        {"conversation_id": conversation_id, "client_id": "hi", "body": "Hi, Robin here."},
+    )
     assert await eventually(lambda: assignee(server, conversation_id)) == agent_id
     assert (await state(server, conversation_id))["owner"] == "human"
     await cust.close()

@@ -35,7 +35,9 @@ def server_options(help_center: None) -> dict[str, object]:
 
 
 async def _answers(server: RunningServer, conversation_id: str) -> list:
-    return [m for m in await assistant_messages(server, conversation_id) if "stream_id" in m["metadata"]]
+    return [
+        m for m in await assistant_messages(server, conversation_id) if "stream_id" in m["metadata"]
+    ]
 
 
 async def test_that_solved_it_resolves_and_is_recorded(server: RunningServer) -> None:
@@ -43,9 +45,13 @@ async def test_that_solved_it_resolves_and_is_recorded(server: RunningServer) ->
     await ask(cust, conversation_id, PASSWORD_QUESTION)
     await cust.log.wait_for("message", an_answer, timeout=10)
     await ask(cust, conversation_id, "That solved it, thanks!")
-    resolved = await cust.log.wait_for("conversation_updated", lambda e: e["reason"] == "resolved", timeout=5)
+    resolved = await cust.log.wait_for(
+        "conversation_updated", lambda e: e["reason"] == "resolved", timeout=5
+    )
     assert resolved[0]["conversation"]["status"] == "resolved"
-    closing = await cust.log.wait_for("message", lambda m: from_assistant(m) and m["body"].startswith("Glad"))
+    closing = await cust.log.wait_for(
+        "message", lambda m: from_assistant(m) and m["body"].startswith("Glad")
+    )
     assert closing[0]["seq"] == 5
     row = await state(server, conversation_id)
     assert (row["status"], row["waiting"]) == ("resolved", False)
@@ -55,12 +61,18 @@ async def test_that_solved_it_resolves_and_is_recorded(server: RunningServer) ->
     other, second = await waiting_customer(server)
     ack = await other.ok("mark_solved", {"conversation_id": second})
     assert ack["conversation"]["status"] == "resolved"
-    assert (await other.ok("mark_solved", {"conversation_id": second}))["conversation"]["status"] == "resolved"
+    assert (await other.ok("mark_solved", {"conversation_id": second}))["conversation"][
+        "status"
+    ] == "resolved"
     assert ("resolved", "event") in await events_of(server, second)
     _, token = await agent_token(server, role=AgentRole.ADMIN)
     admin = await agent(server.url, token)
     queues = await admin.ok("get_queue", {})
-    assert all(e["conversation_id"] not in (conversation_id, second) for q in queues["queues"] for e in q["entries"])
+    assert all(
+        e["conversation_id"] not in (conversation_id, second)
+        for q in queues["queues"]
+        for e in q["entries"]
+    )
     await admin.close()
     await cust.close()
     await other.close()
@@ -76,12 +88,19 @@ async def test_a_reopened_conversation_does_not_loop(server: RunningServer) -> N
 
     # Reopened a third time: no turns left, so it waits for a person instead of looping.
     await ask(cust, conversation_id, "It happened again, I can't sign in.")
-    place = await cust.log.wait_for("queue", lambda e: e["conversation_id"] == conversation_id, timeout=5)
+    place = await cust.log.wait_for(
+        "queue", lambda e: e["conversation_id"] == conversation_id, timeout=5
+    )
     assert place[-1]["position"] == 1
     await asyncio.sleep(0.6)
     assert len(await _answers(server, conversation_id)) == 2
     row = await state(server, conversation_id)
-    assert (row["status"], row["owner"], row["waiting"], row["assistant_turns"]) == ("open", "queue", True, 2)
+    assert (row["status"], row["owner"], row["waiting"], row["assistant_turns"]) == (
+        "open",
+        "queue",
+        True,
+        2,
+    )
     await cust.close()
 
 
@@ -96,7 +115,9 @@ async def test_the_turn_limit_hands_over_while_the_assistant_answers(server: Run
     await ask(cust, conversation_id, "How do I turn on two-factor authentication?")
     await eventually(lambda: _has_answers(server, conversation_id, 2), timeout=10)
     await ask(cust, conversation_id, "And how long does a refund take?")
-    limit = await cust.log.wait_for("message", lambda m: m["body"].startswith("I've answered as much"), timeout=5)
+    limit = await cust.log.wait_for(
+        "message", lambda m: m["body"].startswith("I've answered as much"), timeout=5
+    )
     assert "number 1 in line" in limit[0]["body"]
     row = await state(server, conversation_id)
     assert (row["owner"], row["handoff_reason"]) == ("queue", "turn_limit")
@@ -143,13 +164,19 @@ async def test_each_message_is_answered_once_across_two_processes(settings: Sett
         async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
             async with http.post(
                 f"{second.url}/api/v1/conversations/{conversation_id}/messages",
-                json={"client_id": "over-rest", "body": "How do I turn on two-factor authentication?"},
+                json={
+                    "client_id": "over-rest",
+                    "body": "How do I turn on two-factor authentication?",
+                },
             ) as response:
                 assert response.status == 201
         await eventually(lambda: _has_answers(first, conversation_id, 2), timeout=10)
         await asyncio.sleep(0.6)
         answers = await _answers(first, conversation_id)
-        assert len(answers) == 2 and answers[0]["metadata"]["stream_id"] != answers[1]["metadata"]["stream_id"]
+        assert (
+            len(answers) == 2
+            and answers[0]["metadata"]["stream_id"] != answers[1]["metadata"]["stream_id"]
+        )
         streams = {d["stream_id"] for d in cust.log.of("assistant_delta")}
         assert streams == {a["metadata"]["stream_id"] for a in answers}
         await cust.close()
@@ -174,17 +201,26 @@ async def test_an_answer_whose_process_died_goes_to_a_person(server: RunningServ
     sorry = await cust.log.wait_for("message", lambda m: m["body"].startswith("Sorry"), timeout=5)
     assert "number 1 in line" in sorry[0]["body"]
     row = await state(server, conversation_id)
-    assert (row["owner"], row["assistant_run"], row["handoff_reason"]) == ("queue", None, "assistant_error")
+    assert (row["owner"], row["assistant_run"], row["handoff_reason"]) == (
+        "queue",
+        None,
+        "assistant_error",
+    )
     await cust.close()
 
 
 async def test_the_session_names_the_assistant(settings: Settings) -> None:
     running = await start_server(
-        settings.with_overrides(assistant_name="Ada", assistant_avatar_url="https://example.test/ada.png")
+        settings.with_overrides(
+            assistant_name="Ada", assistant_avatar_url="https://example.test/ada.png"
+        )
     )
     try:
         cust = await customer(running.url)
-        assert (await cust.ok("session"))["assistant"] == {"name": "Ada", "avatar_url": "https://example.test/ada.png"}
+        assert (await cust.ok("session"))["assistant"] == {
+            "name": "Ada",
+            "avatar_url": "https://example.test/ada.png",
+        }
         await cust.close()
     finally:
         await running.stop()

@@ -31,11 +31,15 @@ async def _customer_with_conversation(server: RunningServer):
     cust = await customer(server.url)
     token = (await cust.ok("session"))["visitor_token"]
     conversation_id = (await cust.ok("start_conversation", {}))["conversation"]["id"]
-    await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": "s", "body": "secret"})
+    await cust.ok(
+        "send_message", {"conversation_id": conversation_id, "client_id": "s", "body": "secret"}
+    )
     return cust, token, conversation_id
 
 
-async def test_an_agent_sees_unassigned_and_joined_conversations_only_via_policy(server: RunningServer) -> None:
+async def test_an_agent_sees_unassigned_and_joined_conversations_only_via_policy(
+    server: RunningServer,
+) -> None:
     cust, _, conversation_id = await _customer_with_conversation(server)
     _, token = await agent_token(server)
     staff = await agent(server.url, token)
@@ -55,7 +59,13 @@ async def test_tokens_cannot_cross_sides_and_bad_tokens_are_refused(server: Runn
         reasons: list[object] = []
         sio.on("connect_error", reasons.append, namespace=namespace)
         with pytest.raises(socketio.exceptions.ConnectionError):
-            await sio.connect(server.url, namespaces=[namespace], auth=auth, transports=["websocket"], wait_timeout=5)
+            await sio.connect(
+                server.url,
+                namespaces=[namespace],
+                auth=auth,
+                transports=["websocket"],
+                wait_timeout=5,
+            )
         assert reasons, "the refusal carries a reason"
         return str(reasons[0])
 
@@ -79,11 +89,15 @@ async def test_tokens_cannot_cross_sides_and_bad_tokens_are_refused(server: Runn
             assert r.status == 401
         async with http.get(url, headers={"Authorization": f"Bearer {visitor_token}"}) as r:
             assert r.status == 200  # the owner, over REST
-        stranger = (await (await http.post(f"{server.url}/api/v1/visitors")).json())["data"]["visitor_token"]
+        stranger = (await (await http.post(f"{server.url}/api/v1/visitors")).json())["data"][
+            "visitor_token"
+        ]
         async with http.get(url, headers={"Authorization": f"Bearer {stranger}"}) as r:
             assert r.status == 404
-        async with http.get(f"{server.url}/api/v1/conversations",
-                            headers={"Authorization": f"Bearer {visitor_token}"}) as r:
+        async with http.get(
+            f"{server.url}/api/v1/conversations",
+            headers={"Authorization": f"Bearer {visitor_token}"},
+        ) as r:
             body = await r.json()
             assert [c["id"] for c in body["data"]["conversations"]] == [conversation_id]
     await cust.close()
@@ -98,7 +112,13 @@ async def test_deactivated_agents_lose_access_at_once(server: RunningServer) -> 
     await conn.close()
     sio = socketio.AsyncClient(reconnection=False)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await sio.connect(server.url, namespaces=["/agent"], auth={"token": token}, transports=["websocket"], wait_timeout=5)
+        await sio.connect(
+            server.url,
+            namespaces=["/agent"],
+            auth={"token": token},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
         async with http.get(f"{server.url}/api/v1/me") as r:
             assert r.status == 401
@@ -134,7 +154,9 @@ class World:
 async def world(server: RunningServer) -> AsyncIterator[World]:
     assignee_id, assignee_token, assignee_socket = await online_agent(server, "Ann")
     owner, conversation_id = await waiting_customer(server)
-    await owner.ok("send_message", {"conversation_id": conversation_id, "client_id": "m1", "body": "hello"})
+    await owner.ok(
+        "send_message", {"conversation_id": conversation_id, "client_id": "m1", "body": "hello"}
+    )
     await eventually(lambda: _is(server, conversation_id, assignee_id))
     _, other_token = await agent_token(server, name="Otto")
     _, admin_token = await agent_token(server, role=AgentRole.ADMIN, name="Ada")
@@ -142,8 +164,12 @@ async def world(server: RunningServer) -> AsyncIterator[World]:
     stranger = await customer(server.url)
     owner_token = (await owner.ok("session"))["visitor_token"]
     stranger_token = (await stranger.ok("session"))["visitor_token"]
-    async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {assignee_token}"}) as http:
-        async with http.post("/api/v1/quick-responses", json={"shortcut": "hi", "title": "Hi", "body": "Hello"}) as r:
+    async with aiohttp.ClientSession(
+        base_url=server.url, headers={"Authorization": f"Bearer {assignee_token}"}
+    ) as http:
+        async with http.post(
+            "/api/v1/quick-responses", json={"shortcut": "hi", "title": "Hi", "body": "Hello"}
+        ) as r:
             quick_response_id = (await r.json())["data"]["quick_response"]["id"]
     conn = await asyncpg.connect(server.settings.database_url)
     try:
@@ -169,7 +195,9 @@ async def world(server: RunningServer) -> AsyncIterator[World]:
         "other agent": await agent(server.url, other_token),
         "admin": await agent(server.url, admin_token),
     }
-    yield World(server, tokens, conversation_id, quick_response_id, team_id, str(assignee_id), sockets)
+    yield World(
+        server, tokens, conversation_id, quick_response_id, team_id, str(assignee_id), sockets
+    )
     for socket in sockets.values():
         await socket.close()
 
@@ -235,7 +263,9 @@ async def test_every_route_is_in_the_matrix(server: RunningServer) -> None:
         path = info.get("path") or info.get("formatter") or info.get("prefix")
         if route.method in ("HEAD", "OPTIONS") or (path or "").startswith("/static/"):
             continue
-        assert (route.method, path) in described | PUBLIC, f"{route.method} {path} is not in the matrix"
+        assert (route.method, path) in described | PUBLIC, (
+            f"{route.method} {path} is not in the matrix"
+        )
 
 
 async def test_every_route_for_every_caller(world: World) -> None:
@@ -246,10 +276,14 @@ async def test_every_route_for_every_caller(world: World) -> None:
                 token = world.tokens[caller]
                 headers = {"Authorization": f"Bearer {token}"} if token else {}
                 kwargs = {"json": _body(endpoint)} if endpoint.body else {}
-                async with http.request(endpoint.method, _path(endpoint, world), headers=headers, **kwargs) as r:
+                async with http.request(
+                    endpoint.method, _path(endpoint, world), headers=headers, **kwargs
+                ) as r:
                     got = _outcome(r.status, endpoint)
                 if got != _expected(endpoint, caller):
-                    wrong.append(f"{endpoint.method} {endpoint.path} as {caller}: {got} ({r.status})")
+                    wrong.append(
+                        f"{endpoint.method} {endpoint.path} as {caller}: {got} ({r.status})"
+                    )
     assert wrong == []
 
 
@@ -268,7 +302,8 @@ OWN_EVENTS = {
 
 def _handlers(namespace: type) -> set[str]:
     return {name.removeprefix("on_") for name in dir(namespace) if name.startswith("on_")} - {
-        "connect", "disconnect"
+        "connect",
+        "disconnect",
     }
 
 
@@ -295,9 +330,14 @@ async def test_every_conversation_event_for_every_socket_caller(world: World) ->
     wrong: list[str] = []
     for caller, socket in world.sockets.items():
         for event in sorted(CONVERSATION_EVENTS[socket.namespace]):
-            if event in {"resolve", "reopen", "unassign", "transfer", "claim", "mark_solved"} and caller in seen_by:
+            if (
+                event in {"resolve", "reopen", "unassign", "transfer", "claim", "mark_solved"}
+                and caller in seen_by
+            ):
                 continue  # state changes for those allowed are tested where they are specified
-            ack = await socket.call(event, _payload(event, world.conversation_id, world.team_id, caller))
+            ack = await socket.call(
+                event, _payload(event, world.conversation_id, world.team_id, caller)
+            )
             hidden = not ack["ok"] and ack["error"]["code"] == "not_found"
             if caller in seen_by and event != "typing" and hidden:
                 wrong.append(f"{caller} {event}: refused {ack}")
@@ -306,6 +346,8 @@ async def test_every_conversation_event_for_every_socket_caller(world: World) ->
     assert wrong == []
     assert await assignee(world.server, world.conversation_id) == uuid.UUID(world.agent_id)
     # Only what those allowed sent was stored.
-    history = await world.sockets["visitor owner"].ok("history", {"conversation_id": world.conversation_id})
+    history = await world.sockets["visitor owner"].ok(
+        "history", {"conversation_id": world.conversation_id}
+    )
     bodies = [m["body"] for m in history["messages"] if m["sender_kind"] != "system"]
     assert bodies == ["hello", "from visitor owner", "from agent assignee", "from admin"]

@@ -27,9 +27,13 @@ async def test_whoami_reports_load_against_capacity(server: RunningServer) -> No
 
 
 async def test_directory_lists_colleagues_with_presence_and_teams(server: RunningServer) -> None:
-    async with signed_in(server, name="Sam") as sam, signed_in(server, name="Kim", max_chats=2) as kim:
+    async with (
+        signed_in(server, name="Sam") as sam,
+        signed_in(server, name="Kim", max_chats=2) as kim,
+    ):
         kim_socket = await agent(server.url, kim.token)  # type: ignore[attr-defined]
         try:
+
             async def online() -> dict:
                 found = await sam.ok("GET", "/api/v1/directory")
                 by_name = {a["display_name"]: a for a in found["agents"]}
@@ -49,30 +53,51 @@ async def test_directory_lists_colleagues_with_presence_and_teams(server: Runnin
 async def test_inbox_summaries_unread_waiting_and_read_state(server: RunningServer) -> None:
     _, token, robin = await online_agent(server, "Robin")
     try:
-        cust, conv = await waiting_customer(server, name="Casey", email="casey@example.com", page_url="https://shop.example/cart")
+        cust, conv = await waiting_customer(
+            server, name="Casey", email="casey@example.com", page_url="https://shop.example/cart"
+        )
         await robin.log.wait_for("assigned")
-        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c1", "body": "Hello?"})
-        await cust.ok("send_message", {"conversation_id": conv, "client_id": "c2", "body": "Anyone there?"})
-        async with aiohttp.ClientSession(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
+        await cust.ok(
+            "send_message", {"conversation_id": conv, "client_id": "c1", "body": "Hello?"}
+        )
+        await cust.ok(
+            "send_message", {"conversation_id": conv, "client_id": "c2", "body": "Anyone there?"}
+        )
+        async with aiohttp.ClientSession(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+        ) as http:
             async with http.get("/api/v1/conversations?assignee=me&status=open") as response:
                 listed = (await response.json())["data"]["conversations"]
             assert [c["id"] for c in listed] == [conv]
             summary = listed[0]["summary"]
-            assert summary["customer"]["name"] == "Casey" and summary["customer"]["email"] == "casey@example.com"
+            assert (
+                summary["customer"]["name"] == "Casey"
+                and summary["customer"]["email"] == "casey@example.com"
+            )
             assert summary["last_message"]["body"] == "Anyone there?" and summary["unread"] == 2
-            assert summary["waiting_since"] is not None and summary["customer_read_seq"] == 2  # their own messages
+            assert (
+                summary["waiting_since"] is not None and summary["customer_read_seq"] == 2
+            )  # their own messages
 
-            await robin.ok("send_message", {"conversation_id": conv, "client_id": "r1", "body": "Here!"})
+            await robin.ok(
+                "send_message", {"conversation_id": conv, "client_id": "r1", "body": "Here!"}
+            )
             await cust.ok("mark_read", {"conversation_id": conv, "seq": 3})
             async with http.get(f"/api/v1/conversations/{conv}") as response:
                 summary = (await response.json())["data"]["conversation"]["summary"]
             # The agent's own reply moved their read cursor; the customer read it.
             assert summary["unread"] == 0 and summary["waiting_since"] is None
-            assert summary["customer_read_seq"] == 3 and summary["last_message"]["sender_kind"] == "agent"
+            assert (
+                summary["customer_read_seq"] == 3
+                and summary["last_message"]["sender_kind"] == "agent"
+            )
 
             async with http.get(f"/api/v1/conversations/{conv}/customer") as response:
                 profile = (await response.json())["data"]
-            assert profile["customer"]["name"] == "Casey" and profile["customer"]["identity_verified"] is False
+            assert (
+                profile["customer"]["name"] == "Casey"
+                and profile["customer"]["identity_verified"] is False
+            )
             assert [c["id"] for c in profile["conversations"]] == [conv]
 
             # The assistant never had this one: no hand-over brief.
@@ -104,5 +129,7 @@ async def test_handover_brief_is_as_private_as_the_conversation(server: RunningS
         base_url=server.url, headers={"Authorization": f"Bearer {visitor_token}"}
     ) as http:
         async with http.get(f"/api/v1/conversations/{conv}/handover") as response:
-            assert response.status == 403 and (await response.json())["error"]["code"] == "forbidden"
+            assert (
+                response.status == 403 and (await response.json())["error"]["code"] == "forbidden"
+            )
     await cust.close()

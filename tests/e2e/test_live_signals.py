@@ -33,7 +33,10 @@ async def test_typing_reaches_the_other_side_and_expires_by_itself(server: Runni
     # Typing a private note is never shown to the customer.
     await staff.ok("typing", {"conversation_id": conversation_id, "typing": True, "internal": True})
     # A later signal to the customer orders after the note's typing, had it been sent.
-    await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": "after-note", "body": "One moment"})
+    await staff.ok(
+        "send_message",
+        {"conversation_id": conversation_id, "client_id": "after-note", "body": "One moment"},
+    )
     await cust.log.wait_for("message", lambda m: m["client_id"] == "after-note")
     assert len([e for e in cust.log.of("typing") if e["typing"]]) == 1
     await cust.close()
@@ -44,7 +47,9 @@ async def test_sending_a_message_ends_typing(server: RunningServer) -> None:
     cust, staff, conversation_id, _ = await _conversation(server)
     await cust.ok("typing", {"conversation_id": conversation_id, "typing": True})
     await staff.log.wait_for("typing", lambda e: e["typing"])
-    await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": "m", "body": "hi"})
+    await cust.ok(
+        "send_message", {"conversation_id": conversation_id, "client_id": "m", "body": "hi"}
+    )
     await staff.log.wait_for("typing", lambda e: not e["typing"], timeout=0.8)
     await cust.close()
     await staff.close()
@@ -52,26 +57,38 @@ async def test_sending_a_message_ends_typing(server: RunningServer) -> None:
 
 async def test_read_receipts_reach_the_sender(server: RunningServer) -> None:
     cust, staff, conversation_id, agent_id = await _conversation(server)
-    sent = await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": "a", "body": "Hi"})
+    sent = await staff.ok(
+        "send_message", {"conversation_id": conversation_id, "client_id": "a", "body": "Hi"}
+    )
     await cust.log.wait_for("message")
-    delivered = await cust.ok("mark_delivered", {"conversation_id": conversation_id, "seq": sent["seq"]})
+    delivered = await cust.ok(
+        "mark_delivered", {"conversation_id": conversation_id, "seq": sent["seq"]}
+    )
     assert delivered == {"delivered_seq": 1, "read_seq": 0}
     receipt = await staff.log.wait_for("receipt", lambda e: e["reader_kind"] == "customer")
     assert receipt[0]["delivered_seq"] == 1 and receipt[0]["read_seq"] == 0
     read = await cust.ok("mark_read", {"conversation_id": conversation_id, "seq": sent["seq"]})
     assert read == {"delivered_seq": 1, "read_seq": 1}
-    await staff.log.wait_for("receipt", lambda e: e["reader_kind"] == "customer" and e["read_seq"] == 1)
+    await staff.log.wait_for(
+        "receipt", lambda e: e["reader_kind"] == "customer" and e["read_seq"] == 1
+    )
     # Marking far ahead is capped at what exists; marking again is a no-op with no new event.
     capped = await cust.ok("mark_read", {"conversation_id": conversation_id, "seq": 999})
     assert capped["read_seq"] == 1
 
     # And the other way round: the customer sees the agent read their message.
-    mine = await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": "c", "body": "Thanks"})
+    mine = await cust.ok(
+        "send_message", {"conversation_id": conversation_id, "client_id": "c", "body": "Thanks"}
+    )
     await staff.ok("mark_read", {"conversation_id": conversation_id, "seq": mine["seq"]})
-    seen = await cust.log.wait_for("receipt", lambda e: e["reader_kind"] == "agent" and e["read_seq"] == 2)
+    seen = await cust.log.wait_for(
+        "receipt", lambda e: e["reader_kind"] == "agent" and e["read_seq"] == 2
+    )
     assert seen[0]["reader_id"] == str(agent_id)
     # The agent's own receipt reached them after any the capped no-op could have caused.
-    await staff.log.wait_for("receipt", lambda e: e["reader_kind"] == "agent" and e["read_seq"] == 2)
+    await staff.log.wait_for(
+        "receipt", lambda e: e["reader_kind"] == "agent" and e["read_seq"] == 2
+    )
     assert len([e for e in staff.log.of("receipt") if e["reader_kind"] == "customer"]) == 2
     await cust.close()
     await staff.close()
@@ -100,7 +117,9 @@ async def test_presence_online_away_offline_and_two_tabs(server: RunningServer) 
     await watcher.log.wait_for("presence", of_robin("offline"))
     # The watcher's own change is broadcast after Robin's: nothing else came for Robin.
     await watcher.ok("set_presence", {"status": "away"})
-    await watcher.log.wait_for("presence", lambda e: e["agent_id"] != str(agent_id) and e["status"] == "away")
+    await watcher.log.wait_for(
+        "presence", lambda e: e["agent_id"] != str(agent_id) and e["status"] == "away"
+    )
     robin = [e["status"] for e in watcher.log.of("presence") if e["agent_id"] == str(agent_id)]
     assert robin == ["online", "away", "online", "offline"]
     await watcher.close()

@@ -8,7 +8,10 @@ from tests.support import RunningServer
 
 
 async def test_every_api_route_is_described(server: RunningServer) -> None:
-    async with aiohttp.ClientSession() as http, http.get(f"{server.url}/api/v1/openapi.json") as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{server.url}/api/v1/openapi.json") as response,
+    ):
         assert response.status == 200
         doc = await response.json()
     assert doc["openapi"].startswith("3.1")

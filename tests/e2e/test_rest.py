@@ -20,7 +20,9 @@ async def test_login_and_throttling_per_account(server: RunningServer) -> None:
     await create_agent(server.settings.database_url, email=email, name="Robin")
     url = f"{server.url}/api/v1/auth/login"
     async with aiohttp.ClientSession() as http:
-        status, body = await _post_json(http, url, {"email": "ROBIN@example.test", "password": PASSWORD})
+        status, body = await _post_json(
+            http, url, {"email": "ROBIN@example.test", "password": PASSWORD}
+        )
         assert status == 200 and body["data"]["agent"]["email"] == email
         assert "password_hash" not in body["data"]["agent"]
         for _ in range(5):
@@ -32,7 +34,9 @@ async def test_login_and_throttling_per_account(server: RunningServer) -> None:
             assert int(response.headers["Retry-After"]) > 0
             assert (await response.json())["error"]["code"] == "rate_limited"
         # Unknown accounts answer exactly like wrong passwords.
-        status, body = await _post_json(http, url, {"email": "nobody@example.test", "password": "x"})
+        status, body = await _post_json(
+            http, url, {"email": "nobody@example.test", "password": "x"}
+        )
         assert status == 401 and body["error"]["message"] == "invalid email or password"
 
 
@@ -40,9 +44,13 @@ async def test_login_throttling_per_address(server: RunningServer) -> None:
     url = f"{server.url}/api/v1/auth/login"
     async with aiohttp.ClientSession() as http:
         for i in range(server.settings.login_max_failures_per_ip):
-            status, _ = await _post_json(http, url, {"email": f"u{i}@example.test", "password": "x"})
+            status, _ = await _post_json(
+                http, url, {"email": f"u{i}@example.test", "password": "x"}
+            )
             assert status == 401
-        status, _body = await _post_json(http, url, {"email": "fresh@example.test", "password": "x"})
+        status, _body = await _post_json(
+            http, url, {"email": "fresh@example.test", "password": "x"}
+        )
         assert status == 429
 
 
@@ -70,7 +78,9 @@ async def test_behind_a_trusted_proxy_each_client_address_is_throttled_apart(set
 async def test_bad_rest_input_is_a_4xx_json_error(server: RunningServer) -> None:
     async with aiohttp.ClientSession() as http:
         url = f"{server.url}/api/v1/auth/login"
-        async with http.post(url, data=b"{not json", headers={"Content-Type": "application/json"}) as r:
+        async with http.post(
+            url, data=b"{not json", headers={"Content-Type": "application/json"}
+        ) as r:
             assert r.status == 400 and (await r.json())["error"]["code"] == "bad_request"
         status, body = await _post_json(http, url, {"email": "a@b.c", "password": "x", "extra": 1})
         assert status == 400 and body["error"]["code"] == "unknown_field"
@@ -122,7 +132,10 @@ async def test_history_pages_both_directions(server: RunningServer) -> None:
     token = (await cust.ok("session"))["visitor_token"]
     conversation_id = (await cust.ok("start_conversation", {}))["conversation"]["id"]
     for i in range(12):
-        await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": f"c{i}", "body": f"m{i}"})
+        await cust.ok(
+            "send_message",
+            {"conversation_id": conversation_id, "client_id": f"c{i}", "body": f"m{i}"},
+        )
     url = f"{server.url}/api/v1/conversations/{conversation_id}/messages"
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
         async with http.get(f"{url}?limit=5") as r:
@@ -148,7 +161,9 @@ PNG = bytes.fromhex(
 )
 
 
-async def test_attachments_upload_send_and_download_with_authorization(server: RunningServer) -> None:
+async def test_attachments_upload_send_and_download_with_authorization(
+    server: RunningServer,
+) -> None:
     cust = await customer(server.url)
     token = (await cust.ok("session"))["visitor_token"]
     conversation_id = (await cust.ok("start_conversation", {}))["conversation"]["id"]
@@ -169,20 +184,38 @@ async def test_attachments_upload_send_and_download_with_authorization(server: R
             assert r.status == 415 and (await r.json())["error"]["code"] == "unsupported_media_type"
         big = aiohttp.FormData()
         big.add_field("conversation_id", conversation_id)
-        big.add_field("file", b"x" * (server.settings.attachment_max_bytes + 1), filename="big.txt",
-                      content_type="text/plain")
+        big.add_field(
+            "file",
+            b"x" * (server.settings.attachment_max_bytes + 1),
+            filename="big.txt",
+            content_type="text/plain",
+        )
         async with http.post(f"{server.url}/api/v1/attachments", data=big) as r:
             assert r.status == 413
 
-    ack = await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": "pic",
-                                         "body": "", "attachment_ids": [attachment["id"]]})
+    ack = await cust.ok(
+        "send_message",
+        {
+            "conversation_id": conversation_id,
+            "client_id": "pic",
+            "body": "",
+            "attachment_ids": [attachment["id"]],
+        },
+    )
     message = (await cust.log.wait_for("message"))[0]
     assert message["seq"] == ack["seq"]
     assert message["attachments"][0]["id"] == attachment["id"]
     link = message["attachments"][0]["url"]
     # Sending the same attachment again in another message is refused.
-    again = await cust.call("send_message", {"conversation_id": conversation_id, "client_id": "pic2",
-                                             "body": "again", "attachment_ids": [attachment["id"]]})
+    again = await cust.call(
+        "send_message",
+        {
+            "conversation_id": conversation_id,
+            "client_id": "pic2",
+            "body": "again",
+            "attachment_ids": [attachment["id"]],
+        },
+    )
     assert again["ok"] is False and again["error"]["code"] == "validation_failed"
 
     async with aiohttp.ClientSession() as http:
@@ -191,14 +224,21 @@ async def test_attachments_upload_send_and_download_with_authorization(server: R
             assert r.headers["X-Content-Type-Options"] == "nosniff"
         async with http.get(f"{server.url}/api/v1/attachments/{attachment['id']}/content") as r:
             assert r.status == 401
-        async with http.get(f"{server.url}/api/v1/attachments/{attachment['id']}/content?token=forged") as r:
+        async with http.get(
+            f"{server.url}/api/v1/attachments/{attachment['id']}/content?token=forged"
+        ) as r:
             assert r.status == 401
-        stranger = (await (await http.post(f"{server.url}/api/v1/visitors")).json())["data"]["visitor_token"]
-        async with http.get(f"{server.url}/api/v1/attachments/{attachment['id']}/content",
-                            headers={"Authorization": f"Bearer {stranger}"}) as r:
+        stranger = (await (await http.post(f"{server.url}/api/v1/visitors")).json())["data"][
+            "visitor_token"
+        ]
+        async with http.get(
+            f"{server.url}/api/v1/attachments/{attachment['id']}/content",
+            headers={"Authorization": f"Bearer {stranger}"},
+        ) as r:
             assert r.status == 404
-        async with http.get(f"{server.url}/api/v1/attachments/{attachment['id']}/content",
-                            headers=headers) as r:
+        async with http.get(
+            f"{server.url}/api/v1/attachments/{attachment['id']}/content", headers=headers
+        ) as r:
             assert r.status == 200
     await cust.close()
 
@@ -217,7 +257,9 @@ async def test_health_and_readiness(server: RunningServer) -> None:
                 assert r.status == 200, path
 
 
-async def test_an_attachment_on_a_private_note_is_not_downloadable_by_the_customer(server: RunningServer) -> None:
+async def test_an_attachment_on_a_private_note_is_not_downloadable_by_the_customer(
+    server: RunningServer,
+) -> None:
     from tests.support import agent
 
     cust = await customer(server.url)
@@ -232,8 +274,16 @@ async def test_an_attachment_on_a_private_note_is_not_downloadable_by_the_custom
         form.add_field("file", PNG, filename="internal.png", content_type="image/png")
         async with http.post(f"{server.url}/api/v1/attachments", data=form) as r:
             attachment = (await r.json())["data"]
-    await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": "note", "body": "see",
-                                    "visibility": "internal", "attachment_ids": [attachment["id"]]})
+    await staff.ok(
+        "send_message",
+        {
+            "conversation_id": conversation_id,
+            "client_id": "note",
+            "body": "see",
+            "visibility": "internal",
+            "attachment_ids": [attachment["id"]],
+        },
+    )
     url = f"{server.url}/api/v1/attachments/{attachment['id']}/content"
     async with aiohttp.ClientSession() as http:
         async with http.get(url, headers={"Authorization": f"Bearer {visitor}"}) as r:

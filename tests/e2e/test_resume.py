@@ -16,7 +16,10 @@ async def test_reconnect_replays_every_missed_message_once_in_order(server: Runn
     await staff.ok("join", {"conversation_id": conversation_id})
 
     for i in range(3):
-        await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": f"a{i}", "body": f"m{i}"})
+        await staff.ok(
+            "send_message",
+            {"conversation_id": conversation_id, "client_id": f"a{i}", "body": f"m{i}"},
+        )
     seen = await cust.log.wait_for("message", count=3)
     last_seq = max(m["seq"] for m in seen)
     await cust.close()
@@ -26,7 +29,10 @@ async def test_reconnect_replays_every_missed_message_once_in_order(server: Runn
 
     async def keep_sending() -> None:
         for i in range(3, 40):
-            await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": f"a{i}", "body": f"m{i}"})
+            await staff.ok(
+                "send_message",
+                {"conversation_id": conversation_id, "client_id": f"a{i}", "body": f"m{i}"},
+            )
             if i == 8:
                 some_sent.set()  # the customer comes back while the agent goes on writing
 
@@ -36,7 +42,9 @@ async def test_reconnect_replays_every_missed_message_once_in_order(server: Runn
     await back.ok("resume", {"conversation_id": conversation_id, "after_seq": last_seq})
     await sender
     # One more message orders after every earlier one: any duplicate would be in the log by now.
-    await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": "end", "body": "end"})
+    await staff.ok(
+        "send_message", {"conversation_id": conversation_id, "client_id": "end", "body": "end"}
+    )
     await back.log.wait_for("message", lambda m: m["client_id"] == "end")
     received = back.log.of("message")
     assert [m["seq"] for m in received] == list(range(4, 42))
@@ -50,7 +58,10 @@ async def test_resume_replay_is_complete_before_the_ack(server: RunningServer) -
     token = (await cust.ok("session"))["visitor_token"]
     conversation_id = (await cust.ok("start_conversation", {}))["conversation"]["id"]
     for i in range(5):
-        await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": f"c{i}", "body": f"c{i}"})
+        await cust.ok(
+            "send_message",
+            {"conversation_id": conversation_id, "client_id": f"c{i}", "body": f"c{i}"},
+        )
     await cust.close()
     again = await customer(server.url, token)
     ack = await again.ok("resume", {"conversation_id": conversation_id, "after_seq": 2})
@@ -65,7 +76,9 @@ async def test_start_conversation_returns_the_open_one_with_replay(server: Runni
     first = await cust.ok("start_conversation", {})
     assert first["created"] is True
     conversation_id = first["conversation"]["id"]
-    await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": "x", "body": "hello"})
+    await cust.ok(
+        "send_message", {"conversation_id": conversation_id, "client_id": "x", "body": "hello"}
+    )
     await cust.close()
     tab2 = await customer(server.url, token)
     second = await tab2.ok("start_conversation", {"after_seq": 0})
@@ -81,7 +94,10 @@ async def test_a_second_tab_sees_the_first_tabs_messages(server: RunningServer) 
     conversation_id = (await tab1.ok("start_conversation", {}))["conversation"]["id"]
     tab2 = await customer(server.url, token)
     await tab2.ok("resume", {"conversation_id": conversation_id, "after_seq": 0})
-    await tab1.ok("send_message", {"conversation_id": conversation_id, "client_id": "t1", "body": "from tab 1"})
+    await tab1.ok(
+        "send_message",
+        {"conversation_id": conversation_id, "client_id": "t1", "body": "from tab 1"},
+    )
     got = await tab2.log.wait_for("message")
     assert got[0]["body"] == "from tab 1" and got[0]["client_id"] == "t1"
     await tab1.close()

@@ -54,7 +54,9 @@ async def test_backlog_drains_to_an_agent_coming_online_oldest_first(server: Run
     assert {e["customer"]["name"] for e in received} == {"C0", "C1", "C2"}
     # Everyone still waiting moved up three places.
     await waiting[9][0].log.wait_for("queue", lambda e: e["position"] == 7)
-    told = await waiting[0][0].log.wait_for("conversation_updated", lambda e: e["reason"] == "assigned")
+    told = await waiting[0][0].log.wait_for(
+        "conversation_updated", lambda e: e["reason"] == "assigned"
+    )
     assert told[0]["agent"]["display_name"] == "Robin"
 
     # Capacity frees: the next in line is assigned at once.
@@ -116,11 +118,16 @@ async def test_agents_see_what_a_waiting_customer_last_wrote(server: RunningServ
     cust, conversation_id = await waiting_customer(server, name="Casey")
 
     def preview(text: str):
-        return lambda e: [x["preview"] for x in e["entries"] if x["conversation_id"] == conversation_id] == [text]
+        return lambda e: (
+            [x["preview"] for x in e["entries"] if x["conversation_id"] == conversation_id]
+            == [text]
+        )
 
     await staff.log.wait_for("queue_updated", preview(""))
     for text in ("Hello?", "My order never arrived"):
-        await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": text, "body": text})
+        await cust.ok(
+            "send_message", {"conversation_id": conversation_id, "client_id": text, "body": text}
+        )
         await staff.log.wait_for("queue_updated", preview(text))
     await cust.close()
     await staff.close()
@@ -148,11 +155,16 @@ async def test_manual_mode_claim_race_has_exactly_one_winner(server: RunningServ
     losers = [r for r in results if not r["ok"]]
     assert len(winners) == 1 and len(losers) == 1
     assert losers[0]["error"]["code"] == "conflict"
-    assert "first" in losers[0]["error"]["message"] or "no longer waiting" in losers[0]["error"]["message"]
+    assert (
+        "first" in losers[0]["error"]["message"]
+        or "no longer waiting" in losers[0]["error"]["message"]
+    )
     assert await assignee(server, conversation_id) in {a_id, b_id}
     # Both see the offer withdrawn and the line empty.
     for side in (a, b):
-        await side.log.wait_for("offer_withdrawn", lambda e: e["conversation_id"] == conversation_id)
+        await side.log.wait_for(
+            "offer_withdrawn", lambda e: e["conversation_id"] == conversation_id
+        )
         await side.log.wait_for("queue_updated", lambda e: e["entries"] == [])
     await cust.close()
     await a.close()
@@ -188,12 +200,16 @@ async def test_grace_period_then_requeue_at_original_places(server: RunningServe
         await c.close()
 
 
-async def _assigned_to_agent(server: RunningServer, conversation_id: str, agent_id: uuid.UUID) -> bool:
+async def _assigned_to_agent(
+    server: RunningServer, conversation_id: str, agent_id: uuid.UUID
+) -> bool:
     return await assignee(server, conversation_id) == agent_id
 
 
 async def test_unanswered_chat_is_offered_to_another_agent(settings: Settings) -> None:
-    running = await start_server(settings.with_overrides(unanswered_seconds=1.0, routing_tick_seconds=0.1))
+    running = await start_server(
+        settings.with_overrides(unanswered_seconds=1.0, routing_tick_seconds=0.1)
+    )
     try:
         a_id, _, a = await online_agent(running, "Silent", max_chats=1)
         cust, conversation_id = await waiting_customer(running)
@@ -206,11 +222,17 @@ async def test_unanswered_chat_is_offered_to_another_agent(settings: Settings) -
         # A later event to the same socket orders after any duplicate: there is none.
         await b.ok("set_presence", {"status": "away"})
         await a.log.wait_for("presence", lambda e: e.get("status") == "away")
-        assert a.log.of("unassigned") == told == [{"conversation_id": conversation_id, "reason": "unanswered"}]
+        assert (
+            a.log.of("unassigned")
+            == told
+            == [{"conversation_id": conversation_id, "reason": "unanswered"}]
+        )
         # Replying in time stops the clock: B's deadline is gone once the reply is acknowledged.
         timers = running.app[SERVICES].timers
         assert await timers.pending("unanswered", f"{conversation_id}/{b_id}")
-        await b.ok("send_message", {"conversation_id": conversation_id, "client_id": "r", "body": "Hi!"})
+        await b.ok(
+            "send_message", {"conversation_id": conversation_id, "client_id": "r", "body": "Hi!"}
+        )
         assert not await timers.pending("unanswered", f"{conversation_id}/{b_id}")
         assert await assignee(running, conversation_id) == b_id
         await cust.close()
@@ -226,8 +248,10 @@ async def test_transfer_to_agent_and_to_team(server: RunningServer) -> None:
     cust, conversation_id = await waiting_customer(server)
     assert await eventually(lambda: assignee(server, conversation_id)) == a_id
     b_id, _, b = await online_agent(server, "B")
-    moved = await a.ok("transfer", {"conversation_id": conversation_id, "to_agent_id": str(b_id),
-                                    "note": "knows invoices"})
+    moved = await a.ok(
+        "transfer",
+        {"conversation_id": conversation_id, "to_agent_id": str(b_id), "note": "knows invoices"},
+    )
     assert moved["conversation"]["assigned_agent_id"] == str(b_id)
     await b.log.wait_for("assigned", lambda e: e["reason"] == "transferred")
     await a.log.wait_for("unassigned", lambda e: e["reason"] == "transferred")
@@ -235,16 +259,22 @@ async def test_transfer_to_agent_and_to_team(server: RunningServer) -> None:
     assert told[0]["agent"]["display_name"] == "B"
     # The note explains the transfer to staff only.
     notes = await b.ok("history", {"conversation_id": conversation_id})
-    assert any("transferred this conversation to B" in m["body"] and m["visibility"] == "internal"
-               for m in notes["messages"])
+    assert any(
+        "transferred this conversation to B" in m["body"] and m["visibility"] == "internal"
+        for m in notes["messages"]
+    )
     customer_view = await cust.ok("history", {"conversation_id": conversation_id})
     assert all(m["visibility"] == "public" for m in customer_view["messages"])
 
     # An offline target is refused with a clear error.
     c_id, _, c = await online_agent(server, "C")
     await c.close()
-    await b.log.wait_for("presence", lambda e: e["agent_id"] == str(c_id) and e["status"] == "offline")
-    refused = await b.call("transfer", {"conversation_id": conversation_id, "to_agent_id": str(c_id)})
+    await b.log.wait_for(
+        "presence", lambda e: e["agent_id"] == str(c_id) and e["status"] == "offline"
+    )
+    refused = await b.call(
+        "transfer", {"conversation_id": conversation_id, "to_agent_id": str(c_id)}
+    )
     assert refused["ok"] is False and "not online" in refused["error"]["message"]
 
     # To a team: it waits in that team's line (nobody online there) and leaves B.
@@ -253,8 +283,12 @@ async def test_transfer_to_agent_and_to_team(server: RunningServer) -> None:
     await b.ok("transfer", {"conversation_id": conversation_id, "to_team_id": str(billing)})
     assert await eventually(lambda: _team_and_waiting(server, conversation_id, billing))
     # The customer is told which team it went to, and that nobody is helping yet.
-    to_team = await cust.log.wait_for("conversation_updated", lambda e: e["reason"] == "transferred" and "team" in e)
-    assert to_team[0]["team"] == {"id": str(billing), "name": "Billing"} and "agent" not in to_team[0]
+    to_team = await cust.log.wait_for(
+        "conversation_updated", lambda e: e["reason"] == "transferred" and "team" in e
+    )
+    assert (
+        to_team[0]["team"] == {"id": str(billing), "name": "Billing"} and "agent" not in to_team[0]
+    )
     await d.ok("set_presence", {"status": "online"})
     assert await eventually(lambda: assignee(server, conversation_id)) == d_id
     await cust.close()
@@ -274,8 +308,9 @@ async def _is_offline(presence: PresenceStore, agent_id: uuid.UUID) -> bool:
 async def _team_and_waiting(server: RunningServer, conversation_id: str, team: uuid.UUID) -> bool:
     conn = await asyncpg.connect(server.settings.database_url)
     try:
-        row = await conn.fetchrow("SELECT team_id, waiting FROM conversations WHERE id = $1",
-                                  uuid.UUID(conversation_id))
+        row = await conn.fetchrow(
+            "SELECT team_id, waiting FROM conversations WHERE id = $1", uuid.UUID(conversation_id)
+        )
         return row["team_id"] == team and row["waiting"]
     finally:
         await conn.close()
@@ -289,7 +324,10 @@ async def test_reopen_routes_again_and_never_to_an_offline_agent(server: Running
     await a.close()  # A goes offline
     presence = server.app[SERVICES].presence
     await eventually(lambda: _is_offline(presence, a_id))
-    await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": "back", "body": "Still broken"})
+    await cust.ok(
+        "send_message",
+        {"conversation_id": conversation_id, "client_id": "back", "body": "Still broken"},
+    )
     # The reopened conversation was routed before the message was acknowledged.
     await cust.log.wait_for("conversation_updated", lambda e: e["reason"] == "reopened")
     assert await assignee(server, conversation_id) is None  # waiting, not given to offline A
@@ -308,6 +346,7 @@ async def test_unassign_puts_it_back_and_priority_jumps_the_line(server: Running
     admin_id, _, admin = await online_agent(server, "Boss", max_chats=0)
     await admin.ok("set_presence", {"status": "away"})
     from server.core.models import AgentRole  # noqa: F401 - admin role set below
+
     conn = await asyncpg.connect(server.settings.database_url)
     await conn.execute("UPDATE agents SET role = 'admin' WHERE id = $1", admin_id)
     await conn.close()
@@ -325,6 +364,7 @@ async def test_unassign_puts_it_back_and_priority_jumps_the_line(server: Running
 async def _reconnect_admin(server: RunningServer, old):
     await old.close()
     from tests.support import login  # noqa: F401
+
     conn = await asyncpg.connect(server.settings.database_url)
     email = await conn.fetchval("SELECT email FROM agents WHERE role = 'admin' LIMIT 1")
     await conn.close()
@@ -334,7 +374,9 @@ async def _reconnect_admin(server: RunningServer, old):
     return await agent(server.url, token)
 
 
-async def test_a_customer_who_leaves_the_line_is_abandoned_and_can_come_back(server: RunningServer) -> None:
+async def test_a_customer_who_leaves_the_line_is_abandoned_and_can_come_back(
+    server: RunningServer,
+) -> None:
     cust = await customer(server.url)
     token = (await cust.ok("session"))["visitor_token"]
     conversation_id = (await cust.ok("start_conversation", {}))["conversation"]["id"]
@@ -343,8 +385,9 @@ async def test_a_customer_who_leaves_the_line_is_abandoned_and_can_come_back(ser
     async def status() -> str:
         conn = await asyncpg.connect(server.settings.database_url)
         try:
-            return await conn.fetchval("SELECT status FROM conversations WHERE id = $1",
-                                       uuid.UUID(conversation_id))
+            return await conn.fetchval(
+                "SELECT status FROM conversations WHERE id = $1", uuid.UUID(conversation_id)
+            )
         finally:
             await conn.close()
 
@@ -445,6 +488,8 @@ async def test_reopening_an_open_conversation_changes_nothing(server: RunningSer
     # A later event to the customer orders after any update the reopen could have caused.
     await a.ok("send_message", {"conversation_id": conversation_id, "client_id": "x", "body": "Hi"})
     await cust.log.wait_for("message", lambda m: m["client_id"] == "x")
-    assert [e["reason"] for e in cust.log.of("conversation_updated") if e["reason"] == "reopened"] == []
+    assert [
+        e["reason"] for e in cust.log.of("conversation_updated") if e["reason"] == "reopened"
+    ] == []
     for side in (cust, a, b):
         await side.close()

@@ -31,8 +31,9 @@ async def pair(settings: Settings) -> AsyncIterator[tuple[ServerProcess, ServerP
     second.stop()
 
 
-async def _watch_capacity(dsn: str, capacities: dict[uuid.UUID, int], stop: asyncio.Event,
-                          violations: list[str]) -> int:
+async def _watch_capacity(
+    dsn: str, capacities: dict[uuid.UUID, int], stop: asyncio.Event, violations: list[str]
+) -> int:
     conn = await asyncpg.connect(dsn)
     checks = 0
     try:
@@ -66,14 +67,17 @@ async def test_every_conversation_assigned_once_and_capacity_never_exceeded(
     for index in range(AGENTS):
         email = f"agent{index}-{seed}@example.test"
         capacity = rng.randint(1, 3)
-        agent_id = await create_agent(settings.database_url, email=email, name=f"Agent {index}",
-                                      max_chats=capacity)
+        agent_id = await create_agent(
+            settings.database_url, email=email, name=f"Agent {index}", max_chats=capacity
+        )
         capacities[agent_id] = capacity
         agents.append((agent_id, await login(rng.choice(urls), email)))
 
     stop = asyncio.Event()
     violations: list[str] = []
-    watcher = asyncio.create_task(_watch_capacity(settings.database_url, capacities, stop, violations))
+    watcher = asyncio.create_task(
+        _watch_capacity(settings.database_url, capacities, stop, violations)
+    )
 
     async def work_as(agent_id: uuid.UUID, token: str, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -113,6 +117,7 @@ async def test_every_conversation_assigned_once_and_capacity_never_exceeded(
 
     conn = await asyncpg.connect(settings.database_url)
     try:
+
         async def all_served() -> bool:
             done = await conn.fetchval(
                 "SELECT count(*) FROM conversations WHERE id = ANY ($1::uuid[]) AND status = 'resolved'",

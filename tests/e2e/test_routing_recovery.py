@@ -73,7 +73,11 @@ async def test_lines_and_loads_are_rebuilt_and_routing_continues(server: Running
     prefix = server.settings.redis_prefix
 
     async def rebuilt() -> bool:
-        lines = [k async for k in redis.scan_iter(match=f"{prefix}routing:queue:*") if not k.endswith(b":positions")]
+        lines = [
+            k
+            async for k in redis.scan_iter(match=f"{prefix}routing:queue:*")
+            if not k.endswith(b":positions")
+        ]
         if not lines:
             return False
         load = await redis.hget(f"{prefix}routing:agent:{agent_id}", "load")
@@ -127,7 +131,9 @@ async def test_an_unanswered_deadline_lost_with_redis_still_fires(settings: Sett
         await wipe_redis(running)
         # Re-armed from the assignment's time; it still fires, and the chat goes elsewhere.
         helpful_id, _, helpful = await online_agent(running, "Helpful", max_chats=1)
-        told = await silent.log.wait_for("unassigned", lambda e: e["reason"] == "unanswered", timeout=8)
+        told = await silent.log.wait_for(
+            "unassigned", lambda e: e["reason"] == "unanswered", timeout=8
+        )
         assert told[0]["conversation_id"] == conversation_id
         assert await eventually(lambda: assignee(running, conversation_id)) == helpful_id
         for client in (silent, helpful, cust):
@@ -138,13 +144,17 @@ async def test_an_unanswered_deadline_lost_with_redis_still_fires(settings: Sett
 
 async def test_a_re_armed_deadline_never_moves_a_chat_that_was_answered(settings: Settings) -> None:
     running = await start_server(
-        settings.with_overrides(routing_tick_seconds=0.1, unanswered_seconds=60.0, reconcile_seconds=3600)
+        settings.with_overrides(
+            routing_tick_seconds=0.1, unanswered_seconds=60.0, reconcile_seconds=3600
+        )
     )
     try:
         agent_id, _, staff = await online_agent(running, "Quick", max_chats=1)
         cust, conversation_id = await waiting_customer(running)
         assert await eventually(lambda: assignee(running, conversation_id)) == agent_id
-        await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": "a1", "body": "Hi!"})
+        await staff.ok(
+            "send_message", {"conversation_id": conversation_id, "client_id": "a1", "body": "Hi!"}
+        )
         # A deadline re-armed a moment before the reply landed comes due now.
         subject = f"{conversation_id}/{agent_id}"
         await running.app[SERVICES].timers.ensure("unanswered", subject, time.time())

@@ -19,12 +19,17 @@ async def test_resolve_and_reopen_are_broadcast(server: RunningServer) -> None:
     assert update[0]["conversation"]["id"] == conversation_id
     await staff.log.wait_for("conversation_updated", lambda e: e["reason"] == "resolved")
     # Resolving twice is a harmless no-op, and customers cannot change status.
-    assert (await staff.ok("resolve", {"conversation_id": conversation_id}))["conversation"]["status"] == "resolved"
+    assert (await staff.ok("resolve", {"conversation_id": conversation_id}))["conversation"][
+        "status"
+    ] == "resolved"
     refused = await cust.call("reopen", {"conversation_id": conversation_id})
     assert refused["ok"] is False
 
     # The customer writes again: the conversation reopens and everyone hears about it.
-    await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": "again", "body": "one more thing"})
+    await cust.ok(
+        "send_message",
+        {"conversation_id": conversation_id, "client_id": "again", "body": "one more thing"},
+    )
     reopened = await staff.log.wait_for("conversation_updated", lambda e: e["reason"] == "reopened")
     assert reopened[0]["conversation"]["status"] == "open"
 

@@ -88,7 +88,7 @@ async def test_an_upload_that_stalls_is_answered_and_leaves_nothing(limited: Run
     cust, conversation_id = await waiting_customer(limited)  # in the agent's team: visible
     boundary = "parleyboundary"
     start = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"conversation_id\"\r\n\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="conversation_id"\r\n\r\n'
         f"{conversation_id}\r\n--{boundary}\r\n"
         'Content-Disposition: form-data; name="file"; filename="a.png"\r\n'
         "Content-Type: image/png\r\n\r\n"

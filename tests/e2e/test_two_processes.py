@@ -39,13 +39,18 @@ async def test_everything_works_across_two_processes(
     _watcher_id, watcher_tok = await _agent_login(settings, one.url, "Watcher", teams=())
     watcher = await agent(one.url, watcher_tok)
     staff = await agent(two.url, agent_tok)
-    await watcher.log.wait_for("presence", lambda e: e["agent_id"] == agent_id and e["status"] == "online")
+    await watcher.log.wait_for(
+        "presence", lambda e: e["agent_id"] == agent_id and e["status"] == "online"
+    )
     await staff.ok("join", {"conversation_id": conversation_id})
 
     # Messages both ways, in order, with sequence numbers.
     for i in range(10):
         sender, who = (cust, "c") if i % 2 == 0 else (staff, "a")
-        await sender.ok("send_message", {"conversation_id": conversation_id, "client_id": f"{who}{i}", "body": f"#{i}"})
+        await sender.ok(
+            "send_message",
+            {"conversation_id": conversation_id, "client_id": f"{who}{i}", "body": f"#{i}"},
+        )
     for side in (cust, staff):
         got = await side.log.wait_for("message", count=10)
         assert [m["seq"] for m in got] == list(range(1, 11))
@@ -55,7 +60,9 @@ async def test_everything_works_across_two_processes(
     await cust.ok("typing", {"conversation_id": conversation_id, "typing": True})
     await staff.log.wait_for("typing", lambda e: e["typing"])
     await cust.ok("mark_read", {"conversation_id": conversation_id, "seq": 10})
-    await staff.log.wait_for("receipt", lambda e: e["reader_kind"] == "customer" and e["read_seq"] == 10)
+    await staff.log.wait_for(
+        "receipt", lambda e: e["reader_kind"] == "customer" and e["read_seq"] == 10
+    )
 
     # Idempotency holds whichever process the retry lands on.
     payload = {"conversation_id": conversation_id, "client_id": "retry-1", "body": "once"}
@@ -67,13 +74,18 @@ async def test_everything_works_across_two_processes(
 
     # The customer drops and comes back on the other process: nothing lost, nothing twice.
     for i in range(5):
-        await staff.ok("send_message", {"conversation_id": conversation_id, "client_id": f"late{i}", "body": f"late{i}"})
+        await staff.ok(
+            "send_message",
+            {"conversation_id": conversation_id, "client_id": f"late{i}", "body": f"late{i}"},
+        )
     await moved.ok("resume", {"conversation_id": conversation_id, "after_seq": 10})
     await asyncio.sleep(0.3)
     assert [m["seq"] for m in moved.log.of("message")] == list(range(11, 17))
 
     await staff.close()
-    await watcher.log.wait_for("presence", lambda e: e["agent_id"] == agent_id and e["status"] == "offline")
+    await watcher.log.wait_for(
+        "presence", lambda e: e["agent_id"] == agent_id and e["status"] == "offline"
+    )
     await moved.close()
     await watcher.close()
 
@@ -86,14 +98,25 @@ async def test_presence_of_a_killed_process_expires(
     _, watcher_tok = await _agent_login(settings, one.url, "Watcher", teams=())
     watcher = await agent(one.url, watcher_tok)
     doomed = await agent(two.url, token)
-    await watcher.log.wait_for("presence", lambda e: e["agent_id"] == agent_id and e["status"] == "online")
+    await watcher.log.wait_for(
+        "presence", lambda e: e["agent_id"] == agent_id and e["status"] == "online"
+    )
     two.kill()  # no disconnect, no goodbye: its heartbeats just stop
     offline = await watcher.log.wait_for(
         "presence", lambda e: e["agent_id"] == agent_id and e["status"] == "offline", timeout=10
     )
     assert len(offline) == 1
     await asyncio.sleep(1)
-    assert len([e for e in watcher.log.of("presence") if e["agent_id"] == agent_id and e["status"] == "offline"]) == 1
+    assert (
+        len(
+            [
+                e
+                for e in watcher.log.of("presence")
+                if e["agent_id"] == agent_id and e["status"] == "offline"
+            ]
+        )
+        == 1
+    )
     await watcher.close()
     with contextlib.suppress(Exception):
         await doomed.close()

@@ -29,11 +29,16 @@ async def _visitor_with_conversation(server: RunningServer) -> tuple[str, str]:
     return token, conversation_id
 
 
-async def _upload(server: RunningServer, token: str, conversation_id: str, data: bytes, name: str = "a.txt") -> tuple[int, dict]:
+async def _upload(
+    server: RunningServer, token: str, conversation_id: str, data: bytes, name: str = "a.txt"
+) -> tuple[int, dict]:
     form = aiohttp.FormData()
     form.add_field("conversation_id", conversation_id)
     form.add_field("file", data, filename=name, content_type="text/plain")
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http, http.post(f"{server.url}/api/v1/attachments", data=form) as r:
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http,
+        http.post(f"{server.url}/api/v1/attachments", data=form) as r,
+    ):
         return r.status, await r.json()
 
 
@@ -56,16 +61,19 @@ async def test_an_oversize_upload_is_refused_while_it_is_still_arriving(settings
         token, conversation_id = await _visitor_with_conversation(server)
         boundary = "parleyboundary"
         head = (
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"conversation_id\"\r\n\r\n{conversation_id}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.txt\"\r\n"
+            f'--{boundary}\r\nContent-Disposition: form-data; name="conversation_id"\r\n\r\n{conversation_id}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
             "Content-Type: text/plain\r\n\r\n"
         ).encode()
         declared = len(head) + 10_000_000  # the client announces 10 MB but sends only a part
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         writer.write(
-            (f"POST /api/v1/attachments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-             f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {declared}\r\n\r\n").encode()
-            + head + b"x" * 200_000
+            (
+                f"POST /api/v1/attachments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {declared}\r\n\r\n"
+            ).encode()
+            + head
+            + b"x" * 200_000
         )
         await writer.drain()
         # Answered without the rest of the body ever being sent: nothing waits for 10 MB.
@@ -86,7 +94,10 @@ async def test_the_file_must_come_after_the_conversation(server: RunningServer) 
     form = aiohttp.FormData()
     form.add_field("file", b"hello", filename="a.txt", content_type="text/plain")
     form.add_field("conversation_id", conversation_id)
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http, http.post(f"{server.url}/api/v1/attachments", data=form) as r:
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http,
+        http.post(f"{server.url}/api/v1/attachments", data=form) as r,
+    ):
         assert r.status == 400 and "before file" in (await r.json())["error"]["message"]
     status, body = await _upload(server, token, conversation_id, b"")
     assert status == 422 and body["error"]["code"] == "validation_failed"
@@ -94,7 +105,11 @@ async def test_the_file_must_come_after_the_conversation(server: RunningServer) 
 
 
 async def test_uploads_per_visitor_in_count_and_bytes(settings: Settings) -> None:
-    server = await start_server(settings.with_overrides(rate_uploads_per_visitor="2/3600", rate_upload_bytes_per_visitor="1000/3600"))
+    server = await start_server(
+        settings.with_overrides(
+            rate_uploads_per_visitor="2/3600", rate_upload_bytes_per_visitor="1000/3600"
+        )
+    )
     try:
         token, conversation_id = await _visitor_with_conversation(server)
         assert (await _upload(server, token, conversation_id, b"a" * 10))[0] == 201
@@ -125,11 +140,21 @@ async def test_uploads_never_sent_are_deleted_files_and_rows(settings: Settings)
         _, sent = await _upload(server, token, conversation_id, b"sent")
         _, stale = await _upload(server, token, conversation_id, b"stale")
         _, fresh = await _upload(server, token, conversation_id, b"fresh")
-        await cust.ok("send_message", {"conversation_id": conversation_id, "client_id": "m1", "body": "", "attachment_ids": [sent["data"]["id"]]})
+        await cust.ok(
+            "send_message",
+            {
+                "conversation_id": conversation_id,
+                "client_id": "m1",
+                "body": "",
+                "attachment_ids": [sent["data"]["id"]],
+            },
+        )
         conn = await asyncpg.connect(server.settings.database_url)
         try:
-            await conn.execute("UPDATE attachments SET created_at = now() - interval '2 hours' WHERE id = ANY($1::uuid[])",
-                               [uuid.UUID(sent["data"]["id"]), uuid.UUID(stale["data"]["id"])])
+            await conn.execute(
+                "UPDATE attachments SET created_at = now() - interval '2 hours' WHERE id = ANY($1::uuid[])",
+                [uuid.UUID(sent["data"]["id"]), uuid.UUID(stale["data"]["id"])],
+            )
             assert await attachment_actions.sweep_unsent(server.app[SERVICES]) == 1
             left = {str(r["id"]) for r in await conn.fetch("SELECT id FROM attachments")}
         finally:
@@ -140,4 +165,3 @@ async def test_uploads_never_sent_are_deleted_files_and_rows(settings: Settings)
         await cust.close()
     finally:
         await server.stop()
-

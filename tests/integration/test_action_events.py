@@ -102,8 +102,14 @@ async def test_the_events_of_a_conversation_from_start_to_resolve(recorded: Reco
 
     (conversation, created), events = await recorded.run(
         intake.start(
-            services, visitor, name="Casey", email=None, attributes={}, metadata={},
-            team_slug=None, force_new=False,
+            services,
+            visitor,
+            name="Casey",
+            email=None,
+            attributes={},
+            metadata={},
+            team_slug=None,
+            force_new=False,
         )
     )
     assert created
@@ -126,7 +132,9 @@ async def test_the_events_of_a_conversation_from_start_to_resolve(recorded: Reco
     ]
     update, assigned = events[1].wire(), events[2].wire()
     assert update["reason"] == assigned["reason"] == "assigned"
-    assert update["agent"] == assigned["agent"] == {"id": str(agent.agent_id), "display_name": "Robin"}
+    assert (
+        update["agent"] == assigned["agent"] == {"id": str(agent.agent_id), "display_name": "Robin"}
+    )
     assert update["conversation"]["assigned_agent"] == update["agent"]
     assert assigned["customer"]["name"] == "Casey"
     assert "handover" not in assigned  # the assistant took no part
@@ -139,7 +147,11 @@ async def test_the_events_of_a_conversation_from_start_to_resolve(recorded: Reco
 
     note, events = await recorded.run(
         post_message(
-            services, agent, conversation_id=conversation.id, client_id="n-1", body="VIP",
+            services,
+            agent,
+            conversation_id=conversation.id,
+            client_id="n-1",
+            body="VIP",
             visibility=Visibility.INTERNAL,
         )
     )
@@ -149,8 +161,13 @@ async def test_the_events_of_a_conversation_from_start_to_resolve(recorded: Reco
 
     _, events = await recorded.run(
         typing.typing(
-            services, agent, conversation_id=conversation.id, is_typing=True, internal=False,
-            sender_name="Robin", source_sid="sid-1",
+            services,
+            agent,
+            conversation_id=conversation.id,
+            is_typing=True,
+            internal=False,
+            sender_name="Robin",
+            source_sid="sid-1",
         )
     )
     assert shape(events) == [("typing", (room,), (room,))]
@@ -158,20 +175,30 @@ async def test_the_events_of_a_conversation_from_start_to_resolve(recorded: Reco
 
     _, events = await recorded.run(
         typing.typing(
-            services, visitor, conversation_id=conversation.id, is_typing=True, internal=False,
-            sender_name="Casey", source_sid=None,
+            services,
+            visitor,
+            conversation_id=conversation.id,
+            is_typing=True,
+            internal=False,
+            sender_name="Casey",
+            source_sid=None,
         )
     )
     assert shape(events) == [("typing", (), (room,))]  # customers' typing goes to staff only
 
     reply, events = await recorded.run(
-        post_message(services, agent, conversation_id=conversation.id, client_id="r-1", body="Hello")
+        post_message(
+            services, agent, conversation_id=conversation.id, client_id="r-1", body="Hello"
+        )
     )
     assert shape(events) == [("message", (room,), (room,))]
     assert events[0].wire()["sender_name"] == "Robin"
 
     read = receipts.mark(
-        services, visitor, conversation_id=conversation.id, kind=ReceiptKind.READ,
+        services,
+        visitor,
+        conversation_id=conversation.id,
+        kind=ReceiptKind.READ,
         seq=reply.message.seq,
     )
     _, events = await recorded.run(read)
@@ -180,14 +207,19 @@ async def test_the_events_of_a_conversation_from_start_to_resolve(recorded: Reco
     assert events[0].wire()["read_seq"] == reply.message.seq
     _, events = await recorded.run(
         receipts.mark(
-            services, visitor, conversation_id=conversation.id, kind=ReceiptKind.READ,
+            services,
+            visitor,
+            conversation_id=conversation.id,
+            kind=ReceiptKind.READ,
             seq=reply.message.seq,
         )
     )
     assert events == []  # the cursor did not move: nothing to tell
 
     _, events = await recorded.run(routing_ops.resolve(services, agent, conversation.id))
-    assert shape(events) == [("conversation_updated", (customer_room,), (room, "admins", agent_room))]
+    assert shape(events) == [
+        ("conversation_updated", (customer_room,), (room, "admins", agent_room))
+    ]
     assert events[0].wire()["reason"] == "resolved"
 
 
@@ -198,8 +230,14 @@ async def test_transfers_and_unassign_tell_each_agent_once(recorded: Recorded) -
     await presence.connected(services, first.agent_id, "c1")
     (conversation, _), _ = await recorded.run(
         intake.start(
-            services, visitor, name=None, email=None, attributes={}, metadata={},
-            team_slug=None, force_new=False,
+            services,
+            visitor,
+            name=None,
+            email=None,
+            attributes={},
+            metadata={},
+            team_slug=None,
+            force_new=False,
         )
     )
     second = await _agent(recorded, "Second")
@@ -223,7 +261,11 @@ async def test_transfers_and_unassign_tell_each_agent_once(recorded: Recorded) -
     _, events = await recorded.run(routing_ops.unassign(services, second, conversation.id))
     assert shape(events)[:2] == [
         ("unassigned", (), (f"agent:{second.agent_id}",)),
-        ("conversation_updated", (customer_room,), (room, "admins", f"team:{conversation.team_id}")),
+        (
+            "conversation_updated",
+            (customer_room,),
+            (room, "admins", f"team:{conversation.team_id}"),
+        ),
     ]
     # First is online with room: the conversation goes straight back to them.
     assert [e.name for e in events[2:]] == ["conversation_updated", "assigned"]
@@ -235,8 +277,14 @@ async def test_the_line_announces_places_and_the_head(recorded: Recorded) -> Non
     _, visitor = await auth.new_visitor(services, "127.0.0.1")
     (conversation, _), _ = await recorded.run(
         intake.start(
-            services, visitor, name=None, email=None, attributes={}, metadata={},
-            team_slug=None, force_new=False,
+            services,
+            visitor,
+            name=None,
+            email=None,
+            attributes={},
+            metadata={},
+            team_slug=None,
+            force_new=False,
         )
     )
     async with services.db.acquire() as conn:

@@ -47,7 +47,9 @@ async def _conversation(pool: asyncpg.Pool, run: uuid.UUID) -> tuple[uuid.UUID, 
     return conversation, agent
 
 
-async def _answer(conn: asyncpg.Connection, conversation: uuid.UUID, run: uuid.UUID) -> message_store.PostResult:
+async def _answer(
+    conn: asyncpg.Connection, conversation: uuid.UUID, run: uuid.UUID
+) -> message_store.PostResult:
     return await message_store.post(
         conn, conversation_id=conversation, sender_kind=SenderKind.ASSISTANT, sender_id=None,
         client_id=None, body="The answer [1].", visibility=Visibility.PUBLIC, metadata={},
@@ -57,7 +59,9 @@ async def _answer(conn: asyncpg.Connection, conversation: uuid.UUID, run: uuid.U
 
 async def _count(pool: asyncpg.Pool, conversation: uuid.UUID) -> int:
     async with pool.acquire() as conn:
-        return await conn.fetchval("SELECT count(*) FROM messages WHERE conversation_id = $1", conversation)
+        return await conn.fetchval(
+            "SELECT count(*) FROM messages WHERE conversation_id = $1", conversation
+        )
 
 
 async def test_an_answer_finished_after_the_assignment_is_refused(pool: asyncpg.Pool) -> None:
@@ -68,7 +72,9 @@ async def test_an_answer_finished_after_the_assignment_is_refused(pool: asyncpg.
     try:
         transaction = assigning.transaction()
         await transaction.start()
-        assignment = await routing_store.record_assignment(assigning, conversation, agent, default_capacity=5)
+        assignment = await routing_store.record_assignment(
+            assigning, conversation, agent, default_capacity=5
+        )
         assert assignment is not None
         assert (assignment.previous_owner, assignment.stopped_run) == (Owner.ASSISTANT, run)
         post = asyncio.create_task(_answer(posting, conversation, run))
@@ -82,7 +88,9 @@ async def test_an_answer_finished_after_the_assignment_is_refused(pool: asyncpg.
         await pool.release(posting)
     assert await _count(pool, conversation) == 0
     async with pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT owner, assistant_run, last_seq FROM conversations WHERE id = $1", conversation)
+        row = await conn.fetchrow(
+            "SELECT owner, assistant_run, last_seq FROM conversations WHERE id = $1", conversation
+        )
     assert (row["owner"], row["assistant_run"], row["last_seq"]) == ("human", None, 0)
 
 
@@ -98,7 +106,9 @@ async def test_an_answer_committed_first_comes_before_the_assignment(pool: async
 
         async def assign() -> routing_store.Assignment | None:
             async with assigning.transaction():
-                return await routing_store.record_assignment(assigning, conversation, agent, default_capacity=5)
+                return await routing_store.record_assignment(
+                    assigning, conversation, agent, default_capacity=5
+                )
 
         assignment = asyncio.create_task(assign())
         await asyncio.sleep(0.3)
@@ -115,14 +125,20 @@ async def test_a_replaced_answer_or_a_closed_conversation_is_refused(pool: async
     run, newer = uuid.uuid4(), uuid.uuid4()
     conversation, _ = await _conversation(pool, run)
     async with pool.acquire() as conn:
-        await conn.execute("UPDATE conversations SET assistant_run = $2 WHERE id = $1", conversation, newer)
+        await conn.execute(
+            "UPDATE conversations SET assistant_run = $2 WHERE id = $1", conversation, newer
+        )
         with pytest.raises(NotOwner):
             await _answer(conn, conversation, run)
         assert (await _answer(conn, conversation, newer)).seq == 1
-        await conn.execute("UPDATE conversations SET status = 'resolved' WHERE id = $1", conversation)
+        await conn.execute(
+            "UPDATE conversations SET status = 'resolved' WHERE id = $1", conversation
+        )
         with pytest.raises(NotOwner):
             await _answer(conn, conversation, newer)
-        await conn.execute("UPDATE conversations SET status = 'open', owner = 'queue' WHERE id = $1", conversation)
+        await conn.execute(
+            "UPDATE conversations SET status = 'open', owner = 'queue' WHERE id = $1", conversation
+        )
         with pytest.raises(NotOwner):
             await _answer(conn, conversation, newer)
     assert await _count(pool, conversation) == 1

@@ -28,7 +28,9 @@ async def admin(server: RunningServer) -> AsyncIterator[aiohttp.ClientSession]:
         yield http
 
 
-async def call(http: aiohttp.ClientSession, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+async def call(
+    http: aiohttp.ClientSession, method: str, path: str, **kwargs: Any
+) -> tuple[int, Any]:
     async with http.request(method, path, **kwargs) as response:
         return response.status, await response.json()
 
@@ -39,7 +41,9 @@ async def test_admin_crud(admin: aiohttp.ClientSession) -> None:
     assert status == 201, body
     article, index = body["data"]["article"], body["data"]["index"]
     assert (article["slug"], article["title"], article["index_status"]) == (
-        "refund-policy", "Refund policy", "indexed"
+        "refund-policy",
+        "Refund policy",
+        "indexed",
     )
     assert index["chunks_embedded"] == [0, 1, 2] and len(article["chunks"]) == 3
 
@@ -67,7 +71,9 @@ async def test_admin_crud(admin: aiohttp.ClientSession) -> None:
 
 async def test_import_try_a_question_and_status(admin: aiohttp.ClientSession) -> None:
     form = aiohttp.FormData()
-    form.add_field("file", REFUND.encode(), filename="refund-policy.md", content_type="text/markdown")
+    form.add_field(
+        "file", REFUND.encode(), filename="refund-policy.md", content_type="text/markdown"
+    )
     form.add_field("file", b"<h1>Reset your password</h1><p>Use the Forgot password link.</p>",
                    filename="reset-password.html", content_type="text/html")  # fmt: skip
     form.add_field("file", b"binary", filename="logo.png", content_type="image/png")
@@ -76,7 +82,9 @@ async def test_import_try_a_question_and_status(admin: aiohttp.ClientSession) ->
     assert body["data"]["counts"] == {"created": 2, "error": 1}
     assert body["data"]["items"][2]["message"].startswith("unsupported file type .png")
 
-    status, body = await call(admin, "POST", f"{API}/ask", json={"question": "how long do card refunds take?"})
+    status, body = await call(
+        admin, "POST", f"{API}/ask", json={"question": "how long do card refunds take?"}
+    )
     assert status == 200, body
     answer = body["data"]
     assert answer["handoff"] is False and answer["mode"] == "extractive"
@@ -90,7 +98,9 @@ async def test_import_try_a_question_and_status(admin: aiohttp.ClientSession) ->
     calibrated = body["data"]
     assert calibrated["calibrated"] is True and calibrated["method"] == "headings"
     assert 0.33 <= calibrated["threshold"] <= 0.40 and calibrated["out_of_scope"] == 24
-    status, body = await call(admin, "POST", f"{API}/ask", json={"question": "how long do card refunds take?"})
+    status, body = await call(
+        admin, "POST", f"{API}/ask", json={"question": "how long do card refunds take?"}
+    )
     assert body["data"]["retrieval"]["calibrated"] is True
     assert body["data"]["retrieval"]["threshold"] == calibrated["threshold"]
     status, body = await call(admin, "POST", f"{API}/calibrate", json={"reset": True})
@@ -104,7 +114,9 @@ async def test_import_try_a_question_and_status(admin: aiohttp.ClientSession) ->
     data = body["data"]
     assert data["embedding_model"] == "all-MiniLM-L6-v2-int8" and data["dimensions"] == 384
     assert data["llm"] == {"configured": False, "model": None, "breaker": None}
-    assert data["articles"] == [{"index_status": "indexed", "embedding_model": "all-MiniLM-L6-v2-int8", "n": 2}]
+    assert data["articles"] == [
+        {"index_status": "indexed", "embedding_model": "all-MiniLM-L6-v2-int8", "n": 2}
+    ]
     assert data["chunks"] == {"all-MiniLM-L6-v2-int8": 4} and data["needs_index"] == []
 
 
@@ -112,9 +124,27 @@ async def test_bad_input_is_a_clear_4xx(admin: aiohttp.ClientSession) -> None:
     cases = [
         ("POST", f"{API}/articles", {"json": {"body": "x", "colour": "red"}}, 400, "unknown_field"),
         ("POST", f"{API}/articles", {"json": {"title": "No body"}}, 422, "validation_failed"),
-        ("POST", f"{API}/articles", {"json": {"slug": "Bad Slug", "body": "x"}}, 422, "validation_failed"),
-        ("POST", f"{API}/articles", {"json": {"body": "no title, no slug"}}, 422, "validation_failed"),
-        ("POST", f"{API}/articles", {"data": b"{nope", "headers": {"Content-Type": "application/json"}}, 400, "bad_request"),
+        (
+            "POST",
+            f"{API}/articles",
+            {"json": {"slug": "Bad Slug", "body": "x"}},
+            422,
+            "validation_failed",
+        ),
+        (
+            "POST",
+            f"{API}/articles",
+            {"json": {"body": "no title, no slug"}},
+            422,
+            "validation_failed",
+        ),
+        (
+            "POST",
+            f"{API}/articles",
+            {"data": b"{nope", "headers": {"Content-Type": "application/json"}},
+            400,
+            "bad_request",
+        ),
         ("PUT", f"{API}/articles/missing", {"json": {"body": "x"}}, 404, "not_found"),
         ("DELETE", f"{API}/articles/missing", {}, 404, "not_found"),
         ("POST", f"{API}/import", {"json": {"file": "x"}}, 400, "bad_request"),
@@ -126,7 +156,9 @@ async def test_bad_input_is_a_clear_4xx(admin: aiohttp.ClientSession) -> None:
         status, body = await call(admin, method, path, **kwargs)
         assert (status, body["error"]["code"]) == (expected, code), (method, path, body)
     await call(admin, "POST", f"{API}/articles", json={"title": "Hours", "body": "9 to 5."})
-    status, body = await call(admin, "POST", f"{API}/articles", json={"title": "Hours", "body": "x"})
+    status, body = await call(
+        admin, "POST", f"{API}/articles", json={"title": "Hours", "body": "x"}
+    )
     assert status == 409 and body["error"]["code"] == "conflict"
 
 
@@ -145,7 +177,9 @@ async def test_agents_and_customers_are_refused(server: RunningServer) -> None:
                 assert status == expected, (method, path, token is agent, body)
 
 
-async def test_an_empty_knowledge_base_is_seeded_with_the_demo_after_start(settings: Settings) -> None:
+async def test_an_empty_knowledge_base_is_seeded_with_the_demo_after_start(
+    settings: Settings,
+) -> None:
     running = await start_server(settings.with_overrides(kb_seed_demo=True))
     try:
         _, token = await agent_token(running, role=AgentRole.ADMIN)

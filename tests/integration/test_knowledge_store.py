@@ -53,7 +53,9 @@ async def test_import_reads_markdown_text_and_html_recursively(
     items = await import_files(kb, sources)
     assert not errors
     assert {(i.slug, i.outcome) for i in items} == {
-        ("refund-policy", "created"), ("shipping-times", "created"), ("contact", "created")
+        ("refund-policy", "created"),
+        ("shipping-times", "created"),
+        ("contact", "created"),
     }
     async with kb.db.acquire() as conn:
         contact = await store.get_article(conn, "contact")
@@ -76,15 +78,21 @@ async def test_reimport_embeds_only_the_changed_chunk(
 
     edited = REFUND.replace("within 5 to 10 business days", "within 3 to 7 business days")
     recorder.calls.clear()
-    result = await actions.upsert_article(kb, ArticleDraft("refund-policy", "Refund policy", edited))
+    result = await actions.upsert_article(
+        kb, ArticleDraft("refund-policy", "Refund policy", edited)
+    )
     assert (result.outcome, result.embedded, result.reused, result.removed) == (
-        "updated", (2,), (0, 1), 1
+        "updated",
+        (2,),
+        (0, 1),
+        1,
     )
     assert len(recorder.texts) == 1 and "3 to 7 business days" in recorder.texts[0]
     after = {c.ordinal: c for c in await _chunks(kb.db, "refund-policy")}
     for ordinal in (0, 1):  # the same rows, with the vectors from the first import
         assert (after[ordinal].id, after[ordinal].embedded_at) == (
-            before[ordinal].id, before[ordinal].embedded_at
+            before[ordinal].id,
+            before[ordinal].embedded_at,
         )
     assert after[2].id != before[2].id and after[2].content_hash != before[2].content_hash
 
@@ -144,7 +152,9 @@ async def test_a_failed_embedding_keeps_the_edit_and_drops_stale_chunks(
     await actions.upsert_article(kb, ArticleDraft("refund-policy", "Refund policy", REFUND))
     recorder.fail_next = 1
     edited = REFUND.replace("14 days", "30 days")
-    result = await actions.upsert_article(kb, ArticleDraft("refund-policy", "Refund policy", edited))
+    result = await actions.upsert_article(
+        kb, ArticleDraft("refund-policy", "Refund policy", edited)
+    )
     assert result.index_status == "failed" and "unreachable" in (result.error or "")
     async with kb.db.acquire() as conn:
         article = await store.get_article(conn, "refund-policy")
@@ -183,7 +193,9 @@ async def test_switching_embedding_models_reindexes_into_the_new_space(
     switched = KnowledgeBase(kb.db, remote)
     async with kb.db.acquire() as conn:
         assert await store.articles_needing_index(conn, remote.name) == [
-            "refund-policy", "reset-password", "time-zones"
+            "refund-policy",
+            "reset-password",
+            "time-zones",
         ]
     seen: list[tuple[int, int]] = []
     results = await actions.reindex(switched, progress=lambda p: seen.append((p.done, p.total)))
@@ -224,7 +236,9 @@ async def test_demo_seed_happens_once(kb: KnowledgeBase, tmp_path: Path) -> None
     _write(tmp_path, "b.md", "# Beta\n\nBeta articles explain the second thing.")
     async with kb.db.acquire() as conn:  # as if a shutdown interrupted a first seed after "a"
         await store.set_state(conn, "demo_seeded", {"complete": False})
-    await actions.upsert_article(kb, ArticleDraft("a", "Alpha", "# Alpha\n\nAlpha articles explain the first thing."))
+    await actions.upsert_article(
+        kb, ArticleDraft("a", "Alpha", "# Alpha\n\nAlpha articles explain the first thing.")
+    )
     items = await seed_demo_if_empty(kb, tmp_path)
     assert items is not None and [i.outcome for i in items] == ["unchanged", "created"]
     assert await seed_demo_if_empty(kb, tmp_path) is None
@@ -233,7 +247,9 @@ async def test_demo_seed_happens_once(kb: KnowledgeBase, tmp_path: Path) -> None
     assert await seed_demo_if_empty(kb, tmp_path) is None  # emptied on purpose: not re-seeded
 
 
-async def test_an_existing_help_center_is_never_seeded_over(kb: KnowledgeBase, tmp_path: Path) -> None:
+async def test_an_existing_help_center_is_never_seeded_over(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
     _write(tmp_path, "a.md", "# Alpha\n\nAlpha articles explain the first thing.")
     await actions.upsert_article(kb, ArticleDraft("mine", "Mine", "Our own article."))
     assert await seed_demo_if_empty(kb, tmp_path) is None

@@ -59,7 +59,12 @@ async def test_resources_start_in_order_and_stop_in_reverse(settings: Settings) 
     app = create_app(settings)
     names = [ctx.__name__ for ctx in app.cleanup_ctx]
     assert names == [
-        "metrics_ctx", "database_ctx", "redis_ctx", "assistant_ctx", "services_ctx", "background_ctx",
+        "metrics_ctx",
+        "database_ctx",
+        "redis_ctx",
+        "assistant_ctx",
+        "services_ctx",
+        "background_ctx",
     ]
     before = await _backends(settings.database_url)
     runner = web.AppRunner(app, handle_signals=False)

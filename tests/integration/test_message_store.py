@@ -27,29 +27,45 @@ async def _conversation(pool: asyncpg.Pool) -> tuple[uuid.UUID, uuid.UUID]:
     customer_id = uuid.uuid4()
     async with pool.acquire() as conn:
         await customers.upsert(conn, customer_id, name=None, email=None, attributes={})
-        conversation = await conversations.create(conn, customer_id=customer_id, team_id=None, metadata={})
+        conversation = await conversations.create(
+            conn, customer_id=customer_id, team_id=None, metadata={}
+        )
     return conversation.id, customer_id
 
 
 async def _post(pool: asyncpg.Pool, conversation_id, customer_id, client_id, body="hi"):
     async with pool.acquire() as conn:
         return await message_store.post(
-            conn, conversation_id=conversation_id, sender_kind=SenderKind.CUSTOMER, sender_id=customer_id,
-            client_id=client_id, body=body, visibility=Visibility.PUBLIC, metadata={}, attachment_ids=[],
+            conn,
+            conversation_id=conversation_id,
+            sender_kind=SenderKind.CUSTOMER,
+            sender_id=customer_id,
+            client_id=client_id,
+            body=body,
+            visibility=Visibility.PUBLIC,
+            metadata={},
+            attachment_ids=[],
         )
 
 
 async def test_concurrent_posts_get_gap_free_sequences(pool: asyncpg.Pool) -> None:
     conversation_id, customer_id = await _conversation(pool)
-    results = await asyncio.gather(*(_post(pool, conversation_id, customer_id, f"c{i}") for i in range(60)))
+    results = await asyncio.gather(
+        *(_post(pool, conversation_id, customer_id, f"c{i}") for i in range(60))
+    )
     assert sorted(r.seq for r in results) == list(range(1, 61))
     async with pool.acquire() as conn:
-        assert await conn.fetchval("SELECT last_seq FROM conversations WHERE id = $1", conversation_id) == 60
+        assert (
+            await conn.fetchval("SELECT last_seq FROM conversations WHERE id = $1", conversation_id)
+            == 60
+        )
 
 
 async def test_racing_retries_of_one_client_id_make_one_message(pool: asyncpg.Pool) -> None:
     conversation_id, customer_id = await _conversation(pool)
-    results = await asyncio.gather(*(_post(pool, conversation_id, customer_id, "same") for _ in range(10)))
+    results = await asyncio.gather(
+        *(_post(pool, conversation_id, customer_id, "same") for _ in range(10))
+    )
     assert len({r.id for r in results}) == 1
     assert sum(r.created for r in results) == 1
     follow_up = await _post(pool, conversation_id, customer_id, "next")
@@ -61,8 +77,14 @@ async def test_a_failed_post_rolls_back_its_sequence(pool: asyncpg.Pool) -> None
     async with pool.acquire() as conn:
         with pytest.raises(ParleyError):
             await message_store.post(
-                conn, conversation_id=conversation_id, sender_kind=SenderKind.CUSTOMER, sender_id=customer_id,
-                client_id="bad", body="x", visibility=Visibility.PUBLIC, metadata={},
+                conn,
+                conversation_id=conversation_id,
+                sender_kind=SenderKind.CUSTOMER,
+                sender_id=customer_id,
+                client_id="bad",
+                body="x",
+                visibility=Visibility.PUBLIC,
+                metadata={},
                 attachment_ids=[uuid.uuid4()],
             )
         assert await conn.fetchval("SELECT count(*) FROM messages") == 0
@@ -72,7 +94,9 @@ async def test_a_failed_post_rolls_back_its_sequence(pool: asyncpg.Pool) -> None
 async def test_a_customer_message_reopens_a_resolved_conversation(pool: asyncpg.Pool) -> None:
     conversation_id, customer_id = await _conversation(pool)
     async with pool.acquire() as conn:
-        await conn.execute("UPDATE conversations SET status = 'resolved', resolved_at = now() WHERE id = $1",
-                           conversation_id)
+        await conn.execute(
+            "UPDATE conversations SET status = 'resolved', resolved_at = now() WHERE id = $1",
+            conversation_id,
+        )
     result = await _post(pool, conversation_id, customer_id, "back")
     assert result.reopened and result.status == "open"

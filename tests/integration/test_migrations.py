@@ -11,7 +11,9 @@ from server.embedded import EmbeddedPostgres
 from server.store.migrations import default_sql_dir, load_migrations, migrate_dsn
 
 
-async def test_from_zero_then_idempotent_then_concurrent(embedded_postgres: EmbeddedPostgres) -> None:
+async def test_from_zero_then_idempotent_then_concurrent(
+    embedded_postgres: EmbeddedPostgres,
+) -> None:
     name = f"mig_{uuid.uuid4().hex[:8]}"
     dsn = embedded_postgres.create_database(name)
     try:
@@ -21,9 +23,15 @@ async def test_from_zero_then_idempotent_then_concurrent(embedded_postgres: Embe
         assert await migrate_dsn(dsn) == []
         conn = await asyncpg.connect(dsn)
         try:
-            recorded = await conn.fetch("SELECT version, checksum FROM schema_migrations ORDER BY 1")
-            assert [(r["version"], r["checksum"]) for r in recorded] == [(m.version, m.checksum) for m in files]
-            assert await conn.fetchval("SELECT to_regprocedure('parley_post_message(uuid,text,uuid,text,text,text,jsonb,uuid[],text[],uuid)')")
+            recorded = await conn.fetch(
+                "SELECT version, checksum FROM schema_migrations ORDER BY 1"
+            )
+            assert [(r["version"], r["checksum"]) for r in recorded] == [
+                (m.version, m.checksum) for m in files
+            ]
+            assert await conn.fetchval(
+                "SELECT to_regprocedure('parley_post_message(uuid,text,uuid,text,text,text,jsonb,uuid[],text[],uuid)')"
+            )
         finally:
             await conn.close()
     finally:

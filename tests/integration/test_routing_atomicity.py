@@ -87,7 +87,9 @@ async def test_a_release_counts_once(store) -> None:
     assert await routing.load_of(agent) == (0, 2)
 
 
-async def test_postgres_refuses_assignments_beyond_capacity_even_when_raced(clean_database: str) -> None:
+async def test_postgres_refuses_assignments_beyond_capacity_even_when_raced(
+    clean_database: str,
+) -> None:
     pool = await create_pool(clean_database, min_size=1, max_size=10)
     try:
         async with pool.acquire() as conn:
@@ -98,14 +100,18 @@ async def test_postgres_refuses_assignments_beyond_capacity_even_when_raced(clea
             for _ in range(10):
                 customer_id = uuid.uuid4()
                 await customers.upsert(conn, customer_id, name=None, email=None, attributes={})
-                conversation_ids.append(await conn.fetchval(
-                    "INSERT INTO conversations (customer_id, waiting, queued_at) VALUES ($1, true, now()) RETURNING id",
-                    customer_id,
-                ))
+                conversation_ids.append(
+                    await conn.fetchval(
+                        "INSERT INTO conversations (customer_id, waiting, queued_at) VALUES ($1, true, now()) RETURNING id",
+                        customer_id,
+                    )
+                )
 
         async def assign(conversation_id: uuid.UUID):
             async with pool.acquire() as conn, conn.transaction():
-                return await routing_store.record_assignment(conn, conversation_id, agent, default_capacity=3)
+                return await routing_store.record_assignment(
+                    conn, conversation_id, agent, default_capacity=3
+                )
 
         results = await asyncio.gather(*(assign(c) for c in conversation_ids))
         assert sum(1 for r in results if r is not None) == 3
@@ -119,8 +125,12 @@ async def test_the_same_conversation_cannot_be_recorded_for_two_agents(clean_dat
     pool = await create_pool(clean_database, min_size=1, max_size=2)
     conn = await pool.acquire()
     try:
-        one = await conn.fetchval("INSERT INTO agents (email, display_name, password_hash) VALUES ('a@b.c','A','h') RETURNING id")
-        two = await conn.fetchval("INSERT INTO agents (email, display_name, password_hash) VALUES ('d@e.f','D','h') RETURNING id")
+        one = await conn.fetchval(
+            "INSERT INTO agents (email, display_name, password_hash) VALUES ('a@b.c','A','h') RETURNING id"
+        )
+        two = await conn.fetchval(
+            "INSERT INTO agents (email, display_name, password_hash) VALUES ('d@e.f','D','h') RETURNING id"
+        )
         customer_id = uuid.uuid4()
         await customers.upsert(conn, customer_id, name=None, email=None, attributes={})
         conversation = await conn.fetchval(
@@ -128,14 +138,24 @@ async def test_the_same_conversation_cannot_be_recorded_for_two_agents(clean_dat
             customer_id,
         )
         async with conn.transaction():
-            first = await routing_store.record_assignment(conn, conversation, one, default_capacity=3)
+            first = await routing_store.record_assignment(
+                conn, conversation, one, default_capacity=3
+            )
         assert first is not None and first.agent_name == "A" and first.customer.id == customer_id
         assert (first.conversation.assigned_agent_id, first.conversation.waiting) == (one, False)
         async with conn.transaction():
-            assert await routing_store.record_assignment(conn, conversation, two, default_capacity=3) is None
+            assert (
+                await routing_store.record_assignment(conn, conversation, two, default_capacity=3)
+                is None
+            )
         # One history row, for the assignment that happened, with how long it waited.
-        rows = await conn.fetch("SELECT kind, agent_id, wait_seconds FROM assignment_events WHERE conversation_id = $1", conversation)
-        assert [(r["kind"], r["agent_id"]) for r in rows] == [("assigned", one)] and rows[0]["wait_seconds"] >= 0
+        rows = await conn.fetch(
+            "SELECT kind, agent_id, wait_seconds FROM assignment_events WHERE conversation_id = $1",
+            conversation,
+        )
+        assert [(r["kind"], r["agent_id"]) for r in rows] == [("assigned", one)] and rows[0][
+            "wait_seconds"
+        ] >= 0
     finally:
         await pool.release(conn)
         await pool.close()
@@ -145,25 +165,42 @@ async def test_a_batch_of_assignments_respects_capacity_within_itself(clean_data
     pool = await create_pool(clean_database, min_size=1, max_size=2)
     try:
         async with pool.acquire() as conn:
-            one = await conn.fetchval("INSERT INTO agents (email, display_name, password_hash, max_chats) VALUES ('a@b.c','A','h',2) RETURNING id")
-            two = await conn.fetchval("INSERT INTO agents (email, display_name, password_hash) VALUES ('d@e.f','D','h') RETURNING id")
+            one = await conn.fetchval(
+                "INSERT INTO agents (email, display_name, password_hash, max_chats) VALUES ('a@b.c','A','h',2) RETURNING id"
+            )
+            two = await conn.fetchval(
+                "INSERT INTO agents (email, display_name, password_hash) VALUES ('d@e.f','D','h') RETURNING id"
+            )
             conversations = []
             for _ in range(4):
                 customer_id = uuid.uuid4()
                 await customers.upsert(conn, customer_id, name=None, email=None, attributes={})
-                conversations.append(await conn.fetchval(
-                    "INSERT INTO conversations (customer_id, waiting, queued_at) VALUES ($1, true, now()) RETURNING id",
-                    customer_id,
-                ))
-            pairs = [(conversations[0], one), (conversations[1], one), (conversations[2], one), (conversations[3], two)]
+                conversations.append(
+                    await conn.fetchval(
+                        "INSERT INTO conversations (customer_id, waiting, queued_at) VALUES ($1, true, now()) RETURNING id",
+                        customer_id,
+                    )
+                )
+            pairs = [
+                (conversations[0], one),
+                (conversations[1], one),
+                (conversations[2], one),
+                (conversations[3], two),
+            ]
             async with conn.transaction():
-                made = await routing_store.record_assignments(conn, pairs, default_capacity=5, team_id=None)
+                made = await routing_store.record_assignments(
+                    conn, pairs, default_capacity=5, team_id=None
+                )
             # A's third is refused (capacity 2, counting the two made in the same batch).
             assert set(made) == {conversations[0], conversations[1], conversations[3]}
             assert made[conversations[3]].agent_name == "D"
             assert made[conversations[0]].conversation.assigned_agent_id == one
-            waiting = await conn.fetchval("SELECT waiting FROM conversations WHERE id = $1", conversations[2])
-            events = await conn.fetchval("SELECT count(*) FROM assignment_events WHERE kind = 'assigned'")
+            waiting = await conn.fetchval(
+                "SELECT waiting FROM conversations WHERE id = $1", conversations[2]
+            )
+            events = await conn.fetchval(
+                "SELECT count(*) FROM assignment_events WHERE kind = 'assigned'"
+            )
             assert waiting is True and events == 3
     finally:
         await pool.close()
@@ -188,9 +225,17 @@ async def test_one_snapshot_has_the_line_head_the_agents_and_exclusions(store) -
     assert snapshot.heads == line[:3]
     by_agent = {c.agent_id: c for c in snapshot.candidates}
     assert set(by_agent) == {online, away, unknown}
-    assert (by_agent[online].status.value, by_agent[online].load, by_agent[online].capacity) == ("online", 1, 3)
+    assert (by_agent[online].status.value, by_agent[online].load, by_agent[online].capacity) == (
+        "online",
+        1,
+        3,
+    )
     assert (by_agent[away].status.value, by_agent[away].capacity) == ("away", 2)
-    assert (by_agent[unknown].status.value, by_agent[unknown].load, by_agent[unknown].capacity) == ("offline", 0, 5)
+    assert (by_agent[unknown].status.value, by_agent[unknown].load, by_agent[unknown].capacity) == (
+        "offline",
+        0,
+        5,
+    )
     assert snapshot.exclusions == {line[1]: {online}}
 
     empty = await routing.snapshot(uuid.uuid4(), 3)

@@ -28,10 +28,19 @@ def _wait_ready(url: str, process: subprocess.Popen, timeout: float = 60) -> dic
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "PARLEY_SECRET_KEY"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "PARLEY_SECRET_KEY"}
+    }
     env.update({"PARLEY_DATA_DIR": str(data_dir), "PORT": str(port), "PARLEY_LOG_LEVEL": "WARNING"})
-    return subprocess.Popen([sys.executable, "-m", "server", "serve"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "server", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def test_zero_config_start_creates_demo_accounts_once_and_stops_its_services() -> None:

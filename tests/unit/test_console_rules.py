@@ -16,11 +16,16 @@ from server.core.routing import checked_team_settings
 from server.core.widget_config import WidgetOverrides, check
 
 TEAM = uuid.uuid4()
-ME = AgentPrincipal(agent_id=uuid.uuid4(), role=AgentRole.AGENT, display_name="Sam", team_ids=frozenset({TEAM}))
+ME = AgentPrincipal(
+    agent_id=uuid.uuid4(), role=AgentRole.AGENT, display_name="Sam", team_ids=frozenset({TEAM})
+)
 ADMIN = AgentPrincipal(agent_id=uuid.uuid4(), role=AgentRole.ADMIN, display_name="Ada")
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("refund", "refund"), ("/Refund", "refund"), (" hi-2_x ", "hi-2_x"), ("a" * 40, "a" * 40)])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("refund", "refund"), ("/Refund", "refund"), (" hi-2_x ", "hi-2_x"), ("a" * 40, "a" * 40)],
+)
 def test_shortcuts_are_normalized(raw: str, expected: str) -> None:
     assert qr.normalize_shortcut(raw) == expected
 
@@ -44,7 +49,9 @@ def test_bad_shortcuts_are_refused_with_a_reason(raw: str) -> None:
         (ADMIN, QuickResponseScope.PERSONAL, ME.agent_id, False),  # not even admins
     ],
 )
-def test_who_manages_which(principal: AgentPrincipal, scope: QuickResponseScope, owner: uuid.UUID | None, allowed: bool) -> None:
+def test_who_manages_which(
+    principal: AgentPrincipal, scope: QuickResponseScope, owner: uuid.UUID | None, allowed: bool
+) -> None:
     if allowed:
         qr.ensure_can_manage(principal, scope, owner)
     else:
@@ -53,7 +60,9 @@ def test_who_manages_which(principal: AgentPrincipal, scope: QuickResponseScope,
         assert error.value.code is ErrorCode.FORBIDDEN
 
 
-def _response(scope: QuickResponseScope, team: uuid.UUID | None = None, owner: uuid.UUID | None = None) -> QuickResponse:
+def _response(
+    scope: QuickResponseScope, team: uuid.UUID | None = None, owner: uuid.UUID | None = None
+) -> QuickResponse:
     now = datetime.now(UTC)
     return QuickResponse(uuid.uuid4(), scope, team, owner, "x", "x", "x", now, now)
 
@@ -75,7 +84,11 @@ def test_who_may_use_which(response: QuickResponse, usable: bool) -> None:
 def test_team_scope_needs_a_team_and_only_it_has_one() -> None:
     qr.check_target(QuickResponseScope.TEAM, TEAM)
     qr.check_target(QuickResponseScope.GLOBAL, None)
-    for scope, team in ((QuickResponseScope.TEAM, None), (QuickResponseScope.GLOBAL, TEAM), (QuickResponseScope.PERSONAL, TEAM)):
+    for scope, team in (
+        (QuickResponseScope.TEAM, None),
+        (QuickResponseScope.GLOBAL, TEAM),
+        (QuickResponseScope.PERSONAL, TEAM),
+    ):
         with pytest.raises(ParleyError):
             qr.check_target(scope, team)
 
@@ -100,8 +113,14 @@ def test_widget_overrides_name_the_bad_field(overrides: WidgetOverrides, field: 
 
 def test_widget_overrides_blank_means_default() -> None:
     clean = check(
-        WidgetOverrides(color="#AA3300", greeting="  ", team_name=" Acme ", business_hours="mon-fri 09:00-17:00",
-                        timezone="Europe/Berlin", allowed_origins=[" https://a.example ", "", "http://b.example:8080"]),
+        WidgetOverrides(
+            color="#AA3300",
+            greeting="  ",
+            team_name=" Acme ",
+            business_hours="mon-fri 09:00-17:00",
+            timezone="Europe/Berlin",
+            allowed_origins=[" https://a.example ", "", "http://b.example:8080"],
+        ),
         "UTC",
     )
     assert clean.greeting is None and clean.team_name == "Acme" and clean.color == "#AA3300"
@@ -114,7 +133,10 @@ def test_widget_overrides_blank_means_default() -> None:
     [
         ({}, {"mode": "auto"}),
         ({"mode": "manual", "grace_seconds": 30}, {"mode": "manual", "grace_seconds": 30}),
-        ({"unanswered_seconds": 0, "assistant_mode": "off"}, {"mode": "auto", "unanswered_seconds": 0, "assistant_mode": "off"}),
+        (
+            {"unanswered_seconds": 0, "assistant_mode": "off"},
+            {"mode": "auto", "unanswered_seconds": 0, "assistant_mode": "off"},
+        ),
         ({"capacity_default": 3, "assistant_mode": None}, {"mode": "auto", "capacity_default": 3}),
     ],
 )
@@ -145,7 +167,14 @@ def test_allowed_origins_follow_the_override_and_fall_back() -> None:
     assert origins.allows(None)  # not a browser: nothing to check
     assert origins.header_value("https://shop.example") == "https://shop.example"
     origins.replace(("*",))
-    assert origins.allows("https://evil.example") and origins.header_value("https://evil.example") == "*"
+    assert (
+        origins.allows("https://evil.example")
+        and origins.header_value("https://evil.example") == "*"
+    )
     origins.replace(None)
     assert origins.current == ("https://shop.example",)
-    assert is_origin("http://localhost:8080") and is_origin("*") and not is_origin("https://a.example/path")
+    assert (
+        is_origin("http://localhost:8080")
+        and is_origin("*")
+        and not is_origin("https://a.example/path")
+    )

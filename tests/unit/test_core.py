@@ -27,8 +27,16 @@ NOW = datetime.now(UTC)
 
 def conversation(customer: uuid.UUID, assignee: uuid.UUID | None = None) -> Conversation:
     return Conversation(
-        id=uuid.uuid4(), customer_id=customer, status=ConversationStatus.OPEN, assigned_agent_id=assignee,
-        team_id=None, last_seq=0, metadata={}, created_at=NOW, updated_at=NOW, last_message_at=None,
+        id=uuid.uuid4(),
+        customer_id=customer,
+        status=ConversationStatus.OPEN,
+        assigned_agent_id=assignee,
+        team_id=None,
+        last_seq=0,
+        metadata={},
+        created_at=NOW,
+        updated_at=NOW,
+        last_message_at=None,
         resolved_at=None,
     )
 
@@ -75,7 +83,12 @@ def test_tokens_round_trip_and_refuse_tampering_kind_and_expiry() -> None:
     subject = uuid.uuid4()
     token = signer.issue("agent", subject, ttl_seconds=60)
     assert signer.verify(token, "agent").sub == subject
-    for bad, kind in ((token[:-2] + "xx", "agent"), (token, "visitor"), ("a.b", "agent"), (None, "agent")):
+    for bad, kind in (
+        (token[:-2] + "xx", "agent"),
+        (token, "visitor"),
+        ("a.b", "agent"),
+        (None, "agent"),
+    ):
         with pytest.raises(ParleyError):
             signer.verify(bad, kind)  # type: ignore[arg-type]
     expired = signer.issue("agent", subject, ttl_seconds=-1)
@@ -90,13 +103,21 @@ def test_tokens_round_trip_and_refuse_tampering_kind_and_expiry() -> None:
 
 def test_payload_decoding_is_validation() -> None:
     conversation_id = str(uuid.uuid4())
-    ok = schemas.decode(schemas.SendMessage, {"conversation_id": conversation_id, "client_id": "x", "body": "hi"})
+    ok = schemas.decode(
+        schemas.SendMessage, {"conversation_id": conversation_id, "client_id": "x", "body": "hi"}
+    )
     assert str(ok.conversation_id) == conversation_id
     for data, code in (
         ("text", ErrorCode.BAD_REQUEST),
-        ({"conversation_id": conversation_id, "client_id": "x", "oops": 1}, ErrorCode.UNKNOWN_FIELD),
+        (
+            {"conversation_id": conversation_id, "client_id": "x", "oops": 1},
+            ErrorCode.UNKNOWN_FIELD,
+        ),
         ({"conversation_id": conversation_id, "client_id": 1}, ErrorCode.BAD_REQUEST),
-        ({"conversation_id": conversation_id, "client_id": "x", "visibility": "secret"}, ErrorCode.BAD_REQUEST),
+        (
+            {"conversation_id": conversation_id, "client_id": "x", "visibility": "secret"},
+            ErrorCode.BAD_REQUEST,
+        ),
     ):
         with pytest.raises(ParleyError) as failure:
             schemas.decode(schemas.SendMessage, data)
@@ -104,15 +125,22 @@ def test_payload_decoding_is_validation() -> None:
 
 
 def test_settings_come_from_the_environment_and_bad_values_are_explained() -> None:
-    settings = load_settings({"PORT": "9000", "PARLEY_ALLOWED_ORIGINS": "https://a.example, https://b.example",
-                              "PARLEY_WEBSOCKET_ONLY": "yes"})
+    settings = load_settings(
+        {
+            "PORT": "9000",
+            "PARLEY_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+            "PARLEY_WEBSOCKET_ONLY": "yes",
+        }
+    )
     assert settings.port == 9000
     assert settings.allowed_origins == ("https://a.example", "https://b.example")
     assert settings.websocket_only is True
     assert settings.embedded
     from pathlib import Path
 
-    assert load_settings({"PARLEY_ATTACHMENT_DIR": "/srv/files"}).attachments_path == Path("/srv/files")
+    assert load_settings({"PARLEY_ATTACHMENT_DIR": "/srv/files"}).attachments_path == Path(
+        "/srv/files"
+    )
     with pytest.raises(ConfigError, match="PORT"):
         load_settings({"PORT": "eighty"})
     with pytest.raises(ConfigError):

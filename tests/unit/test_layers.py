@@ -41,7 +41,11 @@ def _places(predicate) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def _is_sql(node: ast.AST) -> bool:
-    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(_SQL.match(node.value))
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and bool(_SQL.match(node.value))
+    )
 
 
 def _reads_environ(node: ast.AST) -> bool:
@@ -51,7 +55,11 @@ def _reads_environ(node: ast.AST) -> bool:
 
 
 def _emits(node: ast.AST) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "emit"
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "emit"
+    )
 
 
 def _uses_publisher(node: ast.AST) -> bool:

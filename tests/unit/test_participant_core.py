@@ -56,7 +56,9 @@ def test_intents(text: str, intent: Intent | None) -> None:
 
 
 def test_queue_sentences() -> None:
-    assert texts.queue_sentence(None) == "A person from our team will reply here as soon as possible."
+    assert (
+        texts.queue_sentence(None) == "A person from our team will reply here as soon as possible."
+    )
     no_data = {"position": 2, "estimated_wait_seconds": None, "enough_data": False}
     assert texts.queue_sentence(no_data).startswith("You're number 2 in line.")
     known = {"position": 1, "estimated_wait_seconds": 170, "enough_data": True}
@@ -70,7 +72,9 @@ def test_queue_sentences() -> None:
 
 def test_handover_brief_names_the_reason_and_the_articles() -> None:
     brief = texts.handover_brief(
-        "customer_request", "Customer asked:\n- refunds?", [{"slug": "refund-policy", "title": "Refund policy"}]
+        "customer_request",
+        "Customer asked:\n- refunds?",
+        [{"slug": "refund-policy", "title": "Refund policy"}],
     )
     assert brief.startswith("Handed over by the assistant: the customer asked for a person.")
     assert "Refund policy (refund-policy)" in brief
@@ -78,7 +82,9 @@ def test_handover_brief_names_the_reason_and_the_articles() -> None:
     assert texts.describe_reason("something new") == "something new"
 
 
-def _message(seq: int, kind: SenderKind, body: str, *, internal: bool = False, **metadata: Any) -> Message:
+def _message(
+    seq: int, kind: SenderKind, body: str, *, internal: bool = False, **metadata: Any
+) -> Message:
     return Message(
         id=uuid.uuid4(), conversation_id=uuid.UUID(int=1), seq=seq, sender_kind=kind, sender_id=None,
         sender_name=None, client_id=None, body=body,
@@ -116,7 +122,11 @@ def test_participant_settings() -> None:
     environ = {"PARLEY_ASSISTANT_MODE": "first", "PARLEY_ASSISTANT_NAME": "Ada",
                "PARLEY_ASSISTANT_AVATAR_URL": "https://example.test/ada.png", "PARLEY_ASSISTANT_MAX_TURNS": "3"}  # fmt: skip
     custom = load_settings(environ=environ)
-    assert (custom.assistant_mode, custom.assistant_name, custom.assistant_max_turns) == ("first", "Ada", 3)
+    assert (custom.assistant_mode, custom.assistant_name, custom.assistant_max_turns) == (
+        "first",
+        "Ada",
+        3,
+    )
     for bad in ({"PARLEY_ASSISTANT_MODE": "always"}, {"PARLEY_ASSISTANT_NAME": " "},
                 {"PARLEY_ASSISTANT_MAX_TURNS": "-1"}, {"PARLEY_ASSISTANT_DEADLINE": "5"}):  # fmt: skip
         with pytest.raises(ConfigError):
@@ -144,7 +154,10 @@ def test_the_handover_brief_is_five_lines_at_most() -> None:
     brief = texts.handover_brief("customer_request", summary, citations)
     assert len(brief.splitlines()) == 5
     assert brief.splitlines()[-1] == "Articles cited to the customer: A (a), B (b), C (c)"
-    declined = [history[1], _message(3, SenderKind.ASSISTANT, "I don't know.", mode="declined", handoff=True)]
+    declined = [
+        history[1],
+        _message(3, SenderKind.ASSISTANT, "I don't know.", mode="declined", handoff=True),
+    ]
     assert texts.brief_summary(declined).splitlines()[-1] == (
         "The assistant could not answer from the help center."
     )

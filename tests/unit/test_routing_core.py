@@ -26,9 +26,16 @@ A, B, C = (uuid.UUID(int=n) for n in (1, 2, 3))
 ON, AWAY, OFF = PresenceStatus.ONLINE, PresenceStatus.AWAY, PresenceStatus.OFFLINE
 
 
-def cand(agent: uuid.UUID, status: PresenceStatus = ON, load: int = 0, capacity: int = 3,
-         last: float = 0.0) -> Candidate:
-    return Candidate(agent_id=agent, status=status, load=load, capacity=capacity, last_assigned_at=last)
+def cand(
+    agent: uuid.UUID,
+    status: PresenceStatus = ON,
+    load: int = 0,
+    capacity: int = 3,
+    last: float = 0.0,
+) -> Candidate:
+    return Candidate(
+        agent_id=agent, status=status, load=load, capacity=capacity, last_assigned_at=last
+    )
 
 
 @pytest.mark.parametrize(
@@ -81,11 +88,16 @@ X, Y, Z, W = (uuid.UUID(int=n) for n in (101, 102, 103, 104))
     ],
 )
 def test_plan_assignments(heads, candidates, exclusions, refused, expected) -> None:
-    assert plan_assignments(heads, candidates, now=100.0, exclusions=exclusions, refused=refused) == expected
+    assert (
+        plan_assignments(heads, candidates, now=100.0, exclusions=exclusions, refused=refused)
+        == expected
+    )
 
 
 def test_a_plan_matches_choosing_one_at_a_time() -> None:
-    agents = [cand(uuid.UUID(int=n), load=n % 3, capacity=4, last=float(n * 7 % 5)) for n in range(1, 9)]
+    agents = [
+        cand(uuid.UUID(int=n), load=n % 3, capacity=4, last=float(n * 7 % 5)) for n in range(1, 9)
+    ]
     heads = [uuid.UUID(int=1000 + n) for n in range(30)]
     pool, sequential = {c.agent_id: c for c in agents}, []
     for index, conversation in enumerate(heads):
@@ -93,7 +105,9 @@ def test_a_plan_matches_choosing_one_at_a_time() -> None:
         if chosen is None:
             break
         before = pool[chosen]
-        pool[chosen] = msgspec.structs.replace(before, load=before.load + 1, last_assigned_at=1000.0 + index)
+        pool[chosen] = msgspec.structs.replace(
+            before, load=before.load + 1, last_assigned_at=1000.0 + index
+        )
         sequential.append((conversation, chosen))
     assert plan_assignments(heads, agents, now=1000.0) == sequential
     assert len(sequential) == sum(4 - c.load for c in agents)
@@ -106,7 +120,10 @@ def test_queue_order_is_priority_then_time() -> None:
     assert queue_score(Priority.NORMAL, t0) < queue_score(Priority.NORMAL, later)
     assert queue_score(Priority.NORMAL, later) < queue_score(Priority.LOW, t0)
     # Millisecond precision survives in the float score.
-    assert queue_score(Priority.LOW, t0 + timedelta(milliseconds=1)) - queue_score(Priority.LOW, t0) == 1
+    assert (
+        queue_score(Priority.LOW, t0 + timedelta(milliseconds=1)) - queue_score(Priority.LOW, t0)
+        == 1
+    )
 
 
 def test_wait_estimate_says_when_it_does_not_know() -> None:
@@ -123,7 +140,9 @@ def test_team_settings_defaults_and_validation() -> None:
     settings = team_settings({})
     assert settings.mode is RoutingMode.AUTO and settings.assistant_mode is None
     assert assistant_mode_of(settings, "when_no_agent") is AssistantMode.WHEN_NO_AGENT
-    assert assistant_mode_of(team_settings({"assistant_mode": "first"}), "off") is AssistantMode.FIRST
+    assert (
+        assistant_mode_of(team_settings({"assistant_mode": "first"}), "off") is AssistantMode.FIRST
+    )
     assert team_settings({"mode": "manual", "unanswered_seconds": 0}).unanswered_seconds == 0
     with pytest.raises(msgspec.ValidationError):
         team_settings({"mode": "round-robin"})

@@ -23,7 +23,13 @@ def test_checked_versions() -> None:
 
 def test_event_dispatch_and_packet_sending() -> None:
     assert _parameters(socketio.AsyncServer._handle_event_internal) == [
-        "self", "server", "sid", "eio_sid", "data", "namespace", "id",
+        "self",
+        "server",
+        "sid",
+        "eio_sid",
+        "data",
+        "namespace",
+        "id",
     ]
     assert _parameters(socketio.AsyncServer._send_packet) == ["self", "eio_sid", "pkt"]
 

@@ -96,7 +96,9 @@ def _add(articles: dict[str, str], title: str, paragraphs: list[str]) -> None:
 
 def sqlite_faq(page: str) -> dict[str, str]:
     articles: dict[str, str] = {}
-    for body in re.findall(r'<a name="q\d+"></a>(.*?)(?=<a name="q\d+"></a>|<hr|</body>)', page, re.S):
+    for body in re.findall(
+        r'<a name="q\d+"></a>(.*?)(?=<a name="q\d+"></a>|<hr|</body>)', page, re.S
+    ):
         text = html.unescape(re.sub(r"<[^>]+>", " ", body))
         text = re.sub(r"[ \t]+", " ", text)
         question, _, answer = text.strip().partition("\n")
