@@ -14,7 +14,7 @@ from .actions import knowledge as knowledge_actions
 from .actions import knowledge_calibration, knowledge_import
 from .actions.knowledge import Progress
 from .assistant.kb_eval import EvalFileError, EvalSummary, evaluate_file, parse_eval_file
-from .assistant.service import Assistant, build_assistant
+from .assistant_runtime.service import Assistant, build_assistant
 from .config import Settings
 from .services import backing_services
 from .store.db import create_pool

@@ -34,9 +34,9 @@ from .api.keys import (
     SETTINGS,
     SOCKETS,
 )
-from .assistant.participant import AssistantParticipant
-from .assistant.service import build_assistant
-from .assistant.upkeep import keep_up
+from .assistant_runtime.participant import AssistantParticipant
+from .assistant_runtime.service import build_assistant
+from .assistant_runtime.upkeep import keep_up
 from .auth.passwords import HashingSlots
 from .auth.tokens import TokenSigner
 from .background import cancel_and_wait

@@ -4,7 +4,7 @@ for a person or saying the answer solved it.
 The owner lives in conversations.owner (assistant, queue, human). Every change here locks the
 conversation row, the row parley_post_message locks, so a guarded assistant post and an owner
 change never both succeed out of order. The answers themselves are written by the participant
-(server/assistant/participant.py) through actions.assistant_runs.
+(server/assistant_runtime/participant.py) through actions.assistant_runs.
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ from typing import Any
 from uuid import UUID
 
 from ..core import participant as texts
-from ..core.errors import ErrorCode, NotOwner, ParleyError, not_found
+from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.models import (
-    AgentPrincipal,
-    AssistantPrincipal,
     Conversation,
     CustomerPrincipal,
     Owner,
@@ -27,30 +25,13 @@ from ..core.participant import HandoffReason
 from ..core.routing import AssistantMode, assistant_mode_of
 from ..store import assistant as assistant_store
 from ..store import conversations as conversation_store
-from ..store.messages import PostGuard
-from . import messages, queue_view, routing, routing_ops
-from .context import Services, UnitOfWork, unit_of_work
+from . import assistant_voice, queue_view, routing
+from .context import Services, unit_of_work
 from .conversations import conversation_updated, load_visible
 
 log = logging.getLogger(__name__)
 
 SayText = Callable[[dict[str, Any] | None], str]
-
-
-def assistant_principal(services: Services) -> AssistantPrincipal:
-    return AssistantPrincipal(name=services.settings.assistant_name)
-
-
-async def stop_mark(services: Services, run: UUID | None) -> None:
-    """Tell whichever process writes answer `run` to stop (before the change commits, so no
-    streamed piece follows what the change announces)."""
-    if run is not None:
-        await services.redis.set(services.keys.assistant_stop(run), "1", ex=3600)
-
-
-def _stop_local(services: Services, run: UUID | None) -> None:
-    if run is not None:
-        services.participant.stop(run)
 
 
 async def mode_for(services: Services, team_id: UUID | None) -> AssistantMode:
@@ -136,62 +117,17 @@ async def _join(
             return None
         await assistant_store.add_event(work.conn, conversation_id, "joined", reason=str(mode))
         if greet:
-            await say_in(services, work, conversation_id, texts.greeting(_name(services), mode))
+            await assistant_voice.say_in(
+                services,
+                work,
+                conversation_id,
+                texts.greeting(assistant_voice.assistant_name(services), mode),
+            )
         work.publish_on_commit(conversation_updated(joined, reason="assistant_joined"))
     if leave_queue and joined.team_id is not None:
         # A reopened conversation may still sit in its old line.
         await services.routing.dequeue(joined.team_id, conversation_id)
     return joined
-
-
-def _name(services: Services) -> str:
-    return services.settings.assistant_name
-
-
-async def say_in(
-    services: Services,
-    work: UnitOfWork,
-    conversation_id: UUID,
-    body: str,
-    *,
-    guard: PostGuard | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> messages.PostedMessage:
-    """The assistant posts a fixed text (no model) in the caller's unit of work."""
-    return await messages.write_message(
-        services,
-        work,
-        assistant_principal(services),
-        conversation_id=conversation_id,
-        body=body,
-        metadata=metadata,
-        sender_name=_name(services),
-        guard=guard,
-    )
-
-
-async def say(
-    services: Services,
-    conversation_id: UUID,
-    body: str,
-    *,
-    owners: tuple[Owner, ...],
-    metadata: dict[str, Any] | None = None,
-) -> bool:
-    """Post a fixed text unless the conversation changed hands meanwhile (then stay silent)."""
-    try:
-        async with unit_of_work(services, transaction=False) as work:
-            await say_in(
-                services,
-                work,
-                conversation_id,
-                body,
-                guard=PostGuard(tuple(str(o) for o in owners)),
-                metadata=metadata,
-            )
-    except NotOwner:
-        return False
-    return True
 
 
 async def step_back(
@@ -214,10 +150,10 @@ async def step_back(
         conversation = await assistant_store.step_back(work.conn, conversation_id, str(reason))
         assert conversation is not None
         await assistant_store.add_event(work.conn, conversation_id, "stepped_back", reason=reason)
-        await stop_mark(services, state.run)
+        await assistant_voice.stop_mark(services, state.run)
         work.publish_on_commit(conversation_updated(conversation, reason="assistant_left"))
     if state.run != run:
-        _stop_local(services, state.run)
+        assistant_voice.stop_local(services, state.run)
     return await _wait_for_person(services, conversation, say_text, drain=drain)
 
 
@@ -233,7 +169,9 @@ async def _wait_for_person(
         queue = await queue_view.queue_position(services, conversation)
         body = say_text(queue)
         metadata = {"queue": queue}
-        if await say(services, conversation.id, body, owners=(Owner.QUEUE,), metadata=metadata):
+        if await assistant_voice.say(
+            services, conversation.id, body, owners=(Owner.QUEUE,), metadata=metadata
+        ):
             await queue_view.announce_position(services, conversation)
     return conversation
 
@@ -259,9 +197,9 @@ async def request_human(
             await assistant_store.add_event(
                 work.conn, conversation_id, "stepped_back", reason=HandoffReason.CUSTOMER_REQUEST
             )
-            await stop_mark(services, state.run)
+            await assistant_voice.stop_mark(services, state.run)
             work.publish_on_commit(conversation_updated(conversation, reason="assistant_left"))
-    _stop_local(services, state.run)
+    assistant_voice.stop_local(services, state.run)
     if not state.open:
         reopened = await routing.enqueue(
             services,
@@ -297,32 +235,16 @@ async def resolve_by_customer(
                 ErrorCode.CONFLICT, "a person is handling this conversation; tell them instead"
             )
         if state.assistant_took_part:
-            await say_in(services, work, conversation_id, texts.CLOSING)
+            await assistant_voice.say_in(services, work, conversation_id, texts.CLOSING)
         resolved = await assistant_store.resolve(work.conn, conversation_id)
         if resolved is None:
             raise not_found("conversation")
         await assistant_store.add_event(work.conn, conversation_id, "resolved", reason=via)
-        await stop_mark(services, state.run)
+        await assistant_voice.stop_mark(services, state.run)
         work.publish_on_commit(conversation_updated(resolved, reason="resolved"))
-    _stop_local(services, state.run)
-    await routing_ops.leave_routing(services, context.conversation, kind="resolved")
+    assistant_voice.stop_local(services, state.run)
+    await routing.leave_routing(services, context.conversation, kind="resolved")
     return resolved
-
-
-async def agent_took_over(
-    services: Services, principal: AgentPrincipal, conversation_id: UUID
-) -> None:
-    """An agent replied in a conversation the assistant had: it becomes theirs if they can take
-    it, otherwise it waits for whoever can."""
-    stepped = await step_back(services, conversation_id, HandoffReason.AGENT_TOOK_OVER, drain=False)
-    if stepped is None:
-        return
-    try:
-        await routing.claim(services, principal, conversation_id)
-    except ParleyError as exc:
-        log.info("agent %s could not take %s: %s", principal.agent_id, conversation_id, exc)
-        if stepped.team_id is not None:
-            await routing.drain(services, stepped.team_id)
 
 
 async def recover_abandoned_runs(services: Services) -> int:

@@ -1,5 +1,5 @@
 """The assistant's answers as state changes: starting an answer, posting it (guarded), and
-recording what it cost. The participant (server/assistant/participant.py) drives these from
+recording what it cost. The participant (server/assistant_runtime/participant.py) drives these from
 its background tasks."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ..store import assistant as assistant_store
 from ..store import messages as message_store
 from ..store.assistant import OwnerState, TokenUsage
 from ..store.messages import PostGuard
-from . import assistant_owner
+from . import assistant_voice
 from .context import Services, unit_of_work
 from .conversations import load_visible
 from .notes import add_system_note
@@ -53,7 +53,7 @@ async def begin(services: Services, conversation_id: UUID, run: UUID) -> Begin:
             return Begin(Outcome.NOT_OWNER)
         if state.turns >= services.settings.assistant_max_turns:
             return Begin(Outcome.TURN_LIMIT)
-        await assistant_owner.stop_mark(services, state.run)
+        await assistant_voice.stop_mark(services, state.run)
         await assistant_store.begin_run(work.conn, conversation_id, run)
     return Begin(Outcome.STARTED, replaced=state.run)
 
@@ -78,7 +78,7 @@ async def post_answer(
         "stream_id": str(run),
     }
     async with unit_of_work(services) as work:
-        posted = await assistant_owner.say_in(
+        posted = await assistant_voice.say_in(
             services,
             work,
             conversation_id,

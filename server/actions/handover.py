@@ -17,7 +17,7 @@ from ..core.participant import BRIEF_ARTICLES, HandoffReason, brief_summary, cit
 from ..store import assistant as assistant_store
 from ..store import messages as message_store
 from ..store.routing import Assignment
-from . import assistant_owner
+from . import assistant_voice
 from .context import Services, UnitOfWork
 from .notes import add_system_note
 
@@ -33,7 +33,7 @@ async def hand_over(
     if not assignment.assistant_took_part:
         return None
     conversation_id = assignment.conversation.id
-    await assistant_owner.stop_mark(services, assignment.stopped_run)
+    await assistant_voice.stop_mark(services, assignment.stopped_run)
     reason = assignment.handoff_reason or HandoffReason.AGENT_AVAILABLE
     history = await message_store.before(
         work.conn,
@@ -46,7 +46,7 @@ async def hand_over(
     summary = brief_summary(history)
     citations = cited_articles(history)[:BRIEF_ARTICLES]
     handover = {"summary": summary, "citations": citations, "reason": str(reason)}
-    await assistant_owner.say_in(
+    await assistant_voice.say_in(
         services,
         work,
         conversation_id,

@@ -18,7 +18,7 @@ from ..assistant.retrieval_eval import DECLINE_THRESHOLD, EvalQuestion
 from ..store import knowledge_search as search
 
 if TYPE_CHECKING:
-    from ..assistant.service import Assistant
+    from ..assistant_runtime.service import Assistant
 
 
 async def calibrate(

@@ -11,23 +11,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
-from ..core import policies
-from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.events import Event
-from ..core.models import AgentPrincipal, Conversation, Owner
-from ..core.participant import HandoffReason
+from ..core.models import AgentPrincipal, Conversation
 from ..core.routing import Priority, RoutingMode, plan_assignments, queue_score
 from ..core.wire_events import TeamRef
 from ..routing.queue import ClaimResult
-from ..store import conversations as conversation_store
 from ..store import routing as routing_store
 from ..store.routing import Team
-from . import assignments, assistant_owner
+from . import assignments
 from .context import Services, unit_of_work
-from .conversations import conversation_updated, get_visible
+from .conversations import conversation_updated
 
 log = logging.getLogger(__name__)
 
@@ -164,45 +159,30 @@ async def _assign_waiting(services: Services, team: Team) -> int:
     return assigned
 
 
-async def claim(
-    services: Services, principal: AgentPrincipal, conversation_id: UUID
-) -> Conversation:
-    """An agent takes a waiting conversation (manual mode, or picking from the queue view)."""
-    # One answer for what the agent may not see, as for every other event: not_found.
-    await get_visible(services, principal, conversation_id)
-    row = await _claimable(services, conversation_id)
-    if row is None or not policies.can_see_team(principal, row["team_id"]):
-        raise not_found("conversation")
-    if not row["waiting"] and row["owner"] == Owner.ASSISTANT and row["status"] == "open":
-        # Answered by the assistant, not in line (assistant mode "first"): the agent takes over.
-        await assistant_owner.step_back(
-            services, conversation_id, HandoffReason.AGENT_TOOK_OVER, drain=False
-        )
-        row = await _claimable(services, conversation_id)
-        assert row is not None
-    if not row["waiting"]:
-        raise ParleyError(
-            ErrorCode.CONFLICT, "this conversation is no longer waiting: someone else took it"
-        )
-    team = await team_for(services, row["team_id"])
-    assert team is not None
-    await register_agent(services, principal.agent_id)
-    result = await services.routing.claim(team.id, conversation_id, principal.agent_id)
-    if result is ClaimResult.GONE:
-        raise ParleyError(ErrorCode.CONFLICT, "another agent claimed this conversation first")
-    if result is ClaimResult.INELIGIBLE:
-        raise ParleyError(ErrorCode.CONFLICT, "set your status to online to take conversations")
-    if result is ClaimResult.FULL:
-        raise ParleyError(ErrorCode.CONFLICT, "you are at your limit of open conversations")
-    conversation = await assignments.record(
-        services, team, conversation_id, principal.agent_id, kind="claimed", actor_kind="agent"
-    )
-    if conversation is None:
-        raise ParleyError(ErrorCode.CONFLICT, "this conversation could not be assigned to you")
-    services.queue_updates.changed(team.id)
-    return conversation
+async def drain_teams_of(services: Services, agent_id: UUID) -> None:
+    for team_id in await services.routing.teams_of(agent_id):
+        await drain(services, team_id)
 
 
-async def _claimable(services: Services, conversation_id: UUID) -> Any:
-    async with services.db.acquire() as conn:
-        return await conversation_store.routing_state(conn, conversation_id)
+async def leave_routing(
+    services: Services,
+    conversation: Conversation,
+    *,
+    kind: str,
+    actor: AgentPrincipal | None = None,
+) -> None:
+    """A conversation that stopped being open leaves the line and frees its agent."""
+    if conversation.team_id is not None:
+        removed = await services.routing.dequeue(conversation.team_id, conversation.id)
+        if removed or conversation.waiting:
+            async with services.db.acquire() as conn:
+                await routing_store.leave_queue(conn, conversation.id)
+            team = await team_for(services, conversation.team_id)
+            if team is not None:
+                services.queue_updates.changed(team.id)
+    if conversation.assigned_agent_id is not None:
+        await services.routing.release(conversation.id, conversation.assigned_agent_id)
+        await services.timers.cancel(
+            "unanswered", f"{conversation.id}/{conversation.assigned_agent_id}"
+        )
+        await drain_teams_of(services, conversation.assigned_agent_id)

@@ -51,7 +51,7 @@ async def release(
         )
         result = requeued or conversation
     if agent_id is not None:
-        await drain_teams_of(services, agent_id)
+        await routing.drain_teams_of(services, agent_id)
     return result
 
 
@@ -59,11 +59,6 @@ def unassigned_event(conversation_id: UUID, agent_id: UUID, reason: str) -> Even
     """Tells an agent a conversation is no longer theirs (published after the commit)."""
     payload = UnassignedEvent(conversation_id=conversation_id, reason=reason)
     return Event(payload, staff_rooms=(agent_room(agent_id),))
-
-
-async def drain_teams_of(services: Services, agent_id: UUID) -> None:
-    for team_id in await services.routing.teams_of(agent_id):
-        await routing.drain(services, team_id)
 
 
 def _ensure_can_route(principal: AgentPrincipal, conversation: Conversation) -> None:
@@ -174,7 +169,7 @@ async def _transfer_to_agent(
     team = await routing.team_for(services, moved.team_id)
     if team is not None:
         await assignments.start_unanswered_timer(services, team, conversation.id, to_agent)
-    await drain_teams_of(services, from_agent)
+    await routing.drain_teams_of(services, from_agent)
     return moved
 
 
@@ -226,7 +221,7 @@ async def _transfer_to_team(
         if previous is not None:
             services.queue_updates.changed(previous.id)
     if agent_id is not None:
-        await drain_teams_of(services, agent_id)
+        await routing.drain_teams_of(services, agent_id)
     return moved or conversation
 
 
@@ -263,33 +258,9 @@ async def resolve(
     conversation = await set_status(
         services, principal, conversation_id, ConversationStatus.RESOLVED
     )
-    await leave_routing(services, conversation, kind="resolved", actor=principal)
+    await routing.leave_routing(services, conversation, kind="resolved", actor=principal)
     async with services.db.acquire() as conn:
         return await conversation_store.get(conn, conversation_id) or conversation
-
-
-async def leave_routing(
-    services: Services,
-    conversation: Conversation,
-    *,
-    kind: str,
-    actor: AgentPrincipal | None = None,
-) -> None:
-    """A conversation that stopped being open leaves the line and frees its agent."""
-    if conversation.team_id is not None:
-        removed = await services.routing.dequeue(conversation.team_id, conversation.id)
-        if removed or conversation.waiting:
-            async with services.db.acquire() as conn:
-                await routing_store.leave_queue(conn, conversation.id)
-            team = await routing.team_for(services, conversation.team_id)
-            if team is not None:
-                services.queue_updates.changed(team.id)
-    if conversation.assigned_agent_id is not None:
-        await services.routing.release(conversation.id, conversation.assigned_agent_id)
-        await services.timers.cancel(
-            "unanswered", f"{conversation.id}/{conversation.assigned_agent_id}"
-        )
-        await drain_teams_of(services, conversation.assigned_agent_id)
 
 
 async def reopen(

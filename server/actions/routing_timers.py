@@ -14,7 +14,7 @@ from ..store import unanswered as unanswered_store
 from . import assignments, routing
 from .context import Services, unit_of_work
 from .conversations import conversation_updated
-from .routing_ops import drain_teams_of, release
+from .routing_ops import release
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ async def agent_presence_changed(services: Services, change: PresenceChange) -> 
     if change.status is PresenceStatus.ONLINE:
         await services.timers.cancel("grace", change.agent_id)
         await routing.register_agent(services, change.agent_id)
-        await drain_teams_of(services, change.agent_id)
+        await routing.drain_teams_of(services, change.agent_id)
     elif change.status is PresenceStatus.OFFLINE:
         grace = await grace_seconds(services, change.agent_id)
         await services.timers.schedule("grace", change.agent_id, grace)

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from ..actions import conversations as conversation_actions
 from ..actions import messages as message_actions
+from ..actions import posting
 from ..actions.wire import message_wire
 from ..core import policies
 from ..core.errors import ErrorCode, ParleyError
@@ -155,7 +156,7 @@ async def post_message(request: web.Request) -> web.Response:
     """The same action the sockets use; retries with the same client_id are idempotent."""
     principal = await principal_of(request)
     body = await read_body(request, PostMessageBody)
-    posted = await message_actions.post_message(
+    posted = await posting.post_message(
         request.app[SERVICES],
         principal,
         conversation_id=uuid_param(request, "conversation_id"),

@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from ..actions.bootstrap import DemoAccount
 from ..actions.context import Services
-from ..assistant.service import Assistant
+from ..assistant_runtime.service import Assistant
 from ..config import Settings
 from ..core.origins import AllowedOrigins
 from ..observability.metrics import Metrics

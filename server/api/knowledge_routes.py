@@ -12,7 +12,7 @@ from ..actions import audit, knowledge_calibration, knowledge_import
 from ..actions import knowledge as knowledge_actions
 from ..actions.knowledge import SaveResult
 from ..assistant.chunking import first_heading_title
-from ..assistant.service import Assistant
+from ..assistant_runtime.service import Assistant
 from ..core import policies
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.knowledge import ArticleDraft, slugify

@@ -11,7 +11,7 @@ from ..store import knowledge as store
 from .retrieval_eval import NONE_LABEL, EvalQuestion
 
 if TYPE_CHECKING:
-    from .service import Assistant
+    from ..assistant_runtime.service import Assistant
 
 FORMAT = f"question<TAB>slug[,slug...] or question<TAB>{NONE_LABEL}"
 

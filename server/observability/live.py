@@ -11,7 +11,7 @@ import asyncpg
 import socketio
 
 from ..assistant.breaker import BreakerState
-from ..assistant.service import Assistant
+from ..assistant_runtime.service import Assistant
 from .metrics import GcPauses, Metrics
 
 # How often the loop-lag probe wakes; its lateness is the lag.

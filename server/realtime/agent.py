@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..actions import assistant_runs, queue_view, routing_ops
+from ..actions import assistant_runs, claims, queue_view, routing_ops
 from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..actions import presence as presence_actions
@@ -106,7 +106,7 @@ class AgentNamespace(ParleyNamespace):
     @acked
     async def on_claim(self, sid: str, data: Any = None) -> dict[str, Any]:
         payload = schemas.decode(schemas.ConversationRef, data)
-        conversation = await routing_actions.claim(
+        conversation = await claims.claim(
             self.services, self.principal(sid), payload.conversation_id
         )
         return {"conversation": to_wire(conversation)}

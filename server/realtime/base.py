@@ -11,6 +11,7 @@ import socketio
 
 from ..actions import conversations as conversation_actions
 from ..actions import messages as message_actions
+from ..actions import posting
 from ..actions import receipts as receipt_actions
 from ..actions import typing as typing_actions
 from ..actions.context import Services
@@ -106,7 +107,7 @@ class ParleyNamespace(socketio.AsyncNamespace):
     async def on_send_message(self, sid: str, data: Any = None) -> dict[str, Any]:
         session = self.session(sid)
         payload = schemas.decode(schemas.SendMessage, data)
-        posted = await message_actions.post_message(
+        posted = await posting.post_message(
             self.services,
             session.principal,
             conversation_id=payload.conversation_id,

@@ -13,7 +13,7 @@ import pytest_asyncio
 
 from server.actions import auth, intake, presence, receipts, routing_ops, typing
 from server.actions.context import Services
-from server.actions.messages import post_message
+from server.actions.posting import post_message
 from server.actions.queue_view import publish_queue
 from server.api.keys import SERVICES
 from server.config import Settings

@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import grimp
+
 SERVER = Path(__file__).resolve().parents[2] / "server"
 _SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|ALTER|DROP|TRUNCATE|LOCK)\s")
 
@@ -83,3 +85,14 @@ def test_only_the_publisher_emits() -> None:
 
 def test_events_reach_the_publisher_only_through_the_unit_of_work() -> None:
     assert _places(_uses_publisher) == PUBLISHER_PLACES
+
+
+def test_actions_import_each_other_without_cycles() -> None:
+    """What follows a change lives above the modules it uses (posting.py, claims.py), so no
+    action module imports itself back through others."""
+    graph = grimp.build_graph("server")
+    actions = {m for m in graph.modules if m.startswith("server.actions.")}
+    for module in actions:
+        for imported in graph.find_modules_directly_imported_by(module) & actions:
+            back = graph.find_shortest_chain(importer=imported, imported=module)
+            assert back is None, f"{module} -> {imported} -> ... -> {module}: {back}"

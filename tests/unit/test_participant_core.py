@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from server.assistant.participant import offered_person, split_question
+from server.assistant_runtime.participant import offered_person, split_question
 from server.config import ConfigError, load_settings
 from server.core import participant as texts
 from server.core.intents import Intent, classify

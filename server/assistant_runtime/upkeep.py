@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..actions.knowledge import KnowledgeBase, prepare, reindex
 from ..actions.knowledge_import import seed_demo_if_empty
-from .retrieval_eval import DEMO_KB
+from ..assistant.retrieval_eval import DEMO_KB
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from ..actions.knowledge import KnowledgeBase
+from ..assistant.answer import AnswerPipeline, AnswerResult, AnswerStream, ConversationItem
+from ..assistant.breaker import CircuitBreaker
+from ..assistant.drafts import Suggestion, Summary, SummaryItem, suggest_reply, summarize
+from ..assistant.embeddings import Embedder, OpenAIEmbedder, shared_local_minilm
+from ..assistant.llm import ChatModel, LLMOptions, make_client
+from ..assistant.retrieval import Retriever
 from ..config import Settings
-from .answer import AnswerPipeline, AnswerResult, AnswerStream, ConversationItem
-from .breaker import CircuitBreaker
-from .drafts import Suggestion, Summary, SummaryItem, suggest_reply, summarize
-from .embeddings import Embedder, OpenAIEmbedder, shared_local_minilm
-from .llm import ChatModel, LLMOptions, make_client
-from .retrieval import Retriever
 from .upkeep import UpkeepState
 
 if TYPE_CHECKING:
