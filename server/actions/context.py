@@ -56,6 +56,9 @@ class Participant(Protocol):
     def suggest(self, principal: AgentPrincipal, conversation_id: UUID, reply_to: str) -> UUID:
         """Draft a reply for an agent; the draft goes to the socket `reply_to`."""
 
+    async def settled(self) -> None:
+        """Return once the work started so far is done (tests wait on this fact)."""
+
 
 class NoParticipant:
     """Until the assistant is built (and in tools that never answer customers)."""
@@ -71,6 +74,9 @@ class NoParticipant:
 
     def suggest(self, principal: AgentPrincipal, conversation_id: UUID, reply_to: str) -> UUID:
         raise ParleyError(ErrorCode.UNAVAILABLE, "the assistant is not running")
+
+    async def settled(self) -> None:
+        return None
 
 
 @dataclass(slots=True)

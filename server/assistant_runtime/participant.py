@@ -91,10 +91,17 @@ class AssistantParticipant:
         self._stopped: set[UUID] = set()
         self._replaced: set[UUID] = set()
         self._closing = False
+        self._recovery: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
-        self._spawn(self._recover_forever())
+        self._recovery = self._spawn(self._recover_forever())
+
+    async def settled(self) -> None:
+        """Return once the work started so far (answers, briefs, drafts) is done, including
+        any work it started in turn: after it, nothing more comes from what already happened."""
+        while busy := [task for task in self._tasks if task is not self._recovery]:
+            await asyncio.wait(busy)
 
     async def aclose(self) -> None:
         """Cancel everything in flight. An answer cut off here keeps its run mark, so another
@@ -102,13 +109,14 @@ class AssistantParticipant:
         self._closing = True
         await cancel_and_wait(list(self._tasks))
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
         if self._closing:
             work.close()
-            return
+            return None
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- hooks (services.participant) -------------------------------------------------------
     def customer_posted(self, message: Message) -> None:

@@ -10,6 +10,7 @@ from playwright.async_api import expect
 
 from server.auth.identity import identity_hash
 from tests.browser.helpers import COMPOSER, LAUNCHER, PANEL, send
+from tests.e2e.routing_support import eventually
 
 SECRET = "site-identity-secret-0123456789"
 
@@ -107,16 +108,15 @@ async def test_init_identify_events_and_controls_from_the_page(
     # setAttributes merges into the customer while the conversation is open.
     await page.evaluate("Parley.setAttributes({cart: 3})")
     conn = await asyncpg.connect(server.settings.database_url)
+
+    async def stored() -> dict | None:
+        attributes = json.loads(
+            await conn.fetchval("SELECT attributes FROM customers WHERE external_id = 'user-42'")
+        )
+        return attributes if "cart" in attributes else None
+
     try:
-        for _ in range(50):
-            attributes = json.loads(
-                await conn.fetchval(
-                    "SELECT attributes FROM customers WHERE external_id = 'user-42'"
-                )
-            )
-            if "cart" in attributes:
-                break
-            await page.wait_for_timeout(100)
+        attributes = await eventually(stored)
     finally:
         await conn.close()
     assert attributes == {"plan": "pro", "user_id": "user-42", "cart": 3}

@@ -16,6 +16,7 @@ from tests.browser.helpers import (
     start_chat,
     texts,
 )
+from tests.e2e.routing_support import eventually
 from tests.support import RunningServer
 
 
@@ -118,12 +119,12 @@ async def test_the_outbox_survives_closing_the_tab_while_offline(
 
     later = await visitor.new_page()
     await later.goto(f"{server.url}/demo/")
-    history: dict = {}
-    for _ in range(50):
+
+    async def delivered() -> dict | None:
         history = await robin.ok("history", {"conversation_id": conv})
-        if history["messages"]:
-            break
-        await later.wait_for_timeout(100)
+        return history if history["messages"] else None
+
+    history = await eventually(delivered)
     assert [m["body"] for m in history["messages"]] == ["Written on the train"]
 
 

@@ -10,6 +10,7 @@ import asyncpg
 
 from server.actions.knowledge import KnowledgeBase
 from server.actions.knowledge_import import import_files, read_sources
+from server.api.keys import SERVICES
 from server.assistant.embeddings import shared_local_minilm
 from server.assistant.retrieval_eval import DEMO_KB
 from server.config import Settings
@@ -120,3 +121,9 @@ async def events_of(server: RunningServer, conversation_id: str) -> list[tuple[s
         uuid.UUID(conversation_id),
     )
     return [(r["kind"], r["detail"]) for r in rows]
+
+
+async def settled(server: RunningServer) -> None:
+    """Wait until the assistant has finished whatever it started: after this, an answer that
+    has not come is not coming (a fact to wait on, not a pause)."""
+    await server.app[SERVICES].participant.settled()

@@ -3,7 +3,6 @@ help center, and a local server speaking the OpenAI protocol where a model is wa
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -23,6 +22,7 @@ from tests.e2e.assistant_support import (
     assistant_server,
     events_of,
     from_assistant,
+    settled,
     state,
     timeline,
 )
@@ -169,7 +169,7 @@ async def test_out_of_scope_declines_offers_a_person_and_a_yes_takes_it(
 
     # The assistant has stepped back: a new question gets no answer from it.
     await ask(cust, conversation_id, PASSWORD_QUESTION)
-    await asyncio.sleep(0.6)
+    await settled(server)
     assert (
         len(
             [
@@ -228,7 +228,7 @@ async def test_team_mode_off_never_answers(server: RunningServer) -> None:
     cust, conversation_id = await waiting_customer(server)
     assert cust.started["conversation"]["owner"] == "queue"  # type: ignore[attr-defined]
     await ask(cust, conversation_id, PASSWORD_QUESTION)
-    await asyncio.sleep(0.8)
+    await settled(server)
     assert await assistant_messages(server, conversation_id) == []
     assert not cust.log.of("assistant_delta")
     await cust.close()

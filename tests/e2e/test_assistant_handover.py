@@ -20,6 +20,7 @@ from tests.e2e.assistant_support import (
     events_of,
     fetch,
     from_assistant,
+    settled,
     state,
     timeline,
 )
@@ -83,7 +84,7 @@ async def test_an_agent_coming_online_takes_over_with_a_summary(server: RunningS
 
     # From now on the assistant stays silent.
     await ask(cust, conversation_id, "And how do I turn on two-factor authentication?")
-    await asyncio.sleep(0.6)
+    await settled(server)
     answers = [
         m for m in await assistant_messages(server, conversation_id) if "stream_id" in m["metadata"]
     ]
@@ -166,7 +167,11 @@ async def test_asking_for_a_person_with_one_online_in_first_mode(server: Running
     assigned = (await staff.log.wait_for("assigned"))[0]
     assert assigned["handover"]["reason"] == "customer_request"
     await cust.log.wait_for("message", lambda m: m["metadata"].get("handover") is True)
-    await asyncio.sleep(0.3)
+    # The customer's own message echoes after anything said before it.
+    await cust.ok(
+        "send_message", {"conversation_id": conversation_id, "client_id": "later", "body": "ok"}
+    )
+    await cust.log.wait_for("message", lambda m: m["client_id"] == "later")
     # Taken at once: no "you're number N in line" after the hand-over.
     assert not [m for m in cust.log.of("message") if "queue" in m["metadata"]]
     await cust.close()

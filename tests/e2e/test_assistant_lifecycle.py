@@ -3,7 +3,6 @@ turn limit, drafts for agents, several server processes, and answers whose proce
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import aiohttp
@@ -23,6 +22,7 @@ from tests.e2e.assistant_support import (
     events_of,
     fetch,
     from_assistant,
+    settled,
     state,
 )
 from tests.e2e.routing_support import eventually, waiting_customer
@@ -92,7 +92,7 @@ async def test_a_reopened_conversation_does_not_loop(server: RunningServer) -> N
         "queue", lambda e: e["conversation_id"] == conversation_id, timeout=5
     )
     assert place[-1]["position"] == 1
-    await asyncio.sleep(0.6)
+    await settled(server)  # whatever the assistant started is done: it did not answer again
     assert len(await _answers(server, conversation_id)) == 2
     row = await state(server, conversation_id)
     assert (row["status"], row["owner"], row["waiting"], row["assistant_turns"]) == (
@@ -137,7 +137,7 @@ async def test_agents_get_a_draft_reply_that_is_never_posted(server: RunningServ
     assert draft["request_id"] == ack["request_id"] and draft["conversation_id"] == conversation_id
     assert draft["found"] is True and draft["mode"] == "extractive" and draft["error"] is None
     assert draft["citations"][0]["slug"] == "refund-policy" and "refund" in draft["text"].lower()
-    await asyncio.sleep(0.2)
+    await settled(server)  # the draft is done, and it was never posted
     assert await fetch(server, "SELECT count(*) AS n FROM messages") == before
     assert not [m for m in cust.log.of("message") if m["body"] == draft["text"]]
     assert ("suggested", "extractive") in await events_of(server, conversation_id)
@@ -171,7 +171,8 @@ async def test_each_message_is_answered_once_across_two_processes(settings: Sett
             ) as response:
                 assert response.status == 201
         await eventually(lambda: _has_answers(first, conversation_id, 2), timeout=10)
-        await asyncio.sleep(0.6)
+        await settled(first)
+        await settled(second)
         answers = await _answers(first, conversation_id)
         assert (
             len(answers) == 2

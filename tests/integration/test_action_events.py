@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import msgspec
 import pytest_asyncio
 
-from server.actions import auth, intake, presence, receipts, routing_ops, typing
+from server.actions import accounts, auth, claims, intake, presence, receipts, routing_ops, typing
 from server.actions.context import Services
 from server.actions.posting import post_message
 from server.actions.queue_view import publish_queue
@@ -310,3 +310,45 @@ def test_every_client_event_has_a_distinct_name() -> None:
     names = [cls.event for cls in CLIENT_EVENTS]
     assert len(names) == len(set(names))
     assert SeqAdvance.server_only and not any(cls.server_only for cls in CLIENT_EVENTS)
+
+
+async def test_a_claim_in_a_manual_team_and_the_end_of_a_session(recorded: Recorded) -> None:
+    services = recorded.services
+    async with services.db.acquire() as conn:
+        await conn.execute(
+            'UPDATE teams SET settings = settings || \'{"mode": "manual"}\'::jsonb'
+            " WHERE slug = 'support'"
+        )
+    agent = await _agent(recorded, "Robin")
+    await presence.connected(services, agent.agent_id, "c1")
+    _, visitor = await auth.new_visitor(services, "127.0.0.1")
+    (conversation, _), events = await recorded.run(
+        intake.start(
+            services,
+            visitor,
+            name=None,
+            email=None,
+            attributes={},
+            metadata={},
+            team_slug=None,
+            force_new=False,
+        )
+    )
+    assert conversation.assigned_agent_id is None  # manual: offered, not assigned
+    room = f"conv:{conversation.id}"
+    agent_room = f"agent:{agent.agent_id}"
+    customer_room = f"customer:{visitor.customer_id}"
+
+    claimed, events = await recorded.run(claims.claim(services, agent, conversation.id))
+    assert claimed.assigned_agent_id == agent.agent_id
+    assert shape(events) == [
+        ("conversation_updated", (customer_room,), (room, "admins", agent_room)),
+        ("assigned", (), (agent_room,)),
+    ]
+    assert [e.wire()["reason"] for e in events] == ["claimed", "claimed"]
+
+    _, events = await recorded.run(
+        accounts.end_sessions(services, agent.agent_id, "password_changed")
+    )
+    assert shape(events) == [("session_ended", (), (agent_room,))]
+    assert events[0].wire() == {"reason": "password_changed"}
