@@ -19,6 +19,7 @@ from server.store import messages as message_store
 from server.store import routing as routing_store
 from server.store.db import create_pool
 from server.store.messages import PostGuard
+from tests.e2e.routing_support import eventually
 
 
 @pytest_asyncio.fixture
@@ -78,8 +79,9 @@ async def test_an_answer_finished_after_the_assignment_is_refused(pool: asyncpg.
         assert assignment is not None
         assert (assignment.previous_owner, assignment.stopped_run) == (Owner.ASSISTANT, run)
         post = asyncio.create_task(_answer(posting, conversation, run))
-        await asyncio.sleep(0.3)
-        assert not post.done()  # waits for the row lock the assignment holds
+        # It waits for the row lock the assignment holds.
+        await eventually(lambda: _waiting_on_a_lock(pool, posting))
+        assert not post.done()
         await transaction.commit()
         with pytest.raises(NotOwner):
             await post
@@ -111,7 +113,7 @@ async def test_an_answer_committed_first_comes_before_the_assignment(pool: async
                 )
 
         assignment = asyncio.create_task(assign())
-        await asyncio.sleep(0.3)
+        await eventually(lambda: _waiting_on_a_lock(pool, assigning))
         assert not assignment.done()
         await transaction.commit()
         assert (await assignment) is not None
@@ -142,3 +144,13 @@ async def test_a_replaced_answer_or_a_closed_conversation_is_refused(pool: async
         with pytest.raises(NotOwner):
             await _answer(conn, conversation, newer)
     assert await _count(pool, conversation) == 1
+
+
+async def _waiting_on_a_lock(pool: asyncpg.Pool, conn: asyncpg.Connection) -> bool:
+    """PostgreSQL's own word that this connection's statement waits for a lock."""
+    async with pool.acquire() as observer:
+        waiting = await observer.fetchval(
+            "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+            conn.get_server_pid(),
+        )
+    return bool(waiting)

@@ -216,7 +216,8 @@ async def test_a_stream_broken_mid_answer_restarts_with_the_fallback(
 async def test_the_breaker_opens_after_failures_and_closes_after_the_cooldown(
     demo_retriever: Retriever, fake_openai: FakeOpenAI
 ) -> None:
-    breaker = CircuitBreaker(failure_threshold=2, cooldown_seconds=0.3)
+    now = [1000.0]
+    breaker = CircuitBreaker(failure_threshold=2, cooldown_seconds=0.3, clock=lambda: now[0])
     pipeline = AnswerPipeline(demo_retriever, model(fake_openai, retries=0, breaker=breaker))
     fake_openai.script = [Status(503), Status(503)]
     for _ in range(2):
@@ -224,7 +225,7 @@ async def test_the_breaker_opens_after_failures_and_closes_after_the_cooldown(
     assert breaker.state is BreakerState.OPEN
     open_result = await pipeline.ask(REFUND_QUESTION)
     assert open_result.mode == AnswerMode.FALLBACK and len(fake_openai.chat_requests) == 2
-    await asyncio.sleep(0.35)
+    now[0] += 0.35  # the cooldown passes (on the breaker's own clock)
     assert breaker.state is BreakerState.HALF_OPEN
     recovered = await pipeline.ask(REFUND_QUESTION)
     assert recovered.mode == AnswerMode.GENERATED and len(fake_openai.chat_requests) == 3
