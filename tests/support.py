@@ -23,6 +23,37 @@ from server.core.models import AgentRole
 from server.store import agents as agent_store
 
 
+async def eventually(
+    check: Callable[[], Any], *, timeout: float = 5.0, interval: float = 0.05
+) -> Any:
+    """Poll an async check until it returns something truthy (a state to wait for); its
+    result. The suite's one polling loop: tests wait on facts, never on a pause."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        await asyncio.sleep(interval)
+
+
+def eventually_sync(
+    check: Callable[[], Any], *, timeout: float = 5.0, interval: float = 0.05
+) -> Any:
+    """`eventually` for tests that run without an event loop (processes, files)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        time.sleep(interval)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -323,21 +354,23 @@ async def spawn_server(
     command = command or [sys.executable, "-m", "server", "serve"]
     process = subprocess.Popen([*command, "--host", "127.0.0.1"], env=env, cwd=cwd)
     handle = ServerProcess(process, port)
-    deadline = asyncio.get_running_loop().time() + timeout
+
+    async def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            async with http.get(f"{handle.url}/readyz") as response:
+                return response.status == 200
+        except aiohttp.ClientError:
+            return False
+
     async with aiohttp.ClientSession() as http:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}")
-            try:
-                async with http.get(f"{handle.url}/readyz") as response:
-                    if response.status == 200:
-                        return handle
-            except aiohttp.ClientError:
-                pass
-            if asyncio.get_running_loop().time() > deadline:
-                handle.stop()
-                raise TimeoutError("server did not become ready")
-            await asyncio.sleep(0.1)
+        try:
+            await eventually(ready, timeout=timeout, interval=0.1)
+        except AssertionError:
+            handle.stop()
+            raise TimeoutError("server did not become ready") from None
+    return handle
 
 
 class VirtualClock:

@@ -3,7 +3,6 @@ in front of test processes."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.support import free_port
+from tests.support import eventually, free_port
 
 NGINX = Path("/usr/sbin/nginx")
 PARLEY_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "parley.conf"
@@ -89,21 +88,23 @@ async def start_nginx(directory: Path, upstream_ports: list[int]) -> Nginx:
         ],
     )
     handle = Nginx(process, port, directory)
-    deadline = asyncio.get_running_loop().time() + 10
+
+    async def serving() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError((directory / "error.log").read_text())
+        try:
+            async with http.get(f"{handle.url}/healthz") as response:
+                return response.status == 200
+        except aiohttp.ClientError:
+            return False
+
     async with aiohttp.ClientSession() as http:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError((directory / "error.log").read_text())
-            try:
-                async with http.get(f"{handle.url}/healthz") as response:
-                    if response.status == 200:
-                        return handle
-            except aiohttp.ClientError:
-                pass
-            if asyncio.get_running_loop().time() > deadline:
-                handle.stop()
-                raise TimeoutError("nginx did not start")
-            await asyncio.sleep(0.05)
+        try:
+            await eventually(serving, timeout=10)
+        except AssertionError:
+            handle.stop()
+            raise TimeoutError("nginx did not start") from None
+    return handle
 
 
 async def upstream_of(nginx: Nginx, addresses: list[str]) -> dict[str, int]:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
 import asyncpg
 
-from tests.support import Client, RunningServer, agent, agent_token, customer
+from tests.support import (
+    Client,
+    RunningServer,
+    agent,
+    agent_token,
+    customer,
+    eventually,  # noqa: F401  (used by the tests that import it from here)
+)
 
 
 async def waiting_customer(server: RunningServer, **start: Any) -> tuple[Client, str]:
@@ -52,18 +58,6 @@ async def assignees(
         return {str(r["id"]): r["assigned_agent_id"] for r in rows}
     finally:
         await conn.close()
-
-
-async def eventually(check, *, timeout: float = 5.0, interval: float = 0.05) -> Any:
-    """Poll an async check until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
-        await asyncio.sleep(interval)
 
 
 async def set_team_mode(server: RunningServer, slug: str, **settings: Any) -> None:

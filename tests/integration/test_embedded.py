@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ from server.embedded import (
     EmbeddedValkey,
     EmbeddedValkeyError,
 )
+from tests.support import eventually_sync
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IS_ROOT = os.geteuid() == 0
@@ -97,10 +99,10 @@ def _pids_working_in(directory: Path) -> set[int]:
 
 
 def _wait_until_gone(pids: set[int], timeout: float = 10.0) -> set[int]:
-    deadline = time.monotonic() + timeout
-    while (alive := {pid for pid in pids if _is_running(pid)}) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return alive
+    """The ones still running after `timeout` (none, normally)."""
+    with contextlib.suppress(AssertionError):
+        eventually_sync(lambda: not any(_is_running(pid) for pid in pids), timeout=timeout)
+    return {pid for pid in pids if _is_running(pid)}
 
 
 def _dead_pid() -> int:

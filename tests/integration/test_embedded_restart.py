@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import shutil
@@ -17,6 +16,7 @@ import redis.asyncio as redis
 
 from server.embedded import EmbeddedPostgres, EmbeddedValkey
 from server.embedded.supervisor import Supervisor
+from tests.support import eventually
 
 
 @pytest.fixture
@@ -29,16 +29,16 @@ def data_dir() -> Iterator[Path]:
 
 
 async def _until(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+    async def answered() -> bool:
         try:
-            if await check():
-                return
-        except Exception:
-            pass
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the server did not come back")
-        await asyncio.sleep(0.1)
+            return bool(await check())
+        except Exception:  # not back yet
+            return False
+
+    try:
+        await eventually(answered, timeout=timeout, interval=0.1)
+    except AssertionError:
+        raise AssertionError("the server did not come back") from None
 
 
 async def test_a_killed_valkey_and_postgres_come_back_on_their_ports(

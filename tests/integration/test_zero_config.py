@@ -6,25 +6,22 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
-from tests.support import free_port
+from tests.support import eventually_sync, free_port
 
 
-def _wait_ready(url: str, process: subprocess.Popen, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _wait_ready(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    def ready() -> bool:
         assert process.poll() is None, "parley serve exited early"
         try:
             with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return {}
+                return response.status == 200
         except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError("not ready")
+            return False
+
+    eventually_sync(ready, timeout=timeout, interval=0.2)
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen:
