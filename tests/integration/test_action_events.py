@@ -352,3 +352,43 @@ async def test_a_claim_in_a_manual_team_and_the_end_of_a_session(recorded: Recor
     )
     assert shape(events) == [("session_ended", (), (agent_room,))]
     assert events[0].wire() == {"reason": "password_changed"}
+
+
+async def test_an_agent_reopening_a_resolved_conversation(recorded: Recorded) -> None:
+    services = recorded.services
+    agent = await _agent(recorded, "Robin")
+    await presence.connected(services, agent.agent_id, "c1")
+    _, visitor = await auth.new_visitor(services, "127.0.0.1")
+    (conversation, _), _ = await recorded.run(
+        intake.start(
+            services,
+            visitor,
+            name=None,
+            email=None,
+            attributes={},
+            metadata={},
+            team_slug=None,
+            force_new=False,
+        )
+    )
+    await routing_ops.resolve(services, agent, conversation.id)
+    room = f"conv:{conversation.id}"
+    agent_room = f"agent:{agent.agent_id}"
+    team_room = f"team:{conversation.team_id}"
+    customer_room = f"customer:{visitor.customer_id}"
+
+    _, events = await recorded.run(routing_ops.reopen(services, agent, conversation.id))
+    # Reopened (as it was), back in its team's line from a new place, then assigned again:
+    # the agent reopening it is online with room, so it comes straight back to them.
+    assert shape(events) == [
+        ("conversation_updated", (customer_room,), (room, "admins", agent_room)),
+        ("conversation_updated", (customer_room,), (room, "admins", team_room)),
+        ("conversation_updated", (customer_room,), (room, "admins", agent_room)),
+        ("assigned", (), (agent_room,)),
+    ]
+    reasons = [e.wire()["reason"] for e in events]
+    assert reasons == ["reopened", "reopened", "assigned", "assigned"]
+
+    # Reopening what is open changes nothing, and says nothing.
+    _, events = await recorded.run(routing_ops.reopen(services, agent, conversation.id))
+    assert events == []
