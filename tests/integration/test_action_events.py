@@ -18,7 +18,14 @@ from server.actions.queue_view import publish_queue
 from server.api.keys import SERVICES
 from server.config import Settings
 from server.core.events import Event
-from server.core.models import AgentPrincipal, AgentRole, ReceiptKind, Visibility
+from server.core.models import (
+    AgentPrincipal,
+    AgentRole,
+    Conversation,
+    CustomerPrincipal,
+    ReceiptKind,
+    Visibility,
+)
 from server.core.wire_events import CLIENT_EVENTS, SeqAdvance
 from server.store import routing as routing_store
 from tests.support import RunningServer, create_agent, start_server
@@ -81,6 +88,22 @@ async def recorded(settings: Settings) -> AsyncIterator[Recorded]:
         await server.stop()
 
 
+def _start(
+    services: Services, visitor: CustomerPrincipal, *, name: str | None = None
+) -> Awaitable[tuple[Conversation, bool]]:
+    """The visitor starts (or finds) their conversation, as `start_conversation` does."""
+    return intake.start(
+        services,
+        visitor,
+        name=name,
+        email=None,
+        attributes={},
+        metadata={},
+        team_slug=None,
+        force_new=False,
+    )
+
+
 async def _agent(recorded: Recorded, name: str, *, admin: bool = False) -> AgentPrincipal:
     services = recorded.services
     agent_id = await create_agent(
@@ -100,18 +123,7 @@ async def test_the_events_of_a_conversation_from_start_to_resolve(recorded: Reco
     _, visitor = await auth.new_visitor(services, "127.0.0.1")
     customer_room = f"customer:{visitor.customer_id}"
 
-    (conversation, created), events = await recorded.run(
-        intake.start(
-            services,
-            visitor,
-            name="Casey",
-            email=None,
-            attributes={},
-            metadata={},
-            team_slug=None,
-            force_new=False,
-        )
-    )
+    (conversation, created), events = await recorded.run(_start(services, visitor, name="Casey"))
     assert created
     room = f"conv:{conversation.id}"
     team_room = f"team:{conversation.team_id}"
@@ -228,18 +240,7 @@ async def test_transfers_and_unassign_tell_each_agent_once(recorded: Recorded) -
     _, visitor = await auth.new_visitor(services, "127.0.0.1")
     first = await _agent(recorded, "First")
     await presence.connected(services, first.agent_id, "c1")
-    (conversation, _), _ = await recorded.run(
-        intake.start(
-            services,
-            visitor,
-            name=None,
-            email=None,
-            attributes={},
-            metadata={},
-            team_slug=None,
-            force_new=False,
-        )
-    )
+    (conversation, _), _ = await recorded.run(_start(services, visitor))
     second = await _agent(recorded, "Second")
     await presence.connected(services, second.agent_id, "c2")
     room = f"conv:{conversation.id}"
@@ -275,18 +276,7 @@ async def test_transfers_and_unassign_tell_each_agent_once(recorded: Recorded) -
 async def test_the_line_announces_places_and_the_head(recorded: Recorded) -> None:
     services = recorded.services
     _, visitor = await auth.new_visitor(services, "127.0.0.1")
-    (conversation, _), _ = await recorded.run(
-        intake.start(
-            services,
-            visitor,
-            name=None,
-            email=None,
-            attributes={},
-            metadata={},
-            team_slug=None,
-            force_new=False,
-        )
-    )
+    (conversation, _), _ = await recorded.run(_start(services, visitor))
     async with services.db.acquire() as conn:
         team = await routing_store.team(conn, conversation.team_id)
     assert team is not None
@@ -322,18 +312,7 @@ async def test_a_claim_in_a_manual_team_and_the_end_of_a_session(recorded: Recor
     agent = await _agent(recorded, "Robin")
     await presence.connected(services, agent.agent_id, "c1")
     _, visitor = await auth.new_visitor(services, "127.0.0.1")
-    (conversation, _), events = await recorded.run(
-        intake.start(
-            services,
-            visitor,
-            name=None,
-            email=None,
-            attributes={},
-            metadata={},
-            team_slug=None,
-            force_new=False,
-        )
-    )
+    (conversation, _), events = await recorded.run(_start(services, visitor))
     assert conversation.assigned_agent_id is None  # manual: offered, not assigned
     room = f"conv:{conversation.id}"
     agent_room = f"agent:{agent.agent_id}"
@@ -359,18 +338,7 @@ async def test_an_agent_reopening_a_resolved_conversation(recorded: Recorded) ->
     agent = await _agent(recorded, "Robin")
     await presence.connected(services, agent.agent_id, "c1")
     _, visitor = await auth.new_visitor(services, "127.0.0.1")
-    (conversation, _), _ = await recorded.run(
-        intake.start(
-            services,
-            visitor,
-            name=None,
-            email=None,
-            attributes={},
-            metadata={},
-            team_slug=None,
-            force_new=False,
-        )
-    )
+    (conversation, _), _ = await recorded.run(_start(services, visitor))
     await routing_ops.resolve(services, agent, conversation.id)
     room = f"conv:{conversation.id}"
     agent_room = f"agent:{agent.agent_id}"
