@@ -16,7 +16,7 @@ from ..store import conversations as conversation_store
 from ..store import routing as routing_store
 from . import assignments, assistant_owner, routing
 from .context import Services, UnitOfWork, unit_of_work
-from .conversations import load_visible
+from .conversations import conversation_updated, load_visible
 from .notes import add_system_note
 
 
@@ -302,10 +302,12 @@ async def set_priority(
     """Admins (or the assigned agent) may move a conversation up or down the line."""
     conversation = await _visible(services, principal, conversation_id)
     _ensure_can_route(principal, conversation)
-    async with services.db.acquire() as conn:
-        await conversation_store.set_priority(conn, conversation_id, int(priority))
-        updated = await conversation_store.get(conn, conversation_id)
-    assert updated is not None
+    async with unit_of_work(services) as work:
+        await conversation_store.set_priority(work.conn, conversation_id, int(priority))
+        updated = await conversation_store.get(work.conn, conversation_id)
+        assert updated is not None
+        # Everyone who sees it (the customer's tabs too) has its new priority at once.
+        work.publish_on_commit(conversation_updated(updated, reason="priority"))
     if updated.waiting and updated.team_id is not None and updated.queued_at is not None:
         await services.routing.rescore(
             updated.team_id, conversation_id, queue_score(priority, updated.queued_at)

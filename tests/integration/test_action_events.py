@@ -26,6 +26,7 @@ from server.core.models import (
     ReceiptKind,
     Visibility,
 )
+from server.core.routing import Priority
 from server.core.wire_events import CLIENT_EVENTS, SeqAdvance
 from server.store import routing as routing_store
 from tests.support import RunningServer, create_agent, start_server
@@ -360,3 +361,14 @@ async def test_an_agent_reopening_a_resolved_conversation(recorded: Recorded) ->
     # Reopening what is open changes nothing, and says nothing.
     _, events = await recorded.run(routing_ops.reopen(services, agent, conversation.id))
     assert events == []
+
+    # A new priority: everyone who sees the conversation hears of it.
+    updated, events = await recorded.run(
+        routing_ops.set_priority(services, agent, conversation.id, Priority.URGENT)
+    )
+    assert updated.priority == Priority.URGENT
+    assert shape(events) == [
+        ("conversation_updated", (customer_room,), (room, "admins", agent_room))
+    ]
+    assert events[0].wire()["reason"] == "priority"
+    assert events[0].wire()["conversation"]["priority"] == 0
