@@ -130,6 +130,8 @@ PUBLIC = {
     ("GET", "/"), ("GET", "/widget.js"), ("GET", "/console"), ("GET", "/console/"),
     ("GET", "/demo"), ("GET", "/demo/"), ("GET", "/healthz"), ("GET", "/readyz"),
     ("GET", "/socket.io/"), ("POST", "/socket.io/"),
+    # Guarded by the operator's own token, not a user's (tests/e2e/test_metrics.py).
+    ("GET", "/metrics"),
 }  # fmt: skip
 CALLERS = (
     "anonymous", "garbage token", "expired token", "deactivated agent",
