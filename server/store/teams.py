@@ -79,12 +79,14 @@ async def ids(conn: asyncpg.Connection) -> set[UUID]:
 
 
 async def ensure_default(conn: asyncpg.Connection) -> None:
-    """A fresh install has one team, "Support", that new conversations and agents join."""
+    """A fresh install has one team, "Support", that new conversations and agents join.
+    Processes starting together on an empty database may both try: one insert wins."""
     await conn.execute(
         """
         INSERT INTO teams (slug, name, is_default)
         SELECT 'support', 'Support', true
          WHERE NOT EXISTS (SELECT 1 FROM teams WHERE is_default)
+        ON CONFLICT DO NOTHING
         """
     )
 
