@@ -14,7 +14,7 @@ from tests.browser.axe import serious_violations, with_axe
 from tests.browser.console import console_agent
 from tests.browser.helpers import COMPOSER, LAUNCHER, conversation_id, send, start_chat
 from tests.e2e.routing_support import add_team, waiting_customer
-from tests.support import RunningServer, agent_token
+from tests.support import RunningServer, agent_token, eventually
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
 
@@ -185,8 +185,13 @@ async def test_an_agent_works_a_conversation_with_the_keyboard_alone(
         composer = robin.locator("textarea[aria-label=Reply]")
         await expect(composer).to_be_visible()
 
-        # Send: Alt+/ reaches the composer, Enter sends.
-        await keys.press("Alt+Slash")
+        # Send: Alt+/ reaches the composer, Enter sends. (The view binds its shortcuts right
+        # after it first paints: a key pressed in that instant is pressed again.)
+        async def composer_focused() -> bool:
+            await keys.press("Alt+Slash")
+            return bool(await composer.evaluate("el => el === document.activeElement"))
+
+        await eventually(composer_focused)
         await expect(composer).to_be_focused()
         await keys.type("Hello Casey")
         await keys.press("Enter")
