@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 from uuid import UUID
 
 from aiohttp import BodyPartReader, web
@@ -14,25 +12,13 @@ from ..actions.wire import attachment_data
 from ..core.errors import ErrorCode, ParleyError
 from .errors import json_response
 from .keys import SERVICES
-from .requests import principal_of, uuid_param
+from .requests import body_in_time, principal_of, uuid_param
 
 routes = web.RouteTableDef()
-T = TypeVar("T")
-
-
-async def _in_time(request: web.Request, step: Awaitable[T]) -> T:
-    """One read of the upload body; a body that stalls longer than the body timeout ends the
-    request with 408 (a slow upload is fine as long as it keeps moving)."""
-    try:
-        async with asyncio.timeout(request.app[SERVICES].settings.http_body_timeout_seconds):
-            return await step
-    except TimeoutError:
-        request.content.feed_eof()  # aiohttp answers at once instead of waiting for the rest
-        raise web.HTTPRequestTimeout(reason="the upload stalled") from None
 
 
 async def _chunks(request: web.Request, part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await _in_time(request, part.read_chunk(64 * 1024)):
+    while chunk := await body_in_time(request, part.read_chunk(64 * 1024)):
         yield chunk
 
 
@@ -49,12 +35,12 @@ async def upload(request: web.Request) -> web.Response:
     reader = await request.multipart()
     conversation_id: UUID | None = None
     attachment = None
-    while (part := await _in_time(request, reader.next())) is not None:
+    while (part := await body_in_time(request, reader.next())) is not None:
         if not isinstance(part, BodyPartReader):
             continue
         if part.name == "conversation_id":
             try:
-                conversation_id = UUID((await _in_time(request, part.text())).strip())
+                conversation_id = UUID((await body_in_time(request, part.text())).strip())
             except ValueError as exc:
                 raise ParleyError(
                     ErrorCode.VALIDATION_FAILED, "conversation_id is not a UUID"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import TypeVar
 from uuid import UUID
 
@@ -22,16 +23,22 @@ T = TypeVar("T")
 MAX_JSON_BODY = 256 * 1024
 
 
-async def read_body(request: web.Request, kind: type[T]) -> T:
-    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
-        raise ParleyError(ErrorCode.TOO_LARGE, "request body is too large")
+async def body_in_time(request: web.Request, step: Awaitable[T]) -> T:
+    """One read of a request body, which must come within the body timeout (a stalled body
+    is answered 408, not held; a long upload is fine as long as each read keeps moving)."""
     try:
         async with asyncio.timeout(request.app[SERVICES].settings.http_body_timeout_seconds):
-            raw = await _read_at_most(request, MAX_JSON_BODY + 1)
+            return await step
     except TimeoutError:
         # Ends the body here, so aiohttp answers at once instead of lingering for the rest.
         request.content.feed_eof()
         raise web.HTTPRequestTimeout(reason="the request body did not arrive in time") from None
+
+
+async def read_body(request: web.Request, kind: type[T]) -> T:
+    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
+        raise ParleyError(ErrorCode.TOO_LARGE, "request body is too large")
+    raw = await body_in_time(request, _read_at_most(request, MAX_JSON_BODY + 1))
     if len(raw) > MAX_JSON_BODY:
         raise ParleyError(ErrorCode.TOO_LARGE, "request body is too large")
     try:
