@@ -22,13 +22,7 @@ def attachment_url(services: Services, attachment_id: UUID) -> str:
 
 def signed_attachment(services: Services, attachment: Attachment) -> WireAttachment:
     return WireAttachment(
-        id=attachment.id,
-        conversation_id=attachment.conversation_id,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-        size_bytes=attachment.size_bytes,
-        created_at=attachment.created_at,
-        url=attachment_url(services, attachment.id),
+        **msgspec.structs.asdict(attachment), url=attachment_url(services, attachment.id)
     )
 
 

@@ -85,20 +85,8 @@ def to_wire(value: Any) -> Any:
 
 def message_payload(message: Message, attachments: tuple[WireAttachment, ...] = ()) -> WireMessage:
     """A stored message as clients get it (`attachments`: with their signed links)."""
-    return WireMessage(
-        id=message.id,
-        conversation_id=message.conversation_id,
-        seq=message.seq,
-        sender_kind=message.sender_kind,
-        sender_id=message.sender_id,
-        sender_name=message.sender_name,
-        client_id=message.client_id,
-        body=message.body,
-        visibility=message.visibility,
-        attachments=attachments,
-        metadata=message.metadata,
-        created_at=message.created_at,
-    )
+    # The wire message has the stored message's fields, with attachments as the wire sees them.
+    return WireMessage(**{**msgspec.structs.asdict(message), "attachments": attachments})
 
 
 def message_events(message: Message, payload: WireMessage | None = None) -> list[Event]:

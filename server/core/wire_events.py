@@ -76,25 +76,8 @@ class WireConversation(msgspec.Struct, frozen=True, forbid_unknown_fields=True, 
 
     @classmethod
     def of(cls, conversation: Conversation, *, agent: AgentRef | None = None) -> WireConversation:
-        return cls(
-            id=conversation.id,
-            customer_id=conversation.customer_id,
-            status=conversation.status,
-            assigned_agent_id=conversation.assigned_agent_id,
-            team_id=conversation.team_id,
-            last_seq=conversation.last_seq,
-            metadata=conversation.metadata,
-            created_at=conversation.created_at,
-            updated_at=conversation.updated_at,
-            last_message_at=conversation.last_message_at,
-            resolved_at=conversation.resolved_at,
-            priority=conversation.priority,
-            waiting=conversation.waiting,
-            queued_at=conversation.queued_at,
-            assigned_at=conversation.assigned_at,
-            owner=conversation.owner,
-            assigned_agent=agent,
-        )
+        # The snapshot has the conversation's own fields (and, where said, who helps).
+        return cls(**msgspec.structs.asdict(conversation), assigned_agent=agent)
 
 
 class WireMessage(WireEvent, frozen=True):
