@@ -53,3 +53,22 @@ async def console_agent(
 async def set_status(page: Any, status: str) -> None:
     await page.get_by_test_id("presence").select_option(status)
     await expect(page.locator(f".presence.{status}")).to_be_visible()
+
+
+async def answered_by_the_assistant(agent_page: Any, server: RunningServer) -> tuple[Any, str]:
+    """With the agent away, a customer asks and the assistant answers with citations: the
+    customer's client and the conversation, ready to be taken over when the agent is back."""
+    from tests.e2e.assistant_support import PASSWORD_QUESTION
+    from tests.e2e.routing_support import waiting_customer
+
+    await set_status(agent_page, "away")
+    cust, conv = await waiting_customer(server, name="Casey")
+    await cust.ok(
+        "send_message", {"conversation_id": conv, "client_id": "c1", "body": PASSWORD_QUESTION}
+    )
+    await cust.log.wait_for(
+        "message",
+        lambda m: m["sender_kind"] == "assistant" and m["metadata"].get("citations"),
+        timeout=10,
+    )
+    return cust, conv

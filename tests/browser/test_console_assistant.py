@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.console import console_agent, set_status
+from tests.browser.console import answered_by_the_assistant, console_agent, set_status
 from tests.browser.test_assistant import assistant_site
 from tests.e2e.assistant_support import PASSWORD_QUESTION
 from tests.e2e.routing_support import waiting_customer
@@ -65,17 +65,8 @@ async def test_the_agent_who_takes_over_sees_the_brief_above_the_thread(
 ) -> None:
     server = await assistant_site(servers)  # no model: extractive answers and brief
     robin, _ = await console_agent(visitor, server, "Robin")
-    await set_status(robin, "away")
-    cust, conv = await waiting_customer(server, name="Casey")
+    cust, conv = await answered_by_the_assistant(robin, server)
     try:
-        await cust.ok(
-            "send_message", {"conversation_id": conv, "client_id": "c1", "body": PASSWORD_QUESTION}
-        )
-        await cust.log.wait_for(
-            "message",
-            lambda m: m["sender_kind"] == "assistant" and m["metadata"].get("citations"),
-            timeout=10,
-        )
         await set_status(robin, "online")  # routing gives it to Robin, with the brief
         item = robin.locator(f".conv-item[data-conversation='{conv}']")
         await item.click()

@@ -10,12 +10,11 @@ import pytest
 from playwright.async_api import expect
 
 from server.core.models import AgentRole
-from tests.browser.conftest import Servers
-from tests.browser.console import console_agent, set_status
+from tests.browser.console import answered_by_the_assistant, console_agent, set_status
 from tests.browser.test_assistant import assistant_site
 from tests.e2e.assistant_support import PASSWORD_QUESTION
 from tests.e2e.routing_support import assignee, eventually, online_agent, waiting_customer
-from tests.support import RunningServer, agent_token
+from tests.support import RunningServer, Servers, agent_token
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
 
@@ -25,17 +24,8 @@ async def test_the_brief_is_compact_said_once_and_folds_once_answered(
 ) -> None:
     server = await assistant_site(servers)  # no model: extractive answers and brief
     robin, _ = await console_agent(visitor, server, "Robin")
-    await set_status(robin, "away")
-    cust, conv = await waiting_customer(server, name="Casey")
+    cust, conv = await answered_by_the_assistant(robin, server)
     try:
-        await cust.ok(
-            "send_message", {"conversation_id": conv, "client_id": "c1", "body": PASSWORD_QUESTION}
-        )
-        await cust.log.wait_for(
-            "message",
-            lambda m: m["sender_kind"] == "assistant" and m["metadata"].get("citations"),
-            timeout=10,
-        )
         await set_status(robin, "online")
         item = robin.locator(f".conv-item[data-conversation='{conv}']")
         # The inbox shows what the customer wrote last, not Parley's note about the hand-over.

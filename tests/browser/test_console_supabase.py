@@ -9,9 +9,9 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
-from tests.browser.conftest import Servers
 from tests.browser.console import new_agent
 from tests.fake_supabase_auth import FakeSupabaseAuth, SigningKey
+from tests.support import Servers
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
 

@@ -13,10 +13,9 @@ import pytest
 from playwright.async_api import expect
 
 from server.api.keys import DRAIN
-from tests.browser.conftest import Servers
 from tests.browser.console import console_agent
 from tests.browser.helpers import conversation_id, new_chat, send, texts
-from tests.support import RunningServer
+from tests.support import RunningServer, Servers
 
 pytestmark = pytest.mark.usefixtures("console_bundle")
 
