@@ -26,6 +26,7 @@ from server.embedded.pg_cluster import (
 )
 from server.embedded.processes import (
     HOST,
+    SupervisedChild,
     die_with_parent,
     find_free_port,
     log_since,
@@ -51,7 +52,7 @@ class _PortTaken(EmbeddedPostgresError):
     pass
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(SupervisedChild):
     """A private PostgreSQL 18 server (with pgvector) for development and tests.
 
     The cluster lives in `data_dir/pgdata` and the server log in `data_dir/postgres.log`.
@@ -116,19 +117,6 @@ class EmbeddedPostgres:
         atexit.register(self.stop)
         self._ensure_database(DATABASE)
         return self.dsn
-
-    @property
-    def alive(self) -> bool:
-        """Started and still running (False after a crash or a kill)."""
-        return self._process is not None and self._process.poll() is None
-
-    def restart(self, timeout: float = 30.0) -> str:
-        """Start again on the same port, after a crash or a stop: every URL handed out stays
-        valid, so the processes using it reconnect by themselves."""
-        port = self._port
-        self.stop()
-        self._requested_port = port
-        return self.start(timeout)
 
     def stop(self) -> None:
         """Fast shutdown (roll back, disconnect clients), escalating if the server hangs."""

@@ -86,3 +86,33 @@ def log_since(path: Path, offset: int, max_chars: int = 4000) -> str:
     except OSError as exc:
         return f"(log unreadable: {exc})"
     return text[-max_chars:]
+
+
+class SupervisedChild:
+    """What an embedded server (PostgreSQL, Valkey) offers its supervisor: whether its child
+    process still runs, and a restart on the same port, so every URL handed out stays valid
+    and the processes using it reconnect by themselves."""
+
+    _process: subprocess.Popen[bytes] | None
+    _port: int | None
+    _requested_port: int | None
+    # How long a restart waits for the server to answer again.
+    restart_seconds: float = 30.0
+
+    def start(self, timeout: float) -> str:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def alive(self) -> bool:
+        """Started and still running (False after a crash or a kill)."""
+        return self._process is not None and self._process.poll() is None
+
+    def restart(self, timeout: float | None = None) -> str:
+        """Start again on the same port, after a crash or a stop."""
+        port = self._port  # set once it was started: the same port again
+        self.stop()
+        self._requested_port = port
+        return self.start(self.restart_seconds if timeout is None else timeout)

