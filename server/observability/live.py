@@ -39,6 +39,17 @@ def observe_sockets(metrics: Metrics, sio: socketio.AsyncServer) -> None:
         "parley_redis_publish_backlog", "Emits waiting to be published to Redis", (), backlog
     )
 
+    def room_messages() -> Iterable[tuple[tuple[str, ...], float]]:
+        handled = getattr(sio.manager, "room_messages_handled", {})
+        return [((kind,), float(count)) for kind, count in handled.items()]
+
+    metrics.live.add(
+        "parley_fanout_room_messages",
+        "Other processes' room publishes received and decoded here since start, by kind of room",
+        ("room",),
+        room_messages,
+    )
+
 
 def observe_pool(metrics: Metrics, pool: asyncpg.Pool) -> None:
     def in_use() -> Iterable[tuple[tuple[str, ...], float]]:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import socketio
 
 from ..core.events import SESSION_ENDED, conversation_room
+from .fanout import RoomChannels, supports_sharded_pubsub
 from .gate import SEQUENCED_EVENTS, DeliveryGate
 
 _CONVERSATION_PREFIX = conversation_room("")
@@ -62,6 +63,19 @@ class _GatedLocalDelivery(socketio.AsyncManager):
             if sid not in skipped:
                 await gate.offer(namespace, sid, event, data)
 
+    async def emit_to_rooms(
+        self,
+        event: str,
+        data: Any,
+        targets: Sequence[tuple[str, Sequence[str]]],
+        skip_sid: Any = None,
+    ) -> None:
+        """One event to rooms of several namespaces (each socket gets it once per namespace)."""
+        for namespace, rooms in targets:
+            if rooms:
+                target: Any = rooms[0] if len(rooms) == 1 else list(rooms)
+                await self.emit(event, data, namespace, room=target, skip_sid=skip_sid)
+
     async def _end_sessions(self, event: str, data: Any, namespace: str, room: str) -> None:
         """Tell this process's sockets in the room that their session ended, then close them.
         Every process runs this for its own sockets, so an agent's sockets end everywhere."""
@@ -92,14 +106,19 @@ class _CoalescedPublishing(socketio.AsyncRedisManager):
     """Publishes leave in the order they were made, many per round trip. An emit returns once
     the local sockets have it and its publish is queued; a failed batch is retried once on a
     fresh connection and then dropped with a log line, as the stock manager does (clients
-    resume from their last sequence, so nothing sequenced is lost for good)."""
+    resume from their last sequence, so nothing sequenced is lost for good).
+
+    A queued publish names its channel: the shared one (PUBLISH, python-socketio's format) or
+    a room's (SPUBLISH where the server has sharded pub/sub, see `fanout.RoomChannels`)."""
 
     connected: bool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._outbox: deque[str] = deque()
+        self._outbox: deque[tuple[str | None, str]] = deque()
         self._flusher: asyncio.Task[None] | None = None
+        # Whether Redis has SPUBLISH/SSUBSCRIBE (7.0+, Valkey); None until asked.
+        self.sharded: bool | None = None
 
     @property
     def backlog(self) -> int:
@@ -107,7 +126,11 @@ class _CoalescedPublishing(socketio.AsyncRedisManager):
         return len(self._outbox)
 
     async def _publish(self, data: Any) -> None:
-        self._outbox.append(self.json.dumps(data))
+        self._enqueue(None, self.json.dumps(data))
+
+    def _enqueue(self, room_channel: str | None, message: str) -> None:
+        """Queue one publish: on a room's channel, or on the shared one (None)."""
+        self._outbox.append((room_channel, message))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
@@ -116,14 +139,21 @@ class _CoalescedPublishing(socketio.AsyncRedisManager):
             count = min(len(self._outbox), _PUBLISH_BATCH)
             await self._publish_batch([self._outbox.popleft() for _ in range(count)])
 
-    async def _publish_batch(self, batch: list[str]) -> None:
+    async def _publish_batch(self, batch: list[tuple[str | None, str]]) -> None:
         for attempt in (1, 2):
             try:
                 if not self.connected:
                     self._redis_connect()
+                if self.sharded is None:
+                    self.sharded = await supports_sharded_pubsub(self.redis)
                 async with self.redis.pipeline(transaction=False) as pipe:
-                    for message in batch:
-                        pipe.publish(self.channel, message)
+                    for room_channel, message in batch:
+                        if room_channel is None:
+                            pipe.publish(self.channel, message)
+                        elif self.sharded:
+                            pipe.spublish(room_channel, message)
+                        else:
+                            pipe.publish(room_channel, message)
                     await pipe.execute()
                 return
             except Exception:
@@ -154,16 +184,24 @@ class _ResilientListening(socketio.AsyncRedisManager):
             try:
                 self._redis_connect()
                 await self.pubsub.subscribe(self.channel)
-                self._listening()
+                await self._subscribed()
                 retry = _LISTEN_RETRY_FIRST
                 async for message in self.pubsub.listen():
                     yield message
             except Exception as exc:
+                self._lost()
                 if self.fanout_state != "down":
                     log.warning("fan-out: lost Redis (%s); resubscribing", exc)
                 self.fanout_state = "down"
                 await asyncio.sleep(retry)
                 retry = min(retry * 2, _LISTEN_RETRY_MAX)
+
+    async def _subscribed(self) -> None:
+        """The shared channel is subscribed on a fresh connection (more may follow)."""
+        self._listening()
+
+    def _lost(self) -> None:
+        """The listening connection failed (before it is replaced)."""
 
     def _listening(self) -> None:
         was_down = self.fanout_state == "down"
@@ -174,8 +212,11 @@ class _ResilientListening(socketio.AsyncRedisManager):
                 self.recovered()
 
 
-class GatedRedisManager(_ResilientListening, _CoalescedPublishing, _GatedLocalDelivery):
-    """Cross-process fan-out through Redis, exactly-once ordered delivery per socket."""
+class GatedRedisManager(
+    RoomChannels, _ResilientListening, _CoalescedPublishing, _GatedLocalDelivery
+):
+    """Cross-process fan-out through Redis (per-room channels), exactly-once ordered delivery
+    per socket."""
 
 
 class GatedLocalManager(_GatedLocalDelivery):

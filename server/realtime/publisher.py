@@ -15,18 +15,14 @@ class SocketPublisher:
         self._sio = sio
 
     async def publish(self, event: Event) -> None:
-        data = event.wire()
-        for namespace, rooms in (
-            (CUSTOMER_NAMESPACE, event.customer_rooms),
-            (AGENT_NAMESPACE, event.staff_rooms),
-        ):
-            if not rooms:
-                continue
-            # A list of rooms reaches each socket once, even when it sits in several of them.
-            target: str | list[str] = rooms[0] if len(rooms) == 1 else list(rooms)
-            await self._sio.emit(
-                event.name, data, to=target, namespace=namespace, skip_sid=event.skip_sid
-            )
+        # A list of rooms reaches each socket once, even when it sits in several of them; both
+        # sides go in one call, so other processes get one publish per room, not per side.
+        await self._sio.manager.emit_to_rooms(
+            event.name,
+            event.wire(),
+            ((CUSTOMER_NAMESPACE, event.customer_rooms), (AGENT_NAMESPACE, event.staff_rooms)),
+            event.skip_sid,
+        )
 
 
 class RelayPublisher:

@@ -1,0 +1,1 @@
+from socketio import AsyncPubSubManager as AsyncPubSubManager
