@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
 
 from server.config import Settings
 from server.core.models import AgentRole
@@ -20,6 +21,7 @@ from tests.support import (
     agent,
     create_agent,
     customer,
+    eventually,
     login,
     spawn_server,
 )
@@ -99,7 +101,23 @@ async def test_a_process_receives_nothing_of_conversations_it_has_no_socket_in(
     assert await _conversation_messages(two) - before == 1
     assert staff.log.of("message") == got
 
-    for client in (here_customer, across_customer, watcher, staff):
+    # Each process holds a room's channel while one of its sockets is in the room.
+    redis = Redis.from_url(settings.redis_url)
+    channel = f"{settings.redis_prefix}socketio#conv:{across}"
+
+    async def subscribers(expected: int) -> bool:
+        [(_, count)] = await redis.pubsub_shardnumsub(channel)
+        return count == expected
+
+    try:
+        await eventually(lambda: subscribers(2))
+        await staff.ok("leave", {"conversation_id": across})
+        await eventually(lambda: subscribers(1))
+        await across_customer.close()
+        await eventually(lambda: subscribers(0))
+    finally:
+        await redis.aclose()
+    for client in (here_customer, watcher, staff):
         await client.close()
 
 

@@ -42,6 +42,23 @@ def test_redis_publishing_and_local_rooms() -> None:
     assert isinstance(manager.rooms, dict)
 
 
+def test_room_channel_hooks() -> None:
+    from socketio.async_pubsub_manager import AsyncPubSubManager
+
+    assert inspect.isasyncgenfunction(socketio.AsyncRedisManager._listen)
+    assert _parameters(socketio.AsyncManager.basic_enter_room) == [
+        "self",
+        "sid",
+        "namespace",
+        "room",
+        "eio_sid",
+    ]
+    assert _parameters(socketio.AsyncManager.basic_leave_room) == ["self", "sid", "namespace", "room"]
+    assert _parameters(socketio.AsyncManager.is_sid_room) == ["self", "namespace", "room"]
+    assert "kwargs" in _parameters(AsyncPubSubManager.emit)  # ignore_queue=True: local only
+    assert isinstance(AsyncPubSubManager().host_id, str)
+
+
 def test_engineio_keeps_its_sockets_by_id() -> None:
     server = engineio.AsyncServer(async_mode="aiohttp")
     assert isinstance(server.sockets, dict)
