@@ -70,6 +70,9 @@ class RoomChannels(socketio.AsyncRedisManager):
         self._waiters: list[asyncio.Future[None]] = []
         self._link_waiters: list[asyncio.Future[None]] = []
         self._linked = False  # the listening connection is subscribed and takes commands
+        # The listener's PubSub. Not `self.pubsub`: a publish that failed reconnects through
+        # python-socketio's `_redis_connect`, which replaces that one with a fresh, unread one.
+        self._link: Any = None
         self._generation = 0  # one per listening connection
         self._pongs: dict[bytes, asyncio.Future[None]] = {}
         self._tokens = itertools.count()
@@ -240,7 +243,7 @@ class RoomChannels(socketio.AsyncRedisManager):
                     await self._unsubscribe([self.room_channel(room) for room in leave])
                 if enter:
                     await self._subscribe([self.room_channel(room) for room in enter])
-                await self.pubsub.ping(token)
+                await self._link.ping(token)
                 await asyncio.wait_for(asyncio.shield(pong), _SUBSCRIBE_WAIT_SECONDS)
                 if generation == self._generation:
                     self._active.update(room for room in enter if room in self._requested)
@@ -252,15 +255,15 @@ class RoomChannels(socketio.AsyncRedisManager):
 
     async def _subscribe(self, channels: list[str]) -> None:
         if self.sharded is False:
-            await self.pubsub.subscribe(*channels)
+            await self._link.subscribe(*channels)
         else:
-            await self.pubsub.ssubscribe(*channels)
+            await self._link.ssubscribe(*channels)
 
     async def _unsubscribe(self, channels: list[str]) -> None:
         if self.sharded is False:
-            await self.pubsub.unsubscribe(*channels)
+            await self._link.unsubscribe(*channels)
         else:
-            await self.pubsub.sunsubscribe(*channels)
+            await self._link.sunsubscribe(*channels)
 
     def _ping_future(self) -> tuple[str, asyncio.Future[None]]:
         token = f"{_PING}{next(self._tokens)}"
@@ -273,9 +276,10 @@ class RoomChannels(socketio.AsyncRedisManager):
         if future is not None and not future.done():
             future.set_result(None)
 
-    async def _subscribed(self) -> None:
+    async def _subscribed(self, pubsub: Any) -> None:
         """A fresh listening connection: subscribe every room that has a local socket (after an
         outage too), and report the fan-out healthy once Redis confirmed them all."""
+        self._link = pubsub
         if self.sharded is None:
             self.sharded = await supports_sharded_pubsub(self.redis)
         self._linked = True
@@ -300,7 +304,7 @@ class RoomChannels(socketio.AsyncRedisManager):
             self._listening()
 
         pong.add_done_callback(confirmed)
-        await self.pubsub.ping(token)
+        await self._link.ping(token)
 
     def _lost(self) -> None:
         self._linked = False

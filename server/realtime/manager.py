@@ -14,6 +14,7 @@ has queued up in one pipelined round trip, in order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -181,22 +182,31 @@ class _ResilientListening(socketio.AsyncRedisManager):
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         retry = _LISTEN_RETRY_FIRST
         while True:
+            pubsub = None
             try:
                 self._redis_connect()
-                await self.pubsub.subscribe(self.channel)
-                await self._subscribed()
+                # A failed publish reconnects through `_redis_connect` too, replacing
+                # `self.pubsub`: hold on to the one this loop reads.
+                pubsub = self.pubsub
+                await pubsub.subscribe(self.channel)
+                await self._subscribed(pubsub)
                 retry = _LISTEN_RETRY_FIRST
-                async for message in self.pubsub.listen():
+                async for message in pubsub.listen():
                     yield message
             except Exception as exc:
                 self._lost()
+                if pubsub is not None:
+                    # redis-py may have reconnected and resubscribed it on its own: close it,
+                    # or Redis keeps a second, unread subscriber that buffers every publish.
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()
                 if self.fanout_state != "down":
                     log.warning("fan-out: lost Redis (%s); resubscribing", exc)
                 self.fanout_state = "down"
                 await asyncio.sleep(retry)
                 retry = min(retry * 2, _LISTEN_RETRY_MAX)
 
-    async def _subscribed(self) -> None:
+    async def _subscribed(self, pubsub: Any) -> None:
         """The shared channel is subscribed on a fresh connection (more may follow)."""
         self._listening()
 
