@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -161,3 +162,35 @@ async def test_following_while_the_other_process_posts_misses_and_repeats_nothin
 
     await cust.close()
     await staff.close()
+
+
+async def test_an_event_for_several_rooms_reaches_each_socket_of_another_process_once(
+    settings: Settings, pair: tuple[ServerProcess, ServerProcess]
+) -> None:
+    one, two = pair
+    cust = await customer(one.url)
+    conversation_id = (await cust.ok("start_conversation", {"name": "Casey"}))["conversation"]["id"]
+    watcher = await _staff(settings, one.url, "Watcher")
+    await watcher.ok("join", {"conversation_id": conversation_id})
+    # On process two, in three of the update's rooms: the conversation's, `admins`, `agents`.
+    staff = await _staff(settings, two.url, "Robin")
+    await staff.ok("join", {"conversation_id": conversation_id})
+    # Resolved on process one: one update to the customer's room and to the conversation's,
+    # `admins` and `agents` rooms, one publish on each of their channels.
+    await watcher.ok("resolve", {"conversation_id": conversation_id})
+
+    def resolved(event: dict[str, Any]) -> bool:
+        return bool(event["conversation"]["status"] == "resolved")
+
+    await staff.log.wait_for("conversation_updated", resolved)
+    await cust.log.wait_for("conversation_updated", resolved)
+    # Published after the update by the same process: once it is here, any second copy of the
+    # update would be too.
+    await watcher.ok("typing", {"conversation_id": conversation_id, "typing": True})
+    await staff.log.wait_for("typing", lambda e: e["typing"])
+    await cust.log.wait_for("typing", lambda e: e["typing"])
+    assert len([e for e in staff.log.of("conversation_updated") if resolved(e)]) == 1
+    assert len([e for e in cust.log.of("conversation_updated") if resolved(e)]) == 1
+
+    for client in (cust, watcher, staff):
+        await client.close()
