@@ -1,9 +1,11 @@
-"""The Socket.IO client manager: python-socketio's Redis manager with gated local delivery and
-coalesced publishing.
+"""The Socket.IO client manager: python-socketio's Redis manager with targeted fan-out, gated
+local delivery and coalesced publishing.
 
-python-socketio fans every emit out through Redis pub/sub and then delivers it to the local
-members of the room. `_GatedLocalDelivery` sits right above the plain in-process manager in the
-method resolution order, so that every local delivery of a sequenced event to a conversation
+python-socketio delivers every emit to the local members of the room and publishes it on one
+Redis channel that every process decodes; `fanout.RoomChannels` publishes room emits on the
+room's own channel instead, heard only by processes with a socket in the room.
+`_GatedLocalDelivery` sits right above the plain in-process manager in the method resolution
+order, so that every local delivery of a sequenced event to a conversation
 room goes through the DeliveryGate, socket by socket; everything else is delivered as usual.
 
 The stock manager awaits one PUBLISH round trip per emit, which caps a process near 2,000
