@@ -27,8 +27,8 @@ SQL_EXCEPTIONS = {
 # os.environ outside config.py: the embedded PostgreSQL's child processes get a cleaned copy
 # of the environment.
 ENVIRON_EXCEPTIONS = {"embedded/pg_cluster.py"}
-# Socket.IO emits: the publisher, and the manager that delivers what it publishes.
-EMIT_PLACES = {"realtime/publisher.py", "realtime/manager.py"}
+# Socket.IO emits: the publisher, and the manager (with its fan-out mixin) that delivers it.
+EMIT_PLACES = {"realtime/publisher.py", "realtime/manager.py", "realtime/fanout.py"}
 # The publisher: built by the lifecycle, used by the unit of work alone.
 PUBLISHER_PLACES = {"actions/context.py", "lifecycle.py"}
 
