@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
+import numpy as np
 
 from ..assistant.chunking import Chunk, ChunkOptions, chunk_article
 from ..assistant.embeddings import Embedder
+from ..assistant.passages import passage_texts
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.knowledge import ArticleDraft, validate_draft
 from ..store import knowledge as store
@@ -137,7 +139,7 @@ async def _save(
         existing = await store.get_article(conn, draft.slug)
         old = await store.chunks_of(conn, existing.id, kb.model) if existing else []
         _check_mode(mode, existing is not None)
-        if existing and not reembed and _unchanged(kb, existing, draft):
+        if existing and not reembed and _unchanged(kb, existing, draft, old):
             return SaveResult(draft.slug, "unchanged", existing.index_status)
         reuse = {} if reembed else _reusable(old, chunks)
         vectors, error = await _embed(kb, [c for c in chunks if c.ordinal not in reuse])
@@ -168,9 +170,15 @@ def _check_mode(mode: str, exists: bool) -> None:
         raise not_found("article")
 
 
-def _unchanged(kb: KnowledgeBase, existing: store.StoredArticle, draft: ArticleDraft) -> bool:
+def _unchanged(
+    kb: KnowledgeBase,
+    existing: store.StoredArticle,
+    draft: ArticleDraft,
+    old: Sequence[store.StoredChunk],
+) -> bool:
     return (
-        existing.content_hash == draft.content_hash
+        all(row.has_passages for row in old)
+        and existing.content_hash == draft.content_hash
         and existing.source_url == draft.source_url
         and tuple(existing.tags) == draft.tags
         and existing.index_status == IndexStatus.INDEXED
@@ -182,7 +190,8 @@ def _reusable(old: Sequence[store.StoredChunk], chunks: Sequence[Chunk]) -> dict
     """New chunk ordinal -> id of an old row with the same content hash (each used once)."""
     by_hash: dict[str, list[int]] = defaultdict(list)
     for row in old:
-        by_hash[row.content_hash].append(row.id)
+        if row.has_passages:  # older rows are re-embedded to get them (sql/0012)
+            by_hash[row.content_hash].append(row.id)
     reuse = {}
     for chunk in chunks:
         ids = by_hash.get(chunk.content_hash)
@@ -193,23 +202,31 @@ def _reusable(old: Sequence[store.StoredChunk], chunks: Sequence[Chunk]) -> dict
 
 async def _embed(
     kb: KnowledgeBase, chunks: Sequence[Chunk]
-) -> tuple[dict[int, list[float]], str | None]:
+) -> tuple[dict[int, _Vectors], str | None]:
+    """Each chunk's vector and its passage vectors (as float32 bytes), by ordinal."""
     if not chunks:
         return {}, None
+    passages = [passage_texts(c) for c in chunks]
+    texts = [c.embedding_text for c in chunks] + [t for group in passages for t in group]
     try:
-        vectors = await kb.embedder.embed([c.embedding_text for c in chunks])
+        vectors = await kb.embedder.embed(texts)
     except Exception as exc:
         # The article is still saved (an admin's edit is never lost) but marked failed, and
         # its old chunks go: answering from text that was just removed would be worse.
         log.exception("embedding %d chunks failed", len(chunks))
         return {}, f"embedding failed: {type(exc).__name__}: {exc}"[:500]
-    if len(vectors) != len(chunks) or any(len(v) != kb.embedder.dimensions for v in vectors):
+    if len(vectors) != len(texts) or any(len(v) != kb.embedder.dimensions for v in vectors):
         return {}, "embedding failed: the model returned vectors of the wrong shape"
-    return {c.ordinal: v for c, v in zip(chunks, vectors, strict=True)}, None
+    found, start = {}, len(chunks)
+    for chunk, vector, group in zip(chunks, vectors[: len(chunks)], passages, strict=True):
+        rows = np.asarray(vectors[start : start + len(group)], dtype="<f4")
+        found[chunk.ordinal] = _Vectors(vector, rows.tobytes())
+        start += len(group)
+    return found, None
 
 
 def _new_chunks(
-    chunks: Sequence[Chunk], reuse: dict[int, int], vectors: dict[int, list[float]]
+    chunks: Sequence[Chunk], reuse: dict[int, int], vectors: dict[int, _Vectors]
 ) -> list[NewChunk]:
     return [
         NewChunk(
@@ -217,8 +234,16 @@ def _new_chunks(
             heading_path=c.heading_path,
             text=c.text,
             content_hash=c.content_hash,
-            embedding=vectors.get(c.ordinal),
+            embedding=fresh.chunk if fresh else None,
             reuse_id=reuse.get(c.ordinal),
+            passage_vectors=fresh.passages if fresh else None,
         )
         for c in chunks
+        for fresh in [vectors.get(c.ordinal)]
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Vectors:
+    chunk: list[float]
+    passages: bytes  # float32 rows (sql/0012)

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from server.assistant.chunking import Chunk, ChunkOptions, chunk_article, first_heading_title
 from server.assistant.embeddings import Embedder, LocalMiniLM
 from server.assistant.lexical import IndexedChunk, LexicalIndex, hybrid_score, tokenize
+from server.assistant.passages import PassageIndex, mixed_cosine, passage_texts
 
 DEMO_KB = Path(__file__).with_name("kb_demo")
 NONE_LABEL = "NONE"
@@ -213,6 +214,15 @@ async def evaluate(
         IndexedChunk(i, slug, text) for i, (slug, text) in enumerate(zip(slugs, texts, strict=True))
     )
     chunk_vectors = np.asarray(await embedder.embed(texts), dtype=np.float32)
+    groups = [passage_texts(chunk) for _, chunk in chunks]
+    passage_vectors = np.asarray(
+        await embedder.embed([t for group in groups for t in group]), dtype="<f4"
+    )
+    bounds = np.cumsum([0, *(len(g) for g in groups)])
+    passages = PassageIndex(
+        ((i, passage_vectors[bounds[i] : bounds[i + 1]].tobytes()) for i in range(len(groups))),
+        embedder.dimensions,
+    )
     question_vectors = np.asarray(
         await embedder.embed([q.text for q in questions]), dtype=np.float32
     )
@@ -225,13 +235,24 @@ async def evaluate(
     bm25 = BM25(texts)
     dense = [rank_articles(row.astype(np.float64), slugs) for row in cosines]
     lexical = [rank_articles(bm25.scores(q.text), slugs) for q in questions]
-    hybrid = []
-    for question, row in zip(questions, handled, strict=True):
+    chunks_only, hybrid = [], []
+    means = 0.5 * (question_vectors + stripped_vectors)
+    for question, row, mean in zip(questions, handled, means, strict=True):
         evidence = index.evidence(question.text)
         fused = [
             hybrid_score(float(c), evidence.get(i, 0.0), LEXICAL_WEIGHT) for i, c in enumerate(row)
         ]
-        hybrid.append(rank_articles(np.asarray(fused), slugs))
+        chunks_only.append(rank_articles(np.asarray(fused), slugs))
+        inside = passages.cosines(mean)
+        mixed = [
+            hybrid_score(
+                mixed_cosine(float(c), *inside.get(i, (float(c), float(c)))),
+                evidence.get(i, 0.0),
+                LEXICAL_WEIGHT,
+            )
+            for i, c in enumerate(row)
+        ]
+        hybrid.append(rank_articles(np.asarray(mixed), slugs))
     rankings: dict[str, list[Ranking]] = {
         "dense": dense,
         "dense, common terms halved": [rank_articles(r.astype(np.float64), slugs) for r in handled],
@@ -242,6 +263,7 @@ async def evaluate(
         rankings[f"weighted {weight:.1f}"] = [
             weighted_fusion(d, b, weight) for d, b in zip(dense, lexical, strict=True)
         ]
+    rankings["hybrid, chunk vectors only"] = chunks_only
     rankings["hybrid"] = hybrid
     top = [ranking[0] for ranking in hybrid]
     answerable = [(q, t) for q, t in zip(questions, top, strict=True) if q.in_scope]

@@ -87,7 +87,12 @@ async def test_reimport_embeds_only_the_changed_chunk(
         (0, 1),
         1,
     )
-    assert len(recorder.texts) == 1 and "3 to 7 business days" in recorder.texts[0]
+    # One call: the changed chunk, then its passages (its heading path, then its paragraphs).
+    assert len(recorder.calls) == 1
+    chunk_text, heading, *paragraphs = recorder.texts
+    assert "3 to 7 business days" in chunk_text and chunk_text.startswith(heading + "\n\n")
+    assert paragraphs and all(p.startswith(heading + ": ") for p in paragraphs)
+    assert sum("3 to 7 business days" in p for p in paragraphs) == 1
     after = {c.ordinal: c for c in await _chunks(kb.db, "refund-policy")}
     for ordinal in (0, 1):  # the same rows, with the vectors from the first import
         assert (after[ordinal].id, after[ordinal].embedded_at) == (
