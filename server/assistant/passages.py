@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,6 +67,7 @@ class PassageIndex:
             blocks.append(matrix)
             rows += len(matrix)
         self._ids = ids
+        self._positions = {chunk_id: row for row, chunk_id in enumerate(ids)}
         self._starts = np.asarray(starts, dtype=np.int64)
         self._sizes = np.diff(np.append(self._starts, rows))
         self._matrix = (
@@ -77,18 +79,44 @@ class PassageIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def cosines(self, query: NDArray[np.float32]) -> dict[int, tuple[float, float]]:
-        """chunk id -> (heading cosine, best paragraph cosine; the heading's when the chunk
-        has no paragraph of its own) for `query`, a unit vector or a mean of unit vectors."""
+    def cosines(self, query: NDArray[np.float32]) -> PassageScores:
+        """The heading and best paragraph cosines of every chunk for `query`, a unit vector
+        or a mean of unit vectors."""
         if not self._ids:
-            return {}
+            empty = np.zeros(0, dtype=np.float32)
+            return PassageScores(self._ids, self._positions, empty, empty)
         scores = self._matrix @ query
         heading = scores[self._starts]
         paragraphs = np.where(self._sizes > 1, _best_after_first(scores, self._starts), heading)
-        return {
-            i: (float(h), float(p))
-            for i, h, p in zip(self._ids, heading.tolist(), paragraphs.tolist(), strict=True)
-        }
+        return PassageScores(self._ids, self._positions, heading, paragraphs)
+
+
+@dataclass(frozen=True, slots=True)
+class PassageScores:
+    """One question's scores; a chunk with no paragraph of its own has its heading's."""
+
+    ids: list[int]  # the chunk of each row
+    positions: dict[int, int]  # chunk id -> row
+    heading: NDArray[np.float32]
+    paragraph: NDArray[np.float32]
+
+    def get(self, chunk_id: int) -> tuple[float, float] | None:
+        """(heading cosine, best paragraph cosine); None for a chunk without passages."""
+        row = self.positions.get(chunk_id)
+        if row is None:
+            return None
+        return float(self.heading[row]), float(self.paragraph[row])
+
+    def best(self, limit: int) -> list[int]:
+        """The chunks whose passages alone score highest."""
+        if not len(self.heading) or limit <= 0:
+            return []
+        mixed = HEADING_WEIGHT * self.heading + PASSAGE_WEIGHT * self.paragraph
+        if len(mixed) > limit:
+            part = np.argpartition(-mixed, limit)[:limit]
+        else:
+            part = np.arange(len(mixed))
+        return [self.ids[int(i)] for i in part[np.argsort(-mixed[part])]]
 
 
 def _best_after_first(

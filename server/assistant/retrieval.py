@@ -143,12 +143,12 @@ class Retriever:
             )
             seen = {m.chunk_id for m in matches}
             extra = [i for i in snapshot.index.best(evidence, LEXICAL_CANDIDATES) if i not in seen]
-            extra += [i for i in _best_passages(inside, PASSAGE_CANDIDATES) if i not in seen]
+            extra += [i for i in inside.best(PASSAGE_CANDIDATES) if i not in seen]
             matches += await search.score_chunks(conn, dims, mean, list(dict.fromkeys(extra)))
         fused = []
         for m in matches:
             cosine = m.score * length
-            heading, paragraph = inside.get(m.chunk_id, (cosine, cosine))
+            heading, paragraph = inside.get(m.chunk_id) or (cosine, cosine)
             score = hybrid_score(
                 mixed_cosine(cosine, heading, paragraph),
                 evidence.get(m.chunk_id, 0.0),
@@ -192,11 +192,6 @@ class Retriever:
                 version, index, passages, threshold, calibration is not None
             )
             return self._snapshot
-
-
-def _best_passages(inside: dict[int, tuple[float, float]], limit: int) -> list[int]:
-    ranked = sorted(inside.items(), key=lambda item: mixed_cosine(0.0, *item[1]), reverse=True)
-    return [chunk_id for chunk_id, _ in ranked[:limit]]
 
 
 def rank(

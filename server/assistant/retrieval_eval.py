@@ -246,7 +246,7 @@ async def evaluate(
         inside = passages.cosines(mean)
         mixed = [
             hybrid_score(
-                mixed_cosine(float(c), *inside.get(i, (float(c), float(c)))),
+                mixed_cosine(float(c), *(inside.get(i) or (float(c), float(c)))),
                 evidence.get(i, 0.0),
                 LEXICAL_WEIGHT,
             )

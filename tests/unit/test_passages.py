@@ -46,15 +46,17 @@ def test_index_gives_heading_and_best_paragraph_cosines() -> None:
     )
     assert len(index) == 2
     scores = index.cosines(np.asarray([0, 1, 0], dtype=np.float32))
-    assert set(scores) == {1, 2}
-    assert scores[1] == (0.0, 1.0)
-    assert scores[2] == (0.0, 0.0)
-    heading, paragraph = index.cosines(np.asarray([1, 0, 0], dtype=np.float32))[1]
+    assert (scores.get(1), scores.get(2), scores.get(3)) == ((0.0, 1.0), (0.0, 0.0), None)
+    assert scores.best(5) == [1, 2] and scores.best(1) == [1]
+    across = index.cosines(np.asarray([1, 0, 0], dtype=np.float32))
+    heading, paragraph = across.get(1) or (0.0, 0.0)
     assert (heading, round(paragraph, 6)) == (1.0, 0.6)  # the heading row is not a paragraph
+    assert across.best(1) == [1]
 
 
 def test_an_empty_index_scores_nothing() -> None:
-    assert PassageIndex([], dimensions=3).cosines(np.ones(3, dtype=np.float32)) == {}
+    scores = PassageIndex([], dimensions=3).cosines(np.ones(3, dtype=np.float32))
+    assert scores.get(1) is None and scores.best(3) == []
 
 
 def test_mixed_cosine_weighs_chunk_heading_and_paragraph() -> None:
