@@ -102,6 +102,31 @@ async def test_reimport_embeds_only_the_changed_chunk(
     assert after[2].id != before[2].id and after[2].content_hash != before[2].content_hash
 
 
+async def test_chunks_stored_without_passage_vectors_are_reembedded(
+    kb: KnowledgeBase, recorder: RecordingEmbedder
+) -> None:
+    first = await actions.upsert_article(kb, ArticleDraft("refund-policy", "Refund policy", REFUND))
+    assert first.embedded == (0, 1, 2)
+    rows = await _chunks(kb.db, "refund-policy")
+    assert all(row.has_passages for row in rows)
+    async with kb.db.acquire() as conn:
+        stored = await conn.fetch(
+            "SELECT length(passage_vectors) AS size FROM kb_chunks ORDER BY ordinal"
+        )
+        # Float32 rows of 384: the heading path plus at least one paragraph per chunk.
+        assert all(r["size"] % (4 * 384) == 0 and r["size"] >= 2 * 4 * 384 for r in stored)
+        assert await store.articles_needing_index(conn, kb.model) == []
+        # As left by a version before sql/0012.
+        await conn.execute("UPDATE kb_chunks SET passage_vectors = NULL")
+        assert await store.articles_needing_index(conn, kb.model) == ["refund-policy"]
+    recorder.calls.clear()
+    again = await actions.upsert_article(kb, ArticleDraft("refund-policy", "Refund policy", REFUND))
+    assert (again.outcome, again.embedded, again.reused) == ("updated", (0, 1, 2), ())
+    assert all(row.has_passages for row in await _chunks(kb.db, "refund-policy"))
+    async with kb.db.acquire() as conn:
+        assert await store.articles_needing_index(conn, kb.model) == []
+
+
 async def test_a_new_title_reembeds_every_chunk_and_tags_alone_reembed_none(
     kb: KnowledgeBase, recorder: RecordingEmbedder
 ) -> None:
