@@ -172,6 +172,9 @@ async def test_evolution_calibrated_from_its_sample_questions(
         assert result.answerable_declined <= 2  # at most 3% of 67
         summary = await _evaluate(_setup(evolution_pool, minilm), "evolution")
         assert summary.calibrated and summary.threshold == pytest.approx(result.threshold)
-        print("calibrated eval:", result.threshold, summary.answerable_declined, summary.none_declined)
+        assert summary.answerable_declined <= 2  # measured 2 of 67 at 0.419
+        # Measured 10 of 13: the near-domain questions that still pass are the answer step's
+        # to decline (no cross-encoder ships in a registry package; docs/retrieval.md).
+        assert summary.none_declined >= 9
     finally:
         await reset(setup)  # type: ignore[arg-type]
