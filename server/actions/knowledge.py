@@ -142,13 +142,15 @@ async def _save(
         if existing and not reembed and _unchanged(kb, existing, draft, old):
             return SaveResult(draft.slug, "unchanged", existing.index_status)
         reuse = {} if reembed else _reusable(old, chunks)
-        vectors, error = await _embed(kb, [c for c in chunks if c.ordinal not in reuse])
+        fresh = [c for c in chunks if c.ordinal not in reuse]
+        vectors, error = await _embed(kb, fresh)
+        passages, error = await _embed_passages(kb, fresh) if not error else ({}, error)
         article_id = existing.id if existing else await store.insert_article(conn, draft)
         if article_id is None:  # created by a writer that does not take the lock
             raise ParleyError(ErrorCode.CONFLICT, "the article was created meanwhile")
         if existing:
             await store.update_article(conn, article_id, draft)
-        new_chunks = [] if error else _new_chunks(chunks, reuse, vectors)
+        new_chunks = [] if error else _new_chunks(chunks, reuse, vectors, passages)
         await store.replace_chunks(conn, article_id, kb.model, new_chunks)
         status = IndexStatus.FAILED if error else IndexStatus.INDEXED
         await store.set_index_status(conn, article_id, status, model=kb.model, error=error)
@@ -202,31 +204,50 @@ def _reusable(old: Sequence[store.StoredChunk], chunks: Sequence[Chunk]) -> dict
 
 async def _embed(
     kb: KnowledgeBase, chunks: Sequence[Chunk]
-) -> tuple[dict[int, _Vectors], str | None]:
-    """Each chunk's vector and its passage vectors (as float32 bytes), by ordinal."""
+) -> tuple[dict[int, list[float]], str | None]:
     if not chunks:
         return {}, None
-    passages = [passage_texts(c) for c in chunks]
-    texts = [c.embedding_text for c in chunks] + [t for group in passages for t in group]
     try:
-        vectors = await kb.embedder.embed(texts)
+        vectors = await kb.embedder.embed([c.embedding_text for c in chunks])
     except Exception as exc:
         # The article is still saved (an admin's edit is never lost) but marked failed, and
         # its old chunks go: answering from text that was just removed would be worse.
         log.exception("embedding %d chunks failed", len(chunks))
         return {}, f"embedding failed: {type(exc).__name__}: {exc}"[:500]
+    if len(vectors) != len(chunks) or any(len(v) != kb.embedder.dimensions for v in vectors):
+        return {}, "embedding failed: the model returned vectors of the wrong shape"
+    return {c.ordinal: v for c, v in zip(chunks, vectors, strict=True)}, None
+
+
+async def _embed_passages(
+    kb: KnowledgeBase, chunks: Sequence[Chunk]
+) -> tuple[dict[int, bytes], str | None]:
+    """Each chunk's passage vectors (heading path, then paragraphs) as float32 rows, by
+    ordinal: a second call after the chunks' own, so batching chunks is not disturbed."""
+    if not chunks:
+        return {}, None
+    groups = [passage_texts(c) for c in chunks]
+    texts = [text for group in groups for text in group]
+    try:
+        vectors = await kb.embedder.embed(texts)
+    except Exception as exc:
+        log.exception("embedding the passages of %d chunks failed", len(chunks))
+        return {}, f"embedding failed: {type(exc).__name__}: {exc}"[:500]
     if len(vectors) != len(texts) or any(len(v) != kb.embedder.dimensions for v in vectors):
         return {}, "embedding failed: the model returned vectors of the wrong shape"
-    found, start = {}, len(chunks)
-    for chunk, vector, group in zip(chunks, vectors[: len(chunks)], passages, strict=True):
+    found, start = {}, 0
+    for chunk, group in zip(chunks, groups, strict=True):
         rows = np.asarray(vectors[start : start + len(group)], dtype="<f4")
-        found[chunk.ordinal] = _Vectors(vector, rows.tobytes())
+        found[chunk.ordinal] = rows.tobytes()
         start += len(group)
     return found, None
 
 
 def _new_chunks(
-    chunks: Sequence[Chunk], reuse: dict[int, int], vectors: dict[int, _Vectors]
+    chunks: Sequence[Chunk],
+    reuse: dict[int, int],
+    vectors: dict[int, list[float]],
+    passages: dict[int, bytes],
 ) -> list[NewChunk]:
     return [
         NewChunk(
@@ -234,16 +255,9 @@ def _new_chunks(
             heading_path=c.heading_path,
             text=c.text,
             content_hash=c.content_hash,
-            embedding=fresh.chunk if fresh else None,
+            embedding=vectors.get(c.ordinal),
             reuse_id=reuse.get(c.ordinal),
-            passage_vectors=fresh.passages if fresh else None,
+            passage_vectors=passages.get(c.ordinal),
         )
         for c in chunks
-        for fresh in [vectors.get(c.ordinal)]
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class _Vectors:
-    chunk: list[float]
-    passages: bytes  # float32 rows (sql/0012)

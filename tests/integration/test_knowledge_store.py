@@ -74,7 +74,8 @@ async def test_reimport_embeds_only_the_changed_chunk(
     before = {c.ordinal: c for c in await _chunks(kb.db, "refund-policy")}
 
     same = await actions.upsert_article(kb, ArticleDraft("refund-policy", "Refund policy", REFUND))
-    assert same.outcome == "unchanged" and len(recorder.calls) == 1
+    # Two calls per embedding save: the chunks, then their passages.
+    assert same.outcome == "unchanged" and len(recorder.calls) == 2
 
     edited = REFUND.replace("within 5 to 10 business days", "within 3 to 7 business days")
     recorder.calls.clear()
@@ -87,8 +88,8 @@ async def test_reimport_embeds_only_the_changed_chunk(
         (0, 1),
         1,
     )
-    # One call: the changed chunk, then its passages (its heading path, then its paragraphs).
-    assert len(recorder.calls) == 1
+    # The changed chunk, then its passages (its heading path, then its paragraphs).
+    assert len(recorder.calls) == 2 and len(recorder.calls[0]) == 1
     chunk_text, heading, *paragraphs = recorder.texts
     assert "3 to 7 business days" in chunk_text and chunk_text.startswith(heading + "\n\n")
     assert paragraphs and all(p.startswith(heading + ": ") for p in paragraphs)
@@ -139,7 +140,7 @@ async def test_a_new_title_reembeds_every_chunk_and_tags_alone_reembed_none(
         kb, ArticleDraft("refund-policy", "Refunds", REFUND.replace("# Refund policy", "# Refunds"))
     )
     assert retitled.embedded == (0, 1, 2)  # the title is part of every chunk's embedded text
-    assert len(recorder.calls) == 2
+    assert len(recorder.calls) == 4  # chunks and passages, twice
 
 
 async def test_create_update_delete_rules(kb: KnowledgeBase) -> None:
