@@ -31,6 +31,15 @@ LEXICAL_WEIGHT = 0.3
 # evaluation sets it declines under 3% of answerable questions (docs/retrieval.md).
 DECLINE_THRESHOLD = 0.33
 SWEEP = (0.25, 0.30, 0.33, 0.35, 0.40, 0.45, 0.50)
+# Other mixes of the chunk's cosine with its passages' (docs/retrieval.md, "Passages"):
+# name -> (chunk, best paragraph, heading path, evidence) weights.
+PASSAGE_MIXES = {
+    "hybrid, chunk vectors only": (1.0, 0.0, 0.0, LEXICAL_WEIGHT),
+    "best paragraph alone": (0.0, 1.0, 0.0, 0.0),
+    "0.5 chunk + 0.5 paragraph": (0.5, 0.5, 0.0, 0.0),
+    "0.5 chunk + 0.5 paragraph + 0.2 evidence": (0.5, 0.5, 0.0, 0.2),
+    "0.4 chunk + 0.4 paragraph + 0.2 heading + 0.2 evidence": (0.4, 0.4, 0.2, 0.2),
+}
 
 Ranking = list[tuple[str, float]]  # (article slug, score), best first
 
@@ -235,24 +244,22 @@ async def evaluate(
     bm25 = BM25(texts)
     dense = [rank_articles(row.astype(np.float64), slugs) for row in cosines]
     lexical = [rank_articles(bm25.scores(q.text), slugs) for q in questions]
-    chunks_only, hybrid = [], []
+    # Every chunk has passages here, so the passage arrays are in chunk order.
     means = 0.5 * (question_vectors + stripped_vectors)
+    mixes: dict[str, list[Ranking]] = {name: [] for name in PASSAGE_MIXES}
+    hybrid = []
     for question, row, mean in zip(questions, handled, means, strict=True):
-        evidence = index.evidence(question.text)
-        fused = [
-            hybrid_score(float(c), evidence.get(i, 0.0), LEXICAL_WEIGHT) for i, c in enumerate(row)
-        ]
-        chunks_only.append(rank_articles(np.asarray(fused), slugs))
+        found = index.evidence(question.text)
+        evidence = np.asarray([found.get(i, 0.0) for i in range(len(row))])
         inside = passages.cosines(mean)
-        mixed = [
-            hybrid_score(
-                mixed_cosine(float(c), *(inside.get(i) or (float(c), float(c)))),
-                evidence.get(i, 0.0),
-                LEXICAL_WEIGHT,
-            )
-            for i, c in enumerate(row)
+        for name, (chunk, paragraph, heading, lexical_weight) in PASSAGE_MIXES.items():
+            score = chunk * row + paragraph * inside.paragraph + heading * inside.heading
+            mixes[name].append(rank_articles(score + lexical_weight * evidence, slugs))
+        fused = [
+            hybrid_score(mixed_cosine(float(c), float(h), float(p)), float(e), LEXICAL_WEIGHT)
+            for c, h, p, e in zip(row, inside.heading, inside.paragraph, evidence, strict=True)
         ]
-        hybrid.append(rank_articles(np.asarray(mixed), slugs))
+        hybrid.append(rank_articles(np.asarray(fused), slugs))
     rankings: dict[str, list[Ranking]] = {
         "dense": dense,
         "dense, common terms halved": [rank_articles(r.astype(np.float64), slugs) for r in handled],
@@ -263,7 +270,7 @@ async def evaluate(
         rankings[f"weighted {weight:.1f}"] = [
             weighted_fusion(d, b, weight) for d, b in zip(dense, lexical, strict=True)
         ]
-    rankings["hybrid, chunk vectors only"] = chunks_only
+    rankings.update(mixes)
     rankings["hybrid"] = hybrid
     top = [ranking[0] for ranking in hybrid]
     answerable = [(q, t) for q, t in zip(questions, top, strict=True) if q.in_scope]
