@@ -73,9 +73,9 @@ async def copy_articles(conn: asyncpg.Connection, copies: int) -> None:
                  FROM originals o, generate_series(1, $1) n
                RETURNING id, slug)
         INSERT INTO kb_chunks (article_id, ordinal, heading_path, text, content_hash,
-                               embedding_model, embedding)
+                               embedding_model, embedding, passage_vectors)
         SELECT copied.id, c.ordinal, c.heading_path, c.text, c.content_hash,
-               c.embedding_model, c.embedding
+               c.embedding_model, c.embedding, c.passage_vectors
           FROM copied
           JOIN originals o ON copied.slug LIKE o.slug || '-copy-%'
                           AND copied.slug ~ ('^' || o.slug || '-copy-[0-9]+$')

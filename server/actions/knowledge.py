@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
+import numpy as np
 
 from ..assistant.chunking import Chunk, ChunkOptions, chunk_article
 from ..assistant.embeddings import Embedder
+from ..assistant.passages import passage_texts
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.knowledge import ArticleDraft, validate_draft
 from ..store import knowledge as store
@@ -137,16 +139,18 @@ async def _save(
         existing = await store.get_article(conn, draft.slug)
         old = await store.chunks_of(conn, existing.id, kb.model) if existing else []
         _check_mode(mode, existing is not None)
-        if existing and not reembed and _unchanged(kb, existing, draft):
+        if existing and not reembed and _unchanged(kb, existing, draft, old):
             return SaveResult(draft.slug, "unchanged", existing.index_status)
         reuse = {} if reembed else _reusable(old, chunks)
-        vectors, error = await _embed(kb, [c for c in chunks if c.ordinal not in reuse])
+        fresh = [c for c in chunks if c.ordinal not in reuse]
+        vectors, error = await _embed(kb, fresh)
+        passages, error = await _embed_passages(kb, fresh) if not error else ({}, error)
         article_id = existing.id if existing else await store.insert_article(conn, draft)
         if article_id is None:  # created by a writer that does not take the lock
             raise ParleyError(ErrorCode.CONFLICT, "the article was created meanwhile")
         if existing:
             await store.update_article(conn, article_id, draft)
-        new_chunks = [] if error else _new_chunks(chunks, reuse, vectors)
+        new_chunks = [] if error else _new_chunks(chunks, reuse, vectors, passages)
         await store.replace_chunks(conn, article_id, kb.model, new_chunks)
         status = IndexStatus.FAILED if error else IndexStatus.INDEXED
         await store.set_index_status(conn, article_id, status, model=kb.model, error=error)
@@ -168,9 +172,15 @@ def _check_mode(mode: str, exists: bool) -> None:
         raise not_found("article")
 
 
-def _unchanged(kb: KnowledgeBase, existing: store.StoredArticle, draft: ArticleDraft) -> bool:
+def _unchanged(
+    kb: KnowledgeBase,
+    existing: store.StoredArticle,
+    draft: ArticleDraft,
+    old: Sequence[store.StoredChunk],
+) -> bool:
     return (
-        existing.content_hash == draft.content_hash
+        all(row.has_passages for row in old)
+        and existing.content_hash == draft.content_hash
         and existing.source_url == draft.source_url
         and tuple(existing.tags) == draft.tags
         and existing.index_status == IndexStatus.INDEXED
@@ -182,7 +192,8 @@ def _reusable(old: Sequence[store.StoredChunk], chunks: Sequence[Chunk]) -> dict
     """New chunk ordinal -> id of an old row with the same content hash (each used once)."""
     by_hash: dict[str, list[int]] = defaultdict(list)
     for row in old:
-        by_hash[row.content_hash].append(row.id)
+        if row.has_passages:  # older rows are re-embedded to get them (sql/0012)
+            by_hash[row.content_hash].append(row.id)
     reuse = {}
     for chunk in chunks:
         ids = by_hash.get(chunk.content_hash)
@@ -208,8 +219,35 @@ async def _embed(
     return {c.ordinal: v for c, v in zip(chunks, vectors, strict=True)}, None
 
 
+async def _embed_passages(
+    kb: KnowledgeBase, chunks: Sequence[Chunk]
+) -> tuple[dict[int, bytes], str | None]:
+    """Each chunk's passage vectors (heading path, then paragraphs) as float32 rows, by
+    ordinal: a second call after the chunks' own, so batching chunks is not disturbed."""
+    if not chunks:
+        return {}, None
+    groups = [passage_texts(c) for c in chunks]
+    texts = [text for group in groups for text in group]
+    try:
+        vectors = await kb.embedder.embed(texts)
+    except Exception as exc:
+        log.exception("embedding the passages of %d chunks failed", len(chunks))
+        return {}, f"embedding failed: {type(exc).__name__}: {exc}"[:500]
+    if len(vectors) != len(texts) or any(len(v) != kb.embedder.dimensions for v in vectors):
+        return {}, "embedding failed: the model returned vectors of the wrong shape"
+    found, start = {}, 0
+    for chunk, group in zip(chunks, groups, strict=True):
+        rows = np.asarray(vectors[start : start + len(group)], dtype="<f4")
+        found[chunk.ordinal] = rows.tobytes()
+        start += len(group)
+    return found, None
+
+
 def _new_chunks(
-    chunks: Sequence[Chunk], reuse: dict[int, int], vectors: dict[int, list[float]]
+    chunks: Sequence[Chunk],
+    reuse: dict[int, int],
+    vectors: dict[int, list[float]],
+    passages: dict[int, bytes],
 ) -> list[NewChunk]:
     return [
         NewChunk(
@@ -219,6 +257,7 @@ def _new_chunks(
             content_hash=c.content_hash,
             embedding=vectors.get(c.ordinal),
             reuse_id=reuse.get(c.ordinal),
+            passage_vectors=passages.get(c.ordinal),
         )
         for c in chunks
     ]

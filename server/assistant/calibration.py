@@ -69,9 +69,11 @@ def choose_threshold(answerable: Sequence[float], out_of_scope: Sequence[float])
     allowed = math.floor(MAX_ANSWERABLE_DECLINED * len(ranked))
     ceiling = ranked[allowed] if ranked else 0.0  # scores below the threshold are declined
     highest_off = max(out_of_scope, default=0.0)
+    # Rounded down: rounding up could put the threshold above the score it must let through.
+    floor = math.floor(ceiling * 1000) / 1000
     if highest_off < ceiling:
-        return round((highest_off + ceiling) / 2, 3)
-    return round(ceiling, 3)
+        return min(round((highest_off + ceiling) / 2, 3), floor)
+    return floor
 
 
 def heading_questions(titles: Sequence[str], headings: Sequence[str]) -> list[str]:

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from server.assistant.chunking import Chunk, ChunkOptions, chunk_article, first_heading_title
 from server.assistant.embeddings import Embedder, LocalMiniLM
 from server.assistant.lexical import IndexedChunk, LexicalIndex, hybrid_score, tokenize
+from server.assistant.passages import PassageIndex, mixed_cosine, passage_texts
 
 DEMO_KB = Path(__file__).with_name("kb_demo")
 NONE_LABEL = "NONE"
@@ -30,6 +31,15 @@ LEXICAL_WEIGHT = 0.3
 # evaluation sets it declines under 3% of answerable questions (docs/retrieval.md).
 DECLINE_THRESHOLD = 0.33
 SWEEP = (0.25, 0.30, 0.33, 0.35, 0.40, 0.45, 0.50)
+# Other mixes of the chunk's cosine with its passages' (docs/retrieval.md, "Passages"):
+# name -> (chunk, best paragraph, heading path, evidence) weights.
+PASSAGE_MIXES = {
+    "hybrid, chunk vectors only": (1.0, 0.0, 0.0, LEXICAL_WEIGHT),
+    "best paragraph alone": (0.0, 1.0, 0.0, 0.0),
+    "0.5 chunk + 0.5 paragraph": (0.5, 0.5, 0.0, 0.0),
+    "0.5 chunk + 0.5 paragraph + 0.2 evidence": (0.5, 0.5, 0.0, 0.2),
+    "0.4 chunk + 0.4 paragraph + 0.2 heading + 0.2 evidence": (0.4, 0.4, 0.2, 0.2),
+}
 
 Ranking = list[tuple[str, float]]  # (article slug, score), best first
 
@@ -213,6 +223,15 @@ async def evaluate(
         IndexedChunk(i, slug, text) for i, (slug, text) in enumerate(zip(slugs, texts, strict=True))
     )
     chunk_vectors = np.asarray(await embedder.embed(texts), dtype=np.float32)
+    groups = [passage_texts(chunk) for _, chunk in chunks]
+    passage_vectors = np.asarray(
+        await embedder.embed([t for group in groups for t in group]), dtype="<f4"
+    )
+    bounds = np.cumsum([0, *(len(g) for g in groups)])
+    passages = PassageIndex(
+        ((i, passage_vectors[bounds[i] : bounds[i + 1]].tobytes()) for i in range(len(groups))),
+        embedder.dimensions,
+    )
     question_vectors = np.asarray(
         await embedder.embed([q.text for q in questions]), dtype=np.float32
     )
@@ -225,11 +244,20 @@ async def evaluate(
     bm25 = BM25(texts)
     dense = [rank_articles(row.astype(np.float64), slugs) for row in cosines]
     lexical = [rank_articles(bm25.scores(q.text), slugs) for q in questions]
+    # Every chunk has passages here, so the passage arrays are in chunk order.
+    means = 0.5 * (question_vectors + stripped_vectors)
+    mixes: dict[str, list[Ranking]] = {name: [] for name in PASSAGE_MIXES}
     hybrid = []
-    for question, row in zip(questions, handled, strict=True):
-        evidence = index.evidence(question.text)
+    for question, row, mean in zip(questions, handled, means, strict=True):
+        found = index.evidence(question.text)
+        evidence = np.asarray([found.get(i, 0.0) for i in range(len(row))])
+        inside = passages.cosines(mean)
+        for name, (chunk, paragraph, heading, lexical_weight) in PASSAGE_MIXES.items():
+            score = chunk * row + paragraph * inside.paragraph + heading * inside.heading
+            mixes[name].append(rank_articles(score + lexical_weight * evidence, slugs))
         fused = [
-            hybrid_score(float(c), evidence.get(i, 0.0), LEXICAL_WEIGHT) for i, c in enumerate(row)
+            hybrid_score(mixed_cosine(float(c), float(h), float(p)), float(e), LEXICAL_WEIGHT)
+            for c, h, p, e in zip(row, inside.heading, inside.paragraph, evidence, strict=True)
         ]
         hybrid.append(rank_articles(np.asarray(fused), slugs))
     rankings: dict[str, list[Ranking]] = {
@@ -242,6 +270,7 @@ async def evaluate(
         rankings[f"weighted {weight:.1f}"] = [
             weighted_fusion(d, b, weight) for d, b in zip(dense, lexical, strict=True)
         ]
+    rankings.update(mixes)
     rankings["hybrid"] = hybrid
     top = [ranking[0] for ranking in hybrid]
     answerable = [(q, t) for q, t in zip(questions, top, strict=True) if q.in_scope]

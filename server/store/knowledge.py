@@ -73,6 +73,7 @@ class StoredChunk(msgspec.Struct, frozen=True):
     content_hash: str
     embedding_model: str
     embedded_at: datetime
+    has_passages: bool  # its passage vectors were stored (sql/0012)
 
 
 class ChunkMatch(msgspec.Struct, frozen=True):
@@ -97,6 +98,8 @@ class NewChunk:
     content_hash: str
     embedding: Vector | None = None
     reuse_id: int | None = None
+    # The passage vectors (passages.passage_texts) as float32 rows; stored with `embedding`.
+    passage_vectors: bytes | None = None
 
 
 def check_model_name(model: str) -> str:
@@ -247,7 +250,8 @@ async def chunks_of(
 ) -> list[StoredChunk]:
     rows = await conn.fetch(
         """
-        SELECT id, ordinal, heading_path, text, content_hash, embedding_model, embedded_at
+        SELECT id, ordinal, heading_path, text, content_hash, embedding_model, embedded_at,
+               passage_vectors IS NOT NULL AS has_passages
           FROM kb_chunks
          WHERE article_id = $1 AND ($2::text IS NULL OR embedding_model = $2)
          ORDER BY embedding_model, ordinal
@@ -281,8 +285,8 @@ async def replace_chunks(
         await conn.executemany(
             """
             INSERT INTO kb_chunks (article_id, ordinal, heading_path, text, content_hash,
-                                   embedding_model, embedding)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::text::vector)
+                                   embedding_model, embedding, passage_vectors)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::text::vector, $8)
             """,
             [
                 (
@@ -293,6 +297,7 @@ async def replace_chunks(
                     c.content_hash,
                     model,
                     vector_literal(c.embedding or ()),
+                    c.passage_vectors,
                 )
                 for c in fresh
             ],
@@ -325,11 +330,14 @@ async def nearest_chunks(
 
 
 async def articles_needing_index(conn: asyncpg.Connection, model: str) -> list[str]:
-    """Slugs whose chunks are missing, failed or made by another model."""
+    """Slugs whose chunks are missing, failed, made by another model or without passage
+    vectors (embedded before sql/0012)."""
     rows = await conn.fetch(
         """
-        SELECT slug FROM kb_articles
+        SELECT slug FROM kb_articles a
          WHERE index_status <> 'indexed' OR embedding_model IS DISTINCT FROM $1
+            OR EXISTS (SELECT 1 FROM kb_chunks c
+                        WHERE c.article_id = a.id AND c.passage_vectors IS NULL)
          ORDER BY slug
         """,
         model,

@@ -17,6 +17,7 @@ class SearchableChunk(msgspec.Struct, frozen=True):
     title: str
     heading_path: list[str]
     text: str
+    passage_vectors: bytes | None  # float32 rows (sql/0012)
 
 
 def calibration_key(model: str) -> str:
@@ -45,7 +46,7 @@ async def version(conn: asyncpg.Connection, model: str) -> tuple[Any, ...]:
 async def searchable_chunks(conn: asyncpg.Connection, model: str) -> list[SearchableChunk]:
     rows = await conn.fetch(
         """
-        SELECT c.id AS chunk_id, a.slug, a.title, c.heading_path, c.text
+        SELECT c.id AS chunk_id, a.slug, a.title, c.heading_path, c.text, c.passage_vectors
           FROM kb_chunks c JOIN kb_articles a ON a.id = c.article_id
          WHERE c.embedding_model = $1
          ORDER BY c.id

@@ -74,7 +74,8 @@ async def test_reimport_embeds_only_the_changed_chunk(
     before = {c.ordinal: c for c in await _chunks(kb.db, "refund-policy")}
 
     same = await actions.upsert_article(kb, ArticleDraft("refund-policy", "Refund policy", REFUND))
-    assert same.outcome == "unchanged" and len(recorder.calls) == 1
+    # Two calls per embedding save: the chunks, then their passages.
+    assert same.outcome == "unchanged" and len(recorder.calls) == 2
 
     edited = REFUND.replace("within 5 to 10 business days", "within 3 to 7 business days")
     recorder.calls.clear()
@@ -87,7 +88,12 @@ async def test_reimport_embeds_only_the_changed_chunk(
         (0, 1),
         1,
     )
-    assert len(recorder.texts) == 1 and "3 to 7 business days" in recorder.texts[0]
+    # The changed chunk, then its passages (its heading path, then its paragraphs).
+    assert len(recorder.calls) == 2 and len(recorder.calls[0]) == 1
+    chunk_text, heading, *paragraphs = recorder.texts
+    assert "3 to 7 business days" in chunk_text and chunk_text.startswith(heading + "\n\n")
+    assert paragraphs and all(p.startswith(heading + ": ") for p in paragraphs)
+    assert sum("3 to 7 business days" in p for p in paragraphs) == 1
     after = {c.ordinal: c for c in await _chunks(kb.db, "refund-policy")}
     for ordinal in (0, 1):  # the same rows, with the vectors from the first import
         assert (after[ordinal].id, after[ordinal].embedded_at) == (
@@ -95,6 +101,31 @@ async def test_reimport_embeds_only_the_changed_chunk(
             before[ordinal].embedded_at,
         )
     assert after[2].id != before[2].id and after[2].content_hash != before[2].content_hash
+
+
+async def test_chunks_stored_without_passage_vectors_are_reembedded(
+    kb: KnowledgeBase, recorder: RecordingEmbedder
+) -> None:
+    first = await actions.upsert_article(kb, ArticleDraft("refund-policy", "Refund policy", REFUND))
+    assert first.embedded == (0, 1, 2)
+    rows = await _chunks(kb.db, "refund-policy")
+    assert all(row.has_passages for row in rows)
+    async with kb.db.acquire() as conn:
+        stored = await conn.fetch(
+            "SELECT length(passage_vectors) AS size FROM kb_chunks ORDER BY ordinal"
+        )
+        # Float32 rows of 384: the heading path plus at least one paragraph per chunk.
+        assert all(r["size"] % (4 * 384) == 0 and r["size"] >= 2 * 4 * 384 for r in stored)
+        assert await store.articles_needing_index(conn, kb.model) == []
+        # As left by a version before sql/0012.
+        await conn.execute("UPDATE kb_chunks SET passage_vectors = NULL")
+        assert await store.articles_needing_index(conn, kb.model) == ["refund-policy"]
+    recorder.calls.clear()
+    again = await actions.upsert_article(kb, ArticleDraft("refund-policy", "Refund policy", REFUND))
+    assert (again.outcome, again.embedded, again.reused) == ("updated", (0, 1, 2), ())
+    assert all(row.has_passages for row in await _chunks(kb.db, "refund-policy"))
+    async with kb.db.acquire() as conn:
+        assert await store.articles_needing_index(conn, kb.model) == []
 
 
 async def test_a_new_title_reembeds_every_chunk_and_tags_alone_reembed_none(
@@ -109,7 +140,7 @@ async def test_a_new_title_reembeds_every_chunk_and_tags_alone_reembed_none(
         kb, ArticleDraft("refund-policy", "Refunds", REFUND.replace("# Refund policy", "# Refunds"))
     )
     assert retitled.embedded == (0, 1, 2)  # the title is part of every chunk's embedded text
-    assert len(recorder.calls) == 2
+    assert len(recorder.calls) == 4  # chunks and passages, twice
 
 
 async def test_create_update_delete_rules(kb: KnowledgeBase) -> None:

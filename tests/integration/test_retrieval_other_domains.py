@@ -70,6 +70,16 @@ async def sqlite_pool(
     await pool.close()
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def evolution_pool(
+    embedded_postgres: EmbeddedPostgres, minilm: LocalMiniLM
+) -> AsyncIterator[asyncpg.Pool]:
+    dsn = await _imported(embedded_postgres, minilm, "evolution")
+    pool = await create_pool(dsn, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
 def _setup(pool: asyncpg.Pool, minilm: LocalMiniLM) -> KnowledgeSetup:
     return KnowledgeSetup(KnowledgeBase(pool, minilm), Retriever(pool, minilm))
 
@@ -96,9 +106,9 @@ async def test_tmux_manual_with_the_default_threshold(
 ) -> None:
     summary = await _evaluate(_setup(tmux_pool, minilm), "tmux")
     assert (summary.answerable, summary.out_of_scope) == (56, 13)
-    assert summary.recall_at_1 >= 0.33  # measured 0.357: see docs/retrieval.md, a hard set
-    assert summary.recall_at_3 >= 0.68  # measured 0.732
-    assert summary.answerable_declined <= 3  # measured 3 of 56
+    assert summary.recall_at_1 >= 0.44  # measured 0.464 (0.357 before passages): a hard set
+    assert summary.recall_at_3 >= 0.73  # measured 0.750
+    assert summary.answerable_declined <= 1  # measured 0 of 56
     assert summary.none_declined >= 10  # measured 11 of 13, near-domain included
 
 
@@ -134,5 +144,37 @@ async def test_calibration_from_headings_without_sample_questions(
         summary = await _evaluate(setup, "tmux")
         assert summary.calibrated and summary.threshold == pytest.approx(result.threshold)
         assert summary.answerable_declined <= 4
+    finally:
+        await reset(setup)  # type: ignore[arg-type]
+
+
+async def test_evolution_help_center_with_the_default_threshold(
+    evolution_pool: asyncpg.Pool, minilm: LocalMiniLM
+) -> None:
+    summary = await _evaluate(_setup(evolution_pool, minilm), "evolution")
+    assert (summary.answerable, summary.out_of_scope) == (67, 13)
+    assert summary.threshold == DECLINE_THRESHOLD and not summary.calibrated
+    # A realistic help center: the targets are 0.85 and 0.95 (docs/retrieval.md, "Passages").
+    assert summary.recall_at_1 >= 0.85  # measured 0.866 (58 of 67; 0.791 before passages)
+    assert summary.recall_at_3 >= 0.91  # measured 0.925 (62 of 67)
+    assert summary.answerable_declined == 0  # measured 0
+    assert summary.none_declined >= 6  # measured 7 of 13
+
+
+async def test_evolution_calibrated_from_its_sample_questions(
+    evolution_pool: asyncpg.Pool, minilm: LocalMiniLM
+) -> None:
+    setup = _setup(evolution_pool, minilm)
+    sample = parse_eval_file(DATA / "evolution" / "eval.tsv")
+    try:
+        result = await calibrate(setup, sample)  # type: ignore[arg-type]
+        assert result.method == "sample" and result.answerable == 67
+        assert result.answerable_declined <= 2  # at most 3% of 67
+        summary = await _evaluate(_setup(evolution_pool, minilm), "evolution")
+        assert summary.calibrated and summary.threshold == pytest.approx(result.threshold)
+        assert summary.answerable_declined <= 2  # measured 2 of 67 at 0.419
+        # Measured 10 of 13: the near-domain questions that still pass are the answer step's
+        # to decline (no cross-encoder ships in a registry package; docs/retrieval.md).
+        assert summary.none_declined >= 9
     finally:
         await reset(setup)  # type: ignore[arg-type]
