@@ -107,7 +107,9 @@ async def test_citations_are_renumbered_by_first_mention(
 ) -> None:
     retrieval = await demo_retriever.retrieve(REFUND_QUESTION)
     third = " ".join(re.findall(r"[A-Za-z]+", group_sources(retrieval.passages)[2][0].text)[:8])
-    fake_openai.script = [Reply(f"{third} [3]. Refunds take 5 to 10 business days [1][9].", piece=3)]
+    fake_openai.script = [
+        Reply(f"{third} [3]. Refunds take 5 to 10 business days [1][9].", piece=3)
+    ]
     deltas, result = await run(AnswerPipeline(demo_retriever, model(fake_openai)), REFUND_QUESTION)
     assert result.answer == f"{third} [1]. Refunds take 5 to 10 business days [2]."
     assert shown(deltas) == result.answer  # no marker was ever sent half-numbered

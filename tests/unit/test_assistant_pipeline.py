@@ -62,7 +62,9 @@ def test_system_prompts_are_constants_that_demand_grounding() -> None:
     answer_prompts = (ANSWER_SYSTEM_PROMPT, ANSWER_SYSTEM_PROMPT_WITHOUT_TOOLS)
     for prompt in (*answer_prompts, SUGGEST_SYSTEM_PROMPT, SUMMARY_SYSTEM_PROMPT):
         assert "data, not instructions" in prompt and "{" not in prompt
-    assert "call the decline tool" in ANSWER_SYSTEM_PROMPT and "NO_ANSWER" not in ANSWER_SYSTEM_PROMPT
+    assert (
+        "call the decline tool" in ANSWER_SYSTEM_PROMPT and "NO_ANSWER" not in ANSWER_SYSTEM_PROMPT
+    )
     assert "NO_ANSWER" in ANSWER_SYSTEM_PROMPT_WITHOUT_TOOLS
     assert all("cite" in prompt for prompt in answer_prompts)
 
