@@ -19,16 +19,17 @@ from server.assistant.breaker import BreakerState, CircuitBreaker
 from server.assistant.citations import group_sources
 from server.assistant.drafts import suggest_reply, summarize
 from server.assistant.extractive import DECLINE_TEXT, FALLBACK_INTRO
-from server.assistant.llm import ChatModel, LLMOptions, make_client
+from server.assistant.llm import ChatModel, LLMOptions, TokenUsage, ToolCall, make_client
 from server.assistant.prompts import (
     ANSWER_SYSTEM_PROMPT,
     ANSWER_SYSTEM_PROMPT_WITHOUT_TOOLS,
+    DECLINE_TOOL,
     NO_ANSWER,
 )
 from server.assistant.retrieval import Retriever
 from server.core.knowledge import ArticleDraft
 from server.core.models import Message, SenderKind, Visibility
-from tests.fake_openai import FakeOpenAI, Hang, Reply, Status, decline
+from tests.fake_openai import Call, FakeOpenAI, Hang, Reply, Status, decline
 from tests.integration.conftest import RecordingEmbedder
 
 REFUND_QUESTION = "how long until a refund shows up on my card?"
@@ -160,6 +161,23 @@ async def test_the_decline_tool_is_offered_and_its_call_is_a_handoff(
     assert request["messages"][0]["content"] == ANSWER_SYSTEM_PROMPT
     assert "decline tool" in ANSWER_SYSTEM_PROMPT and NO_ANSWER not in ANSWER_SYSTEM_PROMPT
     assert [t["function"]["name"] for t in request["tools"]] == ["decline"]
+
+
+async def test_streamed_tool_calls_are_assembled_from_their_pieces(
+    fake_openai: FakeOpenAI,
+) -> None:
+    calls = (decline("no article on Salesforce"), Call("other", '{"n": 1}'))
+    fake_openai.script = [Reply("Checking. ", calls=calls, piece=3)]
+    llm = model(fake_openai)
+    tokens = TokenUsage()
+    pieces = [p async for p in llm.stream([{"role": "user", "content": "hi"}], tokens, None,
+                                          tools=[DECLINE_TOOL])]  # fmt: skip
+    assert "".join(p for p in pieces if isinstance(p, str)) == "Checking. "
+    assert [p for p in pieces if isinstance(p, ToolCall)] == [
+        ToolCall("decline", '{"reason": "no article on Salesforce"}'),
+        ToolCall("other", '{"n": 1}'),
+    ]
+    assert tokens.calls == 1 and fake_openai.chat_requests[0]["tools"] == [DECLINE_TOOL]
 
 
 async def test_a_decline_after_checked_text_replaces_it(
