@@ -2,10 +2,13 @@
 (hybrid) and through the previous dense-only query as the baseline. Embedded PostgreSQL and
 the local MiniLM model.
 
-    python bench/retrieval.py [--articles 1000] [--rounds 1] [--copies 0]
+    python bench/retrieval.py [--articles 1000] [--rounds 1] [--copies 0] [--baseline 0]
 
-The articles are the three evaluation knowledge bases (demo, tmux, SQLite FAQ) plus articles
-recombined from their paragraphs up to N; the questions are the three evaluation sets.
+The articles are the four evaluation knowledge bases (demo, tmux, SQLite FAQ, Evolution) plus
+articles recombined from their paragraphs up to N; the questions are the four evaluation sets.
+With --baseline B, B of the articles (a fixed random sample) are first imported twice, each
+time into a fresh database: one at a time, each embedding its own chunks (the import before
+embed_ahead), and with import_files, --baseline-rounds times, alternating which goes first.
 With --copies K, every imported article is then copied K times in SQL, vectors included (no
 embedding): retrieval latency at (K + 1) x N articles without paying for their import.
 Prints one JSON document; docs/retrieval.md records the numbers.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
@@ -27,8 +31,13 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server.actions.knowledge import KnowledgeBase
-from server.actions.knowledge_import import import_files, read_sources
+from server.actions.knowledge import KnowledgeBase, upsert_article
+from server.actions.knowledge_import import (
+    SourceFile,
+    draft_from_file,
+    import_files,
+    read_sources,
+)
 from server.assistant.embeddings import LocalMiniLM
 from server.assistant.retrieval import Retriever
 from server.assistant.retrieval_eval import DEMO_KB, load_questions
@@ -39,7 +48,7 @@ from server.store.db import create_pool
 from server.store.migrations import migrate_dsn
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "retrieval"
-SETS = (DEMO_KB, DATA / "tmux", DATA / "sqlite_faq")
+SETS = (DEMO_KB, DATA / "tmux", DATA / "sqlite_faq", DATA / "evolution")
 
 
 def write_articles(folder: Path, count: int) -> None:
@@ -85,6 +94,33 @@ async def copy_articles(conn: asyncpg.Connection, copies: int) -> None:
     )
 
 
+async def import_both_ways(
+    postgres: EmbeddedPostgres, model: LocalMiniLM, sources: list[SourceFile], rounds: int
+) -> dict[str, list[float]]:
+    """Seconds per article for the same articles, each time into a fresh database: saved and
+    embedded one at a time (the import before embed_ahead), and by import_files, alternating
+    which goes first so that a change of machine load hits both."""
+    seconds: dict[str, list[float]] = {"one_at_a_time": [], "import_files": []}
+    for number in range(rounds):
+        ways = list(seconds) if number % 2 == 0 else list(reversed(seconds))
+        for way in ways:
+            dsn = postgres.create_database(f"parley_bench_import_{way}_{number}")
+            await migrate_dsn(dsn)
+            pool = await create_pool(dsn, min_size=1, max_size=2)
+            try:
+                kb = KnowledgeBase(pool, model)
+                started = time.perf_counter()
+                if way == "one_at_a_time":
+                    for source in sources:
+                        await upsert_article(kb, draft_from_file(source.name, source.data))
+                else:
+                    await import_files(kb, sources)
+                seconds[way].append(round((time.perf_counter() - started) / len(sources), 3))
+            finally:
+                await pool.close()
+    return seconds
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -103,11 +139,17 @@ async def run(
         folder.mkdir()
         write_articles(folder, args.articles)
         sources, errors = read_sources([folder])
+        load_before = os.getloadavg()[0]
+        baseline = None
+        if args.baseline:
+            sample = random.Random(14).sample(sources, min(args.baseline, len(sources)))
+            baseline = await import_both_ways(postgres, model, sample, args.baseline_rounds)
         started = time.perf_counter()
         items = await import_files(
             KnowledgeBase(pool, model), sources, ProgressPrinter("importing")
         )
         import_seconds = time.perf_counter() - started
+        load_after = os.getloadavg()[0]
         problems = [i for i in items if i.outcome not in ("created", "updated")]
         if args.copies:
             async with pool.acquire() as conn:
@@ -135,6 +177,9 @@ async def run(
             "chunks": chunks,
             "import_problems": len(problems) + len(errors),
             "import_seconds": round(import_seconds, 1),
+            "import_seconds_per_article": round(import_seconds / max(len(items), 1), 3),
+            "baseline_seconds_per_article": baseline,
+            "load_average_1min": [round(load_before, 1), round(load_after, 1)],
             "questions": len(hybrid),
             "hybrid_ms": {
                 "p50": round(statistics.median(hybrid), 1),
@@ -157,6 +202,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--copies", type=int, default=0, help="SQL copies of each article")
+    parser.add_argument("--baseline", type=int, default=0, help="articles imported both ways")
+    parser.add_argument("--baseline-rounds", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
         postgres = EmbeddedPostgres(Path(tmp) / "postgres", durable=False)

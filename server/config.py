@@ -126,6 +126,9 @@ class Settings:
     assistant_max_tokens: int = 500
     assistant_breaker_failures: int = 5
     assistant_breaker_cooldown_seconds: float = 30.0
+    # Offer the model a `decline` tool; false for servers without function calling, which
+    # then decline with the NO_ANSWER token (docs/assistant.md, "Declining").
+    assistant_decline_tool: bool = True
     # Decline below this top-chunk cosine; measured for the local MiniLM (docs/retrieval.md).
     assistant_threshold: float = 0.33  # retrieval_eval.DECLINE_THRESHOLD
     embedder: str = "local"  # local | openai
@@ -292,6 +295,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_ASSISTANT_MAX_TOKENS": "assistant_max_tokens",
     "PARLEY_ASSISTANT_BREAKER_FAILURES": "assistant_breaker_failures",
     "PARLEY_ASSISTANT_BREAKER_COOLDOWN": "assistant_breaker_cooldown_seconds",
+    "PARLEY_ASSISTANT_DECLINE_TOOL": "assistant_decline_tool",
     "PARLEY_ASSISTANT_THRESHOLD": "assistant_threshold",
     "PARLEY_EMBEDDER": "embedder",
     "PARLEY_EMBEDDING_MODEL": "embedding_model",

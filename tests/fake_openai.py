@@ -1,8 +1,9 @@
 """A real local HTTP server speaking the OpenAI protocol, scripted per test.
 
 `/v1/chat/completions` streams Server-Sent Events exactly like the API (complete chunk
-objects, usage in the final chunk, `data: [DONE]`), or misbehaves on purpose: HTTP errors,
-hangs, stalls, malformed events and dropped connections. `/v1/embeddings` returns
+objects, usage in the final chunk, `data: [DONE]`), tool calls included (`delta.tool_calls`
+pieces, then `finish_reason: "tool_calls"`), or misbehaves on purpose: HTTP errors, hangs,
+stalls, malformed events and dropped connections. `/v1/embeddings` returns
 deterministic bag-of-words vectors, base64-encoded when asked (the SDK's default).
 """
 
@@ -25,12 +26,27 @@ from aiohttp import web
 from tests.support import free_port
 
 
+@dataclass(frozen=True)
+class Call:
+    """A tool call the fake model makes after its text: `name(arguments)`."""
+
+    name: str
+    arguments: str = "{}"
+
+
+def decline(reason: str = "the passages do not answer it") -> Call:
+    return Call("decline", json.dumps({"reason": reason}))
+
+
 @dataclass
 class Reply:
-    """Stream `text` in pieces of `piece` characters. With `fail_after` pieces sent, the
-    stream then misbehaves as `failure` says: disconnect, stall, malformed or eof."""
+    """Stream `text` in pieces of `piece` characters, then the `calls` (each as a first piece
+    with its id and name, then its arguments in pieces of `piece` characters). With
+    `fail_after` pieces sent, the stream then misbehaves as `failure` says: disconnect,
+    stall, malformed or eof."""
 
     text: str | Callable[[dict[str, Any]], str]
+    calls: tuple[Call, ...] = ()
     piece: int = 12
     fail_after: int | None = None
     failure: str = "disconnect"
@@ -113,14 +129,13 @@ class FakeOpenAI:
 
         await response.write(event([{"index": 0, "delta": {"role": "assistant", "content": ""},
                                      "finish_reason": None}]))  # fmt: skip
-        pieces = [text[i : i + behaviour.piece] for i in range(0, len(text), behaviour.piece)]
-        for number, piece in enumerate(pieces):
+        for number, delta in enumerate(_deltas(text, behaviour)):
             if behaviour.fail_after is not None and number == behaviour.fail_after:
                 return await self._misbehave(request, response, behaviour.failure)
-            delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
-            await response.write(event([delta]))
+            await response.write(event([{"index": 0, "delta": delta, "finish_reason": None}]))
             await asyncio.sleep(behaviour.piece_delay)
-        await response.write(event([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+        finish = "tool_calls" if behaviour.calls else "stop"
+        await response.write(event([{"index": 0, "delta": {}, "finish_reason": finish}]))
         prompt_tokens = sum(len(m["content"].split()) for m in body["messages"])
         completion_tokens = len(text.split())
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
@@ -164,6 +179,22 @@ class FakeOpenAI:
         tokens = sum(len(t.split()) for t in texts)
         return web.json_response({"object": "list", "data": data, "model": body["model"],
                                   "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})  # fmt: skip
+
+
+def _deltas(text: str, behaviour: Reply) -> list[dict[str, Any]]:
+    """The `delta` objects of a streamed reply: its text in pieces, then each tool call."""
+    size = behaviour.piece
+    deltas: list[dict[str, Any]] = [
+        {"content": text[i : i + size]} for i in range(0, len(text), size)
+    ]
+    for index, call in enumerate(behaviour.calls):
+        opening = {"index": index, "id": f"call_fake{index}", "type": "function",
+                   "function": {"name": call.name, "arguments": ""}}  # fmt: skip
+        deltas.append({"tool_calls": [opening]})
+        for i in range(0, len(call.arguments), size):
+            piece = {"index": index, "function": {"arguments": call.arguments[i : i + size]}}
+            deltas.append({"tool_calls": [piece]})
+    return deltas
 
 
 def bag_of_words_vector(text: str, dimensions: int) -> list[float]:

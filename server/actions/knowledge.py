@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
 import numpy as np
 
 from ..assistant.chunking import Chunk, ChunkOptions, chunk_article
-from ..assistant.embeddings import Embedder
+from ..assistant.embeddings import Embedder, Vector
 from ..assistant.passages import passage_texts
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.knowledge import ArticleDraft, validate_draft
@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 # Advisory-lock namespace for saves of one article; the second key is the slug's hash.
 _SAVE_LOCK = 0x5041524F
+# Imports embed the new chunks of several articles in one call (embed_ahead): one trip to
+# the model's thread instead of one per article, and chunks of similar length from many
+# articles batched together, so less padding (docs/retrieval.md, "Speed").
+EMBED_AHEAD_CHUNKS = 64
 
 
 @dataclass(slots=True)
@@ -79,10 +83,39 @@ async def update_article(kb: KnowledgeBase, draft: ArticleDraft) -> SaveResult:
 
 
 async def upsert_article(
-    kb: KnowledgeBase, draft: ArticleDraft, *, reembed: bool = False
+    kb: KnowledgeBase,
+    draft: ArticleDraft,
+    *,
+    reembed: bool = False,
+    vectors: Mapping[str, Vector] | None = None,
 ) -> SaveResult:
-    """Create or replace (imports). With `reembed`, every chunk gets a fresh vector."""
-    return await _save(kb, validate_draft(draft), mode="upsert", reembed=reembed)
+    """Create or replace (imports). With `reembed`, every chunk gets a fresh vector.
+    `vectors` (content hash -> vector, from embed_ahead) spares embedding those chunks."""
+    return await _save(kb, validate_draft(draft), mode="upsert", reembed=reembed, vectors=vectors)
+
+
+async def embed_ahead(kb: KnowledgeBase, drafts: Sequence[ArticleDraft]) -> dict[str, Vector]:
+    """Vectors for the chunks of `drafts` that their saves would embed (those their stored
+    articles do not already have for this model), in one embedding call. A failure returns
+    nothing: each save then embeds on its own and records its own failure."""
+    chunks = {d.slug: chunk_draft(kb, d) for d in drafts}
+    async with kb.db.acquire() as conn:
+        stored = await store.stored_chunk_hashes(conn, list(chunks), kb.model)
+    wanted: dict[str, str] = {}  # content hash -> text to embed
+    for slug, article_chunks in chunks.items():
+        for chunk in article_chunks:
+            if chunk.content_hash not in stored.get(slug, ()):
+                wanted.setdefault(chunk.content_hash, chunk.embedding_text)
+    if not wanted:
+        return {}
+    try:
+        vectors = await kb.embedder.embed(list(wanted.values()))
+    except Exception:
+        log.warning("embedding %d chunks ahead failed; saving one by one", len(wanted))
+        return {}
+    if len(vectors) != len(wanted):
+        return {}
+    return dict(zip(wanted, vectors, strict=True))
 
 
 async def delete_article(kb: KnowledgeBase, slug: str) -> None:
@@ -128,7 +161,12 @@ def chunk_draft(kb: KnowledgeBase, draft: ArticleDraft) -> list[Chunk]:
 
 
 async def _save(
-    kb: KnowledgeBase, draft: ArticleDraft, *, mode: str, reembed: bool = False
+    kb: KnowledgeBase,
+    draft: ArticleDraft,
+    *,
+    mode: str,
+    reembed: bool = False,
+    vectors: Mapping[str, Vector] | None = None,
 ) -> SaveResult:
     chunks = chunk_draft(kb, draft)
     async with kb.db.acquire() as conn, conn.transaction():
@@ -143,14 +181,14 @@ async def _save(
             return SaveResult(draft.slug, "unchanged", existing.index_status)
         reuse = {} if reembed else _reusable(old, chunks)
         fresh = [c for c in chunks if c.ordinal not in reuse]
-        vectors, error = await _embed(kb, fresh)
+        embedded, error = await _embed(kb, fresh, vectors or {})
         passages, error = await _embed_passages(kb, fresh) if not error else ({}, error)
         article_id = existing.id if existing else await store.insert_article(conn, draft)
         if article_id is None:  # created by a writer that does not take the lock
             raise ParleyError(ErrorCode.CONFLICT, "the article was created meanwhile")
         if existing:
             await store.update_article(conn, article_id, draft)
-        new_chunks = [] if error else _new_chunks(chunks, reuse, vectors, passages)
+        new_chunks = [] if error else _new_chunks(chunks, reuse, embedded, passages)
         await store.replace_chunks(conn, article_id, kb.model, new_chunks)
         status = IndexStatus.FAILED if error else IndexStatus.INDEXED
         await store.set_index_status(conn, article_id, status, model=kb.model, error=error)
@@ -158,7 +196,7 @@ async def _save(
         slug=draft.slug,
         outcome="updated" if existing else "created",
         index_status=status,
-        embedded=() if error else tuple(sorted(vectors)),
+        embedded=() if error else tuple(sorted(embedded)),
         reused=() if error else tuple(sorted(reuse)),
         removed=len(old) - (0 if error else len(reuse)),
         error=error,
@@ -203,10 +241,13 @@ def _reusable(old: Sequence[store.StoredChunk], chunks: Sequence[Chunk]) -> dict
 
 
 async def _embed(
-    kb: KnowledgeBase, chunks: Sequence[Chunk]
+    kb: KnowledgeBase, chunks: Sequence[Chunk], ready: Mapping[str, Vector]
 ) -> tuple[dict[int, list[float]], str | None]:
+    """Vectors by chunk ordinal: from `ready` (embedded ahead) where there, else embedded now."""
+    found = {c.ordinal: list(ready[c.content_hash]) for c in chunks if c.content_hash in ready}
+    chunks = [c for c in chunks if c.ordinal not in found]
     if not chunks:
-        return {}, None
+        return found, None
     try:
         vectors = await kb.embedder.embed([c.embedding_text for c in chunks])
     except Exception as exc:
@@ -216,7 +257,7 @@ async def _embed(
         return {}, f"embedding failed: {type(exc).__name__}: {exc}"[:500]
     if len(vectors) != len(chunks) or any(len(v) != kb.embedder.dimensions for v in vectors):
         return {}, "embedding failed: the model returned vectors of the wrong shape"
-    return {c.ordinal: v for c, v in zip(chunks, vectors, strict=True)}, None
+    return found | {c.ordinal: v for c, v in zip(chunks, vectors, strict=True)}, None
 
 
 async def _embed_passages(

@@ -8,10 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from ..assistant.chunking import first_heading_title, html_to_text
+from ..assistant.embeddings import Vector
 from ..core.errors import ParleyError
-from ..core.knowledge import ArticleDraft, slugify
+from ..core.knowledge import ArticleDraft, slugify, validate_draft
 from ..store import knowledge as store
-from .knowledge import KnowledgeBase, Progress, ProgressCallback, prepare, upsert_article
+from .knowledge import (
+    EMBED_AHEAD_CHUNKS,
+    KnowledgeBase,
+    Progress,
+    ProgressCallback,
+    chunk_draft,
+    embed_ahead,
+    prepare,
+    upsert_article,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,31 +109,65 @@ def read_sources(paths: Sequence[Path]) -> tuple[list[SourceFile], list[ImportIt
 async def import_files(
     kb: KnowledgeBase, sources: Sequence[SourceFile], progress: ProgressCallback | None = None
 ) -> list[ImportItem]:
-    """Create or update one article per file; a bad file is reported, never fatal."""
+    """Create or update one article per file; a bad file is reported, never fatal. Each
+    article is saved in its own transaction, but the new chunks of about
+    EMBED_AHEAD_CHUNKS chunks' worth of articles are embedded together first."""
     await prepare(kb)
     items: list[ImportItem] = []
     seen: dict[str, str] = {}
-    for done, source in enumerate(sources, start=1):
-        item = await _import_one(kb, source, seen)
-        items.append(item)
-        if progress:
-            detail = item.message or f"{item.outcome}, {item.chunks_embedded} chunks embedded"
-            progress(Progress(done, len(sources), item.slug or source.name, detail))
+    parsed = [_parse(source, seen) for source in sources]
+    done = 0
+    for group in _groups(kb, parsed, sources):
+        drafts = [draft for _, draft in group if isinstance(draft, ArticleDraft)]
+        ready = await embed_ahead(kb, drafts)
+        for source, parsed_file in group:
+            if isinstance(parsed_file, ImportItem):
+                item = parsed_file
+            else:
+                item = await _save_one(kb, source, parsed_file, ready)
+            items.append(item)
+            done += 1
+            if progress:
+                detail = item.message or f"{item.outcome}, {item.chunks_embedded} chunks embedded"
+                progress(Progress(done, len(sources), item.slug or source.name, detail))
     return items
 
 
-async def _import_one(kb: KnowledgeBase, source: SourceFile, seen: dict[str, str]) -> ImportItem:
+def _parse(source: SourceFile, seen: dict[str, str]) -> ArticleDraft | ImportItem:
     try:
-        draft = draft_from_file(source.name, source.data)
+        draft = validate_draft(draft_from_file(source.name, source.data))
     except ImportFileError as exc:
         return ImportItem(source.name, None, "error", message=str(exc))
+    except ParleyError as exc:
+        return ImportItem(source.name, None, "error", message=exc.message)
     if draft.slug in seen:
         # Two files with one name in different folders would overwrite each other.
         message = f"slug {draft.slug!r} already comes from {seen[draft.slug]}"
         return ImportItem(source.name, draft.slug, "error", message=message)
     seen[draft.slug] = source.name
+    return draft
+
+
+def _groups(
+    kb: KnowledgeBase, parsed: Sequence[ArticleDraft | ImportItem], sources: Sequence[SourceFile]
+) -> list[list[tuple[SourceFile, ArticleDraft | ImportItem]]]:
+    groups: list[list[tuple[SourceFile, ArticleDraft | ImportItem]]] = [[]]
+    chunks = 0
+    for source, draft in zip(sources, parsed, strict=True):
+        if chunks >= EMBED_AHEAD_CHUNKS:
+            groups.append([])
+            chunks = 0
+        groups[-1].append((source, draft))
+        if isinstance(draft, ArticleDraft):
+            chunks += len(chunk_draft(kb, draft))
+    return groups
+
+
+async def _save_one(
+    kb: KnowledgeBase, source: SourceFile, draft: ArticleDraft, ready: dict[str, Vector]
+) -> ImportItem:
     try:
-        result = await upsert_article(kb, draft)
+        result = await upsert_article(kb, draft, vectors=ready)
     except ParleyError as exc:
         return ImportItem(source.name, draft.slug, "error", message=exc.message)
     outcome = "failed" if result.error else result.outcome

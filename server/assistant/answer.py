@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any, Protocol
 
 import msgspec
@@ -13,8 +13,9 @@ import msgspec
 from ..core.models import SenderKind, Visibility
 from .citations import Citation, CitationRenderer, group_sources
 from .extractive import DECLINE_TEXT, FALLBACK_INTRO, extractive_answer
-from .llm import ChatModel, LLMError, TokenUsage
-from .prompts import Turn, answer_messages, cited_numbers, is_no_answer
+from .llm import ChatModel, LLMError, TokenUsage, ToolCall
+from .prompts import DECLINE_TOOL, DECLINE_TOOL_NAME, Turn, answer_messages
+from .reply_gate import ReplyGate
 from .retrieval import Retrieval, Retriever
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,6 @@ MAX_QUESTION_CHARS = 2000
 # From the question to the answer or the hand-over offer, whatever the model does: the
 # extractive answer needs no model, so a model that hangs or breaks costs at most this.
 ANSWER_BUDGET_SECONDS = 10.0
-# Where streamed text may be released: after the end of a sentence (and the citation markers
-# that follow it) or a line.
-_SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+\])*(?=\s)|\n")
 
 
 class AnswerMode:
@@ -207,23 +205,32 @@ class AnswerPipeline:
         history: list[Turn],
         deadline: float,
     ) -> AsyncIterator[Delta | AnswerResult]:
-        """Stream only checked text: nothing until the reply cites a passage it was given and
-        its first sentence is not a refusal, then whole sentences."""
+        """Stream only checked text (ReplyGate): nothing until a sentence cites a passage it
+        was given and is grounded in it, then whole sentences. A call of the decline tool, a
+        hedge or a reply without a grounded citation hands the question to a person."""
         sources = group_sources(retrieval.passages)
         renderer = CitationRenderer(sources)
-        messages = answer_messages(question, sources, history[-HISTORY_TURNS:])
+        tool = llm.options.decline_tool
+        messages = answer_messages(question, sources, history[-HISTORY_TURNS:], decline_tool=tool)
+        gate = ReplyGate(question, sources, phrases=not tool)
         tokens = TokenUsage()
-        text, sent = "", ""
+        text, sent, declined_by = "", "", ""
         try:
-            async for piece in llm.stream(messages, tokens, deadline):
-                text += piece
-                checked = releasable(text, len(sources))
-                if not checked:
-                    continue
-                shown = renderer.render(renderer.safe_prefix(checked.lstrip()))
-                if len(shown) > len(sent):
-                    yield Delta(shown[len(sent) :])
-                    sent = shown
+            stream = llm.stream(messages, tokens, deadline, tools=[DECLINE_TOOL] if tool else ())
+            async with aclosing(stream) as pieces:
+                async for piece in pieces:
+                    if isinstance(piece, ToolCall):
+                        if piece.name == DECLINE_TOOL_NAME:
+                            declined_by = f"the decline tool ({piece.arguments[:200]})"
+                        continue
+                    text += piece
+                    gate.feed(text)
+                    if gate.declined:
+                        break  # a hedge: nothing more of this reply will be shown
+                    shown = renderer.render(gate.accepted.lstrip())
+                    if len(shown) > len(sent):
+                        yield Delta(shown[len(sent) :])
+                        sent = shown
         except LLMError as exc:
             log.warning("answering from passages instead of the model: %s", exc)
             result = quoted(retrieval, Usage.of(tokens, llm.name), fallback=True)
@@ -231,27 +238,18 @@ class AnswerPipeline:
             yield result
             return
         usage = Usage.of(tokens, llm.name)
-        if is_no_answer(text, len(sources)):
+        if not gate.declined:
+            gate.finish(text)
+        if declined_by or gate.declined:
+            log.info("the model declined (%s)", declined_by or "no grounded citation")
             result = declined(usage)
             yield Delta(result.answer, restart=bool(sent))
             yield result
             return
-        final = renderer.render(text.strip())
+        final = renderer.render(gate.accepted.strip())
         if final.startswith(sent):
             if len(final) > len(sent):
                 yield Delta(final[len(sent) :])
         elif not sent.startswith(final):  # pragma: no cover - rendering is prefix-stable
             yield Delta(final, restart=True)
         yield AnswerResult(final, renderer.citations, False, usage, AnswerMode.GENERATED)
-
-
-def releasable(text: str, source_count: int) -> str:
-    """The part of a streamed reply that may be shown: up to its last complete sentence, once
-    that part cites a passage that was given and is not a refusal (NO_ANSWER, "I don't know")."""
-    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
-    if not ends:
-        return ""
-    head = text[: ends[-1]]
-    if not cited_numbers(head, source_count) or is_no_answer(head, source_count):
-        return ""
-    return head

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ChatMessage = dict[str, str]  # {"role": ..., "content": ...}
+Tool = dict[str, Any]  # an OpenAI tool definition: {"type": "function", "function": {...}}
 
 # Status codes worth another try: timeouts, conflicts, rate limits and server-side failures.
 _RETRY_STATUS = frozenset({408, 409, 429})
@@ -49,6 +50,14 @@ class TokenUsage:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A function the model called, assembled from its streamed `delta.tool_calls` pieces."""
+
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
+@dataclass(frozen=True, slots=True)
 class LLMOptions:
     model: str = "gpt-4o-mini"
     # Longest wait for the first token and between two tokens; a stalled stream fails then.
@@ -57,6 +66,9 @@ class LLMOptions:
     max_tokens: int = 500
     temperature: float = 0.1  # grounded answers: little room for creativity
     backoff_seconds: float = 0.3
+    # Offer the model a `decline` tool (function calling); off for servers without tool
+    # support, which then decline with the NO_ANSWER token instead.
+    decline_tool: bool = True
 
 
 def make_client(api_key: str, base_url: str | None, timeout_seconds: float) -> openai.AsyncOpenAI:
@@ -104,10 +116,15 @@ class ChatModel:
         return self.options.model
 
     async def stream(
-        self, messages: Sequence[ChatMessage], usage: TokenUsage, deadline: float | None = None
-    ) -> AsyncIterator[str]:
-        """Text deltas of one completion; raises LLMError when no complete answer comes by
-        `deadline` (the event loop's clock), whatever the number of tries."""
+        self,
+        messages: Sequence[ChatMessage],
+        usage: TokenUsage,
+        deadline: float | None = None,
+        tools: Sequence[Tool] = (),
+    ) -> AsyncGenerator[str | ToolCall, None]:
+        """Text deltas of one completion, then the tools it called (offered in `tools`);
+        raises LLMError when no complete answer comes by `deadline` (the event loop's
+        clock), whatever the number of tries."""
         if not self.breaker.allow():
             raise LLMUnavailable("the language model failed repeatedly; not calling it for now")
         verdict = False
@@ -117,7 +134,8 @@ class ChatModel:
             for attempt in range(self.options.retries + 1):
                 produced = False
                 try:
-                    async with aclosing(self._attempt(messages, usage, deadline)) as deltas:
+                    attempt_deltas = self._attempt(messages, usage, deadline, tools)
+                    async with aclosing(attempt_deltas) as deltas:
                         async for delta in deltas:
                             produced = True
                             yield delta
@@ -149,11 +167,16 @@ class ChatModel:
                 )
 
     async def complete(self, messages: Sequence[ChatMessage], usage: TokenUsage) -> str:
-        return "".join([delta async for delta in self.stream(messages, usage)])
+        pieces = [delta async for delta in self.stream(messages, usage)]
+        return "".join(piece for piece in pieces if isinstance(piece, str))
 
     async def _attempt(
-        self, messages: Sequence[ChatMessage], usage: TokenUsage, deadline: float | None
-    ) -> AsyncGenerator[str, None]:
+        self,
+        messages: Sequence[ChatMessage],
+        usage: TokenUsage,
+        deadline: float | None,
+        tools: Sequence[Tool],
+    ) -> AsyncGenerator[str | ToolCall, None]:
         def timeout() -> float:
             """The per-wait timeout, cut short by what is left of the total budget."""
             if deadline is None:
@@ -172,8 +195,10 @@ class ChatModel:
                 stream_options={"include_usage": True},
                 max_tokens=self.options.max_tokens,
                 temperature=self.options.temperature,
+                tools=cast(Any, list(tools)) if tools else _omit(),
             )
         finished = False
+        calls: dict[int, list[str]] = {}  # tool call index -> [name, arguments so far]
         try:
             chunks = aiter(stream)
             while True:
@@ -186,16 +211,31 @@ class ChatModel:
                     usage.add(chunk.usage)
                 for choice in chunk.choices:
                     finished = finished or choice.finish_reason is not None
-                    if choice.delta is not None and choice.delta.content:
+                    if choice.delta is None:
+                        continue
+                    if choice.delta.content:
                         yield choice.delta.content
+                    for piece in choice.delta.tool_calls or ():
+                        call = calls.setdefault(piece.index, ["", ""])
+                        if piece.function is not None:
+                            call[0] += piece.function.name or ""
+                            call[1] += piece.function.arguments or ""
         finally:
             await stream.close()
         if not finished:
             raise _StreamEndedEarly("the stream ended without a finish reason")
+        for index in sorted(calls):
+            yield ToolCall(*calls[index])
 
     def _backoff(self, attempt: int) -> float:
         base = min(2.0, self.options.backoff_seconds * 2**attempt)
         return float(base * random.uniform(0.5, 1.0))
+
+
+def _omit() -> Any:
+    import openai
+
+    return openai.omit
 
 
 def _left(deadline: float) -> float:

@@ -78,6 +78,7 @@ def build_assistant(settings: Settings, db: asyncpg.Pool) -> Assistant:
             timeout_seconds=settings.assistant_timeout_seconds,
             retries=settings.assistant_retries,
             max_tokens=settings.assistant_max_tokens,
+            decline_tool=settings.assistant_decline_tool,
         )
         breaker = CircuitBreaker(
             settings.assistant_breaker_failures, settings.assistant_breaker_cooldown_seconds

@@ -262,6 +262,25 @@ async def chunks_of(
     return to_structs(StoredChunk, rows)
 
 
+async def stored_chunk_hashes(
+    conn: asyncpg.Connection, slugs: Sequence[str], model: str
+) -> dict[str, set[str]]:
+    """Content hashes of the chunks each of these articles has for `model`."""
+    rows = await conn.fetch(
+        """
+        SELECT a.slug, c.content_hash
+          FROM kb_chunks c JOIN kb_articles a ON a.id = c.article_id
+         WHERE a.slug = ANY($1::text[]) AND c.embedding_model = $2
+        """,
+        list(slugs),
+        model,
+    )
+    hashes: dict[str, set[str]] = {}
+    for row in rows:
+        hashes.setdefault(row["slug"], set()).add(row["content_hash"])
+    return hashes
+
+
 async def replace_chunks(
     conn: asyncpg.Connection, article_id: UUID, model: str, chunks: Sequence[NewChunk]
 ) -> None:

@@ -27,7 +27,7 @@ from tests.e2e.assistant_support import (
     timeline,
 )
 from tests.e2e.routing_support import eventually, set_team_mode, waiting_customer
-from tests.fake_openai import FakeOpenAI, Reply
+from tests.fake_openai import FakeOpenAI, Reply, decline
 from tests.support import RunningServer, agent, agent_token
 
 
@@ -248,6 +248,28 @@ async def test_first_mode_answers_even_with_agents_online(server: RunningServer)
     assert not staff.log.of("assigned")
     await cust.close()
     await staff.close()
+
+
+@pytest.mark.parametrize("reply", [
+    Reply("", calls=(decline("nothing about this"),), piece=5),
+    Reply("Sadly that is not something our articles go into [1]. Anything else?", piece=5),
+])  # fmt: skip
+async def test_a_declining_model_shows_the_customer_only_the_offer(
+    model_server: RunningServer, fake_openai: FakeOpenAI, reply: Reply
+) -> None:
+    """A call of the decline tool, or a hedge that cites a passage: not one word of the
+    model's reply reaches either side, only the hand-over offer."""
+    fake_openai.default = reply
+    cust, conversation_id = await waiting_customer(model_server)
+    await ask(cust, conversation_id, PASSWORD_QUESTION)
+    answer = (await cust.log.wait_for("message", an_answer, timeout=10))[0]
+    assert answer["body"] == DECLINE_TEXT and answer["metadata"]["handoff"] is True
+    assert answer["metadata"]["mode"] == "declined" and answer["metadata"]["citations"] == []
+    deltas = [(d["stream_id"], d["text"], d["restart"]) for d in cust.log.of("assistant_delta")]
+    assert deltas == [(answer["metadata"]["stream_id"], DECLINE_TEXT, False)]
+    (request,) = fake_openai.chat_requests
+    assert [tool["function"]["name"] for tool in request["tools"]] == ["decline"]
+    await cust.close()
 
 
 async def test_a_model_failing_mid_answer_falls_back_and_stays_routable(

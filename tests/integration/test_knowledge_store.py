@@ -66,6 +66,31 @@ async def test_import_reads_markdown_text_and_html_recursively(
     assert [c.ordinal for c in await _chunks(kb.db, "refund-policy")] == [0, 1, 2]
 
 
+async def test_an_import_embeds_many_articles_per_call(
+    kb: KnowledgeBase, recorder: RecordingEmbedder, tmp_path: Path
+) -> None:
+    for n in range(70):  # one chunk each: a first call of 64 chunks, then one of 6
+        _write(tmp_path, f"topic-{n:02d}.md", f"# Topic {n}\n\nHow setting number {n} works.\n")
+    sources, _ = read_sources([tmp_path])
+    items = await import_files(kb, sources)
+    assert [i.outcome for i in items] == ["created"] * 70
+    assert [len(call) for call in recorder.calls] == [64, 6]
+    assert [len(await _chunks(kb.db, f"topic-{n:02d}")) for n in (0, 69)] == [1, 1]
+
+    again = await import_files(kb, sources)
+    assert [i.outcome for i in again] == ["unchanged"] * 70 and len(recorder.calls) == 2
+
+    # Embedding ahead fails: every changed article still embeds (and is saved) on its own.
+    _write(tmp_path, "topic-03.md", "# Topic 3\n\nHow setting three works now.\n")
+    _write(tmp_path, "topic-04.md", "# Topic 4\n\nHow setting four works now.\n")
+    recorder.fail_next = 1
+    changed = await import_files(kb, read_sources([tmp_path])[0])
+    assert [(i.slug, i.outcome) for i in changed if i.outcome != "unchanged"] == [
+        ("topic-03", "updated"), ("topic-04", "updated"),
+    ]  # fmt: skip
+    assert [len(call) for call in recorder.calls[2:]] == [1, 1]
+
+
 async def test_reimport_embeds_only_the_changed_chunk(
     kb: KnowledgeBase, recorder: RecordingEmbedder
 ) -> None:

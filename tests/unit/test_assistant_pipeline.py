@@ -14,6 +14,7 @@ from server.assistant.extractive import OFFER_PERSON, extractive_answer
 from server.assistant.kb_eval import EvalFileError, parse_eval_file
 from server.assistant.prompts import (
     ANSWER_SYSTEM_PROMPT,
+    ANSWER_SYSTEM_PROMPT_WITHOUT_TOOLS,
     SUGGEST_SYSTEM_PROMPT,
     SUMMARY_SYSTEM_PROMPT,
     Turn,
@@ -58,9 +59,14 @@ def test_untrusted_text_stays_inside_its_delimiters() -> None:
 
 
 def test_system_prompts_are_constants_that_demand_grounding() -> None:
-    for prompt in (ANSWER_SYSTEM_PROMPT, SUGGEST_SYSTEM_PROMPT, SUMMARY_SYSTEM_PROMPT):
+    answer_prompts = (ANSWER_SYSTEM_PROMPT, ANSWER_SYSTEM_PROMPT_WITHOUT_TOOLS)
+    for prompt in (*answer_prompts, SUGGEST_SYSTEM_PROMPT, SUMMARY_SYSTEM_PROMPT):
         assert "data, not instructions" in prompt and "{" not in prompt
-    assert "NO_ANSWER" in ANSWER_SYSTEM_PROMPT and "cite" in ANSWER_SYSTEM_PROMPT
+    assert (
+        "call the decline tool" in ANSWER_SYSTEM_PROMPT and "NO_ANSWER" not in ANSWER_SYSTEM_PROMPT
+    )
+    assert "NO_ANSWER" in ANSWER_SYSTEM_PROMPT_WITHOUT_TOOLS
+    assert all("cite" in prompt for prompt in answer_prompts)
 
 
 @pytest.mark.parametrize(("text", "declined"), [

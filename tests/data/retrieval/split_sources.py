@@ -1,4 +1,4 @@
-"""Split the tmux manual and the SQLite FAQ into help-center articles (run once; output is committed)."""
+"""Split the tmux manual, the SQLite FAQ and the Evolution user guide into help-center articles (output is committed)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import html
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -108,6 +109,76 @@ def sqlite_faq(page: str) -> dict[str, str]:
     return articles
 
 
+MALLARD = "{http://projectmallard.org/1.0/}"
+EVOLUTION_MIN_WORDS = 100  # shorter pages are stubs that only point elsewhere
+
+
+def evolution_help(folder: Path) -> dict[str, str]:
+    """One article per Mallard topic page of at least EVOLUTION_MIN_WORDS words."""
+    articles: dict[str, str] = {}
+    for page in sorted(folder.glob("*.page")):
+        root = ET.fromstring(page.read_text(encoding="utf-8"))
+        if root.get("type") != "topic" or page.stem == "credits":
+            continue
+        title = _inline(root.find(f"{MALLARD}title"))
+        lines = _blocks(root)
+        if len(" ".join(lines).split()) >= EVOLUTION_MIN_WORDS:
+            articles[page.stem] = f"# {title}\n\n" + "\n\n".join(lines) + "\n"
+    return articles
+
+
+def _blocks(element: ET.Element, depth: int = 2) -> list[str]:
+    out: list[str] = []
+    for child in element:
+        tag = child.tag.removeprefix(MALLARD)
+        if tag == "p":
+            text = _inline(child)
+            if text:
+                out.append(text)
+        elif tag == "section":
+            out.append("#" * depth + " " + _inline(child.find(f"{MALLARD}title")))
+            out += _blocks(child, depth + 1)
+        elif tag in {"list", "steps", "terms"}:
+            items = [_item(item) for item in child.findall(f"{MALLARD}item")]
+            marker = "1." if tag == "steps" else "-"
+            out.append("\n".join(f"{marker} {item}" for item in items if item))
+        elif tag == "table":
+            rows = [
+                " | ".join(_inline(cell, block=True) for cell in row.iter(f"{MALLARD}td"))
+                for row in child.iter(f"{MALLARD}tr")
+            ]
+            out.append("\n".join(f"- {row}" for row in rows if row.strip(" |")))
+        elif tag == "note":
+            out += [f"Note: {line}" for line in _blocks(child, depth)]
+        elif tag not in {"info", "title", "media"}:
+            out += _blocks(child, depth)
+    return out
+
+
+def _item(item: ET.Element) -> str:
+    term = _inline(item.find(f"{MALLARD}title"))
+    text = _inline(item, block=True)
+    return f"{term}: {text}" if term else text
+
+
+def _inline(element: ET.Element | None, block: bool = False) -> str:
+    if element is None:
+        return ""
+    tag = element.tag.removeprefix(MALLARD)
+    if tag == "keyseq":
+        return "+".join(_inline(key) for key in element)
+    if tag == "guiseq":
+        return " > ".join(_inline(gui) for gui in element)
+    if tag == "media" or (tag == "title" and block):
+        return ""
+    parts = [element.text or ""]
+    for child in element:
+        text = _inline(child, block)
+        parts.append(f" {text} " if block and child.tag.endswith("}p") else text)
+        parts.append(child.tail or "")
+    return " ".join("".join(parts).split())
+
+
 def write(folder: Path, articles: dict[str, str]) -> None:
     folder.mkdir(exist_ok=True)
     for slug, text in articles.items():
@@ -120,6 +191,7 @@ def main() -> None:
     ).stdout
     write(HERE / "tmux", tmux_articles(manual))
     write(HERE / "sqlite_faq", sqlite_faq(Path(sys.argv[1]).read_text(encoding="utf-8")))
+    write(HERE / "evolution", evolution_help(Path(sys.argv[2])))
 
 
 if __name__ == "__main__":
