@@ -74,11 +74,14 @@ async def test_an_import_embeds_many_articles_per_call(
     sources, _ = read_sources([tmp_path])
     items = await import_files(kb, sources)
     assert [i.outcome for i in items] == ["created"] * 70
-    assert [len(call) for call in recorder.calls] == [64, 6]
+    # The chunks' own vectors ahead, 64 then 6, each batch followed by its articles' saves,
+    # which embed their passages (heading path and paragraph: two short texts) on their own.
+    assert [len(call) for call in recorder.calls] == [64] + [2] * 64 + [6] + [2] * 6
     assert [len(await _chunks(kb.db, f"topic-{n:02d}")) for n in (0, 69)] == [1, 1]
 
+    calls = len(recorder.calls)
     again = await import_files(kb, sources)
-    assert [i.outcome for i in again] == ["unchanged"] * 70 and len(recorder.calls) == 2
+    assert [i.outcome for i in again] == ["unchanged"] * 70 and len(recorder.calls) == calls
 
     # Embedding ahead fails: every changed article still embeds (and is saved) on its own.
     _write(tmp_path, "topic-03.md", "# Topic 3\n\nHow setting three works now.\n")
@@ -88,7 +91,7 @@ async def test_an_import_embeds_many_articles_per_call(
     assert [(i.slug, i.outcome) for i in changed if i.outcome != "unchanged"] == [
         ("topic-03", "updated"), ("topic-04", "updated"),
     ]  # fmt: skip
-    assert [len(call) for call in recorder.calls[2:]] == [1, 1]
+    assert [len(call) for call in recorder.calls[calls:]] == [1, 2, 1, 2]  # chunk, passages
 
 
 async def test_reimport_embeds_only_the_changed_chunk(
