@@ -8,12 +8,14 @@ from uuid import UUID
 from ..core import policies
 from ..core.errors import invalid
 from ..core.models import (
-    AgentPrincipal,
+    Conversation,
     Message,
     Poster,
     Principal,
+    SenderKind,
     Visibility,
 )
+from ..core.policies import ViewScope
 from ..store import messages as message_store
 from ..store.messages import PostGuard
 from .context import Services, UnitOfWork, unit_of_work
@@ -27,12 +29,19 @@ MAX_PAGE = 200
 class PostedMessage:
     """The acknowledgement of a post: the same for a first send and for every retry."""
 
-    __slots__ = ("created", "message", "reopened")
+    __slots__ = ("conversation", "created", "message", "reopened")
 
-    def __init__(self, message: Message, created: bool, reopened: bool = False) -> None:
+    def __init__(
+        self,
+        message: Message,
+        created: bool,
+        reopened: bool = False,
+        conversation: Conversation | None = None,
+    ) -> None:
         self.message = message
         self.created = created
         self.reopened = reopened  # a customer's message reopened a resolved conversation
+        self.conversation = conversation  # as it was before the post
 
     def ack(self) -> dict[str, Any]:
         return {
@@ -58,12 +67,15 @@ async def write_message(
     metadata: dict[str, Any] | None = None,
     sender_name: str | None = None,
     guard: PostGuard | None = None,
+    scope: ViewScope | None = None,
 ) -> PostedMessage:
     """The one insert path for every message, whoever writes it: clients (through
     posting.post_message),
     the assistant and Parley's own notices. Runs in the caller's unit of work; the events go out
     after its commit. With a guard, the post is refused (NotOwner) unless the conversation is
-    still in the expected hands when the row is locked."""
+    still in the expected hands when the row is locked. With a scope (policies.view_scope),
+    a conversation the poster may not see is not_found and nothing is stored. A customer's
+    name is read in the same statement when `sender_name` is not given."""
     attachment_ids = attachment_ids or []
     result = await message_store.post(
         work.conn,
@@ -76,7 +88,10 @@ async def write_message(
         metadata=metadata or {},
         attachment_ids=attachment_ids,
         guard=guard,
+        scope=scope,
     )
+    if sender_name is None and poster.kind is SenderKind.CUSTOMER:
+        sender_name = result.customer_name
     if not result.created or attachment_ids:
         # A retry answers with the original; attachments need their rows. Both are rare.
         stored = await message_store.get_one(work.conn, result.id)
@@ -99,13 +114,7 @@ async def write_message(
         )
     if result.created:
         work.publish_on_commit(*message_wire_events(services, message))
-    return PostedMessage(message, result.created, result.reopened)
-
-
-def sender_name_of(principal: Principal, customer_name: str | None) -> str | None:
-    if isinstance(principal, AgentPrincipal):
-        return principal.display_name
-    return customer_name
+    return PostedMessage(message, result.created, result.reopened, result.conversation)
 
 
 async def history(

@@ -23,8 +23,8 @@ from ..routing.limits import Charge
 from . import claims, routing_ops, routing_timers
 from .after_commit import follow_up
 from .context import Services, unit_of_work
-from .conversations import load_visible
-from .messages import MAX_ATTACHMENTS_PER_MESSAGE, PostedMessage, sender_name_of, write_message
+from .conversations import get_visible
+from .messages import MAX_ATTACHMENTS_PER_MESSAGE, PostedMessage, write_message
 
 
 def _check_body(services: Services, body: str, has_attachments: bool) -> str:
@@ -60,27 +60,45 @@ async def post_message(
         raise invalid(f"at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments per message")
     body = _check_body(services, body, bool(attachment_ids))
     policies.ensure_can_post(principal, visibility)
-    async with unit_of_work(services, transaction=False) as work:
-        context = await load_visible(work, principal, conversation_id)
-        # After the visibility check: nobody can spend another conversation's allowance.
-        await services.limits.take(Charge("messages_per_conversation", conversation_id), *charges)
-        posted = await write_message(
-            services,
-            work,
-            principal,
-            conversation_id=conversation_id,
-            client_id=client_id,
-            body=body,
-            visibility=visibility,
-            attachment_ids=attachment_ids,
-            metadata=metadata,
-            sender_name=sender_name_of(principal, context.customer_name),
-        )
+    # The post is one statement that also checks who may post (policies.view_scope), so the
+    # limits are taken before it; what a post the poster may not make took is given back.
+    taken = (Charge("messages_per_conversation", conversation_id), *charges)
+    try:
+        await services.limits.take(*taken)
+    except ParleyError as refused:
+        if refused.code is ErrorCode.RATE_LIMITED:
+            # Only those who may see the conversation learn that it is busy.
+            await get_visible(services, principal, conversation_id)
+        raise
+    try:
+        async with unit_of_work(services, transaction=False) as work:
+            posted = await write_message(
+                services,
+                work,
+                principal,
+                conversation_id=conversation_id,
+                client_id=client_id,
+                body=body,
+                visibility=visibility,
+                attachment_ids=attachment_ids,
+                metadata=metadata,
+                sender_name=principal.display_name
+                if isinstance(principal, AgentPrincipal)
+                else None,
+                scope=policies.view_scope(principal),
+            )
+    except ParleyError as failed:
+        if failed.code is ErrorCode.NOT_FOUND:
+            # Nobody spends another conversation's allowance (nor their own on it).
+            await services.limits.give_back(*taken)
+        raise
+    conversation = posted.conversation
+    assert conversation is not None
     if posted.created:
         sender = "customer" if isinstance(principal, CustomerPrincipal) else "agent"
         services.metrics.messages_posted.labels(sender).inc()
         # The message is stored: from here on nothing may turn the ack into an error.
-        await _after_posting(services, principal, context.conversation, posted, visibility)
+        await _after_posting(services, principal, conversation, posted, visibility)
     return posted
 
 

@@ -96,6 +96,26 @@ def listing_scope(principal: AgentPrincipal) -> ListingScope | None:
     return None if principal.is_admin else ListingScope(principal.agent_id, principal.team_ids)
 
 
+class ViewScope(NamedTuple):
+    """Whom a conversation is visible to, as the store checks it inside the statement that
+    acts on it (a post is one round trip): the customer's own (`customer_id`), or an agent's
+    (`agent_id`, `team_ids`). The same inputs and rules as can_view_conversation, and
+    tests/integration/test_post_statement.py holds the two to the same answers."""
+
+    customer_id: UUID | None
+    agent_id: UUID | None
+    team_ids: frozenset[UUID]
+
+
+def view_scope(principal: Principal) -> ViewScope | None:
+    """None: no limit (admins)."""
+    if isinstance(principal, CustomerPrincipal):
+        return ViewScope(principal.customer_id, None, frozenset())
+    if principal.is_admin:
+        return None
+    return ViewScope(None, principal.agent_id, principal.team_ids)
+
+
 def can_change_status(
     principal: Principal, conversation: Conversation, *, is_participant: bool = False
 ) -> bool:

@@ -66,6 +66,16 @@ end
 return '0'
 """
 
+# Returns what a check took: ARGV holds each key's cost. A bucket that expired meanwhile is full.
+_GIVE_BACK = """
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HINCRBYFLOAT', key, 'tokens', ARGV[i])
+  end
+end
+return 0
+"""
+
 LIMIT_NAMES = tuple(
     f.name.removeprefix("rate_") for f in fields(Settings) if f.name.startswith("rate_")
 )
@@ -85,6 +95,7 @@ class RateLimits:
         self._keys = keys
         self._rates = {name: Rate.parse(getattr(settings, f"rate_{name}")) for name in LIMIT_NAMES}
         self._take = redis.register_script(_TAKE)
+        self._give_back = redis.register_script(_GIVE_BACK)
         self.skipped = 0  # checks that went without Redis (it was down or stalled)
         self._skip_until = 0.0
 
@@ -127,3 +138,15 @@ class RateLimits:
                 f"too many requests; try again in {retry_after} seconds",
                 details={"retry_after": retry_after, "limit": refused},
             )
+
+    async def give_back(self, *charges: Charge) -> None:
+        """Return what a take of the same charges took, for an attempt found not to count
+        after all (refilling never goes past a bucket's burst: a take caps it)."""
+        if not charges or time.monotonic() < self._skip_until:
+            return
+        keys = [self._keys.rate_bucket(c.limit, c.subject) for c in charges]
+        try:
+            async with asyncio.timeout(_REDIS_SECONDS):
+                await self._give_back(keys=keys, args=[c.cost for c in charges])
+        except (RedisError, OSError, TimeoutError):
+            return  # the tokens come back with the refill, as they would have anyway

@@ -13,10 +13,14 @@ from ..core.models import Conversation, ConversationStatus
 from ..core.policies import ListingScope
 from .rows import to_struct, to_structs
 
-_COLUMNS = """
+# A message moves last_message_at, not updated_at (an update of unindexed columns only stays
+# HOT: sql/0011_post_in_one_statement.sql); what clients see as updated_at is the latest of both.
+_ACTIVITY = "greatest(c.updated_at, c.last_message_at)"
+
+_COLUMNS = f"""
     c.id, c.customer_id, c.status, c.assigned_agent_id, c.team_id, c.last_seq, c.metadata,
-    c.created_at, c.updated_at, c.last_message_at, c.resolved_at, c.priority, c.waiting,
-    c.queued_at, c.assigned_at, c.owner
+    c.created_at, {_ACTIVITY} AS updated_at, c.last_message_at, c.resolved_at, c.priority,
+    c.waiting, c.queued_at, c.assigned_at, c.owner
 """
 
 
@@ -134,8 +138,8 @@ async def list_page(
                 OR c.assigned_agent_id = $4
                 OR EXISTS (SELECT 1 FROM conversation_participants p
                             WHERE p.conversation_id = c.id AND p.agent_id = $4))
-           AND ($5::timestamptz IS NULL OR (c.updated_at, c.id) < ($5, $6::uuid))
-         ORDER BY c.updated_at DESC, c.id DESC
+           AND ($5::timestamptz IS NULL OR ({_ACTIVITY}, c.id) < ($5, $6::uuid))
+         ORDER BY {_ACTIVITY} DESC, c.id DESC
          LIMIT $7
         """,
         str(status) if status else None,

@@ -1,4 +1,4 @@
-"""Messages: posting through parley_post_message and reading history by sequence."""
+"""Messages: posting through parley_post and reading history by sequence."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from uuid import UUID
 import asyncpg
 
 from ..core.errors import ErrorCode, NotOwner, ParleyError
-from ..core.models import Message, SenderKind, Visibility
-from .rows import to_structs
+from ..core.models import Conversation, Message, SenderKind, Visibility
+from ..core.policies import ViewScope
+from .rows import to_struct, to_structs
 
-# SQLSTATEs raised by parley_post_message (sql/0005_assistant_participant.sql).
+# SQLSTATEs raised by parley_post (sql/0011_post_in_one_statement.sql).
 _SQLSTATE_ERRORS = {
     "PL404": (ErrorCode.NOT_FOUND, "conversation not found"),
     "PL409": (ErrorCode.CONFLICT, "this client_id was already used in another conversation"),
@@ -21,7 +22,8 @@ _SQLSTATE_ERRORS = {
 }
 
 
-_POST = "SELECT * FROM parley_post_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+_POST = "SELECT * FROM parley_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+_CONVERSATION_FIELDS = tuple(f"c_{name}" for name in Conversation.__struct_fields__ if name != "id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class PostResult:
     created: bool  # False when the client id was seen before: this is the original
     status: str
     reopened: bool
+    customer_name: str | None  # the sender's name when a customer posts
+    conversation: Conversation  # as it was before the post
 
 
 async def post(
@@ -55,7 +59,10 @@ async def post(
     metadata: dict[str, Any],
     attachment_ids: list[UUID],
     guard: PostGuard | None = None,
+    scope: ViewScope | None = None,
 ) -> PostResult:
+    """Store a message in one statement. With a scope, a conversation outside it is not_found
+    and nothing is stored (checked under the conversation's row lock)."""
     args = (
         conversation_id,
         str(sender_kind),
@@ -67,6 +74,9 @@ async def post(
         attachment_ids,
         list(guard.owners) if guard else None,
         guard.run if guard else None,
+        scope.customer_id if scope else None,
+        scope.agent_id if scope else None,
+        list(scope.team_ids) if scope and scope.agent_id else None,
     )
     try:
         try:
@@ -82,7 +92,20 @@ async def post(
             raise
         raise ParleyError(*mapped) from exc
     assert row is not None
-    return PostResult(**dict(row))
+    conversation = to_struct(
+        Conversation,
+        {"id": conversation_id, **{f[2:]: row[f] for f in _CONVERSATION_FIELDS}},
+    )
+    return PostResult(
+        id=row["id"],
+        seq=row["seq"],
+        created_at=row["created_at"],
+        created=row["created"],
+        status=row["status"],
+        reopened=row["reopened"],
+        customer_name=row["customer_name"],
+        conversation=conversation,
+    )
 
 
 _SELECT_MESSAGES = """
