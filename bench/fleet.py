@@ -126,6 +126,9 @@ def start_parley(services: Services, count: int) -> list[Server]:
             # Every simulated client shares one address and sends far faster than a person:
             # abuse limits would measure themselves, not the message path.
             **{f"PARLEY_RATE_{name}": "100000000/1" for name in _RATE_LIMITS},
+            # Sign-ins reserve an attempt per address until their password checks out: a
+            # hundred agents signing in at once from one address would be throttled.
+            "PARLEY_LOGIN_MAX_FAILURES_IP": "1000000",
             "PARLEY_UNANSWERED_TIMEOUT": "0",
             "PARLEY_KB_DEMO": "false",
             "PARLEY_ASSISTANT_MODE": "off",

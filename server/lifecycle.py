@@ -58,6 +58,7 @@ from .store.blobs import BlobStore, LocalDiskBlobStore
 from .store.db import create_pool
 from .store.lockdown import apply_admin_read
 from .store.migrations import migrate
+from .store.post_groups import PostGroups
 from .store.supabase_storage import SupabaseStorageBlobStore
 from .store.visitor_versions import VisitorVersions
 
@@ -166,6 +167,7 @@ def build_services(
         origins=origins,
         supabase_auth=build_verifier(settings),
         metrics=metrics or Metrics(),
+        posts=PostGroups(pool),
     )
 
 

@@ -2,7 +2,7 @@
 for a person or saying the answer solved it.
 
 The owner lives in conversations.owner (assistant, queue, human). Every change here locks the
-conversation row, the row parley_post_message locks, so a guarded assistant post and an owner
+conversation row, the row parley_post locks, so a guarded assistant post and an owner
 change never both succeed out of order. The answers themselves are written by the participant
 (server/assistant_runtime/participant.py) through actions.assistant_runs.
 """

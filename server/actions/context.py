@@ -29,6 +29,7 @@ from ..routing.queue import RoutingStore
 from ..routing.ratelimit import AttemptLimiter
 from ..routing.timers import Timers
 from ..store.blobs import BlobStore
+from ..store.post_groups import PostGroups
 from ..store.visitor_versions import VisitorVersions
 from .queue_updates import QueueUpdates
 
@@ -108,6 +109,9 @@ class Services:
     degraded_steps: dict[str, int] = field(default_factory=dict)
     # Set when Redis state may have drifted from PostgreSQL: reconciliation runs at once.
     reconcile_soon: asyncio.Event = field(default_factory=asyncio.Event)
+    # Group commit for clients' posts (store/post_groups.py); without it each post is its own
+    # statement.
+    posts: PostGroups | None = None
 
 
 @dataclass(slots=True)

@@ -17,8 +17,9 @@ from ..core.models import (
 )
 from ..core.policies import ViewScope
 from ..store import messages as message_store
-from ..store.messages import PostGuard
-from .context import Services, UnitOfWork, unit_of_work
+from ..store.messages import PostGuard, PostResult
+from ..store.post_groups import PostGroups, PostRequest
+from .context import Services, UnitOfWork, publish_all, unit_of_work
 from .conversations import load_visible
 from .wire import message_wire, message_wire_events
 
@@ -90,31 +91,81 @@ async def write_message(
         guard=guard,
         scope=scope,
     )
-    if sender_name is None and poster.kind is SenderKind.CUSTOMER:
-        sender_name = result.customer_name
     if not result.created or attachment_ids:
         # A retry answers with the original; attachments need their rows. Both are rare.
         stored = await message_store.get_one(work.conn, result.id)
         assert stored is not None
         message = stored
     else:
-        message = Message(
-            id=result.id,
-            conversation_id=conversation_id,
-            seq=result.seq,
-            sender_kind=poster.kind,
-            sender_id=poster.id,
-            sender_name=sender_name,
-            client_id=client_id,
-            body=body,
-            visibility=visibility,
-            attachments=(),
-            metadata=metadata or {},
-            created_at=result.created_at,
-        )
+        message = _new_message(poster, result, body, visibility, client_id, metadata, sender_name)
     if result.created:
         work.publish_on_commit(*message_wire_events(services, message))
     return PostedMessage(message, result.created, result.reopened, result.conversation)
+
+
+async def write_grouped(
+    services: Services,
+    posts: PostGroups,
+    poster: Principal,
+    *,
+    conversation_id: UUID,
+    body: str,
+    visibility: Visibility,
+    client_id: str | None,
+    metadata: dict[str, Any] | None,
+    sender_name: str | None,
+    scope: ViewScope | None,
+) -> PostedMessage:
+    """write_message for a client's post without attachments, through group commit: it
+    shares its statement (one transaction, one WAL flush) with the posts that arrived while
+    the previous one ran. The events go out after that statement committed."""
+    result = await posts.post(
+        PostRequest(
+            conversation_id=conversation_id,
+            sender_kind=poster.kind,
+            sender_id=poster.id,
+            client_id=client_id,
+            body=body,
+            visibility=visibility,
+            metadata=metadata or {},
+            scope=scope,
+        )
+    )
+    if not result.created:
+        async with services.db.acquire() as conn:  # a retry answers with the original
+            stored = await message_store.get_one(conn, result.id)
+        assert stored is not None
+        return PostedMessage(stored, False, False, result.conversation)
+    message = _new_message(poster, result, body, visibility, client_id, metadata, sender_name)
+    await publish_all(services, message_wire_events(services, message))
+    return PostedMessage(message, True, result.reopened, result.conversation)
+
+
+def _new_message(
+    poster: Poster,
+    result: PostResult,
+    body: str,
+    visibility: Visibility,
+    client_id: str | None,
+    metadata: dict[str, Any] | None,
+    sender_name: str | None,
+) -> Message:
+    if sender_name is None and poster.kind is SenderKind.CUSTOMER:
+        sender_name = result.customer_name  # read in the same statement
+    return Message(
+        id=result.id,
+        conversation_id=result.conversation.id,
+        seq=result.seq,
+        sender_kind=poster.kind,
+        sender_id=poster.id,
+        sender_name=sender_name,
+        client_id=client_id,
+        body=body,
+        visibility=visibility,
+        attachments=(),
+        metadata=metadata or {},
+        created_at=result.created_at,
+    )
 
 
 async def history(

@@ -24,7 +24,7 @@ from . import claims, routing_ops, routing_timers
 from .after_commit import follow_up
 from .context import Services, unit_of_work
 from .conversations import get_visible
-from .messages import MAX_ATTACHMENTS_PER_MESSAGE, PostedMessage, write_message
+from .messages import MAX_ATTACHMENTS_PER_MESSAGE, PostedMessage, write_grouped, write_message
 
 
 def _check_body(services: Services, body: str, has_attachments: bool) -> str:
@@ -70,23 +70,37 @@ async def post_message(
             # Only those who may see the conversation learn that it is busy.
             await get_visible(services, principal, conversation_id)
         raise
+    sender_name = principal.display_name if isinstance(principal, AgentPrincipal) else None
+    scope = policies.view_scope(principal)
     try:
-        async with unit_of_work(services, transaction=False) as work:
-            posted = await write_message(
+        if services.posts is not None and not attachment_ids:
+            posted = await write_grouped(
                 services,
-                work,
+                services.posts,
                 principal,
                 conversation_id=conversation_id,
                 client_id=client_id,
                 body=body,
                 visibility=visibility,
-                attachment_ids=attachment_ids,
                 metadata=metadata,
-                sender_name=principal.display_name
-                if isinstance(principal, AgentPrincipal)
-                else None,
-                scope=policies.view_scope(principal),
+                sender_name=sender_name,
+                scope=scope,
             )
+        else:
+            async with unit_of_work(services, transaction=False) as work:
+                posted = await write_message(
+                    services,
+                    work,
+                    principal,
+                    conversation_id=conversation_id,
+                    client_id=client_id,
+                    body=body,
+                    visibility=visibility,
+                    attachment_ids=attachment_ids,
+                    metadata=metadata,
+                    sender_name=sender_name,
+                    scope=scope,
+                )
     except ParleyError as failed:
         if failed.code is ErrorCode.NOT_FOUND:
             # Nobody spends another conversation's allowance (nor their own on it).

@@ -9,7 +9,7 @@ Which process answers: the one that stored the customer's message. Each new mess
 by exactly one process (a retried client id stores nothing), so each is answered once. Whoever
 takes a conversation from the assistant, in any process, marks its answer in flight as stopped;
 the answering process checks the mark before every streamed piece and twice a second, and
-PostgreSQL refuses the final post anyway (parley_post_message's owner guard).
+PostgreSQL refuses the final post anyway (parley_post's owner guard).
 """
 
 from __future__ import annotations

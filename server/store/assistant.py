@@ -1,7 +1,7 @@
 """The assistant's state in PostgreSQL: who owns a conversation, the answer in flight, the turn
 count, and the assistant_events history (outcomes, hand-over reasons, token usage).
 
-Every change of owner locks the conversation row first, the same row parley_post_message locks,
+Every change of owner locks the conversation row first, the same row parley_post locks,
 so an owner change and a guarded post always see each other.
 """
 

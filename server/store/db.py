@@ -25,8 +25,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
-    """Release without asyncpg's reset query: behind a transaction pooler the session it
-    would reset is not ours (and Parley keeps no session state to reset)."""
+    """Release without asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL):
+    one more round trip on every release, for state Parley never leaves behind (its advisory
+    locks are transaction-scoped, store/locks.py; no LISTEN, no session SET, no cursor outside
+    a transaction). Behind a transaction pooler the session it would reset is not ours anyway."""
 
 
 async def create_pool(
@@ -39,7 +41,7 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
-        reset=_keep_session if pooled else None,
+        reset=_keep_session,
         # Statements are prepared per connection; keep the cache modest and let it recycle.
         # Behind a transaction pooler a named statement may be missing on the next server
         # connection, so none are kept: each query is prepared unnamed in its own round trip.

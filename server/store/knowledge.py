@@ -136,8 +136,9 @@ async def ensure_vector_index(conn: asyncpg.Connection, model: str, dimensions: 
     exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", name)
     if exists:
         return False
-    await conn.execute("SELECT pg_advisory_lock($1)", _INDEX_LOCK)
-    try:
+    # Transaction-scoped: pooled connections are released without a reset (store/db.py).
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _INDEX_LOCK)
         if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", name):
             return False
         await conn.execute(
@@ -146,8 +147,6 @@ async def ensure_vector_index(conn: asyncpg.Connection, model: str, dimensions: 
             f"WHERE embedding_model = '{check_model_name(model)}'"
         )
         return True
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _INDEX_LOCK)
 
 
 async def list_articles(

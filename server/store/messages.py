@@ -92,6 +92,11 @@ async def post(
             raise
         raise ParleyError(*mapped) from exc
     assert row is not None
+    return result_of(conversation_id, row)
+
+
+def result_of(conversation_id: UUID, row: asyncpg.Record) -> PostResult:
+    """A row of parley_post as the store answers it."""
     conversation = to_struct(
         Conversation,
         {"id": conversation_id, **{f[2:]: row[f] for f in _CONVERSATION_FIELDS}},
