@@ -226,7 +226,11 @@ async def background_ctx(app: web.Application) -> AsyncIterator[None]:
 
     sio.manager.recovered = redis_recovered
     tasks = start_background(
-        services, agents.local_connections, customers.local_connections, heartbeat_soon
+        services,
+        agents.local_connections,
+        customers.local_connections,
+        heartbeat_soon,
+        customers.presence_updates,
     )
     participant = services.participant
     if isinstance(participant, AssistantParticipant):
@@ -240,6 +244,7 @@ async def background_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await cancel_and_wait(tasks)
+        await customers.presence_updates.close()
 
 
 async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -23,6 +23,7 @@ import socketio
 
 from ..core.events import SESSION_ENDED, conversation_room
 from .gate import SEQUENCED_EVENTS, DeliveryGate
+from .room_index import RoomIndex
 
 _CONVERSATION_PREFIX = conversation_room("")
 
@@ -174,9 +175,9 @@ class _ResilientListening(socketio.AsyncRedisManager):
                 self.recovered()
 
 
-class GatedRedisManager(_ResilientListening, _CoalescedPublishing, _GatedLocalDelivery):
+class GatedRedisManager(_ResilientListening, _CoalescedPublishing, RoomIndex, _GatedLocalDelivery):
     """Cross-process fan-out through Redis, exactly-once ordered delivery per socket."""
 
 
-class GatedLocalManager(_GatedLocalDelivery):
+class GatedLocalManager(RoomIndex, _GatedLocalDelivery):
     """Single-process variant (no Redis fan-out), for tools and tests that want one process."""

@@ -12,6 +12,7 @@ from socketio import packet
 
 from ..actions.context import Services
 from ..actions.messages import replay_page
+from ..actions.presence_updates import PresenceUpdates
 from ..config import Settings
 from ..core.addresses import forwarded_client
 from ..core.errors import ErrorCode, ParleyError
@@ -188,8 +189,9 @@ def register_namespaces(
 
     gate = DeliveryGate(fetch, deliver)
     manager.gate = gate
-    customers = CustomerNamespace(CUSTOMER_NAMESPACE, services, gate)
-    agents = AgentNamespace(AGENT_NAMESPACE, services, gate)
+    updates = PresenceUpdates(services)
+    customers = CustomerNamespace(CUSTOMER_NAMESPACE, services, gate, updates)
+    agents = AgentNamespace(AGENT_NAMESPACE, services, gate, updates)
     sio.register_namespace(customers)
     sio.register_namespace(agents)
     return customers, agents

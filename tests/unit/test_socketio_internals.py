@@ -60,3 +60,14 @@ def test_aiohttp_default_server_header() -> None:
     from aiohttp import web_response
 
     assert isinstance(web_response.SERVER_SOFTWARE, str)
+
+
+def test_room_membership_methods_the_index_wraps() -> None:
+    base = socketio.AsyncManager
+    assert _parameters(base.basic_enter_room) == ["self", "sid", "namespace", "room", "eio_sid"]
+    assert _parameters(base.basic_leave_room) == ["self", "sid", "namespace", "room"]
+    assert _parameters(base.basic_disconnect) == ["self", "sid", "namespace", "kwargs"]
+    assert _parameters(base.get_rooms) == ["self", "sid", "namespace"]
+    manager = socketio.AsyncManager()
+    assert manager.pending_connect == {} and manager.pending_disconnect == {}
+    assert isinstance(manager.callbacks, dict)
