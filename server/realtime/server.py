@@ -21,6 +21,7 @@ from . import codec
 from .agent import AgentNamespace
 from .customer import CustomerNamespace
 from .drain import Drain
+from .eio_websocket import with_closing_websocket
 from .gate import DeliveryGate
 from .handlers import error_ack
 from .manager import GatedRedisManager
@@ -40,6 +41,11 @@ class DrainingEngineServer(engineio.AsyncServer):
     handshake (with backoff) and reach another process."""
 
     drain: Drain | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.async_mode == "aiohttp":
+            self._async = with_closing_websocket(self._async)
 
     async def _handle_connect(self, environ: Any, transport: str, jsonp_index: Any = None) -> Any:
         if self.drain is not None and self.drain.draining:
