@@ -71,3 +71,15 @@ def test_room_membership_methods_the_index_wraps() -> None:
     manager = socketio.AsyncManager()
     assert manager.pending_connect == {} and manager.pending_disconnect == {}
     assert isinstance(manager.callbacks, dict)
+
+
+def test_engineio_websocket_driver_we_replace() -> None:
+    from engineio.async_drivers import aiohttp as driver
+
+    from server.realtime.server import DrainingEngineServer
+
+    assert driver._async["websocket"] is driver.WebSocket
+    assert _parameters(driver.WebSocket.wait) == ["self"]
+    server = DrainingEngineServer(async_mode="aiohttp")
+    assert server._async["websocket"].__name__ == "ClosingWebSocket"
+    assert driver._async["websocket"] is driver.WebSocket  # the library's table is untouched
