@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import asyncpg
 import socketio
@@ -37,6 +37,15 @@ def observe_sockets(metrics: Metrics, sio: socketio.AsyncServer) -> None:
     )
     metrics.live.add(
         "parley_redis_publish_backlog", "Emits waiting to be published to Redis", (), backlog
+    )
+
+
+def observe_presence_writes(metrics: Metrics, backlog: Callable[[], int]) -> None:
+    metrics.live.add(
+        "parley_presence_backlog",
+        "Presence writes queued for Redis, not yet written",
+        (),
+        lambda: [((), float(backlog()))],
     )
 
 
