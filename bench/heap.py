@@ -3,10 +3,11 @@
     python -m bench.heap --connections 3000
 
 Runs Parley in this process (embedded PostgreSQL and Valkey, no fsync) and connects N idle
-`/customer` sockets from a load-generator process (raw Socket.IO frames), then reports per
-connection: RSS, objects the garbage collector tracks, and what it finds after they all drop
-(objects only a collection can free: what a frozen heap would keep); and how long a full
-collection takes with the sockets connected, before and after `gc.freeze()`.
+`/customer` sockets from a load-generator process (raw Socket.IO frames), drops them and
+connects N again (the collector's pauses during that, with --thresholds and --freeze-step),
+then reports per connection: RSS, objects the garbage collector tracks, and what it finds
+after they all drop (objects only a collection can free: what a frozen heap would keep); and
+how long a full collection takes with the sockets connected, before and after `gc.freeze()`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiohttp import web
 
 from bench.fleet import Generator, embedded_services, free_port, raise_descriptor_limit, rss_mb
+from server.heap import THRESHOLDS, HeapFreezer
 
 
 def _settings(dsn: str, redis_url: str, data_dir: Path, port: int) -> Any:
@@ -50,17 +52,45 @@ def _settings(dsn: str, redis_url: str, data_dir: Path, port: int) -> Any:
     )
 
 
+class _Pauses:
+    """Collections and their pauses while it is installed (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+    def summary(self) -> dict[str, Any]:
+        ordered = sorted(self.pauses)
+        return {
+            "collections": len(ordered),
+            "over_50ms": sum(1 for p in ordered if p > 0.05),
+            "max_ms": round(ordered[-1] * 1000, 1) if ordered else 0.0,
+            "total_ms": round(sum(ordered) * 1000, 1),
+        }
+
+
 def _full_collection_ms() -> float:
     started = time.perf_counter()
     gc.collect()
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-async def measure(count: int) -> dict[str, Any]:
+async def measure(count: int, thresholds: tuple[int, int, int], freeze_step: int) -> dict[str, Any]:
     from server.app import create_app
 
     raise_descriptor_limit()
-    report: dict[str, Any] = {"connections": count}
+    gc.set_threshold(*thresholds)
+    report: dict[str, Any] = {
+        "connections": count,
+        "thresholds": thresholds,
+        "freeze_step": freeze_step,
+    }
     async with embedded_services(durable=False) as services:
         port = free_port()
         settings = _settings(services.dsn, services.redis_url, services.data_dir, port)
@@ -75,9 +105,25 @@ async def measure(count: int) -> dict[str, Any]:
             gc.collect()
             objects, rss = len(gc.get_objects()), rss_mb(os.getpid())
             report["full_collection_ms_before"] = _full_collection_ms()
+            pauses = _Pauses()
+            gc.callbacks.append(pauses)
+            if freeze_step:
+                sio = runner.app[_sockets_key()]
+                freezer = HeapFreezer(
+                    lambda: len(sio.manager.rooms.get("/customer", {}).get(None, ())), freeze_step
+                )
+                freezer.freeze()
+                watching = asyncio.create_task(freezer.run())
             connected = await generator.ask("storm", 600, count=count, url=url)
             report["connected"] = connected["connected"]
             report["connect_seconds"] = connected["seconds"]
+            await generator.ask("drop", 600)
+            connected = await generator.ask("storm", 600, count=count, url=url)
+            gc.callbacks.remove(pauses)
+            report["pauses_connect_drop_connect"] = pauses.summary()
+            if freeze_step:
+                watching.cancel()
+                gc.unfreeze()
             gc.collect()
             report["rss_kb_per_connection"] = round((rss_mb(os.getpid()) - rss) * 1024 / count, 1)
             report["tracked_objects_per_connection"] = round(
@@ -108,8 +154,12 @@ def _sockets_key() -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=2000)
+    parser.add_argument("--thresholds", default=",".join(map(str, THRESHOLDS)))
+    parser.add_argument("--freeze-step", type=int, default=500, help="0: never freeze")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(measure(args.connections)), indent=2))
+    low, middle, old = (int(part) for part in args.thresholds.split(","))
+    report = asyncio.run(measure(args.connections, (low, middle, old), args.freeze_step))
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ generation no collection scans. What a frozen object keeps alive is freed by ref
 counting when it goes (departed connections are: see realtime/eio_websocket.py), but a
 reference cycle among frozen objects is never collected, so the young generation is collected
 just before each freeze (its cost bounded by the first threshold).
+
+Chosen with `python -m bench.heap` (pauses during a storm of connects and drops, per setting):
+see docs/performance.md.
 """
 
 from __future__ import annotations
@@ -46,7 +49,10 @@ class HeapFreezer:
         self.freezes = 0
 
     def freeze(self) -> None:
-        gc.collect(1)  # garbage frozen now could never be collected
+        # Young garbage frozen now could never be collected; the young generation is at most
+        # the first threshold's worth of objects (a few ms), where the middle one after a burst
+        # held up to half a million (a pause of its own).
+        gc.collect(0)
         gc.freeze()
         self._frozen_at = self._connections()
         self.freezes += 1
