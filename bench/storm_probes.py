@@ -30,16 +30,18 @@ async def presence_connections(redis_url: str, prefix: str) -> int:
 
 
 async def seconds_until(
-    redis_url: str, prefix: str, target: int, since: float, limit: float = 30.0
+    redis_url: str, prefix: str, target: int, since: float, *, rising: bool, limit: float = 30.0
 ) -> float | None:
-    """Seconds from `since` (monotonic) until presence holds `target` connections; None if it
-    did not within `limit` seconds. Polls: Redis has nothing to wait on for a count."""
+    """Seconds from `since` (monotonic) until presence holds at least (`rising`) or at most
+    `target` connections; None if it did not within `limit` seconds. Polls: Redis has
+    nothing to wait on for a count."""
     client = redis_asyncio.from_url(redis_url)
     try:
         while time.monotonic() - since < limit:
             agents = await client.zcard(f"{prefix}presence:expiry")
             customers = await client.zcard(f"{prefix}presence:expiry:customer")
-            if int(agents) + int(customers) == target:
+            count = int(agents) + int(customers)
+            if count >= target if rising else count <= target:
                 return round(time.monotonic() - since, 3)
             await asyncio.sleep(_POLL_SECONDS)
         return None

@@ -250,7 +250,9 @@ async def _storm(
     total = sum(answer["connected"] for answer in connected)
     presence_in = None
     if baseline is not None:
-        presence_in = await seconds_until(services.redis_url, prefix, baseline + total, started)
+        presence_in = await seconds_until(
+            services.redis_url, prefix, baseline + total, started, rising=True
+        )
     offsets = [server.log_size() for server in servers]
     dropped_at = time.monotonic()
     dropped = await asyncio.gather(
@@ -258,7 +260,9 @@ async def _storm(
     )
     presence_out = None
     if baseline is not None:
-        presence_out = await seconds_until(services.redis_url, prefix, baseline, dropped_at)
+        presence_out = await seconds_until(
+            services.redis_url, prefix, baseline, dropped_at, rising=False
+        )
     point = await live
     seconds = max(answer["seconds"] for answer in connected)
     return {
