@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from ..core.models import PresenceStatus
-from ..routing.presence import PresenceChange, PresenceOp
+from ..routing.presence import PresenceChange, PresenceOp, PresenceStore
 from . import presence, routing_timers
 from .context import Services
 
@@ -57,6 +57,7 @@ class PresenceUpdates:
         # Counted, for tests and metrics: round trips made and writes that failed.
         self.round_trips = 0
         self.failed = 0
+        self.failed_batches = 0
 
     @property
     def backlog(self) -> int:
@@ -111,36 +112,19 @@ class PresenceUpdates:
                     _settle(write, None)
 
     async def _write(self, batch: list[_Write]) -> None:
+        """Agents' writes then customers' (separate keys, either may fail alone); each kind's
+        changes are announced as soon as they are written."""
         services = self._services
         agents = [w for w in batch if w.agent and w.op is not None]
         customers = [w for w in batch if not w.agent and w.op is not None]
-        try:
-            agent_changes = await services.presence.apply([_op(w) for w in agents])
-            customer_changes = await services.customer_presence.apply([_op(w) for w in customers])
-            self.round_trips += bool(agents) + bool(customers)
-        except Exception as exc:
-            # Redis is down or stalled: connects are re-added by the next heartbeat and
-            # departures expire by themselves (the sweeper announces them).
-            self.failed += len(batch)
-            log.warning("presence: %d writes failed (%s)", len(batch), type(exc).__name__)
-            services.reconcile_soon.set()
-            for write in batch:
-                _settle(write, exc)
-            return
-        await self._announce(agent_changes, customer_changes)
-        for write in batch:
-            _settle(write, None)
-
-    async def _announce(
-        self, agent_changes: list[PresenceChange], customer_changes: list[PresenceChange]
-    ) -> None:
-        services = self._services
+        agent_changes = await self._apply(services.presence, agents)
         for change in agent_changes:
             if change.changed:
                 try:
                     await presence.announce(services, change)
                 except Exception:
                     log.exception("presence: announcing agent %s failed", change.agent_id)
+        customer_changes = await self._apply(services.customer_presence, customers)
         gone = [
             c.agent_id for c in customer_changes if c.changed and c.status is PresenceStatus.OFFLINE
         ]
@@ -148,6 +132,25 @@ class PresenceUpdates:
             await routing_timers.customers_left(services, gone)
         except Exception:
             log.exception("presence: abandonment clocks of %d customers failed", len(gone))
+
+    async def _apply(self, store: PresenceStore, writes: list[_Write]) -> list[PresenceChange]:
+        if not writes:
+            return []
+        try:
+            changes = await store.apply([_op(w) for w in writes])
+        except Exception as exc:
+            # Redis is down or stalled: connects are re-added by the next heartbeat and
+            # departures expire by themselves (the sweeper announces them).
+            self.failed += len(writes)
+            self._services.reconcile_soon.set()
+            for write in writes:
+                _settle(write, exc)
+            if self.failed_batches & (self.failed_batches - 1) == 0:  # 1, 2, 4...: no flood
+                log.warning("presence: %d writes failed (%s)", len(writes), type(exc).__name__)
+            self.failed_batches += 1
+            return []
+        self.round_trips += 1
+        return changes
 
     async def close(self) -> None:
         """Give queued writes a moment to go out, then stop (what is left expires by itself)."""
