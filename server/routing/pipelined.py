@@ -4,7 +4,7 @@ pooled connection each.
 A storm of connects runs the same script (a rate-limit check) for thousands of sockets at
 once. Each call on its own takes a connection from the Redis pool (64) and the rest queue for
 one; past the callers' patience they fail. Here calls join a queue, and one task sends what
-has queued up, up to 500 at a time, in one round trip on one connection. Each caller still
+has queued up, up to 100 at a time, in one round trip on one connection. Each caller still
 gets its own reply (or its own error); a caller that stopped waiting is simply not answered.
 """
 
@@ -21,7 +21,9 @@ from redis.commands.core import AsyncScript
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+# Calls per round trip, at most: building and encoding them holds the loop (see
+# actions/presence_updates.py).
+BATCH = 100
 
 _Call = tuple[Sequence[Any], Sequence[Any], "asyncio.Future[Any]"]
 

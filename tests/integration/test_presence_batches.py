@@ -124,9 +124,9 @@ async def test_a_heartbeat_renews_every_connection_in_a_round_trip_per_batch(
     assert all(after[member] > before[member] for member in before)
     assert set(customers_after) == set(customers_before) and len(customers_after) == 600
     assert all(customers_after[m] > customers_before[m] for m in customers_before)
-    # 600 agent and 600 customer refreshes: two batches of each kind at most, one per kind here
-    # when they share a batch.
-    assert updates.round_trips - trips <= 2 * math.ceil(1200 / BATCH)
+    # 600 agent refreshes, then 600 customer ones: a round trip per batch of each kind.
+    assert 600 % BATCH == 0
+    assert updates.round_trips - trips == 2 * (600 // BATCH)
     # Nothing changed, so nothing was announced beyond the three agents coming online.
     assert sorted(events.seen) == sorted((str(a), "online") for a in agents)
     await updates.close()
