@@ -239,9 +239,7 @@ async def still_waiting(
     return {r["id"] for r in rows}
 
 
-async def waiting_of_customers(
-    conn: asyncpg.Connection, customer_ids: list[UUID]
-) -> list[UUID]:
+async def waiting_of_customers(conn: asyncpg.Connection, customer_ids: list[UUID]) -> list[UUID]:
     """The open conversations in line of these customers (many at once: a storm of departures)."""
     rows = await conn.fetch(
         "SELECT id FROM conversations"
