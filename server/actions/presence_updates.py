@@ -7,7 +7,7 @@ status, as `presence.connected` and `presence.disconnected` do one at a time.
 
 Before, each socket ran its own script on the shared Redis pool: 10,000 sockets dropping at
 once asked for 10,000 connections of a pool of 64, and thousands of departures failed after
-waiting for one. Here a storm costs one connection and a round trip per few hundred sockets,
+waiting for one. Here a storm costs one connection and a round trip per hundred sockets,
 and a heartbeat one round trip per batch instead of one per connection.
 
 Order matters and is kept: a heartbeat that read a socket before it left queues its refresh
