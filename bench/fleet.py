@@ -21,6 +21,8 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from bench.storm_probes import METRICS_TOKEN
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-key-0123456789abcdef"
 PASSWORD = "bench-password"
@@ -90,6 +92,7 @@ class Server:
     process: subprocess.Popen[bytes]
     url: str
     log: Path
+    redis_prefix: str = ""  # Parley's keys in the shared Redis (none for the bare server)
 
     def log_size(self) -> int:
         return self.log.stat().st_size if self.log.exists() else 0
@@ -133,6 +136,10 @@ def start_parley(services: Services, count: int) -> list[Server]:
             "PARLEY_KB_DEMO": "false",
             "PARLEY_ASSISTANT_MODE": "off",
             "PARLEY_DB_POOL_MAX": "20",
+            "PARLEY_METRICS_TOKEN": METRICS_TOKEN,
+            # Every agent signs in from 127.0.0.1 at once: the per-address sign-in limit would
+            # refuse most of them (429), leaving half the pairs out of the run.
+            "PARLEY_LOGIN_MAX_FAILURES_IP": "1000000",
         }
         servers.append(
             _spawn(
@@ -140,6 +147,7 @@ def start_parley(services: Services, count: int) -> list[Server]:
                 env,
                 port,
                 services.data_dir / f"parley-{index}.log",
+                prefix,
             )
         )
     return servers
@@ -157,12 +165,14 @@ def start_bare(data_dir: Path) -> list[Server]:
     ]
 
 
-def _spawn(argv: list[str], env: dict[str, str], port: int, log: Path) -> Server:
+def _spawn(
+    argv: list[str], env: dict[str, str], port: int, log: Path, redis_prefix: str = ""
+) -> Server:
     with log.open("ab") as out:
         process = subprocess.Popen(
             argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
         )
-    return Server(process, f"http://127.0.0.1:{port}", log)
+    return Server(process, f"http://127.0.0.1:{port}", log, redis_prefix)
 
 
 async def wait_ready(servers: list[Server]) -> None:

@@ -162,7 +162,10 @@ class Generator:
             f"{spec['agent_url']}/api/v1/auth/login",
             json={"email": spec["email"], "password": PASSWORD},
         ) as reply:
-            token = (await reply.json())["data"]["token"]
+            answer = await reply.json()
+            if reply.status != 200:
+                raise RuntimeError(f"sign-in answered {reply.status}: {answer}"[:200])
+            token = answer["data"]["token"]
         pair = Pair(Connection("/customer"), Connection("/agent"))
         assigned: asyncio.Queue[str] = asyncio.Queue()
 

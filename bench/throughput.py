@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ from bench.fleet import (
     wait_ready,
 )
 from bench.procstat import tree_cpu_seconds
+from bench.storm_probes import gc_pauses, pauses_between, presence_connections, seconds_until
 
 TARGET_P99_MS = 50.0
 SETUP_TIMEOUT = 600.0
@@ -86,17 +88,23 @@ async def _measure_one(kind: str, options: Options, services: Services) -> dict[
     try:
         await wait_ready(servers)
         generators = [await Generator.start() for _ in range(options.generators)]
+        urls = [server.url for server in servers]
+        no_pauses = await gc_pauses([])
         setup = await _setup(generators, servers, agents, options, routed=kind == "parley")
+        after_setup = await gc_pauses(urls)
+        setup["gc_pauses"] = pauses_between(no_pauses, after_setup)
         points = [
             await _point(generators, servers, services, rate, options.duration)
             for rate in options.rates
         ]
+        steady = pauses_between(after_setup, await gc_pauses(urls))
         storm = await _storm(generators, servers, services, options) if options.storm else None
         passing = [p["rate"] for p in points if p["p99_ms"] < TARGET_P99_MS and not p["errors"]]
         return {
             "servers": len(servers),
             "setup": setup,
             "points": points,
+            "gc_pauses_during_points": steady,
             "storm": storm,
             "best_rate_p99_under_50ms": max(passing, default=None),
         }
@@ -221,26 +229,42 @@ def _added(answers: list[dict[str, Any]], key: str) -> dict[str, int]:
 async def _storm(
     generators: list[Generator], servers: list[Server], services: Services, options: Options
 ) -> dict[str, Any]:
-    """The live pairs talk at the first rate while the storm connects and then drops."""
+    """The live pairs talk at the first rate while the storm connects and then drops; presence
+    (Parley) is watched until it counts the storm's sockets in, then out again."""
     rate = options.rates[0]
     # Long enough for the storm to connect and drop inside the point at >= 500 connects/s.
     duration = options.duration + options.storm / 500
-    live = asyncio.create_task(_point(generators, servers, services, rate, duration))
     urls = [server.url for server in servers]
+    prefix = servers[0].redis_prefix
+    gc_before = await gc_pauses(urls)
+    baseline = await presence_connections(services.redis_url, prefix) if prefix else None
+    live = asyncio.create_task(_point(generators, servers, services, rate, duration))
     share = options.storm // len(generators)
+    started = time.monotonic()
     connected = await asyncio.gather(
         *(
             generator.ask("storm", SETUP_TIMEOUT, count=share, url=urls[index % len(urls)])
             for index, generator in enumerate(generators)
         )
     )
+    total = sum(answer["connected"] for answer in connected)
+    presence_in = None
+    if baseline is not None:
+        presence_in = await seconds_until(
+            services.redis_url, prefix, baseline + total, started, rising=True
+        )
     offsets = [server.log_size() for server in servers]
+    dropped_at = time.monotonic()
     dropped = await asyncio.gather(
         *(generator.ask("drop", SETUP_TIMEOUT) for generator in generators)
     )
+    presence_out = None
+    if baseline is not None:
+        presence_out = await seconds_until(
+            services.redis_url, prefix, baseline, dropped_at, rising=False
+        )
     point = await live
     seconds = max(answer["seconds"] for answer in connected)
-    total = sum(answer["connected"] for answer in connected)
     return {
         "clients": share * len(generators),
         "connected": total,
@@ -251,6 +275,12 @@ async def _storm(
         "server_log_errors_after_drop": sum(
             server.errors_since(offset) for server, offset in zip(servers, offsets, strict=True)
         ),
+        # From the first connect (the drop) until presence counted every storm socket in
+        # (out again): None when it did not within 30 s, or for the bare server (no presence).
+        "presence_in_seconds": presence_in,
+        "presence_back_to_baseline_seconds": presence_out,
+        "gc_pauses": pauses_between(gc_before, await gc_pauses(urls)),
+        "server_rss_mb_after": [rss_mb(server.process.pid) for server in servers],
         "live": point,
     }
 
@@ -294,6 +324,7 @@ def table(report: dict[str, Any]) -> str:
             f"{kind}: highest rate with p99 < 50 ms and no errors: "
             f"{result['best_rate_p99_under_50ms']}"
         )
+        lines.append(f"{kind}: GC pauses during the points: {result['gc_pauses_during_points']}")
         lines += [
             f"{kind} at {p['rate']:g}: WARNING {warning}"
             for p in result["points"]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sys
 from collections.abc import Sequence
 
-from . import agents_cli, kb_cli
+from . import agents_cli, heap, kb_cli
 from .config import ConfigError, Settings, load_settings, refuse_open_origins
 from .observability.logs import configure_logging
 from .services import backing_services
@@ -21,9 +20,8 @@ def _serve(settings: Settings) -> int:
 
     # Before the embedded services start: whether DATABASE_URL was configured decides the tone.
     settings = settings.with_overrides(secret_key=resolve_secret(settings))
-    # Fewer, larger young-generation collections: full collections over tens of thousands of
-    # connection objects stall the loop for far longer than any message takes.
-    gc.set_threshold(50_000, 50, 1_000)
+    # Collections sized for tens of thousands of connection objects (server/heap.py).
+    heap.configure()
     with backing_services(settings) as ready:
         app = create_app(ready)
         announcement: list[asyncio.Task[None]] = []  # holds the task until it is done

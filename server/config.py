@@ -67,6 +67,9 @@ class Settings:
     presence_ttl_seconds: float = 30.0
     presence_heartbeat_seconds: float = 10.0
     presence_sweep_seconds: float = 5.0
+    # Freeze the heap after start-up and whenever this many more sockets connected since the
+    # last freeze (server/heap.py); 0 turns freezing off.
+    gc_freeze_step: int = 500
     typing_timeout_seconds: float = 6.0
     # Routing defaults; each team may override them (teams.settings).
     default_max_chats: int = 5
@@ -261,6 +264,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_PRESENCE_TTL": "presence_ttl_seconds",
     "PARLEY_PRESENCE_HEARTBEAT": "presence_heartbeat_seconds",
     "PARLEY_PRESENCE_SWEEP": "presence_sweep_seconds",
+    "PARLEY_GC_FREEZE_STEP": "gc_freeze_step",
     "PARLEY_TYPING_TIMEOUT": "typing_timeout_seconds",
     "PARLEY_DEFAULT_MAX_CHATS": "default_max_chats",
     "PARLEY_AGENT_GRACE": "agent_grace_seconds",

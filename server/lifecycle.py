@@ -43,7 +43,13 @@ from .background import cancel_and_wait
 from .banner import resolve_secret
 from .config import Settings
 from .core.origins import AllowedOrigins
-from .observability.live import loop_and_gc, observe_assistant, observe_pool
+from .heap import HeapFreezer
+from .observability.live import (
+    loop_and_gc,
+    observe_assistant,
+    observe_pool,
+    observe_presence_writes,
+)
 from .observability.metrics import Metrics
 from .realtime.background import start_background
 from .realtime.publisher import SocketPublisher
@@ -227,9 +233,21 @@ async def background_ctx(app: web.Application) -> AsyncIterator[None]:
         heartbeat_soon.set()
 
     sio.manager.recovered = redis_recovered
+    updates = customers.presence_updates
+    observe_presence_writes(services.metrics, lambda: updates.backlog)
     tasks = start_background(
-        services, agents.local_connections, customers.local_connections, heartbeat_soon
+        services,
+        agents.local_connections,
+        customers.local_connections,
+        heartbeat_soon,
+        customers.presence_updates,
     )
+    if settings.gc_freeze_step:
+
+        def connections() -> int:
+            return sum(len(rooms.get(None, ())) for rooms in sio.manager.rooms.values())
+
+        tasks.append(asyncio.create_task(HeapFreezer(connections, settings.gc_freeze_step).run()))
     participant = services.participant
     if isinstance(participant, AssistantParticipant):
         participant.start()
@@ -242,6 +260,7 @@ async def background_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await cancel_and_wait(tasks)
+        await customers.presence_updates.close()
 
 
 async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:

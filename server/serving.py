@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 
 # What a stop may take beyond the drain itself: closing pools and background tasks.
 STOP_MARGIN_SECONDS = 2.0
+# Connections the kernel holds for us before we accept them (capped by net.core.somaxconn).
+# aiohttp's default of 128 overflowed in a storm of reconnects: the kernel drops the extra SYNs
+# and each client retries after 1, 3, 7, 15… s, so 3,000 sockets took minutes to connect.
+LISTEN_BACKLOG = 4096
 
 
 async def serve(
@@ -40,7 +44,7 @@ async def serve(
         app, handle_signals=False, shutdown_timeout=1.0, keepalive_timeout=header_timeout_seconds
     )
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
     if on_listening is not None:
         on_listening()
     stop = asyncio.Event()

@@ -109,6 +109,8 @@ def test_settings(
         "presence_ttl_seconds": 3.0,
         "presence_heartbeat_seconds": 1.0,
         "presence_sweep_seconds": 0.5,
+        # Freezing the heap is process-wide: many test servers share this process.
+        "gc_freeze_step": 0,
         "typing_timeout_seconds": 1.0,
         "db_pool_min": 1,
         "db_pool_max": 5,

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from ..core.events import presence_event
 from ..core.models import AgentPrincipal, PresenceStatus
-from ..routing.presence import PresenceChange
+from ..routing.presence import PresenceChange, PresenceOp
 from ..store import routing as routing_store
 from . import routing_timers
 from .context import Services, publish_all
@@ -16,55 +16,44 @@ from .context import Services, publish_all
 log = logging.getLogger(__name__)
 
 
-async def _announce(services: Services, change: PresenceChange) -> PresenceChange:
+async def announce(services: Services, change: PresenceChange) -> PresenceChange:
+    """Broadcast a change of effective status (once) and let routing follow it."""
     if change.changed:
         await publish_all(services, [presence_event(change.agent_id, change.status, change.since)])
         await routing_timers.agent_presence_changed(services, change)
     return change
 
 
-async def customer_connected(services: Services, customer_id: UUID, connection: str) -> None:
-    await services.customer_presence.connect(customer_id, connection)
-
-
-async def customer_refreshed(services: Services, customer_id: UUID, connection: str) -> None:
-    await services.customer_presence.refresh(customer_id, connection)
-
-
-async def customer_disconnected(services: Services, customer_id: UUID, connection: str) -> None:
-    change = await services.customer_presence.disconnect(customer_id, connection)
-    if change.changed:
-        await routing_timers.customer_presence_changed(services, customer_id, change)
-
-
 async def connected(services: Services, agent_id: UUID, connection: str) -> PresenceChange:
-    return await _announce(services, await services.presence.connect(agent_id, connection))
+    return await announce(services, await services.presence.connect(agent_id, connection))
 
 
 async def disconnected(services: Services, agent_id: UUID, connection: str) -> PresenceChange:
-    return await _announce(services, await services.presence.disconnect(agent_id, connection))
-
-
-async def refreshed(services: Services, agent_id: UUID, connection: str) -> PresenceChange:
-    return await _announce(services, await services.presence.refresh(agent_id, connection))
+    return await announce(services, await services.presence.disconnect(agent_id, connection))
 
 
 async def choose(
     services: Services, principal: AgentPrincipal, status: PresenceStatus
 ) -> PresenceChange:
-    return await _announce(services, await services.presence.choose(principal.agent_id, status))
+    return await announce(services, await services.presence.choose(principal.agent_id, status))
 
 
 async def sweep_expired(services: Services) -> int:
     """Turn connections whose process died (no heartbeat) into departures. Any process may run
     this; the presence script makes sure only one of them announces each change."""
     expired = await services.presence.expired_connections()
-    for agent_id, connection in expired:
-        change = await services.presence.disconnect(agent_id, connection)
-        await _announce(services, change)
+    changes = await services.presence.apply(
+        [PresenceOp("disconnect", agent_id, connection) for agent_id, connection in expired]
+    )
+    for change in changes:
+        await announce(services, change)
     gone = await services.customer_presence.expired_connections()
-    for customer_id, connection in gone:
-        await customer_disconnected(services, customer_id, connection)
+    left = await services.customer_presence.apply(
+        [PresenceOp("disconnect", customer_id, connection) for customer_id, connection in gone]
+    )
+    await routing_timers.customers_left(
+        services, [c.agent_id for c in left if c.changed and c.status is PresenceStatus.OFFLINE]
+    )
     if expired or gone:
         log.info("swept %d agent and %d customer connections", len(expired), len(gone))
     return len(expired) + len(gone)

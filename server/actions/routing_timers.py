@@ -83,14 +83,13 @@ async def agent_replied(services: Services, conversation_id: UUID, agent_id: UUI
     await services.timers.cancel("unanswered", f"{conversation_id}/{agent_id}")
 
 
-async def customer_presence_changed(
-    services: Services, customer_id: UUID, change: PresenceChange
-) -> None:
-    """A customer with no socket left starts the abandonment clock of their waiting chats."""
-    if change.status is not PresenceStatus.OFFLINE:
+async def customers_left(services: Services, customer_ids: list[UUID]) -> None:
+    """Customers with no socket left start the abandonment clock of their waiting chats
+    (one query for all of them: a storm of departures is one batch)."""
+    if not customer_ids:
         return
     async with services.db.acquire() as conn:
-        waiting = await conversation_store.waiting_of_customer(conn, customer_id)
+        waiting = await conversation_store.waiting_of_customers(conn, customer_ids)
     seconds = services.settings.abandon_seconds
     for conversation_id in waiting:
         await services.timers.schedule("abandon", conversation_id, seconds)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import asyncpg
 import socketio
@@ -48,6 +48,15 @@ def observe_sockets(metrics: Metrics, sio: socketio.AsyncServer) -> None:
         "Other processes' room publishes received and decoded here since start, by kind of room",
         ("room",),
         room_messages,
+    )
+
+
+def observe_presence_writes(metrics: Metrics, backlog: Callable[[], int]) -> None:
+    metrics.live.add(
+        "parley_presence_backlog",
+        "Presence writes queued for Redis, not yet written",
+        (),
+        lambda: [((), float(backlog()))],
     )
 
 

@@ -50,7 +50,7 @@ class AgentNamespace(ParleyNamespace):
         await optional(
             services,
             "agent_presence",
-            presence_actions.connected(services, principal.agent_id, self.connection_id(sid)),
+            self.presence_updates.agent_connected(principal.agent_id, self.connection_id(sid)),
             None,
         )
 
@@ -58,15 +58,9 @@ class AgentNamespace(ParleyNamespace):
         session = self.sessions.get(sid)
         await super().on_disconnect(sid, *args)
         if session is not None and not self.shutting_down:
-            # Without Redis, the connection expires by itself and the sweeper announces it.
-            await optional(
-                self.services,
-                "agent_presence",
-                presence_actions.disconnected(
-                    self.services, session.principal.id, self.connection_id(sid)
-                ),
-                None,
-            )
+            # Queued, never waiting on the Redis pool; without Redis, the connection expires
+            # by itself and the sweeper announces it.
+            self.presence_updates.agent_disconnected(session.principal.id, self.connection_id(sid))
 
     @acked
     async def on_whoami(self, sid: str, data: Any = None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from ..actions import reconcile as reconciliation
 from ..actions import routing_timers
 from ..actions import widget as widget_actions
 from ..actions.context import Services
+from ..actions.presence_updates import PresenceUpdates
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +73,14 @@ def start_background(
     agent_connections: Connections,
     customer_connections: Connections,
     heartbeat_soon: asyncio.Event | None = None,
+    presence_updates: PresenceUpdates | None = None,
 ) -> list[asyncio.Task[None]]:
     settings = services.settings
+    updates = presence_updates or PresenceUpdates(services)
 
     async def heartbeat() -> None:
-        for agent_id, connection in agent_connections():
-            await presence_actions.refreshed(services, agent_id, connection)
-        for customer_id, connection in customer_connections():
-            await presence_actions.customer_refreshed(services, customer_id, connection)
+        # Every local connection, a pipelined batch per round trip (not one call each).
+        await updates.refresh(agent_connections(), customer_connections())
 
     async def sweep() -> None:
         await presence_actions.sweep_expired(services)

@@ -15,6 +15,7 @@ from ..actions import posting
 from ..actions import receipts as receipt_actions
 from ..actions import typing as typing_actions
 from ..actions.context import Services
+from ..actions.presence_updates import PresenceUpdates
 from ..actions.wire import message_wire
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.events import conversation_room
@@ -29,10 +30,18 @@ log = logging.getLogger(__name__)
 
 
 class ParleyNamespace(socketio.AsyncNamespace):
-    def __init__(self, namespace: str, services: Services, gate: DeliveryGate) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        services: Services,
+        gate: DeliveryGate,
+        presence_updates: PresenceUpdates | None = None,
+    ) -> None:
         super().__init__(namespace)
         self.services = services
         self.gate = gate
+        # Presence writes of the whole process, in pipelined batches (shared by namespaces).
+        self.presence_updates = presence_updates or PresenceUpdates(services)
         self.sessions: dict[str, SocketSession] = {}
         # Names this process's connections in presence; a restart is a new process.
         self.process_id = uuid.uuid4().hex[:12]

@@ -8,7 +8,6 @@ from ..actions import assistant_owner, intake, queue_view
 from ..actions import auth as auth_actions
 from ..actions import conversations as conversation_actions
 from ..actions import identity as identity_actions
-from ..actions import presence as presence_actions
 from ..actions.degraded import optional
 from ..core.errors import ParleyError
 from ..core.events import conversation_room, customer_room, to_wire
@@ -40,8 +39,8 @@ class CustomerNamespace(ParleyNamespace):
         await optional(
             self.services,
             "customer_presence",
-            presence_actions.customer_connected(
-                self.services, principal.customer_id, self.connection_id(sid)
+            self.presence_updates.customer_connected(
+                principal.customer_id, self.connection_id(sid)
             ),
             None,
         )
@@ -55,13 +54,8 @@ class CustomerNamespace(ParleyNamespace):
         session = self.sessions.get(sid)
         await super().on_disconnect(sid, *args)
         if session is not None and not self.shutting_down:
-            await optional(
-                self.services,
-                "customer_presence",
-                presence_actions.customer_disconnected(
-                    self.services, session.principal.id, self.connection_id(sid)
-                ),
-                None,
+            self.presence_updates.customer_disconnected(
+                session.principal.id, self.connection_id(sid)
             )
 
     def principal(self, sid: str) -> CustomerPrincipal:

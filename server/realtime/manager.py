@@ -27,6 +27,7 @@ import socketio
 from ..core.events import SESSION_ENDED, conversation_room
 from .fanout import RoomChannels, supports_sharded_pubsub
 from .gate import SEQUENCED_EVENTS, DeliveryGate
+from .room_index import RoomIndex
 
 _CONVERSATION_PREFIX = conversation_room("")
 
@@ -225,11 +226,11 @@ class _ResilientListening(socketio.AsyncRedisManager):
 
 
 class GatedRedisManager(
-    RoomChannels, _ResilientListening, _CoalescedPublishing, _GatedLocalDelivery
+    RoomChannels, _ResilientListening, _CoalescedPublishing, RoomIndex, _GatedLocalDelivery
 ):
     """Cross-process fan-out through Redis (per-room channels), exactly-once ordered delivery
     per socket."""
 
 
-class GatedLocalManager(_GatedLocalDelivery):
+class GatedLocalManager(RoomIndex, _GatedLocalDelivery):
     """Single-process variant (no Redis fan-out), for tools and tests that want one process."""

@@ -12,6 +12,7 @@ from socketio import packet
 
 from ..actions.context import Services
 from ..actions.messages import replay_page
+from ..actions.presence_updates import PresenceUpdates
 from ..config import Settings
 from ..core.addresses import forwarded_client
 from ..core.errors import ErrorCode, ParleyError
@@ -20,6 +21,7 @@ from . import codec
 from .agent import AgentNamespace
 from .customer import CustomerNamespace
 from .drain import Drain
+from .eio_websocket import with_closing_websocket
 from .gate import DeliveryGate
 from .handlers import error_ack
 from .manager import GatedRedisManager
@@ -39,6 +41,11 @@ class DrainingEngineServer(engineio.AsyncServer):
     handshake (with backoff) and reach another process."""
 
     drain: Drain | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.async_mode == "aiohttp":
+            self._async = with_closing_websocket(self._async)
 
     async def _handle_connect(self, environ: Any, transport: str, jsonp_index: Any = None) -> Any:
         if self.drain is not None and self.drain.draining:
@@ -188,8 +195,9 @@ def register_namespaces(
 
     gate = DeliveryGate(fetch, deliver)
     manager.gate = gate
-    customers = CustomerNamespace(CUSTOMER_NAMESPACE, services, gate)
-    agents = AgentNamespace(AGENT_NAMESPACE, services, gate)
+    updates = PresenceUpdates(services)
+    customers = CustomerNamespace(CUSTOMER_NAMESPACE, services, gate, updates)
+    agents = AgentNamespace(AGENT_NAMESPACE, services, gate, updates)
     sio.register_namespace(customers)
     sio.register_namespace(agents)
     return customers, agents

@@ -20,6 +20,7 @@ from ..config import Settings
 from ..core.errors import ErrorCode, ParleyError
 from ..core.rates import Rate
 from .keys import RedisKeys
+from .pipelined import PipelinedScript
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ class RateLimits:
     def __init__(self, redis: Redis, keys: RedisKeys, settings: Settings) -> None:
         self._keys = keys
         self._rates = {name: Rate.parse(getattr(settings, f"rate_{name}")) for name in LIMIT_NAMES}
-        self._take = redis.register_script(_TAKE)
+        # Pipelined: a storm of connects checks thousands of buckets at once.
+        self._take = PipelinedScript(redis, redis.register_script(_TAKE))
         self._give_back = redis.register_script(_GIVE_BACK)
         self.skipped = 0  # checks that went without Redis (it was down or stalled)
         self._skip_until = 0.0

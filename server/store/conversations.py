@@ -243,9 +243,11 @@ async def still_waiting(
     return {r["id"] for r in rows}
 
 
-async def waiting_of_customer(conn: asyncpg.Connection, customer_id: UUID) -> list[UUID]:
+async def waiting_of_customers(conn: asyncpg.Connection, customer_ids: list[UUID]) -> list[UUID]:
+    """The open conversations in line of these customers (many at once: a storm of departures)."""
     rows = await conn.fetch(
-        "SELECT id FROM conversations WHERE customer_id = $1 AND waiting AND status = 'open'",
-        customer_id,
+        "SELECT id FROM conversations"
+        " WHERE customer_id = ANY ($1::uuid[]) AND waiting AND status = 'open'",
+        customer_ids,
     )
     return [r["id"] for r in rows]

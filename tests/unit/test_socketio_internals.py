@@ -77,3 +77,26 @@ def test_aiohttp_default_server_header() -> None:
     from aiohttp import web_response
 
     assert isinstance(web_response.SERVER_SOFTWARE, str)
+
+
+def test_room_membership_methods_the_index_wraps() -> None:
+    base = socketio.AsyncManager
+    assert _parameters(base.basic_enter_room) == ["self", "sid", "namespace", "room", "eio_sid"]
+    assert _parameters(base.basic_leave_room) == ["self", "sid", "namespace", "room"]
+    assert _parameters(base.basic_disconnect) == ["self", "sid", "namespace", "kwargs"]
+    assert _parameters(base.get_rooms) == ["self", "sid", "namespace"]
+    manager = socketio.AsyncManager()
+    assert manager.pending_connect == {} and manager.pending_disconnect == {}
+    assert isinstance(manager.callbacks, dict)
+
+
+def test_engineio_websocket_driver_we_replace() -> None:
+    from engineio.async_drivers import aiohttp as driver
+
+    from server.realtime.server import DrainingEngineServer
+
+    assert driver._async["websocket"] is driver.WebSocket
+    assert _parameters(driver.WebSocket.wait) == ["self"]
+    server = DrainingEngineServer(async_mode="aiohttp")
+    assert server._async["websocket"].__name__ == "ClosingWebSocket"
+    assert driver._async["websocket"] is driver.WebSocket  # the library's table is untouched

@@ -1,0 +1,90 @@
+"""What a connection storm does to Parley beyond the live pairs' latency: how long presence in
+Redis takes to follow the sockets, and the garbage collector's pauses (from /metrics)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import aiohttp
+import redis.asyncio as redis_asyncio
+from prometheus_client.parser import text_string_to_metric_families
+
+METRICS_TOKEN = "bench-metrics-token-0123456789abcdef"
+# Pauses above this break the latency target (issue 13: none over 50 ms).
+LONG_PAUSE_SECONDS = 0.05
+_POLL_SECONDS = 0.05
+
+
+async def presence_connections(redis_url: str, prefix: str) -> int:
+    """Connections presence holds, agents' and customers' (every process's)."""
+    client = redis_asyncio.from_url(redis_url)
+    try:
+        agents = await client.zcard(f"{prefix}presence:expiry")
+        customers = await client.zcard(f"{prefix}presence:expiry:customer")
+        return int(agents) + int(customers)
+    finally:
+        await client.aclose()
+
+
+async def seconds_until(
+    redis_url: str, prefix: str, target: int, since: float, *, rising: bool, limit: float = 30.0
+) -> float | None:
+    """Seconds from `since` (monotonic) until presence holds at least (`rising`) or at most
+    `target` connections; None if it did not within `limit` seconds. Polls: Redis has
+    nothing to wait on for a count."""
+    client = redis_asyncio.from_url(redis_url)
+    try:
+        while time.monotonic() - since < limit:
+            agents = await client.zcard(f"{prefix}presence:expiry")
+            customers = await client.zcard(f"{prefix}presence:expiry:customer")
+            count = int(agents) + int(customers)
+            if count >= target if rising else count <= target:
+                return round(time.monotonic() - since, 3)
+            await asyncio.sleep(_POLL_SECONDS)
+        return None
+    finally:
+        await client.aclose()
+
+
+async def gc_pauses(urls: list[str]) -> dict[str, Any]:
+    """Every server's collections so far: how many, how many over 50 ms, and the upper bound
+    of the slowest bucket reached (seconds), summed over the processes and generations."""
+    buckets: dict[float, float] = {}
+    async with aiohttp.ClientSession() as http:
+        for url in urls:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(
+                    f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+                ) as response:
+                    if response.status != 200:
+                        continue
+                    text = await response.text()
+                for family in text_string_to_metric_families(text):
+                    if family.name != "parley_gc_pause_seconds":
+                        continue
+                    for sample in family.samples:
+                        if sample.name.endswith("_bucket"):
+                            bound = float(sample.labels["le"])
+                            buckets[bound] = buckets.get(bound, 0.0) + sample.value
+    return {"buckets": buckets}
+
+
+def pauses_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
+    """Collections between two scrapes: count, over 50 ms, and the slowest bucket's bound."""
+    if not after["buckets"]:
+        return None  # no metrics (the bare server)
+    cumulative = {
+        bound: count - before["buckets"].get(bound, 0.0)
+        for bound, count in sorted(after["buckets"].items())
+    }
+    total = cumulative.get(float("inf"), 0.0)
+    under = cumulative.get(LONG_PAUSE_SECONDS, 0.0)
+    slowest = next((bound for bound, count in cumulative.items() if count >= total), None)
+    return {
+        "collections": int(total),
+        "over_50ms": int(total - under),
+        "slowest_under_s": slowest,
+    }
