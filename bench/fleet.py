@@ -137,9 +137,6 @@ def start_parley(services: Services, count: int) -> list[Server]:
             "PARLEY_ASSISTANT_MODE": "off",
             "PARLEY_DB_POOL_MAX": "20",
             "PARLEY_METRICS_TOKEN": METRICS_TOKEN,
-            # Every agent signs in from 127.0.0.1 at once: the per-address sign-in limit would
-            # refuse most of them (429), leaving half the pairs out of the run.
-            "PARLEY_LOGIN_MAX_FAILURES_IP": "1000000",
         }
         servers.append(
             _spawn(

@@ -53,7 +53,12 @@ def test_room_channel_hooks() -> None:
         "room",
         "eio_sid",
     ]
-    assert _parameters(socketio.AsyncManager.basic_leave_room) == ["self", "sid", "namespace", "room"]
+    assert _parameters(socketio.AsyncManager.basic_leave_room) == [
+        "self",
+        "sid",
+        "namespace",
+        "room",
+    ]
     assert _parameters(socketio.AsyncManager.is_sid_room) == ["self", "namespace", "room"]
     assert "kwargs" in _parameters(AsyncPubSubManager.emit)  # ignore_queue=True: local only
     assert isinstance(AsyncPubSubManager().host_id, str)
