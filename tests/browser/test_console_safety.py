@@ -73,7 +73,11 @@ async def test_payloads_render_as_text(server: RunningServer, visitor) -> None:
         await robin.get_by_role("button", name="Send").click()
         image = robin.locator(".msg.out .attachments img")
         await expect(image).to_have_attribute("alt", "shot.png")
-        assert await image.evaluate("img => img.complete && img.naturalWidth === 1")
+        # The image loads lazily: wait until it is in view and decoded, not just rendered.
+        await image.scroll_into_view_if_needed()
+        await robin.wait_for_function(
+            "img => img.complete && img.naturalWidth === 1", arg=await image.element_handle()
+        )
         got = await cust.log.wait_for("message", lambda m: m["attachments"])
         assert got[0]["attachments"][0]["filename"] == "shot.png"
 
