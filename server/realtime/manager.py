@@ -63,8 +63,11 @@ class _GatedLocalDelivery(socketio.AsyncManager):
             )
             return
         skipped = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        rooms = self.rooms[namespace]
         for sid, _eio_sid in list(self.get_participants(namespace, room)):
-            if sid not in skipped:
+            # Each offer may yield: a socket whose `leave` ran meanwhile must not get the event
+            # after its acknowledgement, or its next join's replay would give it a second time.
+            if sid not in skipped and sid in rooms.get(room, ()):
                 await gate.offer(namespace, sid, event, data)
 
     async def emit_to_rooms(
