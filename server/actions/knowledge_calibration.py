@@ -41,8 +41,8 @@ async def calibrate(
         method = "headings"
     if not answerable_questions:
         raise ValueError("nothing to calibrate with: no answerable questions and no headings")
-    answerable = [(await retriever.retrieve(q)).top_score for q in answerable_questions]
-    off = [(await retriever.retrieve(q)).top_score for q in off_questions]
+    answerable = [(await retriever.retrieve(q)).score for q in answerable_questions]
+    off = [(await retriever.retrieve(q)).score for q in off_questions]
     threshold = choose_threshold(answerable, off)
     if method == "headings":
         # Headings overstate how well customers' questions score, so they only cap the

@@ -14,9 +14,13 @@ MAX_ANSWERABLE_DECLINED = 0.03
 # higher than customers' questions do, and generic off-topic questions score far lower than
 # near-domain ones (docs/retrieval.md, "Calibration"). Without the team's own questions the
 # threshold is the measured default, raised only as far as generic off-topic questions
-# that score high on this knowledge base need (by MARGIN), and never above this.
-HEADINGS_CEILING = 0.40
+# that score high on this knowledge base need (by MARGIN), and never above this (the
+# default + 0.07, as before the decline score gained its specificity term).
+HEADINGS_CEILING = 0.57
 MARGIN = 0.02
+# Names the decline score (specificity.decision_score) a stored threshold applies to. Before
+# it existed thresholds were on the best article's score alone, about 0.18 lower.
+DECLINE_SCORE = "article+0.06z"
 
 # Questions no help center answers; every calibration also scores these.
 GENERIC_OFF_TOPIC = (
@@ -57,6 +61,8 @@ class Calibration:
     answerable_declined: int
     out_of_scope_declined: int
     calibrated_at: str
+    # What the threshold is compared with; a threshold stored for another score is ignored.
+    score: str = DECLINE_SCORE
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
