@@ -82,6 +82,16 @@ def choose_threshold(answerable: Sequence[float], out_of_scope: Sequence[float])
     return floor
 
 
+def headings_threshold(
+    headings: Sequence[float], off_topic: Sequence[float], default: float
+) -> float:
+    """Without the team's questions: headings overstate how well customers' questions score,
+    so they only cap the threshold; generic off-topic questions that score high on this
+    knowledge base raise it above the default."""
+    wanted = max(default, max(off_topic, default=0.0) + MARGIN)
+    return round(min(wanted, choose_threshold(headings, off_topic), HEADINGS_CEILING), 3)
+
+
 def heading_questions(titles: Sequence[str], headings: Sequence[str]) -> list[str]:
     """Article titles and section headings as questions, skipping generic ones."""
     seen: set[str] = set()
