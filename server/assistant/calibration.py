@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .specificity import SPECIFICITY_WEIGHT
+
 # At most this share of answerable questions may fall below the threshold: a wrong decline
 # costs a customer a wait for a person, so the threshold gives way first.
 MAX_ANSWERABLE_DECLINED = 0.03
@@ -18,9 +20,10 @@ MAX_ANSWERABLE_DECLINED = 0.03
 # default + 0.07, as before the decline score gained its specificity term).
 HEADINGS_CEILING = 0.57
 MARGIN = 0.02
-# Names the decline score (specificity.decision_score) a stored threshold applies to. Before
-# it existed thresholds were on the best article's score alone, about 0.18 lower.
-DECLINE_SCORE = "article+0.06z"
+# Names the decline score (specificity.decision_score) a stored threshold applies to: another
+# weight is another scale. Before it existed thresholds were on the best article's score
+# alone, about 0.18 lower.
+DECLINE_SCORE = f"article+{SPECIFICITY_WEIGHT}z"
 
 # Questions no help center answers; every calibration also scores these.
 GENERIC_OFF_TOPIC = (
@@ -62,7 +65,7 @@ class Calibration:
     out_of_scope_declined: int
     calibrated_at: str
     # What the threshold is compared with; a threshold stored for another score is ignored.
-    score: str = DECLINE_SCORE
+    decline_score: str = DECLINE_SCORE
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -221,7 +221,7 @@ def _applies(calibration: dict[str, Any] | None) -> bool:
     return (
         calibration is not None
         and isinstance(calibration.get("threshold"), (int, float))
-        and calibration.get("score") == DECLINE_SCORE
+        and calibration.get("decline_score") == DECLINE_SCORE
     )
 
 

@@ -17,7 +17,7 @@ import pytest_asyncio
 from server.actions.knowledge import KnowledgeBase
 from server.actions.knowledge_calibration import calibrate, reset
 from server.actions.knowledge_import import import_files, read_sources
-from server.assistant.calibration import HEADINGS_CEILING
+from server.assistant.calibration import DECLINE_SCORE, HEADINGS_CEILING
 from server.assistant.embeddings import LocalMiniLM
 from server.assistant.kb_eval import EvalSummary, evaluate_file, parse_eval_file
 from server.assistant.retrieval import Retriever
@@ -124,6 +124,9 @@ async def test_calibration_from_sample_questions_is_stored_and_used(
         assert result.method == "sample" and result.answerable == 40
         assert result.answerable_declined <= 1  # at most 3% of 40
         assert result.threshold > DECLINE_THRESHOLD  # this FAQ separates better than the default
+        async with sqlite_pool.acquire() as conn:
+            stored = await search.get_calibration(conn, minilm.name)
+        assert stored is not None and stored["decline_score"] == DECLINE_SCORE == "article+0.06z"
         # A fresh retriever (another process) reads the stored threshold.
         summary = await _evaluate(_setup(sqlite_pool, minilm), "sqlite_faq")
         assert summary.calibrated and summary.threshold == pytest.approx(result.threshold)
@@ -139,7 +142,7 @@ async def test_a_threshold_calibrated_for_an_older_decline_score_is_ignored(
     sqlite_pool: asyncpg.Pool, minilm: LocalMiniLM
 ) -> None:
     setup = _setup(sqlite_pool, minilm)
-    older = {"threshold": 0.44, "method": "sample", "model": minilm.name}  # no "score" key
+    older = {"threshold": 0.44, "method": "sample", "model": minilm.name}  # no decline_score
     async with sqlite_pool.acquire() as conn:
         await search.set_calibration(conn, minilm.name, older)
     try:
