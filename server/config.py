@@ -132,8 +132,9 @@ class Settings:
     # Offer the model a `decline` tool; false for servers without function calling, which
     # then decline with the NO_ANSWER token (docs/assistant.md, "Declining").
     assistant_decline_tool: bool = True
-    # Decline below this top-chunk cosine; measured for the local MiniLM (docs/retrieval.md).
-    assistant_threshold: float = 0.33  # retrieval_eval.DECLINE_THRESHOLD
+    # Decline below this decline score (best hybrid score + 0.06 x specificity); measured for
+    # the local MiniLM (docs/retrieval.md).
+    assistant_threshold: float = 0.50  # retrieval_eval.DECLINE_THRESHOLD
     embedder: str = "local"  # local | openai
     embedding_model: str = "text-embedding-3-small"  # with embedder = openai
     embedding_dimensions: int = 1536  # with embedder = openai
@@ -462,8 +463,8 @@ def _validate_assistant(settings: Settings) -> None:
         raise ConfigError("PARLEY_EMBEDDER=openai needs OPENAI_API_KEY")
     if not 1 <= settings.embedding_dimensions <= 2000:
         raise ConfigError("PARLEY_EMBEDDING_DIMENSIONS must be between 1 and 2000")
-    if not -1.0 <= settings.assistant_threshold <= 1.0:
-        raise ConfigError("PARLEY_ASSISTANT_THRESHOLD is a cosine: between -1 and 1")
+    if not -1.0 <= settings.assistant_threshold <= 2.0:
+        raise ConfigError("PARLEY_ASSISTANT_THRESHOLD is a decline score: between -1 and 2")
     if settings.assistant_timeout_seconds <= 0:
         raise ConfigError("PARLEY_ASSISTANT_TIMEOUT must be positive")
     if not 0 <= settings.assistant_retries <= 5:

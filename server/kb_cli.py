@@ -34,7 +34,7 @@ def register(commands: Any) -> None:
     evaluate.add_argument("file", type=Path, metavar="FILE.tsv")
     evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
     evaluate.add_argument(
-        "--details", action="store_true", help="also each question's top article and score"
+        "--details", action="store_true", help="also each question's top article and decline score"
     )
     calibrate = sub.add_parser(
         "calibrate",

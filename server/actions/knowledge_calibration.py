@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 
 from ..assistant.calibration import (
     GENERIC_OFF_TOPIC,
-    HEADINGS_CEILING,
-    MARGIN,
     Calibration,
     choose_threshold,
     heading_questions,
+    headings_threshold,
 )
 from ..assistant.retrieval_eval import DECLINE_THRESHOLD, EvalQuestion
 from ..store import knowledge_search as search
@@ -41,15 +40,12 @@ async def calibrate(
         method = "headings"
     if not answerable_questions:
         raise ValueError("nothing to calibrate with: no answerable questions and no headings")
-    answerable = [(await retriever.retrieve(q)).top_score for q in answerable_questions]
-    off = [(await retriever.retrieve(q)).top_score for q in off_questions]
-    threshold = choose_threshold(answerable, off)
+    answerable = [(await retriever.retrieve(q)).score for q in answerable_questions]
+    off = [(await retriever.retrieve(q)).score for q in off_questions]
     if method == "headings":
-        # Headings overstate how well customers' questions score, so they only cap the
-        # threshold; generic off-topic questions that score high on this knowledge base
-        # raise it above the default.
-        wanted = max(DECLINE_THRESHOLD, max(off) + MARGIN)
-        threshold = round(min(wanted, threshold, HEADINGS_CEILING), 3)
+        threshold = headings_threshold(answerable, off, DECLINE_THRESHOLD)
+    else:
+        threshold = choose_threshold(answerable, off)
     result = Calibration(
         threshold=threshold,
         method=method,

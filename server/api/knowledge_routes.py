@@ -211,6 +211,8 @@ async def try_question(request: web.Request) -> web.Response:
         "threshold": retrieval.threshold,
         "calibrated": retrieval.calibrated,
         "top_score": retrieval.top_score,
+        "score": round(retrieval.score, 4) if retrieval.articles else None,
+        "specificity": round(retrieval.specificity, 3),
         "articles": [
             {"slug": a.slug, "title": a.title, "score": round(a.score, 4)}
             for a in retrieval.articles

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .specificity import SPECIFICITY_WEIGHT
+
 # At most this share of answerable questions may fall below the threshold: a wrong decline
 # costs a customer a wait for a person, so the threshold gives way first.
 MAX_ANSWERABLE_DECLINED = 0.03
@@ -14,9 +16,14 @@ MAX_ANSWERABLE_DECLINED = 0.03
 # higher than customers' questions do, and generic off-topic questions score far lower than
 # near-domain ones (docs/retrieval.md, "Calibration"). Without the team's own questions the
 # threshold is the measured default, raised only as far as generic off-topic questions
-# that score high on this knowledge base need (by MARGIN), and never above this.
-HEADINGS_CEILING = 0.40
+# that score high on this knowledge base need (by MARGIN), and never above this (the
+# default + 0.07, as before the decline score gained its specificity term).
+HEADINGS_CEILING = 0.57
 MARGIN = 0.02
+# Names the decline score (specificity.decision_score) a stored threshold applies to: another
+# weight is another scale. Before it existed thresholds were on the best article's score
+# alone, about 0.18 lower.
+DECLINE_SCORE = f"article+{SPECIFICITY_WEIGHT}z"
 
 # Questions no help center answers; every calibration also scores these.
 GENERIC_OFF_TOPIC = (
@@ -57,6 +64,8 @@ class Calibration:
     answerable_declined: int
     out_of_scope_declined: int
     calibrated_at: str
+    # What the threshold is compared with; a threshold stored for another score is ignored.
+    decline_score: str = DECLINE_SCORE
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +83,16 @@ def choose_threshold(answerable: Sequence[float], out_of_scope: Sequence[float])
     if highest_off < ceiling:
         return min(round((highest_off + ceiling) / 2, 3), floor)
     return floor
+
+
+def headings_threshold(
+    headings: Sequence[float], off_topic: Sequence[float], default: float
+) -> float:
+    """Without the team's questions: headings overstate how well customers' questions score,
+    so they only cap the threshold; generic off-topic questions that score high on this
+    knowledge base raise it above the default."""
+    wanted = max(default, max(off_topic, default=0.0) + MARGIN)
+    return round(min(wanted, choose_threshold(headings, off_topic), HEADINGS_CEILING), 3)
 
 
 def heading_questions(titles: Sequence[str], headings: Sequence[str]) -> list[str]:

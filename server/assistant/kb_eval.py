@@ -26,7 +26,7 @@ class EvalRow:
 
     question: str
     top_slug: str | None
-    score: float
+    score: float  # the decline score, compared with the threshold
     declined: bool
     verdict: str  # hit@1, hit@3, miss, declined (answerable); declined or answered (out of scope)
 
@@ -128,7 +128,7 @@ async def evaluate_file(assistant: Assistant, questions: list[EvalQuestion]) -> 
             hits_1 += hit_1
             hits_3 += hit_3
             verdict = "declined" if declined else "hit@1" if hit_1 else "hit@3" if hit_3 else "miss"
-        rows.append(EvalRow(question.text, top, round(retrieval.top_score, 4), declined, verdict))
+        rows.append(EvalRow(question.text, top, round(retrieval.score, 4), declined, verdict))
     answerable = sum(q.in_scope for q in questions)
     return EvalSummary(
         model=assistant.knowledge.model,

@@ -14,10 +14,12 @@ import numpy as np
 
 from ..store import knowledge as store
 from ..store import knowledge_search as search
+from .calibration import DECLINE_SCORE
 from .embeddings import Embedder
 from .lexical import IndexedChunk, LexicalIndex, hybrid_score
-from .passages import PassageIndex, mixed_cosine
+from .passages import PassageIndex, PassageScores, mixed_cosine
 from .retrieval_eval import DECLINE_THRESHOLD, LEXICAL_WEIGHT
+from .specificity import NEUTRAL, ChunkVectors, decision_score
 
 # docs/retrieval.md: the right article is in the top 3 for 96% of answerable questions but
 # first for only 85%, so the answer step sees the best passages of three articles.
@@ -70,16 +72,22 @@ class Retrieval:
     passages: tuple[Passage, ...]  # best first, from those articles
     threshold: float
     calibrated: bool = False  # the threshold comes from `parley kb calibrate`
+    specificity: float = NEUTRAL  # how far the nearest chunk stands out (specificity.py)
 
     @property
     def top_score(self) -> float:
         return self.articles[0].score if self.articles else 0.0
 
     @property
+    def score(self) -> float:
+        """The decline score: the best article's score plus a share of the specificity."""
+        return decision_score(self.top_score, self.specificity) if self.articles else 0.0
+
+    @property
     def answerable(self) -> bool:
         """The first gate: below the threshold the question is off-topic for this help
         center. Passing it does not mean the answer is there (docs/retrieval.md)."""
-        return bool(self.passages) and self.top_score >= self.threshold
+        return bool(self.passages) and self.score >= self.threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +98,7 @@ class _Snapshot:
     version: tuple[Any, ...]
     index: LexicalIndex
     passages: PassageIndex
+    chunks: ChunkVectors
     threshold: float
     calibrated: bool
 
@@ -135,9 +144,10 @@ class Retriever:
         mean = [sum(column) / len(vectors) for column in zip(*vectors, strict=True)]
         length = math.sqrt(sum(x * x for x in mean)) or 1.0
         evidence = snapshot.index.evidence(question)
-        # A product over every passage vector (milliseconds at 1,000 articles): off the loop.
-        inside = await asyncio.to_thread(
-            snapshot.passages.cosines, np.asarray(mean, dtype=np.float32)
+        # Products over every passage and chunk vector (milliseconds at 1,000 articles): off
+        # the loop.
+        inside, specificity = await asyncio.to_thread(
+            _in_memory_scores, snapshot, np.asarray(mean, dtype=np.float32)
         )
         dims = self._embedder.dimensions
         async with self._db.acquire() as conn:
@@ -161,7 +171,12 @@ class Retriever:
         fused.sort(key=lambda m: m.score, reverse=True)
         found = rank(question, fused, snapshot.threshold, self._articles)
         return Retrieval(
-            found.question, found.articles, found.passages, found.threshold, snapshot.calibrated
+            found.question,
+            found.articles,
+            found.passages,
+            found.threshold,
+            snapshot.calibrated,
+            specificity,
         )
 
     async def _current(self, conn: asyncpg.Connection) -> _Snapshot:
@@ -187,12 +202,33 @@ class Retriever:
                 [(c.chunk_id, c.passage_vectors) for c in chunks],
                 self._embedder.dimensions,
             )
+            vectors = await asyncio.to_thread(
+                ChunkVectors, [c.embedding for c in chunks], self._embedder.dimensions
+            )
             calibration = await search.get_calibration(conn, self._embedder.name)
             threshold = self.default_threshold
-            if calibration is not None and isinstance(calibration.get("threshold"), (int, float)):
+            if not _applies(calibration):
+                calibration = None  # made for an older decline score: recalibrate
+            if calibration is not None:
                 threshold = float(calibration["threshold"])
-            self._snapshot = _Snapshot(version, index, passages, threshold, calibration is not None)
+            self._snapshot = _Snapshot(
+                version, index, passages, vectors, threshold, calibration is not None
+            )
             return self._snapshot
+
+
+def _applies(calibration: dict[str, Any] | None) -> bool:
+    return (
+        calibration is not None
+        and isinstance(calibration.get("threshold"), (int, float))
+        and calibration.get("decline_score") == DECLINE_SCORE
+    )
+
+
+def _in_memory_scores(
+    snapshot: _Snapshot, query: np.ndarray[Any, np.dtype[np.float32]]
+) -> tuple[PassageScores, float]:
+    return snapshot.passages.cosines(query), snapshot.chunks.specificity(query)
 
 
 def rank(

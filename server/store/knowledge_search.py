@@ -18,6 +18,7 @@ class SearchableChunk(msgspec.Struct, frozen=True):
     heading_path: list[str]
     text: str
     passage_vectors: bytes | None  # float32 rows (sql/0012)
+    embedding: list[float] | None = None  # the chunk's own vector (decline specificity)
 
 
 def calibration_key(model: str) -> str:
@@ -46,7 +47,8 @@ async def version(conn: asyncpg.Connection, model: str) -> tuple[Any, ...]:
 async def searchable_chunks(conn: asyncpg.Connection, model: str) -> list[SearchableChunk]:
     rows = await conn.fetch(
         """
-        SELECT c.id AS chunk_id, a.slug, a.title, c.heading_path, c.text, c.passage_vectors
+        SELECT c.id AS chunk_id, a.slug, a.title, c.heading_path, c.text, c.passage_vectors,
+               c.embedding::real[] AS embedding
           FROM kb_chunks c JOIN kb_articles a ON a.id = c.article_id
          WHERE c.embedding_model = $1
          ORDER BY c.id

@@ -196,6 +196,11 @@ async def test_admin_pages_agents_teams_widget_reports(
         await expect(ada.get_by_test_id("answer")).to_contain_text(
             "five business days", timeout=30_000
         )
+        # The decline score and the threshold it was compared with (one article: too few
+        # chunks for a z-score, so the neutral specificity).
+        await expect(ada.get_by_test_id("answer")).to_contain_text(
+            "specificity 3.0; threshold 0.5, default"
+        )
         await ada.screenshot(path=str(artifacts / "console-admin-knowledge.png"))
 
         await ada.locator(".admin-nav a", has_text="Audit log").click()

@@ -31,6 +31,8 @@ interface Asked {
     threshold: number;
     calibrated: boolean;
     top_score: number | null;
+    score: number | null; // the decline score: best match + 0.06 x specificity
+    specificity: number;
     articles: { slug: string; title: string; score: number }[];
   };
 }
@@ -224,7 +226,8 @@ function TryQuestion() {
           <div data-testid="answer">
             <p class="muted small">
               {result.handoff ? "It would hand over to a person" : `Answer (${result.mode})`}
-              {result.retrieval.top_score !== null && ` · best match ${result.retrieval.top_score.toFixed(2)} (threshold ${result.retrieval.threshold}, ${result.retrieval.calibrated ? "calibrated" : "default"})`}
+              {result.retrieval.score !== null &&
+                ` · score ${result.retrieval.score.toFixed(2)} (best match ${(result.retrieval.top_score ?? 0).toFixed(2)}, specificity ${result.retrieval.specificity.toFixed(1)}; threshold ${result.retrieval.threshold}, ${result.retrieval.calibrated ? "calibrated" : "default"})`}
             </p>
             <div class="bubble">{result.answer}</div>
             {result.retrieval.articles.length > 0 && (

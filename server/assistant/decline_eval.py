@@ -1,0 +1,249 @@
+"""Measure decline signals on the evaluation sets, fitting each weight leaving one set out."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from server.assistant.calibration import (
+    GENERIC_OFF_TOPIC,
+    MAX_ANSWERABLE_DECLINED,
+    choose_threshold,
+    heading_questions,
+    headings_threshold,
+)
+from server.assistant.chunking import chunk_article
+from server.assistant.embeddings import Embedder, LocalMiniLM
+from server.assistant.lexical import IndexedChunk, LexicalIndex
+from server.assistant.passages import PassageIndex, mixed_cosine, passage_texts
+from server.assistant.retrieval_eval import (
+    DECLINE_THRESHOLD,
+    DEMO_KB,
+    LEXICAL_WEIGHT,
+    load_articles,
+    load_questions,
+)
+from server.assistant.specificity import ChunkVectors, decision_score
+
+OTHER_SETS = Path(__file__).resolve().parents[2] / "tests" / "data" / "retrieval"
+SETS = {
+    "demo": DEMO_KB,
+    "tmux": OTHER_SETS / "tmux",
+    "sqlite_faq": OTHER_SETS / "sqlite_faq",
+    "evolution": OTHER_SETS / "evolution",
+}
+# Mixed weights are tried as multiples of a tenth of the signal's spread over all questions,
+# so one grid suits signals of any scale (docs/retrieval.md, "Version 4").
+CHOSEN = "specificity (chosen)"
+# The chosen signal is also fitted on raw weights, finer than GRID's steps.
+FINE_GRID = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3)
+GRID = (-1.0, -0.5, -0.3, -0.2, -0.1, -0.05, 0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 1.5, 2.0)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One question: whether the set answers it, the ranking's best article score and the
+    decline signals measured for it."""
+
+    in_scope: bool
+    top: float
+    signals: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ScoredSet:
+    questions: list[Scored]
+    headings: list[Scored]  # the set's titles and section headings, as calibration uses them
+    generic: list[Scored]  # calibration.GENERIC_OFF_TOPIC
+
+
+def _signals(
+    top: float, chunk_scores: NDArray[np.float64], slugs: Sequence[str], specificity: float
+) -> dict[str, float]:
+    order = np.argsort(-chunk_scores)
+    articles: dict[str, float] = {}
+    for i in order:
+        articles.setdefault(slugs[int(i)], float(chunk_scores[i]))
+    best = list(articles.values())
+    ranked = chunk_scores[order]
+    return {
+        CHOSEN: specificity,
+        "gap to the second article": top - (best[1] if len(best) > 1 else 0.0),
+        "top - mean of the next 10 chunks": float(ranked[0] - ranked[1:11].mean()),
+        "NQC: std of the top 10 chunks": float(ranked[:10].std()),
+    }
+
+
+async def score_set(embedder: Embedder, kb_dir: Path) -> ScoredSet:
+    """Embed a set's chunks, passages and questions; rank as retrieval does; measure."""
+    articles = load_articles(kb_dir)
+    chunks = [(a.slug, c) for a in articles for c in chunk_article(a.text, fallback_title=a.slug)]
+    slugs = [slug for slug, _ in chunks]
+    texts = [chunk.embedding_text for _, chunk in chunks]
+    index = LexicalIndex(
+        IndexedChunk(i, s, t) for i, (s, t) in enumerate(zip(slugs, texts, strict=True))
+    )
+    vectors = np.asarray(await embedder.embed(texts), dtype=np.float32)
+    groups = [passage_texts(chunk) for _, chunk in chunks]
+    flat = np.asarray(await embedder.embed([t for g in groups for t in g]), dtype="<f4")
+    bounds = np.cumsum([0, *(len(g) for g in groups)])
+    passages = PassageIndex(
+        ((i, flat[bounds[i] : bounds[i + 1]].tobytes()) for i in range(len(groups))),
+        embedder.dimensions,
+    )
+    whole = ChunkVectors(vectors.tolist(), embedder.dimensions)
+
+    async def measure(questions: Sequence[str], in_scope: Sequence[bool]) -> list[Scored]:
+        asked = np.asarray(await embedder.embed(list(questions)), dtype=np.float32)
+        stripped = [index.strip_common(q) for q in questions]
+        bare = np.asarray(await embedder.embed(stripped), dtype=np.float32)
+        scored = []
+        for text, answerable, mean in zip(questions, in_scope, 0.5 * (asked + bare), strict=True):
+            found = index.evidence(text)
+            inside = passages.cosines(mean)
+            cosines = vectors @ mean
+            score = np.asarray(
+                [
+                    mixed_cosine(float(c), float(h), float(p)) + LEXICAL_WEIGHT * found.get(i, 0.0)
+                    for i, (c, h, p) in enumerate(
+                        zip(cosines, inside.heading, inside.paragraph, strict=True)
+                    )
+                ]
+            )
+            top = float(score.max())
+            signals = _signals(top, score, slugs, whole.specificity(mean))
+            signals["mean cosine with all chunks"] = float(cosines.mean())
+            signals["evidence of the top chunk"] = found.get(int(score.argmax()), 0.0)
+            scored.append(Scored(answerable, top, signals))
+        return scored
+
+    questions = load_questions(kb_dir / "eval.tsv")
+    titles = sorted({a.title for a in articles})
+    headings = sorted({c.heading_path[-1] for _, c in chunks if c.heading_path})
+    made = heading_questions(titles, headings)
+    return ScoredSet(
+        await measure([q.text for q in questions], [q.in_scope for q in questions]),
+        await measure(made, [True] * len(made)),
+        await measure(GENERIC_OFF_TOPIC, [False] * len(GENERIC_OFF_TOPIC)),
+    )
+
+
+Score = Callable[[Scored], float]
+
+
+def declined_at_calibration(questions: Sequence[Scored], score: Score) -> int:
+    """Out-of-scope questions declined at the threshold that keeps 97% of the answerable
+    ones (what calibrating from the set's own questions picks when the two overlap)."""
+    answerable = sorted(score(q) for q in questions if q.in_scope)
+    threshold = answerable[math.floor(MAX_ANSWERABLE_DECLINED * len(answerable))]
+    return sum(score(q) < threshold for q in questions if not q.in_scope)
+
+
+def mixed(signal: str, weight: float) -> Score:
+    """The ranking's score plus `weight` times the signal; the signal alone (or negated)
+    for an infinite weight."""
+    if math.isinf(weight):
+        return lambda q: math.copysign(1.0, weight) * q.signals[signal]
+    return lambda q: q.top + weight * q.signals[signal]
+
+
+def leave_one_set_out(
+    sets: Mapping[str, Sequence[Scored]], signal: str, weights: Sequence[float]
+) -> dict[str, tuple[float, int]]:
+    """Per held-out set: the weight that declines the most out-of-scope questions on the other
+    sets (ties: the best worst set), and what it declines on the held-out one."""
+    result = {}
+    for held in sets:
+        train = [name for name in sets if name != held]
+
+        def merit(weight: float, train: list[str] = train) -> tuple[int, float]:
+            counts = [declined_at_calibration(sets[n], mixed(signal, weight)) for n in train]
+            shares = [
+                c / sum(not q.in_scope for q in sets[n]) for c, n in zip(counts, train, strict=True)
+            ]
+            return sum(counts), min(shares)
+
+        weight = max(weights, key=merit)
+        result[held] = (weight, declined_at_calibration(sets[held], mixed(signal, weight)))
+    return result
+
+
+def format_tables(scored: Mapping[str, ScoredSet]) -> str:
+    sets = {name: s.questions for name, s in scored.items()}
+    names = list(sets)
+    lines = [
+        "| signal | alone | mixed, held-out set | weight per fold |",
+        "| --- | --- | --- | --- |",
+        "| none: the ranking's score | "
+        + " / ".join(str(declined_at_calibration(sets[n], lambda q: q.top)) for n in names)
+        + " | | |",
+    ]
+    for signal in next(iter(sets.values()))[0].signals:
+        values = [q.signals[signal] for qs in sets.values() for q in qs]
+        spread = float(np.std(values)) or 1.0
+        alone = [declined_at_calibration(sets[n], mixed(signal, math.inf)) for n in names]
+        negated = [declined_at_calibration(sets[n], mixed(signal, -math.inf)) for n in names]
+        sign = "" if sum(alone) >= sum(negated) else " (negated)"
+        alone = max(alone, negated, key=sum)
+        grids = [("", [w * 0.1 / spread for w in GRID])]
+        if signal == CHOSEN:
+            grids.append((", fine grid", list(FINE_GRID)))
+        for label, weights in grids:
+            folds = leave_one_set_out(sets, signal, weights)
+            held = [folds[n][1] for n in names]
+            lines.append(
+                f"| {signal}{label} | {' / '.join(map(str, alone))}{sign} | "
+                f"{' / '.join(map(str, held))} = {sum(held)} | "
+                f"{', '.join(f'{folds[n][0]:+.3f}' for n in names)} |"
+            )
+    lines += ["", "Chosen score, answerable declined / out of scope declined:", ""]
+    lines += [
+        "| set | zero config | own questions | headings + generic |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, found in scored.items():
+        lines.append(_calibration_row(name, found))
+    return "\n".join(lines)
+
+
+def _calibration_row(name: str, found: ScoredSet) -> str:
+    def score(q: Scored) -> float:
+        return decision_score(q.top, q.signals[CHOSEN])
+
+    answerable = [score(q) for q in found.questions if q.in_scope]
+    off = [score(q) for q in found.questions if not q.in_scope]
+    generic = [score(q) for q in found.generic]
+    own = choose_threshold(answerable, off + generic)
+    headings = headings_threshold([score(q) for q in found.headings], generic, DECLINE_THRESHOLD)
+
+    def cell(threshold: float) -> str:
+        declined = sum(s < threshold for s in answerable), sum(s < threshold for s in off)
+        return f"{threshold:.3f}: {declined[0]} / {len(answerable)}, {declined[1]} / {len(off)}"
+
+    return f"| {name} | {cell(DECLINE_THRESHOLD)} | {cell(own)} | {cell(headings)} |"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.parse_args(argv)
+    embedder = LocalMiniLM()
+    try:
+        scored = asyncio.run(_score_all(embedder))
+    finally:
+        embedder.close()
+    print(format_tables(scored))
+
+
+async def _score_all(embedder: Embedder) -> dict[str, ScoredSet]:
+    return {name: await score_set(embedder, path) for name, path in SETS.items()}
+
+
+if __name__ == "__main__":
+    main()
