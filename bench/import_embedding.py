@@ -1,13 +1,14 @@
 """Import speed without the database's noise: the model time of importing N articles, the
 import's embedding calls before and after they were merged, interleaved, on the same texts.
 
-    python bench/import_embedding.py [--articles 200] [--rounds 3] [--database]
+    python bench/import_embedding.py [--articles 200] [--rounds 3] [--budgets 1024] [--database]
 
 "before" embeds as the import did until the merge: per group of about 64 chunks, the
 chunks' own texts in one call, then each article's passages (heading path and paragraphs)
 in a call of its own, every call sorted by character length into batches of 8. "after"
 embeds each group's distinct texts (chunks and passages) in one call, as `embed_ahead`
-does now, with the model's batches of at most BATCH_TOKENS padded tokens. Both ways must
+does now, with the model's batches of at most BATCH_TOKENS padded tokens (or each of
+--budgets, to compare them). Every way must
 give every text the same vector bit for bit; the run stops otherwise. With --database,
 the import itself is then timed with every vector already known (a lookup instead of the
 model): what the import costs besides the model. Prints one JSON document.
@@ -23,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ from server.actions.knowledge import EMBED_AHEAD_CHUNKS, KnowledgeBase
 from server.actions.knowledge_import import draft_from_file, import_files, read_sources
 from server.actions.knowledge_vectors import texts_of
 from server.assistant.chunking import Chunk, chunk_article
-from server.assistant.embeddings import LocalMiniLM, Vector
+from server.assistant.embeddings import BATCH_TOKENS, LocalMiniLM, Vector
 from server.assistant.passages import passage_texts
 from server.embedded import EmbeddedPostgres
 from server.store.db import create_pool
@@ -73,7 +74,7 @@ def encode_before(model: LocalMiniLM, texts: list[str]) -> NDArray[np.float32]:
 
 
 def before(model: LocalMiniLM, groups: list[list[Article]]) -> dict[str, bytes]:
-    vectors = {}
+    vectors: dict[str, bytes] = {}
     for group in groups:
         texts = [c.embedding_text for article in group for c in article]
         rows = encode_before(model, texts)
@@ -86,12 +87,18 @@ def before(model: LocalMiniLM, groups: list[list[Article]]) -> dict[str, bytes]:
 
 
 def after(model: LocalMiniLM, groups: list[list[Article]]) -> dict[str, bytes]:
-    vectors = {}
+    vectors: dict[str, bytes] = {}
     for group in groups:
         texts = texts_of(c for article in group for c in article)
         rows = model.encode(texts)
         vectors.update(zip(texts, (row.tobytes() for row in rows), strict=True))
     return vectors
+
+
+def with_budget(budget: int) -> Callable[[LocalMiniLM, list[list[Article]]], dict[str, bytes]]:
+    model = LocalMiniLM(batch_tokens=budget)
+    model.load()
+    return lambda _, groups: after(model, groups)
 
 
 class KnownVectors:
@@ -131,6 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--articles", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--budgets", default=str(BATCH_TOKENS), help="padded tokens a batch")
     parser.add_argument("--database", action="store_true", help="also time the import's rest")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
@@ -143,7 +151,10 @@ def main() -> None:
         groups = groups_of(articles)
         model = LocalMiniLM()
         model.load()
-        ways = {"before": before, "after": after}
+        ways: dict[str, Callable[[LocalMiniLM, list[list[Article]]], dict[str, bytes]]]
+        ways = {"before": before}
+        for budget in map(int, args.budgets.split(",")):
+            ways[f"after_{budget}"] = with_budget(budget)
         seconds: dict[str, list[float]] = {way: [] for way in ways}
         loads: list[float] = []
         results: dict[str, dict[str, bytes]] = {}
@@ -153,8 +164,8 @@ def main() -> None:
                 started = time.perf_counter()
                 results[way] = ways[way](model, groups)
                 seconds[way].append(round(time.perf_counter() - started, 2))
-        if results["before"] != results["after"]:
-            raise SystemExit("the two ways gave different vectors")
+        if any(vectors != results["before"] for vectors in results.values()):
+            raise SystemExit("the ways gave different vectors")
         report: dict[str, object] = {
             "articles": len(articles),
             "chunks": sum(len(a) for a in articles),
@@ -163,13 +174,13 @@ def main() -> None:
                 + sum(len(passage_texts(c)) for a in articles for c in a),
                 "after": sum(len(texts_of(c for a in g for c in a)) for g in groups),
             },
-            "identical_vectors": len(results["after"]),
+            "identical_vectors": len(results["before"]),
             "seconds": seconds,
             "median_seconds": {way: statistics.median(s) for way, s in seconds.items()},
             "load_average_1min": loads,
         }
         if args.database:
-            embedder = KnownVectors(model, results["after"])
+            embedder = KnownVectors(model, results["before"])
             report["import_without_model"] = asyncio.run(
                 import_without_model(folder, Path(tmp), embedder)
             )

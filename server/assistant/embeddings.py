@@ -96,11 +96,11 @@ def default_tokenizer_path() -> Path:
 
 # A batch is padded to its longest text, and its cost grows with texts x that length. Texts
 # are sorted by length so batches waste little padding, and a batch holds at most
-# BATCH_TOKENS padded tokens: 4 chunks of 256 word pieces or dozens of short passages.
-# Larger batches ran slower on 2 cores (their activations no longer fit the cache) and
-# smaller ones pay more per-run overhead (docs/retrieval.md, "Speed"). Whatever the
-# batching, every text gets the same vector bit for bit: padding is masked out.
-BATCH_TOKENS = 1024
+# BATCH_TOKENS padded tokens: 2 chunks of 256 word pieces or a dozen short passages.
+# On 2 cores budgets of 1,024 and 2,048 tokens ran slower, 256 and 384 no faster
+# (bench/import_embedding.py, docs/retrieval.md "Speed"). Whatever the batching, every
+# text gets the same vector bit for bit: padding is masked out.
+BATCH_TOKENS = 512
 BATCH_MOST_TEXTS = 64
 
 
