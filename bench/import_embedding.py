@@ -8,7 +8,7 @@ chunks' own texts in one call, then each article's passages (heading path and pa
 in a call of its own, every call sorted by character length into batches of 8. "after"
 embeds each group's distinct texts (chunks and passages) in one call, as `embed_ahead`
 does now, with the model's batches of at most BATCH_TOKENS padded tokens (or each of
---budgets, to compare them). Every way must
+--budgets, to compare them; "512/1" is 512 tokens on one intra-op thread). Every way must
 give every text the same vector bit for bit; the run stops otherwise. With --database,
 the import itself is then timed with every vector already known (a lookup instead of the
 model): what the import costs besides the model. Prints one JSON document.
@@ -95,8 +95,10 @@ def after(model: LocalMiniLM, groups: list[list[Article]]) -> dict[str, bytes]:
     return vectors
 
 
-def with_budget(budget: int) -> Callable[[LocalMiniLM, list[list[Article]]], dict[str, bytes]]:
-    model = LocalMiniLM(batch_tokens=budget)
+def with_budget(
+    budget: int, threads: int
+) -> Callable[[LocalMiniLM, list[list[Article]]], dict[str, bytes]]:
+    model = LocalMiniLM(batch_tokens=budget, threads=threads or None)
     model.load()
     return lambda _, groups: after(model, groups)
 
@@ -153,8 +155,9 @@ def main() -> None:
         model.load()
         ways: dict[str, Callable[[LocalMiniLM, list[list[Article]]], dict[str, bytes]]]
         ways = {"before": before}
-        for budget in map(int, args.budgets.split(",")):
-            ways[f"after_{budget}"] = with_budget(budget)
+        for budget in args.budgets.split(","):
+            tokens, _, threads = budget.partition("/")
+            ways[f"after_{budget}"] = with_budget(int(tokens), int(threads or 0))
         seconds: dict[str, list[float]] = {way: [] for way in ways}
         loads: list[float] = []
         results: dict[str, dict[str, bytes]] = {}
