@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import ChainMap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -61,12 +60,15 @@ async def vectors_for(
 ) -> dict[int, ChunkVectors]:
     """Each chunk's vectors by ordinal, from `ready` (text -> vector, embedded ahead) where
     there, the rest in one call; raises EmbeddingFailed."""
-    missing = [text for text in texts_of(chunks) if text not in ready]
-    known = ChainMap(await embed_texts(embedder, missing), dict(ready)) if missing else ready
+    fresh = await embed_texts(embedder, [t for t in texts_of(chunks) if t not in ready])
+
+    def vector(text: str) -> Vector:
+        return fresh[text] if text in fresh else ready[text]
+
     return {
         chunk.ordinal: ChunkVectors(
-            embedding=list(known[chunk.embedding_text]),
-            passages=np.asarray([known[t] for t in passage_texts(chunk)], dtype="<f4").tobytes(),
+            embedding=list(vector(chunk.embedding_text)),
+            passages=np.asarray([vector(t) for t in passage_texts(chunk)], dtype="<f4").tobytes(),
         )
         for chunk in chunks
     }
