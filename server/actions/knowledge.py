@@ -8,23 +8,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
-import numpy as np
 
 from ..assistant.chunking import Chunk, ChunkOptions, chunk_article
 from ..assistant.embeddings import Embedder, Vector
-from ..assistant.passages import passage_texts
 from ..core.errors import ErrorCode, ParleyError, not_found
 from ..core.knowledge import ArticleDraft, validate_draft
 from ..store import knowledge as store
 from ..store.knowledge import IndexStatus, NewChunk
+from .knowledge_vectors import ChunkVectors, EmbeddingFailed, embed_texts, texts_of, vectors_for
 
 log = logging.getLogger(__name__)
 
 # Advisory-lock namespace for saves of one article; the second key is the slug's hash.
 _SAVE_LOCK = 0x5041524F
-# Imports embed the new chunks of several articles in one call (embed_ahead): one trip to
-# the model's thread instead of one per article, and chunks of similar length from many
-# articles batched together, so less padding (docs/retrieval.md, "Speed").
+# Imports embed the new chunks of several articles and their passages in one call
+# (embed_ahead): one trip to the model's thread instead of two per article, each distinct
+# text once, and texts of similar length from many articles batched together, so little
+# padding (docs/retrieval.md, "Speed").
 EMBED_AHEAD_CHUNKS = 64
 
 
@@ -90,32 +90,29 @@ async def upsert_article(
     vectors: Mapping[str, Vector] | None = None,
 ) -> SaveResult:
     """Create or replace (imports). With `reembed`, every chunk gets a fresh vector.
-    `vectors` (content hash -> vector, from embed_ahead) spares embedding those chunks."""
+    `vectors` (text -> vector, from embed_ahead) spares embedding those texts."""
     return await _save(kb, validate_draft(draft), mode="upsert", reembed=reembed, vectors=vectors)
 
 
 async def embed_ahead(kb: KnowledgeBase, drafts: Sequence[ArticleDraft]) -> dict[str, Vector]:
-    """Vectors for the chunks of `drafts` that their saves would embed (those their stored
-    articles do not already have for this model), in one embedding call. A failure returns
-    nothing: each save then embeds on its own and records its own failure."""
+    """Vectors (text -> vector) for everything the saves of `drafts` would embed: the chunks
+    their stored articles do not already have for this model, and those chunks' passages,
+    each distinct text once, in one embedding call. A failure returns nothing: each save
+    then embeds on its own and records its own failure."""
     chunks = {d.slug: chunk_draft(kb, d) for d in drafts}
     async with kb.db.acquire() as conn:
         stored = await store.stored_chunk_hashes(conn, list(chunks), kb.model)
-    wanted: dict[str, str] = {}  # content hash -> text to embed
-    for slug, article_chunks in chunks.items():
-        for chunk in article_chunks:
-            if chunk.content_hash not in stored.get(slug, ()):
-                wanted.setdefault(chunk.content_hash, chunk.embedding_text)
-    if not wanted:
-        return {}
+    wanted = [
+        chunk
+        for slug, article_chunks in chunks.items()
+        for chunk in article_chunks
+        if chunk.content_hash not in stored.get(slug, ())
+    ]
     try:
-        vectors = await kb.embedder.embed(list(wanted.values()))
-    except Exception:
+        return await embed_texts(kb.embedder, texts_of(wanted))
+    except EmbeddingFailed:
         log.warning("embedding %d chunks ahead failed; saving one by one", len(wanted))
         return {}
-    if len(vectors) != len(wanted):
-        return {}
-    return dict(zip(wanted, vectors, strict=True))
 
 
 async def delete_article(kb: KnowledgeBase, slug: str) -> None:
@@ -181,14 +178,18 @@ async def _save(
             return SaveResult(draft.slug, "unchanged", existing.index_status)
         reuse = {} if reembed else _reusable(old, chunks)
         fresh = [c for c in chunks if c.ordinal not in reuse]
-        embedded, error = await _embed(kb, fresh, vectors or {})
-        passages, error = await _embed_passages(kb, fresh) if not error else ({}, error)
+        try:
+            # The article is still saved if this fails (an admin's edit is never lost) but
+            # marked failed, and its old chunks go: answering from removed text is worse.
+            embedded, error = await vectors_for(kb.embedder, fresh, vectors or {}), None
+        except EmbeddingFailed as exc:
+            embedded, error = {}, exc.message
         article_id = existing.id if existing else await store.insert_article(conn, draft)
         if article_id is None:  # created by a writer that does not take the lock
             raise ParleyError(ErrorCode.CONFLICT, "the article was created meanwhile")
         if existing:
             await store.update_article(conn, article_id, draft)
-        new_chunks = [] if error else _new_chunks(chunks, reuse, embedded, passages)
+        new_chunks = [] if error else _new_chunks(chunks, reuse, embedded)
         await store.replace_chunks(conn, article_id, kb.model, new_chunks)
         status = IndexStatus.FAILED if error else IndexStatus.INDEXED
         await store.set_index_status(conn, article_id, status, model=kb.model, error=error)
@@ -240,55 +241,8 @@ def _reusable(old: Sequence[store.StoredChunk], chunks: Sequence[Chunk]) -> dict
     return reuse
 
 
-async def _embed(
-    kb: KnowledgeBase, chunks: Sequence[Chunk], ready: Mapping[str, Vector]
-) -> tuple[dict[int, list[float]], str | None]:
-    """Vectors by chunk ordinal: from `ready` (embedded ahead) where there, else embedded now."""
-    found = {c.ordinal: list(ready[c.content_hash]) for c in chunks if c.content_hash in ready}
-    chunks = [c for c in chunks if c.ordinal not in found]
-    if not chunks:
-        return found, None
-    try:
-        vectors = await kb.embedder.embed([c.embedding_text for c in chunks])
-    except Exception as exc:
-        # The article is still saved (an admin's edit is never lost) but marked failed, and
-        # its old chunks go: answering from text that was just removed would be worse.
-        log.exception("embedding %d chunks failed", len(chunks))
-        return {}, f"embedding failed: {type(exc).__name__}: {exc}"[:500]
-    if len(vectors) != len(chunks) or any(len(v) != kb.embedder.dimensions for v in vectors):
-        return {}, "embedding failed: the model returned vectors of the wrong shape"
-    return found | {c.ordinal: v for c, v in zip(chunks, vectors, strict=True)}, None
-
-
-async def _embed_passages(
-    kb: KnowledgeBase, chunks: Sequence[Chunk]
-) -> tuple[dict[int, bytes], str | None]:
-    """Each chunk's passage vectors (heading path, then paragraphs) as float32 rows, by
-    ordinal: a second call after the chunks' own, so batching chunks is not disturbed."""
-    if not chunks:
-        return {}, None
-    groups = [passage_texts(c) for c in chunks]
-    texts = [text for group in groups for text in group]
-    try:
-        vectors = await kb.embedder.embed(texts)
-    except Exception as exc:
-        log.exception("embedding the passages of %d chunks failed", len(chunks))
-        return {}, f"embedding failed: {type(exc).__name__}: {exc}"[:500]
-    if len(vectors) != len(texts) or any(len(v) != kb.embedder.dimensions for v in vectors):
-        return {}, "embedding failed: the model returned vectors of the wrong shape"
-    found, start = {}, 0
-    for chunk, group in zip(chunks, groups, strict=True):
-        rows = np.asarray(vectors[start : start + len(group)], dtype="<f4")
-        found[chunk.ordinal] = rows.tobytes()
-        start += len(group)
-    return found, None
-
-
 def _new_chunks(
-    chunks: Sequence[Chunk],
-    reuse: dict[int, int],
-    vectors: dict[int, list[float]],
-    passages: dict[int, bytes],
+    chunks: Sequence[Chunk], reuse: dict[int, int], vectors: dict[int, ChunkVectors]
 ) -> list[NewChunk]:
     return [
         NewChunk(
@@ -296,9 +250,9 @@ def _new_chunks(
             heading_path=c.heading_path,
             text=c.text,
             content_hash=c.content_hash,
-            embedding=vectors.get(c.ordinal),
+            embedding=vectors[c.ordinal].embedding if c.ordinal in vectors else None,
             reuse_id=reuse.get(c.ordinal),
-            passage_vectors=passages.get(c.ordinal),
+            passage_vectors=vectors[c.ordinal].passages if c.ordinal in vectors else None,
         )
         for c in chunks
     ]

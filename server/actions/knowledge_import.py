@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -111,26 +112,39 @@ async def import_files(
 ) -> list[ImportItem]:
     """Create or update one article per file; a bad file is reported, never fatal. Each
     article is saved in its own transaction, but the new chunks of about
-    EMBED_AHEAD_CHUNKS chunks' worth of articles are embedded together first."""
+    EMBED_AHEAD_CHUNKS chunks' worth of articles are embedded together first, the next
+    group's while this group's articles are written."""
     await prepare(kb)
     items: list[ImportItem] = []
     seen: dict[str, str] = {}
     parsed = [_parse(source, seen) for source in sources]
-    done = 0
-    for group in _groups(kb, parsed, sources):
-        drafts = [draft for _, draft in group if isinstance(draft, ArticleDraft)]
-        ready = await embed_ahead(kb, drafts)
-        for source, parsed_file in group:
-            if isinstance(parsed_file, ImportItem):
-                item = parsed_file
-            else:
-                item = await _save_one(kb, source, parsed_file, ready)
-            items.append(item)
-            done += 1
-            if progress:
-                detail = item.message or f"{item.outcome}, {item.chunks_embedded} chunks embedded"
-                progress(Progress(done, len(sources), item.slug or source.name, detail))
+    groups = _groups(kb, parsed, sources)
+    ahead = asyncio.create_task(embed_ahead(kb, _drafts(groups[0])))
+    try:
+        for number, group in enumerate(groups):
+            ready = await ahead
+            if number + 1 < len(groups):
+                ahead = asyncio.create_task(embed_ahead(kb, _drafts(groups[number + 1])))
+            for source, parsed_file in group:
+                if isinstance(parsed_file, ImportItem):
+                    item = parsed_file
+                else:
+                    item = await _save_one(kb, source, parsed_file, ready)
+                items.append(item)
+                if progress:
+                    progress(_progress(item, len(items), len(sources)))
+    finally:
+        ahead.cancel()
     return items
+
+
+def _progress(item: ImportItem, done: int, total: int) -> Progress:
+    detail = item.message or f"{item.outcome}, {item.chunks_embedded} chunks embedded"
+    return Progress(done, total, item.slug or item.name, detail)
+
+
+def _drafts(group: Sequence[tuple[SourceFile, ArticleDraft | ImportItem]]) -> list[ArticleDraft]:
+    return [draft for _, draft in group if isinstance(draft, ArticleDraft)]
 
 
 def _parse(source: SourceFile, seen: dict[str, str]) -> ArticleDraft | ImportItem:

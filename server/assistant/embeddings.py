@@ -94,6 +94,31 @@ def default_tokenizer_path() -> Path:
     return _package_dir(_TOKENIZER_PACKAGE) / _TOKENIZER_IN_PACKAGE
 
 
+# A batch is padded to its longest text, and its cost grows with texts x that length. Texts
+# are sorted by length so batches waste little padding, and a batch holds at most
+# BATCH_TOKENS padded tokens: 2 chunks of 256 word pieces or a dozen short passages.
+# On 2 cores budgets of 1,024 and 2,048 tokens ran slower, 256 and 384 no faster
+# (bench/import_embedding.py, docs/retrieval.md "Speed"). Whatever the batching, every
+# text gets the same vector bit for bit: padding is masked out.
+BATCH_TOKENS = 512
+BATCH_MOST_TEXTS = 64
+
+
+def token_batches(lengths: Sequence[int], budget: int, most: int) -> list[list[int]]:
+    """Indices of `lengths` grouped shortest first so that each group, padded to its
+    longest, holds at most `budget` tokens and `most` texts (a longer text goes alone)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        if current and ((len(current) + 1) * lengths[index] > budget or len(current) >= most):
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
+
+
 def mean_pool_normalised(
     hidden: NDArray[np.float32], mask: NDArray[np.int64]
 ) -> NDArray[np.float32]:
@@ -123,12 +148,14 @@ class LocalMiniLM:
         *,
         model_path: Path | None = None,
         tokenizer_path: Path | None = None,
-        batch_size: int = 8,
+        batch_size: int = BATCH_MOST_TEXTS,
+        batch_tokens: int = BATCH_TOKENS,
         threads: int | None = None,
     ) -> None:
         self._model_path = model_path
         self._tokenizer_path = tokenizer_path
         self._batch_size = batch_size
+        self._batch_tokens = batch_tokens
         self._threads = threads
         self._session: Any = None
         self._tokenizer: Any = None
@@ -150,14 +177,16 @@ class LocalMiniLM:
         self._ensure_loaded()
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        # Batching texts of similar length keeps padding (wasted compute) small. Batches stay
-        # small because attention cost grows with batch x length^2: on 2 cores, batches of 8
-        # embedded 150-200-word chunks about 20% faster than batches of 32.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        # One tokenizer call pads every text to the longest; each batch is then cut to its
+        # own longest, exactly what tokenizing that batch alone would give.
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        lengths = mask.sum(axis=1)
         result = np.empty((len(texts), self.dimensions), dtype=np.float32)
-        for start in range(0, len(order), self._batch_size):
-            batch = order[start : start + self._batch_size]
-            result[batch] = self._encode_batch([texts[i] for i in batch])
+        for batch in token_batches(lengths.tolist(), self._batch_tokens, self._batch_size):
+            width = int(lengths[batch].max())
+            result[batch] = self._run(ids[batch, :width], mask[batch, :width])
         return result
 
     def load(self) -> None:
@@ -169,10 +198,7 @@ class LocalMiniLM:
             self._executor.shutdown(wait=False)
             self._executor = None
 
-    def _encode_batch(self, texts: list[str]) -> NDArray[np.float32]:
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    def _run(self, ids: NDArray[np.int64], mask: NDArray[np.int64]) -> NDArray[np.float32]:
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = self._session.run(None, feeds)[0]
         return mean_pool_normalised(hidden, mask)

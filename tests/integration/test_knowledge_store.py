@@ -74,9 +74,10 @@ async def test_an_import_embeds_many_articles_per_call(
     sources, _ = read_sources([tmp_path])
     items = await import_files(kb, sources)
     assert [i.outcome for i in items] == ["created"] * 70
-    # The chunks' own vectors ahead, 64 then 6, each batch followed by its articles' saves,
-    # which embed their passages (heading path and paragraph: two short texts) on their own.
-    assert [len(call) for call in recorder.calls] == [64] + [2] * 64 + [6] + [2] * 6
+    # Everything ahead, in one call per 64 chunks' worth of articles: each chunk's own text,
+    # its heading path and its paragraph (three distinct texts per article here).
+    assert [len(call) for call in recorder.calls] == [64 * 3, 6 * 3]
+    assert len(set(recorder.texts)) == 70 * 3
     assert [len(await _chunks(kb.db, f"topic-{n:02d}")) for n in (0, 69)] == [1, 1]
 
     calls = len(recorder.calls)
@@ -91,7 +92,9 @@ async def test_an_import_embeds_many_articles_per_call(
     assert [(i.slug, i.outcome) for i in changed if i.outcome != "unchanged"] == [
         ("topic-03", "updated"), ("topic-04", "updated"),
     ]  # fmt: skip
-    assert [len(call) for call in recorder.calls[calls:]] == [1, 2, 1, 2]  # chunk, passages
+    # The first group's call failed (the second had nothing new): each save embeds its
+    # chunk and passages in one call of its own.
+    assert [len(call) for call in recorder.calls[calls:]] == [3, 3]
 
 
 async def test_reimport_embeds_only_the_changed_chunk(
@@ -102,8 +105,8 @@ async def test_reimport_embeds_only_the_changed_chunk(
     before = {c.ordinal: c for c in await _chunks(kb.db, "refund-policy")}
 
     same = await actions.upsert_article(kb, ArticleDraft("refund-policy", "Refund policy", REFUND))
-    # Two calls per embedding save: the chunks, then their passages.
-    assert same.outcome == "unchanged" and len(recorder.calls) == 2
+    # One call per embedding save: the chunks and their passages.
+    assert same.outcome == "unchanged" and len(recorder.calls) == 1
 
     edited = REFUND.replace("within 5 to 10 business days", "within 3 to 7 business days")
     recorder.calls.clear()
@@ -116,8 +119,8 @@ async def test_reimport_embeds_only_the_changed_chunk(
         (0, 1),
         1,
     )
-    # The changed chunk, then its passages (its heading path, then its paragraphs).
-    assert len(recorder.calls) == 2 and len(recorder.calls[0]) == 1
+    # One call: the changed chunk, then its passages (its heading path, then its paragraphs).
+    assert len(recorder.calls) == 1
     chunk_text, heading, *paragraphs = recorder.texts
     assert "3 to 7 business days" in chunk_text and chunk_text.startswith(heading + "\n\n")
     assert paragraphs and all(p.startswith(heading + ": ") for p in paragraphs)
@@ -168,7 +171,7 @@ async def test_a_new_title_reembeds_every_chunk_and_tags_alone_reembed_none(
         kb, ArticleDraft("refund-policy", "Refunds", REFUND.replace("# Refund policy", "# Refunds"))
     )
     assert retitled.embedded == (0, 1, 2)  # the title is part of every chunk's embedded text
-    assert len(recorder.calls) == 4  # chunks and passages, twice
+    assert len(recorder.calls) == 2  # chunks and passages together, twice
 
 
 async def test_create_update_delete_rules(kb: KnowledgeBase) -> None:
