@@ -16,7 +16,6 @@ from ..actions.context import Services
 from ..actions.messages import replay_page
 from ..actions.presence_updates import PresenceUpdates
 from ..config import Settings
-from ..core.addresses import forwarded_client
 from ..core.errors import ErrorCode, ParleyError
 from ..core.origins import AllowedOrigins
 from . import codec
@@ -26,7 +25,7 @@ from .drain import Drain
 from .eio_socket import LeanSocket, Outbox, handshake_environ, session_cookie
 from .eio_websocket import with_closing_websocket
 from .gate import DeliveryGate
-from .handlers import error_ack
+from .handlers import error_ack, socket_client_address
 from .manager import GatedRedisManager
 from .publisher import AGENT_NAMESPACE, CUSTOMER_NAMESPACE
 
@@ -117,9 +116,7 @@ class ParleySocketServer(socketio.AsyncServer):
         request = environ.get("aiohttp.request")
         address = "unknown"
         if request is not None:
-            address = forwarded_client(
-                request.remote, request.headers.getall("X-Forwarded-For", []), self.proxy_hops
-            )
+            address = socket_client_address(environ, self.proxy_hops)
         if self.max_per_address and self.open_per_address[address] >= self.max_per_address:
             return False  # engine.io answers 401; the client may retry later
         self.address_of[eio_sid] = address
