@@ -140,6 +140,11 @@ class LeanSocket(AsyncSocket):
             self._ping_timer.cancel()
             self._ping_timer = None
 
+    def end_writing(self) -> None:
+        """After what is queued, the writer closes the websocket (a stop's drain)."""
+        self.queue.put_nowait(None)
+        self._start_writer()
+
     def _start_writer(self) -> None:
         if self._ws is None or self._writer is not None or self._writing_over:
             return  # still long-polling or upgrading, already writing, or the end was written

@@ -150,3 +150,22 @@ async def test_a_departure_leaves_nothing_in_any_index(server: RunningServer) ->
     assert customers.sessions == {} and customers._tokens == {}
     assert sio.manager._rooms_of.get("/customer", {}) == {}
     assert list(sio.manager.rooms.get("/customer", {})) in ([], [None])
+
+
+async def test_a_stop_closes_every_websocket_without_a_socketio_disconnect(
+    server: RunningServer,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"{server.url}/socket.io/?EIO=4&transport=websocket")
+        assert (await ws.receive_str(timeout=5)).startswith("0{")
+        await ws.send_str("40/customer,{}")
+        assert (await ws.receive_str(timeout=5)).startswith("40/customer,")
+        stopping = asyncio.ensure_future(server.stop())
+        told: list[str] = []
+        while (frame := await ws.receive(timeout=5)).type == aiohttp.WSMsgType.TEXT:
+            told.append(frame.data)
+        # Closed by the server, with no "41" (a Socket.IO disconnect: clients would not
+        # reconnect after one) and no Engine.IO CLOSE.
+        assert frame.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert [data for data in told if data != "2"] == []
+        await stopping
