@@ -65,25 +65,35 @@ def _settings(dsn: str, redis_url: str, data_dir: Path, port: int) -> Any:
 
 
 class _Pauses:
-    """Collections and their pauses while it is installed (gc.callbacks)."""
+    """Collections and their pauses, by generation, while it is installed (gc.callbacks)."""
 
     def __init__(self) -> None:
-        self.pauses: list[float] = []
+        self.pauses: list[tuple[int, float]] = []
         self._started = 0.0
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
         else:
-            self.pauses.append(time.perf_counter() - self._started)
+            self.pauses.append((info["generation"], time.perf_counter() - self._started))
 
     def summary(self) -> dict[str, Any]:
-        ordered = sorted(self.pauses)
+        ordered = sorted(pause for _, pause in self.pauses)
+        by_generation = {
+            str(generation): {
+                "collections": len(pauses),
+                "over_50ms": sum(1 for p in pauses if p > 0.05),
+                "max_ms": round(max(pauses) * 1000, 1),
+            }
+            for generation in (0, 1, 2)
+            if (pauses := [p for g, p in self.pauses if g == generation])
+        }
         return {
             "collections": len(ordered),
             "over_50ms": sum(1 for p in ordered if p > 0.05),
             "max_ms": round(ordered[-1] * 1000, 1) if ordered else 0.0,
             "total_ms": round(sum(ordered) * 1000, 1),
+            "by_generation": by_generation,
         }
 
 
@@ -180,7 +190,7 @@ async def measure(
             report["connect_seconds"] = connected["seconds"]
             gc.collect()
             report["rss_kb_per_connection_first"] = round(
-                (rss_mb(os.getpid()) - rss) * 1024 / count, 1
+                (rss_mb(os.getpid()) - rss) * 1024 / max(connected["connected"], 1), 1
             )
             if breakdown:
                 report["breakdown"] = _breakdown(traced, types, count)
@@ -193,9 +203,10 @@ async def measure(
                 watching.cancel()
                 gc.unfreeze()
             gc.collect()
-            report["rss_kb_per_connection"] = round((rss_mb(os.getpid()) - rss) * 1024 / count, 1)
+            report["connected_again"] = now = max(connected["connected"], 1)
+            report["rss_kb_per_connection"] = round((rss_mb(os.getpid()) - rss) * 1024 / now, 1)
             report["tracked_objects_per_connection"] = round(
-                (len(gc.get_objects()) - objects) / count, 1
+                (len(gc.get_objects()) - objects) / now, 1
             )
             report["full_collection_ms_connected"] = _full_collection_ms()
             gc.freeze()
