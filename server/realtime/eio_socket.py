@@ -128,7 +128,7 @@ class LeanSocket(AsyncSocket):
 
     def _ping(self) -> None:
         self._ping_timer = None
-        if not self.closing and not self.closed:
+        if not self.closing and not self.closed and not self._writing_over:
             self.last_ping = time.time()
             self.queue.put_nowait(packet.Packet(packet.PING))
             self._start_writer()
@@ -141,9 +141,11 @@ class LeanSocket(AsyncSocket):
             self._ping_timer = None
 
     def end_writing(self) -> None:
-        """After what is queued, the writer closes the websocket (a stop's drain)."""
-        self.queue.put_nowait(None)
-        self._start_writer()
+        """After what is queued, the writer closes the websocket (the reader's end, a stop's
+        drain). Nothing is queued once writing is over: nobody would take it."""
+        if not self._writing_over:
+            self.queue.put_nowait(None)
+            self._start_writer()
 
     def _start_writer(self) -> None:
         if self._ws is None or self._writer is not None or self._writing_over:
@@ -199,8 +201,7 @@ class LeanSocket(AsyncSocket):
         try:
             self._start_writer()  # what was queued before (the OPEN packet, first messages)
             await self._read(ws)
-            self.queue.put_nowait(None)
-            self._start_writer()
+            self.end_writing()
             writer = self._writer
             if writer is not None:
                 await writer  # what was queued before the end still leaves, then the close
