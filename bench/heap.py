@@ -1,24 +1,36 @@
 """What idle connections cost Parley's heap and garbage collector, measured inside the server.
 
     python -m bench.heap --connections 3000
+    python -m bench.heap --connections 2000 --compare 3      # stock vs lean transport, alternating
+    python -m bench.heap --connections 1000 --breakdown      # where the bytes of a connection go
 
-Runs Parley in this process (embedded PostgreSQL and Valkey, no fsync) and connects N idle
-`/customer` sockets from a load-generator process (raw Socket.IO frames), drops them and
-connects N again (the collector's pauses during that, with --thresholds and --freeze-step),
-then reports per connection: RSS, objects the garbage collector tracks, and what it finds
-after they all drop (objects only a collection can free: what a frozen heap would keep); and
-how long a full collection takes with the sockets connected, before and after `gc.freeze()`.
+Runs Parley in this process (embedded PostgreSQL and Valkey, no fsync, uvloop as `parley serve`
+runs) and connects N idle `/customer` sockets from a load-generator process (raw Socket.IO
+frames), drops them and connects N again (the collector's pauses during that, with
+--thresholds and --freeze-step), then reports per connection: RSS (after the first N, and
+after the second), objects the garbage collector tracks, and what it finds after they all drop
+(objects only a collection can free: what a frozen heap would keep); and how long a full
+collection takes with the sockets connected, before and after `gc.freeze()`.
+
+--transport stock runs Engine.IO's own socket (a queue, a writer task, a ping task and a task
+per read for every connection) instead of realtime/eio_socket.py's, to measure what it saves;
+--compare K runs K child processes of each, alternating, and prints every report.
+--breakdown adds, for the first N, the traced bytes per connection by source file and the
+tracked objects per connection by type (tracemalloc slows the run: its pauses mean nothing).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import gc
 import json
 import os
+import subprocess
 import sys
 import time
+import tracemalloc
 import uuid
 from pathlib import Path
 from typing import Any
@@ -53,26 +65,87 @@ def _settings(dsn: str, redis_url: str, data_dir: Path, port: int) -> Any:
 
 
 class _Pauses:
-    """Collections and their pauses while it is installed (gc.callbacks)."""
+    """Collections and their pauses, by generation, while it is installed (gc.callbacks).
+
+    Wall time is what a client waits; on a shared machine it includes time the process was
+    not running, so the collection's own CPU time is kept too (what it costs on an idle one).
+    """
 
     def __init__(self) -> None:
-        self.pauses: list[float] = []
-        self._started = 0.0
+        self.pauses: list[tuple[int, float, float]] = []  # generation, wall, CPU
+        self._started = (0.0, 0.0)
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self._started = time.perf_counter()
+            self._started = (time.perf_counter(), time.thread_time())
         else:
-            self.pauses.append(time.perf_counter() - self._started)
+            wall, cpu = self._started
+            self.pauses.append(
+                (info["generation"], time.perf_counter() - wall, time.thread_time() - cpu)
+            )
 
     def summary(self) -> dict[str, Any]:
-        ordered = sorted(self.pauses)
+        def described(pauses: list[tuple[int, float, float]]) -> dict[str, Any]:
+            return {
+                "collections": len(pauses),
+                "over_50ms": sum(1 for _, wall, _ in pauses if wall > 0.05),
+                "max_ms": round(max((wall for _, wall, _ in pauses), default=0.0) * 1000, 1),
+                "over_50ms_cpu": sum(1 for _, _, cpu in pauses if cpu > 0.05),
+                "max_cpu_ms": round(max((cpu for _, _, cpu in pauses), default=0.0) * 1000, 1),
+            }
+
         return {
-            "collections": len(ordered),
-            "over_50ms": sum(1 for p in ordered if p > 0.05),
-            "max_ms": round(ordered[-1] * 1000, 1) if ordered else 0.0,
-            "total_ms": round(sum(ordered) * 1000, 1),
+            **described(self.pauses),
+            "total_ms": round(sum(wall for _, wall, _ in self.pauses) * 1000, 1),
+            "by_generation": {
+                str(generation): described([p for p in self.pauses if p[0] == generation])
+                for generation in (0, 1, 2)
+                if any(p[0] == generation for p in self.pauses)
+            },
         }
+
+
+def _use_stock_transport() -> None:
+    """Engine.IO's own socket and queue, and the whole handshake environ kept (the before)."""
+    import engineio
+
+    from server.realtime import server as realtime_server
+
+    engine = realtime_server.DrainingEngineServer
+
+    async def handle_connect(
+        self: Any, environ: Any, transport: str, jsonp_index: Any = None
+    ) -> Any:
+        return await engineio.AsyncServer._handle_connect(self, environ, transport, jsonp_index)
+
+    engine._handle_connect = handle_connect  # type: ignore[method-assign]
+    engine.create_queue = engineio.AsyncServer.create_queue  # type: ignore[method-assign]
+    realtime_server.handshake_environ = lambda environ: environ  # type: ignore[assignment]
+
+
+def _types() -> collections.Counter[str]:
+    return collections.Counter(
+        f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects()
+    )
+
+
+def _breakdown(
+    before: tracemalloc.Snapshot, types: collections.Counter[str], count: int
+) -> dict[str, Any]:
+    """Traced bytes per connection by source file, tracked objects per connection by type."""
+    grown = _types() - types  # before the snapshot, whose traces are tracked tuples
+    after = tracemalloc.take_snapshot()
+    by_file = after.compare_to(before, "filename")
+    return {
+        "traced_bytes_per_connection": round(sum(s.size_diff for s in by_file) / count),
+        "bytes_by_file": {
+            s.traceback[0].filename.split("site-packages/")[-1]: round(s.size_diff / count)
+            for s in by_file[:20]
+        },
+        "objects_by_type": {
+            name: round(n / count, 2) for name, n in grown.most_common(25) if n >= count / 2
+        },
+    }
 
 
 def _full_collection_ms() -> float:
@@ -81,7 +154,9 @@ def _full_collection_ms() -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-async def measure(count: int, thresholds: tuple[int, int, int], freeze_step: int) -> dict[str, Any]:
+async def measure(
+    count: int, thresholds: tuple[int, int, int], freeze_step: int, breakdown: bool = False
+) -> dict[str, Any]:
     from server.app import create_app
 
     raise_descriptor_limit()
@@ -114,9 +189,20 @@ async def measure(count: int, thresholds: tuple[int, int, int], freeze_step: int
                 )
                 freezer.freeze()
                 watching = asyncio.create_task(freezer.run())
+            if breakdown:
+                types = _types()
+                tracemalloc.start()
+                traced = tracemalloc.take_snapshot()
             connected = await generator.ask("storm", 600, count=count, url=url)
             report["connected"] = connected["connected"]
             report["connect_seconds"] = connected["seconds"]
+            gc.collect()
+            report["rss_kb_per_connection_first"] = round(
+                (rss_mb(os.getpid()) - rss) * 1024 / max(connected["connected"], 1), 1
+            )
+            if breakdown:
+                report["breakdown"] = _breakdown(traced, types, count)
+                tracemalloc.stop()
             await generator.ask("drop", 600)
             connected = await generator.ask("storm", 600, count=count, url=url)
             gc.callbacks.remove(pauses)
@@ -125,9 +211,10 @@ async def measure(count: int, thresholds: tuple[int, int, int], freeze_step: int
                 watching.cancel()
                 gc.unfreeze()
             gc.collect()
-            report["rss_kb_per_connection"] = round((rss_mb(os.getpid()) - rss) * 1024 / count, 1)
+            report["connected_again"] = now = max(connected["connected"], 1)
+            report["rss_kb_per_connection"] = round((rss_mb(os.getpid()) - rss) * 1024 / now, 1)
             report["tracked_objects_per_connection"] = round(
-                (len(gc.get_objects()) - objects) / count, 1
+                (len(gc.get_objects()) - objects) / now, 1
             )
             report["full_collection_ms_connected"] = _full_collection_ms()
             gc.freeze()
@@ -156,10 +243,37 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument("--thresholds", default=",".join(map(str, THRESHOLDS)))
     parser.add_argument("--freeze-step", type=int, default=500, help="0: never freeze")
+    parser.add_argument("--transport", choices=("lean", "stock"), default="lean")
+    parser.add_argument("--compare", type=int, default=0, help="K runs of each transport")
+    parser.add_argument("--breakdown", action="store_true")
     args = parser.parse_args()
+    if args.compare:
+        _compare(args.compare, sys.argv[1:])
+        return
+    if args.transport == "stock":
+        _use_stock_transport()
+    if args.breakdown:
+        args.freeze_step = 0  # frozen objects are not in gc.get_objects()
     low, middle, old = (int(part) for part in args.thresholds.split(","))
-    report = asyncio.run(measure(args.connections, (low, middle, old), args.freeze_step))
+    import uvloop
+
+    report = uvloop.run(
+        measure(args.connections, (low, middle, old), args.freeze_step, args.breakdown)
+    )
+    report["transport"] = args.transport
     print(json.dumps(report, indent=2))
+
+
+def _compare(runs: int, argv: list[str]) -> None:
+    """Each transport `runs` times, alternating, each in a fresh process."""
+    passed = [arg for arg in argv if not arg.startswith("--compare")]
+    if "--compare" in argv:  # "--compare K": drop its value too
+        at = argv.index("--compare")
+        passed = argv[:at] + argv[at + 2 :]
+    for _ in range(runs):
+        for transport in ("stock", "lean"):
+            command = [sys.executable, "-m", "bench.heap", *passed, "--transport", transport]
+            subprocess.run(command, check=True, cwd=Path(__file__).resolve().parents[1])
 
 
 if __name__ == "__main__":

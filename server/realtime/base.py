@@ -84,7 +84,7 @@ class ParleyNamespace(socketio.AsyncNamespace):
         # A client claiming more than exists must not skip messages written after it asked.
         after_seq = min(after_seq, conversation.last_seq)
         await self.gate.open(self.namespace, sid, key, after_seq, subscribe)
-        session.following.add(key)
+        session.following |= {key}
         return {
             "conversation": await conversation_actions.with_assigned_agent(
                 self.services, conversation
@@ -193,7 +193,7 @@ class ParleyNamespace(socketio.AsyncNamespace):
         await self.typing.update(sid, key, False)
         await self.leave_room(sid, conversation_room(key))
         self.gate.close(self.namespace, sid, key)
-        session.following.discard(key)
+        session.following -= {key}
 
     async def current(self, sid: str, conversation_id: UUID) -> Conversation:
         return await conversation_actions.get_visible(

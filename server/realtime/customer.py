@@ -136,7 +136,7 @@ class CustomerNamespace(ParleyNamespace):
         self.gate.close(self.namespace, sid)
         for key in session.following:
             await self.leave_room(sid, conversation_room(key))
-        session.following.clear()
+        session.following = frozenset()
         await self.leave_room(sid, customer_room(old.customer_id))
         session.principal = principal
         await self.enter_room(sid, customer_room(principal.customer_id))

@@ -95,7 +95,7 @@ async def _close_transport(socket: Any) -> None:
     try:
         # abort: no Engine.IO CLOSE either; the disconnect handlers run now, inline.
         await socket.close(wait=False, abort=True)
-        # An empty entry ends the websocket writer, which closes the connection itself.
-        socket.queue.put_nowait(None)
+        # The websocket writer ends after what is queued and closes the connection itself.
+        socket.end_writing()
     except Exception:
         log.exception("drain: closing connection %s failed", getattr(socket, "sid", "?"))

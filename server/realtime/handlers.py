@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from socketio.exceptions import ConnectionRefusedError
@@ -24,8 +25,10 @@ class SocketSession:
     display_name: str | None = None
     # Where the socket connected from (after trusted proxies): per-address rate limits.
     client_address: str = "unknown"
-    # Conversations this socket follows live (authorized when it joined them).
-    following: set[str] = field(default_factory=set)
+    # Conversations this socket follows live (authorized when it joined them). Replaced, not
+    # changed in place: most sockets follow none or one, and the empty frozenset is shared
+    # where an empty set took 216 bytes per connection.
+    following: frozenset[str] = frozenset()
 
 
 def refuse_connection(error: ParleyError) -> ConnectionRefusedError:
@@ -41,9 +44,10 @@ def socket_client_address(environ: dict[str, Any], proxy_hops: int) -> str:
     """The client's address for a socket, read as for REST requests (trusted proxies only)."""
     request = environ.get("aiohttp.request")
     if request is None:
-        return forwarded_client(environ.get("REMOTE_ADDR"), [], 0)
+        return sys.intern(forwarded_client(environ.get("REMOTE_ADDR"), [], 0))
     forwarded = request.headers.getall("X-Forwarded-For", [])
-    return forwarded_client(request.remote, forwarded, proxy_hops)
+    # Interned: the connections from one address (a proxy, an office) share one string.
+    return sys.intern(forwarded_client(request.remote, forwarded, proxy_hops))
 
 
 def ok(data: Any = None) -> dict[str, Any]:

@@ -8,22 +8,24 @@ from uuid import UUID
 
 import engineio
 import socketio
+from engineio import exceptions as eio_exceptions
+from engineio import packet as eio_packet
 from socketio import packet
 
 from ..actions.context import Services
 from ..actions.messages import replay_page
 from ..actions.presence_updates import PresenceUpdates
 from ..config import Settings
-from ..core.addresses import forwarded_client
 from ..core.errors import ErrorCode, ParleyError
 from ..core.origins import AllowedOrigins
 from . import codec
 from .agent import AgentNamespace
 from .customer import CustomerNamespace
 from .drain import Drain
+from .eio_socket import LeanSocket, Outbox, handshake_environ, session_cookie
 from .eio_websocket import with_closing_websocket
 from .gate import DeliveryGate
-from .handlers import error_ack
+from .handlers import error_ack, socket_client_address
 from .manager import GatedRedisManager
 from .publisher import AGENT_NAMESPACE, CUSTOMER_NAMESPACE
 
@@ -47,10 +49,42 @@ class DrainingEngineServer(engineio.AsyncServer):
         if self.async_mode == "aiohttp":
             self._async = with_closing_websocket(self._async)
 
+    def create_queue(self, *args: Any, **kwargs: Any) -> Any:
+        return Outbox()
+
     async def _handle_connect(self, environ: Any, transport: str, jsonp_index: Any = None) -> Any:
+        """Engine.IO's handshake, with a LeanSocket for the session (eio_socket.py)."""
         if self.drain is not None and self.drain.draining:
             return _RESTARTING
-        return await super()._handle_connect(environ, transport, jsonp_index)
+        if self.start_service_task:  # the task that closes sockets whose pings went unanswered
+            self.start_service_task = False
+            self.service_task_handle = self.start_background_task(self._service_task)
+        sid = self.generate_id()
+        socket = self.sockets[sid] = LeanSocket(self, sid)
+        opened = {
+            "sid": sid,
+            "upgrades": self._upgrades(sid, transport),
+            "pingTimeout": int(self.ping_timeout * 1000),
+            "pingInterval": int(self.ping_interval + self.ping_interval_grace_period) * 1000,
+            "maxPayload": self.max_http_buffer_size,
+        }
+        await socket.send(eio_packet.Packet(eio_packet.OPEN, opened))
+        accepted = await self._trigger_event("connect", sid, environ, run_async=False)
+        if accepted is not None and accepted is not True:
+            del self.sockets[sid]
+            return self._unauthorized(accepted or None)
+        socket.schedule_ping()
+        if transport == "websocket":
+            response = await socket.handle_get_request(environ)
+            if socket.closed:
+                self.sockets.pop(sid, None)
+            return response
+        socket.connected = True
+        try:
+            first = await socket.poll()
+        except eio_exceptions.QueueEmpty:
+            return self._bad_request()
+        return self._ok(first, headers=session_cookie(self, sid), jsonp_index=jsonp_index)
 
 
 class ParleySocketServer(socketio.AsyncServer):
@@ -82,14 +116,13 @@ class ParleySocketServer(socketio.AsyncServer):
         request = environ.get("aiohttp.request")
         address = "unknown"
         if request is not None:
-            address = forwarded_client(
-                request.remote, request.headers.getall("X-Forwarded-For", []), self.proxy_hops
-            )
+            address = socket_client_address(environ, self.proxy_hops)
         if self.max_per_address and self.open_per_address[address] >= self.max_per_address:
             return False  # engine.io answers 401; the client may retry later
         self.address_of[eio_sid] = address
         self.open_per_address[address] += 1
-        return await super()._handle_eio_connect(eio_sid, environ)
+        # Kept for the connection's life (namespaces connect later): without the header copies.
+        return await super()._handle_eio_connect(eio_sid, handshake_environ(environ))
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         address = self.address_of.pop(eio_sid, None)

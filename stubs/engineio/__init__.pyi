@@ -10,3 +10,6 @@ class AsyncServer:
     async def _handle_connect(
         self, environ: Any, transport: str, jsonp_index: Any = None
     ) -> Any: ...
+    sockets: dict[str, Any]
+    start_service_task: bool
+    service_task_handle: Any

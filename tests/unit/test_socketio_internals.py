@@ -105,3 +105,26 @@ def test_engineio_websocket_driver_we_replace() -> None:
     server = DrainingEngineServer(async_mode="aiohttp")
     assert server._async["websocket"].__name__ == "ClosingWebSocket"
     assert driver._async["websocket"] is driver.WebSocket  # the library's table is untouched
+
+
+def test_engineio_socket_members_the_lean_socket_replaces() -> None:
+    from engineio import base_socket
+    from engineio.async_socket import AsyncSocket
+
+    assert _parameters(AsyncSocket.send) == ["self", "pkt"]
+    assert _parameters(AsyncSocket.close) == ["self", "wait", "abort", "reason"]
+    assert _parameters(AsyncSocket._websocket_handler) == ["self", "ws"]
+    assert _parameters(AsyncSocket.schedule_ping) == ["self"]
+    assert _parameters(AsyncSocket.check_ping_timeout) == ["self"]
+    assert _parameters(AsyncSocket.receive) == ["self", "pkt"]
+    # The socket takes its queue from the server (where ours returns an Outbox).
+    assert "self.server.create_queue()" in inspect.getsource(base_socket.BaseSocket.__init__)
+    server = engineio.AsyncServer(async_mode="aiohttp")
+    assert _parameters(server._upgrades) == ["sid", "transport"]
+    assert _parameters(server._ok) == ["packets", "headers", "jsonp_index"]
+    assert _parameters(server._unauthorized) == ["message"]
+    assert _parameters(server._generate_sid_cookie) == ["sid", "attributes"]
+    assert inspect.iscoroutinefunction(server._service_task)
+    assert isinstance(server.start_service_task, bool)
+    for name in ("ping_interval", "ping_timeout", "ping_interval_grace_period"):
+        assert isinstance(getattr(server, name), int | float)
