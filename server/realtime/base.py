@@ -124,7 +124,8 @@ class ParleyNamespace(socketio.AsyncNamespace):
             body=payload.body,
             visibility=payload.visibility,
             attachment_ids=payload.attachment_ids,
-            charges=(Charge("messages_per_socket", self.connection_id(sid)),),
+            # A socket lives in this process only: its bucket is kept here (no Redis).
+            charges=(Charge("messages_per_socket", self.connection_id(sid), local=True),),
         )
         await self.typing.update(sid, str(payload.conversation_id), False)
         return posted.ack()

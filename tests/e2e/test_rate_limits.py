@@ -134,6 +134,48 @@ async def test_messages_per_conversation_count_every_socket_and_rest(settings: S
         await server.stop()
 
 
+async def test_messages_per_conversation_is_one_allowance_across_processes(
+    settings: Settings,
+) -> None:
+    # Two servers, each with its own limits, sharing PostgreSQL and Redis as processes do.
+    one = await _limited_server(settings, rate_messages_per_conversation="3/60")
+    two = await _limited_server(settings, rate_messages_per_conversation="3/60")
+    try:
+        here = await customer(one.url)
+        conversation_id = (await here.ok("start_conversation", {}))["conversation"]["id"]
+        token = (await here.ok("session"))["visitor_token"]
+        there = await customer(two.url, token)
+        await there.ok("resume", {"conversation_id": conversation_id, "after_seq": 0})
+        acks = [
+            await client.ok(
+                "send_message",
+                {"conversation_id": conversation_id, "body": f"m{n}", "client_id": f"c{n}"},
+            )
+            for n, client in enumerate((here, there, here))
+        ]
+        assert [ack["seq"] for ack in acks] == [1, 2, 3]
+        for n, client in enumerate((there, here)):
+            _limited(
+                await client.call(
+                    "send_message",
+                    {"conversation_id": conversation_id, "body": "x", "client_id": f"x{n}"},
+                ),
+                "messages_per_conversation",
+            )
+        # A retry of a stored message is still answered, as a duplicate, on either process.
+        again = await there.ok(
+            "send_message", {"conversation_id": conversation_id, "body": "m0", "client_id": "c0"}
+        )
+        assert (again["duplicate"], again["seq"]) == (True, 1)
+        got = await here.log.wait_for("message", count=3)
+        assert [m["seq"] for m in got] == [1, 2, 3]
+        for client in (here, there):
+            await client.close()
+    finally:
+        await one.stop()
+        await two.stop()
+
+
 async def test_a_conversation_not_visible_cannot_spend_its_allowance(settings: Settings) -> None:
     server = await _limited_server(settings, rate_messages_per_conversation="2/60")
     try:
