@@ -102,17 +102,6 @@ def test_engineio_websocket_driver_we_replace() -> None:
 
     assert driver._async["websocket"] is driver.WebSocket
     assert _parameters(driver.WebSocket.wait) == ["self"]
-    assert _parameters(driver.WebSocket.send) == ["self", "message"]
     server = DrainingEngineServer(async_mode="aiohttp")
     assert server._async["websocket"].__name__ == "ClosingWebSocket"
     assert driver._async["websocket"] is driver.WebSocket  # the library's table is untouched
-
-
-def test_aiohttp_websocket_writer_we_hold_frames_for() -> None:
-    from aiohttp._websocket.writer import WebSocketWriter
-    from aiohttp.web_ws import WebSocketResponse
-
-    # eio_websocket.py stands in for the writer's transport during a writer pass.
-    assert "transport" in _parameters(WebSocketWriter.__init__)
-    assert "self.transport.write(" in inspect.getsource(WebSocketWriter._write_websocket_frame)
-    assert WebSocketResponse._writer is None  # the class default; set once prepared
