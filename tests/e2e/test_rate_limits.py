@@ -8,7 +8,15 @@ import socketio
 
 from server.auth.identity import identity_hash
 from server.config import Settings
-from tests.support import Client, EventLog, RunningServer, agent_token, customer, start_server
+from tests.support import (
+    Client,
+    EventLog,
+    RunningServer,
+    agent,
+    agent_token,
+    customer,
+    start_server,
+)
 
 SECRET = "identity-secret-0123456789"
 
@@ -174,6 +182,33 @@ async def test_messages_per_conversation_is_one_allowance_across_processes(
     finally:
         await one.stop()
         await two.stop()
+
+
+async def test_a_post_the_conversation_refuses_costs_the_socket_nothing(
+    settings: Settings,
+) -> None:
+    server = await _limited_server(
+        settings, rate_messages_per_socket="2/60", rate_messages_per_conversation="1/60"
+    )
+    try:
+        first, second = await customer(server.url), await customer(server.url)
+        busy = (await first.ok("start_conversation", {}))["conversation"]["id"]
+        quiet = (await second.ok("start_conversation", {}))["conversation"]["id"]
+        _, token = await agent_token(server)
+        staff = await agent(server.url, token)
+
+        def message(conversation_id: str, client_id: str) -> dict:
+            return {"conversation_id": conversation_id, "body": "hi", "client_id": client_id}
+
+        await staff.ok("send_message", message(busy, "a1"))  # the socket has one left
+        _limited(await staff.call("send_message", message(busy, "a2")), "messages_per_conversation")
+        # The refused post gave the socket's token back: one is left for another conversation.
+        await staff.ok("send_message", message(quiet, "a3"))
+        _limited(await staff.call("send_message", message(quiet, "a4")), "messages_per_socket")
+        for client in (first, second, staff):
+            await client.close()
+    finally:
+        await server.stop()
 
 
 async def test_a_conversation_not_visible_cannot_spend_its_allowance(settings: Settings) -> None:
