@@ -7,9 +7,8 @@ On one embedded PostgreSQL (durable unless --no-fsync), the shipped function and
 with one part cut out are installed under other names; one connection posts into 100
 conversations through each in turn, 100 posts at a time (interleaved, so the cost's drift as
 the tables grow falls on every variant alike), --group posts per statement. Prints the
-cluster's CPU per post for each: `full` is parley_post as shipped, `full+allowance` the same
-with the conversation's allowance checked (messages_per_conversation), the others without
-the sender's read-cursor upsert and/or the customer's name lookup.
+cluster's CPU per post for each: `full` is parley_post as shipped, the others without the
+sender's read-cursor upsert and/or the customer's name lookup.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from bench.procstat import tree_cpu_seconds
 from server.store import conversations, customers
 from server.store.db import create_pool
 
-_MIGRATION = "0014_conversation_allowance_in_the_post.sql"
+_MIGRATION = "0011_post_in_one_statement.sql"
 _CONVERSATIONS = 100
 _SLICE = 100
 
@@ -54,12 +53,12 @@ def _variants() -> dict[str, str]:
     }
 
 
-def _statement(function: str, allowance: str) -> str:
+def _statement(function: str) -> str:
     return f"""
         SELECT p.id FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS x(c, u, k)
         CROSS JOIN LATERAL bench_{function}(
             x.c, 'customer', x.u, x.k, 'Hello, I have a question about my order.', 'public',
-            '{{}}'::jsonb, '{{}}'::uuid[], NULL, NULL, x.u, NULL, NULL, {allowance}) AS p"""
+            '{{}}'::jsonb, '{{}}'::uuid[], NULL, NULL, x.u, NULL, NULL) AS p"""
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -81,10 +80,7 @@ async def run(args: argparse.Namespace) -> None:
                     conn, customer_id=customer_id, team_id=None, metadata={}
                 )
                 targets.append((created.id, customer_id))
-            statements = {
-                name: await conn.prepare(_statement(name, "NULL, NULL")) for name in variants
-            }
-            statements["full+allowance"] = await conn.prepare(_statement("full", "1e9, 1e9"))
+            statements = {name: await conn.prepare(_statement(name)) for name in variants}
             spent = dict.fromkeys(statements, 0.0)
             pids = [services.postgres_pid] if services.postgres_pid else []
             sent = 0

@@ -16,7 +16,6 @@ from ..core.models import (
     Visibility,
 )
 from ..core.policies import ViewScope
-from ..core.rates import Rate
 from ..store import messages as message_store
 from ..store.messages import PostGuard, PostResult
 from ..store.post_groups import PostGroups, PostRequest
@@ -70,17 +69,14 @@ async def write_message(
     sender_name: str | None = None,
     guard: PostGuard | None = None,
     scope: ViewScope | None = None,
-    allowance: Rate | None = None,
 ) -> PostedMessage:
     """The one insert path for every message, whoever writes it: clients (through
     posting.post_message),
     the assistant and Parley's own notices. Runs in the caller's unit of work; the events go out
     after its commit. With a guard, the post is refused (NotOwner) unless the conversation is
     still in the expected hands when the row is locked. With a scope (policies.view_scope),
-    a conversation the poster may not see is not_found and nothing is stored. With an
-    allowance (clients' posts), a post over the conversation's messages_per_conversation limit
-    is rate_limited. A customer's name is read in the same statement when `sender_name` is not
-    given."""
+    a conversation the poster may not see is not_found and nothing is stored. A customer's
+    name is read in the same statement when `sender_name` is not given."""
     attachment_ids = attachment_ids or []
     result = await message_store.post(
         work.conn,
@@ -94,7 +90,6 @@ async def write_message(
         attachment_ids=attachment_ids,
         guard=guard,
         scope=scope,
-        allowance=allowance,
     )
     if not result.created or attachment_ids:
         # A retry answers with the original; attachments need their rows. Both are rare.
@@ -120,7 +115,6 @@ async def write_grouped(
     metadata: dict[str, Any] | None,
     sender_name: str | None,
     scope: ViewScope | None,
-    allowance: Rate | None = None,
 ) -> PostedMessage:
     """write_message for a client's post without attachments, through group commit: it
     shares its statement (one transaction, one WAL flush) with the posts that arrived while
@@ -135,7 +129,6 @@ async def write_grouped(
             visibility=visibility,
             metadata=metadata or {},
             scope=scope,
-            allowance=allowance,
         )
     )
     if not result.created:

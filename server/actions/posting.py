@@ -20,7 +20,6 @@ from ..core.models import (
     Visibility,
 )
 from ..routing.limits import Charge
-from ..store.messages import CONVERSATION_LIMIT
 from . import claims, routing_ops, routing_timers
 from .after_commit import follow_up
 from .context import Services, unit_of_work
@@ -55,24 +54,22 @@ async def post_message(
     charges: tuple[Charge, ...] = (),
 ) -> PostedMessage:
     """A customer or an agent posts (sockets and REST alike). `charges` are the transport's
-    own rate limits (per socket); the conversation's is taken by the post itself."""
+    own rate limits (per socket), taken together with the conversation's."""
     attachment_ids = list(dict.fromkeys(attachment_ids or []))
     if len(attachment_ids) > MAX_ATTACHMENTS_PER_MESSAGE:
         raise invalid(f"at most {MAX_ATTACHMENTS_PER_MESSAGE} attachments per message")
     body = _check_body(services, body, bool(attachment_ids))
     policies.ensure_can_post(principal, visibility)
-    # The post is one statement that also checks who may post (policies.view_scope) and takes
-    # from the conversation's allowance (messages_per_conversation, kept on its row) under the
-    # row lock; the transport's own limits are taken before it, and given back when the post
-    # is not allowed after all.
+    # The post is one statement that also checks who may post (policies.view_scope), so the
+    # limits are taken before it; what a post the poster may not make took is given back.
+    taken = (Charge("messages_per_conversation", conversation_id), *charges)
     try:
-        await services.limits.take(*charges)
+        await services.limits.take(*taken)
     except ParleyError as refused:
         if refused.code is ErrorCode.RATE_LIMITED:
             # Only those who may see the conversation learn that it is busy.
             await get_visible(services, principal, conversation_id)
         raise
-    allowance = services.limits.rate(CONVERSATION_LIMIT)
     sender_name = principal.display_name if isinstance(principal, AgentPrincipal) else None
     scope = policies.view_scope(principal)
     try:
@@ -88,7 +85,6 @@ async def post_message(
                 metadata=metadata,
                 sender_name=sender_name,
                 scope=scope,
-                allowance=allowance,
             )
         else:
             async with unit_of_work(services, transaction=False) as work:
@@ -104,13 +100,11 @@ async def post_message(
                     metadata=metadata,
                     sender_name=sender_name,
                     scope=scope,
-                    allowance=allowance,
                 )
     except ParleyError as failed:
-        if failed.code in (ErrorCode.NOT_FOUND, ErrorCode.RATE_LIMITED):
-            # Nobody spends on a conversation they may not see, nor on a post the
-            # conversation's allowance refused.
-            await services.limits.give_back(*charges)
+        if failed.code is ErrorCode.NOT_FOUND:
+            # Nobody spends another conversation's allowance (nor their own on it).
+            await services.limits.give_back(*taken)
         raise
     conversation = posted.conversation
     assert conversation is not None

@@ -124,8 +124,7 @@ class ParleyNamespace(socketio.AsyncNamespace):
             body=payload.body,
             visibility=payload.visibility,
             attachment_ids=payload.attachment_ids,
-            # A socket lives in this process only: its bucket is kept here (no Redis).
-            charges=(Charge("messages_per_socket", self.connection_id(sid), local=True),),
+            charges=(Charge("messages_per_socket", self.connection_id(sid)),),
         )
         await self.typing.update(sid, str(payload.conversation_id), False)
         return posted.ack()

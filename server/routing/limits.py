@@ -2,9 +2,7 @@
 
 Every limit is a setting `rate_<name>` ("<count>/<seconds>", core.rates.Rate): a burst of
 `count`, refilled evenly over `seconds`. A check names one or more buckets and takes from all of
-them or from none, so a refused attempt costs nothing. A bucket whose subject lives in one
-process only (a socket) is kept in that process (`Charge.local`): no Redis round trip, and
-exact all the same, since no other process can spend from it.
+them or from none, so a refused attempt costs nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ import logging
 import math
 import time
 from dataclasses import dataclass, fields
-from typing import NoReturn
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -92,54 +89,12 @@ class Charge:
     limit: str
     subject: object
     cost: int = 1
-    local: bool = False  # the subject exists in this process only (a socket's connection id)
-
-
-class LocalBuckets:
-    """Token buckets kept in this process, for subjects no other process can spend from."""
-
-    def __init__(self, rates: dict[str, Rate]) -> None:
-        self._rates = rates
-        self._levels: dict[tuple[str, object], tuple[float, float]] = {}  # (tokens, at)
-        self._prune_at = 1024
-
-    def wait(self, charge: Charge, now: float) -> float:
-        """Seconds until `charge` could be paid (0: it can be now)."""
-        tokens = self._level(charge, now)
-        if tokens >= charge.cost:
-            return 0.0
-        return (charge.cost - tokens) / self._rates[charge.limit].per_second
-
-    def take(self, charge: Charge, now: float) -> None:
-        self._levels[(charge.limit, charge.subject)] = (self._level(charge, now) - charge.cost, now)
-        if len(self._levels) >= self._prune_at:
-            self._prune(now)
-
-    def give_back(self, charge: Charge, now: float) -> None:
-        if (charge.limit, charge.subject) in self._levels:
-            capacity = self._rates[charge.limit].count
-            refilled = min(capacity, self._level(charge, now) + charge.cost)
-            self._levels[(charge.limit, charge.subject)] = (refilled, now)
-
-    def _level(self, charge: Charge, now: float) -> float:
-        rate = self._rates[charge.limit]
-        tokens, at = self._levels.get((charge.limit, charge.subject), (rate.count, now))
-        return min(rate.count, tokens + (now - at) * rate.per_second)
-
-    def _prune(self, now: float) -> None:
-        # A bucket that has refilled is the same as none: departed sockets' buckets end here.
-        for key, (tokens, at) in list(self._levels.items()):
-            rate = self._rates[key[0]]
-            if tokens + (now - at) * rate.per_second >= rate.count:
-                del self._levels[key]
-        self._prune_at = max(1024, 2 * len(self._levels))
 
 
 class RateLimits:
     def __init__(self, redis: Redis, keys: RedisKeys, settings: Settings) -> None:
         self._keys = keys
         self._rates = {name: Rate.parse(getattr(settings, f"rate_{name}")) for name in LIMIT_NAMES}
-        self._local = LocalBuckets(self._rates)
         # Pipelined: a storm of connects checks thousands of buckets at once.
         self._take = PipelinedScript(redis, redis.register_script(_TAKE))
         self._give_back = redis.register_script(_GIVE_BACK)
@@ -154,26 +109,6 @@ class RateLimits:
         `retry_after` (whole seconds) and the name of the limit."""
         if not charges:
             return
-        local = [charge for charge in charges if charge.local]
-        now = time.monotonic()
-        for charge in local:
-            wait = self._local.wait(charge, now)
-            if wait > 0:
-                _refuse(charge.limit, wait)
-        for charge in local:  # checked and taken with no await between: atomic here
-            self._local.take(charge, now)
-        shared = [charge for charge in charges if not charge.local]
-        if not shared:
-            return
-        try:
-            await self._take_shared(shared, debt)
-        except BaseException:
-            now = time.monotonic()
-            for charge in local:
-                self._local.give_back(charge, now)
-            raise
-
-    async def _take_shared(self, charges: list[Charge], debt: bool) -> None:
         keys: list[str] = []
         args: list[int | float] = []
         for charge in charges:
@@ -198,17 +133,18 @@ class RateLimits:
             return
         wait, _, which = (reply.decode() if isinstance(reply, bytes) else str(reply)).partition(":")
         if float(wait) > 0:
-            _refuse(charges[int(which) - 1].limit, float(wait))
+            refused = charges[int(which) - 1].limit
+            retry_after = max(1, math.ceil(float(wait)))
+            raise ParleyError(
+                ErrorCode.RATE_LIMITED,
+                f"too many requests; try again in {retry_after} seconds",
+                details={"retry_after": retry_after, "limit": refused},
+            )
 
     async def give_back(self, *charges: Charge) -> None:
         """Return what a take of the same charges took, for an attempt found not to count
         after all (refilling never goes past a bucket's burst: a take caps it)."""
-        now = time.monotonic()
-        for charge in charges:
-            if charge.local:
-                self._local.give_back(charge, now)
-        charges = tuple(charge for charge in charges if not charge.local)
-        if not charges or now < self._skip_until:
+        if not charges or time.monotonic() < self._skip_until:
             return
         keys = [self._keys.rate_bucket(c.limit, c.subject) for c in charges]
         try:
@@ -216,12 +152,3 @@ class RateLimits:
                 await self._give_back(keys=keys, args=[c.cost for c in charges])
         except (RedisError, OSError, TimeoutError):
             return  # the tokens come back with the refill, as they would have anyway
-
-
-def _refuse(limit: str, wait: float) -> NoReturn:
-    retry_after = max(1, math.ceil(wait))
-    raise ParleyError(
-        ErrorCode.RATE_LIMITED,
-        f"too many requests; try again in {retry_after} seconds",
-        details={"retry_after": retry_after, "limit": limit},
-    )

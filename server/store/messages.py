@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,21 +12,17 @@ import asyncpg
 from ..core.errors import ErrorCode, NotOwner, ParleyError
 from ..core.models import Conversation, Message, SenderKind, Visibility
 from ..core.policies import ViewScope
-from ..core.rates import Rate
 from .rows import to_struct, to_structs
 
-# SQLSTATEs raised by parley_post (sql/0011_post_in_one_statement.sql, sql/0014_*.sql).
-_SQLSTATE_ERRORS: dict[str, tuple[ErrorCode, str]] = {
+# SQLSTATEs raised by parley_post (sql/0011_post_in_one_statement.sql).
+_SQLSTATE_ERRORS = {
     "PL404": (ErrorCode.NOT_FOUND, "conversation not found"),
     "PL409": (ErrorCode.CONFLICT, "this client_id was already used in another conversation"),
     "PL422": (ErrorCode.VALIDATION_FAILED, "attachment not found, not yours, or already sent"),
 }
 
 
-_POST = """SELECT * FROM parley_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                                     $14, $15)"""
-# The limit a conversation's allowance (taken by parley_post, kept on its row) belongs to.
-CONVERSATION_LIMIT = "messages_per_conversation"
+_POST = "SELECT * FROM parley_post($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
 _CONVERSATION_FIELDS = tuple(f"c_{name}" for name in Conversation.__struct_fields__ if name != "id")
 
 
@@ -65,12 +60,9 @@ async def post(
     attachment_ids: list[UUID],
     guard: PostGuard | None = None,
     scope: ViewScope | None = None,
-    allowance: Rate | None = None,
 ) -> PostResult:
     """Store a message in one statement. With a scope, a conversation outside it is not_found
-    and nothing is stored (checked under the conversation's row lock). With an allowance, a
-    post over the conversation's messages_per_conversation limit is rate_limited (a retried
-    client id is answered without taking from it)."""
+    and nothing is stored (checked under the conversation's row lock)."""
     args = (
         conversation_id,
         str(sender_kind),
@@ -85,8 +77,6 @@ async def post(
         scope.customer_id if scope else None,
         scope.agent_id if scope else None,
         list(scope.team_ids) if scope and scope.agent_id else None,
-        float(allowance.count) if allowance else None,
-        allowance.per_second if allowance else None,
     )
     try:
         try:
@@ -95,30 +85,14 @@ async def post(
             # A concurrent retry with the same client id won; its row is the answer.
             row = await conn.fetchrow(_POST, *args)
     except asyncpg.PostgresError as exc:
-        refusal = error_of(exc)
-        if refusal is exc:
+        if getattr(exc, "sqlstate", "") == "PL412":
+            raise NotOwner() from exc
+        mapped = _SQLSTATE_ERRORS.get(getattr(exc, "sqlstate", "") or "")
+        if mapped is None:
             raise
-        raise refusal from exc
+        raise ParleyError(*mapped) from exc
     assert row is not None
     return result_of(conversation_id, row)
-
-
-def error_of(exc: Exception) -> Exception:
-    """What a refusal of parley_post means to its caller (the exception itself if nothing)."""
-    sqlstate: str = getattr(exc, "sqlstate", "") or ""
-    if sqlstate == "PL412":
-        return NotOwner()
-    if sqlstate == "PL429":
-        retry_after = max(1, math.ceil(float(getattr(exc, "detail", None) or 1)))
-        return ParleyError(
-            ErrorCode.RATE_LIMITED,
-            f"too many requests; try again in {retry_after} seconds",
-            details={"retry_after": retry_after, "limit": CONVERSATION_LIMIT},
-        )
-    mapped = _SQLSTATE_ERRORS.get(sqlstate)
-    if mapped is None:
-        return exc
-    return ParleyError(*mapped)
 
 
 def result_of(conversation_id: UUID, row: asyncpg.Record) -> PostResult:

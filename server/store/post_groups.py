@@ -17,7 +17,6 @@ import asyncpg
 
 from ..core.models import SenderKind, Visibility
 from ..core.policies import ViewScope
-from ..core.rates import Rate
 from . import messages
 from .messages import PostResult
 
@@ -25,17 +24,14 @@ from .messages import PostResult
 # client id twice is a duplicate, seqs follow each other).
 _POST_GROUP = """
     SELECT p.* FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[],
-                           $6::text[], $7::jsonb[], $8::uuid[], $9::uuid[], $10::text[],
-                           $11::float8[], $12::float8[])
+                           $6::text[], $7::jsonb[], $8::uuid[], $9::uuid[], $10::text[])
                     WITH ORDINALITY AS x(conversation_id, sender_kind, sender_id, client_id,
                                          body, visibility, metadata, viewer_customer,
-                                         viewer_agent, viewer_teams, rate_count,
-                                         rate_per_second, n)
+                                         viewer_agent, viewer_teams, n)
     CROSS JOIN LATERAL parley_post(x.conversation_id, x.sender_kind, x.sender_id, x.client_id,
                                    x.body, x.visibility, x.metadata, '{}'::uuid[], NULL, NULL,
                                    x.viewer_customer, x.viewer_agent,
-                                   string_to_array(x.viewer_teams, ',')::uuid[],
-                                   x.rate_count, x.rate_per_second) AS p
+                                   string_to_array(x.viewer_teams, ',')::uuid[]) AS p
      ORDER BY x.n
 """
 
@@ -50,7 +46,6 @@ class PostRequest:
     visibility: Visibility
     metadata: dict[str, Any]
     scope: ViewScope | None
-    allowance: Rate | None = None  # the conversation's messages_per_conversation limit
 
 
 class PostGroups:
@@ -93,9 +88,7 @@ class PostGroups:
                     try:
                         rows = await _post_group(conn, [request for request, _ in ordered])
                     except asyncpg.PostgresError:
-                        # One of them was refused (not found, over the conversation's
-                        # allowance...) and the statement rolled back: one by one.
-                        pass
+                        pass  # one of them was refused and the statement rolled back: one by one
                     else:
                         for (request, answer), row in zip(ordered, rows, strict=True):
                             if not answer.done():
@@ -132,7 +125,6 @@ async def _post_one(conn: asyncpg.Connection, request: PostRequest) -> PostResul
         metadata=request.metadata,
         attachment_ids=[],
         scope=request.scope,
-        allowance=request.allowance,
     )
 
 
@@ -150,7 +142,5 @@ async def _post_group(conn: asyncpg.Connection, group: list[PostRequest]) -> lis
         [s.customer_id if s else None for s in scopes],
         [s.agent_id if s else None for s in scopes],
         [",".join(str(t) for t in s.team_ids) if s and s.agent_id else None for s in scopes],
-        [float(r.allowance.count) if r.allowance else None for r in group],
-        [r.allowance.per_second if r.allowance else None for r in group],
     )
     return rows

@@ -4,7 +4,6 @@ the original, and the conversation row is updated in place (HOT) message after m
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
@@ -27,11 +26,9 @@ from server.core.models import (
     Principal,
     Visibility,
 )
-from server.core.rates import Rate
 from server.store import conversations, customers
 from server.store import messages as message_store
 from server.store.db import create_pool
-from server.store.post_groups import PostGroups, PostRequest
 from tests.support import RunningServer, eventually, start_server
 
 
@@ -299,12 +296,9 @@ async def test_a_stranger_stores_nothing_spends_no_allowance_and_learns_nothing(
     assert [await refusal(stranger, f"s{i}") for i in range(5)] == [ErrorCode.NOT_FOUND] * 5
     async with server.db.acquire() as conn:
         assert await _stored(conn, conversation.id) == (0, 0, 0)
-    # The owner still has all three; a retried client id is answered with the original
-    # without taking from the allowance, even when it is spent.
+    # The owner still has all three, and a duplicate costs one like any post.
     acks = [await post(owner, f"o{i}") for i in range(3)]
     assert [(a.created, a.message.seq) for a in acks] == [(True, 1), (True, 2), (True, 3)]
-    retried = await post(owner, "o0")
-    assert (retried.created, retried.message.id) == (False, acks[0].message.id)
     assert await refusal(owner, "o3") is ErrorCode.RATE_LIMITED
     # Over the limit, a stranger still hears only that there is no such conversation.
     assert await refusal(stranger, "s5") is ErrorCode.NOT_FOUND
@@ -328,45 +322,3 @@ async def test_message_ids_follow_the_order_of_posting(pool: asyncpg.Pool) -> No
         assert ids == sorted(ids, key=lambda i: i.bytes)
     else:
         assert {i.version for i in ids} == {4}
-
-
-async def test_a_group_with_a_post_over_the_allowance_stores_the_others(
-    pool: asyncpg.Pool,
-) -> None:
-    async with pool.acquire() as conn:
-        customer_id = uuid.uuid4()
-        await customers.upsert(conn, customer_id, name=None, email=None, attributes={})
-        busy = await _conversation(conn, customer_id)
-        quiet = await _conversation(conn, customer_id)
-    customer = CustomerPrincipal(customer_id)
-    groups = PostGroups(pool)
-
-    async def post(conversation: Conversation, client_id: str) -> object:
-        request = PostRequest(
-            conversation_id=conversation.id,
-            sender_kind=customer.kind,
-            sender_id=customer.id,
-            client_id=client_id,
-            body="hello",
-            visibility=Visibility.PUBLIC,
-            metadata={},
-            scope=policies.view_scope(customer),
-            allowance=Rate(2, 3600),
-        )
-        try:
-            return (await groups.post(request)).seq
-        except ParleyError as refused:
-            return (refused.code, refused.details)
-
-    answers = await asyncio.gather(
-        post(busy, "b1"), post(quiet, "q1"), post(busy, "b2"), post(busy, "b3")
-    )
-    assert groups.statements == 1  # all four arrived together: one group
-    assert answers[:3] == [1, 1, 2]
-    code, details = answers[3]  # type: ignore[misc]
-    assert code is ErrorCode.RATE_LIMITED
-    assert details["limit"] == "messages_per_conversation"
-    assert 1790 <= details["retry_after"] <= 1800  # one message back after 3600 / 2 seconds
-    async with pool.acquire() as conn:
-        assert await _stored(conn, busy.id) == (2, 2, 1)
-        assert await _stored(conn, quiet.id) == (1, 1, 1)
