@@ -4,7 +4,7 @@
 -- primary key, so a steady stream of messages dirties pages all over the index, and the first
 -- change to each page after a checkpoint writes the whole page to the WAL again. Time-ordered
 -- ids all go to the right-most leaf. Nothing orders by id (order is the per-conversation seq),
--- and an id still holds 74 random bits, so it stays unguessable. Older servers keep the
+-- and an id still holds 62 random bits, so it stays unguessable. Older servers keep the
 -- random default.
 DO $$
 BEGIN
