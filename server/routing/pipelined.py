@@ -6,6 +6,11 @@ once. Each call on its own takes a connection from the Redis pool (64) and the r
 one; past the callers' patience they fail. Here calls join a queue, and one task sends what
 has queued up, up to 100 at a time, in one round trip on one connection. Each caller still
 gets its own reply (or its own error); a caller that stopped waiting is simply not answered.
+
+A batch is sent as plain EVALSHA commands (`run_batch`): redis-py's pipeline would first ask
+`SCRIPT EXISTS` in a round trip of its own before every batch, doubling the round trips of
+every rate-limit check and presence write. A script Redis does not know (after a restart or a
+`SCRIPT FLUSH`) is loaded then and its calls sent again; they did not run.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +56,7 @@ class PipelinedScript:
             count = min(len(self._queue), self._batch)
             calls = [self._queue.popleft() for _ in range(count)]
             try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for keys, args, _ in calls:
-                        await self._script(keys=keys, args=args, client=pipe)
-                    replies = await pipe.execute(raise_on_error=False)
-                self.round_trips += 1
+                replies = await self._run(calls)
             except BaseException as exc:  # the round trip failed (or a stop cancelled it)
                 for _, _, reply in calls:
                     if not reply.done():
@@ -69,3 +71,37 @@ class PipelinedScript:
                     reply.set_exception(answer)
                 else:
                     reply.set_result(answer)
+
+    async def _run(self, calls: list[_Call]) -> list[Any]:
+        replies, round_trips = await run_batch(
+            self._redis, self._script, [(keys, args) for keys, args, _ in calls]
+        )
+        self.round_trips += round_trips
+        return replies
+
+
+async def run_batch(
+    redis: Redis, script: AsyncScript, calls: Sequence[tuple[Sequence[Any], Sequence[Any]]]
+) -> tuple[list[Any], int]:
+    """Run `script` once per (keys, args), in order, in one pipelined round trip: the replies
+    (a failed call's is its exception) and the round trips it took (two more when Redis had
+    to be given the script first)."""
+    replies = await _evalsha_all(redis, script.sha, calls)
+    unknown = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+    if not unknown:
+        return replies, 1
+    await redis.script_load(script.script)
+    again = await _evalsha_all(redis, script.sha, [calls[i] for i in unknown])
+    for i, reply in zip(unknown, again, strict=True):
+        replies[i] = reply
+    return replies, 3
+
+
+async def _evalsha_all(
+    redis: Redis, sha: str, calls: Sequence[tuple[Sequence[Any], Sequence[Any]]]
+) -> list[Any]:
+    async with redis.pipeline(transaction=False) as pipe:
+        for keys, args in calls:
+            pipe.evalsha(sha, len(keys), *keys, *args)
+        replies: list[Any] = await pipe.execute(raise_on_error=False)
+    return replies

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from ..core.models import PresenceStatus
 from .keys import RedisKeys
+from .pipelined import run_batch
 
 # KEYS: conns, status, expiry index, online set
 # ARGV: op (connect|disconnect|choose|refresh), member, expires_at, now, agent_id, chosen
@@ -110,11 +111,11 @@ class PresenceStore:
         if not ops:
             return []
         now = time.time()
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for op in ops:
-                keys, args = self._script_call(op.op, op.owner_id, op.connection, "", now)
-                await self._script(keys=keys, args=args, client=pipe)
-            results = await pipe.execute()
+        calls = [self._script_call(op.op, op.owner_id, op.connection, "", now) for op in ops]
+        results, _ = await run_batch(self._redis, self._script, calls)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
         return [_change(op.owner_id, result) for op, result in zip(ops, results, strict=True)]
 
     async def connect(self, agent_id: UUID, connection: str) -> PresenceChange:

@@ -304,3 +304,21 @@ async def test_a_stranger_stores_nothing_spends_no_allowance_and_learns_nothing(
     assert await refusal(stranger, "s5") is ErrorCode.NOT_FOUND
     async with server.db.acquire() as conn:
         assert await _stored(conn, conversation.id) == (3, 3, 1)
+
+
+async def test_message_ids_follow_the_order_of_posting(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        customer_id = uuid.uuid4()
+        await customers.upsert(conn, customer_id, name=None, email=None, attributes={})
+        conversation = await _conversation(conn, customer_id)
+        customer = CustomerPrincipal(customer_id)
+        posted = [await _post(conn, customer, conversation.id, f"c{n}") for n in range(20)]
+        version = int(await conn.fetchval("SHOW server_version_num"))
+    ids = [p.id for p in posted]
+    assert [p.seq for p in posted] == list(range(1, 21))
+    assert len(set(ids)) == 20
+    if version >= 180000:  # uuidv7(): time-ordered, so inserts go to the key's right-most page
+        assert {i.version for i in ids} == {7}
+        assert ids == sorted(ids, key=lambda i: i.bytes)
+    else:
+        assert {i.version for i in ids} == {4}
