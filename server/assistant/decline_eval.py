@@ -19,14 +19,13 @@ from server.assistant.calibration import (
     heading_questions,
     headings_threshold,
 )
-from server.assistant.chunking import chunk_article
 from server.assistant.embeddings import Embedder, LocalMiniLM
-from server.assistant.lexical import IndexedChunk, LexicalIndex
-from server.assistant.passages import PassageIndex, mixed_cosine, passage_texts
+from server.assistant.passages import mixed_cosine
 from server.assistant.retrieval_eval import (
     DECLINE_THRESHOLD,
     DEMO_KB,
     LEXICAL_WEIGHT,
+    embed_knowledge_base,
     load_articles,
     load_questions,
 )
@@ -84,20 +83,9 @@ def _signals(
 async def score_set(embedder: Embedder, kb_dir: Path) -> ScoredSet:
     """Embed a set's chunks, passages and questions; rank as retrieval does; measure."""
     articles = load_articles(kb_dir)
-    chunks = [(a.slug, c) for a in articles for c in chunk_article(a.text, fallback_title=a.slug)]
-    slugs = [slug for slug, _ in chunks]
-    texts = [chunk.embedding_text for _, chunk in chunks]
-    index = LexicalIndex(
-        IndexedChunk(i, s, t) for i, (s, t) in enumerate(zip(slugs, texts, strict=True))
-    )
-    vectors = np.asarray(await embedder.embed(texts), dtype=np.float32)
-    groups = [passage_texts(chunk) for _, chunk in chunks]
-    flat = np.asarray(await embedder.embed([t for g in groups for t in g]), dtype="<f4")
-    bounds = np.cumsum([0, *(len(g) for g in groups)])
-    passages = PassageIndex(
-        ((i, flat[bounds[i] : bounds[i + 1]].tobytes()) for i in range(len(groups))),
-        embedder.dimensions,
-    )
+    kb = await embed_knowledge_base(embedder, articles)
+    chunks, slugs, index = kb.chunks, kb.slugs, kb.index
+    vectors, passages = kb.chunk_vectors, kb.passages
     whole = ChunkVectors(vectors.tolist(), embedder.dimensions)
 
     async def measure(questions: Sequence[str], in_scope: Sequence[bool]) -> list[Scored]:

@@ -204,17 +204,23 @@ def score_ranking(
     return RankingScore(name, hits_1 / count, hits_3 / count, reciprocal / count, tuple(misses))
 
 
-async def evaluate(
-    embedder: Embedder,
-    kb_dir: Path = DEMO_KB,
-    options: ChunkOptions | None = None,
-    threshold: float = DECLINE_THRESHOLD,
-) -> EvalReport:
-    """Embed every chunk and question, rank articles four ways and score them."""
-    started = time.perf_counter()
-    articles = load_articles(kb_dir)
-    questions = load_questions(kb_dir / "eval.tsv")
-    chunks: list[tuple[str, Chunk]] = [
+@dataclass(frozen=True)
+class EmbeddedKnowledgeBase:
+    """A knowledge base chunked and embedded in memory as the live path stores it: every
+    chunk's own vector, its passages, and the lexical index over the chunks' texts."""
+
+    chunks: list[tuple[str, Chunk]]  # (article slug, chunk), in article order
+    slugs: list[str]
+    texts: list[str]
+    index: LexicalIndex
+    chunk_vectors: NDArray[np.float32]
+    passages: PassageIndex
+
+
+async def embed_knowledge_base(
+    embedder: Embedder, articles: Sequence[Article], options: ChunkOptions | None = None
+) -> EmbeddedKnowledgeBase:
+    chunks = [
         (article.slug, chunk)
         for article in articles
         for chunk in chunk_article(article.text, fallback_title=article.slug, options=options)
@@ -234,6 +240,22 @@ async def evaluate(
         ((i, passage_vectors[bounds[i] : bounds[i + 1]].tobytes()) for i in range(len(groups))),
         embedder.dimensions,
     )
+    return EmbeddedKnowledgeBase(chunks, slugs, texts, index, chunk_vectors, passages)
+
+
+async def evaluate(
+    embedder: Embedder,
+    kb_dir: Path = DEMO_KB,
+    options: ChunkOptions | None = None,
+    threshold: float = DECLINE_THRESHOLD,
+) -> EvalReport:
+    """Embed every chunk and question, rank articles four ways and score them."""
+    started = time.perf_counter()
+    articles = load_articles(kb_dir)
+    questions = load_questions(kb_dir / "eval.tsv")
+    kb = await embed_knowledge_base(embedder, articles, options)
+    chunks, slugs, texts, index = kb.chunks, kb.slugs, kb.texts, kb.index
+    chunk_vectors, passages = kb.chunk_vectors, kb.passages
     question_vectors = np.asarray(
         await embedder.embed([q.text for q in questions]), dtype=np.float32
     )
