@@ -46,3 +46,20 @@ def test_a_fall_lowers_the_mark_so_the_next_burst_counts_from_there(unfrozen: No
     connected[0] = 600  # a storm of reconnects: 500 more than after the drop
     assert freezer.check()
     assert freezer.freezes == 2
+
+
+def test_a_freeze_never_counts_the_frozen_heap(
+    unfrozen: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gc.get_freeze_count() walks every frozen object (tens of ms with thousands of
+    # connections): a freeze in the middle of a burst must not pay for it.
+    def walks_the_frozen_heap() -> int:
+        raise AssertionError("gc.get_freeze_count() called while freezing")
+
+    monkeypatch.setattr(gc, "get_freeze_count", walks_the_frozen_heap)
+    connected = [0]
+    freezer = HeapFreezer(lambda: connected[0], step=500)
+    freezer.freeze()
+    connected[0] = 500
+    assert freezer.check()
+    assert freezer.freezes == 2
