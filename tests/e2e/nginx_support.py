@@ -114,5 +114,12 @@ async def upstream_of(nginx: Nginx, addresses: list[str]) -> dict[str, int]:
         async with aiohttp.ClientSession(connector=connector) as http:
             async with http.get(f"{nginx.url}/healthz") as response:
                 assert response.status == 200
-    routed = nginx.routed()
+
+    # nginx writes a request's log line after the response has gone out, so the last
+    # client's line can still be on its way when its response arrives: wait for every line.
+    async def every_line() -> dict[str, str] | None:
+        found = nginx.routed()
+        return found if all(address in found for address in addresses) else None
+
+    routed = await eventually(every_line)
     return {address: int(routed[address].rsplit(":", 1)[1]) for address in addresses}
