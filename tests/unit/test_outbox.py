@@ -10,6 +10,16 @@ import pytest
 from server.realtime.eio_socket import Outbox
 
 
+async def _after_everything_scheduled() -> None:
+    """Returns once every callback scheduled before it has run: the event loop runs its
+    ready callbacks in order, so a task created now finishes after all of them."""
+
+    async def marker() -> None:
+        return None
+
+    await asyncio.create_task(marker())
+
+
 async def test_items_leave_in_the_order_they_came() -> None:
     outbox = Outbox()
     assert outbox.empty() and outbox.qsize() == 0
@@ -26,7 +36,8 @@ async def test_a_waiting_get_wakes_on_put_and_each_waiter_gets_one_item() -> Non
     outbox = Outbox()
     first = asyncio.create_task(outbox.get())
     second = asyncio.create_task(outbox.get())
-    await asyncio.sleep(0)  # both are waiting now (a scheduling step, not a pause)
+    await _after_everything_scheduled()  # both tasks have reached their wait
+    assert outbox._waiting is not None and len(outbox._waiting) == 2
     assert not first.done() and not second.done()
     outbox.put_nowait(1)
     outbox.put_nowait(2)
@@ -50,7 +61,7 @@ async def test_join_waits_until_every_item_is_done() -> None:
     joined = asyncio.create_task(outbox.join())
     outbox.get_nowait()
     outbox.task_done()
-    await asyncio.sleep(0)
+    await _after_everything_scheduled()  # a wake-up from task_done would have run by now
     assert not joined.done()  # one item is still unfinished
     outbox.get_nowait()
     outbox.task_done()
