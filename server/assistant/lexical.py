@@ -17,7 +17,12 @@ _STOPWORD_TEXT = """
     that the their them there this to up us we what when where which who why will with you
     your im dont doesnt cant
 """
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# How customers phrase a request, whatever it is about ("I want to...", "is it possible to...",
+# "please"). Counted as informative, these words gave evidence to any chunk that happens to
+# contain them and diluted the question's real terms (docs/retrieval.md, "Version 5").
+_REQUEST_TEXT = "want wanna need like please possible way tell wondering trying hi hello thanks"
+REQUEST_WORDS = frozenset(_REQUEST_TEXT.split())
+STOPWORDS = frozenset(_STOPWORD_TEXT.split()) | REQUEST_WORDS
 # A term found in more than this share of the articles says nothing about which article
 # answers (the product's own name, "account", "settings"): it is dropped from the question
 # before embedding and carries no lexical weight (docs/retrieval.md, "Query handling").
@@ -32,14 +37,15 @@ TYPO_MATCHES = 3
 TYPO_WEIGHT = 0.8  # a corrected word is weaker evidence than the word itself
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, stopwords: frozenset[str] = STOPWORDS) -> list[str]:
     """Lower-case word tokens without stopwords; a trailing plural 's' is dropped so
-    'invoices' matches 'invoice' (deliberately no real stemmer)."""
+    'invoices' matches 'invoice' (deliberately no real stemmer: docs/retrieval.md,
+    "Version 5")."""
     words = re.findall(r"[a-z0-9]+", text.lower().replace("'", ""))
     return [
         w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
         for w in words
-        if w not in STOPWORDS
+        if w not in stopwords
     ]
 
 
@@ -63,13 +69,16 @@ class LexicalIndex:
     integrations article it resembles.
     """
 
-    def __init__(self, chunks: Iterable[IndexedChunk]) -> None:
+    def __init__(
+        self, chunks: Iterable[IndexedChunk], stopwords: frozenset[str] = STOPWORDS
+    ) -> None:
+        self._stopwords = stopwords
         self._ids: list[int] = []
         self._postings: dict[str, list[int]] = {}
         terms_by_article: dict[str, set[str]] = {}
         for position, chunk in enumerate(chunks):
             self._ids.append(chunk.chunk_id)
-            terms = set(tokenize(chunk.text))
+            terms = set(tokenize(chunk.text, stopwords))
             terms_by_article.setdefault(chunk.slug, set()).update(terms)
             for term in terms:
                 self._postings.setdefault(term, []).append(position)
@@ -95,7 +104,9 @@ class LexicalIndex:
         """The question without words found in most articles; the question itself when
         nothing would be left."""
         words = question.split()
-        kept = [w for w in words if not any(self.is_common(t) for t in tokenize(w))]
+        kept = [
+            w for w in words if not any(self.is_common(t) for t in tokenize(w, self._stopwords))
+        ]
         return " ".join(kept) if kept else question
 
     def expand(self, term: str) -> list[tuple[str, float]]:
@@ -118,7 +129,7 @@ class LexicalIndex:
         chunks with none are left out."""
         total = 0.0
         found: dict[int, float] = {}
-        for term in set(tokenize(question)):
+        for term in set(tokenize(question, self._stopwords)):
             candidates = self.expand(term)
             if any(self.is_common(word) for word, _ in candidates if word in self._idf):
                 continue

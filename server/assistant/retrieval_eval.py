@@ -18,6 +18,7 @@ from server.assistant.chunking import Chunk, ChunkOptions, chunk_article, first_
 from server.assistant.embeddings import Embedder, LocalMiniLM
 from server.assistant.lexical import IndexedChunk, LexicalIndex, hybrid_score, tokenize
 from server.assistant.passages import PassageIndex, mixed_cosine, passage_texts
+from server.assistant.ranking_candidates import candidate_rankings
 from server.assistant.specificity import ChunkVectors, decision_score
 
 DEMO_KB = Path(__file__).with_name("kb_demo")
@@ -297,6 +298,16 @@ async def evaluate(
             weighted_fusion(d, b, weight) for d, b in zip(dense, lexical, strict=True)
         ]
     rankings.update(mixes)
+    rankings.update(
+        await candidate_rankings(
+            embedder,
+            kb,
+            [q.text for q in questions],
+            means,
+            LEXICAL_WEIGHT,
+            lambda scores: rank_articles(scores, slugs),
+        )
+    )
     rankings["hybrid"] = hybrid
     top = [
         (ranking[0][0], decision_score(ranking[0][1], z))

@@ -35,7 +35,7 @@ def test_eval_on_the_demo_help_center_through_the_database(
     )
     assert done.returncode == 0, done.stderr
     numbers = dict(re.findall(r"^([\w@-]+(?: declined)?): ([\d.]+)", done.stdout, re.MULTILINE))
-    assert float(numbers["recall@1"]) >= 0.85  # measured 0.872 (68/78)
+    assert float(numbers["recall@1"]) >= 0.88  # measured 0.897 (70/78; 0.872 in version 4)
     assert float(numbers["recall@3"]) >= 0.97  # measured 1.000 (78/78)
     declined, total = re.search(r"out-of-scope declined: (\d+)/(\d+)", done.stdout).groups()  # type: ignore[union-attr]
     assert int(total) == 14 and int(declined) >= 4  # measured 4

@@ -43,18 +43,26 @@ def test_dense_is_at_least_as_good_as_lexical_and_rrf(report: EvalReport) -> Non
 
 def test_hybrid_ranking_beats_dense_alone(report: EvalReport) -> None:
     hybrid, dense = report.score("hybrid"), report.score("dense")
-    assert hybrid.recall_at_1 >= 0.85  # measured 0.872
+    assert hybrid.recall_at_1 >= 0.88  # measured 0.897 (0.872 in version 4)
     assert hybrid.recall_at_3 >= 0.97  # measured 1.000
-    assert hybrid.mrr > dense.mrr  # measured 0.936 against 0.902
+    assert hybrid.mrr > dense.mrr  # measured 0.949 against 0.902
 
 
 def test_passages_rank_at_least_as_well_as_chunk_vectors_alone(report: EvalReport) -> None:
-    # On the demo the two tie at recall (0.872 / 1.000); the gain is on the reference manual and
+    # On the demo the two tie at recall (0.897 / 1.000); the gain is on the reference manual and
     # the Evolution help center (test_retrieval_other_domains.py, docs/retrieval.md "Passages").
     hybrid, chunks_only = report.score("hybrid"), report.score("hybrid, chunk vectors only")
     assert hybrid.recall_at_1 >= chunks_only.recall_at_1
     assert hybrid.recall_at_3 >= chunks_only.recall_at_3
-    assert hybrid.mrr >= chunks_only.mrr  # measured 0.936 against 0.934
+    assert hybrid.mrr >= chunks_only.mrr  # measured 0.949 against 0.947
+
+
+def test_request_words_are_no_evidence(report: EvalReport) -> None:
+    # "I want my money back", "i want to share my calendar": "want" found in a neighbouring
+    # article no longer outweighs the question's topic (docs/retrieval.md, "Version 5").
+    hybrid, older = report.score("hybrid"), report.score("v4: request words counted as evidence")
+    assert hybrid.recall_at_1 > older.recall_at_1  # measured 0.897 against 0.872
+    assert hybrid.recall_at_3 >= older.recall_at_3  # 1.000 both
 
 
 def test_threshold_declines_off_topic_questions(report: EvalReport) -> None:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from server.assistant.lexical import IndexedChunk, LexicalIndex, hybrid_score
+from server.assistant.lexical import (
+    REQUEST_WORDS,
+    STOPWORDS,
+    IndexedChunk,
+    LexicalIndex,
+    hybrid_score,
+    tokenize,
+)
 
 ARTICLES = {
     "billing": "Lumen billing: annual plans are charged once a year, monthly plans every month.",
@@ -47,6 +54,23 @@ def test_a_word_the_knowledge_base_never_uses_lowers_the_evidence() -> None:
     covered = index.evidence("annual plans")[0]
     uncovered = index.evidence("annual plans salesforce")[0]
     assert covered == 1.0 and 0 < uncovered < covered
+
+
+def test_request_phrasing_is_no_evidence() -> None:
+    # "want" is in the refunds article only; asking "I want..." must not point there.
+    chunks = {**ARTICLES, "refunds": ARTICLES["refunds"] + " Tell us if you want a refund."}
+    index = LexicalIndex(IndexedChunk(n, slug, text) for n, (slug, text) in enumerate(chunks.items()))
+    assert tokenize("I want to export, is it possible please?") == ["export"]
+    assert index.evidence("I want to export my data please") == index.evidence("export my data")
+    assert index.evidence("I want to export my data please")[6] == 1.0
+    assert 1 not in index.evidence("I want to export my data please")
+    # Version 4 counted them: the refunds article got a share and the export article less.
+    older = LexicalIndex(
+        (IndexedChunk(n, slug, text) for n, (slug, text) in enumerate(chunks.items())),
+        STOPWORDS - REQUEST_WORDS,
+    )
+    assert older.evidence("I want to export my data please")[1] > 0
+    assert older.evidence("I want to export my data please")[6] < 1.0
 
 
 def test_hybrid_score_adds_a_share_of_the_evidence() -> None:
