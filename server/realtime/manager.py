@@ -126,6 +126,8 @@ class _CoalescedPublishing(socketio.AsyncRedisManager):
         self._flusher: asyncio.Task[None] | None = None
         # Whether Redis has SPUBLISH/SSUBSCRIBE (7.0+, Valkey); None until asked.
         self.sharded: bool | None = None
+        # Told of every Redis failure the fan-out sees (the rate limits fail open on it).
+        self.redis_failed: Callable[[], None] | None = None
 
     @property
     def backlog(self) -> int:
@@ -165,6 +167,8 @@ class _CoalescedPublishing(socketio.AsyncRedisManager):
                 return
             except Exception:
                 self.connected = False
+                if self.redis_failed is not None:
+                    self.redis_failed()
                 if attempt == 2:
                     log.exception("publishing %d messages to Redis failed; dropped", len(batch))
 
@@ -201,6 +205,8 @@ class _ResilientListening(socketio.AsyncRedisManager):
                     yield message
             except Exception as exc:
                 self._lost()
+                if self.redis_failed is not None:
+                    self.redis_failed()
                 if pubsub is not None:
                     # redis-py may have reconnected and resubscribed it on its own: close it,
                     # or Redis keeps a second, unread subscriber that buffers every publish.
