@@ -136,6 +136,9 @@ class RateLimits:
         self._local = LocalBuckets()
         self._leases = Leases()
         self._next_sweep = 0.0
+        # While leases are held, a sweep also runs on a timer: a process that stops posting
+        # still hands its leftovers back within about two seconds.
+        self._sweep_timer: asyncio.TimerHandle | None = None
         self._returns: set[asyncio.Task[None]] = set()
         self.skipped = 0  # checks that went without Redis (it was down or stalled)
         self.lease_requests = 0  # round trips of the leased limits (for measurements)
@@ -230,6 +233,7 @@ class RateLimits:
             raise _refused(charge.limit, float(reply[1:]))
         # Another post of the conversation may have leased meanwhile: the grants add up.
         self._leases.add(key, int(reply), time.monotonic())
+        self._sweep_later()
         if not self._leases.take(key, charge.cost, time.monotonic()):
             raise AssertionError("a lease granted less than the cost")
         return True
@@ -240,6 +244,17 @@ class RateLimits:
         idle = self._leases.idle(now)
         if idle:
             self._hand_back(idle)
+
+    def _sweep_later(self) -> None:
+        if self._sweep_timer is None:
+            loop = asyncio.get_running_loop()
+            self._sweep_timer = loop.call_later(SWEEP_SECONDS, self._timed_sweep)
+
+    def _timed_sweep(self) -> None:
+        self._sweep_timer = None
+        self._sweep(time.monotonic())
+        if self._leases:
+            self._sweep_later()
 
     def _hand_back(self, tokens: dict[str, int]) -> None:
         """Give leased tokens back to their shared buckets, without making anyone wait."""
@@ -257,6 +272,9 @@ class RateLimits:
     async def release(self) -> None:
         """Give back every lease this process holds (at a stop: another process may need
         them), and wait for the returns under way."""
+        if self._sweep_timer is not None:
+            self._sweep_timer.cancel()
+            self._sweep_timer = None
         held = self._leases.all()
         if held:
             await self._give_back_keys(held)
@@ -286,9 +304,9 @@ class RateLimits:
             if charge.limit in _LOCAL:
                 rate = self._rates[charge.limit]
                 self._local.give_back(rate, _local_key(charge), charge.cost, now)
-            elif charge.limit in _LEASED:
-                self._leases.add(self._bucket(charge), charge.cost, now)
             else:
+                # A leased charge too: straight back to the shared bucket (a rare path), so
+                # that no process keeps a token nobody spent.
                 shared.append(charge)
         if not shared:
             return

@@ -85,6 +85,9 @@ class Leases:
         self._tokens: dict[str, int] = {}
         self._used_at: dict[str, float] = {}
 
+    def __bool__(self) -> bool:
+        return bool(self._used_at)
+
     def held(self, key: str) -> int:
         return self._tokens.get(key, 0)
 
