@@ -270,18 +270,24 @@ class LeanSocket(AsyncSocket):
                 self._read_deadline.cancel()
                 self._read_deadline = None
 
-    def _read_due(self) -> float:
+    def _read_cycle(self) -> float:
         cycle: float = self.server.ping_interval + self.server.ping_timeout
-        return self._waiting_since + cycle
+        return cycle
+
+    def _read_due(self) -> float:
+        return self._waiting_since + self._read_cycle()
 
     def _read_deadline_due(self, reader: asyncio.Task[None]) -> None:
         """The reader has waited a ping cycle for a frame: the client is gone (a live one
         answers pings). One timer per connection, moved only when it fires, instead of a
         timeout set and cancelled around every frame (each a timer of the event loop)."""
         loop = asyncio.get_running_loop()
+        now = loop.time()
         due = self._read_due()
-        if loop.time() < due:
-            self._read_deadline = loop.call_at(due, self._read_deadline_due, reader)
+        if now < due:
+            # A frame came meanwhile, or one is being handled (due is then infinite).
+            again = min(due, now + self._read_cycle())
+            self._read_deadline = loop.call_at(again, self._read_deadline_due, reader)
             return
         self._read_deadline = None
         self._read_expired = True
