@@ -212,6 +212,7 @@ async def services_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         await participant.aclose()
         await services.queue_updates.close()
+        await services.limits.release()  # leased message tokens go back for other processes
         if services.supabase_auth is not None:
             await services.supabase_auth.aclose()
         if isinstance(services.blobs, SupabaseStorageBlobStore):
@@ -233,6 +234,8 @@ async def background_ctx(app: web.Application) -> AsyncIterator[None]:
         heartbeat_soon.set()
 
     sio.manager.recovered = redis_recovered
+    # A failed publish or a lost listener is news of Redis the message limits would not get.
+    sio.manager.redis_failed = services.limits.redis_failed
     updates = customers.presence_updates
     observe_presence_writes(services.metrics, lambda: updates.backlog)
     tasks = start_background(

@@ -19,6 +19,7 @@ from ..core.models import (
     Principal,
     Visibility,
 )
+from ..observability.metrics import labelled
 from ..routing.limits import Charge
 from . import claims, routing_ops, routing_timers
 from .after_commit import follow_up
@@ -110,7 +111,7 @@ async def post_message(
     assert conversation is not None
     if posted.created:
         sender = "customer" if isinstance(principal, CustomerPrincipal) else "agent"
-        services.metrics.messages_posted.labels(sender).inc()
+        labelled(services.metrics.messages_posted, sender).inc()
         # The message is stored: from here on nothing may turn the ack into an error.
         await _after_posting(services, principal, conversation, posted, visibility)
     return posted

@@ -21,10 +21,13 @@ _CONTEXT = (request_id, connection_id, conversation_id, agent_id)
 _PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+_VARIABLES = {var.name: var for var in _CONTEXT}
+
+
 @contextmanager
 def bound(**values: str | None) -> Iterator[None]:
     """Set some of the ids for the duration of a block (None leaves one as it was)."""
-    variables = {var.name: var for var in _CONTEXT}
+    variables = _VARIABLES
     tokens = [
         (variables[name], variables[name].set(value))
         for name, value in values.items()

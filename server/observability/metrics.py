@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import time
@@ -18,6 +19,13 @@ _SLOW = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 _MODEL = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 60.0)
 
 Gauges = Callable[[], Iterable[tuple[tuple[str, ...], float]]]
+
+
+@functools.lru_cache(maxsize=1024)
+def labelled(counter: Counter, *values: str) -> Counter:
+    """`counter.labels(*values)`, looked up once: `labels` validates and locks on every call
+    (about 3 µs), which the per-message counters paid per message."""
+    return counter.labels(*values)
 
 
 def default_instance() -> str:

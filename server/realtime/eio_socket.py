@@ -9,7 +9,8 @@ a task sleeping until the next ping, and a task per websocket read (`wait_for` a
 - a writer task runs only while there is something to write, and ends when the outbox is
   empty (one writer at a time, so packets still leave in the order they were queued);
 - the next ping is a timer handle, not a sleeping task;
-- the reader awaits the websocket directly, under a deadline.
+- the reader awaits the websocket directly, under a deadline: one timer per connection,
+  moved only when it fires.
 
 The wire is Engine.IO's unchanged: the same packets in the same order, the same ping cadence,
 the same timeouts, the same upgrade from long-polling. See docs/performance.md ("Memory per
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import deque
 from typing import Any
@@ -111,6 +113,11 @@ class LeanSocket(AsyncSocket):
     _writer: asyncio.Task[None] | None = None  # writing the outbox while it holds packets
     _writing_over = False  # the websocket was closed by the writer: nothing more leaves
     _ping_timer: asyncio.TimerHandle | None = None
+    # When the reader started waiting for the next frame (inf while it handles one), and the
+    # timer that ends a connection silent for a ping cycle.
+    _waiting_since = 0.0
+    _read_deadline: asyncio.TimerHandle | None = None
+    _read_expired = False
 
     async def send(self, pkt: packet.Packet) -> None:
         if not await self.check_ping_timeout() or self._writing_over:
@@ -241,15 +248,64 @@ class LeanSocket(AsyncSocket):
         return data
 
     async def _read(self, ws: Any) -> None:
-        while (data := await self._receive_one(ws)) is not None:
-            try:
-                await self.receive(packet.Packet(encoded_packet=data))
-            except exceptions.UnknownPacketError:
-                pass
-            except exceptions.SocketIsClosedError:
-                return
-            except Exception:
-                self.server.logger.exception("Unknown receive error")
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        self._waiting_since = loop.time()
+        self._read_deadline = loop.call_at(self._read_due(), self._read_deadline_due, task)
+        try:
+            while (data := await self._next_frame(ws)) is not None:
+                self._waiting_since = math.inf  # handling it: the deadline waits
+                try:
+                    await self.receive(packet.Packet(encoded_packet=data))
+                except exceptions.UnknownPacketError:
+                    pass
+                except exceptions.SocketIsClosedError:
+                    return
+                except Exception:
+                    self.server.logger.exception("Unknown receive error")
+                self._waiting_since = loop.time()
+        finally:
+            if self._read_deadline is not None:
+                self._read_deadline.cancel()
+                self._read_deadline = None
+
+    def _read_cycle(self) -> float:
+        cycle: float = self.server.ping_interval + self.server.ping_timeout
+        return cycle
+
+    def _read_due(self) -> float:
+        return self._waiting_since + self._read_cycle()
+
+    def _read_deadline_due(self, reader: asyncio.Task[None]) -> None:
+        """The reader has waited a ping cycle for a frame: the client is gone (a live one
+        answers pings). One timer per connection, moved only when it fires, instead of a
+        timeout set and cancelled around every frame (each a timer of the event loop)."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        due = self._read_due()
+        if now < due:
+            # A frame came meanwhile, or one is being handled (due is then infinite).
+            again = min(due, now + self._read_cycle())
+            self._read_deadline = loop.call_at(again, self._read_deadline_due, reader)
+            return
+        self._read_deadline = None
+        self._read_expired = True
+        reader.cancel()
+
+    async def _next_frame(self, ws: Any) -> Any:
+        """`_receive_one` for the connection's reader, whose deadline is `_read_deadline`."""
+        try:
+            data = await ws.wait()
+        except (Exception, asyncio.CancelledError):
+            if self._read_expired:
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()  # our deadline's cancel, not a stop's
+            return None
+        if data and len(data) > self.server.max_http_buffer_size:
+            return None
+        return data
 
 
 # What Parley's connect handlers read of a handshake's environ: the request (its headers, the

@@ -15,6 +15,7 @@ from ..core.addresses import forwarded_client
 from ..core.errors import ErrorCode, ParleyError
 from ..core.models import AgentPrincipal, Principal
 from ..observability.logs import bound
+from ..observability.metrics import labelled
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +109,12 @@ async def _acked(
             )
         result = ok(await handler(namespace, sid, *args))
     except ParleyError as exc:
-        acks.labels(event, str(exc.code)).inc()
+        labelled(acks, event, str(exc.code)).inc()
         log.debug("%s refused: %s (%s)", event, exc.code, exc.message)
         return error_ack(exc)
     except Exception:
         log.exception("socket handler %s failed", handler.__name__)
-        acks.labels(event, str(ErrorCode.INTERNAL)).inc()
+        labelled(acks, event, str(ErrorCode.INTERNAL)).inc()
         return error_ack(ParleyError(ErrorCode.INTERNAL, "internal error; please retry"))
-    acks.labels(event, "ok").inc()
+    labelled(acks, event, "ok").inc()
     return result

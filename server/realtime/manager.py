@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import socketio
+from engineio import packet as eio_packet
 
 from ..core.events import SESSION_ENDED, conversation_room
 from .fanout import RoomChannels, supports_sharded_pubsub
@@ -34,6 +35,8 @@ _CONVERSATION_PREFIX = conversation_room("")
 
 class _GatedLocalDelivery(socketio.AsyncManager):
     gate: DeliveryGate | None = None
+    # The last sequenced payload encoded for sockets: (payload, event, JSON).
+    _last_encoded: tuple[Any, str, str] | None = None
 
     async def emit(
         self,
@@ -93,8 +96,28 @@ class _GatedLocalDelivery(socketio.AsyncManager):
             await self.server.disconnect(sid, namespace=namespace, ignore_queue=True)
 
     async def send_direct(self, namespace: str, sid: str, event: str, data: Any) -> None:
-        """Deliver to one local socket, bypassing the gate (the gate's own output)."""
-        await socketio.AsyncManager.emit(self, event, data, namespace, room=sid)
+        """Deliver to one local socket, bypassing the gate (the gate's own output).
+
+        python-socketio's emit would build and encode a packet for each call, then send it
+        from a task of its own that it waits for. A message goes to every follower in each
+        namespace, so its JSON is encoded once (the gate offers each socket the same payload
+        object) and the packet handed to the socket's outbox at once, in the same order.
+        Sequenced payloads are JSON values (never bytes), so there is no binary form."""
+        for _sid, eio_sid in self.get_participants(namespace, sid):
+            pkt = eio_packet.Packet(eio_packet.MESSAGE, self._event_packet(namespace, event, data))
+            await self.server._send_eio_packet(eio_sid, pkt)
+
+    def _event_packet(self, namespace: str, event: str, data: Any) -> str:
+        """Socket.IO's EVENT packet for [event, data] in `namespace`, as its Packet encodes it."""
+        cached = self._last_encoded
+        if cached is not None and cached[0] is data and cached[1] == event:
+            body = cached[2]
+        else:
+            body = self.server.packet_class.json.dumps([event, data], separators=(",", ":"))
+            # Held with the payload itself, so an identity match can never be another object.
+            self._last_encoded = (data, event, body)
+        prefix = "" if namespace == "/" else namespace + ","
+        return f"{socketio.packet.EVENT}{prefix}{body}"
 
 
 log = logging.getLogger(__name__)
@@ -126,6 +149,8 @@ class _CoalescedPublishing(socketio.AsyncRedisManager):
         self._flusher: asyncio.Task[None] | None = None
         # Whether Redis has SPUBLISH/SSUBSCRIBE (7.0+, Valkey); None until asked.
         self.sharded: bool | None = None
+        # Told of every Redis failure the fan-out sees (the rate limits fail open on it).
+        self.redis_failed: Callable[[], None] | None = None
 
     @property
     def backlog(self) -> int:
@@ -165,6 +190,8 @@ class _CoalescedPublishing(socketio.AsyncRedisManager):
                 return
             except Exception:
                 self.connected = False
+                if self.redis_failed is not None:
+                    self.redis_failed()
                 if attempt == 2:
                     log.exception("publishing %d messages to Redis failed; dropped", len(batch))
 
@@ -201,6 +228,8 @@ class _ResilientListening(socketio.AsyncRedisManager):
                     yield message
             except Exception as exc:
                 self._lost()
+                if self.redis_failed is not None:
+                    self.redis_failed()
                 if pubsub is not None:
                     # redis-py may have reconnected and resubscribed it on its own: close it,
                     # or Redis keeps a second, unread subscriber that buffers every publish.
