@@ -43,8 +43,8 @@ _POST_GROUP = """
 
 _POST_SET = "SELECT * FROM parley_post_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 # Below this many posts the set-based statement's fixed cost is more than it saves
-# (bench/post_parts.py: ~570 against ~460 µs per post alone, even at two, ~165 against ~195
-# at four).
+# (bench/post_parts.py, µs of PostgreSQL per post: alone ~600 against ~500 per row, about even
+# at two, ~170 against ~215 at four).
 _SET_BASED_FROM = 4
 
 
@@ -173,27 +173,19 @@ async def _post_one(conn: asyncpg.Connection, request: PostRequest) -> PostResul
 
 
 async def _post_group(conn: asyncpg.Connection, group: list[PostRequest]) -> list[asyncpg.Record]:
-    scopes = [request.scope for request in group]
-    rows: list[asyncpg.Record] = await conn.fetch(
-        _POST_GROUP,
-        [r.conversation_id for r in group],
-        [str(r.sender_kind) for r in group],
-        [r.sender_id for r in group],
-        [r.client_id for r in group],
-        [r.body for r in group],
-        [str(r.visibility) for r in group],
-        [r.metadata for r in group],
-        [s.customer_id if s else None for s in scopes],
-        [s.agent_id if s else None for s in scopes],
-        [",".join(str(t) for t in s.team_ids) if s and s.agent_id else None for s in scopes],
-    )
+    rows: list[asyncpg.Record] = await conn.fetch(_POST_GROUP, *_columns(group))
     return rows
 
 
 async def _post_set(conn: asyncpg.Connection, group: list[PostRequest]) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(_POST_SET, *_columns(group))
+    return rows
+
+
+def _columns(group: list[PostRequest]) -> tuple[list[Any], ...]:
+    """The posts as one array per field, as both statements take them."""
     scopes = [request.scope for request in group]
-    rows: list[asyncpg.Record] = await conn.fetch(
-        _POST_SET,
+    return (
         [r.conversation_id for r in group],
         [str(r.sender_kind) for r in group],
         [r.sender_id for r in group],
@@ -205,4 +197,3 @@ async def _post_set(conn: asyncpg.Connection, group: list[PostRequest]) -> list[
         [s.agent_id if s else None for s in scopes],
         [",".join(str(t) for t in s.team_ids) if s and s.agent_id else None for s in scopes],
     )
-    return rows
