@@ -151,7 +151,7 @@ def main() -> None:
     parser.add_argument("--no-fsync", action="store_true", help="PostgreSQL without fsync")
     parser.add_argument(
         "--variants",
-        default="0011,full,no_cursor,no_name,no_cursor_no_name,set,set_no_lock,set_custom_plans",
+        default="0011,full,no_cursor,no_name,no_cursor_no_name,set,set_no_lock,set_custom_plans,set_no_windows",
         help="which, comma-separated",
     )
     asyncio.run(run(parser.parse_args()))
