@@ -29,6 +29,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.fleet import (
@@ -168,6 +170,7 @@ async def _point(
 ) -> dict[str, Any]:
     server_pids = [server.process.pid for server in servers]
     postgres_pids = [services.postgres_pid] if services.postgres_pid else []
+    commits = await _commits(services.dsn)
     server_cpu, postgres_cpu = tree_cpu_seconds(server_pids), tree_cpu_seconds(postgres_pids)
     answers = await asyncio.gather(
         *(
@@ -177,7 +180,24 @@ async def _point(
     )
     server_cpu = tree_cpu_seconds(server_pids) - server_cpu
     postgres_cpu = tree_cpu_seconds(postgres_pids) - postgres_cpu
-    return summarise(rate, answers, server_cpu, postgres_cpu)
+    point = summarise(rate, answers, server_cpu, postgres_cpu)
+    # Transactions per message sent: how many posts shared a statement, roughly (every other
+    # statement of the point counts too; statistics reach the view within about a second).
+    commits = await _commits(services.dsn) - commits
+    point["postgres_commits_per_msg"] = round(commits / max(point["sent"], 1), 2)
+    return point
+
+
+async def _commits(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT sum(xact_commit) FROM pg_stat_database WHERE datname = current_database()"
+            )
+        )
+    finally:
+        await conn.close()
 
 
 def summarise(
@@ -325,6 +345,13 @@ def table(report: dict[str, Any]) -> str:
             f"{result['best_rate_p99_under_50ms']}"
         )
         lines.append(f"{kind}: GC pauses during the points: {result['gc_pauses_during_points']}")
+        lines.append(
+            f"{kind}: PostgreSQL commits per message sent: "
+            + ", ".join(
+                f"{p.get('postgres_commits_per_msg', '-')} at {p['rate']:g}"
+                for p in result["points"]
+            )
+        )
         lines += [
             f"{kind} at {p['rate']:g}: WARNING {warning}"
             for p in result["points"]
