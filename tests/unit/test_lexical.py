@@ -59,7 +59,9 @@ def test_a_word_the_knowledge_base_never_uses_lowers_the_evidence() -> None:
 def test_request_phrasing_is_no_evidence() -> None:
     # "want" is in the refunds article only; asking "I want..." must not point there.
     chunks = {**ARTICLES, "refunds": ARTICLES["refunds"] + " Tell us if you want a refund."}
-    index = LexicalIndex(IndexedChunk(n, slug, text) for n, (slug, text) in enumerate(chunks.items()))
+    index = LexicalIndex(
+        IndexedChunk(n, slug, text) for n, (slug, text) in enumerate(chunks.items())
+    )
     assert tokenize("I want to export, is it possible please?") == ["export"]
     assert index.evidence("I want to export my data please") == index.evidence("export my data")
     assert index.evidence("I want to export my data please")[6] == 1.0
