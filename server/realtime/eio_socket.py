@@ -27,6 +27,8 @@ from typing import Any
 from engineio import exceptions, packet
 from engineio.async_socket import AsyncSocket
 
+from .admission import Ticket
+
 
 class Outbox:
     """What Engine.IO's socket uses of an unbounded `asyncio.Queue`, with no storage while it
@@ -111,6 +113,8 @@ class LeanSocket(AsyncSocket):
     _writer: asyncio.Task[None] | None = None  # writing the outbox while it holds packets
     _writing_over = False  # the websocket was closed by the writer: nothing more leaves
     _ping_timer: asyncio.TimerHandle | None = None
+    # The handshake's slot (admission.py), given back once the websocket is up.
+    admission_ticket: Ticket | None = None
 
     async def send(self, pkt: packet.Packet) -> None:
         if not await self.check_ping_timeout() or self._writing_over:
@@ -133,7 +137,13 @@ class LeanSocket(AsyncSocket):
             self.queue.put_nowait(packet.Packet(packet.PING))
             self._start_writer()
 
+    def _admitted(self) -> None:
+        ticket, self.admission_ticket = self.admission_ticket, None
+        if ticket is not None:
+            ticket.release()
+
     async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        self._admitted()
         await super().close(wait=wait, abort=abort, reason=reason)
         if self.closed and self._ping_timer is not None:
             # A pending ping would keep the socket (and what it references) alive until due.
@@ -198,6 +208,7 @@ class LeanSocket(AsyncSocket):
         kept = handshake_environ(environ)
         environ.clear()  # frees the table, where deleting keys would keep its size
         environ.update(kept)
+        self._admitted()
         try:
             self._start_writer()  # what was queued before (the OPEN packet, first messages)
             await self._read(ws)
