@@ -82,6 +82,10 @@ LIMIT_NAMES = tuple(
 )
 
 
+# The limits a connect checks (a new visitor): checked in their own queue.
+CONNECT_LIMITS = frozenset({"visitors_per_address"})
+
+
 @dataclass(frozen=True, slots=True)
 class Charge:
     """Take `cost` from the bucket of limit `limit` kept for `subject` (an address, an id)."""
@@ -95,8 +99,12 @@ class RateLimits:
     def __init__(self, redis: Redis, keys: RedisKeys, settings: Settings) -> None:
         self._keys = keys
         self._rates = {name: Rate.parse(getattr(settings, f"rate_{name}")) for name in LIMIT_NAMES}
-        # Pipelined: a storm of connects checks thousands of buckets at once.
-        self._take = PipelinedScript(redis, redis.register_script(_TAKE))
+        # Pipelined: a storm of connects checks thousands of buckets at once. Connects have a
+        # queue of their own, so that a storm's thousands of checks never stand in front of a
+        # live conversation's message (each queue sends one batch at a time).
+        take = redis.register_script(_TAKE)
+        self._take = PipelinedScript(redis, take)
+        self._take_connects = PipelinedScript(redis, take)
         self._give_back = redis.register_script(_GIVE_BACK)
         self.skipped = 0  # checks that went without Redis (it was down or stalled)
         self._skip_until = 0.0
@@ -121,7 +129,8 @@ class RateLimits:
             return
         try:
             async with asyncio.timeout(_REDIS_SECONDS):
-                reply = await self._take(keys=keys, args=args)
+                lane = self._take_connects if charges[0].limit in CONNECT_LIMITS else self._take
+                reply = await lane(keys=keys, args=args)
         except (RedisError, OSError, TimeoutError) as exc:
             # Limits fail open: while Redis is down or stalled a request goes through
             # unthrottled rather than fail or wait (docs/architecture.md, "Restarts and
