@@ -1,18 +1,20 @@
-"""Connect admission: how many connects run their handshake at once, so that a storm of them
-paces itself instead of crowding live conversations out of the event loop.
+"""Connect admission: how many connects run their Engine.IO handshake at once, so that a
+storm of them paces itself instead of crowding live conversations out of the event loop.
 
 A storm of thousands of connects arriving together would otherwise put every one of their
-steps (the websocket upgrade, the Engine.IO and Socket.IO handshakes, the connect handler's
-Redis round trips) on the event loop's ready queue at once: each loop turn then runs thousands
-of them, and a live message waits a whole turn at each of its own steps. With at most `limit`
-connects in their handshake, a turn holds a bounded amount of connect work, and the others
-wait their turn on a semaphore (an idle wait: no work per turn). A connect is only ever
-delayed, never refused or dropped: the client sees a slower handshake.
+handshake's steps (the websocket upgrade, Engine.IO's session and its first packet) on the
+event loop's ready queue at once: each loop turn then runs thousands of them, and a live
+message waits a whole turn at each of its own steps. With at most `limit` handshakes under
+way, a turn holds a bounded amount of that work, and the others wait on a semaphore (an idle
+wait: no work per turn). A connect is only ever delayed, never refused or dropped: the client
+sees a slower handshake.
 
-A connect passes twice, at most once at a time: the Engine.IO handshake until its websocket is
-up (or its long-polling answer is ready), then the Socket.IO connect of each namespace until
-its handler answered. Neither waits on the client, so a slot is never held by a client that
-stays silent.
+A slot is held from the handshake's start until its websocket is up (or its long-polling
+answer is ready), which never waits on the client, so a client that stays silent holds none.
+The Socket.IO connect that follows is not bounded: it mostly waits on Redis round trips
+(batched for all connects at once), and bounding work that waits bounds throughput by its
+latency (measured: with 64 slots held through it, the server sat at 38% of a core during a
+storm of 3,000 connects: the slots were waiting on Redis).
 """
 
 from __future__ import annotations

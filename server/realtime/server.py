@@ -143,9 +143,7 @@ class ParleySocketServer(socketio.AsyncServer):
         return await super()._handle_eio_connect(eio_sid, handshake_environ(environ))
 
     async def _handle_connect(self, eio_sid: str, namespace: Any, data: Any) -> None:
-        # A namespace's connect (its handler's Redis round trips included) takes its turn.
-        async with self.admission.turn():
-            await super()._handle_connect(eio_sid, namespace, data)
+        await super()._handle_connect(eio_sid, namespace, data)
         if self.on_connected is not None:
             self.on_connected()
 
