@@ -70,8 +70,8 @@ class Settings:
     # Freeze the heap after start-up and whenever this many more sockets connected since the
     # last freeze (server/heap.py); 0 turns freezing off.
     gc_freeze_step: int = 500
-    # Connects in their handshake at once (realtime/admission.py); the rest wait their turn,
-    # so a storm of them leaves room for live conversations. 0: no bound.
+    # Engine.IO handshakes under way at once (realtime/admission.py); the rest wait their
+    # turn, so a storm of connects leaves room for live conversations. 0: no bound.
     connect_concurrency: int = 64
     typing_timeout_seconds: float = 6.0
     # Routing defaults; each team may override them (teams.settings).
