@@ -24,6 +24,7 @@ import resource
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,9 +283,15 @@ class Generator:
             *(IdleSocket.open(url, "/customer") for _ in range(count)), return_exceptions=True
         )
         self.storm = [outcome for outcome in outcomes if isinstance(outcome, IdleSocket)]
+        failures = Counter(
+            f"{type(outcome).__name__} {outcome}".strip()
+            for outcome in outcomes
+            if not isinstance(outcome, IdleSocket)
+        )
         return {
             "connected": len(self.storm),
             "failed": count - len(self.storm),
+            "failures": dict(failures.most_common(3)),  # why, the commonest first
             "seconds": round(time.monotonic() - started, 3),
             # This generator's own CPU while connecting (the live point's included).
             "cpu_seconds": round(own_cpu_seconds() - cpu_before, 3),

@@ -287,6 +287,7 @@ async def _storm(
         "clients": share * len(generators),
         "connected": total,
         "connect_failures": sum(answer["failed"] for answer in connected),
+        "connect_failure_kinds": [answer.get("failures", {}) for answer in connected],
         "seconds_to_all_connected": seconds,
         "connects_per_second": round(total / seconds) if seconds else None,
         # While the storm connected (the live pairs' work included): the servers' CPU in % of
