@@ -53,7 +53,7 @@ from .observability.live import (
 from .observability.metrics import Metrics
 from .realtime.background import start_background
 from .realtime.publisher import SocketPublisher
-from .realtime.server import ParleySocketServer, register_namespaces
+from .realtime.server import register_namespaces
 from .routing.keys import RedisKeys
 from .routing.limits import RateLimits
 from .routing.presence import PresenceStore
@@ -247,13 +247,7 @@ async def background_ctx(app: web.Application) -> AsyncIterator[None]:
         def connections() -> int:
             return sum(len(rooms.get(None, ())) for rooms in sio.manager.rooms.values())
 
-        freezer = HeapFreezer(connections, settings.gc_freeze_step)
-        # Checked on every connect, not only on the freezer's timer: during a storm the loop's
-        # turns grow long, a timer runs late, and a late freeze leaves thousands of new
-        # connections to the collector's middle generation.
-        if isinstance(sio, ParleySocketServer):
-            sio.on_connected = freezer.check
-        tasks.append(asyncio.create_task(freezer.run()))
+        tasks.append(asyncio.create_task(HeapFreezer(connections, settings.gc_freeze_step).run()))
     participant = services.participant
     if isinstance(participant, AssistantParticipant):
         participant.start()

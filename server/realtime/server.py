@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -120,8 +119,6 @@ class ParleySocketServer(socketio.AsyncServer):
         self.drain = drain or Drain()
         self.eio.drain = self.drain
         self.admission = self.eio.admission = Admission(connect_concurrency)
-        # Told after each namespace connect (the heap freezer counts a burst as it arrives).
-        self.on_connected: Callable[[], object] | None = None
         self.max_per_address = max_per_address
         self.proxy_hops = proxy_hops
         self.address_of: dict[str, str] = {}
@@ -141,11 +138,6 @@ class ParleySocketServer(socketio.AsyncServer):
         self.open_per_address[address] += 1
         # Kept for the connection's life (namespaces connect later): without the header copies.
         return await super()._handle_eio_connect(eio_sid, handshake_environ(environ))
-
-    async def _handle_connect(self, eio_sid: str, namespace: Any, data: Any) -> None:
-        await super()._handle_connect(eio_sid, namespace, data)
-        if self.on_connected is not None:
-            self.on_connected()
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         address = self.address_of.pop(eio_sid, None)

@@ -72,12 +72,6 @@ def test_engineio_keeps_its_sockets_by_id() -> None:
 def test_connection_hooks_we_override() -> None:
     assert _parameters(engineio.AsyncServer._handle_connect)[:3] == ["self", "environ", "transport"]
     assert _parameters(socketio.AsyncServer._handle_eio_connect) == ["self", "eio_sid", "environ"]
-    assert _parameters(socketio.AsyncServer._handle_connect) == [
-        "self",
-        "eio_sid",
-        "namespace",
-        "data",
-    ]
     assert _parameters(socketio.AsyncServer._handle_eio_disconnect)[:2] == ["self", "eio_sid"]
     assert _parameters(socketio.AsyncServer._handle_eio_message) == ["self", "eio_sid", "data"]
     assert _parameters(socketio.AsyncServer._engineio_server_class) == ["self"]
