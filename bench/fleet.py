@@ -105,8 +105,9 @@ class Server:
         return sum(1 for line in text.splitlines() if "ERROR" in line or "Traceback" in line)
 
 
-def start_parley(services: Services, count: int) -> list[Server]:
-    """`count` real `python -m server serve` processes sharing PostgreSQL and Redis."""
+def start_parley(services: Services, count: int, tree: Path = ROOT) -> list[Server]:
+    """`count` real `python -m server serve` processes sharing PostgreSQL and Redis, run from
+    `tree` (another checkout's server measured with this checkout's bench)."""
     prefix = f"tp{uuid.uuid4().hex[:6]}:"
     servers = []
     for index in range(count):
@@ -145,6 +146,7 @@ def start_parley(services: Services, count: int) -> list[Server]:
                 port,
                 services.data_dir / f"parley-{index}.log",
                 prefix,
+                tree,
             )
         )
     return servers
@@ -163,11 +165,16 @@ def start_bare(data_dir: Path) -> list[Server]:
 
 
 def _spawn(
-    argv: list[str], env: dict[str, str], port: int, log: Path, redis_prefix: str = ""
+    argv: list[str],
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    redis_prefix: str = "",
+    tree: Path = ROOT,
 ) -> Server:
     with log.open("ab") as out:
         process = subprocess.Popen(
-            argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            argv, env=env, cwd=tree, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
         )
     return Server(process, f"http://127.0.0.1:{port}", log, redis_prefix)
 

@@ -24,12 +24,14 @@ import resource
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import uvloop
 
+from bench.idle_socket import IdleSocket
 from bench.procstat import own_cpu_seconds
 from bench.wire import Connection
 
@@ -124,8 +126,8 @@ class Generator:
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         self.pairs: list[Pair] = []
         self.by_conversation: dict[str, Pair] = {}
-        self.idle: list[Connection] = []
-        self.storm: list[Connection] = []
+        self.idle: list[IdleSocket] = []
+        self.storm: list[IdleSocket] = []
         self.tally = Tally()
         self.run_id = uuid.uuid4().hex[:8]
         self.sent_total = 0
@@ -200,10 +202,8 @@ class Generator:
         async def one() -> None:
             nonlocal failed
             async with gate:
-                connection = Connection("/customer")
                 try:
-                    await connection.open(self.http, url)
-                    self.idle.append(connection)
+                    self.idle.append(await IdleSocket.open(url, "/customer"))
                 except Exception:  # counted: a refused idle socket is a result
                     failed += 1
 
@@ -278,29 +278,38 @@ class Generator:
         }
 
     async def storm_connect(self, count: int, url: str) -> dict[str, Any]:
-        started = time.monotonic()
-        sockets = [Connection("/customer") for _ in range(count)]
+        started, cpu_before = time.monotonic(), own_cpu_seconds()
         outcomes = await asyncio.gather(
-            *(s.open(self.http, url) for s in sockets), return_exceptions=True
+            *(IdleSocket.open(url, "/customer") for _ in range(count)), return_exceptions=True
         )
-        self.storm = [s for s, outcome in zip(sockets, outcomes, strict=True) if outcome is None]
+        self.storm = [outcome for outcome in outcomes if isinstance(outcome, IdleSocket)]
+        failures = Counter(
+            f"{type(outcome).__name__} {outcome}".strip()
+            for outcome in outcomes
+            if not isinstance(outcome, IdleSocket)
+        )
         return {
             "connected": len(self.storm),
             "failed": count - len(self.storm),
+            "failures": dict(failures.most_common(3)),  # why, the commonest first
             "seconds": round(time.monotonic() - started, 3),
+            # This generator's own CPU while connecting (the live point's included).
+            "cpu_seconds": round(own_cpu_seconds() - cpu_before, 3),
         }
 
     async def storm_drop(self) -> dict[str, Any]:
         started = self.tally.dropped_at = time.monotonic()
         dropping, self.storm = self.storm, []
-        await asyncio.gather(*(s.close() for s in dropping), return_exceptions=True)
+        for socket in dropping:
+            socket.close()
+        await asyncio.gather(*(s.closed.wait() for s in dropping))
         return {"dropped": len(dropping), "seconds": round(time.monotonic() - started, 3)}
 
     async def close(self) -> None:
         every = [c for pair in self.pairs for c in (pair.customer, pair.agent)]
-        await asyncio.gather(
-            *(c.close() for c in every + self.idle + self.storm), return_exceptions=True
-        )
+        for socket in self.idle + self.storm:
+            socket.close()
+        await asyncio.gather(*(c.close() for c in every), return_exceptions=True)
         await self.http.close()
 
 

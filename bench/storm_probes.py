@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import subprocess
 import time
 from typing import Any
 
@@ -53,6 +55,7 @@ async def gc_pauses(urls: list[str]) -> dict[str, Any]:
     """Every server's collections so far: how many, how many over 50 ms, and the upper bound
     of the slowest bucket reached (seconds), summed over the processes and generations."""
     buckets: dict[float, float] = {}
+    long_by_generation: dict[str, float] = {}
     async with aiohttp.ClientSession() as http:
         for url in urls:
             with contextlib.suppress(aiohttp.ClientError):
@@ -66,10 +69,19 @@ async def gc_pauses(urls: list[str]) -> dict[str, Any]:
                     if family.name != "parley_gc_pause_seconds":
                         continue
                     for sample in family.samples:
+                        generation = sample.labels.get("generation", "")
                         if sample.name.endswith("_bucket"):
                             bound = float(sample.labels["le"])
                             buckets[bound] = buckets.get(bound, 0.0) + sample.value
-    return {"buckets": buckets}
+                            if bound == LONG_PAUSE_SECONDS:
+                                long_by_generation[generation] = (
+                                    long_by_generation.get(generation, 0.0) - sample.value
+                                )
+                        elif sample.name.endswith("_count"):
+                            long_by_generation[generation] = (
+                                long_by_generation.get(generation, 0.0) + sample.value
+                            )
+    return {"buckets": buckets, "long_by_generation": long_by_generation}
 
 
 def pauses_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
@@ -83,8 +95,31 @@ def pauses_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, A
     total = cumulative.get(float("inf"), 0.0)
     under = cumulative.get(LONG_PAUSE_SECONDS, 0.0)
     slowest = next((bound for bound, count in cumulative.items() if count >= total), None)
+    long_before = before.get("long_by_generation", {})
     return {
         "collections": int(total),
         "over_50ms": int(total - under),
         "slowest_under_s": slowest,
+        # Which generations those over 50 ms were: young (0), middle (1), full (2).
+        "over_50ms_by_generation": {
+            generation: int(count - long_before.get(generation, 0.0))
+            for generation, count in sorted(after.get("long_by_generation", {}).items())
+            if count - long_before.get(generation, 0.0) > 0
+        },
     }
+
+
+def start_profiler(path: str, pid: int) -> subprocess.Popen[bytes]:
+    """py-spy sampling `pid` (200 Hz, speedscope format) until stop_profiler; needs py-spy
+    (`pip install py-spy`) and the right to trace the process (root, or ptrace_scope 0)."""
+    return subprocess.Popen(
+        ["py-spy", "record", "-p", str(pid), "-r", "200", "-f", "speedscope", "-o", path],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes]) -> None:
+    """py-spy writes its file when interrupted."""
+    profiler.send_signal(signal.SIGINT)
+    profiler.wait(timeout=60)

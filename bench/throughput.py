@@ -34,6 +34,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.fleet import (
+    ROOT,
     Generator,
     Server,
     Services,
@@ -47,7 +48,14 @@ from bench.fleet import (
     wait_ready,
 )
 from bench.procstat import tree_cpu_seconds
-from bench.storm_probes import gc_pauses, pauses_between, presence_connections, seconds_until
+from bench.storm_probes import (
+    gc_pauses,
+    pauses_between,
+    presence_connections,
+    seconds_until,
+    start_profiler,
+    stop_profiler,
+)
 
 TARGET_P99_MS = 50.0
 SETUP_TIMEOUT = 600.0
@@ -62,6 +70,8 @@ class Options:
     generators: int = 2
     idle: int = 0
     storm: int = 0
+    server_tree: str = ""  # another checkout whose server is measured (this one's by default)
+    profile_storm: str = ""  # a speedscope file: py-spy samples the server while the storm connects
     servers: tuple[str, ...] = ("bare", "parley")
     durable: bool = True
 
@@ -82,7 +92,7 @@ async def measure(options: Options, services: Services) -> dict[str, Any]:
 async def _measure_one(kind: str, options: Options, services: Services) -> dict[str, Any]:
     if kind == "parley":
         agents = await seed_agents(services.dsn, options.pairs)
-        servers = start_parley(services, options.processes)
+        servers = start_parley(services, options.processes, Path(options.server_tree or ROOT))
     else:
         agents = [(f"load{index}@example.test", "") for index in range(options.pairs)]
         servers = start_bare(services.data_dir)
@@ -260,6 +270,11 @@ async def _storm(
     baseline = await presence_connections(services.redis_url, prefix) if prefix else None
     live = asyncio.create_task(_point(generators, servers, services, rate, duration))
     share = options.storm // len(generators)
+    server_pids = [server.process.pid for server in servers]
+    profiler = None
+    if options.profile_storm:
+        profiler = start_profiler(options.profile_storm, server_pids[0])
+    server_cpu = tree_cpu_seconds(server_pids)
     started = time.monotonic()
     connected = await asyncio.gather(
         *(
@@ -267,6 +282,9 @@ async def _storm(
             for index, generator in enumerate(generators)
         )
     )
+    server_cpu = tree_cpu_seconds(server_pids) - server_cpu
+    if profiler is not None:
+        stop_profiler(profiler)
     total = sum(answer["connected"] for answer in connected)
     presence_in = None
     if baseline is not None:
@@ -289,8 +307,17 @@ async def _storm(
         "clients": share * len(generators),
         "connected": total,
         "connect_failures": sum(answer["failed"] for answer in connected),
+        "connect_failure_kinds": [answer.get("failures", {}) for answer in connected],
         "seconds_to_all_connected": seconds,
         "connects_per_second": round(total / seconds) if seconds else None,
+        # While the storm connected (the live pairs' work included): the servers' CPU in % of
+        # one core and per connect, and each generator's: near 100% means it was the limit.
+        "server_cpu_pct_connecting": round(server_cpu / seconds * 100) if seconds else None,
+        "server_us_per_connect": round(server_cpu / max(total, 1) * 1e6),
+        "generator_cpu_pct_connecting": [
+            round(answer["cpu_seconds"] / answer["seconds"] * 100) if answer["seconds"] else None
+            for answer in connected
+        ],
         "drop_seconds": max(answer["seconds"] for answer in dropped),
         "server_log_errors_after_drop": sum(
             server.errors_since(offset) for server, offset in zip(servers, offsets, strict=True)
@@ -380,6 +407,12 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
     parser.add_argument("--idle", type=int, default=0, help="extra idle connections")
     parser.add_argument("--storm", type=int, default=0, help="clients connecting/dropping at once")
     parser.add_argument("--servers", default="bare,parley", help="bare, parley or both")
+    parser.add_argument(
+        "--server-tree", default="", help="run Parley from this checkout (before/after runs)"
+    )
+    parser.add_argument(
+        "--profile-storm", default="", help="py-spy speedscope file of the first server's storm"
+    )
     parser.add_argument("--no-fsync", action="store_true", help="PostgreSQL without fsync")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     args = parser.parse_args(argv)
@@ -391,6 +424,8 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
         generators=args.generators,
         idle=args.idle,
         storm=args.storm,
+        profile_storm=args.profile_storm,
+        server_tree=args.server_tree,
         rates=tuple(float(rate) for rate in args.rates.split(",")),
         servers=tuple(args.servers.split(",")),
         durable=not args.no_fsync,

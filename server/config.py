@@ -70,6 +70,9 @@ class Settings:
     # Freeze the heap after start-up and whenever this many more sockets connected since the
     # last freeze (server/heap.py); 0 turns freezing off.
     gc_freeze_step: int = 500
+    # Engine.IO handshakes under way at once (realtime/admission.py); the rest wait their
+    # turn, so a storm of connects leaves room for live conversations. 0: no bound.
+    connect_concurrency: int = 64
     typing_timeout_seconds: float = 6.0
     # Routing defaults; each team may override them (teams.settings).
     default_max_chats: int = 5
@@ -266,6 +269,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_PRESENCE_HEARTBEAT": "presence_heartbeat_seconds",
     "PARLEY_PRESENCE_SWEEP": "presence_sweep_seconds",
     "PARLEY_GC_FREEZE_STEP": "gc_freeze_step",
+    "PARLEY_CONNECT_CONCURRENCY": "connect_concurrency",
     "PARLEY_TYPING_TIMEOUT": "typing_timeout_seconds",
     "PARLEY_DEFAULT_MAX_CHATS": "default_max_chats",
     "PARLEY_AGENT_GRACE": "agent_grace_seconds",
@@ -423,6 +427,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_SOCKET_MAX_PACKET_BYTES must be at least 1024")
     if settings.max_connections_per_address < 0:
         raise ConfigError("PARLEY_MAX_CONNECTIONS_PER_ADDRESS must be 0 (no cap) or more")
+    if settings.connect_concurrency < 0:
+        raise ConfigError("PARLEY_CONNECT_CONCURRENCY must be 0 (no bound) or more")
     _validate_assistant(settings)
     _validate_widget(settings)
     _validate_supabase(settings)

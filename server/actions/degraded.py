@@ -22,7 +22,9 @@ async def optional(services: Services, step: str, work: Awaitable[T], fallback: 
     `services.degraded_steps`). What is skipped comes back on its own: presence with the next
     heartbeat, routing with the next reconciliation, which this requests."""
     try:
-        return await asyncio.wait_for(work, OPTIONAL_SECONDS)
+        # A deadline on this task rather than wait_for's task per call (one per connect).
+        async with asyncio.timeout(OPTIONAL_SECONDS):
+            return await work
     except Exception as exc:
         count = services.degraded_steps[step] = services.degraded_steps.get(step, 0) + 1
         if count & (count - 1) == 0:  # 1, 2, 4, 8...: an outage must not flood the log

@@ -195,7 +195,9 @@ class RoomChannels(socketio.AsyncRedisManager):
         self._waiters.append(waiter)
         self._wake()
         try:
-            await asyncio.wait_for(asyncio.shield(waiter), _SUBSCRIBE_WAIT_SECONDS)
+            # A deadline on this task, not wait_for's task per join (one per connect).
+            async with asyncio.timeout(_SUBSCRIBE_WAIT_SECONDS):
+                await waiter  # its own future: cancelling it leaves the others waiting
         except TimeoutError:
             log.warning(
                 "fan-out: subscribing to %s took over %.0f s", room, _SUBSCRIBE_WAIT_SECONDS

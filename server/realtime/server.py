@@ -19,6 +19,7 @@ from ..config import Settings
 from ..core.errors import ErrorCode, ParleyError
 from ..core.origins import AllowedOrigins
 from . import codec
+from .admission import Admission, Ticket
 from .agent import AgentNamespace
 from .customer import CustomerNamespace
 from .drain import Drain
@@ -43,6 +44,7 @@ class DrainingEngineServer(engineio.AsyncServer):
     handshake (with backoff) and reach another process."""
 
     drain: Drain | None = None
+    admission: Admission | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -56,6 +58,16 @@ class DrainingEngineServer(engineio.AsyncServer):
         """Engine.IO's handshake, with a LeanSocket for the session (eio_socket.py)."""
         if self.drain is not None and self.drain.draining:
             return _RESTARTING
+        ticket = await self.admission.enter() if self.admission is not None else None
+        try:
+            return await self._open_session(environ, transport, jsonp_index, ticket)
+        finally:
+            if ticket is not None:
+                ticket.release()  # a websocket's socket gave it back once its upgrade was done
+
+    async def _open_session(
+        self, environ: Any, transport: str, jsonp_index: Any, ticket: Ticket | None
+    ) -> Any:
         if self.start_service_task:  # the task that closes sockets whose pings went unanswered
             self.start_service_task = False
             self.service_task_handle = self.start_background_task(self._service_task)
@@ -75,6 +87,7 @@ class DrainingEngineServer(engineio.AsyncServer):
             return self._unauthorized(accepted or None)
         socket.schedule_ping()
         if transport == "websocket":
+            socket.admission_ticket = ticket
             response = await socket.handle_get_request(environ)
             if socket.closed:
                 self.sockets.pop(sid, None)
@@ -90,8 +103,8 @@ class DrainingEngineServer(engineio.AsyncServer):
 class ParleySocketServer(socketio.AsyncServer):
     """python-socketio's server, refusing client events named like its lifecycle events (a
     client sending "disconnect" would otherwise run the disconnect handler), answering packets
-    it cannot decode, capping connections per client address, and counting the events in
-    flight so that a drain can wait for their acks."""
+    it cannot decode, capping connections per client address, counting the events in flight
+    so that a drain can wait for their acks, and pacing connects (admission.py)."""
 
     def __init__(
         self,
@@ -99,11 +112,13 @@ class ParleySocketServer(socketio.AsyncServer):
         max_per_address: int,
         proxy_hops: int,
         drain: Drain | None = None,
+        connect_concurrency: int = 0,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.drain = drain or Drain()
         self.eio.drain = self.drain
+        self.admission = self.eio.admission = Admission(connect_concurrency)
         self.max_per_address = max_per_address
         self.proxy_hops = proxy_hops
         self.address_of: dict[str, str] = {}
@@ -201,6 +216,7 @@ def create_socket_server(
         max_http_buffer_size=settings.socket_max_packet_bytes,
         max_per_address=settings.max_connections_per_address,
         proxy_hops=settings.proxy_hops,
+        connect_concurrency=settings.connect_concurrency,
         logger=False,
         engineio_logger=False,
         drain=drain,

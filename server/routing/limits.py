@@ -116,6 +116,10 @@ LIMIT_NAMES = tuple(
 )
 
 
+# The limits a connect checks (a new visitor): checked in their own queue.
+CONNECT_LIMITS = frozenset({"visitors_per_address"})
+
+
 @dataclass(frozen=True, slots=True)
 class Charge:
     """Take `cost` from the bucket of limit `limit` kept for `subject` (an address, an id)."""
@@ -129,8 +133,12 @@ class RateLimits:
     def __init__(self, redis: Redis, keys: RedisKeys, settings: Settings) -> None:
         self._keys = keys
         self._rates = {name: Rate.parse(getattr(settings, f"rate_{name}")) for name in LIMIT_NAMES}
-        # Pipelined: a storm of connects checks thousands of buckets at once.
-        self._take = PipelinedScript(redis, redis.register_script(_TAKE))
+        # Pipelined: a storm of connects checks thousands of buckets at once. Connects have a
+        # queue of their own, so that a storm's thousands of checks never stand in front of
+        # another request's check (each queue sends one batch at a time).
+        take = redis.register_script(_TAKE)
+        self._take = PipelinedScript(redis, take)
+        self._take_connects = PipelinedScript(redis, take)
         self._lease = PipelinedScript(redis, redis.register_script(_LEASE))
         self._give_back = redis.register_script(_GIVE_BACK)
         self._local = LocalBuckets()
@@ -174,7 +182,8 @@ class RateLimits:
         args.append(1 if debt else 0)
         try:
             async with asyncio.timeout(_REDIS_SECONDS):
-                reply = await self._take(keys=keys, args=args)
+                lane = self._take_connects if charges[0].limit in CONNECT_LIMITS else self._take
+                reply = await lane(keys=keys, args=args)
         except (RedisError, OSError, TimeoutError) as exc:
             self._fail_open(exc)
             return

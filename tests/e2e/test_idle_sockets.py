@@ -65,6 +65,29 @@ async def test_pings_keep_their_cadence_and_an_unanswered_one_ends_the_connectio
     await eventually(gone)
 
 
+async def test_a_connection_that_keeps_answering_outlives_many_read_deadlines(
+    server: RunningServer,
+) -> None:
+    # The read deadline (ping interval + ping timeout, 0.5 s here) is one timer per
+    # connection, moved on as frames arrive: eight answered pings span three deadlines.
+    eio = server.app[SOCKETS].eio
+    eio.ping_interval, eio.ping_timeout = 0.2, 0.3
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(f"{server.url}/socket.io/?EIO=4&transport=websocket")
+        assert (await ws.receive_str(timeout=5)).startswith("0{")
+        await ws.send_str("40/customer,{}")
+        assert (await ws.receive_str(timeout=5)).startswith("40/customer,")
+        for _ in range(8):
+            assert await ws.receive_str(timeout=5) == "2"
+            await ws.send_str("3")
+        await ws.send_str('42/customer,1["session",{}]')
+        while (answer := await ws.receive_str(timeout=5)) == "2":
+            await ws.send_str("3")
+        assert answer.startswith('43/customer,1[{"ok":true')  # still connected, and answered
+        assert len(eio.sockets) == 1
+        await ws.close()
+
+
 async def _polling_customer(base_url: str, transports: list[str]) -> Client:
     sio = socketio.AsyncClient(reconnection=False)
     client = Client(sio, "/customer")

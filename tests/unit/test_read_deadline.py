@@ -4,7 +4,6 @@ connection, which ends only a reader that has waited a whole ping cycle for a fr
 from __future__ import annotations
 
 import asyncio
-import math
 from types import SimpleNamespace
 
 import pytest
@@ -17,23 +16,33 @@ def _socket() -> LeanSocket:
     return LeanSocket(server, "sid")
 
 
-async def test_a_reader_handling_a_frame_is_never_cut_off_and_the_deadline_moves_on() -> None:
+async def test_a_reader_handling_a_frame_is_never_cut_off() -> None:
     socket = _socket()
     loop = asyncio.get_running_loop()
     reader = asyncio.create_task(asyncio.Event().wait())
-    socket._waiting_since = math.inf  # a frame is being handled when the timer fires
-    socket._read_deadline_due(reader)
-    assert not reader.cancelled() and not socket._read_expired
-    deadline = socket._read_deadline
-    assert deadline is not None
-    assert 24 < deadline.when() - loop.time() <= 25  # looks again a cycle later
-    # A frame arrived 10 s ago: the next look is when that wait will have lasted a cycle.
-    socket._waiting_since = loop.time() - 10
-    socket._read_deadline_due(reader)
-    assert socket._read_deadline is not None
-    assert 14 < socket._read_deadline.when() - loop.time() <= 15
-    assert not reader.cancelled()
-    socket._read_deadline.cancel()
+    socket._reader = reader
+    socket._read_by = loop.time() - 1  # overdue, but a frame is being handled
+    socket._awaiting_read = False
+    socket._read_overdue()
+    assert socket._read_timer is None  # the next read arms it again
+    assert not socket._read_expired
+    assert reader.cancelling() == 0  # no cancel was asked of the reader
+    reader.cancel()
+
+
+async def test_a_frame_since_the_timer_was_set_moves_the_deadline_on() -> None:
+    socket = _socket()
+    loop = asyncio.get_running_loop()
+    reader = asyncio.create_task(asyncio.Event().wait())
+    socket._reader = reader
+    socket._awaiting_read = True
+    socket._read_by = loop.time() + 15  # a frame came 10 s into the cycle
+    socket._read_overdue()
+    timer = socket._read_timer
+    assert timer is not None
+    assert timer.when() == pytest.approx(socket._read_by)
+    assert not socket._read_expired and not reader.done()
+    timer.cancel()
     reader.cancel()
 
 
@@ -41,8 +50,10 @@ async def test_a_reader_silent_for_a_ping_cycle_is_ended() -> None:
     socket = _socket()
     loop = asyncio.get_running_loop()
     reader = asyncio.create_task(asyncio.Event().wait())
-    socket._waiting_since = loop.time() - 25
-    socket._read_deadline_due(reader)
-    assert socket._read_expired and socket._read_deadline is None
+    socket._reader = reader
+    socket._awaiting_read = True
+    socket._read_by = loop.time() - 0.001
+    socket._read_overdue()
+    assert socket._read_expired and socket._read_timer is None
     with pytest.raises(asyncio.CancelledError):
         await reader
