@@ -96,6 +96,8 @@ class WireClient:
             return str(message.data[1:])
 
     def _dispatch(self, packet: str) -> None:
+        if packet.startswith(f"1{self.namespace}"):
+            raise ConnectionError("the server disconnected the namespace")
         head = f"{packet[0]}{self.namespace},"
         assert packet.startswith(head), packet
         rest = packet[len(head) :]

@@ -1,0 +1,194 @@
+"""The independent client's walk, continued: receipts and typing edge rules, limits shared by
+sockets and REST, identity rotation, attachments and ended sessions, as docs/protocol.md says."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import aiohttp
+
+from server.core.models import AgentRole
+from tests.e2e.wire_client import Refused, WireClient, rest, send, sign_in
+from tests.support import PASSWORD, Servers
+
+SECRET = "identity-secret-0123456789"
+ATTACHMENT = {
+    "id",
+    "conversation_id",
+    "filename",
+    "content_type",
+    "size_bytes",
+    "created_at",
+    "url",
+}
+
+
+async def test_receipts_and_typing_follow_the_documented_rules(servers: Servers) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    conversation_id = (await visitor.ok("start_conversation", {"name": "Casey"}))["conversation"][
+        "id"
+    ]
+    staff = await WireClient.open(
+        server.url, "/agent", {"token": (await sign_in(server, AgentRole.ADMIN))["token"]}
+    )
+    await staff.ok("join", {"conversation_id": conversation_id})
+
+    # A first seq 0 moves no cursor: no receipt. The first real move is the first receipt.
+    zero = await visitor.ok("mark_delivered", {"conversation_id": conversation_id, "seq": 0})
+    assert zero == {"delivered_seq": 0, "read_seq": 0}
+    await staff.ok("send_message", send(conversation_id, "a1", "Hello"))
+    await visitor.wait("message")
+    read = await visitor.ok("mark_read", {"conversation_id": conversation_id, "seq": 1})
+    assert read == {"delivered_seq": 1, "read_seq": 1}
+    receipts = await staff.wait("receipt")
+    assert [(r["reader_kind"], r["read_seq"]) for r in receipts] == [("customer", 1)]
+    # Forward only: a lower value changes nothing and is answered with the cursors as they are.
+    lower = await visitor.ok("mark_delivered", {"conversation_id": conversation_id, "seq": 0})
+    assert lower == {"delivered_seq": 1, "read_seq": 1}
+
+    # From a customer, `internal` is ignored; an agent's private-note typing reaches staff only.
+    await visitor.ok(
+        "typing", {"conversation_id": conversation_id, "typing": True, "internal": True}
+    )
+    shown = (await staff.wait("typing"))[0]
+    assert (shown["sender_kind"], shown["internal"]) == ("customer", False)
+    second = await WireClient.open(
+        server.url, "/agent", {"token": (await sign_in(server, AgentRole.ADMIN))["token"]}
+    )
+    await second.ok("join", {"conversation_id": conversation_id})
+    note = {"conversation_id": conversation_id, "typing": True, "internal": True}
+    await staff.ok("typing", note)
+    [private] = await second.wait("typing")
+    assert (private["sender_kind"], private["internal"]) == ("agent", True)
+    # The visitor's next typing event is the agent's public one, not the private one.
+    await staff.ok("typing", {"conversation_id": conversation_id, "typing": True})
+    [public] = await visitor.wait("typing")
+    assert (public["sender_kind"], public["internal"], public["sender_name"]) == (
+        "agent",
+        False,
+        "Robin",
+    )
+    assert len(await staff.wait("receipt")) == 1
+    for socket in (visitor, staff, second):
+        await socket.close()
+
+
+async def test_the_conversation_limit_is_shared_by_sockets_and_rest(servers: Servers) -> None:
+    server = await servers.start(rate_messages_per_conversation="3/60")
+    visitor = await WireClient.open(server.url, "/customer", {})
+    token = (await visitor.ok("session"))["visitor_token"]
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    base = f"{server.url}/api/v1/conversations/{conversation_id}/messages"
+    await visitor.ok("send_message", send(conversation_id, "s1", "one"))
+    for client_id in ("r1", "r2"):
+        assert (await rest("POST", base, token, {"client_id": client_id, "body": "x"}))[0] == 201
+    status, headers, body = await rest("POST", base, token, {"client_id": "r3", "body": "x"})
+    assert status == 429 and headers["Retry-After"] == str(body["error"]["details"]["retry_after"])
+    assert body["error"]["details"]["limit"] == "messages_per_conversation"
+    refused = await visitor.error(
+        "send_message", send(conversation_id, "s2", "two"), "rate_limited"
+    )
+    assert refused["details"]["limit"] == "messages_per_conversation"
+    # A retry goes through the limits like any post: refused now, answered once allowed.
+    status, _, retry = await rest("POST", base, token, {"client_id": "r1", "body": "x"})
+    assert status == 429 and retry["error"]["code"] == "rate_limited"
+
+    status, _, large = await rest("POST", base, token, {"client_id": "big", "body": "x" * 300_000})
+    assert status == 413 and large["error"]["code"] == "too_large"
+    await visitor.close()
+
+
+async def test_identify_rotates_the_visitor_token(servers: Servers) -> None:
+    server = await servers.start(identity_secret=SECRET)
+    visitor = await WireClient.open(server.url, "/customer", {})
+    old = await visitor.ok("session")
+    await visitor.error("identify", {"user_id": "42", "hash": "0" * 64}, "forbidden")
+    proof = hmac.new(SECRET.encode(), b"42", hashlib.sha256).hexdigest()
+    identified = await visitor.ok("identify", {"user_id": "42", "hash": proof, "name": "Kim"})
+    assert set(identified) == {"customer_id", "visitor_token", "identity_verified", "switched"}
+    assert identified["customer_id"] == old["customer_id"]
+    assert identified["identity_verified"] is True and identified["switched"] is False
+    assert identified["visitor_token"] != old["visitor_token"]
+    # The socket stays; the old token opens nothing any more, the new one does.
+    assert "customer_id" in await visitor.ok("session")
+    assert (await rest("GET", f"{server.url}/api/v1/me", old["visitor_token"]))[0] == 401
+    try:
+        await WireClient.open(server.url, "/customer", {"token": old["visitor_token"]})
+        raise AssertionError("a rotated visitor token was let in")
+    except Refused as refusal:
+        assert refusal.payload["data"]["code"] == "unauthorized"
+    again = await WireClient.open(server.url, "/customer", {"token": identified["visitor_token"]})
+    assert (await again.ok("session"))["customer_id"] == old["customer_id"]
+    # A verified customer may ask for a priority.
+    started = await again.ok("start_conversation", {"priority": "urgent"})
+    assert started["conversation"]["priority"] == 0
+    await again.close()
+    await visitor.close()
+
+
+async def test_an_attachment_travels_with_its_message(servers: Servers) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    token = (await visitor.ok("session"))["visitor_token"]
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    form = aiohttp.FormData()
+    form.add_field("conversation_id", conversation_id)
+    form.add_field("file", b"hello", filename="../notes.txt", content_type="text/plain")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{server.url}/api/v1/attachments",
+            data=form,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response,
+    ):
+        assert response.status == 201
+        attachment = (await response.json())["data"]
+    assert set(attachment) == ATTACHMENT and attachment["filename"] == "notes.txt"
+    assert attachment["url"].startswith(f"/api/v1/attachments/{attachment['id']}/content?token=")
+    ack = await visitor.ok(
+        "send_message", send(conversation_id, "f1", "", attachment_ids=[attachment["id"]])
+    )
+    [message] = await visitor.wait("message")
+    assert message["seq"] == ack["seq"] and message["body"] == ""
+    [sent] = message["attachments"]
+    assert set(sent) == ATTACHMENT and sent["id"] == attachment["id"]
+    async with aiohttp.ClientSession() as http, http.get(server.url + sent["url"]) as download:
+        assert download.status == 200 and await download.read() == b"hello"
+        assert download.headers["Content-Type"].startswith("text/plain")
+        assert download.headers["Content-Disposition"].startswith("attachment")
+        assert download.headers["Cache-Control"] == "private, max-age=300"
+    # Only once: the same attachment in another message is refused.
+    reused = send(conversation_id, "f2", "", attachment_ids=[attachment["id"]])
+    await visitor.error("send_message", reused, "validation_failed")
+    await visitor.close()
+
+
+async def test_a_password_change_ends_the_agents_sessions(servers: Servers) -> None:
+    server = await servers.start()
+    signed_in = await sign_in(server)
+    staff = await WireClient.open(server.url, "/agent", {"token": signed_in["token"]})
+    status, _, body = await rest(
+        "POST",
+        f"{server.url}/api/v1/me/password",
+        signed_in["token"],
+        {"current_password": "not it", "new_password": "a much better passphrase"},
+    )
+    assert status == 403 and body["error"]["details"] == {"field": "current"}
+    status, _, body = await rest(
+        "POST",
+        f"{server.url}/api/v1/me/password",
+        signed_in["token"],
+        {"current_password": PASSWORD, "new_password": "a much better passphrase"},
+    )
+    assert status == 200 and set(body["data"]) == {"token", "expires_at"}
+    assert await staff.wait("session_ended") == [{"reason": "password_changed"}]
+    assert staff.reader is not None
+    await staff.reader  # the server disconnects the socket right after
+    assert (await rest("GET", f"{server.url}/api/v1/me", signed_in["token"]))[0] == 401
+    fresh = await WireClient.open(server.url, "/agent", {"token": body["data"]["token"]})
+    assert (await fresh.ok("whoami"))["agent_id"] == signed_in["agent"]["id"]
+    await fresh.close()
+    await staff.close()
