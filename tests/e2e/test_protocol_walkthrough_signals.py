@@ -192,3 +192,70 @@ async def test_a_password_change_ends_the_agents_sessions(servers: Servers) -> N
     assert (await fresh.ok("whoami"))["agent_id"] == signed_in["agent"]["id"]
     await fresh.close()
     await staff.close()
+
+
+async def test_a_new_socket_follows_nothing_until_it_resumes(servers: Servers) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    token = (await visitor.ok("session"))["visitor_token"]
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    await visitor.ok("send_message", send(conversation_id, "v1", "one"))
+    await visitor.close()
+    staff = await WireClient.open(
+        server.url, "/agent", {"token": (await sign_in(server, AgentRole.ADMIN))["token"]}
+    )
+    back = await WireClient.open(server.url, "/customer", {"token": token})
+    await staff.ok("send_message", send(conversation_id, "a1", "two"))
+    # The conversation is the visitor's, so its updates still arrive; its messages do not.
+    caught_up = await back.ok("start_conversation", {"after_seq": 1})
+    assert caught_up["created"] is False and caught_up["delivered_up_to"] == 2
+    assert caught_up["conversation"]["id"] == conversation_id
+    assert [m["seq"] for m in back.events["message"]] == [2]  # once, from the replay
+    await staff.ok("send_message", send(conversation_id, "a2", "three"))
+    assert [m["seq"] for m in await back.wait("message", 2)] == [2, 3]
+    assert await back.ok("leave", {"conversation_id": conversation_id}) is None
+    await staff.ok("send_message", send(conversation_id, "a3", "four"))
+    resumed = await back.ok("resume", {"conversation_id": conversation_id, "after_seq": 3})
+    assert resumed["delivered_up_to"] == 4
+    assert [m["seq"] for m in back.events["message"]] == [2, 3, 4]
+    await back.close()
+    await staff.close()
+
+
+async def test_rest_conventions(servers: Servers) -> None:
+    server = await servers.start()
+    async with aiohttp.ClientSession() as http:
+        mine = "walk-1.a:b_c"
+        async with http.get(f"{server.url}/healthz", headers={"X-Request-Id": mine}) as response:
+            assert response.status == 200 and await response.json() == {"ok": True}
+            assert response.headers["X-Request-Id"] == mine
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            assert response.headers["Server"] == "Parley"
+        async with http.get(f"{server.url}/healthz", headers={"X-Request-Id": "no spaces"}) as bad:
+            assert len(bad.headers["X-Request-Id"]) == 32
+        async with http.get(f"{server.url}/api/v1/auth/methods") as response:
+            assert (await response.json())["data"] == {"password": True, "supabase": None}
+        settings = f"{server.url}/api/v1/widget/settings"
+        async with http.get(settings) as response:
+            etag = response.headers["ETag"]
+            data = (await response.json())["data"]
+        assert data["max_message_length"] == 5000 and data["websocket_only"] is False
+        assert data["agents_available"] is False and data["identity_verification"] is False
+        async with http.get(settings, headers={"If-None-Match": etag}) as response:
+            assert response.status == 304
+        async with http.options(
+            f"{server.url}/api/v1/visitors",
+            headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+        ) as response:
+            assert response.status == 204
+            assert response.headers["Access-Control-Allow-Origin"] in ("*", "https://shop.example")
+        login = f"{server.url}/api/v1/auth/login"
+        async with http.post(
+            login, data="{not json", headers={"Content-Type": "application/json"}
+        ) as r:
+            assert r.status == 400 and (await r.json())["error"]["code"] == "bad_request"
+        async with http.post(login, json={"email": 5, "password": "x"}) as r:
+            assert r.status == 422 and (await r.json())["error"]["code"] == "validation_failed"
+        async with http.post(f"{server.url}/api/v1/visitors") as r:
+            assert r.status == 201
+            assert set((await r.json())["data"]) == {"visitor_token", "customer_id"}
