@@ -429,3 +429,52 @@ async def test_frames_the_document_calls_out(servers: Servers) -> None:
         assert [m["seq"] for m in await socket.wait("message", 2)] == [1, 2]
     await tab.close()
     await visitor.close()
+
+
+async def test_a_manual_team_offers_and_agents_claim_and_transfer(servers: Servers) -> None:
+    server = await servers.start()
+    admin = await sign_in(server, AgentRole.ADMIN)
+    status, _, teams = await rest("GET", f"{server.url}/api/v1/admin/teams", admin["token"])
+    assert status == 200
+    [team] = [t for t in teams["data"]["teams"] if t["slug"] == "support"]
+    status, _, _ = await rest(
+        "PATCH",
+        f"{server.url}/api/v1/admin/teams/{team['id']}",
+        admin["token"],
+        {"name": team["name"], "settings": {"mode": "manual"}},
+    )
+    assert status == 200
+    first_in, second_in = await sign_in(server), await sign_in(server)
+    first = await WireClient.open(server.url, "/agent", {"token": first_in["token"]})
+    second = await WireClient.open(server.url, "/agent", {"token": second_in["token"]})
+
+    visitor = await WireClient.open(server.url, "/customer", {})
+    started = await visitor.ok("start_conversation", {"name": "Casey"})
+    conversation_id = started["conversation"]["id"]
+    [offer] = await first.wait("offer")
+    assert set(offer) == QUEUE_ENTRY and offer["conversation_id"] == conversation_id
+    wants = await visitor.ok("request_human", {"conversation_id": conversation_id})
+    assert set(wants) == {"conversation", "queue"} and wants["queue"]["position"] == 1
+
+    claimed = await first.ok("claim", {"conversation_id": conversation_id})
+    assert set(claimed) == {"conversation"}
+    assert claimed["conversation"]["assigned_agent_id"] == first_in["agent"]["id"]
+    [assigned] = await first.wait("assigned")
+    assert assigned["reason"] == "claimed" and set(assigned["customer"]) == CUSTOMER
+    await second.error("claim", {"conversation_id": conversation_id}, "not_found")
+    [withdrawn] = await second.wait("offer_withdrawn")
+    assert withdrawn == {"conversation_id": conversation_id, "team_id": team["id"]}
+    solved = {"conversation_id": conversation_id}
+    await visitor.error("mark_solved", solved, "conflict")  # a person has it
+
+    moved = await first.ok(
+        "transfer", {"conversation_id": conversation_id, "to_agent_id": second_in["agent"]["id"]}
+    )
+    assert moved["conversation"]["assigned_agent_id"] == second_in["agent"]["id"]
+    [left] = await first.wait("unassigned")
+    assert left == {"conversation_id": conversation_id, "reason": "transferred"}
+    [taken] = await second.wait("assigned")
+    assert (taken["reason"], taken["customer"]) == ("transferred", None)
+    assert taken["agent"] == {"id": second_in["agent"]["id"], "display_name": "Robin"}
+    for socket in (visitor, first, second):
+        await socket.close()
