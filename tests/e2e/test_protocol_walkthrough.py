@@ -29,6 +29,10 @@ from tests.support import Servers
 async def test_a_visitor_starts_a_conversation_and_sends_messages(servers: Servers) -> None:
     server = await servers.start()
     visitor = await WireClient.open(server.url, "/customer", {})
+    # Keep-alive and packet size as documented: library defaults, 1,000,000 bytes.
+    assert visitor.handshake["pingInterval"] == 25_000
+    assert visitor.handshake["pingTimeout"] == 20_000
+    assert visitor.handshake["maxPayload"] == 1_000_000
     session = await visitor.ok("session")
     assert set(session) == {"customer_id", "visitor_token", "assistant"}
     assert is_uuid(session["customer_id"]) and isinstance(session["visitor_token"], str)

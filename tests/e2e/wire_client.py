@@ -61,6 +61,7 @@ class WireClient:
         self.changed = asyncio.Event()
         self.next_id = 0
         self.reader: asyncio.Task[None] | None = None
+        self.handshake: dict[str, Any] = {}
 
     @classmethod
     async def open(cls, url: str, namespace: str, auth: dict[str, Any]) -> WireClient:
@@ -70,6 +71,7 @@ class WireClient:
         try:
             opening = await ws.receive_str(timeout=5)
             assert opening.startswith("0{"), opening
+            client.handshake = json.loads(opening[1:])
             await ws.send_str(f"40{namespace},{json.dumps(auth)}")
             while True:
                 packet = await client._packet()
