@@ -259,3 +259,37 @@ async def test_rest_conventions(servers: Servers) -> None:
         async with http.post(f"{server.url}/api/v1/visitors") as r:
             assert r.status == 201
             assert set((await r.json())["data"]) == {"visitor_token", "customer_id"}
+
+
+async def test_rest_errors_by_the_error_table(servers: Servers) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    token = (await visitor.ok("session"))["visitor_token"]
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    api = f"{server.url}/api/v1"
+    messages = f"{api}/conversations/{conversation_id}/messages"
+    cases = [
+        (f"{messages}?after_seq=x", 400, "bad_request"),  # not an integer
+        (f"{messages}?limit=0", 422, "validation_failed"),  # out of range
+        (f"{messages}?before_seq=0", 422, "validation_failed"),
+        (f"{api}/conversations/{conversation_id}/customer", 403, "forbidden"),  # agents only
+        (f"{api}/directory", 403, "forbidden"),
+        (f"{api}/conversations/not-a-uuid", 404, "not_found"),
+        (f"{api}/attachments/{conversation_id}/content?token=bad", 401, "unauthorized"),
+    ]
+    for url, status, code in cases:
+        got, _, body = await rest("GET", url, token)
+        assert (got, body["error"]["code"]) == (status, code), (url, body)
+    staff = await sign_in(server)
+    for query, status, code in (
+        ("status=bogus", 422, "validation_failed"),
+        ("assignee=bogus", 422, "validation_failed"),
+        ("cursor=zzz", 400, "bad_request"),
+        ("q=a%00b", 422, "validation_failed"),
+    ):
+        got, _, body = await rest("GET", f"{api}/conversations?{query}", staff["token"])
+        assert (got, body["error"]["code"]) == (status, code), (query, body)
+    status, _, body = await rest("POST", messages, token, {"client_id": "a\u0000"})
+    assert status == 422
+    assert body["error"]["message"].endswith("- at `$.client_id`")
+    await visitor.close()
