@@ -293,3 +293,35 @@ async def test_rest_errors_by_the_error_table(servers: Servers) -> None:
     assert status == 422
     assert body["error"]["message"].endswith("- at `$.client_id`")
     await visitor.close()
+
+
+async def test_deactivation_and_sign_in_throttling(servers: Servers) -> None:
+    server = await servers.start()
+    admin = await sign_in(server, AgentRole.ADMIN)
+    target = await sign_in(server)
+    staff = await WireClient.open(server.url, "/agent", {"token": target["token"]})
+    status, _, _ = await rest(
+        "PATCH",
+        f"{server.url}/api/v1/admin/agents/{target['agent']['id']}",
+        admin["token"],
+        {"is_active": False},
+    )
+    assert status == 200
+    assert await staff.wait("session_ended") == [{"reason": "deactivated"}]
+    assert staff.reader is not None
+    await staff.reader
+    await staff.close()
+    login = f"{server.url}/api/v1/auth/login"
+    credentials = {"email": target["agent"]["email"], "password": PASSWORD}
+    status, _, body = await rest("POST", login, body=credentials)
+    assert status == 403 and body["error"]["code"] == "forbidden"
+
+    # Five counted failures lock the account, even for the right password.
+    someone = {"email": admin["agent"]["email"], "password": "wrong password"}
+    for _ in range(5):
+        status, _, body = await rest("POST", login, body=someone)
+        assert (status, body["error"]["code"]) == (401, "unauthorized")
+    status, headers, body = await rest("POST", login, body={**someone, "password": PASSWORD})
+    assert status == 429 and body["error"]["code"] == "rate_limited"
+    assert set(body["error"]["details"]) == {"retry_after"}
+    assert headers["Retry-After"] == str(body["error"]["details"]["retry_after"])
