@@ -325,3 +325,31 @@ async def test_deactivation_and_sign_in_throttling(servers: Servers) -> None:
     assert status == 429 and body["error"]["code"] == "rate_limited"
     assert set(body["error"]["details"]) == {"retry_after"}
     assert headers["Retry-After"] == str(body["error"]["details"]["retry_after"])
+
+
+async def test_the_assistant_greets_and_hands_over_on_request(servers: Servers) -> None:
+    server = await servers.start(assistant_mode="when_no_agent", unanswered_seconds=0)
+    visitor = await WireClient.open(server.url, "/customer", {})
+    session = await visitor.ok("session")
+    started = await visitor.ok("start_conversation", {"name": "Casey"})
+    conversation = started["conversation"]
+    assert conversation["owner"] == "assistant" and started["queue"]["position"] == 1
+    # The greeting is the first message, and it arrived before the ack.
+    [greeting] = visitor.events["message"]
+    assert greeting["seq"] == 1 and greeting["sender_kind"] == "assistant"
+    assert greeting["sender_id"] is None
+    assert greeting["sender_name"] == session["assistant"]["name"]
+
+    asked = await visitor.ok("request_human", {"conversation_id": conversation["id"]})
+    assert set(asked) == {"conversation", "queue"}
+    assert asked["conversation"]["owner"] == "queue" and asked["queue"]["position"] == 1
+    messages = await visitor.wait("message", 2)
+    confirmation = messages[1]
+    assert confirmation["sender_kind"] == "assistant"
+    assert confirmation["metadata"]["queue"]["position"] == 1
+    queue = (await visitor.wait("queue"))[-1]
+    assert queue["conversation_id"] == conversation["id"] and queue["position"] == 1
+    # Asking again is harmless.
+    again = await visitor.ok("request_human", {"conversation_id": conversation["id"]})
+    assert again["conversation"]["owner"] == "queue"
+    await visitor.close()
