@@ -3,6 +3,7 @@ written from the document alone, asserting the exact payloads it promises."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -492,3 +493,33 @@ async def test_a_manual_team_offers_and_agents_claim_and_transfer(servers: Serve
     assert taken["agent"] == {"id": second_in["agent"]["id"], "display_name": "Robin"}
     for socket in (visitor, first, second):
         await socket.close()
+
+
+async def test_posts_at_once_are_numbered_without_gaps_and_a_retry_is_one_message(
+    servers: Servers,
+) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    token = (await visitor.ok("session"))["visitor_token"]
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    tabs = [await WireClient.open(server.url, "/customer", {"token": token}) for _ in range(6)]
+    # Six tabs post at once; two of them send the same client_id (one message, two acks).
+    client_ids = ["same", "same", "t2", "t3", "t4", "t5"]
+    acks = await asyncio.gather(
+        *(
+            tab.ok("send_message", send(conversation_id, client_id, f"from {client_id}"))
+            for tab, client_id in zip(tabs, client_ids, strict=True)
+        )
+    )
+    assert sorted({a["seq"] for a in acks}) == [1, 2, 3, 4, 5]
+    assert len({a["message_id"] for a in acks}) == 5
+    first, second = acks[0], acks[1]
+    assert first["message_id"] == second["message_id"] and first["seq"] == second["seq"]
+    assert sorted([first["duplicate"], second["duplicate"]]) == [False, True]
+    assert all(a["duplicate"] is False for a in acks[2:])
+    messages = await visitor.wait("message", 5)
+    assert [m["seq"] for m in messages] == [1, 2, 3, 4, 5]
+    await visitor.ok("send_message", send(conversation_id, "after", "later"))
+    assert [m["seq"] for m in await visitor.wait("message", 6)] == [1, 2, 3, 4, 5, 6]
+    for tab in (visitor, *tabs):
+        await tab.close()
