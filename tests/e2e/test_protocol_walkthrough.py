@@ -4,6 +4,7 @@ written from the document alone, asserting the exact payloads it promises."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 from server.core.models import AgentRole
@@ -375,7 +376,18 @@ async def test_frames_the_document_calls_out(servers: Servers) -> None:
     await visitor.ok("send_message", send(conversation_id, "tab-2", "second"))
     for socket in (visitor, tab):
         assert [m["seq"] for m in await socket.wait("message", 2)] == [1, 2]
+    # An event without an ack id still runs: its message arrives.
+    await visitor.ws.send_str(
+        f"42/customer,{json.dumps(['send_message', send(conversation_id, 'no-ack', 'quiet')])}"
+    )
+    assert [m["client_id"] for m in await visitor.wait("message", 3)][-1] == "no-ack"
+    # Text that is not JSON, without an ack id: the server closes that connection.
+    await tab.ws.send_str('42/customer,["session",{"a":NaN}]')
+    assert tab.reader is not None
+    await asyncio.wait_for(tab.reader, 5)
+    assert tab.closed_by_server
     await tab.close()
+    assert "customer_id" in await visitor.ok("session")  # the other connection stays
     await visitor.close()
 
 

@@ -62,6 +62,7 @@ class WireClient:
         self.next_id = 0
         self.reader: asyncio.Task[None] | None = None
         self.handshake: dict[str, Any] = {}
+        self.closed_by_server = False  # an engine.io close packet came
 
     @classmethod
     async def open(cls, url: str, namespace: str, auth: dict[str, Any]) -> WireClient:
@@ -91,6 +92,9 @@ class WireClient:
             message = await self.ws.receive(timeout=10)
             if message.type != aiohttp.WSMsgType.TEXT:
                 raise ConnectionError(f"socket ended: {message.type}")
+            if message.data == "1":
+                self.closed_by_server = True
+                raise ConnectionError("the server closed the connection")
             if message.data == "2":
                 await self.ws.send_str("3")
                 continue
