@@ -353,3 +353,25 @@ async def test_the_assistant_greets_and_hands_over_on_request(servers: Servers) 
     again = await visitor.ok("request_human", {"conversation_id": conversation["id"]})
     assert again["conversation"]["owner"] == "queue"
     await visitor.close()
+
+
+async def test_origins_and_websocket_only(servers: Servers) -> None:
+    server = await servers.start(allowed_origins=("https://shop.example",), websocket_only=True)
+    handshake = f"{server.url}/socket.io/?EIO=4&transport="
+    async with aiohttp.ClientSession() as http:
+        evil, shop = {"Origin": "https://evil.example"}, {"Origin": "https://shop.example"}
+        async with http.get(handshake + "polling", headers=evil) as refused:
+            assert refused.status == 400
+        async with http.get(handshake + "polling", headers=shop) as polling:
+            assert polling.status == 400  # only websocket is accepted
+        try:
+            await http.ws_connect(handshake + "websocket", headers=evil)
+            raise AssertionError("a websocket from an unlisted origin was accepted")
+        except aiohttp.WSServerHandshakeError as error:
+            assert error.status == 400
+        ws = await http.ws_connect(handshake + "websocket", headers=shop)
+        assert (await ws.receive_str(timeout=5)).startswith("0{")
+        await ws.close()
+        preflight = {**evil, "Access-Control-Request-Method": "POST"}
+        async with http.options(f"{server.url}/api/v1/visitors", headers=preflight) as response:
+            assert response.status == 403
