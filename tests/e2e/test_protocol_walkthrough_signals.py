@@ -3,8 +3,10 @@ sockets and REST, identity rotation, attachments and ended sessions, as docs/pro
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import json
 
 import aiohttp
 
@@ -375,3 +377,22 @@ async def test_origins_and_websocket_only(servers: Servers) -> None:
         preflight = {**evil, "Access-Control-Request-Method": "POST"}
         async with http.options(f"{server.url}/api/v1/visitors", headers=preflight) as response:
             assert response.status == 403
+
+
+async def test_transport_limits(servers: Servers) -> None:
+    server = await servers.start(max_connections_per_address=2)
+    first = await WireClient.open(server.url, "/customer", {})
+    second = await WireClient.open(server.url, "/customer", {})
+    async with aiohttp.ClientSession() as http:
+        try:
+            await http.ws_connect(f"{server.url}/socket.io/?EIO=4&transport=websocket")
+            raise AssertionError("a third connection from one address got past the cap of two")
+        except aiohttp.WSServerHandshakeError as error:
+            assert error.status == 401
+    # A packet above maxPayload closes that connection.
+    await second.ws.send_str("42/customer," + json.dumps(["session", {"x": "y" * 1_000_000}]))
+    assert second.reader is not None
+    await asyncio.wait_for(second.reader, 5)
+    await second.close()
+    assert "customer_id" in await first.ok("session")
+    await first.close()
