@@ -47,9 +47,16 @@ async def test_a_visitor_starts_a_conversation_and_sends_messages(servers: Serve
     # Nobody online: it waits in line, and the ack says where.
     assert set(started["queue"]) == QUEUE and started["queue"]["position"] == 1
     assert started["queue"]["conversation_id"] == conversation["id"]
-    updated = (await visitor.wait("conversation_updated"))[0]
-    assert updated["reason"] == "created" and set(updated) == {"conversation", "reason"}
-    check_conversation(updated["conversation"])
+    created, queued = await visitor.wait("conversation_updated", 2)
+    assert created["reason"] == "created" and set(created) == {"conversation", "reason"}
+    check_conversation(created["conversation"])
+    # Taken before it joins its team's line; "queued" follows with the team.
+    assert (created["conversation"]["team_id"], created["conversation"]["waiting"]) == (None, False)
+    assert queued["reason"] == "queued" and queued["conversation"]["waiting"] is True
+    assert queued["conversation"]["team_id"] == started["queue"]["team_id"]
+    # The line's first announcement repeats the place the ack gave.
+    [place] = await visitor.wait("queue")
+    assert place == started["queue"]
 
     conversation_id = conversation["id"]
     client_id = str(uuid.uuid4())

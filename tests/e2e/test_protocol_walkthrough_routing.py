@@ -71,6 +71,13 @@ async def test_the_line_as_the_visitor_and_the_agents_see_it(servers: Servers) -
     update = await assignment_seen()
     assert update["agent"] == {"id": agent_id, "display_name": "Robin"}
     assert update["conversation"]["assigned_agent_id"] == agent_id
+    assert update["conversation"]["assigned_agent"] == update["agent"]
+    assert all(
+        "assigned_agent" not in u["conversation"]
+        for u in visitor.events["conversation_updated"]
+        if u["reason"] in ("created", "queued")
+    )
+    await staff.error("get_queue", {"team_id": str(uuid.uuid4())}, "not_found")
     await visitor.close()
     await staff.close()
 
