@@ -92,12 +92,14 @@ async def test_a_manual_team_offers_and_agents_claim_and_transfer(servers: Serve
         "PATCH",
         f"{server.url}/api/v1/admin/teams/{team['id']}",
         admin["token"],
-        {"name": team["name"], "settings": {"mode": "manual"}},
+        {"name": team["name"], "settings": {"mode": "manual", "capacity_default": 3}},
     )
     assert status == 200
     first_in, second_in = await sign_in(server), await sign_in(server)
     first = await WireClient.open(server.url, "/agent", {"token": first_in["token"]})
     second = await WireClient.open(server.url, "/agent", {"token": second_in["token"]})
+    # Without max_chats of their own, agents get their team's capacity_default.
+    assert (await first.ok("whoami"))["capacity"] == 3
 
     visitor = await WireClient.open(server.url, "/customer", {})
     started = await visitor.ok("start_conversation", {"name": "Casey"})
