@@ -56,6 +56,9 @@ async def test_receipts_and_typing_follow_the_documented_rules(servers: Servers)
     )
     shown = (await staff.wait("typing"))[0]
     assert (shown["sender_kind"], shown["internal"]) == ("customer", False)
+    # Without a refresh it stops by itself after expires_in.
+    expired = (await staff.wait("typing", 2))[1]
+    assert (expired["sender_kind"], expired["typing"]) == ("customer", False)
     second = await WireClient.open(
         server.url, "/agent", {"token": (await sign_in(server, AgentRole.ADMIN))["token"]}
     )
