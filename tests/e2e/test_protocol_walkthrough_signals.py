@@ -100,6 +100,11 @@ async def test_the_conversation_limit_is_shared_by_sockets_and_rest(servers: Ser
     status, _, retry = await rest("POST", base, token, {"client_id": "r1", "body": "x"})
     assert status == 429 and retry["error"]["code"] == "rate_limited"
 
+    # Someone who may not see the conversation learns nothing of it, busy or not.
+    stranger = await WireClient.open(server.url, "/customer", {})
+    await stranger.error("send_message", send(conversation_id, "s1", "hi"), "not_found")
+    await stranger.close()
+
     status, _, large = await rest("POST", base, token, {"client_id": "big", "body": "x" * 300_000})
     assert status == 413 and large["error"]["code"] == "too_large"
     await visitor.close()
