@@ -268,7 +268,10 @@ async def test_an_agent_signs_in_is_assigned_joins_replies_and_resolves(servers:
     note = await staff.ok(
         "send_message", send(conversation_id, "a2", "private", visibility="internal")
     )
-    assert [m["seq"] for m in await staff.wait("message", 2)] == [reply["seq"], note["seq"]]
+    staff_messages = await staff.wait("message", 2)
+    assert [m["seq"] for m in staff_messages] == [reply["seq"], note["seq"]]
+    assert staff_messages[0] == message  # one public message, the same on both sides
+    assert staff_messages[1]["visibility"] == "internal"
 
     before = len(visitor.events["conversation_updated"])
     resolved = await staff.ok("resolve", {"conversation_id": conversation_id})
