@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest_asyncio
 
 from server.core import policies
 from server.core.errors import ErrorCode, ParleyError
@@ -26,13 +24,6 @@ from tests.integration.test_post_group_statement import (
 )
 from tests.integration.test_post_statement import _agent, _conversation, _table_updates, _team
 from tests.support import eventually
-
-
-@pytest_asyncio.fixture
-async def pool(clean_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(clean_database, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
 
 
 async def test_the_group_lets_post_exactly_whom_the_policy_lets_see(pool: asyncpg.Pool) -> None:

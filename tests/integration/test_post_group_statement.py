@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 import msgspec
-import pytest_asyncio
 
 from server.core import policies
 from server.core.errors import ErrorCode, ParleyError
@@ -26,17 +25,9 @@ from server.core.models import (
 )
 from server.store import conversations, customers
 from server.store import messages as message_store
-from server.store.db import create_pool
 from server.store.messages import PostResult
 from server.store.post_groups import PostGroups, PostRequest
 from tests.integration.test_post_statement import _agent, _conversation
-
-
-@pytest_asyncio.fixture
-async def pool(clean_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(clean_database, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
 
 
 def _request(

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from server.core import policies
 from server.core.errors import ErrorCode, ParleyError
@@ -19,13 +17,6 @@ from server.store import conversations, customers
 from server.store.db import create_pool
 from server.store.messages import PostResult
 from server.store.post_groups import PostGroups, PostRequest
-
-
-@pytest_asyncio.fixture
-async def pool(clean_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(clean_database, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
 
 
 async def _visitor(pool: asyncpg.Pool) -> tuple[CustomerPrincipal, uuid.UUID]:

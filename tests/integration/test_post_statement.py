@@ -28,15 +28,7 @@ from server.core.models import (
 )
 from server.store import conversations, customers
 from server.store import messages as message_store
-from server.store.db import create_pool
 from tests.support import RunningServer, eventually, start_server
-
-
-@pytest_asyncio.fixture
-async def pool(clean_database: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(clean_database, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
 
 
 async def _team(conn: asyncpg.Connection, slug: str) -> uuid.UUID:
