@@ -71,6 +71,7 @@ class Options:
     idle: int = 0
     storm: int = 0
     server_tree: str = ""  # another checkout whose server is measured (this one's by default)
+    server_open_files: int = 0  # the servers' open-files limit (0: this process's)
     profile_storm: str = ""  # a speedscope file: py-spy samples the server while the storm connects
     servers: tuple[str, ...] = ("bare", "parley")
     durable: bool = True
@@ -92,7 +93,12 @@ async def measure(options: Options, services: Services) -> dict[str, Any]:
 async def _measure_one(kind: str, options: Options, services: Services) -> dict[str, Any]:
     if kind == "parley":
         agents = await seed_agents(services.dsn, options.pairs)
-        servers = start_parley(services, options.processes, Path(options.server_tree or ROOT))
+        servers = start_parley(
+            services,
+            options.processes,
+            Path(options.server_tree or ROOT),
+            open_files=options.server_open_files,
+        )
     else:
         agents = [(f"load{index}@example.test", "") for index in range(options.pairs)]
         servers = start_bare(services.data_dir)
@@ -413,6 +419,12 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
     parser.add_argument(
         "--profile-storm", default="", help="py-spy speedscope file of the first server's storm"
     )
+    parser.add_argument(
+        "--server-open-files",
+        type=int,
+        default=0,
+        help="the servers' open-files limit, soft and hard (a storm past it, reproduced small)",
+    )
     parser.add_argument("--no-fsync", action="store_true", help="PostgreSQL without fsync")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     args = parser.parse_args(argv)
@@ -426,6 +438,7 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
         storm=args.storm,
         profile_storm=args.profile_storm,
         server_tree=args.server_tree,
+        server_open_files=args.server_open_files,
         rates=tuple(float(rate) for rate in args.rates.split(",")),
         servers=tuple(args.servers.split(",")),
         durable=not args.no_fsync,
