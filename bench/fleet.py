@@ -111,6 +111,9 @@ def start_parley(
     """`count` real `python -m server serve` processes sharing PostgreSQL and Redis, run from
     `tree` (another checkout's server measured with this checkout's bench); `open_files`, when
     set, is their open-files limit (soft and hard: a server raises its soft limit to the hard)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if open_files > hard:  # lowering is always allowed; raising needs privileges
+        raise ValueError(f"open files {open_files} is above this process's hard limit {hard}")
     prefix = f"tp{uuid.uuid4().hex[:6]}:"
     servers = []
     for index in range(count):

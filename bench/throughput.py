@@ -25,6 +25,7 @@ import asyncio
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -313,7 +314,10 @@ async def _storm(
         "clients": share * len(generators),
         "connected": total,
         "connect_failures": sum(answer["failed"] for answer in connected),
-        "connect_failure_kinds": [answer.get("failures", {}) for answer in connected],
+        # Why, over all generators: a documented refusal ("refused: 503 ...") or a close.
+        "connect_failure_kinds": dict(
+            sum((Counter(answer.get("failures", {})) for answer in connected), Counter())
+        ),
         "seconds_to_all_connected": seconds,
         "connects_per_second": round(total / seconds) if seconds else None,
         # While the storm connected (the live pairs' work included): the servers' CPU in % of

@@ -13,8 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
+import pytest
 import socketio
 
+from bench.idle_socket import IdleSocket
+from bench.wire import ConnectRefused
 from server.api.keys import SOCKETS
 from tests.support import Servers, customer, eventually, free_port
 
@@ -97,6 +100,9 @@ async def test_a_socket_io_handshake_past_the_cap_gets_503_then_connects_once_on
                 assert refused.status == 503
                 assert refused.headers["Retry-After"] == "1"
                 assert await refused.text() == "server is full"
+        # The storm bench's socket reports it as the refusal it is.
+        with pytest.raises(ConnectRefused, match=r"^refused: 503 Service Unavailable$"):
+            await IdleSocket.open(server.url, "/customer")
         client = socketio.AsyncClient(reconnection=False)
         try:
             await client.connect(server.url, namespaces=["/customer"], transports=["websocket"])
