@@ -65,6 +65,8 @@ def connection_budget(open_files: int, max_backlog: int, configured: int = 0) ->
     The queue is therefore kept to an eighth of the limit, and the cap leaves room for it and
     for what the process holds besides connections (`FIXED_RESERVE`).
     """
+    if open_files == resource.RLIM_INFINITY or open_files <= 0:  # no limit to budget
+        return Budget(cap=configured if configured > 0 else 1 << 62, backlog=max_backlog)
     backlog = min(max_backlog, max(64, open_files // 8))
     ceiling = max(1, open_files - backlog - FIXED_RESERVE)
     return Budget(cap=min(configured, ceiling) if configured > 0 else ceiling, backlog=backlog)
@@ -94,8 +96,7 @@ class Gatekeeper:
             self.open += 1
             return _FullRefusal(self)
         server = self._server
-        handler = _CountedHandler(server, loop=asyncio.get_running_loop(), **server._kwargs)
-        handler.gatekeeper = self
+        handler = _CountedHandler(self, server, loop=asyncio.get_running_loop(), **server._kwargs)
         self.open += 1
         return handler
 
@@ -104,7 +105,11 @@ class Gatekeeper:
 
 
 class _CountedHandler(RequestHandler):
-    gatekeeper: Gatekeeper | None = None
+    __slots__ = ("gatekeeper",)  # no instance dict: one of these per connection
+
+    def __init__(self, gatekeeper: Gatekeeper, server: web.Server, **kwargs: Any) -> None:
+        super().__init__(server, **kwargs)
+        self.gatekeeper: Gatekeeper | None = gatekeeper
 
     def connection_lost(self, exc: BaseException | None) -> None:
         gatekeeper, self.gatekeeper = self.gatekeeper, None

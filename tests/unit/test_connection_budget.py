@@ -31,6 +31,12 @@ def test_a_configured_cap_applies_only_below_what_the_limit_allows() -> None:
     assert connection_budget(20_000, 4096, configured=50_000).cap == 17_244
 
 
+def test_an_unlimited_process_has_no_cap_but_a_configured_one() -> None:
+    assert connection_budget(resource.RLIM_INFINITY, 4096).backlog == 4096
+    assert connection_budget(resource.RLIM_INFINITY, 4096).cap > 1_000_000_000
+    assert connection_budget(resource.RLIM_INFINITY, 4096, configured=500).cap == 500
+
+
 def test_the_soft_limit_is_raised_to_the_hard_one() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     try:
