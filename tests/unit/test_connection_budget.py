@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import resource
 
+import pytest
+
+from server.config import ConfigError, load_settings
 from server.connection_budget import (
     FIXED_RESERVE,
     Budget,
@@ -45,3 +48,10 @@ def test_the_soft_limit_is_raised_to_the_hard_one() -> None:
         assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_setting_is_read_and_checked() -> None:
+    assert load_settings(environ={}).max_connections == 0
+    assert load_settings(environ={"PARLEY_MAX_CONNECTIONS": "5000"}).max_connections == 5000
+    with pytest.raises(ConfigError, match="PARLEY_MAX_CONNECTIONS"):
+        load_settings(environ={"PARLEY_MAX_CONNECTIONS": "-1"})
