@@ -105,9 +105,15 @@ class Server:
         return sum(1 for line in text.splitlines() if "ERROR" in line or "Traceback" in line)
 
 
-def start_parley(services: Services, count: int, tree: Path = ROOT) -> list[Server]:
+def start_parley(
+    services: Services, count: int, tree: Path = ROOT, open_files: int = 0
+) -> list[Server]:
     """`count` real `python -m server serve` processes sharing PostgreSQL and Redis, run from
-    `tree` (another checkout's server measured with this checkout's bench)."""
+    `tree` (another checkout's server measured with this checkout's bench); `open_files`, when
+    set, is their open-files limit (soft and hard: a server raises its soft limit to the hard)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if open_files > hard:  # lowering is always allowed; raising needs privileges
+        raise ValueError(f"open files {open_files} is above this process's hard limit {hard}")
     prefix = f"tp{uuid.uuid4().hex[:6]}:"
     servers = []
     for index in range(count):
@@ -147,6 +153,7 @@ def start_parley(services: Services, count: int, tree: Path = ROOT) -> list[Serv
                 services.data_dir / f"parley-{index}.log",
                 prefix,
                 tree,
+                open_files,
             )
         )
     return servers
@@ -171,10 +178,20 @@ def _spawn(
     log: Path,
     redis_prefix: str = "",
     tree: Path = ROOT,
+    open_files: int = 0,
 ) -> Server:
+    def limit_open_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
     with log.open("ab") as out:
         process = subprocess.Popen(
-            argv, env=env, cwd=tree, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+            argv,
+            env=env,
+            cwd=tree,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=limit_open_files if open_files else None,
         )
     return Server(process, f"http://127.0.0.1:{port}", log, redis_prefix)
 

@@ -80,7 +80,9 @@ class IdleSocket(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed.set()
         if not self.connected.done():
-            self.connected.set_exception(ConnectionError("socket closed before connect"))
+            self.connected.set_exception(
+                ConnectionError("socket closed before connect, with no answer")
+            )
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
@@ -91,7 +93,8 @@ class IdleSocket(asyncio.Protocol):
             status = bytes(self._buffer[: self._buffer.find(b"\r\n")])
             del self._buffer[: end + 4]
             if b" 101 " not in status:
-                self._refused(f"no websocket upgrade: {status!r}")
+                # "refused: 503 Service Unavailable": the server's documented answer at its cap.
+                self._refused("refused: " + status.decode(errors="replace").partition(" ")[2])
                 return
             self._upgraded = True
         while (message := self._next_frame()) is not None:

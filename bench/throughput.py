@@ -25,6 +25,7 @@ import asyncio
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ class Options:
     idle: int = 0
     storm: int = 0
     server_tree: str = ""  # another checkout whose server is measured (this one's by default)
+    server_open_files: int = 0  # the servers' open-files limit (0: this process's)
     profile_storm: str = ""  # a speedscope file: py-spy samples the server while the storm connects
     servers: tuple[str, ...] = ("bare", "parley")
     durable: bool = True
@@ -92,7 +94,12 @@ async def measure(options: Options, services: Services) -> dict[str, Any]:
 async def _measure_one(kind: str, options: Options, services: Services) -> dict[str, Any]:
     if kind == "parley":
         agents = await seed_agents(services.dsn, options.pairs)
-        servers = start_parley(services, options.processes, Path(options.server_tree or ROOT))
+        servers = start_parley(
+            services,
+            options.processes,
+            Path(options.server_tree or ROOT),
+            open_files=options.server_open_files,
+        )
     else:
         agents = [(f"load{index}@example.test", "") for index in range(options.pairs)]
         servers = start_bare(services.data_dir)
@@ -307,7 +314,10 @@ async def _storm(
         "clients": share * len(generators),
         "connected": total,
         "connect_failures": sum(answer["failed"] for answer in connected),
-        "connect_failure_kinds": [answer.get("failures", {}) for answer in connected],
+        # Why, over all generators: a documented refusal ("refused: 503 ...") or a close.
+        "connect_failure_kinds": dict(
+            sum((Counter(answer.get("failures", {})) for answer in connected), Counter())
+        ),
         "seconds_to_all_connected": seconds,
         "connects_per_second": round(total / seconds) if seconds else None,
         # While the storm connected (the live pairs' work included): the servers' CPU in % of
@@ -413,6 +423,12 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
     parser.add_argument(
         "--profile-storm", default="", help="py-spy speedscope file of the first server's storm"
     )
+    parser.add_argument(
+        "--server-open-files",
+        type=int,
+        default=0,
+        help="the servers' open-files limit, soft and hard (a storm past it, reproduced small)",
+    )
     parser.add_argument("--no-fsync", action="store_true", help="PostgreSQL without fsync")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     args = parser.parse_args(argv)
@@ -426,6 +442,7 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
         storm=args.storm,
         profile_storm=args.profile_storm,
         server_tree=args.server_tree,
+        server_open_files=args.server_open_files,
         rates=tuple(float(rate) for rate in args.rates.split(",")),
         servers=tuple(args.servers.split(",")),
         durable=not args.no_fsync,

@@ -115,6 +115,8 @@ class Settings:
     # Socket.IO connections open at once from one client address (0: no cap). Behind a proxy,
     # set proxy_hops, or the proxy's own address is everyone's.
     max_connections_per_address: int = 200
+    # Connections one process keeps open (0: its open-files limit less a reserve); past it 503.
+    max_connections: int = 0
     create_demo_accounts: bool = True
     log_level: str = "INFO"
     # plain (for a terminal) or json (one object per line, for log collectors).
@@ -291,6 +293,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_HTTP_BODY_TIMEOUT": "http_body_timeout_seconds",
     "PARLEY_SOCKET_MAX_PACKET_BYTES": "socket_max_packet_bytes",
     "PARLEY_MAX_CONNECTIONS_PER_ADDRESS": "max_connections_per_address",
+    "PARLEY_MAX_CONNECTIONS": "max_connections",
     "PARLEY_DEMO_ACCOUNTS": "create_demo_accounts",
     "PARLEY_LOG_LEVEL": "log_level",
     "PARLEY_LOG_FORMAT": "log_format",
@@ -427,6 +430,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_SOCKET_MAX_PACKET_BYTES must be at least 1024")
     if settings.max_connections_per_address < 0:
         raise ConfigError("PARLEY_MAX_CONNECTIONS_PER_ADDRESS must be 0 (no cap) or more")
+    if settings.max_connections < 0:
+        raise ConfigError("PARLEY_MAX_CONNECTIONS must be 0 (from the open-files limit) or more")
     if settings.connect_concurrency < 0:
         raise ConfigError("PARLEY_CONNECT_CONCURRENCY must be 0 (no bound) or more")
     _validate_assistant(settings)

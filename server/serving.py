@@ -11,11 +11,14 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from .connection_budget import CappedSite, connection_budget, raise_open_files_limit
+
 log = logging.getLogger(__name__)
 
 # What a stop may take beyond the drain itself: closing pools and background tasks.
 STOP_MARGIN_SECONDS = 2.0
-# Connections the kernel holds for us before we accept them (capped by net.core.somaxconn).
+# Connections the kernel holds for us before we accept them (capped by net.core.somaxconn, and
+# by the open-files budget: connection_budget.py).
 # aiohttp's default of 128 overflowed in a storm of reconnects: the kernel drops the extra SYNs
 # and each client retries after 1, 3, 7, 15… s, so 3,000 sockets took minutes to connect.
 LISTEN_BACKLOG = 4096
@@ -28,6 +31,7 @@ async def serve(
     drain_seconds: float,
     *,
     header_timeout_seconds: float = 15.0,
+    max_connections: int = 0,
     on_listening: Callable[[], object] | None = None,
 ) -> None:
     """Serve until a stop signal; then stop listening, drain, and clean up.
@@ -44,7 +48,15 @@ async def serve(
         app, handle_signals=False, shutdown_timeout=1.0, keepalive_timeout=header_timeout_seconds
     )
     await runner.setup()
-    await web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG).start()
+    open_files = raise_open_files_limit()
+    budget = connection_budget(open_files, LISTEN_BACKLOG, max_connections)
+    log.info(
+        "open files limit %d: at most %d connections (then 503), listen queue %d",
+        open_files,
+        budget.cap,
+        budget.backlog,
+    )
+    await CappedSite(runner, host, port, cap=budget.cap, backlog=budget.backlog).start()
     if on_listening is not None:
         on_listening()
     stop = asyncio.Event()

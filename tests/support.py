@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import resource
 import socket
 import uuid
 from collections import defaultdict
@@ -19,7 +20,9 @@ from aiohttp import web
 from server.app import create_app
 from server.auth.passwords import hash_password
 from server.config import Settings
+from server.connection_budget import CappedSite, connection_budget
 from server.core.models import AgentRole
+from server.serving import LISTEN_BACKLOG
 from server.store import agents as agent_store
 
 
@@ -88,7 +91,10 @@ async def start_server(settings: Settings, port: int | None = None) -> RunningSe
         keepalive_timeout=settings.http_header_timeout_seconds,
     )
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    # Listening as `parley serve` does: past the connection cap, a 503 answer.
+    open_files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    budget = connection_budget(open_files, LISTEN_BACKLOG, settings.max_connections)
+    await CappedSite(runner, "127.0.0.1", port, cap=budget.cap, backlog=budget.backlog).start()
     return RunningServer(settings, runner, port)
 
 

@@ -1,0 +1,163 @@
+"""The process's open-files budget: a connection past it is answered 503, never closed unanswered.
+
+Every connection holds a file descriptor. When a process has none left, uvloop (libuv) does not
+leave new connections queued in the kernel: it closes a spare descriptor, accepts each waiting
+connection and closes it at once, so a client sees its connection closed with no answer at all
+(measured: 40-46 of a storm of 10,000 connects on a process allowed 20,000 descriptors while
+20,000 sockets were open). So the listener counts the connections it has open and, past a cap
+below the limit, answers `503 Service Unavailable` with `Retry-After` and closes: a clear,
+documented refusal that every Socket.IO client retries with its backoff. The gap between the
+cap and the limit keeps descriptors for the pools, log files and the refusals themselves
+(`connection_budget`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from dataclasses import dataclass
+from typing import Any, cast
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+log = logging.getLogger(__name__)
+
+# What the process keeps besides connections and the listen queue: database and Redis pools,
+# files, Redis's pub/sub connection.
+FIXED_RESERVE = 256
+FULL_RESPONSE = (
+    b"HTTP/1.1 503 Service Unavailable\r\n"
+    b"Content-Type: text/plain\r\n"
+    b"Retry-After: 1\r\n"
+    b"Connection: close\r\n"
+    b"Content-Length: 14\r\n"
+    b"\r\n"
+    b"server is full"
+)
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft limit on open files to the hard one (an operator's hard limit is the
+    real bound); returns the soft limit in effect."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft == hard:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):  # a sandbox may refuse; the soft limit stays
+        return soft
+    return hard
+
+
+@dataclass(frozen=True)
+class Budget:
+    cap: int  # connections kept open; the next one is answered 503
+    backlog: int  # the listen queue: the most connections one accept pass can take at once
+
+
+def connection_budget(open_files: int, max_backlog: int, configured: int = 0) -> Budget:
+    """Connections and listen queue within `open_files` descriptors.
+
+    An event loop accepts everything queued in one pass, before any protocol runs, so a
+    refusal holds a descriptor too: past the cap, up to a whole listen queue of them at once.
+    The queue is therefore kept to an eighth of the limit, and the cap leaves room for it and
+    for what the process holds besides connections (`FIXED_RESERVE`).
+    """
+    if open_files == resource.RLIM_INFINITY or open_files <= 0:  # no limit to budget
+        return Budget(cap=configured if configured > 0 else 1 << 62, backlog=max_backlog)
+    backlog = min(max_backlog, max(64, open_files // 8))
+    ceiling = max(1, open_files - backlog - FIXED_RESERVE)
+    return Budget(cap=min(configured, ceiling) if configured > 0 else ceiling, backlog=backlog)
+
+
+class Gatekeeper:
+    """The listener's protocol factory: aiohttp's request handler while under the cap, a 503
+    answer past it."""
+
+    def __init__(self, server: web.Server, cap: int) -> None:
+        self._server = server
+        self.cap = cap
+        self.open = 0  # connections made by this factory and not yet lost, refusals included
+        self.refused = 0  # connections answered 503, ever
+
+    def __call__(self) -> asyncio.BaseProtocol:
+        # Counted from the factory's call, not from connection_made: an event loop accepts a
+        # burst of connections before it tells any of them (uvloop schedules connection_made).
+        if self.open >= self.cap:
+            self.refused += 1
+            if self.refused == 1 or self.refused % 1000 == 0:
+                log.warning(
+                    "connections at the cap (%d); refused %d so far with 503",
+                    self.cap,
+                    self.refused,
+                )
+            self.open += 1
+            return _FullRefusal(self)
+        server = self._server
+        handler = _CountedHandler(self, server, loop=asyncio.get_running_loop(), **server._kwargs)
+        self.open += 1
+        return handler
+
+    def closed(self) -> None:
+        self.open -= 1
+
+
+class _CountedHandler(RequestHandler):
+    __slots__ = ("gatekeeper",)  # no instance dict: one of these per connection
+
+    def __init__(self, gatekeeper: Gatekeeper, server: web.Server, **kwargs: Any) -> None:
+        super().__init__(server, **kwargs)
+        self.gatekeeper: Gatekeeper | None = gatekeeper
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        gatekeeper, self.gatekeeper = self.gatekeeper, None
+        if gatekeeper is not None:
+            gatekeeper.closed()
+        super().connection_lost(exc)
+
+
+class _FullRefusal(asyncio.Protocol):
+    """Answers 503 at once and closes: waiting for the request would let slow clients hold
+    descriptors, which is what is short."""
+
+    def __init__(self, gatekeeper: Gatekeeper) -> None:
+        self._gatekeeper: Gatekeeper | None = gatekeeper
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # The client reads the answer whether its request was sent before the close or not.
+        writer = cast(asyncio.WriteTransport, transport)  # uvloop's is not a subclass
+        writer.write(FULL_RESPONSE)
+        writer.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        gatekeeper, self._gatekeeper = self._gatekeeper, None
+        if gatekeeper is not None:
+            gatekeeper.closed()
+
+
+class CappedSite(web.TCPSite):
+    """aiohttp's TCP site with the gatekeeper above as its protocol factory."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, *, cap: int, **kw: Any):
+        super().__init__(runner, host, port, **kw)
+        self.cap = cap
+        self.gatekeeper: Gatekeeper | None = None
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        server = self._runner.server
+        assert server is not None
+        self.gatekeeper = Gatekeeper(server, self.cap)
+        self._server = await asyncio.get_running_loop().create_server(
+            self.gatekeeper,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
+        )
+        if self._server.sockets:
+            self._bound_port = self._server.sockets[0].getsockname()[1]

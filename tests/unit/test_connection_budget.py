@@ -1,0 +1,57 @@
+"""How the open-files budget splits a descriptor limit (server/connection_budget.py)."""
+
+from __future__ import annotations
+
+import resource
+
+import pytest
+
+from server.config import ConfigError, load_settings
+from server.connection_budget import (
+    FIXED_RESERVE,
+    Budget,
+    connection_budget,
+    raise_open_files_limit,
+)
+
+
+def test_the_cap_leaves_room_for_a_whole_listen_queue_and_the_fixed_reserve() -> None:
+    # The bench's machine: 20,000 descriptors; the listen queue is an eighth of them.
+    assert connection_budget(20_000, 4096) == Budget(
+        cap=20_000 - 2_500 - FIXED_RESERVE, backlog=2_500
+    )
+    # A large limit: the queue as configured.
+    assert connection_budget(1_048_576, 4096) == Budget(
+        cap=1_048_576 - 4096 - FIXED_RESERVE, backlog=4096
+    )
+    # A small one: never a queue under 64, never a cap under one.
+    assert connection_budget(400, 4096) == Budget(cap=80, backlog=64)
+    assert connection_budget(100, 4096) == Budget(cap=1, backlog=64)
+
+
+def test_a_configured_cap_applies_only_below_what_the_limit_allows() -> None:
+    assert connection_budget(20_000, 4096, configured=1_000).cap == 1_000
+    assert connection_budget(20_000, 4096, configured=50_000).cap == 17_244
+
+
+def test_an_unlimited_process_has_no_cap_but_a_configured_one() -> None:
+    assert connection_budget(resource.RLIM_INFINITY, 4096).backlog == 4096
+    assert connection_budget(resource.RLIM_INFINITY, 4096).cap > 1_000_000_000
+    assert connection_budget(resource.RLIM_INFINITY, 4096, configured=500).cap == 500
+
+
+def test_the_soft_limit_is_raised_to_the_hard_one() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 256), hard))
+        assert raise_open_files_limit() == hard
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_setting_is_read_and_checked() -> None:
+    assert load_settings(environ={}).max_connections == 0
+    assert load_settings(environ={"PARLEY_MAX_CONNECTIONS": "5000"}).max_connections == 5000
+    with pytest.raises(ConfigError, match="PARLEY_MAX_CONNECTIONS"):
+        load_settings(environ={"PARLEY_MAX_CONNECTIONS": "-1"})
