@@ -148,7 +148,7 @@ async def _send_per_post(conn: asyncpg.Connection, group: list[Waiting]) -> None
             return
     for request, answer in group:
         try:
-            result = await _post_one(conn, request)
+            result = await post_one(conn, request)
         except Exception as exc:
             if not answer.done():
                 answer.set_exception(exc)
@@ -157,7 +157,8 @@ async def _send_per_post(conn: asyncpg.Connection, group: list[Waiting]) -> None
                 answer.set_result(result)
 
 
-async def _post_one(conn: asyncpg.Connection, request: PostRequest) -> PostResult:
+async def post_one(conn: asyncpg.Connection, request: PostRequest) -> PostResult:
+    """One request through `parley_post` on its own statement (what a group falls back to)."""
     return await messages.post(
         conn,
         conversation_id=request.conversation_id,

@@ -26,7 +26,7 @@ from server.core.models import (
 from server.store import conversations, customers
 from server.store import messages as message_store
 from server.store.messages import PostResult
-from server.store.post_groups import PostGroups, PostRequest
+from server.store.post_groups import PostGroups, PostRequest, post_one
 from tests.integration.test_post_statement import _agent, _conversation
 
 
@@ -152,20 +152,7 @@ async def test_a_set_based_group_answers_as_parley_post_one_by_one(pool: asyncpg
     async with pool.acquire() as conn:
         singles: list[PostResult | BaseException] = []
         for r in sorted(one_by_one, key=lambda r: r.conversation_id.bytes):
-            singles.append(
-                await message_store.post(
-                    conn,
-                    conversation_id=r.conversation_id,
-                    sender_kind=r.sender_kind,
-                    sender_id=r.sender_id,
-                    client_id=r.client_id,
-                    body=r.body,
-                    visibility=r.visibility,
-                    metadata=r.metadata,
-                    attachment_ids=[],
-                    scope=r.scope,
-                )
-            )
+            singles.append(await post_one(conn, r))
         _check_answers(
             before_one_by_one,
             sorted(one_by_one, key=lambda r: r.conversation_id.bytes),
