@@ -137,8 +137,8 @@ class Settings:
     # Offer the model a `decline` tool; false for servers without function calling, which
     # then decline with the NO_ANSWER token (docs/assistant.md, "Declining").
     assistant_decline_tool: bool = True
-    # Decline below this decline score (best hybrid score + 0.06 x specificity); measured for
-    # the local MiniLM (docs/retrieval.md).
+    # Decline below this decline score (best hybrid score + 0.06 x specificity, - 0.5 for a
+    # name the knowledge base never mentions); measured for the local MiniLM (docs/retrieval.md).
     assistant_threshold: float = 0.50  # retrieval_eval.DECLINE_THRESHOLD
     embedder: str = "local"  # local | openai
     embedding_model: str = "text-embedding-3-small"  # with embedder = openai

@@ -213,6 +213,7 @@ async def try_question(request: web.Request) -> web.Response:
         "top_score": retrieval.top_score,
         "score": round(retrieval.score, 4) if retrieval.articles else None,
         "specificity": round(retrieval.specificity, 3),
+        "unknown_name": retrieval.unknown_name,
         "articles": [
             {"slug": a.slug, "title": a.title, "score": round(a.score, 4)}
             for a in retrieval.articles

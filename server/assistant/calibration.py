@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .specificity import SPECIFICITY_WEIGHT
+from .specificity import SPECIFICITY_WEIGHT, UNKNOWN_NAME_PENALTY
 
 # At most this share of answerable questions may fall below the threshold: a wrong decline
 # costs a customer a wait for a person, so the threshold gives way first.
@@ -22,8 +22,9 @@ HEADINGS_CEILING = 0.57
 MARGIN = 0.02
 # Names the decline score (specificity.decision_score) a stored threshold applies to: another
 # weight is another scale. Before it existed thresholds were on the best article's score
-# alone, about 0.18 lower.
-DECLINE_SCORE = f"article+{SPECIFICITY_WEIGHT}z"
+# alone, about 0.18 lower; "article+0.06z" (version 4) had no unknown-name term, so its
+# thresholds were chosen on other scores of the questions that name something.
+DECLINE_SCORE = f"article+{SPECIFICITY_WEIGHT}z-{UNKNOWN_NAME_PENALTY}name"
 
 # Questions no help center answers; every calibration also scores these.
 GENERIC_OFF_TOPIC = (

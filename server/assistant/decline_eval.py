@@ -7,6 +7,7 @@ import asyncio
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,13 @@ from server.assistant.retrieval_eval import (
     load_articles,
     load_questions,
 )
-from server.assistant.specificity import ChunkVectors, decision_score
+from server.assistant.specificity import (
+    SPECIFICITY_WEIGHT,
+    UNKNOWN_NAME_PENALTY,
+    ChunkVectors,
+    decision_score,
+)
+from server.assistant.unknown_names import unknown_name, vocabulary_ranks
 
 OTHER_SETS = Path(__file__).resolve().parents[2] / "tests" / "data" / "retrieval"
 SETS = {
@@ -41,9 +48,14 @@ SETS = {
 # Mixed weights are tried as multiples of a tenth of the signal's spread over all questions,
 # so one grid suits signals of any scale (docs/retrieval.md, "Version 4").
 CHOSEN = "specificity (chosen)"
+NAMED = "names something the knowledge base never mentions (chosen)"
 # The chosen signal is also fitted on raw weights, finer than GRID's steps.
 FINE_GRID = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3)
 GRID = (-1.0, -0.5, -0.3, -0.2, -0.1, -0.05, 0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 1.5, 2.0)
+# Version 6: the unknown-name penalty is fitted at the default threshold, and the default
+# threshold itself at these shares of answerable questions declined (docs/retrieval.md).
+PENALTIES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0)
+SHARES = (0.01, 0.02, 0.03)
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,7 @@ async def score_set(embedder: Embedder, kb_dir: Path) -> ScoredSet:
     chunks, slugs, index = kb.chunks, kb.slugs, kb.index
     vectors, passages = kb.chunk_vectors, kb.passages
     whole = ChunkVectors(vectors.tolist(), embedder.dimensions)
+    ranks = vocabulary_ranks()
 
     async def measure(questions: Sequence[str], in_scope: Sequence[bool]) -> list[Scored]:
         asked = np.asarray(await embedder.embed(list(questions)), dtype=np.float32)
@@ -109,6 +122,7 @@ async def score_set(embedder: Embedder, kb_dir: Path) -> ScoredSet:
             signals = _signals(top, score, slugs, whole.specificity(mean))
             signals["mean cosine with all chunks"] = float(cosines.mean())
             signals["evidence of the top chunk"] = found.get(int(score.argmax()), 0.0)
+            signals[NAMED] = float(unknown_name(text, index, ranks) is not None)
             scored.append(Scored(answerable, top, signals))
         return scored
 
@@ -198,12 +212,16 @@ def format_tables(scored: Mapping[str, ScoredSet]) -> str:
     ]
     for name, found in scored.items():
         lines.append(_calibration_row(name, found))
+    lines += ["", "Held out, answerable / out of scope declined (penalty or threshold per fold):"]
+    lines += ["", f"| rule | {' | '.join(names)} | all | per fold |"]
+    lines += ["| --- " * (len(names) + 3) + "|"]
+    lines += version6_rows(sets)
     return "\n".join(lines)
 
 
 def _calibration_row(name: str, found: ScoredSet) -> str:
     def score(q: Scored) -> float:
-        return decision_score(q.top, q.signals[CHOSEN])
+        return decision_score(q.top, q.signals[CHOSEN], q.signals[NAMED] > 0)
 
     answerable = [score(q) for q in found.questions if q.in_scope]
     off = [score(q) for q in found.questions if not q.in_scope]
@@ -216,6 +234,98 @@ def _calibration_row(name: str, found: ScoredSet) -> str:
         return f"{threshold:.3f}: {declined[0]} / {len(answerable)}, {declined[1]} / {len(off)}"
 
     return f"| {name} | {cell(DECLINE_THRESHOLD)} | {cell(own)} | {cell(headings)} |"
+
+
+def scored_with(penalty: float) -> Score:
+    """The decline score with `penalty` for a question that names something unknown."""
+    return lambda q: q.top + SPECIFICITY_WEIGHT * q.signals[CHOSEN] - penalty * q.signals[NAMED]
+
+
+def declines(questions: Sequence[Scored], score: Score, threshold: float) -> tuple[int, int]:
+    """(answerable, out of scope) questions whose score is below `threshold`."""
+    below = [q for q in questions if score(q) < threshold]
+    return sum(q.in_scope for q in below), sum(not q.in_scope for q in below)
+
+
+def fitted_threshold(train: Sequence[Sequence[Scored]], score: Score, share: float) -> float:
+    """The highest threshold that declines at most `share` of the pooled answerable questions
+    and at most MAX_ANSWERABLE_DECLINED of any one set's."""
+    answerable = sorted(score(q) for qs in train for q in qs if q.in_scope)
+    best = answerable[0]
+    for threshold in (a + 1e-6 for a in answerable):
+        counted = [(declines(qs, score, threshold)[0], sum(q.in_scope for q in qs)) for qs in train]
+        pooled = sum(c for c, _ in counted)
+        if pooled > math.floor(share * len(answerable)):
+            break
+        if all(c <= MAX_ANSWERABLE_DECLINED * n for c, n in counted):
+            best = threshold
+    return best
+
+
+Fold = tuple[float, tuple[int, int]]  # (the penalty or threshold chosen, held-out declines)
+Candidate = tuple[float, Score]  # (penalty, the decline score with it)
+
+
+def _threshold(train: Sequence[Sequence[Scored]], score: Score, share: float | None) -> float:
+    return DECLINE_THRESHOLD if share is None else fitted_threshold(train, score, share)
+
+
+def _merit(
+    train: Sequence[Sequence[Scored]], share: float | None, candidate: Candidate
+) -> tuple[int, int, float]:
+    """Most out-of-scope questions declined on the training sets, then fewest answerable
+    ones, then the smallest penalty."""
+    penalty, score = candidate
+    threshold = _threshold(train, score, share)
+    counted = [declines(qs, score, threshold) for qs in train]
+    return sum(o for _, o in counted), -sum(a for a, _ in counted), -penalty
+
+
+def held_out(
+    sets: Mapping[str, Sequence[Scored]], candidates: Sequence[Candidate], share: float | None
+) -> list[Fold]:
+    """Per held-out set: the candidate (and threshold, at `share` of answerable questions
+    declined, or the default) chosen on the other three, and what it declines there."""
+    folds = []
+    for held in sets:
+        train = [qs for name, qs in sets.items() if name != held]
+        penalty, score = max(candidates, key=partial(_merit, train, share))
+        threshold = _threshold(train, score, share)
+        folds.append(
+            (penalty if share is None else threshold, declines(sets[held], score, threshold))
+        )
+    return folds
+
+
+def version6_rows(sets: Mapping[str, Sequence[Scored]]) -> list[str]:
+    """docs/retrieval.md's "Version 6" rows: per held-out set, answerable / out-of-scope
+    questions declined, and what each fold chose."""
+    fitted = [(p, scored_with(p)) for p in PENALTIES]
+    adopted = [(UNKNOWN_NAME_PENALTY, scored_with(UNKNOWN_NAME_PENALTY))]
+    rows = [("threshold 0.50, penalty fitted", held_out(sets, fitted, None))]
+    for share in SHARES:
+        rows.append(
+            (
+                f"v4 score, threshold at <= {share:.0%}",
+                held_out(sets, [(0.0, scored_with(0.0))], share),
+            )
+        )
+        rows.append(
+            (
+                f"penalty {UNKNOWN_NAME_PENALTY}, threshold at <= {share:.0%}",
+                held_out(sets, adopted, share),
+            )
+        )
+    lines = []
+    for label, folds in rows:
+        cells = []
+        for qs, (_, (a, o)) in zip(sets.values(), folds, strict=True):
+            answerable = sum(q.in_scope for q in qs)
+            cells.append(f"{a} / {answerable}, {o} / {len(qs) - answerable}")
+        total = f"{sum(a for _, (a, _) in folds)} / {sum(o for _, (_, o) in folds)}"
+        chosen = ", ".join(f"{value:.3f}" for value, _ in folds)
+        lines.append(f"| {label} | {' | '.join(cells)} | {total} | {chosen} |")
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -124,6 +124,10 @@ class LexicalIndex:
         )
         return [(word, TYPO_WEIGHT) for word, _, _ in found] or [(term, 1.0)]
 
+    def knows(self, term: str) -> bool:
+        """Whether the knowledge base has the term, or a word a typo or two away from it."""
+        return any(word in self._idf for word, _ in self.expand(term))
+
     def evidence(self, question: str) -> dict[int, float]:
         """chunk id -> share (0-1) of the question's informative terms found in the chunk;
         chunks with none are left out."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from .lexical import IndexedChunk, LexicalIndex, hybrid_score
 from .passages import PassageIndex, PassageScores, mixed_cosine
 from .retrieval_eval import DECLINE_THRESHOLD, LEXICAL_WEIGHT
 from .specificity import NEUTRAL, ChunkVectors, decision_score
+from .unknown_names import unknown_name, vocabulary_ranks
 
 # docs/retrieval.md: the right article is in the top 3 for 96% of answerable questions but
 # first for only 85%, so the answer step sees the best passages of three articles.
@@ -73,6 +74,7 @@ class Retrieval:
     threshold: float
     calibrated: bool = False  # the threshold comes from `parley kb calibrate`
     specificity: float = NEUTRAL  # how far the nearest chunk stands out (specificity.py)
+    unknown_name: str | None = None  # a name the knowledge base never mentions (unknown_names)
 
     @property
     def top_score(self) -> float:
@@ -80,8 +82,11 @@ class Retrieval:
 
     @property
     def score(self) -> float:
-        """The decline score: the best article's score plus a share of the specificity."""
-        return decision_score(self.top_score, self.specificity) if self.articles else 0.0
+        """The decline score: the best article's score plus a share of the specificity, less
+        a penalty when the question names something the knowledge base never mentions."""
+        if not self.articles:
+            return 0.0
+        return decision_score(self.top_score, self.specificity, self.unknown_name is not None)
 
     @property
     def answerable(self) -> bool:
@@ -101,6 +106,7 @@ class _Snapshot:
     chunks: ChunkVectors
     threshold: float
     calibrated: bool
+    word_ranks: Mapping[str, int]  # unknown_names.vocabulary_ranks
 
 
 class Retriever:
@@ -177,6 +183,7 @@ class Retriever:
             found.threshold,
             snapshot.calibrated,
             specificity,
+            unknown_name(question, snapshot.index, snapshot.word_ranks),
         )
 
     async def _current(self, conn: asyncpg.Connection) -> _Snapshot:
@@ -205,6 +212,7 @@ class Retriever:
             vectors = await asyncio.to_thread(
                 ChunkVectors, [c.embedding for c in chunks], self._embedder.dimensions
             )
+            ranks = await asyncio.to_thread(vocabulary_ranks)  # read once per process
             calibration = await search.get_calibration(conn, self._embedder.name)
             threshold = self.default_threshold
             if not _applies(calibration):
@@ -212,7 +220,7 @@ class Retriever:
             if calibration is not None:
                 threshold = float(calibration["threshold"])
             self._snapshot = _Snapshot(
-                version, index, passages, vectors, threshold, calibration is not None
+                version, index, passages, vectors, threshold, calibration is not None, ranks
             )
             return self._snapshot
 

@@ -97,6 +97,16 @@ async def test_import_try_a_question_and_status(admin: aiohttp.ClientSession) ->
     retrieval = answer["retrieval"]
     assert retrieval["specificity"] == 3.0
     assert retrieval["score"] == pytest.approx(retrieval["top_score"] + 0.18, abs=1e-3)
+    assert retrieval["unknown_name"] is None
+
+    # A name neither article mentions costs the decline score 0.5: handed over.
+    status, body = await call(
+        admin, "POST", f"{API}/ask", json={"question": "how do I reset my Netflix password?"}
+    )
+    assert status == 200, body
+    named = body["data"]["retrieval"]
+    assert named["unknown_name"] == "netflix" and body["data"]["handoff"] is True
+    assert named["score"] == pytest.approx(named["top_score"] + 0.18 - 0.5, abs=1e-3)
 
     status, body = await call(admin, "POST", f"{API}/calibrate", json={})
     assert status == 200, body

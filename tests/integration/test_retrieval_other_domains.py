@@ -99,7 +99,9 @@ async def test_faq_style_sqlite_with_the_default_threshold(
     assert summary.threshold == DECLINE_THRESHOLD and not summary.calibrated
     assert summary.recall_at_1 >= 0.95  # measured 0.975
     assert summary.recall_at_3 >= 0.95  # measured 0.975
-    assert summary.answerable_declined == 0  # measured 0
+    # Measured 1: "O'Reilly breaks my insert statement" names what the FAQ never mentions
+    # (0 before the unknown-name term; docs/retrieval.md, "Version 6").
+    assert summary.answerable_declined <= 1
     assert summary.none_declined >= 7  # measured 8 of 11 (7 before the specificity term)
 
 
@@ -126,12 +128,16 @@ async def test_calibration_from_sample_questions_is_stored_and_used(
         assert result.threshold > DECLINE_THRESHOLD  # this FAQ separates better than the default
         async with sqlite_pool.acquire() as conn:
             stored = await search.get_calibration(conn, minilm.name)
-        assert stored is not None and stored["decline_score"] == DECLINE_SCORE == "article+0.06z"
+        assert stored is not None and stored["decline_score"] == DECLINE_SCORE
+        assert DECLINE_SCORE == "article+0.06z-0.5name"
         # A fresh retriever (another process) reads the stored threshold.
         summary = await _evaluate(_setup(sqlite_pool, minilm), "sqlite_faq")
         assert summary.calibrated and summary.threshold == pytest.approx(result.threshold)
         assert summary.answerable_declined == result.answerable_declined
-        assert summary.none_declined >= 9  # measured 10 of 11 at 0.600 (9 before)
+        # Measured 8 of 11 at 0.541 (10 at 0.600 before the unknown-name term: O'Reilly, an
+        # answerable question that names what the FAQ never mentions, now takes the 3% of
+        # answerable questions the threshold may decline; docs/retrieval.md, "Version 6").
+        assert summary.none_declined >= 8
     finally:
         await reset(setup)  # type: ignore[arg-type]
     after = await _evaluate(setup, "sqlite_faq")
@@ -142,12 +148,14 @@ async def test_a_threshold_calibrated_for_an_older_decline_score_is_ignored(
     sqlite_pool: asyncpg.Pool, minilm: LocalMiniLM
 ) -> None:
     setup = _setup(sqlite_pool, minilm)
-    older = {"threshold": 0.44, "method": "sample", "model": minilm.name}  # no decline_score
-    async with sqlite_pool.acquire() as conn:
-        await search.set_calibration(conn, minilm.name, older)
+    before_specificity = {"threshold": 0.44, "method": "sample", "model": minilm.name}
+    before_names = {**before_specificity, "threshold": 0.6, "decline_score": "article+0.06z"}
     try:
-        summary = await _evaluate(_setup(sqlite_pool, minilm), "sqlite_faq")
-        assert not summary.calibrated and summary.threshold == DECLINE_THRESHOLD
+        for older in (before_specificity, before_names):
+            async with sqlite_pool.acquire() as conn:
+                await search.set_calibration(conn, minilm.name, older)
+            summary = await _evaluate(_setup(sqlite_pool, minilm), "sqlite_faq")
+            assert not summary.calibrated and summary.threshold == DECLINE_THRESHOLD
     finally:
         await reset(setup)  # type: ignore[arg-type]
 
@@ -180,7 +188,9 @@ async def test_evolution_help_center_with_the_default_threshold(
     assert summary.recall_at_1 >= 0.85  # measured 0.866 (58 of 67; 0.791 before passages)
     assert summary.recall_at_3 >= 0.91  # measured 0.925 (62 of 67)
     assert summary.answerable_declined == 0  # measured 0
-    assert summary.none_declined >= 7  # measured 8 of 13 at 0.50 (7 before the specificity term)
+    # Measured 11 of 13 at 0.50: 8 before the unknown-name term (iPhone, Zoom, HIPAA, AI), 7
+    # before the specificity term.
+    assert summary.none_declined >= 10
 
 
 async def test_evolution_calibrated_from_its_sample_questions(
@@ -212,6 +222,7 @@ async def test_evolution_calibrated_from_its_headings(
         summary = await _evaluate(setup, "evolution")
         assert summary.calibrated and summary.threshold == pytest.approx(result.threshold)
         assert summary.answerable_declined <= 2  # measured 1 of 67 at 0.57
-        assert summary.none_declined >= 9  # measured 10 of 13 (9 before the specificity term)
+        # Measured 11 of 13 (10 before the unknown-name term, 9 before the specificity term).
+        assert summary.none_declined >= 10
     finally:
         await reset(setup)  # type: ignore[arg-type]

@@ -67,7 +67,9 @@ def test_request_words_are_no_evidence(report: EvalReport) -> None:
 
 def test_threshold_declines_off_topic_questions(report: EvalReport) -> None:
     assert report.threshold == DECLINE_THRESHOLD
-    assert report.none_declined >= 0.28  # measured 0.286 (4 of 14) on the hybrid score
+    # Measured 8 of 14 (4 before the unknown-name term: Netflix, Linux, iCloud and Salesforce
+    # are names no article mentions; docs/retrieval.md, "Version 6").
+    assert report.none_declined >= 0.56
     assert report.in_scope_declined <= 0.03  # measured 0 of 78
 
 

@@ -1,0 +1,68 @@
+"""Names a question uses that the knowledge base never mentions (a decline signal)."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.assistant.lexical import IndexedChunk, LexicalIndex
+from server.assistant.specificity import UNKNOWN_NAME_PENALTY, decision_score
+from server.assistant.unknown_names import COMMON_WORD_IDS, unknown_name, vocabulary_ranks
+
+# A stand-in for the tokenizer's vocabulary: lower ids are more frequent words.
+RANKS = {"password": 20786, "monday": 6928, "tokyo": 5522, "netflix": 20907, "reset": 25141}
+INDEX = LexicalIndex(
+    [
+        IndexedChunk(1, "reset-password", "Reset your password from the sign-in page"),
+        IndexedChunk(2, "google-calendar", "Connect Google Calendar and Outlook"),
+        IndexedChunk(3, "mobile-apps", "The iOS and Android apps sync every Monday"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("how do I reset my Netflix password", "netflix"),  # a frequent-enough word, ranked rare
+        ("can I connect my iCloud calendar", "icloud"),  # not a whole word of the vocabulary
+        ("does it integrate with Salesforce?", "salesforce"),
+        ("Is there an official GUI. Salesforce too", "gui"),  # all capitals
+        ("I use Salesfroce daily", "salesfroce"),  # a typo of nothing the base knows
+    ],
+)
+def test_a_rare_name_the_knowledge_base_never_mentions_is_found(question: str, name: str) -> None:
+    assert unknown_name(question, INDEX, RANKS) == name
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do I reset my netflix password",  # not written as a name
+        "Netflix is what I watch, how do I reset my password",  # capital only to start
+        "Connect my Google calendar",  # the knowledge base knows it
+        "connect my Googel calendar",  # a typo of a word it knows
+        "I'm travelling to Tokyo on Monday",  # frequent words: places and days
+        "HOW DO I RESET MY NETFLIX PASSWORD",  # shouting says nothing about names
+        "How Do I Reset My Netflix Password",  # nor does title case
+        "my Password expires in 2025",  # known, and digits are no names
+        "",
+    ],
+)
+def test_nothing_is_found_where_nothing_is_an_unknown_rare_name(question: str) -> None:
+    assert unknown_name(question, INDEX, RANKS) is None
+
+
+def test_without_the_word_list_the_signal_is_off() -> None:
+    assert unknown_name("does it integrate with Salesforce", INDEX, {}) is None
+
+
+def test_the_pinned_tokenizer_ranks_words_by_frequency() -> None:
+    ranks = vocabulary_ranks()
+    assert ranks["the"] < ranks["meeting"] < COMMON_WORD_IDS <= ranks["netflix"]
+    assert ranks["monday"] < COMMON_WORD_IDS and ranks["tokyo"] < COMMON_WORD_IDS
+    assert "salesforce" not in ranks and "##force" not in ranks  # pieces are no words
+
+
+def test_an_unknown_name_lowers_the_decision_score() -> None:
+    assert decision_score(0.9, 2.0, names_unknown=True) == pytest.approx(
+        decision_score(0.9, 2.0) - UNKNOWN_NAME_PENALTY
+    )
