@@ -272,13 +272,18 @@ def _threshold(train: Sequence[Sequence[Scored]], score: Score, share: float | N
 
 def _merit(
     train: Sequence[Sequence[Scored]], share: float | None, candidate: Candidate
-) -> tuple[int, int, float]:
-    """Most out-of-scope questions declined on the training sets, then fewest answerable
-    ones, then the smallest penalty."""
+) -> tuple[bool, int, int, float]:
+    """No training set with more than MAX_ANSWERABLE_DECLINED of its answerable questions
+    declined; then most out-of-scope questions declined, fewest answerable ones, the smallest
+    penalty."""
     penalty, score = candidate
     threshold = _threshold(train, score, share)
     counted = [declines(qs, score, threshold) for qs in train]
-    return sum(o for _, o in counted), -sum(a for a, _ in counted), -penalty
+    allowed = all(
+        a <= MAX_ANSWERABLE_DECLINED * sum(q.in_scope for q in qs)
+        for (a, _), qs in zip(counted, train, strict=True)
+    )
+    return allowed, sum(o for _, o in counted), -sum(a for a, _ in counted), -penalty
 
 
 def held_out(
