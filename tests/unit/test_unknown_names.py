@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from server.assistant.lexical import IndexedChunk, LexicalIndex
-from server.assistant.specificity import UNKNOWN_NAME_PENALTY, decision_score
+from server.assistant.retrieval import rank
+from server.assistant.specificity import NEUTRAL, UNKNOWN_NAME_PENALTY, decision_score
 from server.assistant.unknown_names import COMMON_WORD_IDS, unknown_name, vocabulary_ranks
+from server.store.knowledge import ChunkMatch
 
 # A stand-in for the tokenizer's vocabulary: lower ids are more frequent words.
 RANKS = {"password": 20786, "monday": 6928, "tokyo": 5522, "netflix": 20907, "reset": 25141}
@@ -66,3 +70,15 @@ def test_an_unknown_name_lowers_the_decision_score() -> None:
     assert decision_score(0.9, 2.0, names_unknown=True) == pytest.approx(
         decision_score(0.9, 2.0) - UNKNOWN_NAME_PENALTY
     )
+
+
+def test_a_retrieval_that_names_something_unknown_can_be_declined() -> None:
+    found = rank("reset my Netflix password", [_match("reset-password", 0.6)], threshold=0.5)
+    assert found.answerable and found.score == pytest.approx(0.6 + 0.06 * NEUTRAL)
+    named = dataclasses.replace(found, unknown_name="netflix")
+    assert named.score == pytest.approx(found.score - UNKNOWN_NAME_PENALTY)
+    assert not named.answerable  # 0.78 - 0.5 is below the threshold
+
+
+def _match(slug: str, score: float) -> ChunkMatch:
+    return ChunkMatch(1, slug, slug.title(), None, [], "text", score)
