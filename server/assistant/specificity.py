@@ -21,8 +21,9 @@ NEUTRAL = 3.0
 # A question naming something the knowledge base never mentions ("reset my Netflix password"
 # on a help center without Netflix; unknown_names.py) loses this much of its decline score:
 # enough to decline it near its neighbouring article's topic (0.5-0.95 on the evaluation
-# sets), not so much that a strong match (up to 1.2) is declined. Fitted leaving one set
-# out (docs/retrieval.md, "Version 6").
+# sets), not so much that a strong match (up to 1.2) is declined. Chosen by three of the four
+# leave-one-set-out folds; the fourth, whose training sets hold the one answerable question it
+# declines, took 0.1 (docs/retrieval.md, "Version 6").
 UNKNOWN_NAME_PENALTY = 0.5
 # A z-score this high only says "clearly specific"; capped so that one outlier chunk cannot
 # carry an otherwise weak match over any threshold.
