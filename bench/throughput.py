@@ -51,6 +51,8 @@ from bench.fleet import (
 from bench.procstat import tree_cpu_seconds
 from bench.storm_probes import (
     gc_pauses,
+    lag_between,
+    loop_lag,
     pauses_between,
     presence_connections,
     seconds_until,
@@ -282,6 +284,7 @@ async def _storm(
     if options.profile_storm:
         profiler = start_profiler(options.profile_storm, server_pids[0])
     server_cpu = tree_cpu_seconds(server_pids)
+    lag_before = await loop_lag(urls)
     started = time.monotonic()
     connected = await asyncio.gather(
         *(
@@ -290,6 +293,7 @@ async def _storm(
         )
     )
     server_cpu = tree_cpu_seconds(server_pids) - server_cpu
+    lag_connecting = lag_between(lag_before, await loop_lag(urls))
     if profiler is not None:
         stop_profiler(profiler)
     total = sum(answer["connected"] for answer in connected)
@@ -299,6 +303,7 @@ async def _storm(
             services.redis_url, prefix, baseline + total, started, rising=True
         )
     offsets = [server.log_size() for server in servers]
+    lag_before_drop = await loop_lag(urls)
     dropped_at = time.monotonic()
     dropped = await asyncio.gather(
         *(generator.ask("drop", SETUP_TIMEOUT) for generator in generators)
@@ -308,6 +313,7 @@ async def _storm(
         presence_out = await seconds_until(
             services.redis_url, prefix, baseline, dropped_at, rising=False
         )
+    lag_dropping = lag_between(lag_before_drop, await loop_lag(urls))
     point = await live
     seconds = max(answer["seconds"] for answer in connected)
     return {
@@ -328,7 +334,11 @@ async def _storm(
             round(answer["cpu_seconds"] / answer["seconds"] * 100) if answer["seconds"] else None
             for answer in connected
         ],
+        # How late the servers' event loops ran a 25 ms timer while the storm connected.
+        "loop_lag_connecting": lag_connecting,
         "drop_seconds": max(answer["seconds"] for answer in dropped),
+        # The same from the drop until presence was back to its baseline.
+        "loop_lag_dropping": lag_dropping,
         "server_log_errors_after_drop": sum(
             server.errors_since(offset) for server, offset in zip(servers, offsets, strict=True)
         ),
