@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from bench.idle_socket import IdleSocket
+from server.api.keys import SOCKETS
 from server.connect_pacing import TurnPacer
 from server.connection_budget import CappedSite
-from tests.support import RunningServer, Servers, customer
+from tests.support import RunningServer, Servers, customer, eventually
 
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: parley\r\nConnection: close\r\n\r\n"
 
@@ -53,7 +55,30 @@ async def test_a_burst_is_read_a_few_per_turn_and_every_connection_is_served(
     assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"HTTP/1.1 200 OK"] * 20
     assert pacer.most_in_a_turn == 2  # never more than two started in one turn
     assert pacer.waited >= 10  # most of the burst waited for a later turn
-    assert pacer.waiting == 0
+    await eventually(lambda: _drained(pacer))  # the connections' losses are paced too
+    assert pacer.most_in_a_turn == 2
+
+
+async def _drained(pacer: TurnPacer) -> bool:
+    return pacer.waiting == 0
+
+
+async def test_clients_leaving_at_once_depart_a_few_per_turn(servers: Servers) -> None:
+    server = await servers.start(connect_pace=1)
+    pacer = _pacer(server)
+    eio = server.app[SOCKETS].eio
+    leaving = [await IdleSocket.open(server.url, "/customer") for _ in range(30)]
+    assert len(eio.sockets) == 30
+    waited = pacer.waited
+    for socket_ in leaving:  # close frames and connection ends, all in one turn
+        socket_.close()
+
+    async def all_gone() -> bool:
+        return not eio.sockets and pacer.waiting == 0
+
+    await eventually(all_gone)
+    assert pacer.most_in_a_turn == 1
+    assert pacer.waited - waited >= 29  # all but the first waited for a later turn
 
 
 async def test_a_live_socket_is_answered_while_a_burst_waits(servers: Servers) -> None:
