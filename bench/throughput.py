@@ -73,6 +73,7 @@ class Options:
     generators: int = 2
     idle: int = 0
     storm: int = 0
+    storm_generators: int = 0  # processes of their own for the storm's sockets (0: the pairs')
     server_tree: str = ""  # another checkout whose server is measured (this one's by default)
     server_open_files: int = 0  # the servers' open-files limit (0: this process's)
     profile_storm: str = ""  # a speedscope file: py-spy samples the server while the storm connects
@@ -106,9 +107,11 @@ async def _measure_one(kind: str, options: Options, services: Services) -> dict[
         agents = [(f"load{index}@example.test", "") for index in range(options.pairs)]
         servers = start_bare(services.data_dir)
     generators: list[Generator] = []
+    stormers: list[Generator] = []
     try:
         await wait_ready(servers)
         generators = [await Generator.start() for _ in range(options.generators)]
+        stormers = [await Generator.start() for _ in range(options.storm_generators)]
         urls = [server.url for server in servers]
         no_pauses = await gc_pauses([])
         setup = await _setup(generators, servers, agents, options, routed=kind == "parley")
@@ -119,7 +122,11 @@ async def _measure_one(kind: str, options: Options, services: Services) -> dict[
             for rate in options.rates
         ]
         steady = pauses_between(after_setup, await gc_pauses(urls))
-        storm = await _storm(generators, servers, services, options) if options.storm else None
+        storm = (
+            await _storm(generators, stormers or generators, servers, services, options)
+            if options.storm
+            else None
+        )
         passing = [p["rate"] for p in points if p["p99_ms"] < TARGET_P99_MS and not p["errors"]]
         return {
             "servers": len(servers),
@@ -130,7 +137,7 @@ async def _measure_one(kind: str, options: Options, services: Services) -> dict[
             "best_rate_p99_under_50ms": max(passing, default=None),
         }
     finally:
-        await asyncio.gather(*(generator.quit() for generator in generators))
+        await asyncio.gather(*(generator.quit() for generator in generators + stormers))
         stop(servers)
 
 
@@ -266,10 +273,15 @@ def _added(answers: list[dict[str, Any]], key: str) -> dict[str, int]:
 
 
 async def _storm(
-    generators: list[Generator], servers: list[Server], services: Services, options: Options
+    generators: list[Generator],
+    stormers: list[Generator],
+    servers: list[Server],
+    services: Services,
+    options: Options,
 ) -> dict[str, Any]:
-    """The live pairs talk at the first rate while the storm connects and then drops; presence
-    (Parley) is watched until it counts the storm's sockets in, then out again."""
+    """The live pairs talk at the first rate (from `generators`) while the storm connects and
+    then drops (from `stormers`); presence (Parley) is watched until it counts the storm's
+    sockets in, then out again."""
     rate = options.rates[0]
     # Long enough for the storm to connect and drop inside the point at >= 500 connects/s.
     duration = options.duration + options.storm / 500
@@ -278,7 +290,7 @@ async def _storm(
     gc_before = await gc_pauses(urls)
     baseline = await presence_connections(services.redis_url, prefix) if prefix else None
     live = asyncio.create_task(_point(generators, servers, services, rate, duration))
-    share = options.storm // len(generators)
+    share = options.storm // len(stormers)
     server_pids = [server.process.pid for server in servers]
     profiler = None
     if options.profile_storm:
@@ -289,7 +301,7 @@ async def _storm(
     connected = await asyncio.gather(
         *(
             generator.ask("storm", SETUP_TIMEOUT, count=share, url=urls[index % len(urls)])
-            for index, generator in enumerate(generators)
+            for index, generator in enumerate(stormers)
         )
     )
     server_cpu = tree_cpu_seconds(server_pids) - server_cpu
@@ -306,7 +318,7 @@ async def _storm(
     lag_before_drop = await loop_lag(urls)
     dropped_at = time.monotonic()
     dropped = await asyncio.gather(
-        *(generator.ask("drop", SETUP_TIMEOUT) for generator in generators)
+        *(generator.ask("drop", SETUP_TIMEOUT) for generator in stormers)
     )
     presence_out = None
     if baseline is not None:
@@ -317,7 +329,7 @@ async def _storm(
     point = await live
     seconds = max(answer["seconds"] for answer in connected)
     return {
-        "clients": share * len(generators),
+        "clients": share * len(stormers),
         "connected": total,
         "connect_failures": sum(answer["failed"] for answer in connected),
         # Why, over all generators: a documented refusal ("refused: 503 ...") or a close.
@@ -426,6 +438,12 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
     parser.add_argument("--generators", type=int, default=2, help="load generator processes")
     parser.add_argument("--idle", type=int, default=0, help="extra idle connections")
     parser.add_argument("--storm", type=int, default=0, help="clients connecting/dropping at once")
+    parser.add_argument(
+        "--storm-generators",
+        type=int,
+        default=0,
+        help="load generator processes of their own for the storm (0: the pairs' generators)",
+    )
     parser.add_argument("--servers", default="bare,parley", help="bare, parley or both")
     parser.add_argument(
         "--server-tree", default="", help="run Parley from this checkout (before/after runs)"
@@ -450,6 +468,7 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
         generators=args.generators,
         idle=args.idle,
         storm=args.storm,
+        storm_generators=args.storm_generators,
         profile_storm=args.profile_storm,
         server_tree=args.server_tree,
         server_open_files=args.server_open_files,
