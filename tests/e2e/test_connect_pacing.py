@@ -101,3 +101,24 @@ async def test_a_live_socket_is_answered_while_a_burst_waits(servers: Servers) -
     assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"HTTP/1.1 200 OK"] * 300
     assert pacer.most_in_a_turn == 1
     await live.close()
+
+
+async def test_a_connection_that_never_sends_is_closed_after_the_header_timeout(
+    servers: Servers,
+) -> None:
+    # Waiting for its first bytes, a connection has no HTTP handler yet: the pacer's
+    # connection closes it after the same time as the handler would.
+    server = await servers.start(http_header_timeout_seconds=1.0)
+    (site,) = server.runner.sites
+    assert isinstance(site, CappedSite) and site.gatekeeper is not None
+    gatekeeper = site.gatekeeper
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # closed, no answer
+    finally:
+        writer.close()
+
+    async def released() -> bool:
+        return gatekeeper.open == 0
+
+    await eventually(released)
