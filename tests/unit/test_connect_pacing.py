@@ -109,3 +109,18 @@ def test_setting() -> None:
     assert load_settings(environ={"PARLEY_CONNECT_PACE": "0"}).connect_pace == 0
     with pytest.raises(ConfigError, match="PARLEY_CONNECT_PACE"):
         load_settings(environ={"PARLEY_CONNECT_PACE": "-1"})
+
+
+async def test_a_start_that_fails_does_not_hold_up_the_ones_behind_it() -> None:
+    pacer = TurnPacer(1)
+    started: list[str] = []
+
+    def broken() -> bool:
+        raise RuntimeError("a handler that could not start")
+
+    pacer.start(lambda: started.append("first") is None)  # this turn is full
+    pacer.start(broken)
+    pacer.start(lambda: started.append("behind") is None)
+    await _next_turn()
+    assert started == ["first", "behind"]
+    assert pacer.waiting == 0
