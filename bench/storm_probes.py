@@ -109,6 +109,45 @@ def pauses_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, A
     }
 
 
+async def loop_lag(urls: list[str]) -> dict[float, float]:
+    """Every server's event-loop lag samples so far, by bucket (cumulative, summed)."""
+    buckets: dict[float, float] = {}
+    async with aiohttp.ClientSession() as http:
+        for url in urls:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(
+                    f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+                ) as response:
+                    if response.status != 200:
+                        continue
+                    text = await response.text()
+                for family in text_string_to_metric_families(text):
+                    if family.name != "parley_event_loop_lag_seconds":
+                        continue
+                    for sample in family.samples:
+                        if sample.name.endswith("_bucket"):
+                            bound = float(sample.labels["le"])
+                            buckets[bound] = buckets.get(bound, 0.0) + sample.value
+    return buckets
+
+
+def lag_between(before: dict[float, float], after: dict[float, float]) -> dict[str, Any] | None:
+    """The loop-lag probe's samples between two scrapes: how many, how many over 50 ms, and
+    the upper bounds of the buckets holding their 99th percentile and their maximum."""
+    if not after:
+        return None
+    cumulative = {bound: count - before.get(bound, 0.0) for bound, count in sorted(after.items())}
+    total = cumulative.get(float("inf"), 0.0)
+    if not total:
+        return {"samples": 0}
+    return {
+        "samples": int(total),
+        "over_50ms": int(total - cumulative.get(LONG_PAUSE_SECONDS, 0.0)),
+        "p99_under_s": next(b for b, count in cumulative.items() if count >= 0.99 * total),
+        "max_under_s": next(b for b, count in cumulative.items() if count >= total),
+    }
+
+
 def start_profiler(path: str, pid: int) -> subprocess.Popen[bytes]:
     """py-spy sampling `pid` (200 Hz, speedscope format) until stop_profiler; needs py-spy
     (`pip install py-spy`) and the right to trace the process (root, or ptrace_scope 0)."""

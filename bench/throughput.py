@@ -51,6 +51,8 @@ from bench.fleet import (
 from bench.procstat import tree_cpu_seconds
 from bench.storm_probes import (
     gc_pauses,
+    lag_between,
+    loop_lag,
     pauses_between,
     presence_connections,
     seconds_until,
@@ -71,6 +73,7 @@ class Options:
     generators: int = 2
     idle: int = 0
     storm: int = 0
+    storm_generators: int = 0  # processes of their own for the storm's sockets (0: the pairs')
     server_tree: str = ""  # another checkout whose server is measured (this one's by default)
     server_open_files: int = 0  # the servers' open-files limit (0: this process's)
     profile_storm: str = ""  # a speedscope file: py-spy samples the server while the storm connects
@@ -104,9 +107,11 @@ async def _measure_one(kind: str, options: Options, services: Services) -> dict[
         agents = [(f"load{index}@example.test", "") for index in range(options.pairs)]
         servers = start_bare(services.data_dir)
     generators: list[Generator] = []
+    stormers: list[Generator] = []
     try:
         await wait_ready(servers)
         generators = [await Generator.start() for _ in range(options.generators)]
+        stormers = [await Generator.start() for _ in range(options.storm_generators)]
         urls = [server.url for server in servers]
         no_pauses = await gc_pauses([])
         setup = await _setup(generators, servers, agents, options, routed=kind == "parley")
@@ -117,7 +122,11 @@ async def _measure_one(kind: str, options: Options, services: Services) -> dict[
             for rate in options.rates
         ]
         steady = pauses_between(after_setup, await gc_pauses(urls))
-        storm = await _storm(generators, servers, services, options) if options.storm else None
+        storm = (
+            await _storm(generators, stormers or generators, servers, services, options)
+            if options.storm
+            else None
+        )
         passing = [p["rate"] for p in points if p["p99_ms"] < TARGET_P99_MS and not p["errors"]]
         return {
             "servers": len(servers),
@@ -128,7 +137,7 @@ async def _measure_one(kind: str, options: Options, services: Services) -> dict[
             "best_rate_p99_under_50ms": max(passing, default=None),
         }
     finally:
-        await asyncio.gather(*(generator.quit() for generator in generators))
+        await asyncio.gather(*(generator.quit() for generator in generators + stormers))
         stop(servers)
 
 
@@ -264,10 +273,15 @@ def _added(answers: list[dict[str, Any]], key: str) -> dict[str, int]:
 
 
 async def _storm(
-    generators: list[Generator], servers: list[Server], services: Services, options: Options
+    generators: list[Generator],
+    stormers: list[Generator],
+    servers: list[Server],
+    services: Services,
+    options: Options,
 ) -> dict[str, Any]:
-    """The live pairs talk at the first rate while the storm connects and then drops; presence
-    (Parley) is watched until it counts the storm's sockets in, then out again."""
+    """The live pairs talk at the first rate (from `generators`) while the storm connects and
+    then drops (from `stormers`); presence (Parley) is watched until it counts the storm's
+    sockets in, then out again."""
     rate = options.rates[0]
     # Long enough for the storm to connect and drop inside the point at >= 500 connects/s.
     duration = options.duration + options.storm / 500
@@ -276,20 +290,22 @@ async def _storm(
     gc_before = await gc_pauses(urls)
     baseline = await presence_connections(services.redis_url, prefix) if prefix else None
     live = asyncio.create_task(_point(generators, servers, services, rate, duration))
-    share = options.storm // len(generators)
+    share = options.storm // len(stormers)
     server_pids = [server.process.pid for server in servers]
     profiler = None
     if options.profile_storm:
         profiler = start_profiler(options.profile_storm, server_pids[0])
     server_cpu = tree_cpu_seconds(server_pids)
+    lag_before = await loop_lag(urls)
     started = time.monotonic()
     connected = await asyncio.gather(
         *(
             generator.ask("storm", SETUP_TIMEOUT, count=share, url=urls[index % len(urls)])
-            for index, generator in enumerate(generators)
+            for index, generator in enumerate(stormers)
         )
     )
     server_cpu = tree_cpu_seconds(server_pids) - server_cpu
+    lag_connecting = lag_between(lag_before, await loop_lag(urls))
     if profiler is not None:
         stop_profiler(profiler)
     total = sum(answer["connected"] for answer in connected)
@@ -299,19 +315,21 @@ async def _storm(
             services.redis_url, prefix, baseline + total, started, rising=True
         )
     offsets = [server.log_size() for server in servers]
+    lag_before_drop = await loop_lag(urls)
     dropped_at = time.monotonic()
     dropped = await asyncio.gather(
-        *(generator.ask("drop", SETUP_TIMEOUT) for generator in generators)
+        *(generator.ask("drop", SETUP_TIMEOUT) for generator in stormers)
     )
     presence_out = None
     if baseline is not None:
         presence_out = await seconds_until(
             services.redis_url, prefix, baseline, dropped_at, rising=False
         )
+    lag_dropping = lag_between(lag_before_drop, await loop_lag(urls))
     point = await live
     seconds = max(answer["seconds"] for answer in connected)
     return {
-        "clients": share * len(generators),
+        "clients": share * len(stormers),
         "connected": total,
         "connect_failures": sum(answer["failed"] for answer in connected),
         # Why, over all generators: a documented refusal ("refused: 503 ...") or a close.
@@ -328,7 +346,11 @@ async def _storm(
             round(answer["cpu_seconds"] / answer["seconds"] * 100) if answer["seconds"] else None
             for answer in connected
         ],
+        # How late the servers' event loops ran a 25 ms timer while the storm connected.
+        "loop_lag_connecting": lag_connecting,
         "drop_seconds": max(answer["seconds"] for answer in dropped),
+        # The same from the drop until presence was back to its baseline.
+        "loop_lag_dropping": lag_dropping,
         "server_log_errors_after_drop": sum(
             server.errors_since(offset) for server, offset in zip(servers, offsets, strict=True)
         ),
@@ -416,6 +438,12 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
     parser.add_argument("--generators", type=int, default=2, help="load generator processes")
     parser.add_argument("--idle", type=int, default=0, help="extra idle connections")
     parser.add_argument("--storm", type=int, default=0, help="clients connecting/dropping at once")
+    parser.add_argument(
+        "--storm-generators",
+        type=int,
+        default=0,
+        help="load generator processes of their own for the storm (0: the pairs' generators)",
+    )
     parser.add_argument("--servers", default="bare,parley", help="bare, parley or both")
     parser.add_argument(
         "--server-tree", default="", help="run Parley from this checkout (before/after runs)"
@@ -440,6 +468,7 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
         generators=args.generators,
         idle=args.idle,
         storm=args.storm,
+        storm_generators=args.storm_generators,
         profile_storm=args.profile_storm,
         server_tree=args.server_tree,
         server_open_files=args.server_open_files,

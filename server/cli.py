@@ -35,6 +35,7 @@ def _serve(settings: Settings) -> int:
                     ready.drain_seconds,
                     header_timeout_seconds=ready.http_header_timeout_seconds,
                     max_connections=ready.max_connections,
+                    connect_pace=ready.connect_pace,
                     # Once listening (after migrations): the first screen follows when ready.
                     on_listening=lambda: announcement.append(announce_when_ready(app)),
                 )

@@ -73,6 +73,9 @@ class Settings:
     # Engine.IO handshakes under way at once (realtime/admission.py); the rest wait their
     # turn, so a storm of connects leaves room for live conversations. 0: no bound.
     connect_concurrency: int = 64
+    # New connections, and Socket.IO connects, that start per event-loop turn
+    # (connect_pacing.py); the rest wait for later turns. 0: no bound.
+    connect_pace: int = 16
     typing_timeout_seconds: float = 6.0
     # Routing defaults; each team may override them (teams.settings).
     default_max_chats: int = 5
@@ -272,6 +275,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_PRESENCE_SWEEP": "presence_sweep_seconds",
     "PARLEY_GC_FREEZE_STEP": "gc_freeze_step",
     "PARLEY_CONNECT_CONCURRENCY": "connect_concurrency",
+    "PARLEY_CONNECT_PACE": "connect_pace",
     "PARLEY_TYPING_TIMEOUT": "typing_timeout_seconds",
     "PARLEY_DEFAULT_MAX_CHATS": "default_max_chats",
     "PARLEY_AGENT_GRACE": "agent_grace_seconds",
@@ -434,6 +438,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_MAX_CONNECTIONS must be 0 (from the open-files limit) or more")
     if settings.connect_concurrency < 0:
         raise ConfigError("PARLEY_CONNECT_CONCURRENCY must be 0 (no bound) or more")
+    if settings.connect_pace < 0:
+        raise ConfigError("PARLEY_CONNECT_PACE must be 0 (no bound) or more")
     _validate_assistant(settings)
     _validate_widget(settings)
     _validate_supabase(settings)

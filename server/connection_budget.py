@@ -22,6 +22,8 @@ from typing import Any, cast
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from .connect_pacing import PacedConnection, TurnPacer
+
 log = logging.getLogger(__name__)
 
 # What the process keeps besides connections and the listen queue: database and Redis pools,
@@ -36,6 +38,10 @@ FULL_RESPONSE = (
     b"\r\n"
     b"server is full"
 )
+
+
+# The first byte of a client's websocket close frame: FIN and opcode 8.
+_CLOSE_FRAME_START = b"\x88"
 
 
 def raise_open_files_limit() -> int:
@@ -73,12 +79,20 @@ def connection_budget(open_files: int, max_backlog: int, configured: int = 0) ->
 
 
 class Gatekeeper:
-    """The listener's protocol factory: aiohttp's request handler while under the cap, a 503
-    answer past it."""
+    """The listener's protocol factory: aiohttp's request handler while under the cap (started
+    when the pacer gives the connection its turn), a 503 answer past it."""
 
-    def __init__(self, server: web.Server, cap: int) -> None:
+    def __init__(
+        self,
+        server: web.Server,
+        cap: int,
+        pacer: TurnPacer | None = None,
+        silent_seconds: float = 0.0,
+    ) -> None:
         self._server = server
         self.cap = cap
+        self.pacer = pacer
+        self.silent_seconds = silent_seconds  # a paced connection's wait for its first bytes
         self.open = 0  # connections made by this factory and not yet lost, refusals included
         self.refused = 0  # connections answered 503, ever
 
@@ -95,10 +109,14 @@ class Gatekeeper:
                 )
             self.open += 1
             return _FullRefusal(self)
-        server = self._server
-        handler = _CountedHandler(self, server, loop=asyncio.get_running_loop(), **server._kwargs)
         self.open += 1
-        return handler
+        if self.pacer is not None and self.pacer.per_turn > 0:
+            return PacedConnection(self.pacer, self._handler, self.closed, self.silent_seconds)
+        return self._handler()
+
+    def _handler(self) -> RequestHandler:
+        server = self._server
+        return _CountedHandler(self, server, loop=asyncio.get_running_loop(), **server._kwargs)
 
     def closed(self) -> None:
         self.open -= 1
@@ -111,11 +129,45 @@ class _CountedHandler(RequestHandler):
         super().__init__(server, **kwargs)
         self.gatekeeper: Gatekeeper | None = gatekeeper
 
+    def data_received(self, data: bytes) -> None:
+        gatekeeper = self.gatekeeper
+        pacer = gatekeeper.pacer if gatekeeper is not None else None
+        if (
+            pacer is not None
+            and pacer.per_turn > 0
+            and data[:1] == _CLOSE_FRAME_START
+            and self._upgraded
+            and self.transport is not None
+        ):
+            # A websocket client leaving: its close frame waits for a turn with room, as its
+            # connection's loss does below (a departure's work starts when it is read).
+            self.transport.pause_reading()
+            pacer.start(lambda: self._received(data))
+            return
+        super().data_received(data)
+
+    def _received(self, data: bytes) -> bool:
+        super().data_received(data)
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+        return True
+
     def connection_lost(self, exc: BaseException | None) -> None:
         gatekeeper, self.gatekeeper = self.gatekeeper, None
-        if gatekeeper is not None:
-            gatekeeper.closed()
+        if gatekeeper is None:
+            return
+        gatekeeper.closed()  # its descriptor is free now
+        pacer = gatekeeper.pacer
+        if pacer is None or pacer.per_turn <= 0:
+            super().connection_lost(exc)
+            return
+        # What the loss sets off (a websocket's reader wakes, its departure runs) waits for a
+        # turn with room: thousands of clients leaving at once are read in one I/O pass.
+        pacer.start(lambda: self._lost(exc))
+
+    def _lost(self, exc: BaseException | None) -> bool:
         super().connection_lost(exc)
+        return True
 
 
 class _FullRefusal(asyncio.Protocol):
@@ -140,16 +192,28 @@ class _FullRefusal(asyncio.Protocol):
 class CappedSite(web.TCPSite):
     """aiohttp's TCP site with the gatekeeper above as its protocol factory."""
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, *, cap: int, **kw: Any):
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        *,
+        cap: int,
+        pacer: TurnPacer | None = None,
+        **kw: Any,
+    ):
         super().__init__(runner, host, port, **kw)
         self.cap = cap
+        self.pacer = pacer
         self.gatekeeper: Gatekeeper | None = None
 
     async def start(self) -> None:
         await web.BaseSite.start(self)
         server = self._runner.server
         assert server is not None
-        self.gatekeeper = Gatekeeper(server, self.cap)
+        # A connection waiting for its turn has no handler yet: the same bound on its silence.
+        silent = float(server._kwargs.get("keepalive_timeout") or 0.0)
+        self.gatekeeper = Gatekeeper(server, self.cap, self.pacer, silent)
         self._server = await asyncio.get_running_loop().create_server(
             self.gatekeeper,
             self._host,

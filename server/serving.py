@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from .connect_pacing import TurnPacer
 from .connection_budget import CappedSite, connection_budget, raise_open_files_limit
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ async def serve(
     *,
     header_timeout_seconds: float = 15.0,
     max_connections: int = 0,
+    connect_pace: int = 0,
     on_listening: Callable[[], object] | None = None,
 ) -> None:
     """Serve until a stop signal; then stop listening, drain, and clean up.
@@ -56,7 +58,10 @@ async def serve(
         budget.cap,
         budget.backlog,
     )
-    await CappedSite(runner, host, port, cap=budget.cap, backlog=budget.backlog).start()
+    # New connections start at most `connect_pace` per loop turn (connect_pacing.py).
+    pacer = TurnPacer(connect_pace)
+    site = CappedSite(runner, host, port, cap=budget.cap, backlog=budget.backlog, pacer=pacer)
+    await site.start()
     if on_listening is not None:
         on_listening()
     stop = asyncio.Event()

@@ -20,6 +20,7 @@ from aiohttp import web
 from server.app import create_app
 from server.auth.passwords import hash_password
 from server.config import Settings
+from server.connect_pacing import TurnPacer
 from server.connection_budget import CappedSite, connection_budget
 from server.core.models import AgentRole
 from server.serving import LISTEN_BACKLOG
@@ -94,7 +95,12 @@ async def start_server(settings: Settings, port: int | None = None) -> RunningSe
     # Listening as `parley serve` does: past the connection cap, a 503 answer.
     open_files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     budget = connection_budget(open_files, LISTEN_BACKLOG, settings.max_connections)
-    await CappedSite(runner, "127.0.0.1", port, cap=budget.cap, backlog=budget.backlog).start()
+    # New connections paced as `parley serve` paces them (connect_pacing.py).
+    pacer = TurnPacer(settings.connect_pace)
+    site = CappedSite(
+        runner, "127.0.0.1", port, cap=budget.cap, backlog=budget.backlog, pacer=pacer
+    )
+    await site.start()
     return RunningServer(settings, runner, port)
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
-import time
 from collections.abc import AsyncIterator, Callable, Iterable
 
 import asyncpg
@@ -12,10 +10,8 @@ import socketio
 
 from ..assistant.breaker import BreakerState
 from ..assistant_runtime.service import Assistant
+from .loop_lag import LoopLagProbe
 from .metrics import GcPauses, Metrics
-
-# How often the loop-lag probe wakes; its lateness is the lag.
-_LAG_PROBE_SECONDS = 0.25
 
 
 def observe_sockets(metrics: Metrics, sio: socketio.AsyncServer) -> None:
@@ -93,16 +89,10 @@ async def loop_and_gc(metrics: Metrics) -> AsyncIterator[None]:
     """For as long as the app runs: probe event-loop lag and time garbage collections."""
     pauses = GcPauses(metrics)
     gc.callbacks.append(pauses)
-    probe = asyncio.create_task(_probe_lag(metrics))
+    probe = LoopLagProbe(metrics.loop_lag.observe)
+    probe.start()
     try:
         yield
     finally:
-        probe.cancel()
+        probe.stop()
         gc.callbacks.remove(pauses)
-
-
-async def _probe_lag(metrics: Metrics) -> None:
-    while True:
-        asked = time.perf_counter()
-        await asyncio.sleep(_LAG_PROBE_SECONDS)
-        metrics.loop_lag.observe(max(0.0, time.perf_counter() - asked - _LAG_PROBE_SECONDS))

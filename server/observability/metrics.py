@@ -16,6 +16,8 @@ from prometheus_client.registry import Collector
 # Seconds: from sub-millisecond (a local delivery) to minutes (a wait in line).
 _FAST = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _SLOW = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+# Event-loop lag: finer between 50 ms and a second, where a live conversation starts to stall.
+_LAG = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0)
 _MODEL = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 60.0)
 
 Gauges = Callable[[], Iterable[tuple[tuple[str, ...], float]]]
@@ -132,7 +134,7 @@ class Metrics:
         self.loop_lag = Histogram(
             "parley_event_loop_lag_seconds",
             "How late the event loop runs a timer (time it was busy elsewhere)",
-            buckets=_FAST,
+            buckets=_LAG,
             registry=r,
         )
         self.gc_pause = Histogram(

@@ -15,6 +15,11 @@ The Socket.IO connect that follows is not bounded: it mostly waits on Redis roun
 (batched for all connects at once), and bounding work that waits bounds throughput by its
 latency (measured: with 64 slots held through it, the server sat at 38% of a core during a
 storm of 3,000 connects: the slots were waiting on Redis).
+
+Measured later (docs/performance.md, "Connection storms: round 4"): a websocket handshake
+runs from taking its slot to giving it back without suspending, so in a storm each slot is
+passed on within the same loop turn and no connect ever waited; what bounds a turn's connect
+work is the connect pacer (connect_pacing.py).
 """
 
 from __future__ import annotations

@@ -220,6 +220,7 @@ class LeanSocket(AsyncSocket):
         try:
             self._start_writer()  # what was queued before (the OPEN packet, first messages)
             await self._read(ws)
+            await self._departure_turn()
             self.end_writing()
             writer = self._writer
             if writer is not None:
@@ -231,6 +232,16 @@ class LeanSocket(AsyncSocket):
             self._ws = None
             self._stop_read_timer()
         await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+
+    async def _departure_turn(self) -> None:
+        """Wait for a loop turn with room (connect_pacing.py): thousands of clients dropping
+        at once are read in one pass, and their departures would all run in the next turn."""
+        pacer = self.server.pacer
+        if pacer is None:
+            return
+        # A stop (cancelled): the connection still ends through close(), now.
+        with contextlib.suppress(asyncio.CancelledError):
+            await pacer.turn()
 
     async def _probe_upgrade(self, ws: Any) -> bool:
         probe = await self._receive_one(ws)

@@ -16,6 +16,7 @@ from ..actions.context import Services
 from ..actions.messages import replay_page
 from ..actions.presence_updates import PresenceUpdates
 from ..config import Settings
+from ..connect_pacing import TurnPacer
 from ..core.errors import ErrorCode, ParleyError
 from ..core.origins import AllowedOrigins
 from . import codec
@@ -45,6 +46,8 @@ class DrainingEngineServer(engineio.AsyncServer):
 
     drain: Drain | None = None
     admission: Admission | None = None
+    # Socket.IO connects and departures starting per loop turn (connect_pacing.py).
+    pacer: TurnPacer | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,7 +107,8 @@ class ParleySocketServer(socketio.AsyncServer):
     """python-socketio's server, refusing client events named like its lifecycle events (a
     client sending "disconnect" would otherwise run the disconnect handler), answering packets
     it cannot decode, capping connections per client address, counting the events in flight
-    so that a drain can wait for their acks, and pacing connects (admission.py)."""
+    so that a drain can wait for their acks, and pacing connects (admission.py,
+    connect_pacing.py)."""
 
     def __init__(
         self,
@@ -113,12 +117,14 @@ class ParleySocketServer(socketio.AsyncServer):
         proxy_hops: int,
         drain: Drain | None = None,
         connect_concurrency: int = 0,
+        connect_pace: int = 0,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.drain = drain or Drain()
         self.eio.drain = self.drain
         self.admission = self.eio.admission = Admission(connect_concurrency)
+        self.pacer = self.eio.pacer = TurnPacer(connect_pace)
         self.max_per_address = max_per_address
         self.proxy_hops = proxy_hops
         self.address_of: dict[str, str] = {}
@@ -138,6 +144,12 @@ class ParleySocketServer(socketio.AsyncServer):
         self.open_per_address[address] += 1
         # Kept for the connection's life (namespaces connect later): without the header copies.
         return await super()._handle_eio_connect(eio_sid, handshake_environ(environ))
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        # A storm's namespace connects arrive in one read pass; started a few per loop turn,
+        # live sockets' frames are handled between the slices.
+        await self.pacer.turn()
+        await super()._handle_connect(eio_sid, namespace, data)  # type: ignore[misc]
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         address = self.address_of.pop(eio_sid, None)
@@ -217,6 +229,7 @@ def create_socket_server(
         max_per_address=settings.max_connections_per_address,
         proxy_hops=settings.proxy_hops,
         connect_concurrency=settings.connect_concurrency,
+        connect_pace=settings.connect_pace,
         logger=False,
         engineio_logger=False,
         drain=drain,
