@@ -429,6 +429,20 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+_SERVER_KINDS = ("bare", "parley")
+
+
+def _server_kinds(value: str) -> tuple[str, ...]:
+    """`--servers`: a typo must not silently run the bare server under another name."""
+    kinds = tuple(kind.strip() for kind in value.split(",") if kind.strip())
+    unknown = [kind for kind in kinds if kind not in _SERVER_KINDS]
+    if not kinds or unknown:
+        raise argparse.ArgumentTypeError(
+            f"server kinds are {', '.join(_SERVER_KINDS)}: got {value!r}"
+        )
+    return kinds
+
+
 def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=50)
@@ -444,7 +458,12 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
         default=0,
         help="load generator processes of their own for the storm (0: the pairs' generators)",
     )
-    parser.add_argument("--servers", default="bare,parley", help="bare, parley or both")
+    parser.add_argument(
+        "--servers",
+        type=_server_kinds,
+        default="bare,parley",
+        help="comma-separated server kinds: bare, parley (default: both, bare first)",
+    )
     parser.add_argument(
         "--server-tree", default="", help="run Parley from this checkout (before/after runs)"
     )
@@ -473,7 +492,7 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
         server_tree=args.server_tree,
         server_open_files=args.server_open_files,
         rates=tuple(float(rate) for rate in args.rates.split(",")),
-        servers=tuple(args.servers.split(",")),
+        servers=args.servers,
         durable=not args.no_fsync,
     )
     return options, args.json
