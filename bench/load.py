@@ -282,10 +282,17 @@ class Generator:
     async def storm_connect(self, count: int, url: str) -> dict[str, Any]:
         started, cpu_before = time.monotonic(), own_cpu_seconds()
         opening: list[asyncio.Future[IdleSocket]] = []
+        took: list[float] = []  # each connected socket's time from its first step
+
+        async def timed() -> IdleSocket:
+            began = time.monotonic()
+            socket = await IdleSocket.open(url, "/customer")
+            took.append(time.monotonic() - began)
+            return socket
+
         for first in range(0, count, STORM_SLICE):
             opening += [
-                asyncio.ensure_future(IdleSocket.open(url, "/customer"))
-                for _ in range(min(STORM_SLICE, count - first))
+                asyncio.ensure_future(timed()) for _ in range(min(STORM_SLICE, count - first))
             ]
             # One slice's first steps per turn: the live pairs' sends from this process go
             # out between them instead of after thousands of opens (seconds late, measured).
@@ -302,6 +309,9 @@ class Generator:
             "failed": count - len(self.storm),
             "failures": dict(failures.most_common(3)),  # why, the commonest first
             "seconds": round(time.monotonic() - started, 3),
+            # Each socket's connect time, rounded to ms: a tail of seconds is the kernel's
+            # SYN and data retransmissions after a listen-queue overflow, not server work.
+            "connect_ms": sorted(round(t * 1000) for t in took),
             # This generator's own CPU while connecting (the live point's included).
             "cpu_seconds": round(own_cpu_seconds() - cpu_before, 3),
         }

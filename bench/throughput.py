@@ -337,6 +337,7 @@ async def _storm(
             sum((Counter(answer.get("failures", {})) for answer in connected), Counter())
         ),
         "seconds_to_all_connected": seconds,
+        "connect_ms": _percentiles(sorted(ms for a in connected for ms in a.get("connect_ms", []))),
         "connects_per_second": round(total / seconds) if seconds else None,
         # While the storm connected (the live pairs' work included): the servers' CPU in % of
         # one core and per connect, and each generator's: near 100% means it was the limit.
@@ -361,6 +362,19 @@ async def _storm(
         "gc_pauses": pauses_between(gc_before, await gc_pauses(urls)),
         "server_rss_mb_after": [rss_mb(server.process.pid) for server in servers],
         "live": point,
+    }
+
+
+def _percentiles(values: list[int]) -> dict[str, int] | None:
+    """p50 / p90 / p99 / max of sorted values (None when there are none)."""
+    if not values:
+        return None
+    last = len(values) - 1
+    return {
+        "p50": values[min(last, len(values) // 2)],
+        "p90": values[min(last, len(values) * 9 // 10)],
+        "p99": values[min(last, len(values) * 99 // 100)],
+        "max": values[last],
     }
 
 
