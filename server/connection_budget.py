@@ -57,6 +57,20 @@ def raise_open_files_limit() -> int:
     return hard
 
 
+def listen_queue_size(default: int, somaxconn_path: str = "/proc/sys/net/core/somaxconn") -> int:
+    """The listen queue to ask for: the kernel's ceiling (`net.core.somaxconn`) when an operator
+    raised it above `default`, else `default` (the kernel silently caps a larger request, so
+    asking for more than a lower ceiling costs nothing). A burst of connects larger than the
+    queue waits for the clients' SYN retransmissions (1, 3, 7 s...), so a raised ceiling is
+    used rather than left idle."""
+    try:
+        with open(somaxconn_path, encoding="ascii") as file:
+            ceiling = int(file.read().strip())
+    except (OSError, ValueError):  # not Linux, or not readable: the default stands
+        return default
+    return max(default, ceiling)
+
+
 @dataclass(frozen=True)
 class Budget:
     cap: int  # connections kept open; the next one is answered 503

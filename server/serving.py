@@ -12,14 +12,19 @@ from collections.abc import Callable
 from aiohttp import web
 
 from .connect_pacing import TurnPacer
-from .connection_budget import CappedSite, connection_budget, raise_open_files_limit
+from .connection_budget import (
+    CappedSite,
+    connection_budget,
+    listen_queue_size,
+    raise_open_files_limit,
+)
 
 log = logging.getLogger(__name__)
 
 # What a stop may take beyond the drain itself: closing pools and background tasks.
 STOP_MARGIN_SECONDS = 2.0
-# Connections the kernel holds for us before we accept them (capped by net.core.somaxconn, and
-# by the open-files budget: connection_budget.py).
+# Connections the kernel holds for us before we accept them, at least (more where the kernel's
+# net.core.somaxconn was raised; at most an eighth of the open-files limit: connection_budget.py).
 # aiohttp's default of 128 overflowed in a storm of reconnects: the kernel drops the extra SYNs
 # and each client retries after 1, 3, 7, 15… s, so 3,000 sockets took minutes to connect.
 LISTEN_BACKLOG = 4096
@@ -51,7 +56,7 @@ async def serve(
     )
     await runner.setup()
     open_files = raise_open_files_limit()
-    budget = connection_budget(open_files, LISTEN_BACKLOG, max_connections)
+    budget = connection_budget(open_files, listen_queue_size(LISTEN_BACKLOG), max_connections)
     log.info(
         "open files limit %d: at most %d connections (then 503), listen queue %d",
         open_files,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from server.connection_budget import (
     FIXED_RESERVE,
     Budget,
     connection_budget,
+    listen_queue_size,
     raise_open_files_limit,
 )
 
@@ -38,6 +40,22 @@ def test_an_unlimited_process_has_no_cap_but_a_configured_one() -> None:
     assert connection_budget(resource.RLIM_INFINITY, 4096).backlog == 4096
     assert connection_budget(resource.RLIM_INFINITY, 4096).cap > 1_000_000_000
     assert connection_budget(resource.RLIM_INFINITY, 4096, configured=500).cap == 500
+
+
+def test_the_listen_queue_follows_a_raised_kernel_ceiling(tmp_path: Path) -> None:
+    somaxconn = tmp_path / "somaxconn"
+    somaxconn.write_text("16384\n")
+    assert listen_queue_size(4096, str(somaxconn)) == 16_384
+    # A lower ceiling: ask for the default anyway (the kernel caps it, at no cost).
+    somaxconn.write_text("128\n")
+    assert listen_queue_size(4096, str(somaxconn)) == 4096
+    # Not Linux, or unreadable: the default.
+    assert listen_queue_size(4096, str(tmp_path / "absent")) == 4096
+    somaxconn.write_text("many\n")
+    assert listen_queue_size(4096, str(somaxconn)) == 4096
+    # The queue still stays within an eighth of the descriptors.
+    assert connection_budget(1_048_576, 16_384).backlog == 16_384
+    assert connection_budget(20_000, 16_384).backlog == 2_500
 
 
 def test_the_soft_limit_is_raised_to_the_hard_one() -> None:
