@@ -51,11 +51,10 @@ async def seconds_until(
         await client.aclose()
 
 
-async def gc_pauses(urls: list[str]) -> dict[str, Any]:
-    """Every server's collections so far: how many, how many over 50 ms, and the upper bound
-    of the slowest bucket reached (seconds), summed over the processes and generations."""
-    buckets: dict[float, float] = {}
-    long_by_generation: dict[str, float] = {}
+async def _metric_samples(urls: list[str], name: str) -> list[Any]:
+    """Every server's samples of the metric family `name` (servers without metrics, such as
+    the bare one, give none)."""
+    samples: list[Any] = []
     async with aiohttp.ClientSession() as http:
         for url in urls:
             with contextlib.suppress(aiohttp.ClientError):
@@ -66,21 +65,27 @@ async def gc_pauses(urls: list[str]) -> dict[str, Any]:
                         continue
                     text = await response.text()
                 for family in text_string_to_metric_families(text):
-                    if family.name != "parley_gc_pause_seconds":
-                        continue
-                    for sample in family.samples:
-                        generation = sample.labels.get("generation", "")
-                        if sample.name.endswith("_bucket"):
-                            bound = float(sample.labels["le"])
-                            buckets[bound] = buckets.get(bound, 0.0) + sample.value
-                            if bound == LONG_PAUSE_SECONDS:
-                                long_by_generation[generation] = (
-                                    long_by_generation.get(generation, 0.0) - sample.value
-                                )
-                        elif sample.name.endswith("_count"):
-                            long_by_generation[generation] = (
-                                long_by_generation.get(generation, 0.0) + sample.value
-                            )
+                    if family.name == name:
+                        samples += family.samples
+    return samples
+
+
+async def gc_pauses(urls: list[str]) -> dict[str, Any]:
+    """Every server's collections so far: how many, how many over 50 ms, and the upper bound
+    of the slowest bucket reached (seconds), summed over the processes and generations."""
+    buckets: dict[float, float] = {}
+    long_by_generation: dict[str, float] = {}
+    for sample in await _metric_samples(urls, "parley_gc_pause_seconds"):
+        generation = sample.labels.get("generation", "")
+        if sample.name.endswith("_bucket"):
+            bound = float(sample.labels["le"])
+            buckets[bound] = buckets.get(bound, 0.0) + sample.value
+            if bound == LONG_PAUSE_SECONDS:
+                long_by_generation[generation] = (
+                    long_by_generation.get(generation, 0.0) - sample.value
+                )
+        elif sample.name.endswith("_count"):
+            long_by_generation[generation] = long_by_generation.get(generation, 0.0) + sample.value
     return {"buckets": buckets, "long_by_generation": long_by_generation}
 
 
@@ -112,22 +117,10 @@ def pauses_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, A
 async def loop_lag(urls: list[str]) -> dict[float, float]:
     """Every server's event-loop lag samples so far, by bucket (cumulative, summed)."""
     buckets: dict[float, float] = {}
-    async with aiohttp.ClientSession() as http:
-        for url in urls:
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(
-                    f"{url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
-                ) as response:
-                    if response.status != 200:
-                        continue
-                    text = await response.text()
-                for family in text_string_to_metric_families(text):
-                    if family.name != "parley_event_loop_lag_seconds":
-                        continue
-                    for sample in family.samples:
-                        if sample.name.endswith("_bucket"):
-                            bound = float(sample.labels["le"])
-                            buckets[bound] = buckets.get(bound, 0.0) + sample.value
+    for sample in await _metric_samples(urls, "parley_event_loop_lag_seconds"):
+        if sample.name.endswith("_bucket"):
+            bound = float(sample.labels["le"])
+            buckets[bound] = buckets.get(bound, 0.0) + sample.value
     return buckets
 
 
