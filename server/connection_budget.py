@@ -23,6 +23,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from .connect_pacing import PacedConnection, TurnPacer
+from .listen_queue import MIN_DEPTH, ListenQueue, depth_for
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ def listen_queue_size(default: int, somaxconn_path: str = "/proc/sys/net/core/so
 @dataclass(frozen=True)
 class Budget:
     cap: int  # connections kept open; the next one is answered 503
-    backlog: int  # the listen queue: the most connections one accept pass can take at once
+    backlog: int  # the listen queue's depth with no connection (the most one pass can accept)
+    room: int = 0  # descriptors for connections and the queue; 0: no limit, a fixed queue
 
 
 def connection_budget(open_files: int, max_backlog: int, configured: int = 0) -> Budget:
@@ -82,14 +84,19 @@ def connection_budget(open_files: int, max_backlog: int, configured: int = 0) ->
 
     An event loop accepts everything queued in one pass, before any protocol runs, so a
     refusal holds a descriptor too: past the cap, up to a whole listen queue of them at once.
-    The queue is therefore kept to an eighth of the limit, and the cap leaves room for it and
-    for what the process holds besides connections (`FIXED_RESERVE`).
+    What the process holds besides connections (`FIXED_RESERVE`) aside, the queue is at most
+    half of the descriptors left free, and shrinks as connections come (listen_queue.py):
+    `backlog` is its starting depth, and the cap leaves room for its shallowest.
     """
     if open_files == resource.RLIM_INFINITY or open_files <= 0:  # no limit to budget
         return Budget(cap=configured if configured > 0 else 1 << 62, backlog=max_backlog)
-    backlog = min(max_backlog, max(64, open_files // 8))
-    ceiling = max(1, open_files - backlog - FIXED_RESERVE)
-    return Budget(cap=min(configured, ceiling) if configured > 0 else ceiling, backlog=backlog)
+    room = open_files - FIXED_RESERVE
+    ceiling = max(1, room - 2 * MIN_DEPTH)
+    return Budget(
+        cap=min(configured, ceiling) if configured > 0 else ceiling,
+        backlog=depth_for(room, max_backlog),
+        room=room,
+    )
 
 
 class Gatekeeper:
@@ -109,6 +116,7 @@ class Gatekeeper:
         self.silent_seconds = silent_seconds  # a paced connection's wait for its first bytes
         self.open = 0  # connections made by this factory and not yet lost, refusals included
         self.refused = 0  # connections answered 503, ever
+        self.queue: ListenQueue | None = None  # the listen queue to resize as `open` changes
 
     def __call__(self) -> asyncio.BaseProtocol:
         # Counted from the factory's call, not from connection_made: an event loop accepts a
@@ -121,9 +129,9 @@ class Gatekeeper:
                     self.cap,
                     self.refused,
                 )
-            self.open += 1
+            self._opened()
             return _FullRefusal(self)
-        self.open += 1
+        self._opened()
         if self.pacer is not None and self.pacer.per_turn > 0:
             return PacedConnection(self.pacer, self._handler, self.closed, self.silent_seconds)
         return self._handler()
@@ -132,8 +140,15 @@ class Gatekeeper:
         server = self._server
         return _CountedHandler(self, server, loop=asyncio.get_running_loop(), **server._kwargs)
 
+    def _opened(self) -> None:
+        self.open += 1
+        if self.queue is not None:
+            self.queue.follow(self.open)
+
     def closed(self) -> None:
         self.open -= 1
+        if self.queue is not None:
+            self.queue.follow(self.open)
 
 
 class _CountedHandler(RequestHandler):
@@ -214,11 +229,13 @@ class CappedSite(web.TCPSite):
         *,
         cap: int,
         pacer: TurnPacer | None = None,
+        room: int = 0,
         **kw: Any,
     ):
         super().__init__(runner, host, port, **kw)
         self.cap = cap
         self.pacer = pacer
+        self.room = room  # Budget.room: 0 keeps the listen queue at its starting depth
         self.gatekeeper: Gatekeeper | None = None
 
     async def start(self) -> None:
@@ -239,3 +256,14 @@ class CappedSite(web.TCPSite):
         )
         if self._server.sockets:
             self._bound_port = self._server.sockets[0].getsockname()[1]
+            if self.room > 0:
+                self.gatekeeper.queue = ListenQueue(
+                    self._server.sockets[0].fileno(), self.room, self._backlog, self._backlog
+                )
+
+    async def stop(self) -> None:
+        # The queue's own descriptor would keep the socket listening after the server closed.
+        if self.gatekeeper is not None and self.gatekeeper.queue is not None:
+            self.gatekeeper.queue.close()
+            self.gatekeeper.queue = None
+        await super().stop()

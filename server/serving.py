@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # What a stop may take beyond the drain itself: closing pools and background tasks.
 STOP_MARGIN_SECONDS = 2.0
 # Connections the kernel holds for us before we accept them, at least (more where the kernel's
-# net.core.somaxconn was raised; at most an eighth of the open-files limit: connection_budget.py).
+# net.core.somaxconn was raised; at most half the free descriptors: listen_queue.py).
 # aiohttp's default of 128 overflowed in a storm of reconnects: the kernel drops the extra SYNs
 # and each client retries after 1, 3, 7, 15… s, so 3,000 sockets took minutes to connect.
 LISTEN_BACKLOG = 4096
@@ -58,14 +58,16 @@ async def serve(
     open_files = raise_open_files_limit()
     budget = connection_budget(open_files, listen_queue_size(LISTEN_BACKLOG), max_connections)
     log.info(
-        "open files limit %d: at most %d connections (then 503), listen queue %d",
+        "open files limit %d: at most %d connections (then 503), listen queue %d while few",
         open_files,
         budget.cap,
         budget.backlog,
     )
     # New connections start at most `connect_pace` per loop turn (connect_pacing.py).
     pacer = TurnPacer(connect_pace)
-    site = CappedSite(runner, host, port, cap=budget.cap, backlog=budget.backlog, pacer=pacer)
+    site = CappedSite(
+        runner, host, port, cap=budget.cap, backlog=budget.backlog, pacer=pacer, room=budget.room
+    )
     await site.start()
     if on_listening is not None:
         on_listening()

@@ -98,7 +98,13 @@ async def start_server(settings: Settings, port: int | None = None) -> RunningSe
     # New connections paced as `parley serve` paces them (connect_pacing.py).
     pacer = TurnPacer(settings.connect_pace)
     site = CappedSite(
-        runner, "127.0.0.1", port, cap=budget.cap, backlog=budget.backlog, pacer=pacer
+        runner,
+        "127.0.0.1",
+        port,
+        cap=budget.cap,
+        backlog=budget.backlog,
+        pacer=pacer,
+        room=budget.room,
     )
     await site.start()
     return RunningServer(settings, runner, port)

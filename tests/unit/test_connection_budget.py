@@ -18,22 +18,22 @@ from server.connection_budget import (
 
 
 def test_the_cap_leaves_room_for_a_whole_listen_queue_and_the_fixed_reserve() -> None:
-    # The bench's machine: 20,000 descriptors; the listen queue is an eighth of them.
-    assert connection_budget(20_000, 4096) == Budget(
-        cap=20_000 - 2_500 - FIXED_RESERVE, backlog=2_500
-    )
+    # The bench's machine: 20,000 descriptors. The queue starts at its full depth (it shrinks
+    # as connections come: listen_queue.py); the cap leaves room for its shallowest, twice.
+    room = 20_000 - FIXED_RESERVE
+    assert connection_budget(20_000, 4096) == Budget(cap=room - 64, backlog=4096, room=room)
     # A large limit: the queue as configured.
-    assert connection_budget(1_048_576, 4096) == Budget(
-        cap=1_048_576 - 4096 - FIXED_RESERVE, backlog=4096
-    )
-    # A small one: never a queue under 64, never a cap under one.
-    assert connection_budget(400, 4096) == Budget(cap=80, backlog=64)
-    assert connection_budget(100, 4096) == Budget(cap=1, backlog=64)
+    room = 1_048_576 - FIXED_RESERVE
+    assert connection_budget(1_048_576, 4096) == Budget(cap=room - 64, backlog=4096, room=room)
+    # A small one: the queue at most half of the free descriptors, never under 32; never a cap
+    # under one.
+    assert connection_budget(400, 4096) == Budget(cap=80, backlog=72, room=144)
+    assert connection_budget(100, 4096) == Budget(cap=1, backlog=32, room=100 - FIXED_RESERVE)
 
 
 def test_a_configured_cap_applies_only_below_what_the_limit_allows() -> None:
     assert connection_budget(20_000, 4096, configured=1_000).cap == 1_000
-    assert connection_budget(20_000, 4096, configured=50_000).cap == 17_244
+    assert connection_budget(20_000, 4096, configured=50_000).cap == 19_680
 
 
 def test_an_unlimited_process_has_no_cap_but_a_configured_one() -> None:
@@ -53,9 +53,9 @@ def test_the_listen_queue_follows_a_raised_kernel_ceiling(tmp_path: Path) -> Non
     assert listen_queue_size(4096, str(tmp_path / "absent")) == 4096
     somaxconn.write_text("many\n")
     assert listen_queue_size(4096, str(somaxconn)) == 4096
-    # The queue still stays within an eighth of the descriptors.
+    # The queue still stays within half of the free descriptors.
     assert connection_budget(1_048_576, 16_384).backlog == 16_384
-    assert connection_budget(20_000, 16_384).backlog == 2_500
+    assert connection_budget(20_000, 16_384).backlog == 9_872
 
 
 def test_the_soft_limit_is_raised_to_the_hard_one() -> None:
