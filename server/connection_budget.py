@@ -23,7 +23,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from .connect_pacing import PacedConnection, TurnPacer
-from .listen_queue import MIN_DEPTH, ListenQueue, depth_for
+from .listen_queue import ListenQueue, depth_for
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +84,18 @@ def connection_budget(open_files: int, max_backlog: int, configured: int = 0) ->
 
     An event loop accepts everything queued in one pass, before any protocol runs, so a
     refusal holds a descriptor too: past the cap, up to a whole listen queue of them at once.
-    What the process holds besides connections (`FIXED_RESERVE`) aside, the queue is at most
-    half of the descriptors left free, and shrinks as connections come (listen_queue.py):
-    `backlog` is its starting depth, and the cap leaves room for its shallowest.
+    The cap leaves an eighth of the limit (64 to `max_backlog`) for that and for refusals still
+    closing, and `FIXED_RESERVE` for what the process holds besides connections (measured: a
+    margin of only a few dozen descriptors at the cap let a storm's refusals in flight run the
+    process out, and connections were closed unanswered again). The queue itself is deeper
+    while connections are few, at most half of the descriptors left free, and shrinks as they
+    come (listen_queue.py): `backlog` is its starting depth.
     """
     if open_files == resource.RLIM_INFINITY or open_files <= 0:  # no limit to budget
         return Budget(cap=configured if configured > 0 else 1 << 62, backlog=max_backlog)
     room = open_files - FIXED_RESERVE
-    ceiling = max(1, room - 2 * MIN_DEPTH)
+    margin = min(max_backlog, max(64, open_files // 8))
+    ceiling = max(1, room - margin)
     return Budget(
         cap=min(configured, ceiling) if configured > 0 else ceiling,
         backlog=depth_for(room, max_backlog),

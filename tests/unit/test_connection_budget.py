@@ -18,22 +18,23 @@ from server.connection_budget import (
 
 
 def test_the_cap_leaves_room_for_a_whole_listen_queue_and_the_fixed_reserve() -> None:
-    # The bench's machine: 20,000 descriptors. The queue starts at its full depth (it shrinks
-    # as connections come: listen_queue.py); the cap leaves room for its shallowest, twice.
+    # The bench's machine: 20,000 descriptors. The cap leaves an eighth of them for a whole
+    # queue accepted at once and refusals still closing; the queue starts deeper (it shrinks as
+    # connections come: listen_queue.py).
     room = 20_000 - FIXED_RESERVE
-    assert connection_budget(20_000, 4096) == Budget(cap=room - 64, backlog=4096, room=room)
-    # A large limit: the queue as configured.
+    assert connection_budget(20_000, 4096) == Budget(cap=room - 2_500, backlog=4096, room=room)
+    # A large limit: the margin and the queue as configured.
     room = 1_048_576 - FIXED_RESERVE
-    assert connection_budget(1_048_576, 4096) == Budget(cap=room - 64, backlog=4096, room=room)
-    # A small one: the queue at most half of the free descriptors, never under 32; never a cap
-    # under one.
+    assert connection_budget(1_048_576, 4096) == Budget(cap=room - 4096, backlog=4096, room=room)
+    # A small one: a margin of at least 64, the queue at most half of the free descriptors,
+    # never under 32; never a cap under one.
     assert connection_budget(400, 4096) == Budget(cap=80, backlog=72, room=144)
     assert connection_budget(100, 4096) == Budget(cap=1, backlog=32, room=100 - FIXED_RESERVE)
 
 
 def test_a_configured_cap_applies_only_below_what_the_limit_allows() -> None:
     assert connection_budget(20_000, 4096, configured=1_000).cap == 1_000
-    assert connection_budget(20_000, 4096, configured=50_000).cap == 19_680
+    assert connection_budget(20_000, 4096, configured=50_000).cap == 17_244
 
 
 def test_an_unlimited_process_has_no_cap_but_a_configured_one() -> None:
