@@ -38,18 +38,24 @@ async def test_an_idle_connection_holds_no_writer_task(server: RunningServer) ->
         await client.close()
 
 
+async def _customer_websocket(
+    http: aiohttp.ClientSession, url: str
+) -> aiohttp.ClientWebSocketResponse:
+    """A raw websocket through the Engine.IO open and the /customer namespace connect."""
+    ws = await http.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket")
+    assert (await ws.receive_str(timeout=5)).startswith("0{")
+    await ws.send_str("40/customer,{}")
+    assert (await ws.receive_str(timeout=5)).startswith("40/customer,")
+    return ws
+
+
 async def test_pings_keep_their_cadence_and_an_unanswered_one_ends_the_connection(
     server: RunningServer,
 ) -> None:
     eio = server.app[SOCKETS].eio
     eio.ping_interval, eio.ping_timeout = 0.2, 0.3
     async with aiohttp.ClientSession() as http:
-        ws = await http.ws_connect(f"{server.url}/socket.io/?EIO=4&transport=websocket")
-        opened = await ws.receive_str(timeout=5)
-        assert opened.startswith("0{")
-        await ws.send_str("40/customer,{}")
-        connected = await ws.receive_str(timeout=5)
-        assert connected.startswith("40/customer,")
+        ws = await _customer_websocket(http, server.url)
         for _ in range(3):  # answered pings: the next one comes, the connection stays
             assert await ws.receive_str(timeout=5) == "2"
             await ws.send_str("3")
@@ -73,10 +79,7 @@ async def test_a_connection_that_keeps_answering_outlives_many_read_deadlines(
     eio = server.app[SOCKETS].eio
     eio.ping_interval, eio.ping_timeout = 0.2, 0.3
     async with aiohttp.ClientSession() as http:
-        ws = await http.ws_connect(f"{server.url}/socket.io/?EIO=4&transport=websocket")
-        assert (await ws.receive_str(timeout=5)).startswith("0{")
-        await ws.send_str("40/customer,{}")
-        assert (await ws.receive_str(timeout=5)).startswith("40/customer,")
+        ws = await _customer_websocket(http, server.url)
         for _ in range(8):
             assert await ws.receive_str(timeout=5) == "2"
             await ws.send_str("3")
@@ -179,10 +182,7 @@ async def test_a_stop_closes_every_websocket_without_a_socketio_disconnect(
     server: RunningServer,
 ) -> None:
     async with aiohttp.ClientSession() as http:
-        ws = await http.ws_connect(f"{server.url}/socket.io/?EIO=4&transport=websocket")
-        assert (await ws.receive_str(timeout=5)).startswith("0{")
-        await ws.send_str("40/customer,{}")
-        assert (await ws.receive_str(timeout=5)).startswith("40/customer,")
+        ws = await _customer_websocket(http, server.url)
         stopping = asyncio.ensure_future(server.stop())
         told: list[str] = []
         while (frame := await ws.receive(timeout=5)).type == aiohttp.WSMsgType.TEXT:

@@ -16,6 +16,15 @@ def _socket() -> LeanSocket:
     return LeanSocket(server, "sid")
 
 
+def _waiting_socket() -> tuple[LeanSocket, asyncio.Task[bool]]:
+    """A socket whose reader task is waiting for a frame."""
+    socket = _socket()
+    reader = asyncio.create_task(asyncio.Event().wait())
+    socket._reader = reader
+    socket._awaiting_read = True
+    return socket, reader
+
+
 async def test_a_reader_handling_a_frame_is_never_cut_off() -> None:
     socket = _socket()
     loop = asyncio.get_running_loop()
@@ -31,11 +40,8 @@ async def test_a_reader_handling_a_frame_is_never_cut_off() -> None:
 
 
 async def test_a_frame_since_the_timer_was_set_moves_the_deadline_on() -> None:
-    socket = _socket()
+    socket, reader = _waiting_socket()
     loop = asyncio.get_running_loop()
-    reader = asyncio.create_task(asyncio.Event().wait())
-    socket._reader = reader
-    socket._awaiting_read = True
     socket._read_by = loop.time() + 15  # a frame came 10 s into the cycle
     socket._read_overdue()
     timer = socket._read_timer
@@ -47,11 +53,8 @@ async def test_a_frame_since_the_timer_was_set_moves_the_deadline_on() -> None:
 
 
 async def test_a_reader_silent_for_a_ping_cycle_is_ended() -> None:
-    socket = _socket()
+    socket, reader = _waiting_socket()
     loop = asyncio.get_running_loop()
-    reader = asyncio.create_task(asyncio.Event().wait())
-    socket._reader = reader
-    socket._awaiting_read = True
     socket._read_by = loop.time() - 0.001
     socket._read_overdue()
     assert socket._read_expired and socket._read_timer is None
