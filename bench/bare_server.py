@@ -111,12 +111,15 @@ def create_app() -> web.Application:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
+    # aiohttp's default; a storm larger than the queue waits for the kernel's SYN retries.
+    parser.add_argument("--backlog", type=int, default=128, help="the listen queue's depth")
     args = parser.parse_args()
     gc.set_threshold(50_000, 50, 1_000)
     web.run_app(
         create_app(),
         host="127.0.0.1",
         port=args.port,
+        backlog=args.backlog,
         print=None,
         loop=uvloop.new_event_loop(),
         shutdown_timeout=1,

@@ -159,11 +159,19 @@ def start_parley(
     return servers
 
 
-def start_bare(data_dir: Path) -> list[Server]:
+def start_bare(data_dir: Path, backlog: int = 128) -> list[Server]:
     port = free_port()
     return [
         _spawn(
-            [sys.executable, "-m", "bench.bare_server", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "bench.bare_server",
+                "--port",
+                str(port),
+                "--backlog",
+                str(backlog),
+            ],
             dict(os.environ),
             port,
             data_dir / "bare.log",

@@ -79,6 +79,7 @@ class Options:
     profile_storm: str = ""  # a speedscope file: py-spy samples the server while the storm connects
     servers: tuple[str, ...] = ("bare", "parley")
     durable: bool = True
+    bare_backlog: int = 128  # the bare server's listen queue (aiohttp's default)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -105,7 +106,7 @@ async def _measure_one(kind: str, options: Options, services: Services) -> dict[
         )
     else:
         agents = [(f"load{index}@example.test", "") for index in range(options.pairs)]
-        servers = start_bare(services.data_dir)
+        servers = start_bare(services.data_dir, options.bare_backlog)
     generators: list[Generator] = []
     stormers: list[Generator] = []
     try:
@@ -490,6 +491,12 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
         default=0,
         help="the servers' open-files limit, soft and hard (a storm past it, reproduced small)",
     )
+    parser.add_argument(
+        "--bare-backlog",
+        type=int,
+        default=128,
+        help="the bare server's listen queue (default aiohttp's 128; Parley's starts at 4,096)",
+    )
     parser.add_argument("--no-fsync", action="store_true", help="PostgreSQL without fsync")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     args = parser.parse_args(argv)
@@ -508,6 +515,7 @@ def parse(argv: list[str] | None = None) -> tuple[Options, bool]:
         rates=tuple(float(rate) for rate in args.rates.split(",")),
         servers=args.servers,
         durable=not args.no_fsync,
+        bare_backlog=args.bare_backlog,
     )
     return options, args.json
 
