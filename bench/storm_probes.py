@@ -86,7 +86,23 @@ async def gc_pauses(urls: list[str]) -> dict[str, Any]:
                 )
         elif sample.name.endswith("_count"):
             long_by_generation[generation] = long_by_generation.get(generation, 0.0) + sample.value
-    return {"buckets": buckets, "long_by_generation": long_by_generation}
+    return {
+        "buckets": buckets,
+        "long_by_generation": long_by_generation,
+        "long_cpu": await _long_collections_by_cpu(urls),
+    }
+
+
+async def _long_collections_by_cpu(urls: list[str]) -> float:
+    """Collections so far whose own CPU time passed 50 ms (a long pause with little CPU was
+    the process waiting for a core, not the collector working)."""
+    long = 0.0
+    for sample in await _metric_samples(urls, "parley_gc_cpu_seconds"):
+        if sample.name.endswith("_count"):
+            long += sample.value
+        elif sample.name.endswith("_bucket") and float(sample.labels["le"]) == LONG_PAUSE_SECONDS:
+            long -= sample.value
+    return long
 
 
 def pauses_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
@@ -104,6 +120,8 @@ def pauses_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, A
     return {
         "collections": int(total),
         "over_50ms": int(total - under),
+        # Of all collections, how many used over 50 ms of CPU themselves.
+        "over_50ms_cpu": int(after.get("long_cpu", 0.0) - before.get("long_cpu", 0.0)),
         "slowest_under_s": slowest,
         # Which generations those over 50 ms were: young (0), middle (1), full (2).
         "over_50ms_by_generation": {

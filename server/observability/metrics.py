@@ -144,6 +144,13 @@ class Metrics:
             buckets=_FAST,
             registry=r,
         )
+        self.gc_cpu = Histogram(
+            "parley_gc_cpu_seconds",
+            "CPU time of each garbage collection, by generation",
+            ["generation"],
+            buckets=_FAST,
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -171,15 +178,24 @@ class Metrics:
 
 
 class GcPauses:
-    """Times each collection through gc.callbacks (process-wide: add and remove with the app)."""
+    """Times each collection through gc.callbacks (process-wide: add and remove with the app).
+
+    Both the wall-clock pause and the thread's CPU time: on a busy machine a pause can last
+    far longer than the collector's work, while the process waits for a core, and only the
+    second says whether the collector itself was slow."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
         self._started = 0.0
+        self._cpu_started = 0.0
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
+            self._cpu_started = time.thread_time()
         elif self._started:
             pause = time.perf_counter() - self._started
-            self._metrics.gc_pause.labels(str(info.get("generation", ""))).observe(pause)
+            cpu = time.thread_time() - self._cpu_started
+            generation = str(info.get("generation", ""))
+            self._metrics.gc_pause.labels(generation).observe(pause)
+            self._metrics.gc_cpu.labels(generation).observe(cpu)
