@@ -2,9 +2,9 @@
 
 Every limit is a setting `rate_<name>` ("<count>/<seconds>", core.rates.Rate): a burst of
 `count`, refilled evenly over `seconds`. A check names one or more buckets and takes from all of
-them or from none, so a refused attempt costs nothing. The two message limits are served in
-the process (`local_limits.py`): a socket's bucket lives where the socket does, and a
-conversation's tokens are leased from Redis a few at a time.
+them or from none, so a refused attempt costs nothing. The two message limits and the new
+visitors' limit are served in the process (`local_limits.py`): a socket's bucket lives where the
+socket does; a conversation's and an address's tokens are leased from Redis a few at a time.
 """
 
 from __future__ import annotations
@@ -109,14 +109,17 @@ return tostring(granted)
 # Served in the process: exact per socket (a socket lives in one process).
 _LOCAL = frozenset({"messages_per_socket"})
 # Leased from Redis a few tokens at a time (shared by every process).
-_LEASED = frozenset({"messages_per_conversation"})
+_LEASED = frozenset({"messages_per_conversation", "visitors_per_address"})
 
 LIMIT_NAMES = tuple(
     f.name.removeprefix("rate_") for f in fields(Settings) if f.name.startswith("rate_")
 )
 
 
-# The limits a connect checks (a new visitor): checked in their own queue.
+# The limits a connect checks (a new visitor): checked in their own queue. Their leases grow
+# with demand: an address's first connect leases only its own token (one visitor from an
+# address, the usual case, leaves nothing to hand back), and only an address whose lease was
+# used up a moment ago (a storm from one address: an office, a NAT, a load test) leases more.
 CONNECT_LIMITS = frozenset({"visitors_per_address"})
 
 
@@ -139,7 +142,9 @@ class RateLimits:
         take = redis.register_script(_TAKE)
         self._take = PipelinedScript(redis, take)
         self._take_connects = PipelinedScript(redis, take)
-        self._lease = PipelinedScript(redis, redis.register_script(_LEASE))
+        lease = redis.register_script(_LEASE)
+        self._lease = PipelinedScript(redis, lease)
+        self._lease_connects = PipelinedScript(redis, lease)
         self._give_back = redis.register_script(_GIVE_BACK)
         self._local = LocalBuckets()
         self._leases = Leases()
@@ -228,13 +233,18 @@ class RateLimits:
         if self._leases.take(key, charge.cost, time.monotonic()):
             return True
         rate = self._rates[charge.limit]
+        connect = charge.limit in CONNECT_LIMITS
+        recent = key in self._leases
         returned = self._leases.surrender(key)  # less than the cost: back with the request
         want = max(lease_size(rate), charge.cost)
+        if connect and not recent:
+            want = charge.cost
         args = [rate.count, rate.per_second, want, charge.cost, returned]
         self.lease_requests += 1
+        lane = self._lease_connects if connect else self._lease
         try:
             async with asyncio.timeout(_REDIS_SECONDS):
-                reply = _text(await self._lease(keys=[key], args=args))
+                reply = _text(await lane(keys=[key], args=args))
         except (RedisError, OSError, TimeoutError) as exc:
             self._fail_open(exc)
             return False
