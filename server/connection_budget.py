@@ -16,6 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import socket
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -122,6 +125,9 @@ class Gatekeeper:
         self.open = 0  # connections made by this factory and not yet lost, refusals included
         self.refused = 0  # connections answered 503, ever
         self.queue: ListenQueue | None = None  # the listen queue to resize as `open` changes
+        # Set once the listening socket has SO_KEEPALIVE: accepted connections inherit it
+        # (Linux), so aiohttp need not set it on each (a socket object and a system call).
+        self.keepalive_inherited = False
 
     def __call__(self) -> asyncio.BaseProtocol:
         # Counted from the factory's call, not from connection_made: an event loop accepts a
@@ -143,7 +149,10 @@ class Gatekeeper:
 
     def _handler(self) -> RequestHandler:
         server = self._server
-        return _CountedHandler(self, server, loop=asyncio.get_running_loop(), **server._kwargs)
+        kwargs = server._kwargs
+        if self.keepalive_inherited and kwargs.get("tcp_keepalive", True):
+            kwargs = {**kwargs, "tcp_keepalive": False}
+        return _CountedHandler(self, server, loop=asyncio.get_running_loop(), **kwargs)
 
     def _opened(self) -> None:
         self.open += 1
@@ -236,6 +245,19 @@ class _FullRefusal(asyncio.Protocol):
             gatekeeper.closed()
 
 
+def _keepalive_on(listening: Sequence[socket.socket]) -> bool:
+    """SO_KEEPALIVE on every listening socket, for the connections they accept to inherit;
+    False where the platform does not pass it on (then aiohttp sets it on each)."""
+    if sys.platform != "linux":
+        return False
+    try:
+        for sock in listening:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    except OSError:
+        return False
+    return True
+
+
 class CappedSite(web.TCPSite):
     """aiohttp's TCP site with the gatekeeper above as its protocol factory."""
 
@@ -274,6 +296,7 @@ class CappedSite(web.TCPSite):
         )
         if self._server.sockets:
             self._bound_port = self._server.sockets[0].getsockname()[1]
+            self.gatekeeper.keepalive_inherited = _keepalive_on(self._server.sockets)
             if self.room > 0:
                 self.gatekeeper.queue = ListenQueue(
                     self._server.sockets[0].fileno(), self.room, self._backlog, self._backlog
