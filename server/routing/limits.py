@@ -148,6 +148,7 @@ class RateLimits:
         self._give_back = redis.register_script(_GIVE_BACK)
         self._local = LocalBuckets()
         self._leases = Leases()
+        self._leasing: dict[str, asyncio.Future[None]] = {}  # lease requests under way, by key
         self._next_sweep = 0.0
         # While leases are held, a sweep also runs on a timer: a process that stops posting
         # still hands its leftovers back within about two seconds.
@@ -230,8 +231,28 @@ class RateLimits:
         """Serve the charge from the lease, leasing more first when it holds too few. False
         when Redis could not be asked (fail open)."""
         key = self._bucket(charge)
-        if self._leases.take(key, charge.cost, time.monotonic()):
+        while not self._leases.take(key, charge.cost, time.monotonic()):
+            leasing = self._leasing.get(key)
+            if leasing is None:
+                break
+            # One lease request per bucket at a time: a storm's connects from one address
+            # that find the lease empty together wait for that request's grant instead of
+            # each leasing more (which took the bucket's tokens into this process many
+            # leases at a time, refusing other processes more than one lease early).
+            await asyncio.shield(leasing)  # a waiter's cancellation leaves it to the others
+            if time.monotonic() < self._skip_until:
+                return False  # that request found Redis failing: fail open too
+        else:
             return True
+        done = asyncio.get_running_loop().create_future()
+        self._leasing[key] = done
+        try:
+            return await self._lease_more(key, charge)
+        finally:
+            del self._leasing[key]
+            done.set_result(None)
+
+    async def _lease_more(self, key: str, charge: Charge) -> bool:
         rate = self._rates[charge.limit]
         connect = charge.limit in CONNECT_LIMITS
         recent = key in self._leases

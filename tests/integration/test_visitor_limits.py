@@ -88,3 +88,19 @@ async def test_a_storm_from_many_addresses_is_checked_in_batches(
     # Three visitors per address, the fourth refused, whatever the order they were answered in.
     assert answers.count("ok") == 900 and answers.count("visitors_per_address") == 300
     assert limits.skipped == 0
+
+
+async def test_connects_from_one_address_at_once_share_a_lease_request(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    one, two = _limits(redis, settings, "200/3600"), _limits(redis, settings, "200/3600")
+    address = f"together-{uuid.uuid4()}"
+    assert await _visit(one, address) == "ok"  # the address is busy now: leases ahead
+    answers = await asyncio.gather(*(_visit(one, address) for _ in range(40)))
+    assert answers == ["ok"] * 40
+    # Forty connects found the lease empty at once, but each request waited for the one
+    # under way: sixteen tokens a request, not sixteen for each of the forty.
+    assert one.lease_requests <= 1 + 40 // 16 + 1
+    # So the other process still gets everything this one has not taken or leased.
+    others = [await _visit(two, address) for _ in range(200)]
+    assert others.count("ok") >= 200 - 41 - 16
