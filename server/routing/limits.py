@@ -13,6 +13,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, fields
 
 from redis.asyncio import Redis
@@ -106,6 +107,9 @@ if granted == 0 then return 'w' .. tostring((need - tokens) / rate) end
 return tostring(granted)
 """
 
+# A waiting charge's turn to ask Redis for the next lease.
+_LEAD = object()
+
 # Served in the process: exact per socket (a socket lives in one process).
 _LOCAL = frozenset({"messages_per_socket"})
 # Leased from Redis a few tokens at a time (shared by every process).
@@ -148,7 +152,8 @@ class RateLimits:
         self._give_back = redis.register_script(_GIVE_BACK)
         self._local = LocalBuckets()
         self._leases = Leases()
-        self._leasing: dict[str, asyncio.Future[None]] = {}  # lease requests under way, by key
+        # Charges waiting for the lease request under way, by bucket key.
+        self._lines: dict[str, deque[tuple[int, asyncio.Future[object]]]] = {}
         self._next_sweep = 0.0
         # While leases are held, a sweep also runs on a timer: a process that stops posting
         # still hands its leftovers back within about two seconds.
@@ -229,28 +234,67 @@ class RateLimits:
 
     async def _take_leased(self, charge: Charge) -> bool:
         """Serve the charge from the lease, leasing more first when it holds too few. False
-        when Redis could not be asked (fail open)."""
+        when Redis could not be asked (fail open).
+
+        One lease request per bucket at a time: charges that find the lease empty while a
+        request is under way wait in line for its grant and are served from it in order; the
+        first one it does not cover makes the next request. Each leasing on its own took a
+        storm's tokens into this process many leases at a time (refusing other processes more
+        than one lease early), and waking every waiter on each grant cost a storm time
+        quadratic in the waiters."""
         key = self._bucket(charge)
-        while not self._leases.take(key, charge.cost, time.monotonic()):
-            leasing = self._leasing.get(key)
-            if leasing is None:
-                break
-            # One lease request per bucket at a time: a storm's connects from one address
-            # that find the lease empty together wait for that request's grant instead of
-            # each leasing more (which took the bucket's tokens into this process many
-            # leases at a time, refusing other processes more than one lease early).
-            await asyncio.shield(leasing)  # a waiter's cancellation leaves it to the others
-            if time.monotonic() < self._skip_until:
-                return False  # that request found Redis failing: fail open too
-        else:
+        if self._leases.take(key, charge.cost, time.monotonic()):
             return True
-        done = asyncio.get_running_loop().create_future()
-        self._leasing[key] = done
+        line = self._lines.get(key)
+        if line is None:
+            self._lines[key] = deque()
+        else:
+            turn: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+            line.append((charge.cost, turn))
+            try:
+                outcome = await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled() and turn.result() is _LEAD:
+                    self._next_in_line(key)  # it was this one's turn to ask: pass it on
+                raise
+            if isinstance(outcome, ParleyError):
+                raise outcome
+            if outcome is not _LEAD:
+                return bool(outcome)
         try:
             return await self._lease_more(key, charge)
+        except ParleyError as refused:
+            self._refuse_line(key, refused, charge.cost)
+            raise
         finally:
-            del self._leasing[key]
-            done.set_result(None)
+            self._next_in_line(key)
+
+    def _next_in_line(self, key: str) -> None:
+        """Serve the waiting charges from what the lease holds now, in order; the first it
+        cannot serve asks for the next lease."""
+        line = self._lines.get(key)
+        while line:
+            cost, turn = line.popleft()
+            if turn.done():
+                continue  # its caller stopped waiting
+            if time.monotonic() < self._skip_until:
+                turn.set_result(False)  # Redis failed: fail open, as the request did
+            elif self._leases.take(key, cost, time.monotonic()):
+                turn.set_result(True)
+            else:
+                turn.set_result(_LEAD)
+                return
+        self._lines.pop(key, None)
+
+    def _refuse_line(self, key: str, refused: ParleyError, cost: int) -> None:
+        """The refusal holds for the charges waiting next that cost as much or more: fewer
+        tokens than that are there. A cheaper one waits for its own answer."""
+        line = self._lines.get(key)
+        while line and line[0][0] >= cost:
+            _, turn = line.popleft()
+            if not turn.done():
+                details = dict(refused.details)
+                turn.set_result(ParleyError(refused.code, refused.message, details=details))
 
     async def _lease_more(self, key: str, charge: Charge) -> bool:
         rate = self._rates[charge.limit]

@@ -24,6 +24,13 @@ async def redis(redis_url: str) -> AsyncIterator[redis_asyncio.Redis]:
     await client.aclose()
 
 
+async def _next_turn() -> None:
+    """Returns once the callbacks scheduled before it have run (new tasks' first steps)."""
+    done = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_soon(done.set_result, None)
+    await done
+
+
 def _limits(redis: redis_asyncio.Redis, settings: Settings, rate: str) -> RateLimits:
     return RateLimits(
         redis,
@@ -104,3 +111,34 @@ async def test_connects_from_one_address_at_once_share_a_lease_request(
     # So the other process still gets everything this one has not taken or leased.
     others = [await _visit(two, address) for _ in range(200)]
     assert others.count("ok") >= 200 - 41 - 16
+
+
+async def test_a_storm_past_the_limit_is_answered_in_line(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    limits = _limits(redis, settings, "200/3600")
+    address = f"storm-{uuid.uuid4()}"
+    assert await _visit(limits, address) == "ok"
+    answers = await asyncio.gather(*(_visit(limits, address) for _ in range(600)))
+    assert answers.count("ok") == 199 and answers.count("visitors_per_address") == 401
+    # Served from leases in order, the refusals passed down the line: a few requests, not
+    # one per connect.
+    assert limits.lease_requests <= 1 + 199 // 16 + 4
+
+
+async def test_a_waiter_that_gives_up_does_not_stall_the_line(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    limits = _limits(redis, settings, "1000/600")
+    address = f"patience-{uuid.uuid4()}"
+    assert await _visit(limits, address) == "ok"
+    waiting = [asyncio.create_task(_visit(limits, address)) for _ in range(50)]
+    await _next_turn()  # each has run to its first wait: in line, or asking Redis
+    for task in waiting[1:40:3]:
+        task.cancel()
+    done = await asyncio.gather(*waiting, return_exceptions=True)
+    served = [answer for answer in done if answer == "ok"]
+    cancelled = [answer for answer in done if isinstance(answer, asyncio.CancelledError)]
+    assert len(served) + len(cancelled) == 50 and len(cancelled) == len(waiting[1:40:3])
+    # The line is empty again: the next connect is served at once.
+    assert await _visit(limits, address) == "ok"
