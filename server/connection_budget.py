@@ -18,7 +18,7 @@ import logging
 import resource
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -26,6 +26,7 @@ from aiohttp import web
 from aiohttp.base_protocol import BaseProtocol
 from aiohttp.web_protocol import RequestHandler
 
+from .bounded_accept import BoundedListener, listening_sockets
 from .connect_pacing import PacedConnection, TurnPacer
 from .listen_queue import ListenQueue, depth_for
 
@@ -146,6 +147,17 @@ class Gatekeeper:
         if self.pacer is not None and self.pacer.per_turn > 0:
             return PacedConnection(self.pacer, self._handler, self.closed, self.silent_seconds)
         return self._handler()
+
+    def protocol_for(self, started: Callable[[], None]) -> asyncio.BaseProtocol:
+        """The protocol for a connection from the bounded listener (bounded_accept.py):
+        `started` is called once the connection no longer waits for its first turn (at once
+        for a refusal, or when connections are not paced)."""
+        protocol = self()
+        if isinstance(protocol, PacedConnection):
+            protocol.started = started
+        else:
+            started()
+        return protocol
 
     def _handler(self) -> RequestHandler:
         server = self._server
@@ -270,13 +282,18 @@ class CappedSite(web.TCPSite):
         cap: int,
         pacer: TurnPacer | None = None,
         room: int = 0,
+        accept_ahead: int = 0,
         **kw: Any,
     ):
         super().__init__(runner, host, port, **kw)
         self.cap = cap
         self.pacer = pacer
         self.room = room  # Budget.room: 0 keeps the listen queue at its starting depth
+        # Connections accepted ahead of their first paced turn, at most (bounded_accept.py);
+        # 0: the event loop accepts the whole listen queue at once.
+        self.accept_ahead = accept_ahead
         self.gatekeeper: Gatekeeper | None = None
+        self.listener: BoundedListener | None = None
 
     async def start(self) -> None:
         await web.BaseSite.start(self)
@@ -285,21 +302,33 @@ class CappedSite(web.TCPSite):
         # A connection waiting for its turn has no handler yet: the same bound on its silence.
         silent = float(server._kwargs.get("keepalive_timeout") or 0.0)
         self.gatekeeper = Gatekeeper(server, self.cap, self.pacer, silent)
-        self._server = await asyncio.get_running_loop().create_server(
-            self.gatekeeper,
-            self._host,
-            self._port,
-            ssl=self._ssl_context,
-            backlog=self._backlog,
-            reuse_address=self._reuse_address,
-            reuse_port=self._reuse_port,
-        )
-        if self._server.sockets:
-            self._bound_port = self._server.sockets[0].getsockname()[1]
-            self.gatekeeper.keepalive_inherited = _keepalive_on(self._server.sockets)
+        paced = self.pacer is not None and self.pacer.per_turn > 0
+        if self.accept_ahead > 0 and paced and self._ssl_context is None:
+            listening = listening_sockets(
+                self._host, self._port, self._backlog, reuse_port=bool(self._reuse_port)
+            )
+            self.listener = BoundedListener(
+                listening, self.gatekeeper.protocol_for, self.accept_ahead
+            )
+            self._server = self.listener  # type: ignore[assignment]  # close() stops it
+            sockets: Sequence[socket.socket] = listening
+        else:
+            self._server = await asyncio.get_running_loop().create_server(
+                self.gatekeeper,
+                self._host,
+                self._port,
+                ssl=self._ssl_context,
+                backlog=self._backlog,
+                reuse_address=self._reuse_address,
+                reuse_port=self._reuse_port,
+            )
+            sockets = self._server.sockets
+        if sockets:
+            self._bound_port = sockets[0].getsockname()[1]
+            self.gatekeeper.keepalive_inherited = _keepalive_on(sockets)
             if self.room > 0:
                 self.gatekeeper.queue = ListenQueue(
-                    self._server.sockets[0].fileno(), self.room, self._backlog, self._backlog
+                    sockets[0].fileno(), self.room, self._backlog, self._backlog
                 )
 
     async def stop(self) -> None:
