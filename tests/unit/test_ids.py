@@ -43,3 +43,14 @@ def test_a_forked_child_does_not_repeat_its_parents_ids() -> None:
     os.close(read)
     os.waitpid(child, 0)
     assert len(childs) == 16 and childs != ids.random_bytes(16)
+
+
+def test_session_ids_read_as_python_engineio_writes_them() -> None:
+    from types import SimpleNamespace
+
+    from engineio.base_server import BaseServer
+
+    theirs = BaseServer.generate_id(SimpleNamespace(sequence_number=7))  # type: ignore[arg-type]
+    ours = ids.session_id(7)
+    assert len(ours) == len(theirs) == 20
+    assert base64.urlsafe_b64decode(ours)[12:] == base64.urlsafe_b64decode(theirs)[12:]
