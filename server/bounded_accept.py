@@ -40,9 +40,7 @@ def listening_sockets(
 ) -> list[socket.socket]:
     """Bound, listening, non-blocking sockets for every address of `host` (all interfaces when
     empty), as the event loop's `create_server` makes them."""
-    infos = socket.getaddrinfo(
-        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     made: list[socket.socket] = []
     seen: set[tuple[object, ...]] = set()
     try:
