@@ -48,7 +48,10 @@ def listening_sockets(
             if (family, address) in seen:
                 continue
             seen.add((family, address))
-            sock = socket.socket(family, kind, proto)
+            try:
+                sock = socket.socket(family, kind, proto)
+            except OSError:  # a family the kernel lacks (IPv6 off): skipped, as asyncio does
+                continue
             made.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if reuse_port:
@@ -62,6 +65,8 @@ def listening_sockets(
         for sock in made:
             sock.close()
         raise
+    if not made:
+        raise OSError(f"no address to listen on for {host!r} port {port}")
     return made
 
 
