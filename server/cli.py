@@ -36,6 +36,7 @@ def _serve(settings: Settings) -> int:
                     header_timeout_seconds=ready.http_header_timeout_seconds,
                     max_connections=ready.max_connections,
                     connect_pace=ready.connect_pace,
+                    accept_ahead=ready.accept_ahead,
                     # Once listening (after migrations): the first screen follows when ready.
                     on_listening=lambda: announcement.append(announce_when_ready(app)),
                 )

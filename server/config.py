@@ -76,6 +76,9 @@ class Settings:
     # New connections, and Socket.IO connects, that start per event-loop turn
     # (connect_pacing.py); the rest wait for later turns. 0: no bound.
     connect_pace: int = 16
+    # New connections accepted ahead of their first paced turn, at most (bounded_accept.py);
+    # the rest wait in the kernel's listen queue. 0: accept the whole queue at once.
+    accept_ahead: int = 256
     typing_timeout_seconds: float = 6.0
     # Routing defaults; each team may override them (teams.settings).
     default_max_chats: int = 5
@@ -276,6 +279,7 @@ ENVIRONMENT: dict[str, str] = {
     "PARLEY_GC_FREEZE_STEP": "gc_freeze_step",
     "PARLEY_CONNECT_CONCURRENCY": "connect_concurrency",
     "PARLEY_CONNECT_PACE": "connect_pace",
+    "PARLEY_ACCEPT_AHEAD": "accept_ahead",
     "PARLEY_TYPING_TIMEOUT": "typing_timeout_seconds",
     "PARLEY_DEFAULT_MAX_CHATS": "default_max_chats",
     "PARLEY_AGENT_GRACE": "agent_grace_seconds",
@@ -440,6 +444,8 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("PARLEY_CONNECT_CONCURRENCY must be 0 (no bound) or more")
     if settings.connect_pace < 0:
         raise ConfigError("PARLEY_CONNECT_PACE must be 0 (no bound) or more")
+    if settings.accept_ahead < 0:
+        raise ConfigError("PARLEY_ACCEPT_AHEAD must be 0 (no bound) or more")
     _validate_assistant(settings)
     _validate_widget(settings)
     _validate_supabase(settings)

@@ -109,7 +109,7 @@ class PacedConnection(asyncio.Protocol):
     nothing within `silent_seconds` is closed, as the HTTP server closes one that does not
     send its request in time."""
 
-    __slots__ = ("_first", "_lost", "_make", "_pacer", "_silence", "_transport")
+    __slots__ = ("_first", "_lost", "_make", "_pacer", "_silence", "_transport", "started")
 
     def __init__(
         self,
@@ -124,6 +124,8 @@ class PacedConnection(asyncio.Protocol):
         self._first: list[bytes] | None = None  # held until the turn: its presence asked for it
         self._transport: asyncio.Transport | None = None
         self._silence: asyncio.TimerHandle | None = None
+        # Told once when the connection's turn starts or it is lost (bounded_accept.py).
+        self.started: Callable[[], None] | None = None
         if silent_seconds > 0:
             self._silence = asyncio.get_running_loop().call_later(silent_seconds, self._silent)
 
@@ -146,6 +148,7 @@ class PacedConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None  # its turn, when it comes, starts nothing
         self._make = None
+        self._tell_started()
         self._stop_silence()
         lost, self._lost = self._lost, None
         if lost is not None:
@@ -155,6 +158,11 @@ class PacedConnection(asyncio.Protocol):
         self._silence = None
         if self._transport is not None and self._first is None:
             self._transport.close()
+
+    def _tell_started(self) -> None:
+        started, self.started = self.started, None
+        if started is not None:
+            started()
 
     def _stop_silence(self) -> None:
         if self._silence is not None:
@@ -166,6 +174,7 @@ class PacedConnection(asyncio.Protocol):
         if transport is None or make is None or transport.is_closing():
             return False
         self._stop_silence()
+        self._tell_started()
         self._make = self._lost = None  # the real protocol counts its own loss now
         protocol = make()
         transport.set_protocol(protocol)

@@ -16,12 +16,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import socket
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.base_protocol import BaseProtocol
 from aiohttp.web_protocol import RequestHandler
 
+from .bounded_accept import BoundedListener, listening_sockets
 from .connect_pacing import PacedConnection, TurnPacer
 from .listen_queue import ListenQueue, depth_for
 
@@ -121,6 +126,9 @@ class Gatekeeper:
         self.open = 0  # connections made by this factory and not yet lost, refusals included
         self.refused = 0  # connections answered 503, ever
         self.queue: ListenQueue | None = None  # the listen queue to resize as `open` changes
+        # Set once the listening socket has SO_KEEPALIVE: accepted connections inherit it
+        # (Linux), so aiohttp need not set it on each (a socket object and a system call).
+        self.keepalive_inherited = False
 
     def __call__(self) -> asyncio.BaseProtocol:
         # Counted from the factory's call, not from connection_made: an event loop accepts a
@@ -140,9 +148,23 @@ class Gatekeeper:
             return PacedConnection(self.pacer, self._handler, self.closed, self.silent_seconds)
         return self._handler()
 
+    def protocol_for(self, started: Callable[[], None]) -> asyncio.BaseProtocol:
+        """The protocol for a connection from the bounded listener (bounded_accept.py):
+        `started` is called once the connection no longer waits for its first turn (at once
+        for a refusal, or when connections are not paced)."""
+        protocol = self()
+        if isinstance(protocol, PacedConnection):
+            protocol.started = started
+        else:
+            started()
+        return protocol
+
     def _handler(self) -> RequestHandler:
         server = self._server
-        return _CountedHandler(self, server, loop=asyncio.get_running_loop(), **server._kwargs)
+        kwargs = server._kwargs
+        if self.keepalive_inherited and kwargs.get("tcp_keepalive", True):
+            kwargs = {**kwargs, "tcp_keepalive": False}
+        return _CountedHandler(self, server, loop=asyncio.get_running_loop(), **kwargs)
 
     def _opened(self) -> None:
         self.open += 1
@@ -155,7 +177,20 @@ class Gatekeeper:
             self.queue.follow(self.open)
 
 
-class _CountedHandler(RequestHandler):
+class _NoDelayAgain(BaseProtocol):
+    """aiohttp's base protocol without its `TCP_NODELAY` call: both event loops set it on every
+    TCP transport already (uvloop and asyncio alike), and aiohttp's second setting costs a
+    socket object and a system call per connection (~2.5% of a storm's connect)."""
+
+    __slots__ = ()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+
+# Listed after RequestHandler, _NoDelayAgain comes between it and BaseProtocol in the order
+# methods are looked up: RequestHandler's `super().connection_made` lands on it.
+class _CountedHandler(RequestHandler, _NoDelayAgain):
     __slots__ = ("gatekeeper",)  # no instance dict: one of these per connection
 
     def __init__(self, gatekeeper: Gatekeeper, server: web.Server, **kwargs: Any) -> None:
@@ -222,6 +257,19 @@ class _FullRefusal(asyncio.Protocol):
             gatekeeper.closed()
 
 
+def _keepalive_on(listening: Sequence[socket.socket]) -> bool:
+    """SO_KEEPALIVE on every listening socket, for the connections they accept to inherit;
+    False where the platform does not pass it on (then aiohttp sets it on each)."""
+    if sys.platform != "linux":
+        return False
+    try:
+        for sock in listening:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    except OSError:
+        return False
+    return True
+
+
 class CappedSite(web.TCPSite):
     """aiohttp's TCP site with the gatekeeper above as its protocol factory."""
 
@@ -234,13 +282,18 @@ class CappedSite(web.TCPSite):
         cap: int,
         pacer: TurnPacer | None = None,
         room: int = 0,
+        accept_ahead: int = 0,
         **kw: Any,
     ):
         super().__init__(runner, host, port, **kw)
         self.cap = cap
         self.pacer = pacer
         self.room = room  # Budget.room: 0 keeps the listen queue at its starting depth
+        # Connections accepted ahead of their first paced turn, at most (bounded_accept.py);
+        # 0: the event loop accepts the whole listen queue at once.
+        self.accept_ahead = accept_ahead
         self.gatekeeper: Gatekeeper | None = None
+        self.listener: BoundedListener | None = None
 
     async def start(self) -> None:
         await web.BaseSite.start(self)
@@ -249,20 +302,33 @@ class CappedSite(web.TCPSite):
         # A connection waiting for its turn has no handler yet: the same bound on its silence.
         silent = float(server._kwargs.get("keepalive_timeout") or 0.0)
         self.gatekeeper = Gatekeeper(server, self.cap, self.pacer, silent)
-        self._server = await asyncio.get_running_loop().create_server(
-            self.gatekeeper,
-            self._host,
-            self._port,
-            ssl=self._ssl_context,
-            backlog=self._backlog,
-            reuse_address=self._reuse_address,
-            reuse_port=self._reuse_port,
-        )
-        if self._server.sockets:
-            self._bound_port = self._server.sockets[0].getsockname()[1]
+        paced = self.pacer is not None and self.pacer.per_turn > 0
+        if self.accept_ahead > 0 and paced and self._ssl_context is None:
+            listening = listening_sockets(
+                self._host, self._port, self._backlog, reuse_port=bool(self._reuse_port)
+            )
+            self.listener = BoundedListener(
+                listening, self.gatekeeper.protocol_for, self.accept_ahead
+            )
+            self._server = self.listener  # type: ignore[assignment]  # close() stops it
+            sockets: Sequence[socket.socket] = listening
+        else:
+            self._server = await asyncio.get_running_loop().create_server(
+                self.gatekeeper,
+                self._host,
+                self._port,
+                ssl=self._ssl_context,
+                backlog=self._backlog,
+                reuse_address=self._reuse_address,
+                reuse_port=self._reuse_port,
+            )
+            sockets = self._server.sockets
+        if sockets:
+            self._bound_port = sockets[0].getsockname()[1]
+            self.gatekeeper.keepalive_inherited = _keepalive_on(sockets)
             if self.room > 0:
                 self.gatekeeper.queue = ListenQueue(
-                    self._server.sockets[0].fileno(), self.room, self._backlog, self._backlog
+                    sockets[0].fileno(), self.room, self._backlog, self._backlog
                 )
 
     async def stop(self) -> None:

@@ -39,6 +39,7 @@ async def serve(
     header_timeout_seconds: float = 15.0,
     max_connections: int = 0,
     connect_pace: int = 0,
+    accept_ahead: int = 0,
     on_listening: Callable[[], object] | None = None,
 ) -> None:
     """Serve until a stop signal; then stop listening, drain, and clean up.
@@ -65,8 +66,16 @@ async def serve(
     )
     # New connections start at most `connect_pace` per loop turn (connect_pacing.py).
     pacer = TurnPacer(connect_pace)
+    # And accepted at most `accept_ahead` ahead of their turns (bounded_accept.py).
     site = CappedSite(
-        runner, host, port, cap=budget.cap, backlog=budget.backlog, pacer=pacer, room=budget.room
+        runner,
+        host,
+        port,
+        cap=budget.cap,
+        backlog=budget.backlog,
+        pacer=pacer,
+        room=budget.room,
+        accept_ahead=accept_ahead,
     )
     await site.start()
     if on_listening is not None:

@@ -105,6 +105,7 @@ async def start_server(settings: Settings, port: int | None = None) -> RunningSe
         backlog=budget.backlog,
         pacer=pacer,
         room=budget.room,
+        accept_ahead=settings.accept_ahead,
     )
     await site.start()
     return RunningServer(settings, runner, port)

@@ -6,6 +6,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from .. import ids
 from ..auth import passwords
 from ..core.errors import ErrorCode, ParleyError, not_found, unauthorized
 from ..core.models import Agent, AgentPrincipal, CustomerPrincipal
@@ -91,7 +92,7 @@ VISITOR_TOKEN_TTL = 365 * 24 * 3600
 async def new_visitor(services: Services, client_address: str) -> tuple[str, CustomerPrincipal]:
     """A fresh anonymous visitor. No row is written until they start a conversation."""
     await services.limits.take(Charge("visitors_per_address", client_address))
-    customer_id = uuid.uuid4()
+    customer_id = ids.uuid4()
     return visitor_token(services, customer_id, 0), CustomerPrincipal(customer_id=customer_id)
 
 

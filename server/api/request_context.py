@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from aiohttp import web
 
+from .. import ids
 from ..observability import logs
 from .errors import Handler
 
@@ -18,7 +18,7 @@ _CONVERSATION_PATH = re.compile(r"/api/v1/conversations/([0-9a-fA-F-]{36})(/|$)"
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     given = request.headers.get("X-Request-Id", "")
-    request_id = given if _SANE_ID.fullmatch(given) else uuid.uuid4().hex
+    request_id = given if _SANE_ID.fullmatch(given) else ids.random_hex()
     conversation = _CONVERSATION_PATH.match(request.path)
     # Every id is set (None where unknown) and reset afterwards: requests on one keep-alive
     # connection run in one task, and must not inherit each other's ids.

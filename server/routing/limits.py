@@ -2,9 +2,9 @@
 
 Every limit is a setting `rate_<name>` ("<count>/<seconds>", core.rates.Rate): a burst of
 `count`, refilled evenly over `seconds`. A check names one or more buckets and takes from all of
-them or from none, so a refused attempt costs nothing. The two message limits are served in
-the process (`local_limits.py`): a socket's bucket lives where the socket does, and a
-conversation's tokens are leased from Redis a few at a time.
+them or from none, so a refused attempt costs nothing. The two message limits and the new
+visitors' limit are served in the process (`local_limits.py`): a socket's bucket lives where the
+socket does; a conversation's and an address's tokens are leased from Redis a few at a time.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, fields
 
 from redis.asyncio import Redis
@@ -106,17 +107,23 @@ if granted == 0 then return 'w' .. tostring((need - tokens) / rate) end
 return tostring(granted)
 """
 
+# A waiting charge's turn to ask Redis for the next lease.
+_LEAD = object()
+
 # Served in the process: exact per socket (a socket lives in one process).
 _LOCAL = frozenset({"messages_per_socket"})
 # Leased from Redis a few tokens at a time (shared by every process).
-_LEASED = frozenset({"messages_per_conversation"})
+_LEASED = frozenset({"messages_per_conversation", "visitors_per_address"})
 
 LIMIT_NAMES = tuple(
     f.name.removeprefix("rate_") for f in fields(Settings) if f.name.startswith("rate_")
 )
 
 
-# The limits a connect checks (a new visitor): checked in their own queue.
+# The limits a connect checks (a new visitor): checked in their own queue. Their leases grow
+# with demand: an address's first connect leases only its own token (one visitor from an
+# address, the usual case, leaves nothing to hand back), and only an address whose lease was
+# used up a moment ago (a storm from one address: an office, a NAT, a load test) leases more.
 CONNECT_LIMITS = frozenset({"visitors_per_address"})
 
 
@@ -139,10 +146,14 @@ class RateLimits:
         take = redis.register_script(_TAKE)
         self._take = PipelinedScript(redis, take)
         self._take_connects = PipelinedScript(redis, take)
-        self._lease = PipelinedScript(redis, redis.register_script(_LEASE))
+        lease = redis.register_script(_LEASE)
+        self._lease = PipelinedScript(redis, lease)
+        self._lease_connects = PipelinedScript(redis, lease)
         self._give_back = redis.register_script(_GIVE_BACK)
         self._local = LocalBuckets()
         self._leases = Leases()
+        # Charges waiting for the lease request under way, by bucket key.
+        self._lines: dict[str, deque[tuple[int, asyncio.Future[object]]]] = {}
         self._next_sweep = 0.0
         # While leases are held, a sweep also runs on a timer: a process that stops posting
         # still hands its leftovers back within about two seconds.
@@ -223,18 +234,82 @@ class RateLimits:
 
     async def _take_leased(self, charge: Charge) -> bool:
         """Serve the charge from the lease, leasing more first when it holds too few. False
-        when Redis could not be asked (fail open)."""
+        when Redis could not be asked (fail open).
+
+        One lease request per bucket at a time: charges that find the lease empty while a
+        request is under way wait in line for its grant and are served from it in order; the
+        first one it does not cover makes the next request. Each leasing on its own took a
+        storm's tokens into this process many leases at a time (refusing other processes more
+        than one lease early), and waking every waiter on each grant cost a storm time
+        quadratic in the waiters."""
         key = self._bucket(charge)
         if self._leases.take(key, charge.cost, time.monotonic()):
             return True
+        line = self._lines.get(key)
+        if line is None:
+            self._lines[key] = deque()
+        else:
+            turn: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+            line.append((charge.cost, turn))
+            try:
+                outcome = await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled() and turn.result() is _LEAD:
+                    self._next_in_line(key)  # it was this one's turn to ask: pass it on
+                raise
+            if isinstance(outcome, ParleyError):
+                raise outcome
+            if outcome is not _LEAD:
+                return bool(outcome)
+        try:
+            return await self._lease_more(key, charge)
+        except ParleyError as refused:
+            self._refuse_line(key, refused, charge.cost)
+            raise
+        finally:
+            self._next_in_line(key)
+
+    def _next_in_line(self, key: str) -> None:
+        """Serve the waiting charges from what the lease holds now, in order; the first it
+        cannot serve asks for the next lease."""
+        line = self._lines.get(key)
+        while line:
+            cost, turn = line.popleft()
+            if turn.done():
+                continue  # its caller stopped waiting
+            if time.monotonic() < self._skip_until:
+                turn.set_result(False)  # Redis failed: fail open, as the request did
+            elif self._leases.take(key, cost, time.monotonic()):
+                turn.set_result(True)
+            else:
+                turn.set_result(_LEAD)
+                return
+        self._lines.pop(key, None)
+
+    def _refuse_line(self, key: str, refused: ParleyError, cost: int) -> None:
+        """The refusal holds for the charges waiting next that cost as much or more: fewer
+        tokens than that are there. A cheaper one waits for its own answer."""
+        line = self._lines.get(key)
+        while line and line[0][0] >= cost:
+            _, turn = line.popleft()
+            if not turn.done():
+                details = dict(refused.details)
+                turn.set_result(ParleyError(refused.code, refused.message, details=details))
+
+    async def _lease_more(self, key: str, charge: Charge) -> bool:
         rate = self._rates[charge.limit]
+        connect = charge.limit in CONNECT_LIMITS
+        recent = key in self._leases
         returned = self._leases.surrender(key)  # less than the cost: back with the request
         want = max(lease_size(rate), charge.cost)
+        if connect and not recent:
+            want = charge.cost
         args = [rate.count, rate.per_second, want, charge.cost, returned]
         self.lease_requests += 1
+        lane = self._lease_connects if connect else self._lease
         try:
             async with asyncio.timeout(_REDIS_SECONDS):
-                reply = _text(await self._lease(keys=[key], args=args))
+                reply = _text(await lane(keys=[key], args=args))
         except (RedisError, OSError, TimeoutError) as exc:
             self._fail_open(exc)
             return False

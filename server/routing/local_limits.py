@@ -1,11 +1,12 @@
-"""The message limits kept in the process: a socket's own bucket, and leases of tokens from a
-conversation's shared bucket in Redis, so that most messages need no Redis round trip.
+"""Limits kept in the process: a socket's own bucket, and leases of tokens from a shared bucket
+in Redis (a conversation's, an address's), so that most checks need no Redis round trip.
 
-A socket lives in one process, so its bucket here is exact. A conversation is shared by every
-process; a process takes a few of its tokens from Redis at once (a lease), serves its next
-messages from them, and gives back what it did not use once the lease has been idle for a
-moment. The tokens are spent in Redis when leased, so the limit is never exceeded; another
-process may be refused up to one lease early while this one holds them.
+A socket lives in one process, so its bucket here is exact. A conversation (and a client
+address, for new visitors) is shared by every process; a process takes a few of its tokens from
+Redis at once (a lease), serves its next messages (or connects) from them, and gives back what
+it did not use once the lease has been idle for a moment. The tokens are spent in Redis when
+leased, so the limit is never exceeded; another process may be refused up to one lease early
+while this one holds them.
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ class Leases:
 
     def __bool__(self) -> bool:
         return bool(self._used_at)
+
+    def __contains__(self, key: str) -> bool:
+        """Whether `key` was leased and used within the idle time (even if used up)."""
+        return key in self._used_at
 
     def held(self, key: str) -> int:
         return self._tokens.get(key, 0)

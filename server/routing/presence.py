@@ -19,39 +19,64 @@ from redis.asyncio import Redis
 
 from ..core.models import PresenceStatus
 from .keys import RedisKeys
-from .pipelined import run_batch
+
+# One connection's change and the owner's effective status after it; `now` is the time as
+# the caller sent it (a string: it is stored as given).
+_STEP = """
+local function step(conns, status_key, index, online, op, member, expires_at, now, agent, chosen)
+    if op == 'connect' or op == 'refresh' then
+        redis.call('ZADD', conns, expires_at, member)
+        redis.call('ZADD', index, expires_at, agent .. '|' .. member)
+    elseif op == 'disconnect' then
+        redis.call('ZREM', conns, member)
+        redis.call('ZREM', index, agent .. '|' .. member)
+    elseif op == 'choose' then
+        redis.call('HSET', status_key, 'chosen', chosen)
+    end
+    redis.call('ZREMRANGEBYSCORE', conns, '-inf', tonumber(now))
+    local current_choice = redis.call('HGET', status_key, 'chosen') or 'online'
+    local effective = 'offline'
+    if redis.call('ZCARD', conns) > 0 then effective = current_choice end
+    local previous = redis.call('HGET', status_key, 'effective') or 'offline'
+    if previous == effective then
+        return {effective, 0, redis.call('HGET', status_key, 'since') or '0'}
+    end
+    redis.call('HSET', status_key, 'effective', effective, 'since', now)
+    if effective == 'offline' then
+        redis.call('SREM', online, agent)
+    else
+        redis.call('SADD', online, agent)
+    end
+    return {effective, 1, now}
+end
+"""
 
 # KEYS: conns, status, expiry index, online set
 # ARGV: op (connect|disconnect|choose|refresh), member, expires_at, now, agent_id, chosen
-_PRESENCE_SCRIPT = """
-local conns, status_key, index, online = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local op, member, expires_at, now, agent, chosen =
-    ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
-if op == 'connect' or op == 'refresh' then
-    redis.call('ZADD', conns, expires_at, member)
-    redis.call('ZADD', index, expires_at, agent .. '|' .. member)
-elseif op == 'disconnect' then
-    redis.call('ZREM', conns, member)
-    redis.call('ZREM', index, agent .. '|' .. member)
-elseif op == 'choose' then
-    redis.call('HSET', status_key, 'chosen', chosen)
-end
-redis.call('ZREMRANGEBYSCORE', conns, '-inf', now)
-local current_choice = redis.call('HGET', status_key, 'chosen') or 'online'
-local effective = 'offline'
-if redis.call('ZCARD', conns) > 0 then effective = current_choice end
-local previous = redis.call('HGET', status_key, 'effective') or 'offline'
-if previous == effective then
-    return {effective, 0, redis.call('HGET', status_key, 'since') or '0'}
-end
-redis.call('HSET', status_key, 'effective', effective, 'since', ARGV[4])
-if effective == 'offline' then
-    redis.call('SREM', online, agent)
-else
-    redis.call('SADD', online, agent)
-end
-return {effective, 1, ARGV[4]}
+_PRESENCE_SCRIPT = (
+    _STEP
+    + """
+return step(KEYS[1], KEYS[2], KEYS[3], KEYS[4],
+    ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6])
 """
+)
+
+# Many connections' changes, in order, in one script run (one command instead of one per
+# connection: building and parsing a pipeline of them was most of a connect's presence cost).
+# KEYS: expiry index, online set, then conns and status per change
+# ARGV: now, then op, member, expires_at, owner id per change; returns each change's result
+_PRESENCE_MANY_SCRIPT = (
+    _STEP
+    + """
+local results = {}
+for i = 1, (#KEYS - 2) / 2 do
+    local a = 2 + 4 * (i - 1)
+    results[i] = step(KEYS[1 + 2 * i], KEYS[2 + 2 * i], KEYS[1], KEYS[2],
+        ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), ARGV[1], ARGV[a + 3], '')
+end
+return results
+"""
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +107,7 @@ class PresenceStore:
         self._ttl = ttl_seconds
         self._kind = kind
         self._script = redis.register_script(_PRESENCE_SCRIPT)
+        self._many = redis.register_script(_PRESENCE_MANY_SCRIPT)
         self._connections: Callable[[UUID | str], str]
         self._status: Callable[[UUID | str], str]
         if kind == "agent":
@@ -105,17 +131,19 @@ class PresenceStore:
         return _change(agent_id, await self._script(keys=keys, args=args))
 
     async def apply(self, ops: Sequence[PresenceOp]) -> list[PresenceChange]:
-        """Connects, disconnects and refreshes, in order, in one pipelined round trip (each
-        still one atomic script run): a heartbeat or a storm of departures costs one round
-        trip per batch instead of one per connection."""
+        """Connects, disconnects and refreshes, in order, in one script run (each change
+        decided as the single-change script decides it): a heartbeat or a storm of departures
+        costs one command and one round trip per batch instead of one per connection."""
         if not ops:
             return []
         now = time.time()
-        calls = [self._script_call(op.op, op.owner_id, op.connection, "", now) for op in ops]
-        results, _ = await run_batch(self._redis, self._script, calls)
-        for result in results:
-            if isinstance(result, Exception):
-                raise result
+        keys: list[str] = [self._index, self._online]
+        args: list[str | float] = [repr(now)]
+        expires_at = now + self._ttl
+        for op in ops:
+            keys += (self._connections(op.owner_id), self._status(op.owner_id))
+            args += (op.op, op.connection, expires_at, str(op.owner_id))
+        results = await self._many(keys=keys, args=args)
         return [_change(op.owner_id, result) for op, result in zip(ops, results, strict=True)]
 
     async def connect(self, agent_id: UUID, connection: str) -> PresenceChange:

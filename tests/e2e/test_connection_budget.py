@@ -84,6 +84,13 @@ async def test_past_the_budget_every_connection_is_answered_503() -> None:
     assert answers == Counter({"HTTP/1.1 200 OK": 80, "HTTP/1.1 503 Service Unavailable": 520})
 
 
+async def test_past_the_budget_the_bounded_listener_answers_503_too() -> None:
+    # Paced and accepted at most 256 ahead of their turns, as `parley serve` runs by default.
+    with _listener("paced") as port:
+        answers = await _answers(port)
+    assert answers == Counter({"HTTP/1.1 200 OK": 80, "HTTP/1.1 503 Service Unavailable": 520})
+
+
 async def test_a_socket_io_handshake_past_the_cap_gets_503_then_connects_once_one_leaves(
     servers: Servers,
 ) -> None:

@@ -1,0 +1,144 @@
+"""New visitors' limit per address served from leases on the real Valkey: exact across
+processes, one token leased for a lone visitor, bigger leases only for a burst."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+import redis.asyncio as redis_asyncio
+
+from server.config import Settings
+from server.core.errors import ErrorCode, ParleyError
+from server.routing.keys import RedisKeys
+from server.routing.limits import Charge, RateLimits
+from server.routing.local_limits import lease_size
+
+
+@pytest_asyncio.fixture
+async def redis(redis_url: str) -> AsyncIterator[redis_asyncio.Redis]:
+    client = redis_asyncio.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def _next_turn() -> None:
+    """Returns once the callbacks scheduled before it have run (new tasks' first steps)."""
+    done = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_soon(done.set_result, None)
+    await done
+
+
+def _limits(redis: redis_asyncio.Redis, settings: Settings, rate: str) -> RateLimits:
+    return RateLimits(
+        redis,
+        RedisKeys(settings.redis_prefix),
+        settings.with_overrides(rate_visitors_per_address=rate),
+    )
+
+
+async def _visit(limits: RateLimits, address: str) -> str:
+    try:
+        await limits.take(Charge("visitors_per_address", address))
+    except ParleyError as refused:
+        assert refused.code is ErrorCode.RATE_LIMITED
+        assert refused.details["retry_after"] >= 1
+        return str(refused.details["limit"])
+    return "ok"
+
+
+async def test_an_address_limit_is_exact_across_two_processes(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    one, two = _limits(redis, settings, "200/3600"), _limits(redis, settings, "200/3600")
+    assert lease_size(one.rate("visitors_per_address")) == 16
+    address = f"burst-{uuid.uuid4()}"
+    answers: list[str] = []
+    while answers[-2:] != ["visitors_per_address"] * 2:
+        answers.append(await _visit(one, address))
+        answers.append(await _visit(two, address))
+    # Refused on both only once neither holds a token: every token spent once, none twice.
+    assert answers.count("ok") == 200
+    # A burst from one address leases up to sixteen at a time (fewer as the bucket runs
+    # low, and the refusals ask too), not a round trip per connect.
+    assert one.lease_requests + two.lease_requests <= 200 // 8
+
+
+async def test_a_lone_visitor_leases_only_its_own_token(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    limits = _limits(redis, settings, "1000/600")
+    keys = RedisKeys(settings.redis_prefix)
+    address = f"lone-{uuid.uuid4()}"
+    key = keys.rate_bucket("visitors_per_address", address)
+
+    async def level() -> float:
+        return float(await redis.hget(key, "tokens"))  # type: ignore[arg-type]
+
+    assert await _visit(limits, address) == "ok"
+    assert await level() == 999.0  # nothing held back for later
+    # The same address again at once: now a burst, so it leases ahead.
+    assert await _visit(limits, address) == "ok"
+    assert 999.0 - 16 <= await level() < 999.0 - 15
+    await limits.release()  # a stop hands back the fifteen it did not use
+    assert 998.0 <= await level() < 998.1
+
+
+async def test_a_storm_from_many_addresses_is_checked_in_batches(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    limits = _limits(redis, settings, "3/600")
+    storm = [f"storm-{uuid.uuid4()}-{n}" for n in range(300)]
+    answers = await asyncio.gather(*(_visit(limits, address) for address in storm * 4))
+    # Three visitors per address, the fourth refused, whatever the order they were answered in.
+    assert answers.count("ok") == 900 and answers.count("visitors_per_address") == 300
+    assert limits.skipped == 0
+
+
+async def test_connects_from_one_address_at_once_share_a_lease_request(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    one, two = _limits(redis, settings, "200/3600"), _limits(redis, settings, "200/3600")
+    address = f"together-{uuid.uuid4()}"
+    assert await _visit(one, address) == "ok"  # the address is busy now: leases ahead
+    answers = await asyncio.gather(*(_visit(one, address) for _ in range(40)))
+    assert answers == ["ok"] * 40
+    # Forty connects found the lease empty at once, but each request waited for the one
+    # under way: sixteen tokens a request, not sixteen for each of the forty.
+    assert one.lease_requests <= 1 + 40 // 16 + 1
+    # So the other process still gets everything this one has not taken or leased.
+    others = [await _visit(two, address) for _ in range(200)]
+    assert others.count("ok") >= 200 - 41 - 16
+
+
+async def test_a_storm_past_the_limit_is_answered_in_line(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    limits = _limits(redis, settings, "200/3600")
+    address = f"storm-{uuid.uuid4()}"
+    assert await _visit(limits, address) == "ok"
+    answers = await asyncio.gather(*(_visit(limits, address) for _ in range(600)))
+    assert answers.count("ok") == 199 and answers.count("visitors_per_address") == 401
+    # Served from leases in order, the refusals passed down the line: a few requests, not
+    # one per connect.
+    assert limits.lease_requests <= 1 + 199 // 16 + 4
+
+
+async def test_a_waiter_that_gives_up_does_not_stall_the_line(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    limits = _limits(redis, settings, "1000/600")
+    address = f"patience-{uuid.uuid4()}"
+    assert await _visit(limits, address) == "ok"
+    waiting = [asyncio.create_task(_visit(limits, address)) for _ in range(50)]
+    await _next_turn()  # each has run to its first wait: in line, or asking Redis
+    for task in waiting[1:40:3]:
+        task.cancel()
+    done = await asyncio.gather(*waiting, return_exceptions=True)
+    served = [answer for answer in done if answer == "ok"]
+    cancelled = [answer for answer in done if isinstance(answer, asyncio.CancelledError)]
+    assert len(served) + len(cancelled) == 50 and len(cancelled) == len(waiting[1:40:3])
+    # The line is empty again: the next connect is served at once.
+    assert await _visit(limits, address) == "ok"
