@@ -8,9 +8,10 @@ few hundred (docs/performance.md, "Connection storms: round 5": 600 against 400 
 listening sockets are read only while fewer than `ahead` accepted connections wait for their
 first turn; the rest wait, already connected, in the kernel's queue, which the process drains
 as fast as it serves them. A connection stops counting when its turn starts, when it is lost,
-or `grace` seconds after it was accepted (a client that connects and sends nothing must not
-hold the listener: after the grace it waits like any other connection, within the header
-timeout).
+or, while it has sent nothing, `grace` seconds after it was accepted (clients that connect and
+send nothing must not hold the listener: after the grace such a connection waits like any
+other, within the header timeout). At a stop the queue is accepted in full, bound or not, so
+that the connections in it are answered as the rest are rather than reset.
 """
 
 from __future__ import annotations
@@ -19,20 +20,48 @@ import asyncio
 import errno
 import logging
 import socket
+import sys
 from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
 
-# How long an accepted connection counts against the bound at most.
-GRACE_SECONDS = 1.0
-# After the process ran out of descriptors (EMFILE), when to try accepting again (as asyncio).
+# How long an accepted connection that has sent nothing counts against the bound. A client's
+# request follows its connect at once (a proxy connects only with a request in hand), so this
+# only bounds what silent connections can hold: `ahead` places for this long each.
+GRACE_SECONDS = 0.1
+# After the process ran out of descriptors or memory, when to try accepting again (as asyncio).
 _RETRY_SECONDS = 1.0
-# Accept errors that concern only the connection being accepted: go on with the next one.
-_CONNECTION_ERRORS = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM})
+# Accept errors that concern the whole process. Every other one concerns only the connection
+# being accepted (Linux hands a new connection's pending network error to accept(): treat it
+# as "try again"), so the listener goes on with the next one.
+_PROCESS_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
-# Makes the protocol for an accepted connection; its argument, called once, says the
-# connection no longer waits for its first turn.
-ProtocolFor = Callable[[Callable[[], None]], asyncio.BaseProtocol]
+
+class Place:
+    """One accepted connection's place under the bound. Calling it gives the place back (once:
+    its turn started, or it was lost); `heard` says its first bytes came, after which it keeps
+    the place until then, with no grace."""
+
+    __slots__ = ("_grace", "_listener")
+
+    def __init__(self, listener: BoundedListener, grace: float) -> None:
+        self._listener: BoundedListener | None = listener
+        self._grace: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(grace, self)
+
+    def heard(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+
+    def __call__(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            self.heard()
+            listener.released()
+
+
+# Makes the protocol for an accepted connection, given its place.
+ProtocolFor = Callable[[Place], asyncio.BaseProtocol]
 
 
 def listening_sockets(
@@ -70,22 +99,6 @@ def listening_sockets(
     return made
 
 
-class _Waiting:
-    """One accepted connection counted against the bound until `release`."""
-
-    __slots__ = ("_grace", "_listener")
-
-    def __init__(self, listener: BoundedListener, grace: float) -> None:
-        self._listener: BoundedListener | None = listener
-        self._grace = asyncio.get_running_loop().call_later(grace, self.release)
-
-    def release(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            self._grace.cancel()
-            listener.released()
-
-
 class BoundedListener:
     """Accepts from `sockets` while fewer than `ahead` accepted connections wait for their
     first turn, handing each to the event loop with the protocol `protocol_for` makes."""
@@ -97,22 +110,31 @@ class BoundedListener:
         ahead: int,
         *,
         grace: float = GRACE_SECONDS,
+        retry_seconds: float = _RETRY_SECONDS,
     ) -> None:
         self.sockets = list(sockets)
         self._protocol_for = protocol_for
         self.ahead = ahead
         self._grace = grace
+        self._retry_seconds = retry_seconds
         self._loop = asyncio.get_running_loop()
         self.waiting = 0  # accepted connections counted against the bound now
         self.most_waiting = 0
         self.pauses = 0  # times the bound stopped accepting (for tests and measurements)
         self._reading = False
         self._closed = False
+        self._backing_off = False  # out of descriptors a moment ago: only the timer resumes
         self._handovers: set[asyncio.Task[object]] = set()
         self._resume()
 
+    @property
+    def reading(self) -> bool:
+        """Whether the listening sockets are read now (False while the bound or a back-off
+        holds)."""
+        return self._reading
+
     def _resume(self) -> None:
-        if not self._reading and not self._closed:
+        if not self._reading and not self._closed and not self._backing_off:
             self._reading = True
             for sock in self.sockets:
                 self._loop.add_reader(sock.fileno(), self._accept, sock)
@@ -124,47 +146,55 @@ class BoundedListener:
                 self._loop.remove_reader(sock.fileno())
 
     def _accept(self, listening: socket.socket) -> None:
-        while self.waiting < self.ahead:
+        if self._accept_until_full(listening, self.ahead):
+            self.pauses += 1
+            self._pause()
+
+    def _accept_until_full(self, listening: socket.socket, bound: int) -> bool:
+        """Accept while fewer than `bound` wait; True when the bound stopped it."""
+        while self.waiting < bound:
             try:
                 conn, _ = listening.accept()
             except (BlockingIOError, InterruptedError):
-                return
+                return False
             except OSError as exc:
-                if exc.errno in _CONNECTION_ERRORS:
+                if exc.errno not in _PROCESS_ERRORS:
                     continue
                 # Out of descriptors (or worse): stop reading for a moment rather than spin
                 # on a listener that stays readable.
                 log.warning("accepting connections failed (%s); retrying in a second", exc)
-                self._pause()
-                self._loop.call_later(_RETRY_SECONDS, self._resume)
-                return
+                self._back_off()
+                return False
             self._hand_over(conn)
-        self.pauses += 1
+        return True
+
+    def _back_off(self) -> None:
         self._pause()
+        self._backing_off = True
+        self._loop.call_later(self._retry_seconds, self._end_back_off)
+
+    def _end_back_off(self) -> None:
+        self._backing_off = False
+        self._resume()
 
     def _hand_over(self, conn: socket.socket) -> None:
+        # Both event loops set TCP_NODELAY on a socket handed to connect_accepted_socket.
         conn.setblocking(False)
-        if conn.family in (socket.AF_INET, socket.AF_INET6):
-            # uvloop sets it on the connections it accepts itself, not on these; aiohttp
-            # relies on it being set (connection_budget.py).
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.waiting += 1
         self.most_waiting = max(self.most_waiting, self.waiting)
-        waiting = _Waiting(self, self._grace)
+        place = Place(self, self._grace)
         task = self._loop.create_task(
-            self._loop.connect_accepted_socket(lambda: self._protocol_for(waiting.release), conn)
+            self._loop.connect_accepted_socket(lambda: self._protocol_for(place), conn)
         )
         self._handovers.add(task)
-        task.add_done_callback(lambda done: self._handed_over(done, conn, waiting))
+        task.add_done_callback(lambda done: self._handed_over(done, conn, place))
 
-    def _handed_over(
-        self, task: asyncio.Task[object], conn: socket.socket, waiting: _Waiting
-    ) -> None:
+    def _handed_over(self, task: asyncio.Task[object], conn: socket.socket, place: Place) -> None:
         self._handovers.discard(task)
         if task.cancelled() or task.exception() is not None:
             if not task.cancelled():
                 log.warning("a new connection could not be set up: %r", task.exception())
-            waiting.release()
+            place()
             conn.close()  # no transport took it over
 
     def released(self) -> None:
@@ -175,11 +205,18 @@ class BoundedListener:
             self._resume()
 
     def close(self) -> None:
-        """Stop accepting and close the listening sockets (connections already accepted go on)."""
+        """Stop accepting and close the listening sockets (connections already accepted go on).
+
+        What waits in the kernel's queue is accepted first, bound or not: closing a listening
+        socket resets the connections still queued, and a request sent on one of them would
+        be lost (a proxy does not resend a POST), where the event loop's own listener would
+        have accepted it, as every connection already accepted is, for its answer."""
         self._pause()
         self._closed = True
         for sock in self.sockets:
+            self._accept_until_full(sock, sys.maxsize)
             sock.close()
+        self.sockets = []
 
     async def wait_closed(self) -> None:
         return None

@@ -109,7 +109,16 @@ class PacedConnection(asyncio.Protocol):
     nothing within `silent_seconds` is closed, as the HTTP server closes one that does not
     send its request in time."""
 
-    __slots__ = ("_first", "_lost", "_make", "_pacer", "_silence", "_transport", "started")
+    __slots__ = (
+        "_first",
+        "_lost",
+        "_make",
+        "_pacer",
+        "_silence",
+        "_transport",
+        "heard",
+        "started",
+    )
 
     def __init__(
         self,
@@ -124,8 +133,10 @@ class PacedConnection(asyncio.Protocol):
         self._first: list[bytes] | None = None  # held until the turn: its presence asked for it
         self._transport: asyncio.Transport | None = None
         self._silence: asyncio.TimerHandle | None = None
-        # Told once when the connection's turn starts or it is lost (bounded_accept.py).
+        # Told once when the connection's turn starts or it is lost, and once when its first
+        # bytes come (bounded_accept.py).
         self.started: Callable[[], None] | None = None
+        self.heard: Callable[[], None] | None = None
         if silent_seconds > 0:
             self._silence = asyncio.get_running_loop().call_later(silent_seconds, self._silent)
 
@@ -138,6 +149,9 @@ class PacedConnection(asyncio.Protocol):
         self._transport.pause_reading()
         if self._first is None:
             self._first = [data]
+            heard, self.heard = self.heard, None
+            if heard is not None:
+                heard()
             self._pacer.start(self._begin)
         else:  # read in the same pass as the first
             self._first.append(data)

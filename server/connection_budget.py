@@ -18,7 +18,7 @@ import logging
 import resource
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -26,7 +26,7 @@ from aiohttp import web
 from aiohttp.base_protocol import BaseProtocol
 from aiohttp.web_protocol import RequestHandler
 
-from .bounded_accept import BoundedListener, listening_sockets
+from .bounded_accept import BoundedListener, Place, listening_sockets
 from .connect_pacing import PacedConnection, TurnPacer
 from .listen_queue import ListenQueue, depth_for
 
@@ -148,15 +148,16 @@ class Gatekeeper:
             return PacedConnection(self.pacer, self._handler, self.closed, self.silent_seconds)
         return self._handler()
 
-    def protocol_for(self, started: Callable[[], None]) -> asyncio.BaseProtocol:
-        """The protocol for a connection from the bounded listener (bounded_accept.py):
-        `started` is called once the connection no longer waits for its first turn (at once
+    def protocol_for(self, place: Place) -> asyncio.BaseProtocol:
+        """The protocol for a connection from the bounded listener (bounded_accept.py): its
+        place is given back once the connection no longer waits for its first turn (at once
         for a refusal, or when connections are not paced)."""
         protocol = self()
         if isinstance(protocol, PacedConnection):
-            protocol.started = started
+            protocol.started = place
+            protocol.heard = place.heard
         else:
-            started()
+            place()
         return protocol
 
     def _handler(self) -> RequestHandler:

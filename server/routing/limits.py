@@ -254,8 +254,11 @@ class RateLimits:
             try:
                 outcome = await turn
             except asyncio.CancelledError:
-                if turn.done() and not turn.cancelled() and turn.result() is _LEAD:
-                    self._next_in_line(key)  # it was this one's turn to ask: pass it on
+                if turn.done() and not turn.cancelled():
+                    if turn.result() is _LEAD:
+                        self._next_in_line(key)  # it was this one's turn to ask: pass it on
+                    elif turn.result() is True:  # served, but no longer wanted: keep the token
+                        self._leases.add(key, charge.cost, time.monotonic())
                 raise
             if isinstance(outcome, ParleyError):
                 raise outcome
@@ -304,6 +307,11 @@ class RateLimits:
         want = max(lease_size(rate), charge.cost)
         if connect and not recent:
             want = charge.cost
+        # The charges already waiting in line are served from this grant too: asked for at
+        # once, a burst from one address takes one round trip, not one per lease.
+        queued = sum(cost for cost, turn in self._lines.get(key, ()) if not turn.done())
+        if queued:
+            want = min(max(want, charge.cost + queued), max(rate.count, charge.cost))
         args = [rate.count, rate.per_second, want, charge.cost, returned]
         self.lease_requests += 1
         lane = self._lease_connects if connect else self._lease

@@ -142,3 +142,16 @@ async def test_a_waiter_that_gives_up_does_not_stall_the_line(
     assert len(served) + len(cancelled) == 50 and len(cancelled) == len(waiting[1:40:3])
     # The line is empty again: the next connect is served at once.
     assert await _visit(limits, address) == "ok"
+
+
+async def test_a_line_is_served_from_one_request_for_all_of_it(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    """Hundreds of connects from one address (an office behind one NAT after a deploy) are not
+    answered sixteen per round trip: the next request asks for everyone already in line."""
+    limits = _limits(redis, settings, "5000/3600")
+    address = f"office-{uuid.uuid4()}"
+    answers = await asyncio.gather(*(_visit(limits, address) for _ in range(300)))
+    assert answers == ["ok"] * 300
+    # The first connect's own token, then one request for the 299 that lined up behind it.
+    assert limits.lease_requests == 2

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import socket
-from collections.abc import Callable
 
 import pytest
 
-from server.bounded_accept import BoundedListener, listening_sockets
+from server.bounded_accept import BoundedListener, Place, listening_sockets
 from server.config import ConfigError, load_settings
 from tests.support import eventually
 
@@ -44,8 +45,8 @@ def test_a_port_in_use_closes_what_was_opened() -> None:
 class _Held(asyncio.Protocol):
     """Waits for its first turn until the connection is lost (then tells the listener)."""
 
-    def __init__(self, started: Callable[[], None], made: list[_Held]) -> None:
-        self.started = started
+    def __init__(self, place: Place, made: list[_Held]) -> None:
+        self.place = place
         self.transport: asyncio.Transport | None = None
         made.append(self)
 
@@ -53,14 +54,14 @@ class _Held(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.started()
+        self.place()
 
 
 async def test_the_bound_pauses_accepting_and_a_lost_connection_frees_its_place() -> None:
     made: list[_Held] = []
     sockets = listening_sockets("127.0.0.1", 0, 16)
     # A grace far beyond the test: only losses free places here.
-    listener = BoundedListener(sockets, lambda started: _Held(started, made), 2, grace=600)
+    listener = BoundedListener(sockets, lambda place: _Held(place, made), 2, grace=600)
     address = sockets[0].getsockname()
     clients = [socket.create_connection(address) for _ in range(3)]
     try:
@@ -86,7 +87,7 @@ async def test_a_connection_that_cannot_be_set_up_frees_its_place() -> None:
     sockets = listening_sockets("127.0.0.1", 0, 16)
     failures = 0
 
-    def broken(started: Callable[[], None]) -> asyncio.BaseProtocol:
+    def broken(place: Place) -> asyncio.BaseProtocol:
         nonlocal failures
         failures += 1
         raise RuntimeError("no protocol")
@@ -105,3 +106,150 @@ async def test_a_connection_that_cannot_be_set_up_frees_its_place() -> None:
     finally:
         listener.close()
         client.close()
+
+
+class _FailingAccept:
+    """A listening socket whose accept() raises `error` while `failures` last (counted)."""
+
+    def __init__(self, sock: socket.socket, error: int) -> None:
+        self._sock = sock
+        self.error = error
+        self.failures = 0
+        self.calls = 0
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def accept(self) -> tuple[socket.socket, object]:
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise OSError(self.error, os.strerror(self.error))
+        return self._sock.accept()
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def _close_all(listener: BoundedListener, clients: list[socket.socket], made: list[_Held]) -> None:
+    listener.close()
+    for client in clients:
+        client.close()
+    for held in made:
+        if held.transport is not None:
+            held.transport.close()
+
+
+async def test_out_of_descriptors_the_listener_waits_out_its_back_off() -> None:
+    """A place given back while the process is out of descriptors does not restart accepting
+    (another failing accept and warning per connection): only the back-off's end does."""
+    (real,) = listening_sockets("127.0.0.1", 0, 16)
+    failing = _FailingAccept(real, errno.EMFILE)
+    made: list[_Held] = []
+    listener = BoundedListener(
+        [failing],  # type: ignore[list-item]
+        lambda place: _Held(place, made),
+        8,
+        grace=600,
+        retry_seconds=600,
+    )
+    clients = [socket.create_connection(real.getsockname())]
+    try:
+
+        async def accepted() -> bool:
+            return len(made) == 1 and listener.waiting == 1
+
+        await eventually(accepted)
+        failing.failures = 1_000_000  # out of descriptors from now on
+        clients.append(socket.create_connection(real.getsockname()))
+        calls = failing.calls
+
+        async def backing_off() -> bool:
+            return failing.calls == calls + 1 and not listener.reading
+
+        await eventually(backing_off)
+        clients[0].close()  # the first connection is lost: its place comes back
+
+        async def released() -> bool:
+            return listener.waiting == 0
+
+        await eventually(released)
+        assert not listener.reading and failing.calls == calls + 1
+    finally:
+        _close_all(listener, clients, made)
+
+
+async def test_a_connection_s_own_network_error_does_not_stop_the_listener() -> None:
+    """Linux hands a new connection's pending network error to accept(); that connection is
+    gone, the next one is accepted at once (no back-off: here it would last ten minutes)."""
+    (real,) = listening_sockets("127.0.0.1", 0, 16)
+    failing = _FailingAccept(real, errno.ENETUNREACH)
+    failing.failures = 1
+    made: list[_Held] = []
+    listener = BoundedListener(
+        [failing],  # type: ignore[list-item]
+        lambda place: _Held(place, made),
+        8,
+        grace=600,
+        retry_seconds=600,
+    )
+    clients = [socket.create_connection(real.getsockname())]
+    try:
+
+        async def accepted() -> bool:
+            return len(made) == 1
+
+        await eventually(accepted)
+        assert failing.failures == 0 and listener.reading
+    finally:
+        _close_all(listener, clients, made)
+
+
+async def test_closing_accepts_what_waits_in_the_kernel_queue() -> None:
+    """At a stop the connections queued past the bound are accepted (and answered as the
+    others are) rather than reset with the listening socket."""
+    sockets = listening_sockets("127.0.0.1", 0, 16)
+    made: list[_Held] = []
+    listener = BoundedListener(sockets, lambda place: _Held(place, made), 1, grace=600)
+    clients = [socket.create_connection(sockets[0].getsockname()) for _ in range(4)]
+    try:
+
+        async def accepted(count: int) -> bool:
+            return len(made) == count
+
+        await eventually(lambda: accepted(1))
+        assert listener.waiting == 1  # the other three wait in the kernel's queue
+        listener.close()
+        await eventually(lambda: accepted(4))
+        assert listener.sockets == []
+    finally:
+        _close_all(listener, clients, made)
+
+
+async def test_a_connection_that_spoke_keeps_its_place_until_its_turn() -> None:
+    """The grace frees only the places of connections that sent nothing: one whose first
+    bytes came waits for its turn (or its loss) in place, however long that takes."""
+    sockets = listening_sockets("127.0.0.1", 0, 16)
+    made: list[_Held] = []
+
+    def first_one_speaks(place: Place) -> _Held:
+        if not made:
+            place.heard()  # its request came with the connection
+        return _Held(place, made)
+
+    listener = BoundedListener(sockets, first_one_speaks, 2, grace=0.5)
+    clients = [socket.create_connection(sockets[0].getsockname()) for _ in range(2)]
+    try:
+
+        async def accepted_and_silent_one_freed() -> bool:
+            return len(made) == 2 and listener.waiting == 1
+
+        await eventually(accepted_and_silent_one_freed)
+        made[0].transport.close()  # type: ignore[union-attr]  # lost before its turn
+
+        async def spoken_one_freed() -> bool:
+            return listener.waiting == 0
+
+        await eventually(spoken_one_freed)
+    finally:
+        _close_all(listener, clients, made)

@@ -49,25 +49,26 @@ def test_time_spent_waiting_is_a_pause_but_not_collector_cpu() -> None:
     gc.callbacks.append(timing)
     gc.callbacks.append(hold_up)
     try:
-        gc.collect()
+        # The young generation: its CPU time stays far below a quarter second whatever the
+        # size of the test process's heap (a full collection of the whole suite's does not).
+        gc.collect(0)
     finally:
         gc.callbacks.remove(hold_up)
         gc.callbacks.remove(timing)
 
-    # A quarter second: far above what collecting this test process's heap costs in CPU.
     pause = _bucket_over(metrics, "parley_gc_pause_seconds", 0.25)
     cpu = _bucket_over(metrics, "parley_gc_cpu_seconds", 0.25)
     assert (pause, cpu) == (1, 0)
 
 
 def _bucket_over(metrics: Metrics, family_name: str, bound: float) -> int:
-    """How many observations of generation 2 were above `bound` seconds."""
+    """How many observations of the young generation were above `bound` seconds."""
     count = under = 0.0
     for family in text_string_to_metric_families(metrics.render().decode()):
         if family.name != family_name:
             continue
         for sample in family.samples:
-            if sample.labels.get("generation") != "2":
+            if sample.labels.get("generation") != "0":
                 continue
             if sample.name.endswith("_count"):
                 count = sample.value
