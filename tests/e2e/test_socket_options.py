@@ -18,9 +18,17 @@ def _server_side(peer: tuple[str, int]) -> socket.socket:
     (the test server runs in it)."""
     for name in os.listdir("/proc/self/fd"):
         try:
-            sock = socket.socket(fileno=os.dup(int(name)))
+            copy = os.dup(int(name))
         except OSError:
-            continue  # not a socket
+            continue  # closed meanwhile (the listing's own descriptor)
+        try:
+            sock = socket.socket(fileno=copy)
+        except OSError:
+            # Not a socket. The copy must not outlive the test: a pipe's copy left open keeps
+            # its other end from seeing the end of the stream (the browser driver's, at the
+            # session's end, then waits for ever).
+            os.close(copy)
+            continue
         try:
             if sock.type == socket.SOCK_STREAM and sock.getpeername() == peer:
                 return sock
