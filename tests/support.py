@@ -58,6 +58,33 @@ def eventually_sync(
         time.sleep(interval)
 
 
+HEALTH_REQUEST = b"GET /healthz HTTP/1.1\r\nHost: parley\r\nConnection: close\r\n\r\n"
+
+
+def request_burst(port: int, count: int, request: bytes = HEALTH_REQUEST) -> list[socket.socket]:
+    """`count` connections, each with its request sent, opened without yielding to the event
+    loop: the kernel completes them all and queues them for the server at once."""
+    burst = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(request)
+        sock.setblocking(False)
+        burst.append(sock)
+    return burst
+
+
+async def read_to_close(sock: socket.socket) -> bytes:
+    """Everything the server sends on `sock` until it closes it; closes `sock` too."""
+    loop = asyncio.get_running_loop()
+    answer = b""
+    try:
+        while chunk := await loop.sock_recv(sock, 4096):
+            answer += chunk
+    finally:
+        sock.close()
+    return answer
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

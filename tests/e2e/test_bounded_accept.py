@@ -9,9 +9,7 @@ import socket
 
 from server.bounded_accept import BoundedListener
 from server.connection_budget import CappedSite
-from tests.support import RunningServer, Servers
-
-REQUEST = b"GET /healthz HTTP/1.1\r\nHost: parley\r\nConnection: close\r\n\r\n"
+from tests.support import RunningServer, Servers, read_to_close, request_burst
 
 
 def _listener(server: RunningServer) -> BoundedListener:
@@ -20,34 +18,11 @@ def _listener(server: RunningServer) -> BoundedListener:
     return site.listener
 
 
-def _burst(server: RunningServer, count: int) -> list[socket.socket]:
-    """`count` connections, each with its request sent, opened without yielding to the event
-    loop: the kernel completes them all and queues them for the server at once."""
-    burst = []
-    for _ in range(count):
-        sock = socket.create_connection(("127.0.0.1", server.port))
-        sock.sendall(REQUEST)
-        sock.setblocking(False)
-        burst.append(sock)
-    return burst
-
-
-async def _answer(sock: socket.socket) -> bytes:
-    loop = asyncio.get_running_loop()
-    answer = b""
-    try:
-        while chunk := await loop.sock_recv(sock, 4096):
-            answer += chunk
-    finally:
-        sock.close()
-    return answer
-
-
 async def test_a_burst_past_the_bound_is_answered_in_full(servers: Servers) -> None:
     server = await servers.start(accept_ahead=4, connect_pace=2)
     listener = _listener(server)
     answers = await asyncio.wait_for(
-        asyncio.gather(*(_answer(sock) for sock in _burst(server, 60))), 10
+        asyncio.gather(*(read_to_close(sock) for sock in request_burst(server.port, 60))), 10
     )
     assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"HTTP/1.1 200 OK"] * 60
     assert listener.most_waiting == 4  # never more than four accepted ahead of their turns
@@ -64,7 +39,9 @@ async def test_a_silent_connection_holds_the_listener_only_for_the_grace(
     try:
         # The silent one takes the only place; the next is accepted once the grace is over,
         # and answered while the silent one is still open.
-        (answer,) = await asyncio.wait_for(asyncio.gather(_answer(_burst(server, 1)[0])), 10)
+        (answer,) = await asyncio.wait_for(
+            asyncio.gather(read_to_close(request_burst(server.port, 1)[0])), 10
+        )
         assert answer.startswith(b"HTTP/1.1 200 OK")
         assert silent.fileno() >= 0 and listener.most_waiting == 1
     finally:
@@ -75,5 +52,5 @@ async def test_without_a_bound_the_event_loop_accepts(servers: Servers) -> None:
     server = await servers.start(accept_ahead=0)
     (site,) = server.runner.sites
     assert isinstance(site, CappedSite) and site.listener is None
-    (answer,) = await asyncio.gather(_answer(_burst(server, 1)[0]))
+    (answer,) = await asyncio.gather(read_to_close(request_burst(server.port, 1)[0]))
     assert answer.startswith(b"HTTP/1.1 200 OK")

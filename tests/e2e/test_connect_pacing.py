@@ -4,15 +4,12 @@ event-loop turn, every one is served, and a live socket is answered while the bu
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from bench.idle_socket import IdleSocket
 from server.api.keys import SOCKETS
 from server.connect_pacing import TurnPacer
 from server.connection_budget import CappedSite
-from tests.support import RunningServer, Servers, customer, eventually
-
-REQUEST = b"GET /healthz HTTP/1.1\r\nHost: parley\r\nConnection: close\r\n\r\n"
+from tests.support import RunningServer, Servers, customer, eventually, read_to_close, request_burst
 
 
 def _pacer(server: RunningServer) -> TurnPacer:
@@ -21,36 +18,13 @@ def _pacer(server: RunningServer) -> TurnPacer:
     return site.pacer
 
 
-def _burst(server: RunningServer, count: int) -> list[socket.socket]:
-    """`count` connections, each with its request sent, opened without yielding to the event
-    loop: the server finds them all queued and readable at once."""
-    burst = []
-    for _ in range(count):
-        sock = socket.create_connection(("127.0.0.1", server.port))
-        sock.sendall(REQUEST)
-        sock.setblocking(False)
-        burst.append(sock)
-    return burst
-
-
-async def _answer(sock: socket.socket) -> bytes:
-    loop = asyncio.get_running_loop()
-    answer = b""
-    try:
-        while chunk := await loop.sock_recv(sock, 4096):
-            answer += chunk
-    finally:
-        sock.close()
-    return answer
-
-
 async def test_a_burst_is_read_a_few_per_turn_and_every_connection_is_served(
     servers: Servers,
 ) -> None:
     server = await servers.start(connect_pace=2)
     pacer = _pacer(server)
     answers = await asyncio.wait_for(
-        asyncio.gather(*(_answer(sock) for sock in _burst(server, 20))), 10
+        asyncio.gather(*(read_to_close(sock) for sock in request_burst(server.port, 20))), 10
     )
     assert [answer.split(b"\r\n", 1)[0] for answer in answers] == [b"HTTP/1.1 200 OK"] * 20
     assert pacer.most_in_a_turn == 2  # never more than two started in one turn
@@ -85,7 +59,7 @@ async def test_a_live_socket_is_answered_while_a_burst_waits(servers: Servers) -
     server = await servers.start(connect_pace=1)
     pacer = _pacer(server)
     live = await customer(server.url)
-    burst = _burst(server, 300)
+    burst = request_burst(server.port, 300)
     waiting_when_answered: list[int] = []
 
     async def ask() -> None:
@@ -93,7 +67,7 @@ async def test_a_live_socket_is_answered_while_a_burst_waits(servers: Servers) -
         waiting_when_answered.append(pacer.waiting)
 
     answers, _ = await asyncio.wait_for(
-        asyncio.gather(asyncio.gather(*(_answer(sock) for sock in burst)), ask()), 20
+        asyncio.gather(asyncio.gather(*(read_to_close(sock) for sock in burst)), ask()), 20
     )
     # The live socket's answer came while most of the burst still waited for its turn.
     assert len(waiting_when_answered) == 1

@@ -131,6 +131,24 @@ class _FailingAccept:
         self._sock.close()
 
 
+def _failing_listener(
+    error: int, made: list[_Held]
+) -> tuple[socket.socket, _FailingAccept, BoundedListener]:
+    """A bound of eight over a listening socket whose accept() can be made to fail with `error`;
+    no grace and a back-off of ten minutes, so that only what the test does frees a place or
+    restarts accepting."""
+    (real,) = listening_sockets("127.0.0.1", 0, 16)
+    failing = _FailingAccept(real, error)
+    listener = BoundedListener(
+        [failing],  # type: ignore[list-item]
+        lambda place: _Held(place, made),
+        8,
+        grace=600,
+        retry_seconds=600,
+    )
+    return real, failing, listener
+
+
 def _close_all(listener: BoundedListener, clients: list[socket.socket], made: list[_Held]) -> None:
     listener.close()
     for client in clients:
@@ -143,16 +161,8 @@ def _close_all(listener: BoundedListener, clients: list[socket.socket], made: li
 async def test_out_of_descriptors_the_listener_waits_out_its_back_off() -> None:
     """A place given back while the process is out of descriptors does not restart accepting
     (another failing accept and warning per connection): only the back-off's end does."""
-    (real,) = listening_sockets("127.0.0.1", 0, 16)
-    failing = _FailingAccept(real, errno.EMFILE)
     made: list[_Held] = []
-    listener = BoundedListener(
-        [failing],  # type: ignore[list-item]
-        lambda place: _Held(place, made),
-        8,
-        grace=600,
-        retry_seconds=600,
-    )
+    real, failing, listener = _failing_listener(errno.EMFILE, made)
     clients = [socket.create_connection(real.getsockname())]
     try:
 
@@ -182,17 +192,9 @@ async def test_out_of_descriptors_the_listener_waits_out_its_back_off() -> None:
 async def test_a_connection_s_own_network_error_does_not_stop_the_listener() -> None:
     """Linux hands a new connection's pending network error to accept(); that connection is
     gone, the next one is accepted at once (no back-off: here it would last ten minutes)."""
-    (real,) = listening_sockets("127.0.0.1", 0, 16)
-    failing = _FailingAccept(real, errno.ENETUNREACH)
-    failing.failures = 1
     made: list[_Held] = []
-    listener = BoundedListener(
-        [failing],  # type: ignore[list-item]
-        lambda place: _Held(place, made),
-        8,
-        grace=600,
-        retry_seconds=600,
-    )
+    real, failing, listener = _failing_listener(errno.ENETUNREACH, made)
+    failing.failures = 1
     clients = [socket.create_connection(real.getsockname())]
     try:
 
