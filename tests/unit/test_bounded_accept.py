@@ -57,6 +57,15 @@ class _Held(asyncio.Protocol):
         self.place()
 
 
+def _close_all(listener: BoundedListener, clients: list[socket.socket], made: list[_Held]) -> None:
+    listener.close()
+    for client in clients:
+        client.close()
+    for held in made:
+        if held.transport is not None:
+            held.transport.close()
+
+
 async def test_the_bound_pauses_accepting_and_a_lost_connection_frees_its_place() -> None:
     made: list[_Held] = []
     sockets = listening_sockets("127.0.0.1", 0, 16)
@@ -75,12 +84,7 @@ async def test_the_bound_pauses_accepting_and_a_lost_connection_frees_its_place(
         await eventually(lambda: accepted(3))
         assert listener.waiting == 2 and listener.most_waiting == 2
     finally:
-        listener.close()
-        for client in clients:
-            client.close()
-        for held in made:
-            if held.transport is not None:
-                held.transport.close()
+        _close_all(listener, clients, made)
 
 
 async def test_a_connection_that_cannot_be_set_up_frees_its_place() -> None:
@@ -147,15 +151,6 @@ def _failing_listener(
         retry_seconds=600,
     )
     return real, failing, listener
-
-
-def _close_all(listener: BoundedListener, clients: list[socket.socket], made: list[_Held]) -> None:
-    listener.close()
-    for client in clients:
-        client.close()
-    for held in made:
-        if held.transport is not None:
-            held.transport.close()
 
 
 async def test_out_of_descriptors_the_listener_waits_out_its_back_off() -> None:
