@@ -15,6 +15,7 @@ from server.core.errors import ErrorCode, ParleyError
 from server.routing.keys import RedisKeys
 from server.routing.limits import Charge, RateLimits
 from server.routing.local_limits import lease_size
+from tests.support import free_port
 
 
 @pytest_asyncio.fixture
@@ -155,3 +156,19 @@ async def test_a_line_is_served_from_one_request_for_all_of_it(
     assert answers == ["ok"] * 300
     # The first connect's own token, then one request for the 299 that lined up behind it.
     assert limits.lease_requests == 2
+
+
+async def test_a_line_fails_open_while_redis_is_down(settings: Settings) -> None:
+    """Connects lined up for one address's lease all go through when Redis cannot be asked:
+    none waits for ever behind a request that failed, none is refused."""
+    unreachable = redis_asyncio.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        limits = _limits(unreachable, settings, "2/3600")
+        address = f"outage-{uuid.uuid4()}"
+        answers = await asyncio.gather(*(_visit(limits, address) for _ in range(50)))
+        assert answers == ["ok"] * 50
+        assert limits.skipped >= 1
+        # Redis back or not, the line is empty: the next connect is answered too.
+        assert await _visit(limits, address) == "ok"
+    finally:
+        await unreachable.aclose()
