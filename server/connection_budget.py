@@ -126,9 +126,9 @@ class Gatekeeper:
         self.open = 0  # connections made by this factory and not yet lost, refusals included
         self.refused = 0  # connections answered 503, ever
         self.queue: ListenQueue | None = None  # the listen queue to resize as `open` changes
-        # Set once the listening socket has SO_KEEPALIVE: accepted connections inherit it
-        # (Linux), so aiohttp need not set it on each (a socket object and a system call).
-        self.keepalive_inherited = False
+        # aiohttp's handler settings for every connection (the server's, until the listening
+        # sockets have SO_KEEPALIVE: see `keepalive_inherited`).
+        self._handler_kwargs: dict[str, Any] = server._kwargs
 
     def __call__(self) -> asyncio.BaseProtocol:
         # Counted from the factory's call, not from connection_made: an event loop accepts a
@@ -160,12 +160,15 @@ class Gatekeeper:
             place()
         return protocol
 
+    def keepalive_inherited(self) -> None:
+        """The listening sockets have SO_KEEPALIVE, which accepted connections inherit (Linux):
+        aiohttp need not set it on each (a socket object and a system call)."""
+        self._handler_kwargs = {**self._server._kwargs, "tcp_keepalive": False}
+
     def _handler(self) -> RequestHandler:
-        server = self._server
-        kwargs = server._kwargs
-        if self.keepalive_inherited and kwargs.get("tcp_keepalive", True):
-            kwargs = {**kwargs, "tcp_keepalive": False}
-        return _CountedHandler(self, server, loop=asyncio.get_running_loop(), **kwargs)
+        return _CountedHandler(
+            self, self._server, loop=asyncio.get_running_loop(), **self._handler_kwargs
+        )
 
     def _opened(self) -> None:
         self.open += 1
@@ -326,7 +329,8 @@ class CappedSite(web.TCPSite):
             sockets = self._server.sockets
         if sockets:
             self._bound_port = sockets[0].getsockname()[1]
-            self.gatekeeper.keepalive_inherited = _keepalive_on(sockets)
+            if _keepalive_on(sockets):
+                self.gatekeeper.keepalive_inherited()
             if self.room > 0:
                 self.gatekeeper.queue = ListenQueue(
                     sockets[0].fileno(), self.room, self._backlog, self._backlog
