@@ -35,8 +35,19 @@ _SOMEONE = (
 )
 _PERSON = rf"{_ARTICLE}{_REAL}{_SOMEONE}\b"
 _HUMAN_PATTERNS = [
-    # "human", "agent please", "real person!", "live agent", "Mitarbeiter bitte", "un humano"
-    re.compile(rf"^{_PERSON}(?: please| pls| now| bitte| por favor)?$"),
+    # "human", "agent please", "real person!", "live agent", "bitte einen Mitarbeiter", "un humano"
+    re.compile(
+        rf"^(?:please |pls |bitte |por favor )?{_PERSON}(?: please| pls| now| bitte| por favor)?$"
+    ),
+    # "contact support", "call an agent please", "Support kontaktieren": a bare command
+    re.compile(
+        rf"^(?:please )?(?:contact|call|reach|ring) (?:(?:your |the )?support|{_PERSON})"
+        r"(?: please| now| asap)?$"
+    ),
+    re.compile(
+        r"^(?:bitte )?(?:den |mit dem )?(?:support|kundendienst|kundenservice)"
+        r" (?:kontaktieren|anrufen)(?: bitte)?$"
+    ),
     # "talk to a human", "can I speak with someone", "chat to support"
     re.compile(rf"\b(?:talk|speak|chat) (?:to|with) (?:{_PERSON}|(?:your |the )?support)"),
     # "no wait, a human please, this is urgent", "Mensch bitte, es ist dringend"
@@ -44,8 +55,15 @@ _HUMAN_PATTERNS = [
     # "is there a person I can talk to", "are there any humans there", "gibt es hier einen Menschen"
     re.compile(
         rf"\b(?:is there|are there|gibt es)(?: hier| da)? (?:any )?{_ARTICLE}{_REAL}"
-        r"(?:human|humans|person|agent|agents|someone|somebody|mensch|menschen|mitarbeiter)\b"
+        r"(?:human|humans|person|agent|agents|someone|somebody|anyone|anybody|mensch|menschen"
+        r"|mitarbeiter)\b"
         r"(?:$| (?:i can|i could|to talk|to speak|here|there|available|online|hier|da)\b)"
+    ),
+    # "is a human available?", "are any agents online", "is anyone there"
+    re.compile(
+        rf"^(?:is|are) (?:any )?{_ARTICLE}{_REAL}"
+        r"(?:human|humans|person|people|agent|agents|someone|somebody|anyone|anybody)"
+        r" (?:available|online|around|there|here)(?: now| today| right now)?$"
     ),
     # "can a human help me", "can someone from support contact me" (but not "can someone
     # help me add a user", a question for the assistant)
@@ -54,12 +72,37 @@ _HUMAN_PATTERNS = [
         r"(?: from (?:support|your team|the team))? (?:help|assist|call|contact|email) me"
         r"(?: please| now| asap| with this| urgently)?$"
     ),
+    # "could a person look at this", "can someone check my case"
+    re.compile(
+        rf"^(?:can|could) {_ARTICLE}{_REAL}(?:human|person|agent|someone|somebody)"
+        r" (?:look at|check|review|take a look at|have a look at|look into)"
+        r" (?:this|it|my (?:case|issue|problem|ticket|account))(?: please| now)?$"
+    ),
+    # "kann mir ein Mitarbeiter helfen", "kann mich jemand anrufen"
+    re.compile(
+        rf"\bkann (?:mir |mich )?{_PERSON} (?:mir |mich )?"
+        r"(?:helfen|weiterhelfen|anrufen|kontaktieren|zurückrufen|zurueckrufen)\b"
+    ),
+    # "please have someone call me", "let an agent contact me"
+    re.compile(rf"\b(?:have|let|ask) {_PERSON} (?:call|contact|email|phone|ring) me\b"),
+    # "I need help from a real person", "we'd like help from your team"
+    re.compile(
+        rf"\b(?:i|we) (?:need|want|would like|'d like|d like) help from "
+        rf"(?:{_PERSON}|your team|the team|support)"
+    ),
+    # "this bot is useless", "der Bot hilft nicht": frustration with the assistant
+    re.compile(
+        r"\b(?:bot|robot|chatbot|ai)\b(?: is| isn't| is not| was)?"
+        r" (?:useless|stupid|dumb|no help|not helping|not helpful|unhelpful|hopeless"
+        r"|nutzlos|sinnlos|hilft nicht|hilft mir nicht)\b"
+    ),
     # "connect me to an agent", "transfer me", "put me through to someone", "hand me over"
     re.compile(r"\b(?:connect|transfer|put|pass|hand) me(?: over)?(?: (?:to|with|through)\b|$)"),
     re.compile(r"\bescalate\b"),
     # "I want a human", "I need to talk to someone", "get me a person", "can I have an agent"
     re.compile(
-        rf"\b(?:want|need|get me|give me|can i get|can i have|i'd like|i would like)"
+        rf"\b(?:want|need|get me|give me|can i get|can i have|i'd like|i would like"
+        r"|(?:can|could) you get(?: me)?|please get(?: me)?)"
         rf"(?: to (?:talk|speak|chat) (?:to|with))? {_PERSON}"
     ),
     # "not a bot" asks for a person; "I'm not a robot" only says who is writing.

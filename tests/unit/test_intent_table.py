@@ -43,6 +43,16 @@ WANTS_A_PERSON = [
     "can someone from support contact me",
     "human please!!",
     "talk to support",
+    "is there anyone I can talk to",
+    "can you get a human",
+    "I need help from a real person",
+    "contact support",
+    "please have someone call me",
+    "this bot is useless",
+    "could a person look at this",
+    "Is a human available?",
+    "are any agents online",
+    "is anyone there",
     # German
     "Mitarbeiter bitte",
     "ich möchte mit einem Menschen sprechen",
@@ -58,6 +68,10 @@ WANTS_A_PERSON = [
     "keinen Bot, einen Menschen bitte",
     "gibt es hier einen Menschen",
     "Mensch bitte, es ist dringend",
+    "Bitte einen Mitarbeiter",
+    "kann mir ein Mitarbeiter helfen",
+    "Support kontaktieren",
+    "der Bot hilft mir nicht",
 ]
 
 NOT_A_REQUEST = [
@@ -83,6 +97,19 @@ NOT_A_REQUEST = [
     "wie viele Personen passen in den kostenlosen Plan",
     "kann mein Vorgesetzter meinen Kalender sehen",
     "wie lade ich jemanden in meinen Arbeitsbereich ein",
+    "kann ich einen Mitarbeiter hinzufügen",
+    "wie kann ein Mitarbeiter Termine sehen",
+    # Questions near the new request shapes
+    "how do I contact support by phone",
+    "is anyone using the API with Python",
+    "are agents available on weekends",
+    "can someone look at the settings page for teams",
+    "the bot icon is too big",
+    "how do I call an agent's attention to a chat",
+    "how do I get people to sign up",
+    "is there an agent limit on the free plan",
+    "how can an agent see my booking",
+    "can the AI answer in German",
 ]
 
 
