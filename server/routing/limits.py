@@ -15,6 +15,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, fields
+from functools import partial
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -264,13 +265,39 @@ class RateLimits:
                 raise outcome
             if outcome is not _LEAD:
                 return bool(outcome)
+        request = asyncio.ensure_future(self._lease_more(key, charge))
         try:
-            return await self._lease_more(key, charge)
+            granted = await asyncio.shield(request)
+        except asyncio.CancelledError:
+            # Redis may have spent the tokens already: the grant still serves the line when it
+            # lands, and this charge's share stays in the lease.
+            if request.done():
+                self._settle_abandoned(key, charge, request)
+            else:
+                request.add_done_callback(partial(self._settle_abandoned, key, charge))
+            raise
         except ParleyError as refused:
             self._refuse_line(key, refused, charge.cost)
-            raise
-        finally:
             self._next_in_line(key)
+            raise
+        except BaseException:
+            self._next_in_line(key)
+            raise
+        self._next_in_line(key)
+        return granted
+
+    def _settle_abandoned(self, key: str, charge: Charge, request: asyncio.Future[bool]) -> None:
+        """The answer to a lease request whose asker stopped waiting for it: tokens granted go
+        to the lease, a refusal to the charges in line, and the line goes on."""
+        if not request.cancelled():
+            error = request.exception()
+            if isinstance(error, ParleyError):
+                self._refuse_line(key, error, charge.cost)
+            elif error is not None:
+                log.error("lease request failed", exc_info=error)
+            elif request.result():
+                self._leases.add(key, charge.cost, time.monotonic())
+        self._next_in_line(key)
 
     def _next_in_line(self, key: str) -> None:
         """Serve the waiting charges from what the lease holds now, in order; the first it

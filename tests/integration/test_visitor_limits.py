@@ -145,6 +145,26 @@ async def test_a_waiter_that_gives_up_does_not_stall_the_line(
     assert await _visit(limits, address) == "ok"
 
 
+async def test_a_line_keeps_the_grant_its_asker_stopped_waiting_for(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    """The connect that asked Redis for the whole line gives up while the request is under
+    way: the tokens Redis spent for it still serve the line, and its own stays leased."""
+    limits = _limits(redis, settings, "40/3600")
+    address = f"asker-{uuid.uuid4()}"
+    assert await _visit(limits, address) == "ok"  # the address is busy now: leases ahead
+    waiting = [asyncio.create_task(_visit(limits, address)) for _ in range(20)]
+    await _next_turn()  # the first asks Redis for all twenty, the others wait in line
+    waiting[0].cancel()
+    done = await asyncio.gather(*waiting, return_exceptions=True)
+    assert isinstance(done[0], asyncio.CancelledError) and done[1:] == ["ok"] * 19
+    assert limits.lease_requests == 2  # the first connect's token, then the line's twenty
+    # Forty tokens: one for the first connect, nineteen for the line, and twenty left (the
+    # cancelled connect's among them), none lost with the request it stopped waiting for.
+    later = [await _visit(limits, address) for _ in range(25)]
+    assert later.count("ok") == 20 and later[20:] == ["visitors_per_address"] * 5
+
+
 async def test_a_line_is_served_from_one_request_for_all_of_it(
     redis: redis_asyncio.Redis, settings: Settings
 ) -> None:
@@ -154,8 +174,9 @@ async def test_a_line_is_served_from_one_request_for_all_of_it(
     address = f"office-{uuid.uuid4()}"
     answers = await asyncio.gather(*(_visit(limits, address) for _ in range(300)))
     assert answers == ["ok"] * 300
-    # The first connect's own token, then one request for the 299 that lined up behind it.
-    assert limits.lease_requests == 2
+    # One request for all of them: the first connect's request leaves when the other 299
+    # have lined up behind it (they are all started in the same turn of the loop).
+    assert limits.lease_requests == 1
 
 
 async def test_a_line_fails_open_while_redis_is_down(settings: Settings) -> None:
