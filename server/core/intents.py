@@ -123,9 +123,18 @@ _HUMAN_PATTERNS = [
     re.compile(rf"\b(?:quiero|necesito)(?: hablar con)? {_PERSON}"),
 ]
 
+# Words that turn "that fixed it" into a complaint or a story: "that fixed nothing", "it worked
+# yesterday", "it worked before the update".
 _NEGATION = re.compile(
-    r"\b(not|no|never|didn'?t|doesn'?t|don'?t|isn'?t|wasn'?t|still|but|nicht|kein(e|en)?|noch"
-    r"|nein|nada|todavía|todavia|aún|aun|sigue)\b|n't\b"
+    r"\b(not|no|never|didn'?t|doesn'?t|don'?t|isn'?t|wasn'?t|still|but|nothing|hardly|barely"
+    r"|anymore|yesterday|before|earlier|until|used to|nicht|nichts|kein(e|en)?|noch|nein|gestern"
+    r"|vorher|früher|frueher|nada|todavía|todavia|aún|aun|sigue|antes|ayer)\b|n't\b"
+)
+# A question about a fix ("is this fixed in version 2?", "did that solve it?") is not a
+# customer saying it is solved.
+_QUESTION_START = re.compile(
+    r"^(is|are|was|were|did|does|do|has|have|had|will|would|can|could|should|ist|sind|war"
+    r"|hat|haben|wird|kann|funktioniert|klappt)\b"
 )
 _SOLVED_PATTERNS = [
     re.compile(
@@ -171,6 +180,13 @@ def classify(text: str) -> Intent | None:
         return Intent.YES
     if any(p.search(words) for p in _HUMAN_PATTERNS):
         return Intent.HUMAN
+    if _asks(text, words):
+        return None
     if any(p.search(words) for p in _SOLVED_PATTERNS) and not _NEGATION.search(words):
         return Intent.SOLVED
     return None
+
+
+def _asks(text: str, words: str) -> bool:
+    """Whether the message is a question (a question mark, or a question's first word)."""
+    return "?" in text or "¿" in text or _QUESTION_START.match(words) is not None

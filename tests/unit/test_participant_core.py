@@ -44,6 +44,11 @@ H, S, Y = Intent.HUMAN, Intent.SOLVED, Intent.YES
         ("That didn't solve it", None), ("it still doesn't work", None),
         ("that's not what I needed", None), ("thanks", None),
         ("that solved it but I have another question", None),
+        ("that fixed nothing", None), ("it worked yesterday", None),
+        ("it worked before the update", None), ("das hat nichts gebracht", None),
+        # questions about a fix
+        ("that worked?", None), ("is this fixed in version 2", None),
+        ("is the problem solved in the new version?", None), ("hat das geholfen?", None),
         # plain yes (an answer to an offer)
         ("yes please", Y), ("Ja", Y), ("sí", Y), ("ok", Y),
         # ordinary questions, and a long message that mentions everything
