@@ -1,5 +1,5 @@
 """The independent client's walk, further: every documented connect refusal, REST error bodies
-route by route, and the agent-side REST routes with their exact fields, from docs/protocol.md."""
+route by route, and the agents' REST routes with their exact fields, from docs/protocol.md."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.e2e.wire_client import (
     Refused,
     WireClient,
     check_conversation,
-    is_uuid,
+    error_of,
     rest,
     send,
     sign_in,
@@ -26,10 +26,6 @@ from tests.support import Servers
 SUMMARY = {
     "customer", "last_message", "unread", "my_read_seq", "customer_delivered_seq",
     "customer_read_seq", "waiting_since",
-}  # fmt: skip
-QUICK_RESPONSE = {
-    "id", "scope", "team_id", "owner_agent_id", "shortcut", "title", "body", "created_at",
-    "updated_at",
 }  # fmt: skip
 
 
@@ -45,16 +41,6 @@ async def refusal(url: str, namespace: str, auth: Any) -> dict[str, Any]:
         return dict(payload["data"])
     await client.close()
     raise AssertionError(f"{namespace} with {auth!r} was let in")
-
-
-def error_of(status: int, body: Any, expected_status: int, code: str) -> dict[str, Any]:
-    """The REST error envelope, checked: `{"ok": false, "error": {code, message, details?}}`."""
-    assert status == expected_status, (status, body)
-    assert set(body) == {"ok", "error"} and body["ok"] is False, body
-    error = body["error"]
-    assert set(error) <= {"code", "message", "details"} and {"code", "message"} <= set(error)
-    assert error["code"] == code and isinstance(error["message"], str), body
-    return dict(error)
 
 
 async def raw_request(
@@ -343,91 +329,3 @@ async def test_agent_rest_routes_and_their_fields(servers: Servers) -> None:
     for visitor, _ in conversations:
         await visitor.close()
     await staff.close()
-
-
-async def test_quick_responses_as_documented(servers: Servers) -> None:
-    server = await servers.start()
-    api = f"{server.url}/api/v1/quick-responses"
-    admin = await sign_in(server, AgentRole.ADMIN)
-    agent = await sign_in(server)
-    other = await sign_in(server)
-
-    status, _, body = await rest(
-        "POST", api, agent["token"], {"shortcut": "/Refund", "title": "Refund", "body": "Hi {{x}}"}
-    )
-    assert status == 201 and set(body["data"]) == {"quick_response"}
-    mine = body["data"]["quick_response"]
-    assert set(mine) == QUICK_RESPONSE and is_uuid(mine["id"])
-    assert (mine["scope"], mine["shortcut"], mine["owner_agent_id"], mine["team_id"]) == (
-        "personal",
-        "refund",
-        agent["agent"]["id"],
-        None,
-    )
-    status, _, body = await rest(
-        "POST", api, agent["token"], {"shortcut": "refund", "title": "Again", "body": "b"}
-    )
-    conflict = error_of(status, body, 409, "conflict")
-    assert conflict["message"] == (
-        "the shortcut /refund is already used in this scope; choose another"
-    )
-    # Another agent's personal scope is another scope.
-    status, _, body = await rest(
-        "POST", api, other["token"], {"shortcut": "refund", "title": "Theirs", "body": "b"}
-    )
-    assert status == 201
-    theirs = body["data"]["quick_response"]
-    status, _, body = await rest(
-        "POST", api, agent["token"], {"shortcut": "g", "title": "G", "body": "b", "scope": "global"}
-    )
-    error_of(status, body, 403, "forbidden")
-    status, _, body = await rest(
-        "POST", api, admin["token"], {"shortcut": "t", "title": "T", "body": "b", "scope": "team"}
-    )
-    error_of(status, body, 422, "validation_failed")  # a team scope without team_id
-    status, _, body = await rest(
-        "POST",
-        api,
-        admin["token"],
-        {"shortcut": "g", "title": "G", "body": "b", "team_id": str(uuid.uuid4())},
-    )
-    error_of(status, body, 422, "validation_failed")  # a team_id with another scope
-    status, _, body = await rest(
-        "POST", api, agent["token"], {"shortcut": "no spaces", "title": "T", "body": "b"}
-    )
-    error_of(status, body, 422, "validation_failed")
-    status, _, body = await rest(
-        "POST",
-        api,
-        admin["token"],
-        {"shortcut": "hello", "title": "Greeting", "body": "Hello!", "scope": "global"},
-    )
-    assert status == 201
-    shared = body["data"]["quick_response"]
-
-    status, _, body = await rest("GET", api, agent["token"])
-    assert status == 200 and set(body["data"]) == {"quick_responses"}
-    assert {q["id"] for q in body["data"]["quick_responses"]} == {mine["id"], shared["id"]}
-    status, _, body = await rest("GET", f"{api}?q=greet", agent["token"])
-    assert [q["id"] for q in body["data"]["quick_responses"]] == [shared["id"]]
-
-    edit = {"shortcut": "refund", "title": "Refunds", "body": "Sorry {{customer.first_name}}"}
-    status, _, body = await rest("PUT", f"{api}/{mine['id']}", agent["token"], edit)
-    assert status == 200 and body["data"]["quick_response"]["title"] == "Refunds"
-    # Another agent's personal quick response is 404 to everyone, admins included.
-    for token in (other["token"], admin["token"]):
-        status, _, body = await rest("PUT", f"{api}/{mine['id']}", token, edit)
-        error_of(status, body, 404, "not_found")
-    status, _, body = await rest("DELETE", f"{api}/{shared['id']}", agent["token"])
-    error_of(status, body, 403, "forbidden")
-    status, _, body = await rest("DELETE", f"{api}/{theirs['id']}", other["token"])
-    assert status == 200 and body["ok"] is True
-    status, _, body = await rest("DELETE", f"{api}/{theirs['id']}", other["token"])
-    error_of(status, body, 404, "not_found")
-
-    # Every change is in the audit log.
-    status, _, body = await rest(
-        "GET", f"{server.url}/api/v1/admin/audit-log?action=quick_response.", admin["token"]
-    )
-    entries = body["data"]["entries"]
-    assert len(entries) == 5 and all(e["action"].startswith("quick_response.") for e in entries)
