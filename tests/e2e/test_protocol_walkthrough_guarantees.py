@@ -1,0 +1,164 @@
+"""The independent client's walk through the message guarantees of docs/protocol.md: gaps where
+notes sit, resume catching up exactly once while others post, paging both ways, and the
+customer and agent events the other walks do not send."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from server.core.models import AgentRole
+from tests.e2e.wire_client import WireClient, check_message, send, sign_in
+from tests.support import Servers
+
+SUGGESTION = {"conversation_id", "request_id", "text", "citations", "found", "mode", "error"}
+
+
+async def test_customers_see_gaps_and_a_resume_catches_up_exactly_once(servers: Servers) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    token = (await visitor.ok("session"))["visitor_token"]
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    staff = await WireClient.open(
+        server.url, "/agent", {"token": (await sign_in(server, AgentRole.ADMIN))["token"]}
+    )
+    await staff.ok("join", {"conversation_id": conversation_id})
+    await visitor.ok("send_message", send(conversation_id, "c1", "Hello"))
+    await staff.ok("send_message", send(conversation_id, "n2", "a note", visibility="internal"))
+    await staff.ok("send_message", send(conversation_id, "a3", "Hi there"))
+    await staff.ok("send_message", send(conversation_id, "n4", "another", visibility="internal"))
+    # The customer's stream skips the notes' seqs: 1, 3. Staff get all four, in order.
+    assert [m["seq"] for m in await visitor.wait("message", 2)] == [1, 3]
+    assert [m["seq"] for m in await staff.wait("message", 4)] == [1, 2, 3, 4]
+    await visitor.close()
+
+    # Back after a reconnect, from the last seq it had: nothing to replay, the notes skipped.
+    back = await WireClient.open(server.url, "/customer", {"token": token})
+    resumed = await back.ok("resume", {"conversation_id": conversation_id, "after_seq": 3})
+    assert resumed["conversation"]["last_seq"] == 4
+    # The newest message is a note: the customer was given up to 3, below last_seq.
+    assert resumed["delivered_up_to"] == 3 and back.events["message"] == []
+    await back.close()
+
+    # A new socket resumes from 0 while an agent posts 30 messages at once: every public
+    # message arrives exactly once, in seq order, the replay and the live ones together.
+    tab = await WireClient.open(server.url, "/customer", {"token": token})
+    posts = [
+        staff.ok("send_message", send(conversation_id, f"burst-{n}", f"message {n}"))
+        for n in range(30)
+    ]
+    acks = await asyncio.gather(
+        tab.ok("resume", {"conversation_id": conversation_id, "after_seq": 0}), *posts
+    )
+    resumed, sent = acks[0], acks[1:]
+    assert sorted(a["seq"] for a in sent) == list(range(5, 35))
+    given = [m["seq"] for m in tab.events["message"]]
+    assert given == sorted(set(given)) and given[:2] == [1, 3]
+    assert resumed["delivered_up_to"] in given
+    # What went live after the ack follows without a gap or a duplicate.
+    last = await staff.ok("send_message", send(conversation_id, "last", "the end"))
+    messages = await tab.wait("message", 2 + 30 + 1)
+    assert [m["seq"] for m in messages] == [1, 3, *range(5, 35), last["seq"]]
+    for message in messages:
+        check_message(message)
+        assert message["visibility"] == "public"
+    await tab.close()
+    await staff.close()
+
+
+async def test_history_pages_both_ways_as_documented(servers: Servers) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    for n in range(1, 8):
+        await visitor.ok("send_message", send(conversation_id, f"m{n}", f"message {n}"))
+
+    async def page(**query: object) -> tuple[list[int], bool]:
+        data = await visitor.ok("history", {"conversation_id": conversation_id, **query})
+        assert set(data) == {"messages", "has_more"}
+        return [m["seq"] for m in data["messages"]], data["has_more"]
+
+    assert await page() == ([1, 2, 3, 4, 5, 6, 7], False)
+    # Backward: the `limit` messages just before before_seq (the newest without it).
+    assert await page(limit=3) == ([5, 6, 7], True)
+    assert await page(before_seq=5, limit=3) == ([2, 3, 4], True)
+    assert await page(before_seq=2, limit=3) == ([1], False)
+    # Forward from after_seq; with before_seq as an upper bound.
+    assert await page(after_seq=2, limit=3) == ([3, 4, 5], True)
+    assert await page(after_seq=5, limit=3) == ([6, 7], False)
+    assert await page(after_seq=2, before_seq=5) == ([3, 4], False)
+    # A full page says has_more even when the next one is empty.
+    assert await page(after_seq=4, limit=3) == ([5, 6, 7], True)
+    assert await page(after_seq=7, limit=3) == ([], False)
+    for bad in ({"limit": 0}, {"limit": 201}, {"after_seq": -1}, {"before_seq": 2**63}):
+        await visitor.error("history", {"conversation_id": conversation_id, **bad}, "bad_request")
+    # `list_conversations` filters by status, newest first.
+    second = (await visitor.ok("start_conversation", {"new": True}))["conversation"]["id"]
+    listed = await visitor.ok("list_conversations", {})
+    assert [c["id"] for c in listed["conversations"]] == [second, conversation_id]
+    solved = await visitor.ok("mark_solved", {"conversation_id": second})
+    assert set(solved) == {"conversation"} and solved["conversation"]["status"] == "resolved"
+    again = await visitor.ok("mark_solved", {"conversation_id": second})  # idempotent
+    assert again["conversation"]["status"] == "resolved"
+    resolved = await visitor.ok("list_conversations", {"status": "resolved"})
+    assert [c["id"] for c in resolved["conversations"]] == [second]
+    opened = await visitor.ok("list_conversations", {"status": "open", "limit": 1})
+    assert [c["id"] for c in opened["conversations"]] == [conversation_id]
+    await visitor.close()
+
+
+async def test_mark_solved_suggest_reply_and_requests_for_what_one_may_not_see(
+    servers: Servers,
+) -> None:
+    server = await servers.start()
+    signed_in = await sign_in(server)
+    staff = await WireClient.open(server.url, "/agent", {"token": signed_in["token"]})
+    visitor = await WireClient.open(server.url, "/customer", {})
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    await staff.wait("assigned")
+    await visitor.ok("send_message", send(conversation_id, "c1", "Where is my parcel?"))
+    # A person has the conversation: the customer should tell them.
+    await visitor.error("mark_solved", {"conversation_id": conversation_id}, "conflict")
+    # `request_human` when a person has it already changes nothing.
+    asked = await visitor.ok("request_human", {"conversation_id": conversation_id})
+    assert asked["queue"] is None and asked["conversation"]["owner"] == "human"
+
+    requested = await staff.ok("suggest_reply", {"conversation_id": conversation_id})
+    assert set(requested) == {"request_id"}
+    [draft] = await staff.wait("reply_suggestion")
+    assert set(draft) - {"usage"} == SUGGESTION
+    assert draft["request_id"] == requested["request_id"]
+    assert draft["conversation_id"] == conversation_id
+    # An empty help center has nothing on it.
+    assert (draft["found"], draft["text"], draft["citations"]) == (False, "", [])
+    assert draft["error"] is None
+    # It is never posted.
+    history = await staff.ok("history", {"conversation_id": conversation_id})
+    assert [m["seq"] for m in history["messages"]] == [1]
+
+    # Conversations the caller may not see are not_found, whatever the request.
+    other = await WireClient.open(server.url, "/customer", {})
+    stranger = str(uuid.uuid4())
+    for event in (
+        "resume",
+        "history",
+        "mark_delivered",
+        "mark_read",
+        "request_human",
+        "mark_solved",
+    ):
+        payload = {"conversation_id": conversation_id}
+        if event.startswith("mark_") and event != "mark_solved":
+            payload["seq"] = 1
+        await other.error(event, payload, "not_found")
+        await other.error(event, {**payload, "conversation_id": stranger}, "not_found")
+    colleague = await WireClient.open(
+        server.url, "/agent", {"token": (await sign_in(server))["token"]}
+    )
+    for event in ("join", "history", "resolve", "reopen", "suggest_reply", "unassign"):
+        await colleague.error(event, {"conversation_id": conversation_id}, "not_found")
+    await colleague.error(
+        "typing", {"conversation_id": conversation_id, "typing": True}, "not_found"
+    )
+    for socket in (visitor, other, staff, colleague):
+        await socket.close()
