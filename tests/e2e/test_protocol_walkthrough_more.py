@@ -12,6 +12,7 @@ import aiohttp
 from server.auth.tokens import TokenSigner
 from server.core.models import AgentRole
 from tests.e2e.wire_client import (
+    AGENT,
     CUSTOMER,
     Refused,
     WireClient,
@@ -21,7 +22,7 @@ from tests.e2e.wire_client import (
     send,
     sign_in,
 )
-from tests.support import Servers
+from tests.support import PASSWORD, Servers
 
 SUMMARY = {
     "customer", "last_message", "unread", "my_read_seq", "customer_delivered_seq",
@@ -329,3 +330,57 @@ async def test_agent_rest_routes_and_their_fields(servers: Servers) -> None:
     for visitor, _ in conversations:
         await visitor.close()
     await staff.close()
+
+
+async def test_sign_in_and_account_routes_as_documented(servers: Servers) -> None:
+    server = await servers.start()
+    api = f"{server.url}/api/v1"
+    signed_in = await sign_in(server)
+    email, token = signed_in["agent"]["email"], signed_in["token"]
+    # The email is matched without regard to case, after surrounding spaces are trimmed.
+    status, _, body = await rest(
+        "POST", f"{api}/auth/login", None, {"email": f"  {email.upper()} ", "password": PASSWORD}
+    )
+    assert status == 200 and body["data"]["agent"]["id"] == signed_in["agent"]["id"]
+    status, _, body = await rest(
+        "POST", f"{api}/auth/login", None, {"email": "nobody@example.test", "password": "x"}
+    )
+    error_of(status, body, 401, "unauthorized")
+    status, _, body = await rest(
+        "POST", f"{api}/auth/login", None, {"email": "ab", "password": "x"}
+    )
+    error_of(status, body, 422, "validation_failed")  # email shorter than 3
+    status, _, body = await rest("POST", f"{api}/auth/supabase", None, {"access_token": "x.y.z"})
+    error = error_of(status, body, 403, "forbidden")
+    assert error["message"] == "sign-in with Supabase is not enabled"
+
+    status, _, body = await rest("GET", f"{api}/me", token)
+    assert status == 200 and set(body["data"]) == {"kind", "agent"}
+    assert body["data"]["kind"] == "agent" and set(body["data"]["agent"]) == AGENT
+
+    # The password policy, each failure naming the field "password".
+    for weak in ("short", "QwertyUiop", "abababababab", email):
+        status, _, body = await rest(
+            "POST",
+            f"{api}/me/password",
+            token,
+            {"current_password": PASSWORD, "new_password": weak},
+        )
+        if status == 200:
+            raise AssertionError(f"{weak!r} passed the password policy")
+        assert error_of(status, body, 422, "validation_failed")["details"] == {"field": "password"}
+    status, _, body = await rest(
+        "POST", f"{api}/auth/password-reset", None, {"token": "x", "new_password": "a fine one!"}
+    )
+    error_of(status, body, 401, "unauthorized")
+
+    # A visitor's view of one conversation: no summary.
+    visitor = await WireClient.open(server.url, "/customer", {})
+    visitor_token = (await visitor.ok("session"))["visitor_token"]
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    status, _, body = await rest("GET", f"{api}/conversations/{conversation_id}", visitor_token)
+    assert status == 200 and set(body["data"]) == {"conversation"}
+    check_conversation(body["data"]["conversation"])
+    status, _, body = await rest("GET", f"{api}/me", visitor_token)
+    assert body["data"] == {"kind": "customer", "customer_id": body["data"]["customer_id"]}
+    await visitor.close()
