@@ -162,3 +162,27 @@ async def test_mark_solved_suggest_reply_and_requests_for_what_one_may_not_see(
     )
     for socket in (visitor, other, staff, colleague):
         await socket.close()
+
+
+async def test_the_follow_acks_name_who_is_helping(servers: Servers) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    started = await visitor.ok("start_conversation")
+    conversation_id = started["conversation"]["id"]
+    # Nobody yet: the acks that follow a conversation say so with a null.
+    assert started["conversation"]["assigned_agent"] is None
+    signed_in = await sign_in(server)
+    staff = await WireClient.open(server.url, "/agent", {"token": signed_in["token"]})
+    await staff.wait("assigned")
+    helping = {"id": signed_in["agent"]["id"], "display_name": "Robin", "avatar_url": None}
+    resumed = await visitor.ok("resume", {"conversation_id": conversation_id})
+    assert resumed["conversation"]["assigned_agent"] == helping
+    joined = await staff.ok("join", {"conversation_id": conversation_id})
+    assert joined["conversation"]["assigned_agent"] == helping
+    # Elsewhere a conversation carries no such field.
+    listed = await visitor.ok("list_conversations", {})
+    assert "assigned_agent" not in listed["conversations"][0]
+    resolved = await staff.ok("resolve", {"conversation_id": conversation_id})
+    assert "assigned_agent" not in resolved["conversation"]
+    await visitor.close()
+    await staff.close()
