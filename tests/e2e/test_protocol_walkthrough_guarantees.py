@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import aiohttp
+
 from server.core.models import AgentRole
-from tests.e2e.wire_client import WireClient, check_message, send, sign_in
+from tests.e2e.wire_client import WireClient, check_message, error_of, rest, send, sign_in
 from tests.support import Servers
 
 SUGGESTION = {"conversation_id", "request_id", "text", "citations", "found", "mode", "error"}
@@ -184,5 +186,89 @@ async def test_the_follow_acks_name_who_is_helping(servers: Servers) -> None:
     assert "assigned_agent" not in listed["conversations"][0]
     resolved = await staff.ok("resolve", {"conversation_id": conversation_id})
     assert "assigned_agent" not in resolved["conversation"]
+    await visitor.close()
+    await staff.close()
+
+
+async def test_limits_and_routing_reasons_a_client_meets(servers: Servers) -> None:
+    server = await servers.start(
+        rate_conversations_per_visitor="1/600", rate_uploads_per_visitor="1/3600"
+    )
+    api = f"{server.url}/api/v1"
+    visitor = await WireClient.open(server.url, "/customer", {})
+    token = (await visitor.ok("session"))["visitor_token"]
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    eleven = [str(uuid.uuid4()) for _ in range(11)]
+    await visitor.error(
+        "send_message",
+        send(conversation_id, "x1", "hi", attachment_ids=eleven),
+        "validation_failed",
+    )
+    refused = await visitor.error("start_conversation", {"new": True}, "rate_limited")
+    assert refused["details"] == {"retry_after": 600, "limit": "conversations_per_visitor"}
+    # Returning to the open conversation never counts as a new one.
+    again = await visitor.ok("start_conversation", {})
+    assert again["created"] is False and again["conversation"]["id"] == conversation_id
+    deep: dict[str, object] = {}
+    for _ in range(17):
+        deep = {"a": deep}
+    await visitor.error("start_conversation", {"attributes": deep}, "bad_request")
+
+    messages = f"{api}/conversations/{conversation_id}/messages"
+    status, _, body = await rest(
+        "POST", messages, token, {"client_id": "n", "body": "x", "visibility": "internal"}
+    )
+    error_of(status, body, 403, "forbidden")
+    for url, code in (
+        (f"{messages}?limit=201", "validation_failed"),
+        (f"{messages}?after_seq={2**62 + 1}", "validation_failed"),
+        (f"{messages}?limit=ten", "bad_request"),
+    ):
+        status, _, body = await rest("GET", url, token)
+        error_of(status, body, 400 if code == "bad_request" else 422, code)
+    form = aiohttp.FormData()
+    form.add_field("conversation_id", conversation_id)
+    form.add_field("file", b"abc", filename="a.txt", content_type="text/plain")
+    for expected in (201, 429):
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{api}/attachments", data=form, headers={"Authorization": f"Bearer {token}"}
+            ) as response,
+        ):
+            assert response.status == expected
+            if expected == 429:
+                body = await response.json()
+                assert body["error"]["details"] == {
+                    "retry_after": 3600,
+                    "limit": "uploads_per_visitor",
+                }
+                assert response.headers["Retry-After"] == "3600"
+    status, _, body = await rest("GET", f"{api}/openapi.json")
+    assert status == 200 and body["openapi"].startswith("3.1")
+
+    # Routing reasons the visitor sees: a priority change, a transfer to a team.
+    signed_in = await sign_in(server, AgentRole.ADMIN)
+    staff = await WireClient.open(server.url, "/agent", {"token": signed_in["token"]})
+    await staff.wait("assigned")
+    await staff.error("transfer", {"conversation_id": conversation_id}, "validation_failed")
+    changed = await staff.ok(
+        "set_priority", {"conversation_id": conversation_id, "priority": "high"}
+    )
+    assert changed["conversation"]["priority"] == 1
+    status, _, body = await rest("GET", f"{api}/admin/teams", signed_in["token"])
+    support = body["data"]["teams"][0]
+    await staff.ok("transfer", {"conversation_id": conversation_id, "to_team_id": support["id"]})
+
+    def seen(reason: str) -> bool:
+        return any(u["reason"] == reason for u in visitor.events["conversation_updated"])
+
+    while not seen("transferred"):
+        await visitor.wait("conversation_updated", len(visitor.events["conversation_updated"]) + 1)
+    updates = {u["reason"]: u for u in visitor.events["conversation_updated"]}
+    assert set(updates["priority"]) == {"conversation", "reason"}
+    assert updates["priority"]["conversation"]["priority"] == 1
+    assert set(updates["transferred"]) == {"conversation", "reason", "team"}
+    assert updates["transferred"]["team"] == {"id": support["id"], "name": "Support"}
     await visitor.close()
     await staff.close()
