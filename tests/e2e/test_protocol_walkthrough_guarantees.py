@@ -5,6 +5,8 @@ customer and agent events the other walks do not send."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import uuid
 
 import aiohttp
@@ -272,3 +274,49 @@ async def test_limits_and_routing_reasons_a_client_meets(servers: Servers) -> No
     assert updates["transferred"]["team"] == {"id": support["id"], "name": "Support"}
     await visitor.close()
     await staff.close()
+
+
+async def test_identify_switches_a_socket_to_the_customer_who_holds_the_user(
+    servers: Servers,
+) -> None:
+    secret = "identity-secret-0123456789"
+    server = await servers.start(identity_secret=secret)
+
+    def proof(user_id: str) -> str:
+        return hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
+
+    laptop = await WireClient.open(server.url, "/customer", {})
+    laptop_id = (await laptop.ok("identify", {"user_id": "42", "hash": proof("42")}))["customer_id"]
+    laptop_conversation = (await laptop.ok("start_conversation"))["conversation"]["id"]
+    phone = await WireClient.open(server.url, "/customer", {})
+    before = await phone.ok("session")
+    phone_conversation = (await phone.ok("start_conversation"))["conversation"]["id"]
+    for bad in ({"user_id": "42", "hash": "zz"}, {"user_id": "x" * 201, "hash": proof("x")}):
+        await phone.error("identify", bad, "bad_request")
+
+    switched = await phone.ok("identify", {"user_id": "42", "hash": proof("42")})
+    assert switched["switched"] is True and switched["customer_id"] == laptop_id
+    assert switched["identity_verified"] is True
+    assert switched["visitor_token"] != before["visitor_token"]
+    # The socket follows nothing of the old visitor's any more, and hears the new one's room.
+    typing = {"conversation_id": phone_conversation, "typing": True}
+    await phone.error("typing", typing, "not_found")
+    await phone.error("history", {"conversation_id": phone_conversation}, "not_found")
+    staff = await WireClient.open(
+        server.url, "/agent", {"token": (await sign_in(server, AgentRole.ADMIN))["token"]}
+    )
+    seen = len(phone.events["conversation_updated"])
+    await staff.ok("resolve", {"conversation_id": phone_conversation})
+    await staff.ok("resolve", {"conversation_id": laptop_conversation})
+    [update] = (await phone.wait("conversation_updated", seen + 1))[seen:]
+    assert (update["reason"], update["conversation"]["id"]) == ("resolved", laptop_conversation)
+    listed = await phone.ok("list_conversations", {})
+    assert [c["id"] for c in listed["conversations"]] == [laptop_conversation]
+
+    # A socket bound to one user that proves another becomes a new customer.
+    other = await phone.ok("identify", {"user_id": "43", "hash": proof("43")})
+    assert other["switched"] is True
+    assert other["customer_id"] not in (laptop_id, before["customer_id"])
+    assert (await phone.ok("list_conversations", {}))["conversations"] == []
+    for socket in (laptop, phone, staff):
+        await socket.close()
