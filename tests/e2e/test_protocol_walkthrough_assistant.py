@@ -211,10 +211,10 @@ async def test_a_stream_past_its_deadline_ends_failed(
     servers: Servers, fake_openai: FakeOpenAI, help_center: None
 ) -> None:
     server = await model_server(
-        servers, fake_openai, assistant_timeout_seconds=2.0, assistant_deadline_seconds=2.5
+        servers, fake_openai, assistant_timeout_seconds=2.0, assistant_deadline_seconds=3.5
     )
-    # The first sentence is shown within about a second; the whole answer would take four.
-    fake_openai.default = Reply(SLOW, piece=47, piece_delay=1.0)
+    # The first sentence is shown within about a second; the whole answer would take eleven.
+    fake_openai.default = Reply(f"{SLOW} {SLOW} {SLOW}", piece=47, piece_delay=1.0)
     visitor, started = await waiting(server)
     conversation_id = started["conversation"]["id"]
     await visitor.ok("send_message", send(conversation_id, "q1", PASSWORD_QUESTION))
