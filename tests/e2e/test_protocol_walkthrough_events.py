@@ -1,0 +1,117 @@
+"""The independent client's walk through the client events' finer rules in docs/protocol.md:
+what `start_conversation` saves, which names each namespace knows, and the payload limits."""
+
+from __future__ import annotations
+
+from server.core.models import AgentRole
+from tests.e2e.wire_client import WireClient, rest, send, sign_in
+from tests.support import Servers
+
+CUSTOMER_ONLY = ("session", "identify", "start_conversation", "list_conversations",
+                 "request_human", "mark_solved")  # fmt: skip
+AGENT_ONLY = ("whoami", "set_presence", "join", "resolve", "reopen", "suggest_reply", "claim",
+              "unassign", "transfer", "set_priority", "get_queue")  # fmt: skip
+
+
+async def test_start_conversation_saves_the_visitors_details(servers: Servers) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    first = await visitor.ok(
+        "start_conversation",
+        {
+            "name": "Casey",
+            "attributes": {"plan": "pro", "cart": {"items": 1}},
+            "page_url": "https://shop.example/help",
+            "referrer": "https://search.example/",
+        },
+    )
+    conversation_id = first["conversation"]["id"]
+    assert first["conversation"]["metadata"] == {
+        "page_url": "https://shop.example/help",
+        "referrer": "https://search.example/",
+    }
+    # Again: the open conversation; a given email replaces, a null name keeps, attributes merge
+    # by top-level key; page_url and referrer belong to a new conversation only.
+    again = await visitor.ok(
+        "start_conversation",
+        {
+            "email": "casey@example.com",
+            "attributes": {"cart": {"items": 2}, "locale": "de"},
+            "page_url": "https://shop.example/other",
+        },
+    )
+    assert again["created"] is False and again["conversation"]["id"] == conversation_id
+    assert again["conversation"]["metadata"] == first["conversation"]["metadata"]
+    signed_in = await sign_in(server, AgentRole.ADMIN)
+    status, _, body = await rest(
+        "GET",
+        f"{server.url}/api/v1/conversations/{conversation_id}/customer",
+        signed_in["token"],
+    )
+    assert status == 200
+    customer = body["data"]["customer"]
+    assert (customer["name"], customer["email"]) == ("Casey", "casey@example.com")
+    assert customer["attributes"] == {"plan": "pro", "cart": {"items": 2}, "locale": "de"}
+    assert (customer["identity_verified"], customer["external_id"]) == (False, None)
+
+    # The name given on this socket's start_conversation names its typing and its messages.
+    staff = await WireClient.open(server.url, "/agent", {"token": signed_in["token"]})
+    await staff.ok("join", {"conversation_id": conversation_id})
+    await visitor.ok("typing", {"conversation_id": conversation_id, "typing": True})
+    [typing] = await staff.wait("typing")
+    assert (typing["sender_kind"], typing["sender_name"]) == ("customer", "Casey")
+    await visitor.ok("send_message", send(conversation_id, "c1", "hello"))
+    [message] = await staff.wait("message")
+    assert message["sender_name"] == "Casey"
+    await visitor.close()
+    await staff.close()
+
+
+async def test_each_namespace_knows_its_own_events_and_checks_payloads(servers: Servers) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    staff = await WireClient.open(
+        server.url, "/agent", {"token": (await sign_in(server, AgentRole.ADMIN))["token"]}
+    )
+    for socket, names in ((visitor, AGENT_ONLY), (staff, CUSTOMER_ONLY)):
+        for name in names:
+            error = await socket.error(name, {}, "bad_request")
+            assert error["message"] == f"unknown event '{name}'"
+        for reserved in ("connect", "disconnect", "connect_error"):
+            await socket.error(reserved, {}, "bad_request")
+
+    for payload in (
+        {"email": "no at sign"},
+        {"email": "a@b" + "c" * 320},
+        {"name": "x" * 201},
+        {"page_url": "x" * 2001},
+        {"team": "x" * 64},
+        {"after_seq": -1},
+        {"new": 1},
+        {"priority": "asap"},
+    ):
+        await visitor.error("start_conversation", payload, "bad_request")
+    for payload in (
+        {"conversation_id": conversation_id, "client_id": ""},
+        {"conversation_id": conversation_id, "client_id": "x" * 101, "body": "b"},
+        {"conversation_id": "not-a-uuid", "client_id": "a", "body": "b"},
+        {"conversation_id": conversation_id, "client_id": "a", "body": "b", "visibility": "x"},
+        {"conversation_id": conversation_id, "client_id": "a", "attachment_ids": ["x"]},
+    ):
+        await visitor.error("send_message", payload, "bad_request")
+    error = await visitor.error(
+        "mark_read", {"conversation_id": conversation_id, "seq": 2**63}, "bad_request"
+    )
+    assert error["message"].endswith("- at `$.seq`")
+    # The largest integer is accepted, and capped at the conversation's last seq.
+    top = await visitor.ok("mark_read", {"conversation_id": conversation_id, "seq": 2**63 - 1})
+    assert top == {"delivered_seq": 0, "read_seq": 0}
+    await staff.error("set_presence", {"status": "busy"}, "bad_request")
+    await staff.error("typing", {"conversation_id": conversation_id, "typing": 1}, "bad_request")
+    await staff.error("join", {"conversation_id": conversation_id, "extra": True}, "unknown_field")
+    # Every one of those failures left both connections usable.
+    assert "customer_id" in await visitor.ok("session")
+    assert (await staff.ok("whoami"))["role"] == "admin"
+    await visitor.close()
+    await staff.close()
