@@ -152,6 +152,7 @@ async def test_the_admin_api_route_by_route(servers: Servers) -> None:
         {"email": new["email"], "password": password},
     )
     assert status == 200
+    kim_token = body["data"]["token"]
     status, _, body = await rest("POST", f"{api}/agents", admin, new)
     error_of(status, body, 409, "conflict")
     weak = {"email": "lee@example.test", "display_name": "Lee", "password": "short"}
@@ -168,6 +169,18 @@ async def test_the_admin_api_route_by_route(servers: Servers) -> None:
     status, _, body = await rest("PATCH", f"{api}/agents/{kim['id']}", admin, {"max_chats": 3})
     assert status == 200 and set(body["data"]) == {"agent"}
     assert body["data"]["agent"]["max_chats"] == 3
+    # Deactivated: gone from the directory, its tokens refused, also after a reactivation.
+    kim_url = f"{api}/agents/{kim['id']}"
+    status, _, body = await rest("PATCH", kim_url, admin, {"is_active": False})
+    assert status == 200 and body["data"]["agent"]["is_active"] is False
+    status, _, body = await rest("GET", f"{server.url}/api/v1/directory", admin)
+    assert [a["id"] for a in body["data"]["agents"]] == [admin_id]
+    status, _, body = await rest("PATCH", kim_url, admin, {"is_active": True})
+    assert status == 200 and body["data"]["agent"]["is_active"] is True
+    status, _, body = await rest("GET", f"{server.url}/api/v1/me", kim_token)
+    error_of(status, body, 401, "unauthorized")
+    status, _, body = await rest("GET", f"{server.url}/api/v1/directory", admin)
+    assert {a["id"] for a in body["data"]["agents"]} == {admin_id, kim["id"]}
     for change in ({"is_active": False}, {"role": "agent"}):
         status, _, body = await rest("PATCH", f"{api}/agents/{admin_id}", admin, change)
         error_of(status, body, 409, "conflict")
