@@ -218,6 +218,17 @@ async def test_the_admin_api_route_by_route(servers: Servers) -> None:
     assert set(billing) >= TEAM and billing["slug"] == "billing"
     status, _, body = await rest("POST", f"{api}/teams", admin, {"slug": "billing", "name": "B"})
     error_of(status, body, 409, "conflict")
+    # Names are trimmed; one left empty is 422, and so is a NUL in any string.
+    status, _, body = await rest("POST", f"{api}/teams", admin, {"slug": "sales", "name": "   "})
+    error_of(status, body, 422, "validation_failed")
+    status, _, body = await rest(
+        "POST", f"{api}/agents", admin, {"email": "a\u0000@example.test", "display_name": "A"}
+    )
+    assert error_of(status, body, 422, "validation_failed")["message"].endswith("- at `$.email`")
+    status, _, body = await rest(
+        "PATCH", f"{api}/agents/{kim['id']}", admin, {"display_name": "  Kim Lee  "}
+    )
+    assert body["data"]["agent"]["display_name"] == "Kim Lee"
     team_url = f"{api}/teams/{billing['id']}"
     for settings, field in (
         ({"bogus": 1}, "bogus"),
