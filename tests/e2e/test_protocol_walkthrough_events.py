@@ -115,3 +115,35 @@ async def test_each_namespace_knows_its_own_events_and_checks_payloads(servers: 
     assert (await staff.ok("whoami"))["role"] == "admin"
     await visitor.close()
     await staff.close()
+
+
+async def test_routing_requests_of_an_agent_who_is_not_the_assignee(servers: Servers) -> None:
+    server = await servers.start()
+    first, second = await sign_in(server), await sign_in(server)
+    robin = await WireClient.open(server.url, "/agent", {"token": first["token"]})
+    kim = await WireClient.open(server.url, "/agent", {"token": second["token"]})
+    for staff in (robin, kim):
+        await staff.ok("set_presence", {"status": "away"})
+    visitor = await WireClient.open(server.url, "/customer", {})
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    # Kim joins while it waits (a participant from then on); Robin comes back and gets it.
+    await kim.ok("join", {"conversation_id": conversation_id})
+    await robin.ok("set_presence", {"status": "online"})
+    [assigned] = await robin.wait("assigned")
+    assert assigned["conversation"]["id"] == conversation_id
+    target = {"conversation_id": conversation_id}
+    for event, payload in (
+        ("unassign", target),
+        ("set_priority", {**target, "priority": "low"}),
+        ("transfer", {**target, "to_agent_id": second["agent"]["id"]}),
+    ):
+        await kim.error(event, payload, "forbidden")
+    # Kim still sees it, as a participant.
+    assert (await kim.ok("history", target))["messages"] == []
+    # The assignee may hand it back to the line.
+    back = await robin.ok("unassign", target)
+    assert back["conversation"]["assigned_agent_id"] is None
+    [left] = await robin.wait("unassigned")
+    assert set(left) == {"conversation_id", "reason"} and left["conversation_id"] == conversation_id
+    for socket in (robin, kim, visitor):
+        await socket.close()
