@@ -147,3 +147,45 @@ async def test_routing_requests_of_an_agent_who_is_not_the_assignee(servers: Ser
     assert set(left) == {"conversation_id", "reason"} and left["conversation_id"] == conversation_id
     for socket in (robin, kim, visitor):
         await socket.close()
+
+
+async def test_reopening_as_the_visitor_sees_it(servers: Servers) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    await visitor.ok("send_message", send(conversation_id, "c1", "one"))
+    staff = await WireClient.open(
+        server.url, "/agent", {"token": (await sign_in(server, AgentRole.ADMIN))["token"]}
+    )
+    await staff.wait("assigned")
+    await staff.ok("resolve", {"conversation_id": conversation_id})
+
+    async def updates_until(reason: str, count: int) -> list[dict[str, object]]:
+        while [u["reason"] for u in visitor.events["conversation_updated"]].count(reason) < count:
+            await visitor.wait(
+                "conversation_updated", len(visitor.events["conversation_updated"]) + 1
+            )
+        return visitor.events["conversation_updated"]
+
+    await updates_until("resolved", 1)
+    seen = len(visitor.events["conversation_updated"])
+    # A customer's message reopens it: one "reopened", whose snapshot counts that message and
+    # shows the conversation back in line.
+    posted = await visitor.ok("send_message", send(conversation_id, "c2", "two"))
+    reopened = (await updates_until("reopened", 1))[seen]
+    assert reopened["reason"] == "reopened"
+    snapshot = reopened["conversation"]
+    assert (snapshot["status"], snapshot["last_seq"]) == ("open", posted["seq"])
+    assert snapshot["waiting"] is True and snapshot["queued_at"] is not None
+    # An agent's reopen sends "reopened" twice: the status, then the place in line.
+    await updates_until("assigned", 2)
+    await staff.ok("resolve", {"conversation_id": conversation_id})
+    await updates_until("resolved", 2)
+    seen = len(visitor.events["conversation_updated"])
+    await staff.ok("reopen", {"conversation_id": conversation_id})
+    first, second = (await updates_until("reopened", 3))[seen : seen + 2]
+    assert (first["reason"], second["reason"]) == ("reopened", "reopened")
+    assert first["conversation"]["status"] == second["conversation"]["status"] == "open"
+    assert (first["conversation"]["waiting"], second["conversation"]["waiting"]) == (False, True)
+    await visitor.close()
+    await staff.close()
