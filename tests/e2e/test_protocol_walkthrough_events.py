@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from server.core.models import AgentRole
 from tests.e2e.wire_client import WireClient, rest, send, sign_in
-from tests.support import Servers
+from tests.support import Servers, agent_token
 
 CUSTOMER_ONLY = ("session", "identify", "start_conversation", "list_conversations",
                  "request_human", "mark_solved")  # fmt: skip
@@ -189,3 +189,42 @@ async def test_reopening_as_the_visitor_sees_it(servers: Servers) -> None:
     assert (first["conversation"]["waiting"], second["conversation"]["waiting"]) == (False, True)
     await visitor.close()
     await staff.close()
+
+
+async def test_who_gets_conversation_updated(servers: Servers) -> None:
+    server = await servers.start()
+    tokens = {
+        "no team": (await agent_token(server, name="Noa", teams=()))[1],
+        "support": (await agent_token(server, name="Sam"))[1],
+        "admin": (await agent_token(server, name="Ada", role=AgentRole.ADMIN, teams=()))[1],
+    }
+    staff = {
+        name: await WireClient.open(server.url, "/agent", {"token": token})
+        for name, token in tokens.items()
+    }
+    await staff["support"].ok("set_presence", {"status": "away"})  # it waits, unassigned
+    visitor = await WireClient.open(server.url, "/customer", {})
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    await staff["admin"].ok("resolve", {"conversation_id": conversation_id})
+    # A second conversation's "created" reaches every agent: all that came before has arrived.
+    second = await WireClient.open(server.url, "/customer", {})
+    await second.ok("start_conversation")
+    for socket in staff.values():
+        while [u["reason"] for u in socket.events["conversation_updated"]].count("created") < 2:
+            await socket.wait(
+                "conversation_updated", len(socket.events["conversation_updated"]) + 1
+            )
+
+    def reasons(name: str) -> list[str]:
+        return [
+            u["reason"]
+            for u in staff[name].events["conversation_updated"]
+            if u["conversation"]["id"] == conversation_id
+        ]
+
+    # "created" (no team yet) goes to every agent; then the team's agents and the admins.
+    assert reasons("no team") == ["created"]
+    assert reasons("support") == ["created", "queued", "resolved"]
+    assert reasons("admin") == ["created", "queued", "resolved"]
+    for socket in (*staff.values(), visitor, second):
+        await socket.close()
