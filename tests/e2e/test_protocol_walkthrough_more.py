@@ -277,6 +277,9 @@ async def test_agent_rest_routes_and_their_fields(servers: Servers) -> None:
     # The customer's "Thanks" came after the agent's reply: one unread, waiting since then.
     assert summary["last_message"]["body"] == "Thanks" and summary["unread"] == 1
     assert summary["my_read_seq"] == 3 and summary["waiting_since"] is not None
+    # Posting moved the customer's own cursors to their message.
+    assert (summary["customer_delivered_seq"], summary["customer_read_seq"]) == (4, 4)
+    assert summary["last_message"]["sender_kind"] == "customer"
     assert summary["customer"]["name"] == "Casey 0"
     assert summary["customer"]["email"] == "casey0@example.com"
     unanswered = by_id[conversations[1][1]]
@@ -327,6 +330,11 @@ async def test_agent_rest_routes_and_their_fields(servers: Servers) -> None:
     assert status == 200 and body["data"]["next_cursor"] is None
     assert [c["id"] for c in body["data"]["conversations"]] == [answered]
     assert "summary" not in body["data"]["conversations"][0]
+    # A public reply from an agent: the customer is no longer waiting for one.
+    await staff.ok("send_message", send(conversations[1][1], "a9", "On it"))
+    status, _, body = await rest("GET", f"{api}/conversations/{conversations[1][1]}", token)
+    replied = body["data"]["conversation"]["summary"]
+    assert replied["waiting_since"] is None and replied["last_message"]["body"] == "On it"
     for visitor, _ in conversations:
         await visitor.close()
     await staff.close()
