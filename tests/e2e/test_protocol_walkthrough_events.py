@@ -228,3 +228,30 @@ async def test_who_gets_conversation_updated(servers: Servers) -> None:
     assert reasons("admin") == ["created", "queued", "resolved"]
     for socket in (*staff.values(), visitor, second):
         await socket.close()
+
+
+async def test_settings_that_affect_clients_reach_them(servers: Servers) -> None:
+    server = await servers.start(
+        max_message_length=10, typing_timeout_seconds=4.0, attachment_content_types=("image/png",)
+    )
+    status, _, body = await rest("GET", f"{server.url}/api/v1/widget/settings")
+    assert status == 200
+    widget = body["data"]
+    assert (widget["max_message_length"], widget["typing_timeout_seconds"]) == (10, 4.0)
+    assert widget["attachments"]["types"] == ["image/png"]
+    visitor = await WireClient.open(server.url, "/customer", {})
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    too_long = await visitor.error(
+        "send_message", send(conversation_id, "c1", "x" * 11), "too_large"
+    )
+    assert too_long["details"] == {"max_length": 10}
+    await visitor.ok("send_message", send(conversation_id, "c2", "x" * 10))
+    staff = await WireClient.open(
+        server.url, "/agent", {"token": (await sign_in(server, AgentRole.ADMIN))["token"]}
+    )
+    await staff.ok("join", {"conversation_id": conversation_id})
+    await visitor.ok("typing", {"conversation_id": conversation_id, "typing": True})
+    [typing] = await staff.wait("typing")
+    assert typing["expires_in"] == 4.0
+    await visitor.close()
+    await staff.close()
