@@ -320,3 +320,32 @@ async def test_identify_switches_a_socket_to_the_customer_who_holds_the_user(
     assert (await phone.ok("list_conversations", {}))["conversations"] == []
     for socket in (laptop, phone, staff):
         await socket.close()
+
+
+async def test_a_retry_over_any_connection_process_or_rest_is_the_original(
+    servers: Servers,
+) -> None:
+    first, second = await servers.start(), await servers.start()
+    visitor = await WireClient.open(first.url, "/customer", {})
+    token = (await visitor.ok("session"))["visitor_token"]
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    payload = send(conversation_id, "same-id", "Is my order shipped?")
+    original = await visitor.ok("send_message", payload)
+    assert original["duplicate"] is False
+
+    elsewhere = await WireClient.open(second.url, "/customer", {"token": token})
+    retried = await elsewhere.ok("send_message", payload)
+    assert retried == {**original, "duplicate": True}
+    status, _, body = await rest(
+        "POST",
+        f"{second.url}/api/v1/conversations/{conversation_id}/messages",
+        token,
+        {"client_id": "same-id", "body": "Is my order shipped?"},
+    )
+    assert status == 200 and body["data"] == {**original, "duplicate": True}
+    # Nothing new was stored or broadcast: the next message is the next seq, seen once each.
+    after = await elsewhere.ok("send_message", send(conversation_id, "next", "Hello?"))
+    assert after["seq"] == original["seq"] + 1
+    assert [m["seq"] for m in await visitor.wait("message", 2)] == [1, 2]
+    await visitor.close()
+    await elsewhere.close()
