@@ -4,6 +4,7 @@ route by route, and the agents' REST routes with their exact fields, from docs/p
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -350,6 +351,8 @@ async def test_sign_in_and_account_routes_as_documented(servers: Servers) -> Non
         "POST", f"{api}/auth/login", None, {"email": f"  {email.upper()} ", "password": PASSWORD}
     )
     assert status == 200 and body["data"]["agent"]["id"] == signed_in["agent"]["id"]
+    # Agent tokens live for 12 hours; expires_at is in Unix seconds.
+    assert abs(body["data"]["expires_at"] - (time.time() + 12 * 3600)) < 60
     status, _, body = await rest(
         "POST", f"{api}/auth/login", None, {"email": "nobody@example.test", "password": "x"}
     )
