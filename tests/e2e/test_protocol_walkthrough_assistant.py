@@ -18,7 +18,7 @@ from tests.e2e.wire_client import (
     rest,
     send,
 )
-from tests.fake_openai import FakeOpenAI, Reply
+from tests.fake_openai import FakeOpenAI, Reply, decline
 from tests.support import RunningServer, Servers, agent_token
 
 DELTA = {"conversation_id", "stream_id", "text", "restart"}
@@ -273,3 +273,31 @@ async def test_the_local_model_answers_and_a_brief_without_a_model_is_extractive
     assert (status, body["error"]["code"]) == (404, "not_found")
     await visitor.close()
     await robin.close()
+
+
+async def test_a_decline_after_shown_text_restarts_the_bubble_and_yes_takes_the_offer(
+    servers: Servers, fake_openai: FakeOpenAI, help_center: None
+) -> None:
+    server = await model_server(servers, fake_openai)
+    shown = "Click Forgot password on the sign-in page [1]."
+    fake_openai.script = [Reply(shown + " ", calls=(decline(),), piece=8)]
+    visitor, started = await waiting(server)
+    conversation_id = started["conversation"]["id"]
+    await visitor.ok("send_message", send(conversation_id, "q1", PASSWORD_QUESTION))
+    messages = await until(visitor, "message", lambda m: "stream_id" in m["metadata"])
+    offer = messages[-1]
+    assert offer["metadata"]["handoff"] is True and offer["metadata"]["mode"] == "declined"
+    assert offer["metadata"]["citations"] == []
+    deltas = visitor.events["assistant_delta"]
+    # What was shown is replaced by the offer, which is the message.
+    assert [(d["text"], d["restart"]) for d in deltas] == [(shown, False), (offer["body"], True)]
+    assert {d["stream_id"] for d in deltas} == {offer["metadata"]["stream_id"]}
+    assert visitor.events["assistant_stream_ended"] == []
+    # "yes" right after the offer asks for a person: the assistant confirms with the place.
+    await visitor.ok("send_message", send(conversation_id, "q2", "yes"))
+    confirmed = await until(visitor, "message", lambda m: "queue" in m["metadata"])
+    assert confirmed[-1]["sender_kind"] == "assistant"
+    assert confirmed[-1]["metadata"]["queue"]["position"] == 1
+    resumed = await visitor.ok("resume", {"conversation_id": conversation_id})
+    assert resumed["conversation"]["owner"] == "queue"
+    await visitor.close()
