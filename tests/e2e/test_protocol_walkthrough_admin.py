@@ -97,6 +97,12 @@ async def test_quick_responses_as_documented(servers: Servers) -> None:
     assert {q["id"] for q in body["data"]["quick_responses"]} == {mine["id"], shared["id"]}
     status, _, body = await rest("GET", f"{api}?q=greet", agent["token"])
     assert [q["id"] for q in body["data"]["quick_responses"]] == [shared["id"]]
+    # The admin's list: global and team ones and the admin's own, never others' personal ones.
+    admin_list = f"{server.url}/api/v1/admin/quick-responses"
+    status, _, body = await rest("GET", admin_list, admin["token"])
+    assert status == 200 and [q["id"] for q in body["data"]["quick_responses"]] == [shared["id"]]
+    status, _, body = await rest("GET", f"{admin_list}?scope=team", admin["token"])
+    assert body["data"]["quick_responses"] == []
 
     edit = {"shortcut": "refund", "title": "Refunds", "body": "Sorry {{customer.first_name}}"}
     status, _, body = await rest("PUT", f"{api}/{mine['id']}", agent["token"], edit)
