@@ -255,3 +255,40 @@ async def test_settings_that_affect_clients_reach_them(servers: Servers) -> None
     assert typing["expires_in"] == 4.0
     await visitor.close()
     await staff.close()
+
+
+async def test_note_typing_is_not_deduplicated_and_marks_need_no_following(
+    servers: Servers,
+) -> None:
+    server = await servers.start()
+    visitor = await WireClient.open(server.url, "/customer", {})
+    token = (await visitor.ok("session"))["visitor_token"]
+    conversation_id = (await visitor.ok("start_conversation"))["conversation"]["id"]
+    writer, reader = [
+        await WireClient.open(
+            server.url, "/agent", {"token": (await sign_in(server, AgentRole.ADMIN))["token"]}
+        )
+        for _ in range(2)
+    ]
+    for staff in (writer, reader):
+        await staff.ok("join", {"conversation_id": conversation_id})
+    note = {"conversation_id": conversation_id, "typing": True, "internal": True}
+    await writer.ok("typing", note)
+    await writer.ok("typing", note)
+    # Each private-note typing call is broadcast as is, to staff only.
+    assert [t["internal"] for t in await reader.wait("typing", 2)] == [True, True]
+    await writer.ok("send_message", send(conversation_id, "a1", "Hello"))
+    [message] = await visitor.wait("message")
+    assert visitor.events["typing"] == []
+    # Receipts from a socket that does not follow the conversation.
+    tab = await WireClient.open(server.url, "/customer", {"token": token})
+    marked = await tab.ok("mark_read", {"conversation_id": conversation_id, "seq": message["seq"]})
+    assert marked == {"delivered_seq": message["seq"], "read_seq": message["seq"]}
+    [receipt] = await writer.wait("receipt")
+    assert (receipt["reader_kind"], receipt["read_seq"]) == ("customer", message["seq"])
+    # The reader's following socket gets it; the tab, following nothing, does not.
+    await visitor.wait("receipt")
+    assert "customer_id" in await tab.ok("session")
+    assert tab.events["receipt"] == []
+    for socket in (visitor, writer, reader, tab):
+        await socket.close()
