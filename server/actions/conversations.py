@@ -192,8 +192,9 @@ async def list_for_customer(
     status: ConversationStatus | None = None,
 ) -> list[Conversation]:
     async with services.db.acquire() as conn:
-        found = await conversation_store.list_for_customer(conn, principal.customer_id, limit)
-    return [c for c in found if status is None or c.status == status]
+        return await conversation_store.list_for_customer(
+            conn, principal.customer_id, limit, status
+        )
 
 
 async def with_assigned_agent(services: Services, conversation: Conversation) -> dict[str, Any]:

@@ -63,7 +63,7 @@ async def create_reset_link(request: web.Request) -> web.Response:
     data = {
         "token": link.token,
         "path": f"/console/#/reset-password?token={link.token}",
-        "expires_at": link.expires_at.isoformat(),
+        "expires_at": to_wire(link.expires_at),
     }
     return json_response({"ok": True, "data": data}, status=201)
 

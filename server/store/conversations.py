@@ -98,15 +98,21 @@ async def latest_for_customer(
 
 
 async def list_for_customer(
-    conn: asyncpg.Connection, customer_id: UUID, limit: int
+    conn: asyncpg.Connection,
+    customer_id: UUID,
+    limit: int,
+    status: ConversationStatus | None = None,
 ) -> list[Conversation]:
+    # The status is filtered before the limit: a page of `limit` of that status, newest first.
     rows = await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM conversations c
-         WHERE c.customer_id = $1 ORDER BY c.created_at DESC LIMIT $2
+         WHERE c.customer_id = $1 AND ($3::text IS NULL OR c.status = $3)
+         ORDER BY c.created_at DESC LIMIT $2
         """,
         customer_id,
         limit,
+        status.value if status is not None else None,
     )
     return to_structs(Conversation, rows)
 

@@ -198,6 +198,16 @@ async def rest(
         return response.status, dict(response.headers), await response.json()
 
 
+def error_of(status: int, body: Any, expected_status: int, code: str) -> dict[str, Any]:
+    """The REST error envelope, checked: `{"ok": false, "error": {code, message, details?}}`."""
+    assert status == expected_status, (status, body)
+    assert set(body) == {"ok", "error"} and body["ok"] is False, body
+    error = body["error"]
+    assert set(error) <= {"code", "message", "details"} and {"code", "message"} <= set(error)
+    assert error["code"] == code and isinstance(error["message"], str), body
+    return dict(error)
+
+
 async def sign_in(server: RunningServer, role: AgentRole = AgentRole.AGENT) -> dict[str, Any]:
     email = f"{uuid.uuid4().hex[:8]}@example.test"
     await create_agent(server.settings.database_url, email=email, name="Robin", role=role)
