@@ -214,6 +214,7 @@ async def try_question(request: web.Request) -> web.Response:
         "score": round(retrieval.score, 4) if retrieval.articles else None,
         "specificity": round(retrieval.specificity, 3),
         "unknown_name": retrieval.unknown_name,
+        "missing_evidence": retrieval.missing_evidence,
         "articles": [
             {"slug": a.slug, "title": a.title, "score": round(a.score, 4)}
             for a in retrieval.articles

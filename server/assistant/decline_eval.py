@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from server.assistant.answer_types import missing_evidence
 from server.assistant.calibration import (
     GENERIC_OFF_TOPIC,
     MAX_ANSWERABLE_DECLINED,
@@ -29,8 +30,10 @@ from server.assistant.retrieval_eval import (
     embed_knowledge_base,
     load_articles,
     load_questions,
+    top_article_texts,
 )
 from server.assistant.specificity import (
+    MISSING_EVIDENCE_PENALTY,
     SPECIFICITY_WEIGHT,
     UNKNOWN_NAME_PENALTY,
     ChunkVectors,
@@ -49,6 +52,7 @@ SETS = {
 # so one grid suits signals of any scale (docs/retrieval.md, "Version 4").
 CHOSEN = "specificity (chosen)"
 NAMED = "names something the knowledge base never mentions (chosen)"
+PRICELESS = "asks for a price its passages never mention (chosen)"
 # The chosen signal is also fitted on raw weights, finer than GRID's steps.
 FINE_GRID = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3)
 GRID = (-1.0, -0.5, -0.3, -0.2, -0.1, -0.05, 0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 1.5, 2.0)
@@ -123,6 +127,8 @@ async def score_set(embedder: Embedder, kb_dir: Path) -> ScoredSet:
             signals["mean cosine with all chunks"] = float(cosines.mean())
             signals["evidence of the top chunk"] = found.get(int(score.argmax()), 0.0)
             signals[NAMED] = float(unknown_name(text, index, ranks) is not None)
+            shown = top_article_texts(score, slugs, kb.texts)
+            signals[PRICELESS] = float(missing_evidence(text, shown) is not None)
             scored.append(Scored(answerable, top, signals))
         return scored
 
@@ -216,12 +222,15 @@ def format_tables(scored: Mapping[str, ScoredSet]) -> str:
     lines += ["", f"| rule | {' | '.join(names)} | all | per fold |"]
     lines += ["| --- " * (len(names) + 3) + "|"]
     lines += version6_rows(sets)
+    lines += version7_rows(sets)
     return "\n".join(lines)
 
 
 def _calibration_row(name: str, found: ScoredSet) -> str:
     def score(q: Scored) -> float:
-        return decision_score(q.top, q.signals[CHOSEN], q.signals[NAMED] > 0)
+        return decision_score(
+            q.top, q.signals[CHOSEN], q.signals[NAMED] > 0, q.signals[PRICELESS] > 0
+        )
 
     answerable = [score(q) for q in found.questions if q.in_scope]
     off = [score(q) for q in found.questions if not q.in_scope]
@@ -321,6 +330,12 @@ def version6_rows(sets: Mapping[str, Sequence[Scored]]) -> list[str]:
                 held_out(sets, adopted, share),
             )
         )
+    return _fold_lines(sets, rows)
+
+
+def _fold_lines(
+    sets: Mapping[str, Sequence[Scored]], rows: Sequence[tuple[str, Sequence[Fold]]]
+) -> list[str]:
     lines = []
     for label, folds in rows:
         cells = []
@@ -331,6 +346,33 @@ def version6_rows(sets: Mapping[str, Sequence[Scored]]) -> list[str]:
         chosen = ", ".join(f"{value:.3f}" for value, _ in folds)
         lines.append(f"| {label} | {' | '.join(cells)} | {total} | {chosen} |")
     return lines
+
+
+def priced_with(penalty: float) -> Score:
+    """The version 6 score with `penalty` for a question about a price whose passages never
+    mention money."""
+    named = scored_with(UNKNOWN_NAME_PENALTY)
+    return lambda q: named(q) - penalty * q.signals[PRICELESS]
+
+
+def version7_rows(sets: Mapping[str, Sequence[Scored]]) -> list[str]:
+    """docs/retrieval.md's "Version 7" rows: the missing-evidence penalty fitted leaving one set
+    out at the default threshold, then the adopted one on every set."""
+    fitted = [(p, priced_with(p)) for p in PENALTIES]
+    rows = [
+        ("v7: missing-evidence penalty fitted", held_out(sets, fitted, None)),
+        (
+            f"v7: penalty {MISSING_EVIDENCE_PENALTY}, all sets",
+            [
+                (
+                    MISSING_EVIDENCE_PENALTY,
+                    declines(qs, priced_with(MISSING_EVIDENCE_PENALTY), DECLINE_THRESHOLD),
+                )
+                for qs in sets.values()
+            ],
+        ),
+    ]
+    return _fold_lines(sets, rows)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

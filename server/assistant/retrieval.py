@@ -14,11 +14,12 @@ import numpy as np
 
 from ..store import knowledge as store
 from ..store import knowledge_search as search
+from .answer_types import missing_evidence
 from .calibration import DECLINE_SCORE
 from .embeddings import Embedder
 from .lexical import IndexedChunk, LexicalIndex, hybrid_score
 from .passages import PassageIndex, PassageScores, mixed_cosine
-from .retrieval_eval import DECLINE_THRESHOLD, LEXICAL_WEIGHT
+from .retrieval_eval import DECLINE_THRESHOLD, LEXICAL_WEIGHT, SECOND_PASSAGE_MARGIN
 from .specificity import NEUTRAL, ChunkVectors, decision_score
 from .unknown_names import unknown_name, vocabulary_ranks
 
@@ -29,9 +30,6 @@ ARTICLES = 3
 # only needs enough chunks to reach `ARTICLES` distinct ones; 20 does with room to spare
 # (the demo's articles have 2-5 chunks) and stays below HNSW's default ef_search of 40.
 CANDIDATE_CHUNKS = 20
-# A second passage of the same article is passed on when it scores nearly as well as the
-# first: answers spread over two sections of one article are common in help centers.
-SECOND_PASSAGE_MARGIN = 0.05
 # Chunks with the most lexical evidence that are scored too when the vector search missed
 # them: an acronym or a product name MiniLM does not know is found this way.
 LEXICAL_CANDIDATES = 10
@@ -75,6 +73,9 @@ class Retrieval:
     calibrated: bool = False  # the threshold comes from `parley kb calibrate`
     specificity: float = NEUTRAL  # how far the nearest chunk stands out (specificity.py)
     unknown_name: str | None = None  # a name the knowledge base never mentions (unknown_names)
+    # The kind of answer asked for that the best article's passages cannot give ("price";
+    # answer_types.py)
+    missing_evidence: str | None = None
 
     @property
     def top_score(self) -> float:
@@ -83,10 +84,16 @@ class Retrieval:
     @property
     def score(self) -> float:
         """The decline score: the best article's score plus a share of the specificity, less
-        a penalty when the question names something the knowledge base never mentions."""
+        a penalty when the question names something the knowledge base never mentions and
+        one when it asks for a price the best article's passages never mention."""
         if not self.articles:
             return 0.0
-        return decision_score(self.top_score, self.specificity, self.unknown_name is not None)
+        return decision_score(
+            self.top_score,
+            self.specificity,
+            self.unknown_name is not None,
+            self.missing_evidence is not None,
+        )
 
     @property
     def answerable(self) -> bool:
@@ -184,6 +191,7 @@ class Retriever:
             snapshot.calibrated,
             specificity,
             unknown_name(question, snapshot.index, snapshot.word_ranks),
+            missing_evidence(question, _top_article_texts(found)),
         )
 
     async def _current(self, conn: asyncpg.Connection) -> _Snapshot:
@@ -257,6 +265,15 @@ def rank(
             passages.append(_passage(chunks[1]))
     passages.sort(key=lambda p: p.score, reverse=True)
     return Retrieval(question, tuple(articles), tuple(passages), threshold)
+
+
+def _top_article_texts(found: Retrieval) -> list[str]:
+    """What the customer would be shown from the best article: its passages, each with its
+    title and headings (as they are embedded)."""
+    if not found.articles:
+        return []
+    best = found.articles[0].slug
+    return [f"{p.section}\n\n{p.text}" for p in found.passages if p.slug == best]
 
 
 def _passage(match: store.ChunkMatch) -> Passage:

@@ -55,7 +55,19 @@ class ChunkVectors:
         return min(max(z, 0.0), CEILING)
 
 
-def decision_score(top_score: float, specificity: float, names_unknown: bool = False) -> float:
+# A question asking what something costs when none of its passages mentions money
+# (answer_types.py) loses this much: the same step as an unknown name, for the same reason (a
+# near-domain question with no answer-bearing evidence); docs/retrieval.md, "Version 7".
+MISSING_EVIDENCE_PENALTY = 0.5
+
+
+def decision_score(
+    top_score: float,
+    specificity: float,
+    names_unknown: bool = False,
+    evidence_missing: bool = False,
+) -> float:
     """What the decline threshold is compared with: one number for calibration and display."""
     penalty = UNKNOWN_NAME_PENALTY if names_unknown else 0.0
+    penalty += MISSING_EVIDENCE_PENALTY if evidence_missing else 0.0
     return top_score + SPECIFICITY_WEIGHT * specificity - penalty

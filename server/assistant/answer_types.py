@@ -1,0 +1,42 @@
+"""Questions whose answer has a kind the passages must show: a price needs money in the text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# A question about what something costs, a refund or a discount ("how much does the enterprise
+# plan cost", "can I get a refund", "was kostet"). Deliberately narrow: "how much storage" or
+# "what licence is it under" are not about money, and "plan" or "subscription" alone name
+# features as often as prices ("subscribe to a calendar").
+_ASKS_ABOUT_MONEY = re.compile(
+    r"\b(?:prices?|priced|pricing|costs?|costing|refunds?|refunded|discounts?|coupons?|fees?"
+    r"|(?<!in )charged?|charges|overcharged|money back|pay for|paying for|cheaper|expensive"
+    r"|preis|preise|kosten|kostet|rückerstattung|rueckerstattung|erstattung|rabatt|gebühr"
+    r"|gebühren|gebuehr|precio|precios|cuesta|cuestan|costo|coste|reembolso|descuento|tarifa)\b",
+    re.IGNORECASE,
+)
+# A passage that talks about money: an amount, a currency, a price, a bill, a payment. Only
+# words that mean money wherever they stand: "plan", "subscription", "licence", "pay" and
+# "seat" do not ("calendar subscriptions", "pay attention", "plan a meeting").
+_MENTIONS_MONEY = re.compile(
+    r"[$€£¥]\s?\d|\d\s?(?:usd|eur|gbp|dollars?|euros?|cents?)\b"
+    r"|\b(?:prices?|priced|pricing|costs?|refunds?|refunded|discounts?|coupons?|fees?"
+    r"|billing|billed|invoices?|invoiced|payments?|paid|purchases?|purchased|free of charge"
+    r"|per (?:month|year|user|seat)|preis|preise|kosten|kostet|kostenlos|rechnung|rechnungen"
+    r"|abrechnung|zahlung|zahlungen|bezahlt|precio|precios|cuesta|costo|factura|facturas|pago"
+    r"|pagos|reembolso)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_about_money(question: str) -> bool:
+    return _ASKS_ABOUT_MONEY.search(question) is not None
+
+
+def missing_evidence(question: str, passages: Iterable[str]) -> str | None:
+    """The kind of answer the question asks for that none of the passages can give: "price"
+    when it asks what something costs and no passage mentions money. None otherwise."""
+    if asks_about_money(question) and not any(_MENTIONS_MONEY.search(p) for p in passages):
+        return "price"
+    return None
