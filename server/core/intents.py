@@ -124,11 +124,22 @@ _HUMAN_PATTERNS = [
 ]
 
 # Words that turn "that fixed it" into a complaint or a story: "that fixed nothing", "it worked
-# yesterday", "it worked before the update".
+# yesterday", "it worked before the update", "it worked at first", "it works only on wifi".
 _NEGATION = re.compile(
     r"\b(not|no|never|didn'?t|doesn'?t|don'?t|isn'?t|wasn'?t|still|but|nothing|hardly|barely"
-    r"|anymore|yesterday|before|earlier|until|used to|nicht|nichts|kein(e|en)?|noch|nein|gestern"
-    r"|vorher|früher|frueher|nada|todavía|todavia|aún|aun|sigue|antes|ayer)\b|n't\b"
+    r"|anymore|yesterday|before|earlier|until|used to|again|then|once|at first|first time"
+    r"|last (week|night|time|month)|this morning|for a (while|bit|day|few|moment|minute|week)"
+    r"|only|except|though|although|sometimes|temporarily|partly|partially|a bit|a little"
+    r"|nicht|nichts|kein(e|en)?|noch|nein|gestern|vorher|früher|frueher|wieder|nur|anfangs"
+    r"|zuerst|manchmal|teilweise|nada|todavía|todavia|aún|aun|sigue|antes|ayer|pasada|solo"
+    r"|sólo|a veces|otra vez)\b|n't\b"
+)
+# A question after the thanks, asked without a question mark ("that worked, how do I export
+# it now"): the conversation is not over.
+_FOLLOW_UP = re.compile(
+    r"\b(how|where|why|when|which|what about|what if|can i|could i|can you|could you|also"
+    r"|another|one more|wie|wo|warum|wann|welche[nrsm]?|kann ich|cómo|como|dónde|donde"
+    r"|cuándo|cuando|por qué|también|tambien|otra)\b"
 )
 # A question about a fix ("is this fixed in version 2?", "did that solve it?") is not a
 # customer saying it is solved.
@@ -188,5 +199,11 @@ def classify(text: str) -> Intent | None:
 
 
 def _asks(text: str, words: str) -> bool:
-    """Whether the message is a question (a question mark, or a question's first word)."""
-    return "?" in text or "¿" in text or _QUESTION_START.match(words) is not None
+    """Whether the message is a question (a question mark, a question's first word, or a
+    question word after the thanks)."""
+    return (
+        "?" in text
+        or "¿" in text
+        or _QUESTION_START.match(words) is not None
+        or _FOLLOW_UP.search(words) is not None
+    )

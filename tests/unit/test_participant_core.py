@@ -49,6 +49,19 @@ H, S, Y = Intent.HUMAN, Intent.SOLVED, Intent.YES
         # questions about a fix
         ("that worked?", None), ("is this fixed in version 2", None),
         ("is the problem solved in the new version?", None), ("hat das geholfen?", None),
+        # solved, then a question without a question mark: the customer still needs help
+        ("that worked, how do I export it now", None), ("it works on desktop, what about mobile", None),
+        ("that fixed it, where do I find the invoice", None),
+        ("that solved it, can I also add a second user", None),
+        ("perfect that helped. also how do i cancel my order", None),
+        ("that helped, one more question", None), ("das hat geholfen, wie ändere ich das Logo", None),
+        # solved for a while, in part, or somewhere only: a complaint
+        ("it worked at first", None), ("it worked for a day then stopped", None),
+        ("it worked for a few minutes and then crashed again", None), ("it worked last week", None),
+        ("it worked this morning", None), ("it works only on wifi", None),
+        ("that fixed it temporarily", None), ("it helped a bit", None),
+        ("it works sometimes", None), ("it works except for the export", None),
+        ("that fixed it, though the error is back", None), ("eso funcionó la semana pasada", None),
         # plain yes (an answer to an offer)
         ("yes please", Y), ("Ja", Y), ("sí", Y), ("ok", Y),
         # ordinary questions, and a long message that mentions everything
