@@ -65,3 +65,69 @@ def test_a_price_question_needs_money_in_a_passage() -> None:
 
 def test_other_questions_need_no_particular_evidence() -> None:
     assert missing_evidence("how do I add a calendar", ["Nothing about money here."]) is None
+
+
+# Price questions from help centers of other products, each with the passage that answers it:
+# the question is about money, and the passage counts as mentioning it.
+PRICE_QUESTIONS_AND_ANSWERS = [
+    ("how much does the Pro plan cost per month", "The Pro plan is 12 € per user and month."),
+    ("is there a fee for international transfers", "International transfers carry a 0.5% fee."),
+    ("do you charge for extra users", "There is no charge for extra users on the Business plan."),
+    ("what does shipping cost to Canada", "Shipping to Canada is CAD 15 under CAD 100."),
+    ("can I get a refund if I cancel my flight", "Refunds are processed within 10 business days."),
+    ("does it cost anything to add a guest", "Guests are free: invite as many as you like."),
+    ("are there any cancellation fees", "Cancelling is free of charge up to 24 hours before."),
+    ("what's the price of the premium tier", "Plans start at ₹499 a month."),
+    ("why was I charged twice this month", "A pending charge disappears within 3 days."),
+    ("can I get a discount for nonprofits", "Nonprofits get 50% off any plan."),
+    ("do you offer student pricing", "Students pay 4 USD a month."),
+    ("what are the charges on my statement", "Each charge on your statement names the order."),
+    ("how much do I pay for storage over 100 GB", "Extra storage: 2 GBP per 100 GB."),
+    ("what do you charge for a late return", "We charge a late fee of $5 per day."),
+    ("is there a charge for using the api", "The API is included in every plan at no extra cost."),
+    ("how much does it cost to upgrade", "Upgrades are prorated for the rest of the cycle."),
+    ("what's the cost of an additional seat", "An additional seat is EUR 8 a month."),
+    ("how much does the starter plan cost", "The Starter plan is free for up to 3 users."),
+    ("is the app free or does it cost money", "The mobile app is free to download."),
+    ("wie viel kostet der Pro-Tarif", "Pro: 9,99 € im Monat, jederzeit kündbar."),
+    ("gibt es eine Gebühr für die Stornierung", "Für Stornierungen fällt eine Gebühr an."),
+    ("bekomme ich einen Rabatt für Schulen", "Schulen erhalten 30 % Rabatt auf alle Tarife."),
+    ("wie bekomme ich eine Rückerstattung", "Die Rückerstattung erfolgt innerhalb von 14 Tagen."),
+    ("was kostet die App", "Die App ist gratis."),
+    ("¿cuánto cuesta el envío a México?", "El envío a México cuesta 150 MXN."),
+    ("¿hay descuento para estudiantes?", "Los estudiantes tienen un 20 % de descuento."),
+    ("¿cuánto cuesta la aplicación?", "La aplicación es gratuita."),
+]
+
+
+@pytest.mark.parametrize(("question", "answer"), PRICE_QUESTIONS_AND_ANSWERS)
+def test_price_questions_of_other_help_centers(question: str, answer: str) -> None:
+    assert asks_about_money(question)
+    assert missing_evidence(question, ["How to sign in.", answer]) is None
+    assert missing_evidence(question, ["How to sign in."]) == "price"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do I charge my headphones",
+        "how long does the battery take to charge",
+        "my scooter won't charge",
+        "the phone charges very slowly",
+        "how do I charge the robot vacuum",
+        "can I charge the watch with a phone charger",
+        "the charge indicator keeps blinking",
+    ],
+)
+def test_charging_a_device_is_not_about_money(question: str) -> None:
+    assert not asks_about_money(question)
+
+
+def test_free_that_is_not_about_money() -> None:
+    question = "how much does the business licence cost?"
+    for passage in (
+        "Feel free to contact us.",
+        "Free up space by deleting old files.",
+        "Publish your Free/Busy data for free/busy lookups.",
+    ):
+        assert missing_evidence(question, [passage]) == "price", passage
