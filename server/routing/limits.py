@@ -160,6 +160,9 @@ class RateLimits:
         # still hands its leftovers back within about two seconds.
         self._sweep_timer: asyncio.TimerHandle | None = None
         self._returns: set[asyncio.Task[None]] = set()
+        # Lease requests whose asker stopped waiting: a stop waits for their grants to hand
+        # them back.
+        self._abandoned: set[asyncio.Future[bool]] = set()
         self.skipped = 0  # checks that went without Redis (it was down or stalled)
         self.lease_requests = 0  # round trips of the leased limits (for measurements)
         self._skip_until = 0.0
@@ -274,6 +277,8 @@ class RateLimits:
             if request.done():
                 self._settle_abandoned(key, charge, request)
             else:
+                self._abandoned.add(request)
+                request.add_done_callback(self._abandoned.discard)
                 request.add_done_callback(partial(self._settle_abandoned, key, charge))
             raise
         except ParleyError as refused:
@@ -391,6 +396,8 @@ class RateLimits:
     async def release(self) -> None:
         """Give back every lease this process holds (at a stop: another process may need
         them), and wait for the returns under way."""
+        if self._abandoned:  # their grants land in the leases handed back below
+            await asyncio.wait(set(self._abandoned))
         if self._sweep_timer is not None:
             self._sweep_timer.cancel()
             self._sweep_timer = None

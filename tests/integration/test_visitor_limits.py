@@ -165,6 +165,28 @@ async def test_a_line_keeps_the_grant_its_asker_stopped_waiting_for(
     assert later.count("ok") == 20 and later[20:] == ["visitors_per_address"] * 5
 
 
+async def test_a_stop_hands_back_the_grant_its_asker_stopped_waiting_for(
+    redis: redis_asyncio.Redis, settings: Settings
+) -> None:
+    """A process stops while a lease request whose connect gave up is still under way: the
+    stop waits for its grant and hands it back, so that another process can use every token."""
+    one, two = _limits(redis, settings, "200/3600"), _limits(redis, settings, "200/3600")
+    address = f"stopping-{uuid.uuid4()}"
+    assert await _visit(one, address) == "ok"  # the address is busy now: sixteen leased next
+    gave_up = asyncio.create_task(_visit(one, address))
+    await _next_turn()  # its lease request is under way
+    gave_up.cancel()
+    done = await asyncio.gather(gave_up, return_exceptions=True)
+    assert isinstance(done[0], asyncio.CancelledError)
+    await one.release()
+    answers: list[str] = []
+    while answers[-1:] != ["visitors_per_address"]:
+        answers.append(await _visit(two, address))
+    # Every token but the first connect's: none kept by the stopped process.
+    assert answers.count("ok") == 199
+    assert one.lease_requests == 2
+
+
 async def test_a_line_is_served_from_one_request_for_all_of_it(
     redis: redis_asyncio.Redis, settings: Settings
 ) -> None:
