@@ -57,7 +57,8 @@ _HUMAN_PATTERNS = [
         rf"\b(?:is there|are there|gibt es)(?: hier| da)? (?:any )?{_ARTICLE}{_REAL}"
         r"(?:human|humans|person|agent|agents|someone|somebody|anyone|anybody|mensch|menschen"
         r"|mitarbeiter)\b"
-        r"(?:$| (?:i can|i could|to talk|to speak|here|there|available|online|hier|da)\b)"
+        r"(?:$| (?:(?:i can|i could) (?:talk|speak|chat|call|ask|contact|reach)|to talk|to speak"
+        r"|here|there|available|online|hier|da)\b)"
     ),
     # "is a human available?", "are any agents online", "is anyone there"
     re.compile(
@@ -78,23 +79,30 @@ _HUMAN_PATTERNS = [
         r" (?:look at|check|review|take a look at|have a look at|look into)"
         r" (?:this|it|my (?:case|issue|problem|ticket|account))(?: please| now)?$"
     ),
-    # "kann mir ein Mitarbeiter helfen", "kann mich jemand anrufen"
+    # "kann mir ein Mitarbeiter helfen", "kann mich jemand anrufen" (but not "kann mir jemand
+    # helfen, mein Passwort zurückzusetzen", a question for the assistant)
     re.compile(
         rf"\bkann (?:mir |mich )?{_PERSON} (?:mir |mich )?"
-        r"(?:helfen|weiterhelfen|anrufen|kontaktieren|zurückrufen|zurueckrufen)\b"
+        r"(?:helfen|weiterhelfen|anrufen|kontaktieren|zurückrufen|zurueckrufen)(?: bitte)?$"
     ),
-    # "please have someone call me", "let an agent contact me"
-    re.compile(rf"\b(?:have|let|ask) {_PERSON} (?:call|contact|email|phone|ring) me\b"),
+    # "please have someone call me", "let an agent contact me" (not "how do I let people
+    # contact me", a question about the product)
+    re.compile(
+        rf"^(?:(?:please|pls|can you|could you) )?(?:have|let|ask) {_PERSON}"
+        r" (?:call|contact|email|phone|ring) me\b"
+    ),
     # "I need help from a real person", "we'd like help from your team"
     re.compile(
         rf"\b(?:i|we) (?:need|want|would like|'d like|d like) help from "
         rf"(?:{_PERSON}|your team|the team|support)"
     ),
-    # "this bot is useless", "der Bot hilft nicht": frustration with the assistant
+    # "this bot is useless", "der Bot hilft nicht": frustration with the assistant, said as
+    # the whole message (not "my robot is useless on carpet", a customer's own product)
     re.compile(
-        r"\b(?:bot|robot|chatbot|ai)\b(?: is| isn't| is not| was)?"
+        r"(?<!my )(?<!our )(?<!mein )(?<!unser )\b(?:bot|robot|chatbot|ai)\b"
+        r"(?: is| isn't| is not| was)?"
         r" (?:useless|stupid|dumb|no help|not helping|not helpful|unhelpful|hopeless"
-        r"|nutzlos|sinnlos|hilft nicht|hilft mir nicht)\b"
+        r"|nutzlos|sinnlos|hilft nicht|hilft mir nicht)(?: at all)?$"
     ),
     # "connect me to an agent", "transfer me", "put me through to someone", "hand me over"
     re.compile(r"\b(?:connect|transfer|put|pass|hand) me(?: over)?(?: (?:to|with|through)\b|$)"),

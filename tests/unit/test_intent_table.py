@@ -72,6 +72,11 @@ WANTS_A_PERSON = [
     "kann mir ein Mitarbeiter helfen",
     "Support kontaktieren",
     "der Bot hilft mir nicht",
+    "kann mir jemand helfen?",
+    "can you have someone call me",
+    "this bot is useless!!",
+    "is there anyone I can call",
+    "is there someone I could ask",
 ]
 
 NOT_A_REQUEST = [
@@ -110,6 +115,16 @@ NOT_A_REQUEST = [
     "is there an agent limit on the free plan",
     "how can an agent see my booking",
     "can the AI answer in German",
+    # Product questions in the shapes of requests for a person
+    "kann mir jemand helfen, mein Passwort zurückzusetzen",
+    "kann mir ein Mitarbeiter helfen den Export einzurichten",
+    "how do I let people contact me through my site",
+    "how do I have someone call me back from my booking page",
+    "the robot is not helping clean corners",
+    "my robot is useless on thick carpet",
+    "my chatbot is not helpful to my customers",
+    "is there anyone I can invite for free",
+    "is there a person I can add as an admin",
 ]
 
 
