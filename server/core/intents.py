@@ -138,9 +138,9 @@ _NEGATION = re.compile(
     r"|anymore|yesterday|before|earlier|until|used to|again|then|once|at first|first time"
     r"|last (week|night|time|month)|this morning|for a (while|bit|day|few|moment|minute|week)"
     r"|only|except|though|although|sometimes|temporarily|partly|partially|a bit|a little"
-    r"|nicht|nichts|kein(e|en)?|noch|nein|gestern|vorher|früher|frueher|wieder|nur|anfangs"
+    r"|nicht|nichts|kein(e|en)?|noch|nein|aber|gestern|vorher|früher|frueher|wieder|nur|anfangs"
     r"|zuerst|manchmal|teilweise|nada|todavía|todavia|aún|aun|sigue|antes|ayer|pasada|solo"
-    r"|sólo|a veces|otra vez)\b|n't\b"
+    r"|sólo|a veces|otra vez|pero)\b|n't\b"
 )
 # A question after the thanks, asked without a question mark ("that worked, how do I export
 # it now"): the conversation is not over.

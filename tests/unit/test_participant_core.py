@@ -62,6 +62,10 @@ H, S, Y = Intent.HUMAN, Intent.SOLVED, Intent.YES
         ("that fixed it temporarily", None), ("it helped a bit", None),
         ("it works sometimes", None), ("it works except for the export", None),
         ("that fixed it, though the error is back", None), ("eso funcionó la semana pasada", None),
+        ("das hat geholfen, aber jetzt kommt ein anderer Fehler", None),
+        ("eso funcionó pero ahora falla la exportación", None),
+        # a question about how something works
+        ("show me how it works", None), ("explain how that works with teams", None),
         # plain yes (an answer to an offer)
         ("yes please", Y), ("Ja", Y), ("sí", Y), ("ok", Y),
         # ordinary questions, and a long message that mentions everything
