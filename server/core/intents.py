@@ -109,10 +109,11 @@ _HUMAN_PATTERNS = [
     re.compile(r"\bescalate\b"),
     # "I want a human", "I need to talk to someone", "get me a person", "can I have an agent"
     re.compile(
-        rf"\b(?:want|need|get me|give me|can i get|can i have|i'd like|i would like"
-        r"|(?:can|could) you get(?: me)?|please get(?: me)?)"
+        rf"\b(?:want|need|get me|give me|can i get|can i have|i'd like|i would like)"
         rf"(?: to (?:talk|speak|chat) (?:to|with))? {_PERSON}"
     ),
+    # "can you get a human", "please get me an agent" (not "can you get the agent report")
+    re.compile(rf"^(?:(?:can|could) you|please) get(?: me)? {_PERSON}(?: please| now)?$"),
     # "not a bot" asks for a person; "I'm not a robot" only says who is writing.
     re.compile(
         r"(?<!i'm )(?<!im )(?<!i am )\b(?:not|no) (?:a |an |the )?(?:bot|robot|machine|ai)\b"

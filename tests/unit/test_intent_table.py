@@ -77,6 +77,9 @@ WANTS_A_PERSON = [
     "this bot is useless!!",
     "is there anyone I can call",
     "is there someone I could ask",
+    "could you get me an agent please",
+    "please get me a human",
+    "can you get someone",
 ]
 
 NOT_A_REQUEST = [
@@ -125,6 +128,9 @@ NOT_A_REQUEST = [
     "my chatbot is not helpful to my customers",
     "is there anyone I can invite for free",
     "is there a person I can add as an admin",
+    "can you get the manager view to show totals",
+    "please get the agent report for last week",
+    "could you get the staff schedule to sync",
 ]
 
 
