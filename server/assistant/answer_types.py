@@ -30,6 +30,8 @@ _MENTIONS_MONEY = re.compile(
     r"|\b(?:prices?|priced|pricing|costs?|refunds?|refunded|discounts?|coupons?|fees?"
     r"|billing|billed|invoices?|invoiced|payments?|paid|purchases?|purchased|free of charge"
     r"|charges?|charged|prorated|proration"
+    # the question's own words ("expensive queries" answers "how do I find expensive queries")
+    r"|costing|overcharged|money back|pay for|paying for|cheaper|expensive"
     # "free" where it can mean no money: not "feel free", "free up space", "free/busy" (a host
     # who "is free" slips through: a passage matched wrongly only keeps the score unlowered)
     r"|(?:is|are|it's|stays?|always|completely|for) free\b(?!/)"

@@ -97,7 +97,20 @@ PRICE_QUESTIONS_AND_ANSWERS = [
     ("¿cuánto cuesta el envío a México?", "El envío a México cuesta 150 MXN."),
     ("¿hay descuento para estudiantes?", "Los estudiantes tienen un 20 % de descuento."),
     ("¿cuánto cuesta la aplicación?", "La aplicación es gratuita."),
+    ("what exactly do I pay for", "You pay for the storage you use, nothing else."),
+    ("is there a money back guarantee", "Every plan has a 30-day money back guarantee."),
 ]
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("how do I find expensive queries", "Insights lists your most expensive queries."),
+        ("which plan is cheaper for small teams", "Teams is cheaper below ten members."),
+    ],
+)
+def test_the_question_s_own_money_word_in_a_passage_is_evidence(question: str, answer: str) -> None:
+    assert missing_evidence(question, [answer]) is None
 
 
 @pytest.mark.parametrize(("question", "answer"), PRICE_QUESTIONS_AND_ANSWERS)
