@@ -141,7 +141,10 @@ _NEGATION = re.compile(
     r"|only|except|though|although|sometimes|temporarily|partly|partially|a bit|a little"
     r"|nicht|nichts|kein(e|en)?|noch|nein|aber|gestern|vorher|früher|frueher|wieder|nur|anfangs"
     r"|zuerst|manchmal|teilweise|nada|todavía|todavia|aún|aun|sigue|antes|ayer|pasada|solo"
-    r"|sólo|a veces|otra vez|pero)\b|n't\b"
+    r"|sólo|a veces|otra vez|pero"
+    # "that's all the info I have": the end of what the customer knows, not of the conversation
+    r"|i have|i know|i can tell|info|information|details|was ich weiß|was ich weiss|lo que sé"
+    r")\b|n't\b"
 )
 # A question after the thanks, asked without a question mark ("that worked, how do I export
 # it now"): the conversation is not over.

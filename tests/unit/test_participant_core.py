@@ -64,6 +64,10 @@ H, S, Y = Intent.HUMAN, Intent.SOLVED, Intent.YES
         ("that fixed it, though the error is back", None), ("eso funcionó la semana pasada", None),
         ("das hat geholfen, aber jetzt kommt ein anderer Fehler", None),
         ("eso funcionó pero ahora falla la exportación", None),
+        # "that's all" closing what the customer knows, not the conversation
+        ("that's all the info I have", None), ("that is all the information I have", None),
+        ("that's everything I can tell you", None), ("das ist alles was ich weiß", None),
+        ("eso es todo lo que sé", None),
         # a question about how something works
         ("show me how it works", None), ("explain how that works with teams", None),
         # plain yes (an answer to an offer)
