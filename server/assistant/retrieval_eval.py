@@ -31,10 +31,11 @@ FUSION_WEIGHTS = (0.9, 0.8, 0.7, 0.5)
 # Measured on three knowledge bases (docs/retrieval.md, "Hybrid ranking").
 LEXICAL_WEIGHT = 0.3
 # Decline when the decline score (the best hybrid score plus a share of the question's
-# specificity, less a penalty for a name the knowledge base never mentions: specificity.py)
-# is below this, unless the knowledge base was calibrated (`parley kb calibrate`). The
-# zero-config default errs towards answering: on the four evaluation sets it declines 2 of
-# 241 answerable questions (docs/retrieval.md, "Version 4" and "Version 6").
+# specificity, less a penalty for a name the knowledge base never mentions and one for a
+# price question whose passages never mention money: specificity.py) is below this, unless
+# the knowledge base was calibrated (`parley kb calibrate`). The zero-config default errs
+# towards answering: on the four evaluation sets it declines 2 of 241 answerable questions
+# (docs/retrieval.md, "Version 4", "Version 6" and "Version 7").
 DECLINE_THRESHOLD = 0.50
 # A second passage of the same article is passed on when it scores nearly as well as the
 # first: answers spread over two sections of one article are common in help centers.
