@@ -9,18 +9,9 @@ from typing import Any
 import aiohttp
 
 from server.core.models import AgentRole
-from tests.e2e.wire_client import WireClient, error_of, rest, send, sign_in
+from tests.e2e.wire_client import ATTACHMENT, WireClient, error_of, rest, send, sign_in
 from tests.support import Servers
 
-ATTACHMENT = {
-    "id",
-    "conversation_id",
-    "filename",
-    "content_type",
-    "size_bytes",
-    "created_at",
-    "url",
-}
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 SHOP = "https://shop.example"
 

@@ -11,19 +11,10 @@ import json
 import aiohttp
 
 from server.core.models import AgentRole
-from tests.e2e.wire_client import Refused, WireClient, rest, send, sign_in
+from tests.e2e.wire_client import ATTACHMENT, Refused, WireClient, rest, send, sign_in
 from tests.support import PASSWORD, Servers
 
 SECRET = "identity-secret-0123456789"
-ATTACHMENT = {
-    "id",
-    "conversation_id",
-    "filename",
-    "content_type",
-    "size_bytes",
-    "created_at",
-    "url",
-}
 
 
 async def test_receipts_and_typing_follow_the_documented_rules(servers: Servers) -> None:

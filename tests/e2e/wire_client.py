@@ -41,6 +41,17 @@ AGENT = {
 }  # fmt: skip
 
 
+ATTACHMENT = {
+    "id",
+    "conversation_id",
+    "filename",
+    "content_type",
+    "size_bytes",
+    "created_at",
+    "url",
+}
+
+
 class Refused(Exception):
     """The server answered the namespace connect with connect_error."""
 
