@@ -1,4 +1,4 @@
-"""Split the tmux manual, the SQLite FAQ and the Evolution user guide into help-center articles (output is committed)."""
+"""Split the tmux manual, the SQLite FAQ, the Evolution user guide and the Python FAQ into help-center articles (output is committed)."""
 
 from __future__ import annotations
 
@@ -192,6 +192,53 @@ def main() -> None:
     write(HERE / "tmux", tmux_articles(manual))
     write(HERE / "sqlite_faq", sqlite_faq(Path(sys.argv[1]).read_text(encoding="utf-8")))
     write(HERE / "evolution", evolution_help(Path(sys.argv[2])))
+    write(HERE / "python_faq", python_faq(Path(sys.argv[3])))
+
+
+# A leaf question: its section, an optional anchor, its heading, and the answer up to the next section.
+PYTHON_FAQ_SECTION = re.compile(
+    r'<section id="([^"]+)">\s*(?:<span id="[^"]*"></span>\s*)*<h[2-6]>(.*?)</h[2-6]>'
+    r"(.*?)(?=<section id=|</section>)",
+    re.S,
+)
+PYTHON_FAQ_BLOCK_END = re.compile(r"</(?:p|li|dt|dd)>|<br\s*/?>")
+
+
+def python_faq(folder: Path) -> dict[str, str]:
+    """One article per question of the Sphinx HTML pages in html/faq (the index page left out)."""
+    articles: dict[str, str] = {}
+    for page in sorted(folder.glob("*.html")):
+        if page.stem == "index":
+            continue
+        for anchor, heading, body in PYTHON_FAQ_SECTION.findall(page.read_text(encoding="utf-8")):
+            paragraphs = _python_faq_paragraphs(body)
+            if not paragraphs:
+                continue  # a group heading such as "General Questions"
+            title = " ".join(_html_text(heading).split())
+            # Sphinx numbers an anchor that would repeat another ("id1" for "... in C++?" after
+            # "... in C?"): name it after its title, where "++" would vanish.
+            slug = (
+                slugify(title.replace("C++", "Cpp")) if re.fullmatch(r"id\d+", anchor) else anchor
+            )
+            if slug in articles:
+                slug = f"{slug}-{page.stem}"
+            articles[slug] = f"# {title}\n\n" + "\n\n".join(paragraphs) + "\n"
+    return articles
+
+
+def _python_faq_paragraphs(body: str) -> list[str]:
+    """Prose blocks as single lines; code examples kept as fenced blocks."""
+    out = []
+    for block in re.split(r"(<pre>.*?</pre>)", body, flags=re.S):
+        if block.startswith("<pre>"):
+            out.append("```\n" + _html_text(block).strip("\n") + "\n```")
+        else:
+            out += [" ".join(_html_text(p).split()) for p in PYTHON_FAQ_BLOCK_END.split(block)]
+    return [p for p in out if p.strip()]
+
+
+def _html_text(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).replace("\u00b6", "")
 
 
 if __name__ == "__main__":
