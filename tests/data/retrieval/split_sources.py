@@ -1,4 +1,4 @@
-"""Split the tmux manual, the SQLite FAQ, the Evolution user guide and the Python FAQ into help-center articles (output is committed)."""
+"""Split the tmux manual, the SQLite FAQ, the Evolution guide, the Python FAQ and the GnuCash manual into help-center articles (output is committed)."""
 
 from __future__ import annotations
 
@@ -193,6 +193,7 @@ def main() -> None:
     write(HERE / "sqlite_faq", sqlite_faq(Path(sys.argv[1]).read_text(encoding="utf-8")))
     write(HERE / "evolution", evolution_help(Path(sys.argv[2])))
     write(HERE / "python_faq", python_faq(Path(sys.argv[3])))
+    write(HERE / "gnucash", gnucash_help(Path(sys.argv[4])))
 
 
 # A leaf question: its section, an optional anchor, its heading, and the answer up to the next section.
@@ -243,3 +244,99 @@ def _html_text(fragment: str) -> str:
 
 if __name__ == "__main__":
     main()
+
+
+GNUCASH_MIN_WORDS = 100
+XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
+
+
+def gnucash_help(folder: Path) -> dict[str, str]:
+    """One article per DocBook sect1 (a page in the help viewer) of at least GNUCASH_MIN_WORDS words."""
+    entities = _docbook_entities(folder)
+    articles: dict[str, str] = {}
+    for chapter in sorted(folder.glob("ch_*.xml")):
+        text = re.sub(r"<!DOCTYPE[^>]*>", "", chapter.read_text(encoding="utf-8"))
+        text = re.sub(r"&([\w.-]+);", lambda m: _entity(m.group(1), entities), text)
+        for sect1 in ET.fromstring(text).iter("sect1"):
+            lines = _docbook_blocks(sect1)
+            if len(" ".join(lines).split()) >= GNUCASH_MIN_WORDS:
+                title = _docbook_inline(sect1.find("title"))
+                _add(articles, title, lines)
+    return articles
+
+
+def _docbook_entities(folder: Path) -> dict[str, str]:
+    """General and parameter entities of the manual's own DTDs, expanded."""
+    declared: dict[str, str] = {}
+    for dtd in folder.glob("gnc-*.dtd"):
+        found = re.findall(r'<!ENTITY\s+(?:%\s+)?([\w.-]+)\s+"([^"]*)"', dtd.read_text())
+        for name, value in found:
+            declared.setdefault(name, value)
+    for _ in range(3):  # menu entities nest up to three deep
+        declared = {name: _expand(value, declared) for name, value in declared.items()}
+    return declared
+
+
+def _expand(value: str, entities: dict[str, str]) -> str:
+    return re.sub(r"[%&]([\w.-]+);", lambda m: _entity(m.group(1), entities), value)
+
+
+def _entity(name: str, entities: dict[str, str]) -> str:
+    if name in XML_ENTITIES:
+        return f"&{name};"
+    if name in entities:
+        return entities[name]
+    return html.escape(html.unescape(f"&{name};"))
+
+
+def _docbook_blocks(element: ET.Element, depth: int = 2) -> list[str]:
+    out: list[str] = []
+    for child in element:
+        tag = child.tag
+        if tag in {"para", "simpara", "screen", "programlisting"}:
+            nested = [c for c in child if c.tag in {"itemizedlist", "orderedlist", "variablelist"}]
+            text = _docbook_inline(child, skip=nested)
+            if text:
+                out.append(text)
+            for block in nested:
+                out += _docbook_list(block)
+        elif tag.startswith("sect") or tag == "section":
+            out.append("#" * depth + " " + _docbook_inline(child.find("title")))
+            out += _docbook_blocks(child, depth + 1)
+        elif tag in {"itemizedlist", "orderedlist", "variablelist", "procedure"}:
+            out += _docbook_list(child)
+        elif tag in {"table", "informaltable"}:
+            rows = [" | ".join(_docbook_inline(e) for e in row) for row in child.iter("row")]
+            out.append("\n".join(f"- {row}" for row in rows if row.strip(" |")))
+        elif tag in {"note", "tip", "warning", "important", "caution"}:
+            out += [f"Note: {line}" for line in _docbook_blocks(child, depth)]
+        elif tag not in {"title", "figure", "screenshot", "mediaobject", "indexterm", "sect1info"}:
+            out += _docbook_blocks(child, depth)
+    return out
+
+
+def _docbook_list(element: ET.Element) -> list[str]:
+    marker = "1." if element.tag in {"orderedlist", "procedure"} else "-"
+    items = []
+    for item in element:
+        if item.tag == "varlistentry":
+            term = _docbook_inline(item.find("term"))
+            items.append(f"{term}: {' '.join(_docbook_blocks(item.find('listitem') or item))}")
+        elif item.tag in {"listitem", "step"}:
+            items.append(" ".join(_docbook_blocks(item)))
+    return ["\n".join(f"{marker} {' '.join(i.split())}" for i in items if i.strip())]
+
+
+def _docbook_inline(element: ET.Element | None, skip: list[ET.Element] | None = None) -> str:
+    if element is None:
+        return ""
+    parts = [element.text or ""]
+    for child in element:
+        if child not in (skip or []) and child.tag not in {"indexterm", "footnote", "remark"}:
+            # The source often runs a menu path into the words around it.
+            if child.tag == "menuchoice":
+                parts.append(" " + " > ".join(_docbook_inline(c) for c in child) + " ")
+            else:
+                parts.append(_docbook_inline(child))
+        parts.append(child.tail or "")
+    return " ".join("".join(parts).split())
