@@ -18,6 +18,11 @@ from .lexical import LexicalIndex, tokenize
 # (docs/retrieval.md, "Version 6").
 COMMON_WORD_IDS = 8000
 _SENTENCE_END = ".!?:"
+# Code and paths are not names: "_MyClass__x", "C:\\temp", "os.path", "a=b" (docs/retrieval.md,
+# "Version 7": a programming FAQ's questions quote them). "AT&T" and "Disney+" still are.
+_CODE = re.compile(r"[\\/_=(){}\[\]<>|`]|[a-z0-9][.:][a-z0-9]", re.IGNORECASE)
+# The parts of a compound written in CamelCase: "AttributeError" is "Attribute" + "Error".
+_CAMEL_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 
 
 @lru_cache(maxsize=1)
@@ -54,12 +59,23 @@ def unknown_name(question: str, index: LexicalIndex, ranks: Mapping[str, int]) -
         before = question[:start].rstrip()
         if (not before or before[-1] in _SENTENCE_END) and not any(c.isupper() for c in word[1:]):
             continue  # a capital only because the sentence starts here
+        core = word.strip(".,!?;:\"'()")
+        if _CODE.search(core):
+            continue
         for term in tokenize(word):
             if term.isdigit() or ranks.get(term, COMMON_WORD_IDS) < COMMON_WORD_IDS:
                 continue
-            if not index.knows(term):
+            if not index.knows(term) and not _known_compound(core, index):
                 return term
     return None
+
+
+def _known_compound(word: str, index: LexicalIndex) -> bool:
+    """Whether a CamelCase compound is made of words the knowledge base knows ("ImportError"
+    where the articles speak of import errors), so it names nothing new. "iCloud" has one
+    part of three letters or more, and counts as a name."""
+    parts = [part for part in _CAMEL_PART.findall(word) if len(part) >= 3]
+    return len(parts) > 1 and all(index.knows(t) for part in parts for t in tokenize(part))
 
 
 def _starts_upper(word: str) -> bool:

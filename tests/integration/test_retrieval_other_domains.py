@@ -278,9 +278,11 @@ async def test_python_faq_with_the_default_threshold(
     # Windows, "run directly or imported" to .pyc files, cleanup at exit to memory at exit.
     assert summary.recall_at_1 >= 0.89
     assert summary.recall_at_3 >= 0.94  # measured 0.956 (65 of 68)
-    # Measured 4 of 68, each with the right article first: the answers are mostly code
-    # (_MyClass__x, a raw string's backslash, modules importing each other, cached methods).
-    assert summary.answerable_declined <= 5
+    # Measured 1 of 68 (caching a method's result, with the right article first). Measured
+    # blind, 4: three questions quoted code that the unknown-name term took for names
+    # (AttributeError _MyClass__x, ImportError, r'C:\temp\'); code, paths and CamelCase
+    # compounds of known words are no names now (docs/retrieval.md, "Version 7").
+    assert summary.answerable_declined <= 1
     # Measured 8 of 13: the four off-topic ones and 4 of the 9 that name Python; a virtual
     # environment, an Android app, a decorator, Excel and pip still pass the threshold.
     assert summary.none_declined >= 7

@@ -19,6 +19,7 @@ INDEX = LexicalIndex(
         IndexedChunk(1, "reset-password", "Reset your password from the sign-in page"),
         IndexedChunk(2, "google-calendar", "Connect Google Calendar and Outlook"),
         IndexedChunk(3, "mobile-apps", "The iOS and Android apps sync every Monday"),
+        IndexedChunk(4, "errors", "An import error or an attribute error names the module"),
     ]
 )
 
@@ -31,6 +32,7 @@ INDEX = LexicalIndex(
         ("does it integrate with Salesforce?", "salesforce"),
         ("Is there an official GUI. Salesforce too", "gui"),  # all capitals
         ("I use Salesfroce daily", "salesfroce"),  # a typo of nothing the base knows
+        ("does it sync with HubSpot", "hubspot"),  # a compound of words it does not know
     ],
 )
 def test_a_rare_name_the_knowledge_base_never_mentions_is_found(question: str, name: str) -> None:
@@ -48,6 +50,10 @@ def test_a_rare_name_the_knowledge_base_never_mentions_is_found(question: str, n
         "HOW DO I RESET MY NETFLIX PASSWORD",  # shouting says nothing about names
         "How Do I Reset My Netflix Password",  # nor does title case
         "my Password expires in 2025",  # known, and digits are no names
+        "two files import each other and I get an ImportError",  # words it knows, run together
+        "setting _MyClass__x gives an error",  # code
+        "r'C:\\temp\\' gives a syntax error",  # a path
+        "the Sync.Interval setting is ignored",  # a dotted name is code
         "",
     ],
 )
