@@ -1,4 +1,4 @@
-"""Questions whose answer has a kind the passages must show: a price needs money in the text."""
+"""Questions whose answer must show in the passages: money for a price, the platform asked about."""
 
 from __future__ import annotations
 
@@ -46,13 +46,61 @@ _MENTIONS_MONEY = re.compile(
 )
 
 
+# A question about one platform ("is there an android app", "does it run on Windows 11"): a
+# passage that answers it names that platform. Each entry: the question's words for it, and
+# what counts as naming it in a passage. "Windows" the system is written with a capital and
+# asked about "on"/"for" it, or with a version ("Windows 11"); "open it in a new window" is not.
+_PLATFORMS = (
+    (
+        re.compile(
+            r"\b(?:iphone|ipad|ios|android|smartphone|tablet|phone app|mobile (?:app|version"
+            r"|device|phone|browser)|on (?:my |a |the )?(?:phone|mobile))\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\b(?:iphone|ipad|ios|android|mobile|smartphones?|phones?|tablets?|app store"
+            r"|google play|handy)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        re.compile(
+            r"\b(?:on|for|under) windows\b|\bwindows (?:\d+|pc|laptop|computer|machine|version"
+            r"|xp|vista)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(r"\bWindows\b|\bwin32\b|\.exe\b"),
+    ),
+    (
+        re.compile(
+            r"\b(?:macos|mac os|os x|macbook|imac|(?:on|for|with) (?:a |my |the )?mac)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(r"\b(?:mac|macs|macos|os x|apple|macbook|imac)\b", re.IGNORECASE),
+    ),
+    (
+        re.compile(
+            r"\b(?:on|for|under) linux\b|\b(?:ubuntu|debian|fedora|linux (?:version|desktop"
+            r"|app|machine|computer|laptop|pc))\b",
+            re.IGNORECASE,
+        ),
+        re.compile(r"\b(?:linux|ubuntu|debian|fedora|unix|gnome|kde)\b", re.IGNORECASE),
+    ),
+)
+
+
 def asks_about_money(question: str) -> bool:
     return _ASKS_ABOUT_MONEY.search(question) is not None
 
 
 def missing_evidence(question: str, passages: Iterable[str]) -> str | None:
     """The kind of answer the question asks for that none of the passages can give: "price"
-    when it asks what something costs and no passage mentions money. None otherwise."""
-    if asks_about_money(question) and not any(_MENTIONS_MONEY.search(p) for p in passages):
+    when it asks what something costs and no passage mentions money, "platform" when it asks
+    about a platform (a phone, Windows, a Mac, Linux) that no passage names. None otherwise."""
+    shown = list(passages)
+    if asks_about_money(question) and not any(_MENTIONS_MONEY.search(p) for p in shown):
         return "price"
+    for asked, named in _PLATFORMS:
+        if asked.search(question) and not any(named.search(p) for p in shown):
+            return "platform"
     return None

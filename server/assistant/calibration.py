@@ -25,8 +25,8 @@ MARGIN = 0.02
 # alone, about 0.18 lower; "article+0.06z" (version 4) had no unknown-name term, so its
 # thresholds were chosen on other scores of the questions that name something.
 # The missing-evidence term (version 7) is not named: it lowers only questions about a price
-# whose passages never mention money, so a threshold chosen without it still separates the
-# same answerable questions, and teams keep their calibration.
+# or a platform whose passages never name it, so a threshold chosen without it still
+# separates the same answerable questions, and teams keep their calibration.
 DECLINE_SCORE = f"article+{SPECIFICITY_WEIGHT}z-{UNKNOWN_NAME_PENALTY}name"
 
 # Questions no help center answers; every calibration also scores these.

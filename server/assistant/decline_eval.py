@@ -27,10 +27,10 @@ from server.assistant.retrieval_eval import (
     DECLINE_THRESHOLD,
     DEMO_KB,
     LEXICAL_WEIGHT,
+    answer_passage_texts,
     embed_knowledge_base,
     load_articles,
     load_questions,
-    top_article_texts,
 )
 from server.assistant.specificity import (
     MISSING_EVIDENCE_PENALTY,
@@ -52,7 +52,7 @@ SETS = {
 # so one grid suits signals of any scale (docs/retrieval.md, "Version 4").
 CHOSEN = "specificity (chosen)"
 NAMED = "names something the knowledge base never mentions (chosen)"
-PRICELESS = "asks for a price its passages never mention (chosen)"
+PRICELESS = "asks for a price or a platform its passages never name (chosen)"
 # The chosen signal is also fitted on raw weights, finer than GRID's steps.
 FINE_GRID = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3)
 GRID = (-1.0, -0.5, -0.3, -0.2, -0.1, -0.05, 0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 1.5, 2.0)
@@ -127,7 +127,7 @@ async def score_set(embedder: Embedder, kb_dir: Path) -> ScoredSet:
             signals["mean cosine with all chunks"] = float(cosines.mean())
             signals["evidence of the top chunk"] = found.get(int(score.argmax()), 0.0)
             signals[NAMED] = float(unknown_name(text, index, ranks) is not None)
-            shown = top_article_texts(score, slugs, kb.texts)
+            shown = answer_passage_texts(score, slugs, kb.texts)
             signals[PRICELESS] = float(missing_evidence(text, shown) is not None)
             scored.append(Scored(answerable, top, signals))
         return scored
@@ -349,8 +349,8 @@ def _fold_lines(
 
 
 def priced_with(penalty: float) -> Score:
-    """The version 6 score with `penalty` for a question about a price whose passages never
-    mention money."""
+    """The version 6 score with `penalty` for a question about a price or a platform whose
+    passages never name it."""
     named = scored_with(UNKNOWN_NAME_PENALTY)
     return lambda q: named(q) - penalty * q.signals[PRICELESS]
 

@@ -19,13 +19,10 @@ from .calibration import DECLINE_SCORE
 from .embeddings import Embedder
 from .lexical import IndexedChunk, LexicalIndex, hybrid_score
 from .passages import PassageIndex, PassageScores, mixed_cosine
-from .retrieval_eval import DECLINE_THRESHOLD, LEXICAL_WEIGHT, SECOND_PASSAGE_MARGIN
+from .retrieval_eval import ARTICLES, DECLINE_THRESHOLD, LEXICAL_WEIGHT, SECOND_PASSAGE_MARGIN
 from .specificity import NEUTRAL, ChunkVectors, decision_score
 from .unknown_names import unknown_name, vocabulary_ranks
 
-# docs/retrieval.md: the right article is in the top 3 for 96% of answerable questions but
-# first for only 85%, so the answer step sees the best passages of three articles.
-ARTICLES = 3
 # Chunks fetched per question. An article scores as its best chunk, so ranking articles
 # only needs enough chunks to reach `ARTICLES` distinct ones; 20 does with room to spare
 # (the demo's articles have 2-5 chunks) and stays below HNSW's default ef_search of 40.
@@ -73,7 +70,7 @@ class Retrieval:
     calibrated: bool = False  # the threshold comes from `parley kb calibrate`
     specificity: float = NEUTRAL  # how far the nearest chunk stands out (specificity.py)
     unknown_name: str | None = None  # a name the knowledge base never mentions (unknown_names)
-    # The kind of answer asked for that the best article's passages cannot give ("price";
+    # What the question asks for that none of the passages names ("price" or "platform";
     # answer_types.py)
     missing_evidence: str | None = None
 
@@ -85,7 +82,7 @@ class Retrieval:
     def score(self) -> float:
         """The decline score: the best article's score plus a share of the specificity, less
         a penalty when the question names something the knowledge base never mentions and
-        one when it asks for a price the best article's passages never mention."""
+        one when it asks for a price or a platform none of the passages names."""
         if not self.articles:
             return 0.0
         return decision_score(
@@ -191,7 +188,7 @@ class Retriever:
             snapshot.calibrated,
             specificity,
             unknown_name(question, snapshot.index, snapshot.word_ranks),
-            missing_evidence(question, _top_article_texts(found)),
+            missing_evidence(question, _answer_passage_texts(found)),
         )
 
     async def _current(self, conn: asyncpg.Connection) -> _Snapshot:
@@ -267,13 +264,10 @@ def rank(
     return Retrieval(question, tuple(articles), tuple(passages), threshold)
 
 
-def _top_article_texts(found: Retrieval) -> list[str]:
-    """What the customer would be shown from the best article: its passages, each with its
+def _answer_passage_texts(found: Retrieval) -> list[str]:
+    """What the answer step is given: every passage of the best articles, each with its
     title and headings (as they are embedded)."""
-    if not found.articles:
-        return []
-    best = found.articles[0].slug
-    return [f"{p.section}\n\n{p.text}" for p in found.passages if p.slug == best]
+    return [f"{p.section}\n\n{p.text}" for p in found.passages]
 
 
 def _passage(match: store.ChunkMatch) -> Passage:

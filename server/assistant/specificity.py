@@ -55,9 +55,10 @@ class ChunkVectors:
         return min(max(z, 0.0), CEILING)
 
 
-# A question asking what something costs when none of its passages mentions money
-# (answer_types.py) loses this much: the same step as an unknown name, for the same reason (a
-# near-domain question with no answer-bearing evidence); docs/retrieval.md, "Version 7".
+# A question asking what something costs when none of its passages mentions money, or about
+# a platform none of them names (answer_types.py), loses this much: the same step as an
+# unknown name, for the same reason (a near-domain question with no answer-bearing evidence);
+# docs/retrieval.md, "Version 7".
 MISSING_EVIDENCE_PENALTY = 0.5
 
 

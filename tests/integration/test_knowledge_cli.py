@@ -44,7 +44,7 @@ def test_eval_on_the_demo_help_center_through_the_database(
     assert "threshold 0.500 (default)" in done.stdout
     # --details: one line per question with what the assistant would do and the score used.
     rows = re.findall(
-        r"^(hit@1|hit@3|miss|declined|answered) +(\d\.\d{3}) (\S+) +(.+)$",
+        r"^(hit@1|hit@3|miss|declined|answered) +(-?\d\.\d{3}) (\S+) +(.+)$",
         done.stdout,
         re.MULTILINE,
     )

@@ -278,14 +278,30 @@ async def test_python_faq_with_the_default_threshold(
     # Windows, "run directly or imported" to .pyc files, cleanup at exit to memory at exit.
     assert summary.recall_at_1 >= 0.89
     assert summary.recall_at_3 >= 0.94  # measured 0.956 (65 of 68)
-    # Measured 1 of 68 (caching a method's result, with the right article first). Measured
-    # blind, 4: three questions quoted code that the unknown-name term took for names
-    # (AttributeError _MyClass__x, ImportError, r'C:\temp\'); code, paths and CamelCase
-    # compounds of known words are no names now (docs/retrieval.md, "Version 7").
-    assert summary.answerable_declined <= 1
-    # Measured 8 of 13: the four off-topic ones and 4 of the 9 that name Python; a virtual
-    # environment, an Android app, a decorator, Excel and pip still pass the threshold.
-    assert summary.none_declined >= 7
+    # Measured 0 of 68. Measured blind, 4: three questions quoted code that the unknown-name
+    # term took for names (AttributeError _MyClass__x, ImportError, r'C:\temp\'), and the
+    # price term took "remember the result of an expensive method" for a price question whose
+    # best article never says "expensive". Code, paths and CamelCase compounds of known words
+    # are no names now, and the evidence may be in any passage the answer step is given, not
+    # only the best article's (docs/retrieval.md, "Version 7").
+    assert summary.answerable_declined == 0
+    # Measured 9 of 13 (8 blind): the four off-topic ones and 5 of the 9 that name Python, the
+    # Android app by the platform term; a virtual environment, a decorator, Excel and pip still
+    # pass the threshold.
+    assert summary.none_declined >= 9
+
+
+async def test_a_platform_question_needs_the_platform_in_the_passages(
+    python_faq_pool: asyncpg.Pool, minilm: LocalMiniLM
+) -> None:
+    """Asked about an Android app, an FAQ whose passages never name a phone has no answer."""
+    retriever = _setup(python_faq_pool, minilm).retriever
+    android = await retriever.retrieve("can I build an android app with python")
+    assert android.missing_evidence == "platform" and not android.answerable
+    windows = await retriever.retrieve(
+        "how do i run my hello.py from the command prompt on windows"
+    )
+    assert windows.missing_evidence is None and windows.answerable
 
 
 async def test_gnucash_help_center_with_the_default_threshold(
@@ -299,9 +315,9 @@ async def test_gnucash_help_center_with_the_default_threshold(
     assert summary.recall_at_1 >= 0.85  # measured 0.873 (62 of 71)
     assert summary.recall_at_3 >= 0.95  # measured 0.972 (69 of 71)
     assert summary.answerable_declined == 0  # measured 0 (lowest answerable score 0.543)
-    # Measured 6 of 13 at 0.50: the four generic questions and two near-domain ones (OCR,
-    # Stripe). Seven near-domain questions pass at 0.53-0.69 (a mobile app, a password, payroll,
-    # the licence price, editing at the same time, bitcoin, a support phone number). The licence
-    # question says neither price nor cost, so the price term does not apply; 41 of the 71
-    # articles mention money anyway, so it would rarely fire in this help center.
-    assert summary.none_declined >= 5
+    # Measured 7 of 13 at 0.50 (6 blind): the four generic questions and three near-domain ones
+    # (OCR, Stripe, and the mobile app by the platform term). Six near-domain questions pass at
+    # 0.53-0.69 (a password, payroll, the licence price, editing at the same time, bitcoin, a
+    # support phone number). The licence question says neither price nor cost, so the price
+    # term does not apply; 41 of the 71 articles mention money anyway.
+    assert summary.none_declined >= 7

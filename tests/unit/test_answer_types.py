@@ -144,3 +144,37 @@ def test_free_that_is_not_about_money() -> None:
         "Publish your Free/Busy data for free/busy lookups.",
     ):
         assert missing_evidence(question, [passage]) == "price", passage
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("is there a mobile app?", "Install the app from the App Store or Google Play."),
+        ("is there an android app", "The Android app syncs every five minutes."),
+        ("can I use it on my phone", "On phones and tablets, open the web app in a browser."),
+        ("does it work on an iPad", "The iPad version supports split view."),
+        ("does it run on Windows 11?", "Windows 10 and later are supported."),
+        ("download for windows", "Run the installer (setup.exe) and follow the steps."),
+        ("can I install it on my mac", "On macOS, drag the app to Applications."),
+        ("is there a macOS version", "Download the Mac version from the website."),
+        ("does it work on linux", "Packages exist for Ubuntu and Fedora."),
+        ("how do I install it on ubuntu", "On Debian and Ubuntu, install the .deb package."),
+    ],
+)
+def test_a_platform_question_needs_its_platform_named(question: str, answer: str) -> None:
+    assert missing_evidence(question, ["How to sign in.", answer]) is None
+    assert missing_evidence(question, ["How to sign in."]) == "platform"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "open each message in its own window",
+        "how do I close all windows at once",
+        "the windows keep moving to the other screen",
+        "what is your phone number",
+        "add a mobile number to my profile",
+    ],
+)
+def test_windows_and_phones_that_are_not_platforms(question: str) -> None:
+    assert missing_evidence(question, ["How to sign in."]) is None
