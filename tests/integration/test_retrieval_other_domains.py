@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -51,35 +52,27 @@ async def _imported(postgres: EmbeddedPostgres, minilm: LocalMiniLM, name: str) 
     return dsn
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def tmux_pool(
-    embedded_postgres: EmbeddedPostgres, minilm: LocalMiniLM
-) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(
-        await _imported(embedded_postgres, minilm, "tmux"), min_size=1, max_size=4
-    )
-    yield pool
-    await pool.close()
+def _knowledge_base_pool(name: str, fixture: str) -> Any:
+    """A module-scoped fixture: a pool on a database holding the set `name`, imported once."""
+
+    @pytest_asyncio.fixture(scope="module", loop_scope="session", name=fixture)
+    async def imported_pool(
+        embedded_postgres: EmbeddedPostgres, minilm: LocalMiniLM
+    ) -> AsyncIterator[asyncpg.Pool]:
+        pool = await create_pool(
+            await _imported(embedded_postgres, minilm, name), min_size=1, max_size=4
+        )
+        yield pool
+        await pool.close()
+
+    return imported_pool
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def sqlite_pool(
-    embedded_postgres: EmbeddedPostgres, minilm: LocalMiniLM
-) -> AsyncIterator[asyncpg.Pool]:
-    dsn = await _imported(embedded_postgres, minilm, "sqlite_faq")
-    pool = await create_pool(dsn, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def evolution_pool(
-    embedded_postgres: EmbeddedPostgres, minilm: LocalMiniLM
-) -> AsyncIterator[asyncpg.Pool]:
-    dsn = await _imported(embedded_postgres, minilm, "evolution")
-    pool = await create_pool(dsn, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
+tmux_pool = _knowledge_base_pool("tmux", "tmux_pool")
+sqlite_pool = _knowledge_base_pool("sqlite_faq", "sqlite_pool")
+evolution_pool = _knowledge_base_pool("evolution", "evolution_pool")
+python_faq_pool = _knowledge_base_pool("python_faq", "python_faq_pool")
+gnucash_pool = _knowledge_base_pool("gnucash", "gnucash_pool")
 
 
 def _setup(pool: asyncpg.Pool, minilm: LocalMiniLM) -> KnowledgeSetup:
@@ -245,26 +238,6 @@ async def test_evolution_calibrated_from_its_headings(
         assert summary.none_declined >= 10
     finally:
         await reset(setup)  # type: ignore[arg-type]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def python_faq_pool(
-    embedded_postgres: EmbeddedPostgres, minilm: LocalMiniLM
-) -> AsyncIterator[asyncpg.Pool]:
-    dsn = await _imported(embedded_postgres, minilm, "python_faq")
-    pool = await create_pool(dsn, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gnucash_pool(
-    embedded_postgres: EmbeddedPostgres, minilm: LocalMiniLM
-) -> AsyncIterator[asyncpg.Pool]:
-    dsn = await _imported(embedded_postgres, minilm, "gnucash")
-    pool = await create_pool(dsn, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
 
 
 async def test_python_faq_with_the_default_threshold(
