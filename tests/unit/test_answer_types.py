@@ -178,3 +178,26 @@ def test_a_platform_question_needs_its_platform_named(question: str, answer: str
 )
 def test_windows_and_phones_that_are_not_platforms(question: str) -> None:
     assert missing_evidence(question, ["How to sign in."]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a phone number, a call, a SIM: no app asked about
+        ("how do I change my mobile phone number", "Edit your number under Profile."),
+        ("I am not getting the OTP on my mobile number", "We send the code to your number."),
+        ("can I book an appointment on the phone?", "Call us at 555-0100 to book."),
+        ("can I renew my prescription on the phone", "Call the pharmacy to renew it."),
+        # a tablet that is no computer: a dishwasher's, a coffee machine's, a pharmacy's
+        ("where do I put the dishwasher tablet", "Put the detergent in the dispenser."),
+        ("how do I use the cleaning tablet", "Descale the machine once a month."),
+        ("can I split the tablet in half", "Pills with a score line may be halved."),
+        # glass windows, written in lower case by the help center too
+        ("is the sealant safe for windows?", "The sealant suits windows and doors."),
+        ("does the robot clean on windows without frames", "It cleans windows of any kind."),
+        # a network card's address, not a Mac
+        ("is there a filter for the mac address", "Add the hardware ID under Allowed devices."),
+    ],
+)
+def test_platform_words_in_another_sense(question: str, answer: str) -> None:
+    assert missing_evidence(question, ["How to sign in.", answer]) is None
