@@ -53,7 +53,9 @@ _MENTIONS_MONEY = re.compile(
 _WINDOWS_SYSTEM = re.compile(
     r"\bwindows (?:\d+|pc|laptop|computer|machine|version|xp|vista)\b", re.IGNORECASE
 )
-_WINDOWS_NAMED = re.compile(r"\bWindows\b|\bwin32\b|\.exe\b")
+_WINDOWS_NAMED = re.compile(
+    r"\b(?:Windows|win32|PCs?|Microsoft Store|MSI)\b|\.(?:exe|msi)\b"
+)
 # "on/for windows" in lower case with no version or computer beside it may be the glass ("is
 # the sealant safe for windows?"): a passage that speaks of windows in any case answers it.
 _ANY_WINDOWS = re.compile(r"\bwindows\b", re.IGNORECASE)
@@ -69,7 +71,11 @@ _PLATFORMS = (
         ),
         re.compile(
             r"\b(?:iphone|ipad|ios|android|mobile|smartphones?|phones?|tablets?|app store"
-            r"|google play|handy)\b",
+            r"|google play|handy"
+            # a touch screen's steps, a text message
+            r"|tap|taps|tapping|sms|text messages?"
+            r"|mobiltelefon\w*|telefon\w*|mobilgerät\w*|móvil(?:es)?|movil(?:es)?|celular(?:es)?"
+            r"|teléfonos?|telefonos?|tabletas?)\b",
             re.IGNORECASE,
         ),
     ),
@@ -91,7 +97,11 @@ _PLATFORMS = (
             r"|app|machine|computer|laptop|pc))\b",
             re.IGNORECASE,
         ),
-        re.compile(r"\b(?:linux|ubuntu|debian|fedora|unix|gnome|kde)\b", re.IGNORECASE),
+        re.compile(
+            r"\b(?:linux|ubuntu|debian|fedora|unix|gnome|kde|appimage|flatpak|flathub|snap store"
+            r"|snapcraft)\b|\.(?:deb|rpm)\b",
+            re.IGNORECASE,
+        ),
     ),
 )
 

@@ -201,3 +201,31 @@ def test_windows_and_phones_that_are_not_platforms(question: str) -> None:
 )
 def test_platform_words_in_another_sense(question: str, answer: str) -> None:
     assert missing_evidence(question, ["How to sign in.", answer]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a mobile app's steps are taps; a code "on my phone" comes by text message
+        ("can I scan receipts on my phone?", "Open the app, tap Scan and point the camera."),
+        ("how do I log in on mobile", "In the app, tap Log in and enter your email."),
+        ("I get no code on my phone", "We send a six-digit code by SMS."),
+        # Windows as a PC, an installer or its store
+        ("is there a desktop app for windows", "Download the desktop app for PC and Mac."),
+        ("how do I install the driver on Windows", "Run the MSI installer and restart."),
+        ("where do I download the windows version", "Get the app from the Microsoft Store."),
+        ("can I play the game on a Windows laptop", "The game is available on PC via Steam."),
+        # Linux as its packages
+        ("does it work on linux", "Install the AppImage or the Flatpak from Flathub."),
+        ("how do I install it on ubuntu", "Download the .deb package and open it."),
+        ("is there a fedora package", "An .rpm is published with every release."),
+        # German and Spanish help centers name phones in their own words
+        ("Kann ich es auf dem iPhone nutzen?", "Die App läuft auf jedem Mobiltelefon."),
+        ("Gibt es eine App für Android?", "Installiere die App auf deinem Mobilgerät."),
+        ("¿Hay una app para iPhone?", "Descarga la aplicación para el móvil desde la web."),
+        ("¿Funciona en Android?", "La aplicación funciona en cualquier celular."),
+        ("¿Puedo usarlo en mi iPad?", "La app funciona en tabletas y teléfonos."),
+    ],
+)
+def test_a_platform_named_in_other_words(question: str, answer: str) -> None:
+    assert missing_evidence(question, ["How to sign in.", answer]) is None
