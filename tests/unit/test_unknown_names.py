@@ -83,6 +83,7 @@ WITH_PARTS = LexicalIndex(
         ("can I back up to OneDrive", "onedrive"),
         ("log in with GitHub", "github"),
         ("can I book through Booking.com", "booking"),  # a domain is a name, not code
+        ("does it sync with Salesforce/HubSpot?", "salesforce"),  # names, not a path
     ],
 )
 def test_a_product_name_is_a_name_even_when_its_parts_are_known(question: str, name: str) -> None:
