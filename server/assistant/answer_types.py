@@ -50,30 +50,43 @@ _MENTIONS_MONEY = re.compile(
 # passage that answers it names that platform. Each entry: the question's words for it, and
 # what counts as naming it in a passage. "Windows" the system is written with a capital and
 # asked about "on"/"for" it, or with a version ("Windows 11"); "open it in a new window" is not.
+_WINDOWS_SYSTEM = re.compile(
+    r"\bwindows (?:\d+|pc|laptop|computer|machine|version|xp|vista)\b", re.IGNORECASE
+)
+_WINDOWS_NAMED = re.compile(
+    r"\b(?:Windows|win32|PCs?|Microsoft Store|MSI)\b|\.(?:exe|msi)\b"
+)
+# "on/for windows" in lower case with no version or computer beside it may be the glass ("is
+# the sealant safe for windows?"): a passage that speaks of windows in any case answers it.
+_ANY_WINDOWS = re.compile(r"\bwindows\b", re.IGNORECASE)
 _PLATFORMS = (
     (
         re.compile(
-            r"\b(?:iphone|ipad|ios|android|smartphone|tablet|phone app|mobile (?:app|version"
-            r"|device|phone|browser)|on (?:my |a |the )?(?:phone|mobile))\b",
+            r"\b(?:iphone|ipad|ios|android|smartphone|phone app|tablet (?:app|version)"
+            r"|mobile (?:app|version|device|phone|browser)"
+            r"|(?:on|for) (?:my |a |an )?(?:phone|mobile|tablet)s?)\b"
+            # "on the phone" is a call; a phone or mobile number, bill or plan is no app
+            r"(?! (?:number|no\b|bill|plan|contract))",
             re.IGNORECASE,
         ),
         re.compile(
             r"\b(?:iphone|ipad|ios|android|mobile|smartphones?|phones?|tablets?|app store"
-            r"|google play|handy)\b",
+            r"|google play|handy"
+            # a touch screen's steps, a text message
+            r"|tap|taps|tapping|sms|text messages?"
+            r"|mobiltelefon\w*|telefon\w*|mobilgerät\w*|móvil(?:es)?|movil(?:es)?|celular(?:es)?"
+            r"|teléfonos?|telefonos?|tabletas?)\b",
             re.IGNORECASE,
         ),
     ),
     (
-        re.compile(
-            r"\b(?:on|for|under) windows\b|\bwindows (?:\d+|pc|laptop|computer|machine|version"
-            r"|xp|vista)\b",
-            re.IGNORECASE,
-        ),
-        re.compile(r"\bWindows\b|\bwin32\b|\.exe\b"),
+        re.compile(rf"\b(?:on|for|under) windows\b|{_WINDOWS_SYSTEM.pattern}", re.IGNORECASE),
+        _WINDOWS_NAMED,
     ),
     (
         re.compile(
-            r"\b(?:macos|mac os|os x|macbook|imac|(?:on|for|with) (?:a |my |the )?mac)\b",
+            r"\b(?:macos|mac os|os x|macbook|imac|(?:on|for|with) (?:a |my |the )?mac)\b"
+            r"(?! address)",
             re.IGNORECASE,
         ),
         re.compile(r"\b(?:mac|macs|macos|os x|apple|macbook|imac)\b", re.IGNORECASE),
@@ -84,7 +97,11 @@ _PLATFORMS = (
             r"|app|machine|computer|laptop|pc))\b",
             re.IGNORECASE,
         ),
-        re.compile(r"\b(?:linux|ubuntu|debian|fedora|unix|gnome|kde)\b", re.IGNORECASE),
+        re.compile(
+            r"\b(?:linux|ubuntu|debian|fedora|unix|gnome|kde|appimage|flatpak|flathub|snap store"
+            r"|snapcraft)\b|\.(?:deb|rpm)\b",
+            re.IGNORECASE,
+        ),
     ),
 )
 
@@ -101,6 +118,14 @@ def missing_evidence(question: str, passages: Iterable[str]) -> str | None:
     if asks_about_money(question) and not any(_MENTIONS_MONEY.search(p) for p in shown):
         return "price"
     for asked, named in _PLATFORMS:
-        if asked.search(question) and not any(named.search(p) for p in shown):
-            return "platform"
+        if not asked.search(question) or any(named.search(p) for p in shown):
+            continue
+        glass = named is _WINDOWS_NAMED and _maybe_glass(question)
+        if glass and any(_ANY_WINDOWS.search(p) for p in shown):
+            continue
+        return "platform"
     return None
+
+
+def _maybe_glass(question: str) -> bool:
+    return "Windows" not in question and _WINDOWS_SYSTEM.search(question) is None

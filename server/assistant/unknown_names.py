@@ -21,8 +21,17 @@ _SENTENCE_END = ".!?:"
 # Code and paths are not names: "_MyClass__x", "C:\\temp", "os.path", "a=b" (docs/retrieval.md,
 # "Version 7": a programming FAQ's questions quote them). "AT&T" and "Disney+" still are.
 _CODE = re.compile(r"[\\/_=(){}\[\]<>|`]|[a-z0-9][.:][a-z0-9]", re.IGNORECASE)
+# Names, not code: a web address ("Booking.com") and names joined by a slash
+# ("Salesforce/HubSpot", "Xero/QuickBooks").
+_NOT_CODE = re.compile(
+    r"[\w-]+\.(?:com|net|org|io|co|ai|app|dev|de|fr|es|uk|me|so|tv)"
+    r"|[A-Z][A-Za-z]+(?:/[A-Z][A-Za-z]+)+"
+)
 # The parts of a compound written in CamelCase: "AttributeError" is "Attribute" + "Error".
 _CAMEL_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+# Only an error class is read as its parts: product names are compounds of plain words too
+# ("SharePoint", "QuickBooks", "PayPal"), whose parts most help centers use.
+_ERROR_CLASS_ENDINGS = frozenset({"error", "exception", "warning"})
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +69,7 @@ def unknown_name(question: str, index: LexicalIndex, ranks: Mapping[str, int]) -
         if (not before or before[-1] in _SENTENCE_END) and not any(c.isupper() for c in word[1:]):
             continue  # a capital only because the sentence starts here
         core = word.strip(".,!?;:\"'()")
-        if _CODE.search(core):
+        if _CODE.search(core) and not _NOT_CODE.fullmatch(core):
             continue
         for term in tokenize(word):
             if term.isdigit() or ranks.get(term, COMMON_WORD_IDS) < COMMON_WORD_IDS:
@@ -71,11 +80,15 @@ def unknown_name(question: str, index: LexicalIndex, ranks: Mapping[str, int]) -
 
 
 def _known_compound(word: str, index: LexicalIndex) -> bool:
-    """Whether a CamelCase compound is made of words the knowledge base knows ("ImportError"
-    where the articles speak of import errors), so it names nothing new. "iCloud" has one
-    part of three letters or more, and counts as a name."""
+    """Whether a CamelCase error class is made of words the knowledge base knows
+    ("ImportError" where the articles speak of import errors), so it names nothing new.
+    "SharePoint" is a name wherever the articles say "share" and "point"."""
     parts = [part for part in _CAMEL_PART.findall(word) if len(part) >= 3]
-    return len(parts) > 1 and all(index.knows(t) for part in parts for t in tokenize(part))
+    return (
+        len(parts) > 1
+        and parts[-1].lower() in _ERROR_CLASS_ENDINGS
+        and all(index.knows(t) for part in parts for t in tokenize(part))
+    )
 
 
 def _starts_upper(word: str) -> bool:

@@ -178,3 +178,85 @@ def test_a_platform_question_needs_its_platform_named(question: str, answer: str
 )
 def test_windows_and_phones_that_are_not_platforms(question: str) -> None:
     assert missing_evidence(question, ["How to sign in."]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a phone number, a call, a SIM: no app asked about
+        ("how do I change my mobile phone number", "Edit your number under Profile."),
+        ("I am not getting the OTP on my mobile number", "We send the code to your number."),
+        ("can I book an appointment on the phone?", "Call us at 555-0100 to book."),
+        ("can I renew my prescription on the phone", "Call the pharmacy to renew it."),
+        # a tablet that is no computer: a dishwasher's, a coffee machine's, a pharmacy's
+        ("where do I put the dishwasher tablet", "Put the detergent in the dispenser."),
+        ("how do I use the cleaning tablet", "Descale the machine once a month."),
+        ("can I split the tablet in half", "Pills with a score line may be halved."),
+        # glass windows, written in lower case by the help center too
+        ("is the sealant safe for windows?", "The sealant suits windows and doors."),
+        ("does the robot clean on windows without frames", "It cleans windows of any kind."),
+        # a network card's address, not a Mac
+        ("is there a filter for the mac address", "Add the hardware ID under Allowed devices."),
+    ],
+)
+def test_platform_words_in_another_sense(question: str, answer: str) -> None:
+    assert missing_evidence(question, ["How to sign in.", answer]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a mobile app's steps are taps; a code "on my phone" comes by text message
+        ("can I scan receipts on my phone?", "Open the app, tap Scan and point the camera."),
+        ("how do I log in on mobile", "In the app, tap Log in and enter your email."),
+        ("I get no code on my phone", "We send a six-digit code by SMS."),
+        # Windows as a PC, an installer or its store
+        ("is there a desktop app for windows", "Download the desktop app for PC and Mac."),
+        ("how do I install the driver on Windows", "Run the MSI installer and restart."),
+        ("where do I download the windows version", "Get the app from the Microsoft Store."),
+        ("can I play the game on a Windows laptop", "The game is available on PC via Steam."),
+        # Linux as its packages
+        ("does it work on linux", "Install the AppImage or the Flatpak from Flathub."),
+        ("how do I install it on ubuntu", "Download the .deb package and open it."),
+        ("is there a fedora package", "An .rpm is published with every release."),
+        # German and Spanish help centers name phones in their own words
+        ("Kann ich es auf dem iPhone nutzen?", "Die App läuft auf jedem Mobiltelefon."),
+        ("Gibt es eine App für Android?", "Installiere die App auf deinem Mobilgerät."),
+        ("¿Hay una app para iPhone?", "Descarga la aplicación para el móvil desde la web."),
+        ("¿Funciona en Android?", "La aplicación funciona en cualquier celular."),
+        ("¿Puedo usarlo en mi iPad?", "La app funciona en tabletas y teléfonos."),
+    ],
+)
+def test_a_platform_named_in_other_words(question: str, answer: str) -> None:
+    assert missing_evidence(question, ["How to sign in.", answer]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("is there an iPhone app?", "Download Acme from the App Store."),
+        ("does the android app support dark mode", "In the Android app, open Settings > Theme."),
+        ("can I use it on my tablet", "On tablets the sidebar stays open."),
+        ("is there a mobile version of the dashboard", "The dashboard adapts to mobile screens."),
+        ("how do I enable notifications on my phone", "On iOS, open Settings > Notifications."),
+        ("does the game run on Windows 10?", "Minimum: Windows 10 64-bit, 8 GB RAM."),
+        ("does it run on windows 11", "The desktop app runs on Windows 10 or later."),
+        ("can I use the printer on my mac", "On macOS, add the printer in System Settings."),
+        ("does it work on a MacBook with Apple silicon", "Native on Apple silicon (M1 and later)."),
+        ("is there a linux version", "We publish Linux builds for every release."),
+        ("can I play on my phone", "The game is available for iOS and Android."),
+        ("can I pair the headphones with an android phone", "On Android, open Bluetooth."),
+        ("does the camera work with my iPhone", "Set up the camera in the iOS app."),
+        ("can I control the thermostat from my smartphone", "Use the app on any smartphone."),
+        ("can I print from my iPad", "Print from iPhone or iPad with AirPrint."),
+        ("is there a tablet app", "The app is optimised for tablets."),
+        ("can I sign documents on my phone", "Open the email on your mobile device and sign."),
+        ("can I use it in a mobile browser", "Any mobile browser works."),
+        ("does the keyboard work with a mac", "Press Fn+M to switch the layout to Mac."),
+        ("Gibt es eine App für Android?", "Die App gibt es bei Google Play."),
+        ("Funktioniert es auf dem iPhone?", "Die App läuft auf jedem Smartphone mit iOS 15."),
+    ],
+)
+def test_platform_questions_of_other_help_centers(question: str, answer: str) -> None:
+    """Games, hardware, SaaS: each answered by a passage in its help center's own words."""
+    assert missing_evidence(question, ["How to sign in.", answer]) is None

@@ -61,6 +61,42 @@ def test_nothing_is_found_where_nothing_is_an_unknown_rare_name(question: str) -
     assert unknown_name(question, INDEX, RANKS) is None
 
 
+# A help center whose articles happen to use the parts of product names as plain words.
+WITH_PARTS = LexicalIndex(
+    [
+        IndexedChunk(1, "billing", "Pay your invoice online; share it with a pal at any point"),
+        IndexedChunk(2, "setup", "Quick start: connect the hub in a quiet spot, keep your books"),
+        IndexedChunk(3, "games", "Play at the station; one drive home; git is not needed"),
+        IndexedChunk(4, "errors", "An import error or a key error names the module"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("can I pay with PayPal", "paypal"),
+        ("does it sync with HubSpot", "hubspot"),
+        ("can I import my QuickBooks file", "quickbook"),
+        ("can I open files from SharePoint", "sharepoint"),
+        ("does it work on PlayStation", "playstation"),
+        ("can I back up to OneDrive", "onedrive"),
+        ("log in with GitHub", "github"),
+        ("can I book through Booking.com", "booking"),  # a domain is a name, not code
+        ("does it sync with Salesforce/HubSpot?", "salesforce"),  # names, not a path
+    ],
+)
+def test_a_product_name_is_a_name_even_when_its_parts_are_known(question: str, name: str) -> None:
+    assert unknown_name(question, WITH_PARTS, RANKS) == name
+
+
+@pytest.mark.parametrize(
+    "question", ["I get an ImportError", "a KeyError when I run it", "setting os.path fails"]
+)
+def test_an_error_class_of_known_words_is_code(question: str) -> None:
+    assert unknown_name(question, WITH_PARTS, RANKS) is None
+
+
 def test_without_the_word_list_the_signal_is_off() -> None:
     assert unknown_name("does it integrate with Salesforce", INDEX, {}) is None
 
