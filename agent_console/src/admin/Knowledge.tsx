@@ -34,7 +34,7 @@ interface Asked {
     score: number | null; // best match + 0.06 x specificity - 0.5 x unknown name - 0.5 x missing evidence
     specificity: number;
     unknown_name: string | null; // a name the question uses that no article mentions
-    missing_evidence: string | null; // "price" or "platform": what it asks that the best article never names
+    missing_evidence: string | null; // "price" or "platform": what it asks that no passage found names
     articles: { slug: string; title: string; score: number }[];
   };
 }
@@ -229,7 +229,7 @@ function TryQuestion() {
             <p class="muted small">
               {result.handoff ? "It would hand over to a person" : `Answer (${result.mode})`}
               {result.retrieval.score !== null &&
-                ` · score ${result.retrieval.score.toFixed(2)} (best match ${(result.retrieval.top_score ?? 0).toFixed(2)}, specificity ${result.retrieval.specificity.toFixed(1)}${result.retrieval.unknown_name ? `, names "${result.retrieval.unknown_name}", which no article mentions` : ""}${result.retrieval.missing_evidence ? `, asks about a ${result.retrieval.missing_evidence} the best article never mentions` : ""}; threshold ${result.retrieval.threshold}, ${result.retrieval.calibrated ? "calibrated" : "default"})`}
+                ` · score ${result.retrieval.score.toFixed(2)} (best match ${(result.retrieval.top_score ?? 0).toFixed(2)}, specificity ${result.retrieval.specificity.toFixed(1)}${result.retrieval.unknown_name ? `, names "${result.retrieval.unknown_name}", which no article mentions` : ""}${result.retrieval.missing_evidence ? `, asks about a ${result.retrieval.missing_evidence} that no passage found mentions` : ""}; threshold ${result.retrieval.threshold}, ${result.retrieval.calibrated ? "calibrated" : "default"})`}
             </p>
             <div class="bubble">{result.answer}</div>
             {result.retrieval.articles.length > 0 && (
