@@ -53,9 +53,7 @@ _MENTIONS_MONEY = re.compile(
 _WINDOWS_SYSTEM = re.compile(
     r"\bwindows (?:\d+|pc|laptop|computer|machine|version|xp|vista)\b", re.IGNORECASE
 )
-_WINDOWS_NAMED = re.compile(
-    r"\b(?:Windows|win32|PCs?|Microsoft Store|MSI)\b|\.(?:exe|msi)\b"
-)
+_WINDOWS_NAMED = re.compile(r"\b(?:Windows|win32|PCs?|Microsoft Store|MSI)\b|\.(?:exe|msi)\b")
 # "on/for windows" in lower case with no version or computer beside it may be the glass ("is
 # the sealant safe for windows?"): a passage that speaks of windows in any case answers it.
 _ANY_WINDOWS = re.compile(r"\bwindows\b", re.IGNORECASE)
