@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 
 # A question about what something costs, a refund or a discount ("how much does the enterprise
 # plan cost", "can I get a refund", "was kostet"). Deliberately narrow: "how much storage" or
@@ -57,8 +58,23 @@ _WINDOWS_NAMED = re.compile(r"\b(?:Windows|win32|PCs?|Microsoft Store|MSI)\b|\.(
 # "on/for windows" in lower case with no version or computer beside it may be the glass ("is
 # the sealant safe for windows?"): a passage that speaks of windows in any case answers it.
 _ANY_WINDOWS = re.compile(r"\bwindows\b", re.IGNORECASE)
+
+
+class _Platform(NamedTuple):
+    asked: re.Pattern[str]  # the question's words for it
+    named: re.Pattern[str]  # what names it in a passage
+    # What also names it when the question may mean something else (None: nothing)
+    loosely_named: re.Pattern[str] | None = None
+
+    def named_in(self, question: str, passage: str) -> bool:
+        if self.named.search(passage):
+            return True
+        loose = self.loosely_named
+        return loose is not None and _maybe_glass(question) and loose.search(passage) is not None
+
+
 _PLATFORMS = (
-    (
+    _Platform(
         re.compile(
             r"\b(?:iphone|ipad|ios|android|smartphone|phone app|tablet (?:app|version)"
             r"|mobile (?:app|version|device|phone|browser)"
@@ -77,11 +93,12 @@ _PLATFORMS = (
             re.IGNORECASE,
         ),
     ),
-    (
+    _Platform(
         re.compile(rf"\b(?:on|for|under) windows\b|{_WINDOWS_SYSTEM.pattern}", re.IGNORECASE),
         _WINDOWS_NAMED,
+        _ANY_WINDOWS,
     ),
-    (
+    _Platform(
         re.compile(
             r"\b(?:macos|mac os|os x|macbook|imac|(?:on|for|with) (?:a |my |the )?mac)\b"
             r"(?! address)",
@@ -89,7 +106,7 @@ _PLATFORMS = (
         ),
         re.compile(r"\b(?:mac|macs|macos|os x|apple|macbook|imac)\b", re.IGNORECASE),
     ),
-    (
+    _Platform(
         re.compile(
             r"\b(?:on|for|under) linux\b|\b(?:ubuntu|debian|fedora|linux (?:version|desktop"
             r"|app|machine|computer|laptop|pc))\b",
@@ -115,13 +132,11 @@ def missing_evidence(question: str, passages: Iterable[str]) -> str | None:
     shown = list(passages)
     if asks_about_money(question) and not any(_MENTIONS_MONEY.search(p) for p in shown):
         return "price"
-    for asked, named in _PLATFORMS:
-        if not asked.search(question) or any(named.search(p) for p in shown):
-            continue
-        glass = named is _WINDOWS_NAMED and _maybe_glass(question)
-        if glass and any(_ANY_WINDOWS.search(p) for p in shown):
-            continue
-        return "platform"
+    for platform in _PLATFORMS:
+        if platform.asked.search(question) and not any(
+            platform.named_in(question, p) for p in shown
+        ):
+            return "platform"
     return None
 
 
