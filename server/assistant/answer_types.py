@@ -1,4 +1,5 @@
-"""Questions whose answer must show in the passages: money for a price, the platform asked about."""
+"""Questions whose answer must show in the passages: money for a price, the platform asked about,
+and the claims only the help center itself can make."""
 
 from __future__ import annotations
 
@@ -121,15 +122,150 @@ _PLATFORMS = (
 )
 
 
+# Claims only the help center itself can make: whether the product is certified or audited,
+# how to reach the company by phone, facts about the company, and writing asked of the
+# assistant (a poem is no support answer). A related article is no evidence for any of them:
+# "have you had a security audit?" must not be answered from the article on the audit log,
+# nor a phone number invented from a contact form. Each entry: the kind, the question's words
+# for it, and what in a passage counts as speaking of it (deliberately wide, so that an
+# answer in the help center's own words is never declined).
+class _Claim(NamedTuple):
+    kind: str
+    asked: re.Pattern[str]
+    answered: re.Pattern[str]
+
+    def answered_in(self, question: str, passage: str) -> bool:
+        if self.answered.search(passage):
+            return True
+        # "is the export PDF/A compliant", "is the charger CE certified": the standard itself
+        # named in a passage answers it, whatever the passage calls the compliance.
+        standard = _STANDARD.search(question) if self.kind == "compliance" else None
+        return standard is not None and standard[1].lower() in passage.lower()
+
+
+# The word before "compliant" or "certified", when it names a standard ("GDPR compliant").
+_STANDARD = re.compile(
+    r"(?<![\w/-])(?!(?:is|are|it|you|your|we|fully|really|still|also|the|a|an)\b)"
+    r"([\w/.-]*\w)[ -](?:compliant|conformant|certified|compliance|certification)\b",
+    re.IGNORECASE,
+)
+# A request addressed to the assistant: "write me...", "can you tell...", a sentence that
+# starts with the verb. "how do I write a user story" asks about the product.
+_ASKED_TO_WRITE = (
+    r"(?:(?:^|[.!?]\s*)(?:please |pls |hey,? )?(?:write|compose|make up|tell|sing|generate"
+    r"|create|give)(?: me| us)?|\b(?:write|compose|make up|tell|sing|generate|create|give)"
+    r" (?:me|us)|\b(?:can|could|would|will) you (?:please )?(?:write|compose|make up|tell"
+    r"|sing|generate|create|give (?:me|us)))"
+)
+_WRITINGS = (
+    r"poems?|poetry|stor(?:y|ies)|jokes?|songs?|haikus?|limericks?|essays?|raps?|riddles?"
+    r"|lyrics"
+)
+
+_CLAIMS = (
+    _Claim(
+        "company",
+        re.compile(
+            r"\b(?:(?:stock|share) (?:price|ticker|symbol)|publicly (?:traded|listed)|ipo"
+            r"|(?:funding|investment) rounds?|your investors|who (?:are|is) your investors?"
+            r"|how many (?:employees|staff|people) (?:do you have|does (?:your|the) (?:company"
+            r"|business|team) have|work (?:at|for|there))"
+            r"|are you hiring|(?:job|career) (?:openings?|opportunities|vacancies)|internships?"
+            r"|where (?:are you|is (?:your|the) company) (?:based|located|headquartered)"
+            r"|(?:your|the company's) (?:headquarters|head office|ceo|founders?)"
+            r"|who (?:founded|owns|started) (?:you|your company|the company)"
+            r"|when (?:was (?:your|the) company|were you) (?:founded|started|established)"
+            r"|wie viele mitarbeiter (?:habt ihr|haben sie|hat (?:ihre|eure) firma)"
+            r"|stellenangebote|offene stellen|cuántos empleados|ofertas de (?:trabajo|empleo))\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\b(?:stocks?|shares|shareholders?|investors?|ipo|nasdaq|nyse|stock exchange"
+            r"|ticker|funding|funded|employees|staff|team of \d+|\d+ (?:people|employees)"
+            r"|hiring|jobs|careers?|vacanc(?:y|ies)|open positions|join (?:us|our team)"
+            r"|headquarter(?:s|ed)|head office|\w+-based|based (?:in|out of)|located (?:in|at)"
+            r"|offices? (?:in|at)|our address|founded|co-?founders?|founders?|established"
+            r"|started in \d{4}|since \d{4}|ceo|mitarbeiter\w*|stellen\w*|gegründet"
+            r"|empleados|empleo|fundad[ao])\b",
+            re.IGNORECASE,
+        ),
+    ),
+    _Claim(
+        "compliance",
+        re.compile(
+            r"\b(?:compliant|compliance|certified|certifications?|accredited|accreditation"
+            r"|(?:security|penetration|pen|third[- ]party|independent|external) (?:audits?|tests?"
+            r"|testing)|audited|pen[ -]?tests?|pen[ -]?tested"
+            r"|gdpr|dsgvo|rgpd|hipaa|soc ?[12]|iso ?(?:27001|27018|9001)|pci(?:[ -]dss)?|fedramp"
+            r"|ccpa|vpat|data processing (?:agreement|addendum)|zertifiziert|zertifizierung"
+            r"|certificado|certificación|certificacion|cumplimiento)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\b(?:complian(?:t|ce)|conformant|conformance|certifi\w*|accredit\w*"
+            r"|audit(?:s|ed|ors?)?(?! (?:log|trail))|pen(?:etration)?[ -]?test\w*|gdpr|dsgvo"
+            r"|rgpd|general data protection|data protection regulation|hipaa"
+            r"|business associate agreement|baa|soc ?[123]|iso(?:/iec)? ?\d{4,5}|pci|fedramp"
+            r"|ccpa|vpat|wcag|section 508|data processing (?:agreement|addendum)|dpa|zertifi\w*"
+            r"|konform\w*|certificad\w*|certificaci\w*|cumplimiento)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    _Claim(
+        "contact",
+        # The company's number, not the customer's own ("change my phone number").
+        re.compile(
+            r"\b(?:(?:your|support'?s?|customer (?:service|support|care)(?:'s)?|the company'?s"
+            r"|(?:is there|do you have) (?:a|an|any)) (?:phone|telephone|hotline|helpline|support"
+            r"|whatsapp|contact) (?:numbers?|lines?)|(?:phone|telephone) numbers? (?:of|for)"
+            r" (?:[\w-]+'s )?(?:you|your|the support|support|customer|the company)|phone support"
+            r"|hotline"
+            r"|helpline|call (?:you|your|support|customer (?:service|support|care)"
+            r"|(?:a|an|the) (?:human|agent|person))|(?:support|help|assistance|talk|speak)"
+            r" (?:\w+ ){0,3}?(?:by|over the|on the) (?:phone|telephone)"
+            r"|(?:eure|ihre|deine|die) telefonnummer|(?:euch|sie|jemanden) anrufen"
+            r"|telefonischen? support|su n[uú]mero de tel[eé]fono|n[uú]mero de tel[eé]fono de"
+            r" (?:soporte|atenci[oó]n)|atenci[oó]n telef[oó]nica|llamarles|llamaros)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\+?\d[\d ().-]{6,}\d|\b(?:phones?|telephone|hotline|helpline|call us|call our"
+            r"|give us a call|whatsapp|telefon\w*|anrufen|tel[eé]fono|ll[aá]m\w*)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    _Claim(
+        "writing",
+        re.compile(
+            rf"{_ASKED_TO_WRITE}(?: a| an| some)?(?: [a-z]+){{0,2}}? (?:{_WRITINGS})\b"
+            r"|\b(?:schreib|erzähl|erzaehl)\w* (?:mir|uns) (?:ein(?:en|e)? )?(?:gedicht|witz"
+            r"|geschichte|lied)\b|\b(?:escríbeme|escribeme|cuéntame|cuentame) (?:un|una)"
+            r" (?:poema|chiste|historia|cuento|canción|cancion)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            rf"\b(?:{_WRITINGS}|gedicht\w*|witz\w*|geschichten?|lied(?:er)?|poemas?|chistes?"
+            r"|historias?|cuentos?|canci[oó]n(?:es)?)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+
+
 def asks_about_money(question: str) -> bool:
     return _ASKS_ABOUT_MONEY.search(question) is not None
 
 
 def missing_evidence(question: str, passages: Iterable[str]) -> str | None:
-    """The kind of answer the question asks for that none of the passages can give: "price"
-    when it asks what something costs and no passage mentions money, "platform" when it asks
-    about a platform (a phone, Windows, a Mac, Linux) that no passage names. None otherwise."""
+    """The kind of answer the question asks for that none of the passages can give: "company",
+    "compliance", "contact" or "writing" when it asks for a claim of that kind (_CLAIMS) and no
+    passage speaks of it, "price" when it asks what something costs and no passage mentions
+    money, "platform" when it asks about a platform (a phone, Windows, a Mac, Linux) that no
+    passage names. None otherwise."""
     shown = list(passages)
+    for claim in _CLAIMS:
+        if claim.asked.search(question) and not any(claim.answered_in(question, p) for p in shown):
+            return claim.kind
     if asks_about_money(question) and not any(_MENTIONS_MONEY.search(p) for p in shown):
         return "price"
     for platform in _PLATFORMS:

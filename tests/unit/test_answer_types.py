@@ -177,7 +177,8 @@ def test_a_platform_question_needs_its_platform_named(question: str, answer: str
     ],
 )
 def test_windows_and_phones_that_are_not_platforms(question: str) -> None:
-    assert missing_evidence(question, ["How to sign in."]) is None
+    # A phone number is asked of the company, not of a platform (test_answer_claims.py).
+    assert missing_evidence(question, ["How to sign in."]) in (None, "contact")
 
 
 @pytest.mark.parametrize(

@@ -34,9 +34,23 @@ interface Asked {
     score: number | null; // best match + 0.06 x specificity - 0.5 x unknown name - 0.5 x missing evidence
     specificity: number;
     unknown_name: string | null; // a name the question uses that no article mentions
-    missing_evidence: string | null; // "price" or "platform": what it asks that no passage found names
+    missing_evidence: string | null; // what it asks that no passage found speaks of (MISSING_EVIDENCE)
     articles: { slug: string; title: string; score: number }[];
   };
+}
+
+// What each kind of missing evidence (server/assistant/answer_types.py) says in "Try a question".
+const MISSING_EVIDENCE: Record<string, string> = {
+  price: "asks about a price that no passage found mentions",
+  platform: "asks about a platform that no passage found names",
+  company: "asks about the company itself, which no passage found speaks of",
+  compliance: "asks about a certification or an audit that no passage found mentions",
+  contact: "asks for a phone line that no passage found gives",
+  writing: "asks for a poem, a story or a joke, which no passage found is about",
+};
+
+function missingEvidence(kind: string): string {
+  return MISSING_EVIDENCE[kind] ?? `asks about ${kind} that no passage found mentions`;
 }
 
 export function KnowledgePage() {
@@ -229,7 +243,7 @@ function TryQuestion() {
             <p class="muted small">
               {result.handoff ? "It would hand over to a person" : `Answer (${result.mode})`}
               {result.retrieval.score !== null &&
-                ` · score ${result.retrieval.score.toFixed(2)} (best match ${(result.retrieval.top_score ?? 0).toFixed(2)}, specificity ${result.retrieval.specificity.toFixed(1)}${result.retrieval.unknown_name ? `, names "${result.retrieval.unknown_name}", which no article mentions` : ""}${result.retrieval.missing_evidence ? `, asks about a ${result.retrieval.missing_evidence} that no passage found mentions` : ""}; threshold ${result.retrieval.threshold}, ${result.retrieval.calibrated ? "calibrated" : "default"})`}
+                ` · score ${result.retrieval.score.toFixed(2)} (best match ${(result.retrieval.top_score ?? 0).toFixed(2)}, specificity ${result.retrieval.specificity.toFixed(1)}${result.retrieval.unknown_name ? `, names "${result.retrieval.unknown_name}", which no article mentions` : ""}${result.retrieval.missing_evidence ? `, ${missingEvidence(result.retrieval.missing_evidence)}` : ""}; threshold ${result.retrieval.threshold}, ${result.retrieval.calibrated ? "calibrated" : "default"})`}
             </p>
             <div class="bubble">{result.answer}</div>
             {result.retrieval.articles.length > 0 && (

@@ -1,0 +1,107 @@
+"""Claims only the help center can make need a passage that speaks of them (answer_types.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.assistant.answer_types import missing_evidence
+
+UNRELATED = "How to sign in: enter your email and password."
+
+# Questions from help centers of other products, each with the passage of that help center that
+# answers it, in its own words: the claim is asked for, and the passage counts as evidence.
+CLAIMS_AND_ANSWERS = [
+    # the company itself
+    ("company", "what's your stock ticker?", "Acme trades on the NASDAQ as ACME."),
+    ("company", "is the company publicly traded", "Acme has been listed on the stock exchange."),
+    ("company", "how many employees do you have", "We are a team of 40 people in six countries."),
+    ("company", "how many people work at Acme", "Our 120 employees work remotely."),
+    ("company", "are you hiring?", "See the open positions on our careers page."),
+    ("company", "do you have any job openings for designers", "Join our team: jobs.acme.com"),
+    ("company", "where are you based", "Acme is a Berlin-based company."),
+    ("company", "where is the company located", "Our office is located in Lisbon."),
+    ("company", "who is your CEO", "Maria Lopez is our CEO and co-founder."),
+    ("company", "when was the company founded", "We have built scheduling tools since 2012."),
+    ("company", "who founded the company", "Acme was founded by two teachers."),
+    ("company", "who are your investors", "Acme is funded by its customers, not by investors."),
+    ("company", "wie viele Mitarbeiter habt ihr", "Bei uns arbeiten 35 Mitarbeiterinnen."),
+    ("company", "¿cuántos empleados tienen?", "Somos 50 empleados en Madrid."),
+    # certifications, audits and compliance
+    ("compliance", "are you GDPR compliant?", "We follow the General Data Protection Regulation."),
+    ("compliance", "is it HIPAA compliant", "We sign a business associate agreement (BAA)."),
+    ("compliance", "do you have a SOC 2 report", "Our SOC 2 Type II report is available."),
+    ("compliance", "are you ISO 27001 certified", "Acme holds ISO/IEC 27001 since 2021."),
+    ("compliance", "have you had a security audit?", "An external auditor reviews us yearly."),
+    ("compliance", "have you been pen tested", "We run a penetration test every quarter."),
+    ("compliance", "is the widget WCAG compliant", "The widget meets WCAG 2.1 AA."),
+    ("compliance", "is the export PDF/A compliant", "Exports are PDF/A-1b files."),
+    ("compliance", "is the charger CE certified", "The charger carries the CE mark."),
+    ("compliance", "do you sign a data processing agreement", "Download our DPA from Settings."),
+    ("compliance", "how do I get certified after the course", "Your certificate arrives by mail."),
+    ("compliance", "ist die App DSGVO-konform?", "Die App ist DSGVO-konform."),
+    ("compliance", "are you PCI compliant", "Card data is handled by a PCI DSS Level 1 provider."),
+    # reaching the company by phone
+    ("contact", "what is your phone number", "Call us on +44 20 7946 0958, 9 to 5."),
+    ("contact", "can I call customer service", "Our hotline is open on weekdays."),
+    ("contact", "is there a support phone line", "Give us a call during office hours."),
+    ("contact", "what is the phone number of Acme's customer support", "Phone: 0800 123 456."),
+    ("contact", "can I get help over the phone", "Our support team takes calls: 555-0100."),
+    ("contact", "wie ist eure Telefonnummer", "Telefonisch erreichen Sie uns werktags."),
+    ("contact", "¿cuál es su número de teléfono?", "Llámanos al 900 123 456."),
+    # writing asked of the assistant
+    ("writing", "write me a poem about mondays", "The poem generator writes a poem per card."),
+    ("writing", "tell me a joke", "Tap the joke button for a joke of the day."),
+    ("writing", "can you write a story for my kids", "Each story takes five minutes to read."),
+    ("writing", "create a song playlist for running", "Add songs to a playlist from any album."),
+    ("writing", "schreib mir ein Gedicht", "Das Gedicht erscheint auf der Karte."),
+]
+
+
+@pytest.mark.parametrize(("kind", "question", "answer"), CLAIMS_AND_ANSWERS)
+def test_a_claim_needs_a_passage_that_speaks_of_it(kind: str, question: str, answer: str) -> None:
+    assert missing_evidence(question, [UNRELATED]) == kind
+    assert missing_evidence(question, [UNRELATED, answer]) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # the product's own words for a team, a log, a certificate or a call
+        "how many employees can I add to my plan",
+        "can my employees see each other's shifts",
+        "where is the audit log",
+        "export the audit trail as CSV",
+        "python requests gives SSL certificate verify failed",
+        "how do I renew my TLS certificate",
+        "how do I call a function by its name",
+        "¿cómo llamar a una función?",
+        "how do I start a video call with a customer",
+        "can agents take phone calls in the app",
+        "how do I change my phone number",
+        "add a phone number to my profile",
+        "can I pay by phone",
+        "meine Telefonnummer ändern",
+        # writing asked about, not asked for
+        "how do I write a user story",
+        "where are my saved stories",
+        "can I add a song to my video",
+        "the poem template is missing",
+        "who owns the data I upload",
+        "where is the share button",
+    ],
+)
+def test_product_questions_that_ask_for_no_claim(question: str) -> None:
+    assert missing_evidence(question, [UNRELATED]) is None
+
+
+def test_a_standard_named_in_a_passage_answers_its_compliance() -> None:
+    question = "is the CSV export RFC 4180 compliant?"
+    assert missing_evidence(question, [UNRELATED]) == "compliance"
+    assert missing_evidence(question, ["Quoting follows RFC 4180."]) is None
+
+
+def test_the_claims_come_before_a_price() -> None:
+    # "the stock price" asks about the company, which a pricing article does not answer.
+    pricing = "The Pro plan is $12 per user and month."
+    assert missing_evidence("what's the stock price of Acme", [pricing]) == "company"
+    assert missing_evidence("how much is the Pro plan", [pricing]) is None
