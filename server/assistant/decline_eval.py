@@ -52,7 +52,7 @@ SETS = {
 # so one grid suits signals of any scale (docs/retrieval.md, "Version 4").
 CHOSEN = "specificity (chosen)"
 NAMED = "names something the knowledge base never mentions (chosen)"
-PRICELESS = "asks for a price or a platform its passages never name (chosen)"
+PRICELESS = "asks for a claim, a price or a platform its passages never name (chosen)"
 # The chosen signal is also fitted on raw weights, finer than GRID's steps.
 FINE_GRID = (0.0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3)
 GRID = (-1.0, -0.5, -0.3, -0.2, -0.1, -0.05, 0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 1.5, 2.0)
@@ -349,20 +349,20 @@ def _fold_lines(
 
 
 def priced_with(penalty: float) -> Score:
-    """The version 6 score with `penalty` for a question about a price or a platform whose
-    passages never name it."""
+    """The version 6 score with `penalty` for a question whose passages lack the evidence it
+    needs: a claim, a price or a platform (answer_types.missing_evidence)."""
     named = scored_with(UNKNOWN_NAME_PENALTY)
     return lambda q: named(q) - penalty * q.signals[PRICELESS]
 
 
 def version7_rows(sets: Mapping[str, Sequence[Scored]]) -> list[str]:
-    """docs/retrieval.md's "Version 7" rows: the missing-evidence penalty fitted leaving one set
-    out at the default threshold, then the adopted one on every set."""
+    """docs/retrieval.md's "Version 7" and "Version 8" rows: the missing-evidence penalty
+    fitted leaving one set out at the default threshold, then the adopted one on every set."""
     fitted = [(p, priced_with(p)) for p in PENALTIES]
     rows = [
-        ("v7: missing-evidence penalty fitted", held_out(sets, fitted, None)),
+        ("missing-evidence penalty fitted", held_out(sets, fitted, None)),
         (
-            f"v7: penalty {MISSING_EVIDENCE_PENALTY}, all sets",
+            f"missing-evidence penalty {MISSING_EVIDENCE_PENALTY}, all sets",
             [
                 (
                     MISSING_EVIDENCE_PENALTY,

@@ -202,6 +202,13 @@ async def test_admin_pages_agents_teams_widget_reports(
             "specificity 3.0; threshold 0.5, default"
         )
         await ada.screenshot(path=str(artifacts / "console-admin-knowledge.png"))
+        # A claim no passage speaks of: it would hand over, and says why.
+        await ada.get_by_role("textbox", name="Question").fill("Have you had a security audit?")
+        await ada.get_by_role("button", name="Ask the assistant").click()
+        await expect(ada.get_by_test_id("answer")).to_contain_text(
+            "asks about a certification or an audit that no passage found mentions"
+        )
+        await expect(ada.get_by_test_id("answer")).to_contain_text("It would hand over")
 
         await ada.locator(".admin-nav a", has_text="Audit log").click()
         # Created, deactivated, routing saved (the refused attempt changed nothing), widget

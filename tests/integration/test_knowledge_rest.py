@@ -111,6 +111,14 @@ async def test_import_try_a_question_and_status(admin: aiohttp.ClientSession) ->
     assert platform["missing_evidence"] == "platform" and body["data"]["handoff"] is True
     assert platform["score"] == pytest.approx(platform["top_score"] + 0.18 - 0.5, abs=1e-3)
 
+    # Writing asked of the assistant is no support answer: handed over, and it says why.
+    status, body = await call(
+        admin, "POST", f"{API}/ask", json={"question": "write me a poem about refunds"}
+    )
+    assert status == 200, body
+    assert body["data"]["retrieval"]["missing_evidence"] == "writing"
+    assert body["data"]["handoff"] is True
+
     # A name neither article mentions costs the decline score 0.5: handed over.
     status, body = await call(
         admin, "POST", f"{API}/ask", json={"question": "how do I reset my Netflix password?"}

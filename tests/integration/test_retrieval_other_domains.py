@@ -205,6 +205,26 @@ async def test_a_price_question_needs_money_in_the_passages(
     assert subscribe.missing_evidence is None and subscribe.answerable
 
 
+async def test_a_claim_only_the_help_center_can_make_needs_a_passage_about_it(
+    evolution_pool: asyncpg.Pool, tmux_pool: asyncpg.Pool, minilm: LocalMiniLM
+) -> None:
+    """A phone line, a certification, writing asked of the assistant: no related article
+    answers them, so they are declined and say why (docs/retrieval.md, "Version 8")."""
+    evolution = _setup(evolution_pool, minilm).retriever
+    phone = await evolution.retrieve("what's the phone number of Evolution's customer support?")
+    assert phone.missing_evidence == "contact" and not phone.answerable
+    assert phone.score == pytest.approx(phone.top_score + 0.06 * phone.specificity - 0.5, abs=1e-6)
+    # A contact's phone number is the product's own business, found in its passages.
+    field = await evolution.retrieve("how do I add a phone number to a contact")
+    assert field.missing_evidence is None and field.answerable
+
+    tmux = _setup(tmux_pool, minilm).retriever
+    audit = await tmux.retrieve("has tmux had a security audit")
+    assert audit.missing_evidence == "compliance" and not audit.answerable
+    poem = await tmux.retrieve("write me a poem about the sea")
+    assert poem.missing_evidence == "writing" and not poem.answerable
+
+
 async def test_evolution_calibrated_from_its_sample_questions(
     evolution_pool: asyncpg.Pool, minilm: LocalMiniLM
 ) -> None:
