@@ -55,10 +55,11 @@ class ChunkVectors:
         return min(max(z, 0.0), CEILING)
 
 
-# A question asking what something costs when none of its passages mentions money, or about
-# a platform none of them names (answer_types.py), loses this much: the same step as an
+# A question asking what something costs when none of its passages mentions money, about a
+# platform none of them names, or for a claim none of them speaks of (the company, a
+# certification, a phone line, a poem; answer_types.py) loses this much: the same step as an
 # unknown name, for the same reason (a near-domain question with no answer-bearing evidence);
-# docs/retrieval.md, "Version 7".
+# docs/retrieval.md, "Version 7" and "Version 8".
 MISSING_EVIDENCE_PENALTY = 0.5
 
 
