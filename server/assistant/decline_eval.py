@@ -13,7 +13,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from server.assistant.answer_types import missing_evidence
+from server.assistant.answer_types import (
+    PLATFORM_MATCH_BONUS,
+    missing_evidence,
+    platform_matches,
+)
 from server.assistant.calibration import (
     GENERIC_OFF_TOPIC,
     MAX_ANSWERABLE_DECLINED,
@@ -114,9 +118,12 @@ async def score_set(embedder: Embedder, kb_dir: Path) -> ScoredSet:
             found = index.evidence(text)
             inside = passages.cosines(mean)
             cosines = vectors @ mean
+            named = platform_matches(text, kb.texts)
             score = np.asarray(
                 [
-                    mixed_cosine(float(c), float(h), float(p)) + LEXICAL_WEIGHT * found.get(i, 0.0)
+                    mixed_cosine(float(c), float(h), float(p))
+                    + LEXICAL_WEIGHT * found.get(i, 0.0)
+                    + (PLATFORM_MATCH_BONUS if named[i] else 0.0)
                     for i, (c, h, p) in enumerate(
                         zip(cosines, inside.heading, inside.paragraph, strict=True)
                     )

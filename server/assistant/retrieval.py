@@ -14,7 +14,7 @@ import numpy as np
 
 from ..store import knowledge as store
 from ..store import knowledge_search as search
-from .answer_types import missing_evidence
+from .answer_types import PLATFORM_MATCH_BONUS, missing_evidence, platform_matches
 from .calibration import DECLINE_SCORE
 from .embeddings import Embedder
 from .lexical import IndexedChunk, LexicalIndex, hybrid_score
@@ -168,8 +168,9 @@ class Retriever:
             extra = [i for i in snapshot.index.best(evidence, LEXICAL_CANDIDATES) if i not in seen]
             extra += [i for i in inside.best(PASSAGE_CANDIDATES) if i not in seen]
             matches += await search.score_chunks(conn, dims, mean, list(dict.fromkeys(extra)))
+        platform = platform_matches(question, [_chunk_text(m) for m in matches])
         fused = []
-        for m in matches:
+        for m, names_platform in zip(matches, platform, strict=True):
             cosine = m.score * length
             heading, paragraph = inside.get(m.chunk_id) or (cosine, cosine)
             score = hybrid_score(
@@ -177,6 +178,7 @@ class Retriever:
                 evidence.get(m.chunk_id, 0.0),
                 self._lexical_weight,
             )
+            score += PLATFORM_MATCH_BONUS if names_platform else 0.0
             fused.append(msgspec.structs.replace(m, score=score))
         fused.sort(key=lambda m: m.score, reverse=True)
         found = rank(question, fused, snapshot.threshold, self._articles)
@@ -268,6 +270,11 @@ def _answer_passage_texts(found: Retrieval) -> list[str]:
     """What the answer step is given: every passage of the best articles, each with its
     title and headings (as they are embedded)."""
     return [f"{p.section}\n\n{p.text}" for p in found.passages]
+
+
+def _chunk_text(match: store.ChunkMatch) -> str:
+    """A chunk as the answer step is given it: its title and headings, then its text."""
+    return f"{' > '.join((match.title, *match.heading_path))}\n\n{match.text}"
 
 
 def _passage(match: store.ChunkMatch) -> Passage:

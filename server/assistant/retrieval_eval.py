@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from server.assistant.answer_types import missing_evidence
+from server.assistant.answer_types import PLATFORM_MATCH_BONUS, missing_evidence, platform_matches
 from server.assistant.chunking import Chunk, ChunkOptions, chunk_article, first_heading_title
 from server.assistant.embeddings import Embedder, LocalMiniLM
 from server.assistant.lexical import IndexedChunk, LexicalIndex, hybrid_score, tokenize
@@ -316,7 +316,15 @@ async def evaluate(
             mixes[name].append(rank_articles(score + lexical_weight * evidence, slugs))
         fused = [
             hybrid_score(mixed_cosine(float(c), float(h), float(p)), float(e), LEXICAL_WEIGHT)
-            for c, h, p, e in zip(row, inside.heading, inside.paragraph, evidence, strict=True)
+            + (PLATFORM_MATCH_BONUS if named else 0.0)
+            for c, h, p, e, named in zip(
+                row,
+                inside.heading,
+                inside.paragraph,
+                evidence,
+                platform_matches(question.text, texts),
+                strict=True,
+            )
         ]
         hybrid.append(rank_articles(np.asarray(fused), slugs))
         shown = answer_passage_texts(np.asarray(fused), slugs, texts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.assistant.answer_types import asks_about_money, missing_evidence
+from server.assistant.answer_types import asks_about_money, missing_evidence, platform_matches
 
 
 @pytest.mark.parametrize(
@@ -261,3 +261,17 @@ def test_a_platform_named_in_other_words(question: str, answer: str) -> None:
 def test_platform_questions_of_other_help_centers(question: str, answer: str) -> None:
     """Games, hardware, SaaS: each answered by a passage in its help center's own words."""
     assert missing_evidence(question, ["How to sign in.", answer]) is None
+
+
+def test_platform_matches_marks_the_passages_that_name_the_platform_asked_about() -> None:
+    passages = [
+        "Install on Windows: run setup.exe.",
+        "Install on macOS: drag the app to Applications.",
+        "Install on Linux: install the .deb package.",
+        "Sign in with your email.",
+    ]
+    assert platform_matches("install it on my macbook", passages) == [False, True, False, False]
+    assert platform_matches("does it run on ubuntu", passages) == [False, False, True, False]
+    assert platform_matches("how do I install it", passages) == [False] * 4
+    # a window of the app is no platform
+    assert platform_matches("open it in a new window", passages) == [False] * 4
