@@ -267,9 +267,11 @@ async def test_python_faq_with_the_default_threshold(
     summary = await _evaluate(_setup(python_faq_pool, minilm), "python_faq")
     assert (summary.answerable, summary.out_of_scope) == (68, 13)
     assert summary.threshold == DECLINE_THRESHOLD and not summary.calibrated
-    # Measured 0.912 (62 of 68): an .exe for coworkers goes to making scripts executable on
-    # Windows, "run directly or imported" to .pyc files, cleanup at exit to memory at exit.
-    assert summary.recall_at_1 >= 0.89
+    # Measured 0.926 (63 of 68; 0.912 before the platform tie-break of "Version 8" sent
+    # "./script on linux" to the Unix article): an .exe for coworkers goes to making scripts
+    # executable on Windows, "run directly or imported" to .pyc files, cleanup at exit to
+    # memory at exit.
+    assert summary.recall_at_1 >= 0.91
     assert summary.recall_at_3 >= 0.94  # measured 0.956 (65 of 68)
     # Measured 0 of 68. Measured blind, 4: three questions quoted code that the unknown-name
     # term took for names (AttributeError _MyClass__x, ImportError, r'C:\temp\'), and the
@@ -308,9 +310,10 @@ async def test_gnucash_help_center_with_the_default_threshold(
     assert summary.recall_at_1 >= 0.85  # measured 0.873 (62 of 71)
     assert summary.recall_at_3 >= 0.95  # measured 0.972 (69 of 71)
     assert summary.answerable_declined == 0  # measured 0 (lowest answerable score 0.543)
-    # Measured 7 of 13 at 0.50 (6 blind): the four generic questions and three near-domain ones
-    # (OCR, Stripe, and the mobile app by the platform term). Six near-domain questions pass at
-    # 0.53-0.69 (a password, payroll, the licence price, editing at the same time, bitcoin, a
-    # support phone number). The licence question says neither price nor cost, so the price
-    # term does not apply; 41 of the 71 articles mention money anyway.
-    assert summary.none_declined >= 7
+    # Measured 8 of 13 at 0.50 (6 blind): the four generic questions and four near-domain ones
+    # (OCR, Stripe, the mobile app by the platform term, the support phone number by the
+    # claims of "Version 8"). Five near-domain questions pass at 0.53-0.69 (a password,
+    # payroll, the licence price, editing at the same time, bitcoin). The licence question
+    # says neither price nor cost, so the price term does not apply; 41 of the 71 articles
+    # mention money anyway.
+    assert summary.none_declined >= 8
