@@ -166,27 +166,59 @@ _CLAIMS = (
     _Claim(
         "company",
         re.compile(
-            r"\b(?:(?:stock|share) (?:price|ticker|symbol)|publicly (?:traded|listed)|ipo"
-            r"|(?:funding|investment) rounds?|your investors|who (?:are|is) your investors?"
+            # The company's own shares: "the stock price" alone is a quote in a trading app
+            # ("why is the stock price delayed"), a price typed into an accounting book or a
+            # ticker added to a watch list.
+            r"\b(?:(?:your|the company's) (?:stock|share) (?:price|ticker|symbol)|your ticker"
+            r"|(?:stock|share) (?:price|ticker|symbol) of (?!(?:a|an|my|the|this|that|each"
+            r"|every|any|our|their|these|those)\b)\w+|publicly traded|ipo"
+            # a marketplace's listing is "publicly listed" too
+            r"|(?:are you|company|is (?!(?:it|this|that|my|the)\b)[\w-]+) publicly listed"
+            # a crowdfunding platform's rounds are the product
+            r"|your (?:\w+ )?(?:funding|investment) rounds?|your investors"
+            r"|who (?:are|is) your investors?"
+            # "how many staff work at each location" counts the customer's own staff
             r"|how many (?:employees|staff|people) (?:do you have|does (?:your|the) (?:company"
-            r"|business|team) have|work (?:at|for|there))"
-            r"|are you hiring|(?:job|career) (?:openings?|opportunities|vacancies)|internships?"
+            r"|business|team) have|work (?:at|for) (?!(?:each|every|my|our|a|an|the|once|any"
+            r"|one)\b)|work there)|how big is your (?:company|team)"
+            # a recruiting tool posts job openings, a school logs internships
+            r"|are you hiring|(?:do you have|your) (?:any )?(?:open )?(?:job|career)"
+            r" (?:openings?|opportunities|vacancies)|(?:do you|does (?:your|the) company)"
+            r" (?:offer|have) (?:any )?internships?|internships? (?:at|with) (?:you|your company)"
             r"|where (?:are you|is (?:your|the) company) (?:based|located|headquartered)"
-            r"|(?:your|the company's) (?:headquarters|head office|ceo|founders?)"
+            r"|where (?:is|are) your (?:offices?|headquarters|head office)"
+            # "the company's CEO" in an HR or accounting tool is the customer's own company
+            r"|your (?:headquarters|head office|ceo|founders?)"
+            r"|(?:who|where) (?:is|are) the (?:headquarters|head office|ceo|founders?)"
             r"|who (?:founded|owns|started) (?:you|your company|the company)"
+            # "who owns the company account" asks about the customer's workspace
+            r"(?! (?:account|workspace|page|profile|plan|subscription|settings|data|domain"
+            r"|channel|calendar|card|email|files?|folder|drive|team)s?\b)"
             r"|when (?:was (?:your|the) company|were you) (?:founded|started|established)"
             r"|wie viele mitarbeiter (?:habt ihr|haben sie|hat (?:ihre|eure) firma)"
-            r"|stellenangebote|offene stellen|cuántos empleados|ofertas de (?:trabajo|empleo))\b",
+            r"|(?:habt ihr|haben sie|gibt es bei (?:euch|ihnen)) (?:\w+ )?(?:offene stellen"
+            r"|stellenangebote|jobs)|stellt ihr (?:gerade )?ein"
+            r"|wo (?:sitzt|seid) ihr|wo (?:ist|liegt) (?:euer|ihr) (?:firmensitz|hauptsitz|sitz"
+            r"|büro|buero)|wer ist euer (?:ceo|chef|geschäftsführer|gründer)"
+            # "¿cuántos empleados puedo añadir?" counts the customer's own employees
+            r"|cu[aá]ntos empleados (?:tienen|ten[eé]is|tiene (?:su|la) empresa|trabajan (?:en"
+            r"|para) (?:ustedes|vosotros|su empresa))|(?:tienen|ten[eé]is) (?:\w+ )?(?:ofertas"
+            r" de (?:trabajo|empleo)|vacantes)|est[aá](?:n|is) contratando"
+            r"|d[oó]nde est[aá] (?:su|vuestra) (?:sede|oficina)|d[oó]nde (?:est[aá]n|est[aá]is)"
+            r" (?:ubicad|situad)[oa]s|qui[eé]n es (?:el|su) (?:ceo|fundador))\b",
             re.IGNORECASE,
         ),
         re.compile(
-            r"\b(?:stocks?|shares|shareholders?|investors?|ipo|nasdaq|nyse|stock exchange"
-            r"|ticker|funding|funded|employees|staff|team of \d+|\d+ (?:people|employees)"
-            r"|hiring|jobs|careers?|vacanc(?:y|ies)|open positions|join (?:us|our team)"
-            r"|headquarter(?:s|ed)|head office|\w+-based|based (?:in|out of)|located (?:in|at)"
-            r"|offices? (?:in|at)|our address|founded|co-?founders?|founders?|established"
-            r"|started in \d{4}|since \d{4}|ceo|mitarbeiter\w*|stellen\w*|gegründet"
-            r"|empleados|empleo|fundad[ao])\b",
+            r"\b(?:stocks?|shares|shareholders?|share prices?|per share|valuations?|investors?"
+            r"|invest\w*|ipo|nasdaq|nyse|stock exchange|ticker|funding|funded|raised|bootstrapped"
+            r"|employees|staff|headcount|team of \d+|\d+ (?:people|employees)|\d+-person"
+            r"|hiring|jobs|careers?|karriere\w*|vacanc(?:y|ies)|vacantes?|open positions"
+            r"|join (?:us|our team)|headquarter(?:s|ed)|head office|\w+-based|based (?:in|out of)"
+            r"|located (?:in|at)|offices? (?:is |are )?(?:in|at)|our address|visit us|find us"
+            r"|(?:store|shop|warehouse|pharmacy|clinic|branch)(?:es|s)? (?:is|are) (?:in|at|on)"
+            r"|founded|co-?founders?|founders?|established|started in \d{4}|since \d{4}"
+            r"|ceo|mitarbeiter\w*|stellen\w*|gegründet|seit \d{4}|(?:firmen|haupt)?sitz"
+            r"|empleados|empleo|fundad[ao]|desde \d{4}|sede|ubicad[oa]s?|oficinas?)\b",
             re.IGNORECASE,
         ),
     ),

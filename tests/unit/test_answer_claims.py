@@ -26,6 +26,19 @@ CLAIMS_AND_ANSWERS = [
     ("company", "who are your investors", "Acme is funded by its customers, not by investors."),
     ("company", "wie viele Mitarbeiter habt ihr", "Bei uns arbeiten 35 Mitarbeiterinnen."),
     ("company", "¿cuántos empleados tienen?", "Somos 50 empleados en Madrid."),
+    # a company's own words for where it is, who works there and what it is worth
+    ("company", "where are you located", "Visit us at 12 High Street, Bristol."),
+    ("company", "where are you based", "Acme GmbH, mit Sitz in Hamburg."),
+    ("company", "where are you based", "Acme tiene su sede en Valencia."),
+    ("company", "are you hiring?", "Offene Positionen findest du auf der Karriereseite."),
+    ("company", "how many employees do you have", "We're a 40-person team."),
+    ("company", "what's the share price of Acme", "The price per share was set at $4.10."),
+    ("company", "who is the CEO of Acme", "Maria Lopez leads Acme as its CEO."),
+    ("company", "where is your office", "Our office is in Lisbon."),
+    ("company", "wo ist euer Firmensitz", "Unser Hauptsitz ist in Köln."),
+    ("company", "¿dónde está su sede?", "Estamos ubicados en Valencia."),
+    ("company", "¿están contratando?", "Consulta las vacantes en nuestra web."),
+    ("company", "¿cuantos empleados tienen?", "Somos 50 empleados en Madrid."),
     # certifications, audits and compliance
     ("compliance", "are you GDPR compliant?", "We follow the General Data Protection Regulation."),
     ("compliance", "is it HIPAA compliant", "We sign a business associate agreement (BAA)."),
@@ -87,11 +100,41 @@ def test_a_claim_needs_a_passage_that_speaks_of_it(kind: str, question: str, ans
         "can I add a song to my video",
         "the poem template is missing",
         "who owns the data I upload",
+        # a watch list's tickers, a marketplace's listings
+        "add a new stock ticker symbol so I can track it",
+        "how do I make my listing publicly listed",
+        # a crowdfunding platform's rounds, an HR tool's staff, a recruiting tool's jobs
+        "when does the funding round close?",
+        "how do I invest in a funding round",
+        "how many staff work at each location",
+        "¿cuántos empleados puedo añadir?",
+        "how do I post job openings",
+        "how do I close a job opening",
+        "how do I log my internship hours",
+        "Wie veröffentliche ich Stellenangebote?",
+        "¿cómo publico ofertas de empleo?",
+        # the customer's own company in a B2B tool
+        "who owns the company account",
+        "where do I enter the company's head office address",
+        "how do I add the company's CEO as an approver",
         "where is the share button",
     ],
 )
 def test_product_questions_that_ask_for_no_claim(question: str) -> None:
     assert missing_evidence(question, [UNRELATED]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a price in a trading app or an accounting book is a quote, not the company's shares
+        ("why is the stock price delayed?", "Prices refresh every 15 minutes in market hours."),
+        ("how do I set an alert when a stock price drops", "Price alerts: tap the bell icon."),
+        ("type in a share price manually for a date", "Open the Price Editor and click Add."),
+    ],
+)
+def test_product_questions_answered_in_their_own_words(question: str, answer: str) -> None:
+    assert missing_evidence(question, [UNRELATED, answer]) is None
 
 
 def test_a_standard_named_in_a_passage_answers_its_compliance() -> None:
