@@ -226,20 +226,47 @@ _CLAIMS = (
         "compliance",
         re.compile(
             r"\b(?:compliant|compliance|certified|certifications?|accredited|accreditation"
-            r"|(?:security|penetration|pen|third[- ]party|independent|external) (?:audits?|tests?"
-            r"|testing)|audited|pen[ -]?tests?|pen[ -]?tested"
-            r"|gdpr|dsgvo|rgpd|hipaa|soc ?[12]|iso ?(?:27001|27018|9001)|pci(?:[ -]dss)?|fedramp"
+            # "security testing" in a developer tool is a pipeline step, and "audited periods"
+            # in accounting software are locked books: only the product's own audit counts
+            r"|(?:security|penetration|pen|third[- ]party|independent|external) audits?"
+            r"|(?:third[- ]party|independent|external) testing|(?:third[- ]party|independently)"
+            r" tested|pen(?:etration)?[ -]?test(?:s|ed|ing)?"
+            r"|(?:you|your \w+|it|the (?:app|platform|product|service|code|software))"
+            r" (?:\w+ ){0,2}?audited|has [\w-]+ (?:ever )?been audited"
+            # a GDPR request is a customer's data to export or delete, not a claim
+            r"|(?:gdpr|dsgvo|rgpd)(?![ -](?:(?:data |deletion |erasure |access )?requests?"
+            r"|deletions?|erasures?|exports?|anfragen?|solicitud(?:es)?)\b)"
+            # "PCI" alone is a card slot ("PCI Express"); "PCI compliant" is compliance
+            r"|hipaa|soc ?[12]|iso ?(?:27001|27018|9001)|pci[ -]?dss|fedramp"
             r"|ccpa|vpat|data processing (?:agreement|addendum)|zertifiziert|zertifizierung"
-            r"|certificado|certificación|certificacion|cumplimiento)\b",
+            r"|sicherheitsaudit|auditiert|auditor[ií]as?|auditad[oa]s?"
+            # a bank's or a pharmacy's regulator
+            r"|(?:are you|is (?:it|your company|the company|the bank)) (?:fully )?regulated"
+            r"|regulated by (?:the )?(?:\w+ ){0,3}?(?:fca|sec|finra|bafin|fda|authority"
+            r"|regulator|commission|bank)|fdic|sipc|fda[- ](?:approved|cleared)"
+            # "certificado" alone is a course's or a payslip's certificate, "cumplimiento" an
+            # order's fulfilment
+            r"|(?:est[aá]n?|est[aá]is|es|son|sois) certificad[oa]s?|certificaci[oó]n"
+            r"|cumplimiento (?:normativo|de (?:la )?(?:normativa|rgpd|lopd|ley))"
+            r")\b"
+            # a training platform's compliance course is the product (a certification exam
+            # still asks about the certification: "how much is the official exam")
+            r"(?![ -](?:compliance |awareness |security )?(?:training|courses?|classes|modules?"
+            r"|lessons?|programs?|programmes?|paths?|tracks?)\b)",
             re.IGNORECASE,
         ),
         re.compile(
             r"\b(?:complian(?:t|ce)|conformant|conformance|certifi\w*|accredit\w*"
-            r"|audit(?:s|ed|ors?)?(?! (?:log|trail))|pen(?:etration)?[ -]?test\w*|gdpr|dsgvo"
-            r"|rgpd|general data protection|data protection regulation|hipaa"
+            r"|audit\w*(?! (?:log|trail))|sicherheitsaudit\w*|pen(?:etration)?[ -]?test\w*"
+            r"|penetraci[oó]n|tested by|independent(?:ly)? (?:tested|verified|audited|labs?)"
+            r"|third[- ]party (?:tested|verified|audited|labs?)|(?:testing|test) labs?"
+            r"|gdpr|dsgvo|rgpd|general data protection|data protection regulation"
+            r"|datenschutz-grundverordnung|reglamento general de protecci[oó]n de datos|hipaa"
             r"|business associate agreement|baa|soc ?[123]|iso(?:/iec)? ?\d{4,5}|pci|fedramp"
             r"|ccpa|vpat|wcag|section 508|data processing (?:agreement|addendum)|dpa|zertifi\w*"
-            r"|konform\w*|certificad\w*|certificaci\w*|cumplimiento)\b",
+            r"|konform\w*|certificad\w*|certificaci\w*|cumplimiento"
+            r"|regulated|regulator|authori[sz]ed (?:by|and regulated)|licen[cs]ed (?:by|as)"
+            r"|fdic|sipc|fca|bafin|fda|reguliert|regulad[oa])\b",
             re.IGNORECASE,
         ),
     ),
