@@ -272,24 +272,39 @@ _CLAIMS = (
     ),
     _Claim(
         "contact",
-        # The company's number, not the customer's own ("change my phone number").
+        # The company's number, not the customer's own ("change my phone number"), a line a
+        # telecom sells ("is there a phone line included") or a form's field.
         re.compile(
-            r"\b(?:(?:your|support'?s?|customer (?:service|support|care)(?:'s)?|the company'?s"
-            r"|(?:is there|do you have) (?:a|an|any)) (?:phone|telephone|hotline|helpline|support"
-            r"|whatsapp|contact) (?:numbers?|lines?)|(?:phone|telephone) numbers? (?:of|for)"
-            r" (?:[\w-]+'s )?(?:you|your|the support|support|customer|the company)|phone support"
-            r"|hotline"
-            r"|helpline|call (?:you|your|support|customer (?:service|support|care)"
-            r"|(?:a|an|the) (?:human|agent|person))|(?:support|help|assistance|talk|speak)"
+            r"\b(?:(?:your|support'?s?|customer (?:service|support|care)(?:'s)?|the company'?s)"
+            r" (?:(?:phone|telephone|hotline|helpline|support|whatsapp|contact) (?:numbers?|lines?)"
+            r"|number\b)|(?:is there|do you have) (?:a|an|any) (?:(?:phone|telephone|whatsapp"
+            r"|contact|hotline|helpline) numbers?(?! (?:fields?|columns?|inputs?|formats?|types?)"
+            r"\b)|(?:hotline|helpline|support|contact) lines?)|(?:phone|telephone) numbers? (?:of"
+            r"|for) (?:[\w-]+'s )?(?:you|your|the support|support|customer|the company)"
+            r"|phone support|hotline|helpline|phone (?:you|us|support|customer service)\b"
+            r"|(?:what|which) number (?:do|should|can) i call|number (?:to|i can|can i|should i)"
+            r" call"
+            # "call your API" in a developer tool is a request, not a phone call
+            r"|call (?:you\b|your (?:support|customer|help|team|office|company|hotline|helpline"
+            r"|number|agents?|staff)|support|customer (?:service|support|care)|(?:a|an|the)"
+            r" (?:human|agent|person))|(?:support|help|assistance|talk|speak)"
             r" (?:\w+ ){0,3}?(?:by|over the|on the) (?:phone|telephone)"
-            r"|(?:eure|ihre|deine|die) telefonnummer|(?:euch|sie|jemanden) anrufen"
-            r"|telefonischen? support|su n[uú]mero de tel[eé]fono|n[uú]mero de tel[eé]fono de"
-            r" (?:soporte|atenci[oó]n)|atenci[oó]n telef[oó]nica|llamarles|llamaros)\b",
+            # "die Telefonnummer ändern" is the customer's own
+            r"|(?:eure|ihre|deine) telefonnummer|telefonnummer (?:des|vom|von (?:eurem|ihrem|dem))"
+            r" (?:\w+ )?(?:support|kundenservice|kundendienst|service)|(?:euch|sie|den"
+            r" (?:support|kundenservice|kundendienst)) anrufen|(?:euch|sie|ihr|den support|den"
+            r" kundenservice) telefonisch|telefonischen? support|su n[uú]mero de tel[eé]fono"
+            r"|n[uú]mero de tel[eé]fono de (?:soporte|atenci[oó]n)|(?:el|su|vuestro) tel[eé]fono"
+            r" de (?:soporte|atenci[oó]n)|llamar (?:al|a) (?:servicio|soporte|atenci[oó]n)"
+            r"|atenci[oó]n telef[oó]nica|llamarles|llamaros)\b",
             re.IGNORECASE,
         ),
         re.compile(
             r"\+?\d[\d ().-]{6,}\d|\b(?:phones?|telephone|hotline|helpline|call us|call our"
-            r"|give us a call|whatsapp|telefon\w*|anrufen|tel[eé]fono|ll[aá]m\w*)\b",
+            r"|give us a call|whatsapp|telefon\w*|anrufen|tel[eé]fono|ll[aá]m\w*"
+            # a telecom's short code, a vanity number ("call 1-800-FLOWERS"), calls taken
+            r"|dial\w*|call \+?\d|(?:take|takes|taking|answer|answers) (?:phone )?calls"
+            r"|ruf\w* (?:sie |ihr |du )?uns|rufnummer|servicenummer)\b",
             re.IGNORECASE,
         ),
     ),

@@ -75,6 +75,17 @@ CLAIMS_AND_ANSWERS = [
     ("contact", "can I get help over the phone", "Our support team takes calls: 555-0100."),
     ("contact", "wie ist eure Telefonnummer", "Telefonisch erreichen Sie uns werktags."),
     ("contact", "¿cuál es su número de teléfono?", "Llámanos al 900 123 456."),
+    # a telecom's short code, a vanity number, a call taken in German
+    ("contact", "how do I call customer service from abroad", "From abroad, dial 49 and 2202."),
+    ("contact", "can I call customer service", "Call 1-800-FLOWERS any day of the week."),
+    ("contact", "can I get help over the phone", "Our agents take calls from 9 to 5."),
+    ("contact", "wie ist eure Telefonnummer", "Rufen Sie uns an, wir helfen gern."),
+    ("contact", "what's the customer service number?", "Our hotline: 0800 123 456."),
+    ("contact", "what number do I call for support", "Dial 611 from your Acme phone."),
+    ("contact", "can I phone you", "Call us on 020 7946 0958."),
+    ("contact", "wie erreiche ich euch telefonisch", "Unsere Hotline: 0800 123 456."),
+    ("contact", "¿puedo llamar al servicio de atención al cliente?", "Llámanos al 900 123 456."),
+    ("contact", "¿cuál es el teléfono de atención al cliente?", "Llámanos al 900 123 456."),
     # writing asked of the assistant
     ("writing", "write me a poem about mondays", "The poem generator writes a poem per card."),
     ("writing", "tell me a joke", "Tap the joke button for a joke of the day."),
@@ -108,6 +119,14 @@ def test_a_claim_needs_a_passage_that_speaks_of_it(kind: str, question: str, ans
         "add a phone number to my profile",
         "can I pay by phone",
         "meine Telefonnummer ändern",
+        "Wie ändere ich die Telefonnummer in meinem Profil?",
+        "Wie kann ich jemanden anrufen, der mich blockiert hat?",
+        # a developer tool's API, a telecom's lines, a form builder's fields
+        "can I call your API from Python",
+        "how do I call your webhook endpoint",
+        "is there a phone line included with fibre",
+        "do you have any phone lines available in my area",
+        "is there a phone number field in the form builder",
         # a training platform's courses, a developer tool's tests, a data request
         "how do I assign compliance training to my employees",
         "how do I assign HIPAA training to my staff",
