@@ -161,6 +161,9 @@ _WRITINGS = (
     r"poems?|poetry|stor(?:y|ies)|jokes?|songs?|haikus?|limericks?|essays?|raps?|riddles?"
     r"|lyrics"
 )
+# The words between the request and the writing: "tell me about the story mode" or "tell me
+# how many stories I can post" asks about the product, not for a story.
+_BETWEEN = r"(?: (?!(?:about|how|what|which|where|when|why|who|if|whether)\b)[a-z]+)"
 
 _CLAIMS = (
     _Claim(
@@ -311,15 +314,20 @@ _CLAIMS = (
     _Claim(
         "writing",
         re.compile(
-            rf"{_ASKED_TO_WRITE}(?: a| an| some)?(?: [a-z]+){{0,2}}? (?:{_WRITINGS})\b"
-            r"|\b(?:schreib|erzähl|erzaehl)\w* (?:mir|uns) (?:ein(?:en|e)? )?(?:gedicht|witz"
-            r"|geschichte|lied)\b|\b(?:escríbeme|escribeme|cuéntame|cuentame) (?:un|una)"
-            r" (?:poema|chiste|historia|cuento|canción|cancion)\b",
+            rf"{_ASKED_TO_WRITE}(?: a| an| some)?{_BETWEEN}{{0,2}}? (?:{_WRITINGS})\b"
+            r"|\b(?:schreib|erzähl|erzaehl)\w* (?:mir |uns )?(?:bitte )?(?:ein(?:en|e)? )?"
+            r"(?:gedicht|witz|geschichte|lied)\b|\b(?:kannst|könntest|koenntest) du (?:mir |uns )?"
+            r"(?:bitte )?(?:ein(?:en|e)? )?(?:\w+ )?(?:gedicht|witz|geschichte|lied)\b"
+            r"|\b(?:escr[ií]beme|escr[ií]benos|escribe|cu[eé]ntame|cu[eé]ntanos|(?:puedes|podr[ií]as)"
+            r" (?:escribir(?:me)?|contarme|inventar(?:me)?)) (?:un|una) (?:poema|chiste|historia"
+            r"|cuento|canción|cancion)\b",
             re.IGNORECASE,
         ),
         re.compile(
-            rf"\b(?:{_WRITINGS}|gedicht\w*|witz\w*|geschichten?|lied(?:er)?|poemas?|chistes?"
-            r"|historias?|cuentos?|canci[oó]n(?:es)?)\b",
+            # the product's own compounds: a storybook, a jokebook, a songbook
+            r"\b(?:poem\w*|poet\w*|stor(?:y|ies)\w*|joke\w*|song\w*|haiku\w*|limerick\w*|essays?"
+            r"|raps?|riddles?|lyric\w*|gedicht\w*|witz\w*|geschichten?|lied(?:er)?|poemas?"
+            r"|chistes?|historias?|cuentos?|canci[oó]n(?:es)?)\b",
             re.IGNORECASE,
         ),
     ),

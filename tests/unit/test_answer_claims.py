@@ -92,6 +92,12 @@ CLAIMS_AND_ANSWERS = [
     ("writing", "can you write a story for my kids", "Each story takes five minutes to read."),
     ("writing", "create a song playlist for running", "Add songs to a playlist from any album."),
     ("writing", "schreib mir ein Gedicht", "Das Gedicht erscheint auf der Karte."),
+    ("writing", "can you write a story for my kids", "Build your own storybook in the app."),
+    ("writing", "Kannst du mir ein Gedicht schreiben?", "Das Gedicht erscheint auf der Karte."),
+    ("writing", "schreib ein Gedicht über Montage", "Gedichte erscheinen auf der Karte."),
+    ("writing", "¿puedes escribir un poema?", "Cada tarjeta incluye un poema."),
+    ("writing", "can you write my essay for me", "Submit your essay before the deadline."),
+    ("writing", "escribe un poema sobre el mar", "Cada tarjeta incluye un poema."),
 ]
 
 
@@ -146,6 +152,10 @@ def test_a_claim_needs_a_passage_that_speaks_of_it(kind: str, question: str, ans
         "where are my saved stories",
         "can I add a song to my video",
         "the poem template is missing",
+        "tell me about the story mode",
+        "Tell me more about stories",
+        "can you tell me how many stories I can post per day",
+        "can you tell me if the song library works offline",
         "who owns the data I upload",
         # a watch list's tickers, a marketplace's listings
         "add a new stock ticker symbol so I can track it",
