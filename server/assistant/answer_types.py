@@ -153,7 +153,7 @@ _STANDARD = re.compile(
 # starts with the verb. "how do I write a user story" asks about the product.
 _ASKED_TO_WRITE = (
     r"(?:(?:^|[.!?]\s*)(?:please |pls |hey,? )?(?:write|compose|make up|tell|sing|generate"
-    r"|create|give)(?: me| us)?|\b(?:write|compose|make up|tell|sing|generate|create|give)"
+    r"|create|give)(?: me| us)?|\b(?:write|compose|make up|make|tell|sing|generate|create|give)"
     r" (?:me|us)|\b(?:can|could|would|will) you (?:please )?(?:write|compose|make up|tell"
     r"|sing|generate|create|give (?:me|us)))"
 )
@@ -186,7 +186,9 @@ _CLAIMS = (
             r"|one)\b)|work there)|how big is your (?:company|team)"
             # a recruiting tool posts job openings, a school logs internships
             r"|are you hiring|(?:do you have|your) (?:any )?(?:open )?(?:job|career)"
-            r" (?:openings?|opportunities|vacancies)|(?:do you|does (?:your|the) company)"
+            r" (?:openings?|opportunities|vacancies)|(?:do you have|your) (?:any )?open"
+            r" (?:positions|roles)|work (?:for|at) (?:you|your company)\b"
+            r"|(?:do you|does (?:your|the) company)"
             r" (?:offer|have) (?:any )?internships?|internships? (?:at|with) (?:you|your company)"
             r"|where (?:are you|is (?:your|the) company) (?:based|located|headquartered)"
             r"|where (?:is|are) your (?:offices?|headquarters|head office)"
@@ -198,6 +200,8 @@ _CLAIMS = (
             r"(?! (?:account|workspace|page|profile|plan|subscription|settings|data|domain"
             r"|channel|calendar|card|email|files?|folder|drive|team)s?\b)"
             r"|when (?:was (?:your|the) company|were you) (?:founded|started|established)"
+            r"|how old is (?:your|the) company|(?:are you|is (?:your|the) company) (?:a )?"
+            r"(?:public(?:ly held)?|private(?:ly held)?|listed) company|are you (?:owned|backed) by"
             r"|wie viele mitarbeiter (?:habt ihr|haben sie|hat (?:ihre|eure) firma)"
             r"|(?:habt ihr|haben sie|gibt es bei (?:euch|ihnen)) (?:\w+ )?(?:offene stellen"
             r"|stellenangebote|jobs)|stellt ihr (?:gerade )?ein"
@@ -228,7 +232,8 @@ _CLAIMS = (
     _Claim(
         "compliance",
         re.compile(
-            r"\b(?:compliant|compliance|certified|certifications?|accredited|accreditation"
+            # "my certifications" are the customer's own, as "my phone number" is
+            r"\b(?:compliant|compliance|certified|(?<!my )certifications?|accredited|accreditation"
             # "security testing" in a developer tool is a pipeline step, and "audited periods"
             # in accounting software are locked books: only the product's own audit counts
             r"|(?:security|penetration|pen|third[- ]party|independent|external) audits?"
@@ -241,7 +246,8 @@ _CLAIMS = (
             r"|deletions?|erasures?|exports?|anfragen?|solicitud(?:es)?)\b)"
             # "PCI" alone is a card slot ("PCI Express"); "PCI compliant" is compliance
             r"|hipaa|soc ?[12]|iso ?(?:27001|27018|9001)|pci[ -]?dss|fedramp"
-            r"|ccpa|vpat|data processing (?:agreement|addendum)|zertifiziert|zertifizierung"
+            r"|ccpa|vpat|wcag|section 508|baas?|business associate agreements?"
+            r"|data processing (?:agreement|addendum)|zertifiziert|zertifizierung"
             r"|sicherheitsaudit|auditiert|auditor[ií]as?|auditad[oa]s?"
             # a bank's or a pharmacy's regulator
             r"|(?:are you|is (?:it|your company|the company|the bank)) (?:fully )?regulated"
@@ -280,7 +286,8 @@ _CLAIMS = (
         re.compile(
             r"\b(?:(?:your|support'?s?|customer (?:service|support|care)(?:'s)?|the company'?s)"
             r" (?:(?:phone|telephone|hotline|helpline|support|whatsapp|contact) (?:numbers?|lines?)"
-            r"|number\b)|(?:is there|do you have) (?:a|an|any) (?:(?:phone|telephone|whatsapp"
+            r"|(?:toll[- ]free |freephone )?number\b)|(?:is there|do you have) (?:a|an|any)"
+            r" (?:(?:phone|telephone|whatsapp"
             r"|contact|hotline|helpline) numbers?(?! (?:fields?|columns?|inputs?|formats?|types?)"
             r"\b)|(?:hotline|helpline|support|contact) lines?)|(?:phone|telephone) numbers? (?:of"
             r"|for) (?:[\w-]+'s )?(?:you|your|the support|support|customer|the company)"
@@ -297,8 +304,9 @@ _CLAIMS = (
             r" (?:\w+ )?(?:support|kundenservice|kundendienst|service)|(?:euch|sie|den"
             r" (?:support|kundenservice|kundendienst)) anrufen|(?:euch|sie|ihr|den support|den"
             r" kundenservice) telefonisch|telefonischen? support|su n[uú]mero de tel[eé]fono"
-            r"|n[uú]mero de tel[eé]fono de (?:soporte|atenci[oó]n)|(?:el|su|vuestro) tel[eé]fono"
-            r" de (?:soporte|atenci[oó]n)|llamar (?:al|a) (?:servicio|soporte|atenci[oó]n)"
+            r"|n[uú]mero de tel[eé]fono de (?:soporte|atenci[oó]n)"
+            r"|(?:el|su|vuestro|tienen|ten[eé]is) tel[eé]fono de (?:soporte|atenci[oó]n)"
+            r"|llamar (?:al|a) (?:servicio|soporte|atenci[oó]n)"
             r"|atenci[oó]n telef[oó]nica|llamarles|llamaros)\b",
             re.IGNORECASE,
         ),
@@ -315,6 +323,7 @@ _CLAIMS = (
         "writing",
         re.compile(
             rf"{_ASKED_TO_WRITE}(?: a| an| some)?{_BETWEEN}{{0,2}}? (?:{_WRITINGS})\b"
+            r"|\b(?:tell|say) (?:me |us )?something (?:funny|witty)|\bmake (?:me|us) laugh"
             r"|\b(?:schreib|erzähl|erzaehl)\w* (?:mir |uns )?(?:bitte )?(?:ein(?:en|e)? )?"
             r"(?:gedicht|witz|geschichte|lied)\b|\b(?:kannst|könntest|koenntest) du (?:mir |uns )?"
             r"(?:bitte )?(?:ein(?:en|e)? )?(?:\w+ )?(?:gedicht|witz|geschichte|lied)\b"

@@ -39,6 +39,11 @@ CLAIMS_AND_ANSWERS = [
     ("company", "¿dónde está su sede?", "Estamos ubicados en Valencia."),
     ("company", "¿están contratando?", "Consulta las vacantes en nuestra web."),
     ("company", "¿cuantos empleados tienen?", "Somos 50 empleados en Madrid."),
+    ("company", "do you have any open positions", "See the open positions on our careers page."),
+    ("company", "can I work for you", "Join our team: jobs.acme.com"),
+    ("company", "are you a public company", "Acme has been listed on the stock exchange."),
+    ("company", "are you owned by Google", "Acme is an independent, founder-owned company."),
+    ("company", "how old is your company", "We have built scheduling tools since 2012."),
     # certifications, audits and compliance
     ("compliance", "are you GDPR compliant?", "We follow the General Data Protection Regulation."),
     ("compliance", "is it HIPAA compliant", "We sign a business associate agreement (BAA)."),
@@ -67,6 +72,8 @@ CLAIMS_AND_ANSWERS = [
     ("compliance", "are deposits FDIC insured", "Deposits are FDIC-insured up to $250,000."),
     ("compliance", "has Acme ever been audited", "Independent auditors review Acme every year."),
     ("compliance", "are your servers audited?", "Our data centres hold ISO 27001."),
+    ("compliance", "do you sign a BAA", "We sign a business associate agreement with clinics."),
+    ("compliance", "does the widget meet WCAG 2.1", "The widget meets WCAG 2.1 AA."),
     # reaching the company by phone
     ("contact", "what is your phone number", "Call us on +44 20 7946 0958, 9 to 5."),
     ("contact", "can I call customer service", "Our hotline is open on weekdays."),
@@ -86,6 +93,8 @@ CLAIMS_AND_ANSWERS = [
     ("contact", "wie erreiche ich euch telefonisch", "Unsere Hotline: 0800 123 456."),
     ("contact", "¿puedo llamar al servicio de atención al cliente?", "Llámanos al 900 123 456."),
     ("contact", "¿cuál es el teléfono de atención al cliente?", "Llámanos al 900 123 456."),
+    ("contact", "what's your toll-free number", "Call 1-800-555-0100 toll-free."),
+    ("contact", "¿tienen teléfono de atención?", "Llámanos al 900 123 456."),
     # writing asked of the assistant
     ("writing", "write me a poem about mondays", "The poem generator writes a poem per card."),
     ("writing", "tell me a joke", "Tap the joke button for a joke of the day."),
@@ -97,6 +106,8 @@ CLAIMS_AND_ANSWERS = [
     ("writing", "schreib ein Gedicht über Montage", "Gedichte erscheinen auf der Karte."),
     ("writing", "¿puedes escribir un poema?", "Cada tarjeta incluye un poema."),
     ("writing", "can you write my essay for me", "Submit your essay before the deadline."),
+    ("writing", "make me a poem", "The poem generator writes a poem per card."),
+    ("writing", "tell me something funny", "Tap the joke button for a joke of the day."),
     ("writing", "escribe un poema sobre el mar", "Cada tarjeta incluye un poema."),
 ]
 
@@ -173,6 +184,7 @@ def test_a_claim_needs_a_passage_that_speaks_of_it(kind: str, question: str, ans
         # the customer's own company in a B2B tool
         "who owns the company account",
         "where do I enter the company's head office address",
+        "how do I add my certifications to my profile",
         "how do I add the company's CEO as an approver",
         "where is the share button",
     ],
