@@ -232,8 +232,11 @@ _CLAIMS = (
     _Claim(
         "compliance",
         re.compile(
-            # "my certifications" are the customer's own, as "my phone number" is
-            r"\b(?:compliant|compliance|certified|(?<!my )certifications?|accredited|accreditation"
+            # "my certifications" are the customer's own, as "my phone number" is, and a
+            # certified translation or installer is what the customer asks for
+            r"\b(?:compliant|compliance|certified(?! (?:translations?|cop(?:y|ies)|mail|letters?"
+            r"|checks?|cheques?|installers?|technicians?|electricians?|repair)\b)"
+            r"|(?<!my )certifications?|accredited|accreditation"
             # "security testing" in a developer tool is a pipeline step, and "audited periods"
             # in accounting software are locked books: only the product's own audit counts
             r"|(?:security|penetration|pen|third[- ]party|independent|external) audits?"
@@ -251,6 +254,9 @@ _CLAIMS = (
             r"|sicherheitsaudit|auditiert|auditor[ií]as?|auditad[oa]s?"
             # a bank's or a pharmacy's regulator
             r"|(?:are you|is (?:it|your company|the company|the bank)) (?:fully )?regulated"
+            # "is it licensed under MIT" asks for a software licence
+            r"|(?:are you|is (?:your|the) (?:company|pharmacy|bank|clinic|business)) (?:fully )?"
+            r"licensed"
             r"|regulated by (?:the )?(?:\w+ ){0,3}?(?:fca|sec|finra|bafin|fda|authority"
             r"|regulator|commission|bank)|fdic|sipc|fda[- ](?:approved|cleared)"
             # "certificado" alone is a course's or a payslip's certificate, "cumplimiento" an

@@ -74,6 +74,7 @@ CLAIMS_AND_ANSWERS = [
     ("compliance", "are your servers audited?", "Our data centres hold ISO 27001."),
     ("compliance", "do you sign a BAA", "We sign a business associate agreement with clinics."),
     ("compliance", "does the widget meet WCAG 2.1", "The widget meets WCAG 2.1 AA."),
+    ("compliance", "is your pharmacy licensed", "Acme Pharmacy is licensed by the state board."),
     # reaching the company by phone
     ("contact", "what is your phone number", "Call us on +44 20 7946 0958, 9 to 5."),
     ("contact", "can I call customer service", "Our hotline is open on weekdays."),
@@ -155,6 +156,10 @@ def test_a_claim_needs_a_passage_that_speaks_of_it(kind: str, question: str, ans
         "how do I lock audited periods",
         "which entries were audited last month",
         "how is the temperature regulated by the thermostat",
+        "is it licensed under the MIT license",
+        # a document, an installer: "certified" names what is asked for, not the company
+        "do I need a certified translation of my passport",
+        "where can I find a certified installer near me",
         # a card slot, an order's fulfilment
         "does the capture card need a PCI Express slot",
         "¿cómo funciona el cumplimiento de pedidos?",
