@@ -217,7 +217,10 @@ _CLAIMS = (
         ),
         re.compile(
             r"\b(?:stocks?|shares|shareholders?|share prices?|per share|valuations?|investors?"
-            r"|invest\w*|ipo|nasdaq|nyse|stock exchange|ticker|funding|funded|raised|bootstrapped"
+            # "raised" only as money: a rate limit "can be raised in your contract"
+            r"|invest(?:ed|ing|ments?)|ipo|nasdaq|nyse|stock exchange|ticker|funding|funded"
+            r"|raised (?:[$€£]|\d|(?:a |an |its |our )?(?:seed|series|funding|money|capital))"
+            r"|bootstrapped"
             r"|employees|staff|headcount|team of \d+|\d+ (?:people|employees)|\d+-person"
             r"|hiring|jobs|careers?|karriere\w*|vacanc(?:y|ies)|vacantes?|open positions"
             r"|join (?:us|our team)|headquarter(?:s|ed)|head office|\w+-based|based (?:in|out of)"

@@ -221,4 +221,7 @@ def test_the_claims_come_before_a_price() -> None:
     # "the stock price" asks about the company, which a pricing article does not answer.
     pricing = "The Pro plan is $12 per user and month."
     assert missing_evidence("what's the stock price of Acme", [pricing]) == "company"
+    # a limit raised in a contract is no funding raised
+    limits = "Enterprise: 1,000 requests a minute (can be raised in your contract)."
+    assert missing_evidence("what's the stock price of Acme", [pricing, limits]) == "company"
     assert missing_evidence("how much is the Pro plan", [pricing]) is None
