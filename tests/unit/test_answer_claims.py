@@ -225,3 +225,13 @@ def test_the_claims_come_before_a_price() -> None:
     limits = "Enterprise: 1,000 requests a minute (can be raised in your contract)."
     assert missing_evidence("what's the stock price of Acme", [pricing, limits]) == "company"
     assert missing_evidence("how much is the Pro plan", [pricing]) is None
+
+
+def test_a_form_s_phone_field_or_a_date_is_no_phone_line() -> None:
+    # An accounting app's customer record has a "Phone" field; its invoices have dates.
+    question = "what is your support phone number"
+    record = "Customers\n\nEnter the customer's Name, Address, Phone, Fax and Email."
+    dated = "Invoices dated 2006-01-31 are posted on 31/01/2006."
+    assert missing_evidence(question, [record, dated]) == "contact"
+    # Saying there is no phone support answers it too.
+    assert missing_evidence(question, ["We don't offer support by phone, only chat."]) is None
