@@ -1,5 +1,5 @@
 """Questions whose answer must show in the passages: money for a price, the platform asked about,
-and the claims only the help center itself can make (claims.py)."""
+and the claims only the help center itself can make (help_center_claims.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from .claims import missing_claim
+from .help_center_claims import missing_claim
 
 # A question about what something costs, a refund or a discount ("how much does the enterprise
 # plan cost", "can I get a refund", "was kostet"). Deliberately narrow: "how much storage" or
@@ -130,10 +130,10 @@ def asks_about_money(question: str) -> bool:
 
 def missing_evidence(question: str, passages: Iterable[str]) -> str | None:
     """The kind of answer the question asks for that none of the passages can give: "company",
-    "compliance", "contact" or "writing" when it asks for a claim of that kind (claims.py) and no
-    passage speaks of it, "price" when it asks what something costs and no passage mentions
-    money, "platform" when it asks about a platform (a phone, Windows, a Mac, Linux) that no
-    passage names. None otherwise."""
+    "compliance", "contact" or "writing" when it asks for a claim of that kind
+    (help_center_claims.py) and no passage speaks of it, "price" when it asks what something
+    costs and no passage mentions money, "platform" when it asks about a platform (a phone,
+    Windows, a Mac, Linux) that no passage names. None otherwise."""
     shown = list(passages)
     claim = missing_claim(question, shown)
     if claim is not None:
