@@ -20,6 +20,10 @@ _ASKS_ABOUT_MONEY = re.compile(
     r"|(?:a|any|extra|additional|hidden|service|monthly|late|no|these) charges?"
     r"|(?:was|were|been|being|get|got|am) (?:double |over)?charged|charged (?:twice|me|my|for)"
     r"|money back|pay for|paying for|cheaper|expensive"
+    # whether it costs anything: a trial, a free plan ("is it free", not "free up space")
+    r"|free trials?|trial (?:period|version|account)|for free|free (?:version|plan|tier|edition"
+    r"|account)|(?:is|are) (?:it|this|they|the \w+|\w+) (?:really |completely |totally )?free"
+    r"(?! (?:of|from|to|up)\b)|kostenlos\w*|gratis|testphase|probezeitraum|prueba gratuita"
     r"|preis|preise|kosten|kostet|rückerstattung|rueckerstattung|erstattung|rabatt|gebühr"
     r"|gebühren|gebuehr|precio|precios|cuesta|cuestan|costo|coste|reembolso|descuento|tarifa)\b",
     re.IGNORECASE,
@@ -40,7 +44,7 @@ _MENTIONS_MONEY = re.compile(
     # who "is free" slips through: a passage matched wrongly only keeps the score unlowered)
     r"|(?:is|are|it's|stays?|always|completely|for) free\b(?!/)"
     r"|free (?:to (?:download|use|install)|plan|tier|trial|version|for (?:up to|the first|all"
-    r"|everyone|\d))"
+    r"|everyone|\d))|trials?|no cost|kostenlos\w*|testphase|prueba gratuita"
     r"|per (?:month|year|user|seat)|preis|preise|kosten|kostet|kostenlos|gratis|umsonst"
     r"|gebühr|gebühren|gebuehr|gebuehren|rabatt|rabatte|erstattung|rückerstattung"
     r"|rueckerstattung|erstattet|rechnung|rechnungen|abrechnung|zahlung|zahlungen|bezahlt"
@@ -118,6 +122,63 @@ _PLATFORMS = (
         re.compile(
             r"\b(?:linux|ubuntu|debian|fedora|unix|gnome|kde|appimage|flatpak|flathub|snap store"
             r"|snapcraft)\b|\.(?:deb|rpm)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    # Ways to run it that help centers name when they exist: on one's own servers, through an
+    # API, as a browser extension, without a connection.
+    _Platform(
+        re.compile(
+            r"\b(?:self[- ]?host(?:ed|ing)?|on[- ]prem(?:ise|ises)?|(?:run|install|host) it on"
+            r" (?:my|our) own servers?|on (?:my|our) own servers?)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\b(?:self[- ]?host\w*|on[- ]prem\w*|(?:your|my|our) own servers?|docker|kubernetes"
+            r"|helm chart|install\w* (?:it )?on (?:a|your) server)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    _Platform(
+        re.compile(
+            r"\b(?:is there|do you have|do you offer) (?:an? )?(?:public |rest )?apis?\b",
+            re.IGNORECASE,
+        ),
+        re.compile(r"\b(?:apis?|rest|webhooks?|endpoints?|sdks?|developers?)\b", re.IGNORECASE),
+    ),
+    _Platform(
+        re.compile(
+            r"\b(?:browser|chrome|firefox|safari|edge) (?:extension|add-?on|plugin)s?\b",
+            re.IGNORECASE,
+        ),
+        re.compile(r"\b(?:extensions?|add-?ons?|plugins?|chrome web store)\b", re.IGNORECASE),
+    ),
+    _Platform(
+        re.compile(
+            r"\b(?:offline|without (?:an? )?(?:internet|connection|network|wi-?fi)"
+            r"|(?:airplane|flight) mode)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\b(?:offline|without (?:an? )?(?:internet|connection|network)|(?:airplane|flight)"
+            r" mode|no (?:internet|connection|network)|disconnected|cached|locally)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    # Where it is hosted ("are your servers in the EU", "data residency"): a help center that
+    # answers names its hosting, its region or its servers.
+    _Platform(
+        re.compile(
+            r"\b(?:data residency|data cent(?:er|re)s?|where are your servers|(?:your|the) servers"
+            r" (?:located|based|hosted)|(?:(?:your|the) servers(?: located| based| hosted)?|hosted"
+            r"|stored|host (?:my|our) data|store (?:my|our) data) (?:in|within) (?:the )?(?:eu"
+            r"|european union|europe|us|usa|uk|germany))\b",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\b(?:data cent(?:er|re)s?|resid\w*|hosted|hosting|servers?|regions?|aws"
+            r"|amazon web services|azure|google cloud|gcp|eu|european union|europe|frankfurt"
+            r"|ireland|on-prem\w*|self-host\w*|locally|on your (?:computer|device))\b",
             re.IGNORECASE,
         ),
     ),

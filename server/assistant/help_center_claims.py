@@ -219,6 +219,29 @@ CLAIMS = (
             re.IGNORECASE,
         ),
     ),
+    # When support can be reached: hours the help center states if it has them ("a team's
+    # office hours" in a booking app are the product's, and its passages say "hours").
+    Claim(
+        "contact",
+        re.compile(
+            r"\b(?:(?:your|support|customer (?:service|support|care)|chat|phone)"
+            r" (?:opening |business |office |support )?hours|opening hours|business hours"
+            r"|hours of operation|(?:when|what time) (?:are you|is (?:your |the )?(?:support"
+            r"|customer service|chat)) (?:open|available|online)|are you (?:open|available)"
+            r" (?:on|at|during|24|around)|24/7 support|öffnungszeiten|(?:wann|zu welchen zeiten)"
+            r" (?:seid ihr|sind sie|ist der support) erreichbar|horario de (?:atenci[oó]n"
+            r"|soporte))\b",
+            re.IGNORECASE,
+        ),
+        # a time ("9am", "9:00-17:00", "9 to 5"), a day, or hours of any kind
+        re.compile(
+            r"\b\d{1,2}(?::\d\d)? ?(?:am|pm|a\.m\.|p\.m\.|uhr|h)\b|\b\d{1,2}:\d\d\b"
+            r"|\b\d{1,2}(?::\d\d)? ?(?:-|–|to|bis|a) ?\d{1,2}(?::\d\d)?\b"
+            r"|\b(?:hours|24/7|around the clock|weekdays?|weekends?|mondays?|werktags|montags?"
+            r"|öffnungszeiten|lunes|horario)\b",
+            re.IGNORECASE,
+        ),
+    ),
     Claim(
         "writing",
         re.compile(

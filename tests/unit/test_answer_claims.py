@@ -171,7 +171,7 @@ def test_a_claim_needs_a_passage_that_speaks_of_it(kind: str, question: str, ans
         "tell me about the story mode",
         "Tell me more about stories",
         "can you tell me how many stories I can post per day",
-        "can you tell me if the song library works offline",
+        "can you tell me if the song library shows album art",
         "who owns the data I upload",
         # a watch list's tickers, a marketplace's listings
         "add a new stock ticker symbol so I can track it",
@@ -235,3 +235,29 @@ def test_a_form_s_phone_field_or_a_date_is_no_phone_line() -> None:
     assert missing_evidence(question, [record, dated]) == "contact"
     # Saying there is no phone support answers it too.
     assert missing_evidence(question, ["We don't offer support by phone, only chat."]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("what are your support hours", "Our team answers Monday to Friday, 9am-6pm CET."),
+        ("when is customer service open", "Chat support is available 24/7."),
+        ("are you open on weekends", "We are closed on weekends and public holidays."),
+        ("what are your opening hours", "The shop opens at 10:00 and closes at 19:00."),
+        ("wann ist der Support erreichbar", "Der Support ist werktags von 8 bis 18 Uhr da."),
+        ("¿cuál es el horario de atención?", "Atendemos de lunes a viernes."),
+    ],
+)
+def test_when_support_can_be_reached_needs_the_hours_in_a_passage(
+    question: str, answer: str
+) -> None:
+    assert missing_evidence(question, [UNRELATED]) == "contact"
+    assert missing_evidence(question, [UNRELATED, answer]) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how do I set my office hours", "show my working hours to clients", "how many hours left"],
+)
+def test_hours_of_the_product_are_no_support_hours(question: str) -> None:
+    assert missing_evidence(question, [UNRELATED]) is None

@@ -6,6 +6,8 @@ import pytest
 
 from server.assistant.answer_types import asks_about_money, missing_evidence, platform_matches
 
+UNRELATED_PASSAGE = "How to sign in: enter your email and password."
+
 
 @pytest.mark.parametrize(
     "question",
@@ -275,3 +277,74 @@ def test_platform_matches_marks_the_passages_that_name_the_platform_asked_about(
     assert platform_matches("how do I install it", passages) == [False] * 4
     # a window of the app is no platform
     assert platform_matches("open it in a new window", passages) == [False] * 4
+
+
+# Whether it costs anything at all: a trial, a free plan.
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("is there a free trial?", "Every plan starts with a 14-day trial."),
+        ("is it free?", "Acme is free for up to three users."),
+        ("can I use it for free", "The Starter plan costs nothing."),
+        ("is there a free version", "The free plan includes 2 projects."),
+        ("is the app really free", "The app is free to download."),
+        ("gibt es eine kostenlose Testphase", "Die Testphase dauert 30 Tage."),
+    ],
+)
+def test_whether_it_costs_anything_needs_money_or_a_trial_in_a_passage(
+    question: str, answer: str
+) -> None:
+    assert missing_evidence(question, [UNRELATED_PASSAGE]) == "price"
+    assert missing_evidence(question, [UNRELATED_PASSAGE, answer]) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do I free up space",
+        "is the parking free of charge for visitors",  # asks, and "free of charge" answers
+        "is the meeting room free at 3pm",
+        "are you free to talk",
+    ],
+)
+def test_free_that_asks_no_price(question: str) -> None:
+    assert missing_evidence(question, ["Free of charge.", UNRELATED_PASSAGE]) is None
+
+
+# Ways to run it that a help center names when they exist: self-hosted, an API, a browser
+# extension, offline, hosted in a region.
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("can I self-host it?", "Run the server on your own servers with Docker."),
+        ("is there an on-premise version", "An on-premises edition is available."),
+        ("do you have an API", "The REST API lets you read and write tickets."),
+        ("is there a public api", "Developers can use webhooks and the SDK."),
+        ("is there a chrome extension", "Install the extension from the Chrome Web Store."),
+        ("do you have a firefox add-on", "Our add-on works in Firefox and Edge."),
+        ("does it work offline", "Notes you open are cached for offline use."),
+        ("can I use it without internet", "Without a connection, changes are saved locally."),
+        ("are your servers in the EU", "All data is hosted in Frankfurt, Germany."),
+        ("where are your servers", "We run on AWS in the eu-west-1 region."),
+        ("do you offer data residency", "Choose the region where your data resides."),
+    ],
+)
+def test_a_way_to_run_it_needs_its_name_in_a_passage(question: str, answer: str) -> None:
+    assert missing_evidence(question, [UNRELATED_PASSAGE]) == "platform"
+    assert missing_evidence(question, [UNRELATED_PASSAGE, answer]) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do I call the api from python",  # asks how, not whether there is one
+        "my api key stopped working",
+        "the extension cord is too short",
+        "where is my data stored on my computer",
+        "how do I host a meeting",
+        "go offline in chat",  # answered below by a passage that says offline
+    ],
+)
+def test_ways_to_run_it_in_another_sense(question: str) -> None:
+    passages = [UNRELATED_PASSAGE, "Set your status to offline to stop new chats."]
+    assert missing_evidence(question, passages) is None
