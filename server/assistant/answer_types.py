@@ -20,12 +20,44 @@ _ASKS_ABOUT_MONEY = re.compile(
     r"|(?:a|any|extra|additional|hidden|service|monthly|late|no|these) charges?"
     r"|(?:was|were|been|being|get|got|am) (?:double |over)?charged|charged (?:twice|me|my|for)"
     r"|money back|pay for|paying for|cheaper|expensive"
-    # whether it costs anything: a trial, a free plan ("is it free", not "free up space")
-    r"|free trials?|trial (?:period|version|account)|for free|free (?:version|plan|tier|edition"
-    r"|account)|(?:is|are) (?:it|this|they|the \w+|\w+) (?:really |completely |totally )?free"
-    r"(?! (?:of|from|to|up)\b)|kostenlos\w*|gratis|testphase|probezeitraum|prueba gratuita"
     r"|preis|preise|kosten|kostet|rückerstattung|rueckerstattung|erstattung|rabatt|gebühr"
     r"|gebühren|gebuehr|precio|precios|cuesta|cuestan|costo|coste|reembolso|descuento|tarifa)\b",
+    re.IGNORECASE,
+)
+# Whether something costs anything at all: a trial, a free plan, free shipping or parking.
+# Only whether there is one or whether it is free: "how do I cancel my free trial" or "what's in
+# the free plan" ask what it does, and their answers name no money. "Free" as available (a seat,
+# a username, a person "free tomorrow") asks no price either.
+_FREE_THINGS = (
+    r"(?:trials?|plans?|tiers?|versions?|editions?|accounts?|options?|shipping|delivery"
+    r"|returns?|parking|wi-?fi|updates?|upgrades?|cancellations?|consultations?|samples?"
+    r"|lessons?)"
+)
+_AVAILABLE = (
+    r"(?:seats?|rooms?|slots?|tables?|desks?|spots?|places?|times?|dates?|days?|user ?names?"
+    r"|names?|handles?|domains?|emails?|address(?:es)?|urls?|lines?|courts?|lanes?|beds?"
+    r"|he|she|you|we|i|someone|anyone|anybody|somebody|everyone|agents?|doctors?|hosts?"
+    r"|teachers?|tutors?|drivers?|staff|team)"
+)
+_ASKS_IF_FREE = re.compile(
+    r"\b(?:(?:is there|are there|do you (?:have|offer|do)|does it (?:have|come with)"
+    rf"|can (?:i|we) (?:get|have)|do (?:i|we) get|any) (?:a |an |any )?(?:free {_FREE_THINGS}"
+    r"|trials?|trial (?:period|version|account))"
+    r"|how long (?:is|does|lasts?) (?:the|a|your) (?:free )?trial"
+    # "is shipping free", "are software updates free", not "is the seat free" nor "is the room
+    # free tomorrow"
+    rf"|(?:is|are) (?!(?:\w+ ){{0,2}}?{_AVAILABLE} )(?:(?:the|this|that|your|these|those) )?"
+    r"(?:\w+ )?\w+ (?:really |completely |totally |actually )?free"
+    r"(?! (?:of|from|up|at (?:\d|noon|night|lunch)|between|until|till|today|tonight|tomorrow"
+    r"|now|later|next|this|(?:in|on) the (?:morning|afternoon|evening)"
+    r"|on (?:mon|tue|wed|thu|fri|sat|sun)\w*|on weekends?|to (?:talk|chat|meet))\b)|for free"
+    # German and Spanish: the same, whether it is free or there is one
+    r"|(?:ist|sind) (?:\w+ ){0,3}?(?:kostenlos|gratis|umsonst)|gibt es (?:\w+ )?(?:kostenlos\w*"
+    r"|gratis) ?\w+|gibt es (?:eine |einen )?(?:testphase|probezeitraum|testversion)"
+    r"|(?:kostenlos|gratis|umsonst) (?:nutzen|testen|verwenden|spielen|ausprobieren)"
+    r"|(?:es|son) (?:\w+ ){0,2}?(?:gratis|gratuit[oa]s?)|(?:hay|tienen|ten[eé]is|ofrecen|existe)"
+    r" (?:una? )?(?:prueba|versi[oó]n|plan|cuenta|env[ií]o|devoluci[oó]n)"
+    r" (?:gratuit[oa]|gratis))",
     re.IGNORECASE,
 )
 # A passage that talks about money: an amount, a currency, a price, a bill, a payment. Only
@@ -44,12 +76,27 @@ _MENTIONS_MONEY = re.compile(
     # who "is free" slips through: a passage matched wrongly only keeps the score unlowered)
     r"|(?:is|are|it's|stays?|always|completely|for) free\b(?!/)"
     r"|free (?:to (?:download|use|install)|plan|tier|trial|version|for (?:up to|the first|all"
-    r"|everyone|\d))|trials?|no cost|kostenlos\w*|testphase|prueba gratuita"
+    r"|everyone|\d))|no cost|kostenlos\w*|prueba gratuita"
     r"|per (?:month|year|user|seat)|preis|preise|kosten|kostet|kostenlos|gratis|umsonst"
     r"|gebühr|gebühren|gebuehr|gebuehren|rabatt|rabatte|erstattung|rückerstattung"
     r"|rueckerstattung|erstattet|rechnung|rechnungen|abrechnung|zahlung|zahlungen|bezahlt"
     r"|precio|precios|cuesta|cuestan|costo|coste|costes|descuento|descuentos|tarifa|tarifas"
     r"|gratuito|gratuita|factura|facturas|pago|pagos|reembolso|reembolsos)\b",
+    re.IGNORECASE,
+)
+
+# What answers whether something is free, in a help center's own words (wide: it is read only
+# for a question that asks whether something is free): "free" itself, "included",
+# "complimentary", "on us", "costs nothing", a trial of so many days.
+_MENTIONS_NO_COST = re.compile(
+    r"(?<!feel )\bfree\b(?!/| up\b| of (?!charge))|\b(?:complimentary|included|includes?"
+    r"|comes? with|on us|no (?:extra |additional )?(?:cost|charge|card|credit card)"
+    r"|(?:costs?|pay) nothing|nothing to pay|without (?:paying|charge|a card)|trials?"
+    r"|evaluat\w*|try\w*|\d+[- ]days?"
+    r"|kostenfrei|versandkostenfrei|inklusive|inbegriffen|enthalten|ohne (?:aufpreis|kosten)"
+    r"|(?:kostet|zahlst|zahlen sie) nichts|testphase|test\w*|probier\w*|incluid[oa]s?"
+    r"|sin (?:coste|costo|cargo|tarjeta)|no tiene (?:coste|costo)|prueba|prob(?:ar|arlo)\w*"
+    r"|\d+ d[ií]as)\b",
     re.IGNORECASE,
 )
 
@@ -186,7 +233,17 @@ _PLATFORMS = (
 
 
 def asks_about_money(question: str) -> bool:
-    return _ASKS_ABOUT_MONEY.search(question) is not None
+    return _ASKS_ABOUT_MONEY.search(question) is not None or _asks_if_free(question)
+
+
+def _asks_if_free(question: str) -> bool:
+    return _ASKS_IF_FREE.search(question) is not None
+
+
+def _mentions_money(question: str, passage: str) -> bool:
+    if _MENTIONS_MONEY.search(passage):
+        return True
+    return _asks_if_free(question) and _MENTIONS_NO_COST.search(passage) is not None
 
 
 def missing_evidence(question: str, passages: Iterable[str]) -> str | None:
@@ -199,7 +256,7 @@ def missing_evidence(question: str, passages: Iterable[str]) -> str | None:
     claim = missing_claim(question, shown)
     if claim is not None:
         return claim
-    if asks_about_money(question) and not any(_MENTIONS_MONEY.search(p) for p in shown):
+    if asks_about_money(question) and not any(_mentions_money(question, p) for p in shown):
         return "price"
     for platform in _PLATFORMS:
         if platform.asked.search(question) and not any(

@@ -144,6 +144,8 @@ def test_free_that_is_not_about_money() -> None:
         "Feel free to contact us.",
         "Free up space by deleting old files.",
         "Publish your Free/Busy data for free/busy lookups.",
+        # a trial answers whether there is one, not what the licence costs
+        "Every plan starts with a 14-day trial.",
     ):
         assert missing_evidence(question, [passage]) == "price", passage
 
@@ -348,3 +350,60 @@ def test_a_way_to_run_it_needs_its_name_in_a_passage(question: str, answer: str)
 def test_ways_to_run_it_in_another_sense(question: str) -> None:
     passages = [UNRELATED_PASSAGE, "Set your status to offline to stop new chats."]
     assert missing_evidence(question, passages) is None
+
+
+# Whether something costs anything, answered in a help center's own words: a hotel's
+# complimentary parking, a shop's shipping "on us", a trial one "can try for 14 days".
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("is the parking free?", "Visitors park free in the garage on Level 2."),
+        ("is parking free for guests?", "Parking is complimentary for hotel guests."),
+        ("is wifi free at the hotel", "Wi-Fi is included in every room."),
+        ("is breakfast free", "Breakfast is included with every room."),
+        ("is shipping free?", "Free standard shipping on every order."),
+        ("is shipping free?", "Shipping is on us for orders over 50 dollars."),
+        ("are software updates free", "Firmware updates are included for the life of the device."),
+        ("is the desktop app free", "The app comes with every subscription at no extra cost."),
+        ("is it free for students", "Students use Pro free with a school email."),
+        ("is there a free trial", "Try Acme free for 14 days."),
+        ("is there a free trial for teams", "Teams can evaluate Acme for 30 days."),
+        ("can I try it for free", "Sign up and try every feature for 14 days."),
+        ("do you offer free shipping", "Orders over 50 € ship free."),
+        ("is it free to use", "Acme costs nothing for up to 3 users."),
+        ("is cancellation free", "Cancel up to 24 hours before check-in and pay nothing."),
+        ("¿tienen prueba gratuita?", "Puedes probarlo 14 días sin tarjeta."),
+        ("¿hay una versión gratuita?", "El plan Básico no tiene coste."),
+        ("ist die App kostenlos?", "Die App ist im Abo enthalten."),
+    ],
+)
+def test_whether_it_is_free_answered_in_other_words(question: str, answer: str) -> None:
+    assert missing_evidence(question, [UNRELATED_PASSAGE]) == "price"
+    assert missing_evidence(question, [UNRELATED_PASSAGE, answer]) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # free as available: a seat, a room, a name, a person
+        "is the seat free",
+        "is the room free tomorrow",
+        "is the username free",
+        "is the domain free",
+        "are they free on friday",
+        "is he free tomorrow",
+        "is my tutor free this afternoon",
+        # what a trial or a free plan does, not whether it costs anything
+        "how do I cancel my free trial",
+        "how do I extend my free trial",
+        "what happens when my free trial ends",
+        "how to add users on the free plan",
+        "what's in the free plan",
+        "what is the trial period",
+        "can I use the free version on two devices",
+        "wie kündige ich die kostenlose Testphase",
+        "¿cómo cancelo mi prueba gratuita?",
+    ],
+)
+def test_free_and_trials_that_ask_no_price(question: str) -> None:
+    assert not asks_about_money(question)
