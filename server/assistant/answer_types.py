@@ -114,6 +114,13 @@ _WINDOWS_NAMED = re.compile(r"\b(?:Windows|win32|PCs?|Microsoft Store|MSI)\b|\.(
 _ANY_WINDOWS = re.compile(r"\bwindows\b", re.IGNORECASE)
 
 
+# Where data may be hosted, as a question names it ("stored in the EU", "hosted in Canada").
+_REGIONS = (
+    r"(?:eu|european union|europe|us|usa|united states|uk|united kingdom|germany|canada"
+    r"|australia|switzerland|france|india|japan|asia)"
+)
+
+
 class _Platform(NamedTuple):
     asked: re.Pattern[str]  # the question's words for it
     named: re.Pattern[str]  # what names it in a passage
@@ -173,59 +180,114 @@ _PLATFORMS = (
         ),
     ),
     # Ways to run it that help centers name when they exist: on one's own servers, through an
-    # API, as a browser extension, without a connection.
+    # API, as a browser extension, without a connection. Asked only as whether there is one:
+    # "my self-hosted runner", "the API key", "the extension won't load" or "the printer shows
+    # offline" ask about something the customer already has, and their answers need not say
+    # "self-hosted", "API", "extension" or "offline" (a passage naming the way to run it also
+    # ranks higher, PLATFORM_MATCH_BONUS). A help center that answers may also say it has none
+    # ("cloud only").
     _Platform(
         re.compile(
-            r"\b(?:self[- ]?host(?:ed|ing)?|on[- ]prem(?:ise|ises)?|(?:run|install|host) it on"
-            r" (?:my|our) own servers?|on (?:my|our) own servers?)\b",
+            r"\b(?:(?:can|could|how (?:do|can|to)) (?:i |we )?self[- ]?host"
+            r"|(?:is (?:it|\w+)|are you) self[- ]?host(?:able|ed)"
+            r"|(?:self[- ]?host(?:ed|ing)?|on[- ]prem(?:ise|ises)?)"
+            r" (?:versions?|editions?|options?|plans?|deployments?|install(?:ation)?s?|offering"
+            r"|solution|possible|available|supported|an option)"
+            r"|(?:offer|support|allow|provide|have)s? (?:an? )?(?:self[- ]?host(?:ed|ing)"
+            r"|on[- ]prem(?:ise|ises)?)(?=\W*$|\W*(?:or|version|edition|option)\b)"
+            r"|(?:available|run|install|host|deploy)\w* (?:it |\w+ )?on[- ]prem(?:ise|ises)?"
+            r"|(?:run|install|host|deploy) (?:it|\w+) (?:on (?:my|our) own (?:servers?"
+            r"|infrastructure|hardware)|(?:myself|ourselves)))\b",
             re.IGNORECASE,
         ),
         re.compile(
-            r"\b(?:self[- ]?host\w*|on[- ]prem\w*|(?:your|my|our) own servers?|docker|kubernetes"
-            r"|helm chart|install\w* (?:it )?on (?:a|your) server)\b",
+            r"\b(?:self[- ]?host\w*|on[- ]prem\w*|(?:your|my|our) own (?:servers?|infrastructure"
+            r"|hardware)|docker|kubernetes|helm chart|install\w* (?:it |the )?(?:on (?:a|your)"
+            r" )?server|server (?:package|edition|image)|community edition|cloud[- ]only"
+            r"|only (?:as )?(?:a )?cloud|cloud (?:service|version|edition)"
+            r"|(?:run|host)s? it for you|hosted by us)\b",
             re.IGNORECASE,
         ),
     ),
     _Platform(
         re.compile(
-            r"\b(?:is there|do you have|do you offer) (?:an? )?(?:public |rest )?apis?\b",
-            re.IGNORECASE,
-        ),
-        re.compile(r"\b(?:apis?|rest|webhooks?|endpoints?|sdks?|developers?)\b", re.IGNORECASE),
-    ),
-    _Platform(
-        re.compile(
-            r"\b(?:browser|chrome|firefox|safari|edge) (?:extension|add-?on|plugin)s?\b",
-            re.IGNORECASE,
-        ),
-        re.compile(r"\b(?:extensions?|add-?ons?|plugins?|chrome web store)\b", re.IGNORECASE),
-    ),
-    _Platform(
-        re.compile(
-            r"\b(?:offline|without (?:an? )?(?:internet|connection|network|wi-?fi)"
-            r"|(?:airplane|flight) mode)\b",
+            r"\b(?:is there|do you (?:have|offer|provide)|does (?:it|\w+) have) (?:an? )?"
+            r"(?:public |rest |open |developer )?apis?\b"
+            # "is there an API key" or "an API limit" asks about a key or a limit
+            r"(?![ -](?!(?:for|to|that|which|i|we|so|or|and|available|you|in|with|on|at)\b)\w)",
             re.IGNORECASE,
         ),
         re.compile(
-            r"\b(?:offline|without (?:an? )?(?:internet|connection|network)|(?:airplane|flight)"
-            r" mode|no (?:internet|connection|network)|disconnected|cached|locally)\b",
+            r"\b(?:apis?|rest|webhooks?|endpoints?|sdks?|developers?|graphql|openapi|swagger"
+            r"|zapier|integrations?|programmatic\w*)\b",
             re.IGNORECASE,
         ),
     ),
-    # Where it is hosted ("are your servers in the EU", "data residency"): a help center that
-    # answers names its hosting, its region or its servers.
     _Platform(
         re.compile(
-            r"\b(?:data residency|data cent(?:er|re)s?|where are your servers|(?:your|the) servers"
-            r" (?:located|based|hosted)|(?:(?:your|the) servers(?: located| based| hosted)?|hosted"
-            r"|stored|host (?:my|our) data|store (?:my|our) data) (?:in|within) (?:the )?(?:eu"
-            r"|european union|europe|us|usa|uk|germany))\b",
+            r"\b(?:is there|are there|do you (?:have|offer|make)|does (?:it|\w+) have"
+            r"|can i (?:get|install|download|add)|where (?:can|do) i (?:get|find|download))"
+            r" (?:an? |any |the |your )?(?:official )?(?:browser|chrome|firefox|safari|edge)"
+            r" (?:extension|add-?on|plugin)s?\b",
+            re.IGNORECASE,
+        ),
+        # an extension often goes by the browsers it is for ("the Acme button for Chrome")
+        re.compile(
+            r"\b(?:extensions?|add-?ons?|plugins?|chrome|firefox|safari|edge|bookmarklet)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    _Platform(
+        re.compile(
+            r"\b(?:(?:work|works|working|use|used|usable|available|access|accessible|run|play"
+            r"|read|listen|watch|edit|view|open|study|learn|write|save|record|function)"
+            r"(?: \w+){0,3}? (?:offline|without (?:an? )?(?:internet|connection|network|wi-?fi"
+            r"|signal|data)|in (?:airplane|flight) mode)"
+            r"|offline (?:mode|access|use|usage|support|version|editing|reading|playback|maps?"
+            r"|listening|viewing))\b",
+            re.IGNORECASE,
+        ),
+        # what a device does while it has no connection: downloads, a cache, a later sync
+        re.compile(
+            r"\b(?:offline|without (?:an? )?(?:internet|connection|network|wi-?fi|signal|data)"
+            r"|(?:airplane|flight) mode|no (?:internet|connection|network|wi-?fi|signal)"
+            r"|disconnected|cached|locally|download\w*|sync\w* (?:later|when|once|again"
+            r"|automatically|back)|loses? (?:the |its |your )?(?:connection|signal|wi-?fi))\b",
+            re.IGNORECASE,
+        ),
+    ),
+    # Where it is hosted ("are your servers in the EU", "data residency", "where is my data
+    # stored"): a help center that answers names its hosting, its region, a country or a city.
+    # "Do you ship to the EU" is no hosting, nor "my VMs in another data center" in a cloud
+    # console.
+    _Platform(
+        re.compile(
+            r"\b(?:data residency|(?:your|the company's) data cent(?:er|re)s?|do you (?:have|use)"
+            r" (?:\w+ )?data cent(?:er|re)s|data cent(?:er|re) locations?|where (?:are|is) (?:your"
+            r"|the) (?:data cent(?:er|re)s?|servers?)|(?:your|the) servers (?:located|based"
+            rf"|hosted)|(?:(?:your|the) servers(?: located| based| hosted)?|hosted|stored|kept"
+            rf"|(?:host|store|keep) (?:my |our |the |customer )?data) (?:in|within) (?:the )?"
+            rf"{_REGIONS}(?! (?!or\b|and\b)[a-z])"
+            r"|where (?:is|are) (?:my|our|the|customer|your) (?:\w+ )?data"
+            r" (?:stored|hosted|kept|located|saved)(?! (?:on|in) (?:my|the|your|a) (?:computer"
+            r"|device|phone|pc|mac|laptop|drive|disk|folder))|where do you (?:store|host|keep)"
+            r" (?:my |our |the |customer )?(?:\w+ )?data"
+            r"|wo (?:werden|sind|liegen) (?:meine|unsere|die) daten|werden (?:meine |unsere |die )?"
+            r"daten in (?:der eu|deutschland|europa) gespeichert|wo stehen (?:eure|ihre) server"
+            r"|d[oó]nde (?:se )?(?:almacenan|guardan|alojan|est[aá]n) (?:mis|los|sus|nuestros)"
+            r" datos|(?:servidores|datos) en (?:la ue|europa))\b",
             re.IGNORECASE,
         ),
         re.compile(
             r"\b(?:data cent(?:er|re)s?|resid\w*|hosted|hosting|servers?|regions?|aws"
-            r"|amazon web services|azure|google cloud|gcp|eu|european union|europe|frankfurt"
-            r"|ireland|on-prem\w*|self-host\w*|locally|on your (?:computer|device))\b",
+            r"|amazon web services|azure|google cloud|gcp|icloud|cloud|on-prem\w*|self-host\w*"
+            r"|locally|on (?:your|the) (?:computer|device)|(?:stored|kept|saved|located|based)"
+            r" (?:in|on|to)"
+            r"|stays? in|never leaves?|eu|ue|european union|europe|europa|frankfurt|ireland"
+            r"|germany|deutschland|usa|united states|u\.s\.|virginia|oregon|ohio|iowa|canada"
+            r"|toronto|montreal|uk|united kingdom|london|australia|sydney|switzerland|zurich"
+            r"|france|paris|netherlands|amsterdam|sweden|stockholm|japan|tokyo|singapore|india"
+            r"|mumbai|gespeichert|liegen|servidores|almacenad\w*|alojad\w*|guardan)\b",
             re.IGNORECASE,
         ),
     ),

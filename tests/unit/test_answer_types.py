@@ -407,3 +407,61 @@ def test_whether_it_is_free_answered_in_other_words(question: str, answer: str) 
 )
 def test_free_and_trials_that_ask_no_price(question: str) -> None:
     assert not asks_about_money(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a device, an agent or a site that shows offline: troubleshooting, answered without
+        # the word (the passage's own title is in the text the answer step is given)
+        ("the printer shows offline", "Turn the printer off and on, then check the Wi-Fi light."),
+        ("my camera keeps going offline", "Move the hub closer to the router and restart it."),
+        ("why is my thermostat offline", "Check that the thermostat is connected to Wi-Fi."),
+        ("how do I appear offline", "Set your status to Invisible."),
+        ("why does my agent show offline", "An agent is away when the browser tab is closed."),
+        ("can customers message us when we are offline", "The widget shows a contact form."),
+        ("how do I pay offline", "Pay in cash at any store."),
+        ("the game says you are offline", "Check your connection and sign in again."),
+        # an API's key or limit, an extension that misbehaves, the customer's own servers
+        ("is there an api rate limit", "Each key may send 100 requests a minute."),
+        ("is there an API key I can use", "Create a key under Settings > Integrations."),
+        ("the chrome extension won't load", "Clear your cache and restart Chrome."),
+        ("my browser extension blocks the widget", "Ad blockers can hide the chat widget."),
+        ("how do I update my self-hosted instance", "Pull the latest image and restart."),
+        ("how do I connect a self-hosted runner", "Register the runner with the token."),
+        ("can I connect my on-premise Exchange server", "Enter the EWS URL of your Exchange."),
+        # a data center that is the product's, an order in a warehouse
+        ("how do I move my VMs to another data center", "Use Migrate in the console."),
+        ("the data center is down", "See the status page for incidents."),
+        ("is my order stored in the EU warehouse", "Orders ship from the nearest warehouse."),
+    ],
+)
+def test_ways_to_run_it_that_are_not_asked(question: str, answer: str) -> None:
+    assert missing_evidence(question, [UNRELATED_PASSAGE, answer]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("can I listen to podcasts offline", "Tap Download to save episodes to your phone."),
+        ("does the watch work without wifi", "Workouts are recorded and sync later."),
+        ("can I play without wi-fi", "Single player works without Wi-Fi."),
+        ("do you have an API", "Use our GraphQL interface to read tickets."),
+        ("is there a browser extension", "Install the Acme button for Chrome, Firefox or Safari."),
+        ("can I self-host it?", "Install the server package on any Linux machine."),
+        ("can I self-host it?", "Acme is cloud only: we run it for you."),
+        ("is there an on-premise version", "Acme is available only as a cloud service."),
+        ("is there a self-hosted version", "Community Edition runs on your own infrastructure."),
+        ("are your servers in the EU", "Your data never leaves Germany."),
+        ("is my data stored in the EU", "We host everything in Germany."),
+        ("is data stored in the US", "All data is kept in Virginia, USA."),
+        ("where is my data stored", "Your data is kept in Ireland."),
+        ("where do you store my data", "Customer data stays in Canada."),
+        ("is my data stored in canada", "Data is stored in Toronto."),
+        ("wo werden meine Daten gespeichert", "Die Daten liegen in Frankfurt."),
+        ("¿dónde se almacenan mis datos?", "Los datos se guardan en servidores de la UE."),
+    ],
+)
+def test_ways_to_run_it_asked_in_other_words(question: str, answer: str) -> None:
+    assert missing_evidence(question, [UNRELATED_PASSAGE]) == "platform"
+    assert missing_evidence(question, [UNRELATED_PASSAGE, answer]) is None
