@@ -44,9 +44,10 @@ _ASKS_IF_FREE = re.compile(
     rf"|can (?:i|we) (?:get|have)|do (?:i|we) get|any) (?:a |an |any )?(?:free {_FREE_THINGS}"
     r"|trials?|trial (?:period|version|account))"
     r"|how long (?:is|does|lasts?) (?:the|a|your) (?:free )?trial"
-    # "is shipping free", "are software updates free", not "is the seat free" nor "is the room
-    # free tomorrow"
-    rf"|(?:is|are) (?!(?:\w+ ){{0,2}}?{_AVAILABLE} )(?:(?:the|this|that|your|these|those) )?"
+    # "is shipping free", "are software updates free", not "is the seat free", "is the room
+    # free tomorrow" nor "is the free plan limited to 3 users"
+    rf"|(?:is|are) (?!(?:\w+ ){{0,2}}?{_AVAILABLE} |(?:the|a|an|this|that|your|my|our) free\b)"
+    r"(?:(?:the|this|that|your|these|those) )?"
     r"(?:\w+ )?\w+ (?:really |completely |totally |actually )?free"
     r"(?! (?:of|from|up|at (?:\d|noon|night|lunch)|between|until|till|today|tonight|tomorrow"
     r"|now|later|next|this|(?:in|on) the (?:morning|afternoon|evening)"
@@ -87,12 +88,13 @@ _MENTIONS_MONEY = re.compile(
 
 # What answers whether something is free, in a help center's own words (wide: it is read only
 # for a question that asks whether something is free): "free" itself, "included",
-# "complimentary", "on us", "costs nothing", a trial of so many days.
+# "complimentary", "on us", "costs nothing", a trial of so many days, an open-source licence,
+# a cost covered by insurance.
 _MENTIONS_NO_COST = re.compile(
     r"(?<!feel )\bfree\b(?!/| up\b| of (?!charge))|\b(?:complimentary|included|includes?"
     r"|comes? with|on us|no (?:extra |additional )?(?:cost|charge|card|credit card)"
     r"|(?:costs?|pay) nothing|nothing to pay|without (?:paying|charge|a card)|trials?"
-    r"|evaluat\w*|try\w*|\d+[- ]days?"
+    r"|evaluat\w*|try\w*|\d+[- ]days?|open[- ]source|covered"
     r"|kostenfrei|versandkostenfrei|inklusive|inbegriffen|enthalten|ohne (?:aufpreis|kosten)"
     r"|(?:kostet|zahlst|zahlen sie) nichts|testphase|test\w*|probier\w*|incluid[oa]s?"
     r"|sin (?:coste|costo|cargo|tarjeta)|no tiene (?:coste|costo)|prueba|prob(?:ar|arlo)\w*"

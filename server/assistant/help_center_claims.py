@@ -222,7 +222,12 @@ CLAIMS = (
             r"\+?\d[\d ().-]{6,}\d"
             r"|\b(?:phone (?:support|lines?|numbers?|hours|team)|(?:by|over the|on the|via)"
             r" (?:tele)?phone|phone:|telephone|hotline|helpline|call us|call our"
-            r"|give us a (?:call|ring)|ring us|call-?backs?|whatsapp|telefon\w*|anrufen"
+            r"|give us a (?:call|ring)|ring us|call-?backs?|(?:by|via|over a) voice call|whatsapp"
+            # a person or a place to call ("call the support team"), not "call the API" nor
+            # "call your team" in a product that makes calls
+            r"|(?:call|phone) (?:the |your |our |a |an )?(?:local )?(?:customer (?:service|support"
+            r"|care)|support|help ?desk|service desk|store|shop|branch|office|pharmacy|clinic"
+            r"|advisors?|representatives?)|telefon\w*|anrufen"
             r"|tel[eé]fono|ll[aá]m\w*"
             # a telecom's short code, a vanity number ("call 1-800-FLOWERS"), calls taken
             r"|dial\w*|call \+?\d|(?:take|takes|taking|answer|answers) (?:phone )?calls"

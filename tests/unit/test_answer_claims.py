@@ -232,7 +232,9 @@ def test_a_form_s_phone_field_or_a_date_is_no_phone_line() -> None:
     question = "what is your support phone number"
     record = "Customers\n\nEnter the customer's Name, Address, Phone, Fax and Email."
     dated = "Invoices dated 2006-01-31 are posted on 31/01/2006."
-    assert missing_evidence(question, [record, dated]) == "contact"
+    # and a developer tool calls its API, not a person
+    api = "Call the API with your key, then call the webhook endpoint."
+    assert missing_evidence(question, [record, dated, api]) == "contact"
     # Saying there is no phone support answers it too.
     assert missing_evidence(question, ["We don't offer support by phone, only chat."]) is None
 
@@ -314,6 +316,10 @@ def test_hours_set_in_the_product_are_no_support_hours(question: str) -> None:
         "Appelez-nous au 01.23.45.67.89.",  # dotted digits, no date
         "Request a callback from the Help menu.",
         "Give us a ring any weekday.",
+        "Call customer service from the Help tab in the app.",
+        "Call the support team any weekday.",
+        "Phone the store you ordered from.",
+        "Reach an agent by voice call from the app.",
     ],
 )
 def test_a_phone_line_in_other_words(answer: str) -> None:

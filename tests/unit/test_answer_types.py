@@ -375,6 +375,9 @@ def test_ways_to_run_it_in_another_sense(question: str) -> None:
         ("¿tienen prueba gratuita?", "Puedes probarlo 14 días sin tarjeta."),
         ("¿hay una versión gratuita?", "El plan Básico no tiene coste."),
         ("ist die App kostenlos?", "Die App ist im Abo enthalten."),
+        # a developer tool's licence, a pharmacy's insurance
+        ("is it free?", "Acme is open source under the MIT licence."),
+        ("is the flu shot free", "Flu shots are covered by most insurance plans."),
     ],
 )
 def test_whether_it_is_free_answered_in_other_words(question: str, answer: str) -> None:
@@ -398,6 +401,7 @@ def test_whether_it_is_free_answered_in_other_words(question: str, answer: str) 
         "how do I extend my free trial",
         "what happens when my free trial ends",
         "how to add users on the free plan",
+        "is the free plan limited to 3 users",
         "what's in the free plan",
         "what is the trial period",
         "can I use the free version on two devices",
