@@ -254,7 +254,8 @@ _PLATFORMS = (
             r"\b(?:offline|without (?:an? )?(?:internet|connection|network|wi-?fi|signal|data)"
             r"|(?:airplane|flight) mode|no (?:internet|connection|network|wi-?fi|signal)"
             r"|disconnected|cached|locally|download\w*|sync\w* (?:later|when|once|again"
-            r"|automatically|back)|loses? (?:the |its |your )?(?:connection|signal|wi-?fi))\b",
+            r"|automatically|back)|loses? (?:the |its |your )?(?:connection|signal|wi-?fi)"
+            r"|(?:connection|signal|wi-?fi) (?:drops|is lost|goes down)|sd card|local storage)\b",
             re.IGNORECASE,
         ),
     ),

@@ -57,6 +57,13 @@ _OPENS = (
     r"|bank)"
 )
 _HOURS_OF = rf"(?:opening|business|office|service|{_OPENS})"
+# When it may be open: a day or a time, not a platform or a channel ("is the chat open on
+# mobile", "are you available on WhatsApp")
+_WHEN_OPEN = (
+    r"(?:on (?:(?:mon|tues?|wednes|thurs?|fri|satur|sun)(?:days?)?|weekends?|(?:public |bank )?"
+    r"holidays?|christmas|new year'?s?|easter|thanksgiving|\w+ \d)|at|during|24|around|today"
+    r"|tomorrow|now|over|this)"
+)
 
 CLAIMS = (
     Claim(
@@ -245,13 +252,14 @@ CLAIMS = (
             r"\b(?:(?:your|support'?s|customer (?:service|support|care)'?s?) (?:opening |business "
             r"|office |support |phone |chat |service )?hours|(?:what|which) (?:are|is|'re|'s)"
             rf" (?:the |your )?(?:[\w-]+'s )?(?:{_HOURS_OF} )?hours(?: of operation)?(?! (?:of|on"
-            r"|in|for) (?:my|our|this|each)\b| (?:left|logged|worked|billed|tracked)\b)"
+            r"|in|for) (?:my|our|this|each|every|a|an)\b| (?:on|in) the\b| (?:i|we|he|she|they"
+            r"|left|logged|worked|billed|tracked)\b)"
             rf"|(?:when|what time|what hours) (?:are you|is (?:your |the )?{_OPENS})"
             rf" (?:open|available|online)|(?:when|what time) (?:do you|does (?:your |the )?"
             rf"{_OPENS}) (?:open|close)"
-            r"|are you (?:open|available) (?:on|at|during|24|around|today|tomorrow|now|over"
-            rf"|this)|is (?:your |the )?{_OPENS} open (?:on|at|during|today|tomorrow|now|over"
-            r"|this)|24/7 support|(?:eure|ihre|deine) öffnungszeiten|(?:wie|was) sind (?:die )?"
+            rf"|are you (?:open|available) {_WHEN_OPEN}"
+            rf"|is (?:your |the )?{_OPENS} open {_WHEN_OPEN}"
+            r"|24/7 support|(?:eure|ihre|deine) öffnungszeiten|(?:wie|was) sind (?:die )?"
             r"öffnungszeiten|wann (?:habt ihr|haben sie|ist (?:der|die|das) \w+) (?:\w+ )?"
             r"(?:geöffnet|offen|auf)|(?:wann|zu welchen zeiten) (?:seid ihr|sind sie|ist der"
             r" support) erreichbar|(?:cu[aá]l es|cu[aá]les son) (?:el |su |vuestro |los |sus )?"

@@ -304,6 +304,10 @@ def test_support_hours_in_a_help_center_s_own_words(question: str, answer: str) 
         "Öffnungszeiten meiner Filiale ändern",
         "wie ändere ich die Öffnungszeiten",
         "¿cómo configuro el horario de atención del chat?",
+        # a channel, a timesheet's hours
+        "are you available on whatsapp",
+        "what are the hours I worked this week",
+        "what are the hours on the timesheet",
     ],
 )
 def test_hours_set_in_the_product_are_no_support_hours(question: str) -> None:
@@ -326,3 +330,9 @@ def test_a_phone_line_in_other_words(answer: str) -> None:
     question = "can I speak to someone by phone"
     assert missing_evidence(question, [UNRELATED]) == "contact"
     assert missing_evidence(question, [UNRELATED, answer]) is None
+
+
+@pytest.mark.parametrize("question", ["is the chat open on mobile", "are you available on android"])
+def test_open_on_a_platform_is_no_support_hours(question: str) -> None:
+    # a chat window on a phone, the app on Android: the platform asked about, not the hours
+    assert missing_evidence(question, [UNRELATED]) == "platform"

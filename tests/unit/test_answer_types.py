@@ -449,6 +449,7 @@ def test_ways_to_run_it_that_are_not_asked(question: str, answer: str) -> None:
     [
         ("can I listen to podcasts offline", "Tap Download to save episodes to your phone."),
         ("does the watch work without wifi", "Workouts are recorded and sync later."),
+        ("does the camera record when offline", "It records to its SD card if the Wi-Fi drops."),
         ("can I play without wi-fi", "Single player works without Wi-Fi."),
         ("do you have an API", "Use our GraphQL interface to read tickets."),
         ("is there a browser extension", "Install the Acme button for Chrome, Firefox or Safari."),
