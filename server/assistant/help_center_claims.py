@@ -61,7 +61,7 @@ _HOURS_OF = rf"(?:opening|business|office|service|{_OPENS})"
 # mobile", "are you available on WhatsApp")
 _WHEN_OPEN = (
     r"(?:on (?:(?:mon|tues?|wednes|thurs?|fri|satur|sun)(?:days?)?|weekends?|(?:public |bank )?"
-    r"holidays?|christmas|new year'?s?|easter|thanksgiving|\w+ \d)|at|during|24|around|today"
+    r"holidays?|christmas|new year'?s?|easter|thanksgiving|\w+ \d+)|at|during|24|around|today"
     r"|tomorrow|now|over|this)"
 )
 
