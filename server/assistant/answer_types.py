@@ -198,14 +198,15 @@ _PLATFORMS = (
             r"|(?:offer|support|allow|provide|have)s? (?:an? )?(?:self[- ]?host(?:ed|ing)"
             r"|on[- ]prem(?:ise|ises)?)(?=\W*$|\W*(?:or|version|edition|option)\b)"
             r"|(?:available|run|install|host|deploy)\w* (?:it |\w+ )?on[- ]prem(?:ise|ises)?"
-            r"|(?:run|install|host|deploy) (?:it|\w+) (?:on (?:my|our) own (?:servers?"
+            r"|(?:run|install|host|deploy) (?:it|the \w+|\w+) (?:on (?:my|our) own (?:servers?"
             r"|infrastructure|hardware)|(?:myself|ourselves)))\b",
             re.IGNORECASE,
         ),
         re.compile(
             r"\b(?:self[- ]?host\w*|on[- ]prem\w*|(?:your|my|our) own (?:servers?|infrastructure"
-            r"|hardware)|docker|kubernetes|helm chart|install\w* (?:it |the )?(?:on (?:a|your)"
-            r" )?server|server (?:package|edition|image)|community edition|cloud[- ]only"
+            r"|hardware|pc|computer|machine)|dedicated servers?|docker|kubernetes|helm chart"
+            r"|install\w* (?:it |the )?(?:on (?:a|your) )?server|server (?:package|edition|image)"
+            r"|community edition|cloud[- ]only"
             r"|only (?:as )?(?:a )?cloud|cloud (?:service|version|edition)"
             r"|(?:run|host)s? it for you|hosted by us)\b",
             re.IGNORECASE,

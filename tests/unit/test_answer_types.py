@@ -455,6 +455,7 @@ def test_ways_to_run_it_that_are_not_asked(question: str, answer: str) -> None:
         ("is there a browser extension", "Install the Acme button for Chrome, Firefox or Safari."),
         ("can I self-host it?", "Install the server package on any Linux machine."),
         ("can I self-host it?", "Acme is cloud only: we run it for you."),
+        ("can I host the game on my own server", "Rent a dedicated server or use your own PC."),
         ("is there an on-premise version", "Acme is available only as a cloud service."),
         ("is there a self-hosted version", "Community Edition runs on your own infrastructure."),
         ("are your servers in the EU", "Your data never leaves Germany."),
