@@ -50,6 +50,21 @@ _WRITINGS = (
 # how many stories I can post" asks about the product, not for a story.
 _BETWEEN = r"(?: (?!(?:about|how|what|which|where|when|why|who|if|whether)\b)[a-z]+)"
 
+# What may be open, and the hours asked of it ("what are the pharmacy hours").
+_OPENS = (
+    r"(?:(?:chat |live chat |phone )?support|customer (?:service|support|care)|(?:live )?chat"
+    r"|helpdesk|help desk|hotline|office|store|shop|pharmacy|restaurant|gym|pool|branch|clinic"
+    r"|bank)"
+)
+_HOURS_OF = rf"(?:opening|business|office|service|{_OPENS})"
+# When it may be open: a day or a time, not a platform or a channel ("is the chat open on
+# mobile", "are you available on WhatsApp")
+_WHEN_OPEN = (
+    r"(?:on (?:(?:mon|tues?|wednes|thurs?|fri|satur|sun)(?:days?)?|weekends?|(?:public |bank )?"
+    r"holidays?|christmas|new year'?s?|easter|thanksgiving|\w+ \d+)|at|during|24|around|today"
+    r"|tomorrow|now|over|this)"
+)
+
 CLAIMS = (
     Claim(
         "company",
@@ -208,37 +223,63 @@ CLAIMS = (
         re.compile(
             # a number, but not a date ("2006-01-31"); a phone spoken of as a way to reach
             # someone, not a form's "Phone" field (an accounting app's customer record)
-            r"(?<![\w+])(?!\d{4}[-/.]\d\d?[-/.]\d\d?\b|\d\d?[-/.]\d\d?[-/.]\d{2,4}\b)"
+            # ("01.23.45.67.89" goes on after its "date": no date)
+            r"(?<![\w+])(?!(?:\d{4}[-/.]\d\d?[-/.]\d\d?|\d\d?[-/.]\d\d?[-/.]\d{2,4})\b"
+            r"(?![-/.]\d))"
             r"\+?\d[\d ().-]{6,}\d"
             r"|\b(?:phone (?:support|lines?|numbers?|hours|team)|(?:by|over the|on the|via)"
             r" (?:tele)?phone|phone:|telephone|hotline|helpline|call us|call our"
-            r"|give us a call|whatsapp|telefon\w*|anrufen|tel[eé]fono|ll[aá]m\w*"
+            r"|give us a (?:call|ring)|ring us|call-?backs?|(?:by|via|over a) voice call|whatsapp"
+            # a person or a place to call ("call the support team"), not "call the API" nor
+            # "call your team" in a product that makes calls
+            r"|(?:call|phone) (?:the |your |our |a |an )?(?:local )?(?:customer (?:service|support"
+            r"|care)|support|help ?desk|service desk|store|shop|branch|office|pharmacy|clinic"
+            r"|advisors?|representatives?)|telefon\w*|anrufen"
+            r"|tel[eé]fono|ll[aá]m\w*"
             # a telecom's short code, a vanity number ("call 1-800-FLOWERS"), calls taken
             r"|dial\w*|call \+?\d|(?:take|takes|taking|answer|answers) (?:phone )?calls"
             r"|ruf\w* (?:sie |ihr |du )?uns|rufnummer|servicenummer)\b",
             re.IGNORECASE,
         ),
     ),
-    # When support can be reached: hours the help center states if it has them ("a team's
-    # office hours" in a booking app are the product's, and its passages say "hours").
+    # When support can be reached: hours the help center states if it has them. Only asked of
+    # the company ("your opening hours", "what are the hours", "are you open on Sundays"): a
+    # help desk's "business hours", a booking page's "opening hours" or a shop's "horario de
+    # atención" are set in the product, and their passages say "schedule" or "availability".
     Claim(
         "contact",
         re.compile(
-            r"\b(?:(?:your|support|customer (?:service|support|care)|chat|phone)"
-            r" (?:opening |business |office |support )?hours|opening hours|business hours"
-            r"|hours of operation|(?:when|what time) (?:are you|is (?:your |the )?(?:support"
-            r"|customer service|chat)) (?:open|available|online)|are you (?:open|available)"
-            r" (?:on|at|during|24|around)|24/7 support|öffnungszeiten|(?:wann|zu welchen zeiten)"
-            r" (?:seid ihr|sind sie|ist der support) erreichbar|horario de (?:atenci[oó]n"
-            r"|soporte))\b",
+            r"\b(?:(?:your|support'?s|customer (?:service|support|care)'?s?) (?:opening |business "
+            r"|office |support |phone |chat |service )?hours|(?:what|which) (?:are|is|'re|'s)"
+            rf" (?:the |your )?(?:[\w-]+'s )?(?:{_HOURS_OF} )?hours(?: of operation)?(?! (?:of|on"
+            r"|in|for) (?:my|our|this|each|every|a|an)\b| (?:on|in) the\b| (?:i|we|he|she|they"
+            r"|left|logged|worked|billed|tracked)\b)"
+            rf"|(?:when|what time|what hours) (?:are you|is (?:your |the )?{_OPENS})"
+            rf" (?:open|available|online)|(?:when|what time) (?:do you|does (?:your |the )?"
+            rf"{_OPENS}) (?:open|close)"
+            rf"|are you (?:open|available) {_WHEN_OPEN}"
+            rf"|is (?:your |the )?{_OPENS} open {_WHEN_OPEN}"
+            r"|24/7 support|(?:eure|ihre|deine) öffnungszeiten|(?:wie|was) sind (?:die )?"
+            r"öffnungszeiten|wann (?:habt ihr|haben sie|ist (?:der|die|das) \w+) (?:\w+ )?"
+            r"(?:geöffnet|offen|auf)|(?:wann|zu welchen zeiten) (?:seid ihr|sind sie|ist der"
+            r" support) erreichbar|(?:cu[aá]l es|cu[aá]les son) (?:el |su |vuestro |los |sus )?"
+            # "¿cuál es el horario de mi turno?" in an HR tool is the customer's own
+            r"horarios?(?! del? (?:mi|tu|su|turno|trabajo|emplead))"
+            r"|a qu[eé] hora (?:abren|cierran|abr[ií]s|cerr[aá]is))\b",
             re.IGNORECASE,
         ),
-        # a time ("9am", "9:00-17:00", "9 to 5"), a day, or hours of any kind
+        # a time ("9am", "9:00-17:00", "9 to 5"), a day, or hours of any kind, and what is open
+        # or closed when ("closed on Sundays", "open daily, noon to midnight")
         re.compile(
-            r"\b\d{1,2}(?::\d\d)? ?(?:am|pm|a\.m\.|p\.m\.|uhr|h)\b|\b\d{1,2}:\d\d\b"
+            r"\b\d{1,2}(?::\d\d)? ?(?:am|pm|a\.m\.|p\.m\.|uhr|h)(?!\w)|\b\d{1,2}:\d\d\b"
             r"|\b\d{1,2}(?::\d\d)? ?(?:-|–|to|bis|a) ?\d{1,2}(?::\d\d)?\b"
-            r"|\b(?:hours|24/7|around the clock|weekdays?|weekends?|mondays?|werktags|montags?"
-            r"|öffnungszeiten|lunes|horario)\b",
+            r"|\b(?:hours|24/7|around the clock|noon|midnight|daily|every day|holidays?|weekdays?"
+            r"|weekends?|(?:mon|tues?|wednes|thurs?|fri|satur|sun)(?:days?)?|wed|thu"
+            r"|(?:open|opens|opened|close|closes|closed) (?:at|from|until|till|daily|every|each"
+            r"|on|all|24|around|during|\d)|(?:we'?re|we are|is|are) (?:open|closed)"
+            r"|(?:mon|diens|donners|frei|sams|sonn|werk|feier)tag\w*|mittwoch\w*|geöffnet"
+            r"|geschlossen|öffnungszeiten|lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bados?"
+            r"|domingos?|festivos?|abiert[oa]s?|cerrad[oa]s?|abrimos|cerramos|horarios?)\b",
             re.IGNORECASE,
         ),
     ),

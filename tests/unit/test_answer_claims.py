@@ -232,7 +232,9 @@ def test_a_form_s_phone_field_or_a_date_is_no_phone_line() -> None:
     question = "what is your support phone number"
     record = "Customers\n\nEnter the customer's Name, Address, Phone, Fax and Email."
     dated = "Invoices dated 2006-01-31 are posted on 31/01/2006."
-    assert missing_evidence(question, [record, dated]) == "contact"
+    # and a developer tool calls its API, not a person
+    api = "Call the API with your key, then call the webhook endpoint."
+    assert missing_evidence(question, [record, dated, api]) == "contact"
     # Saying there is no phone support answers it too.
     assert missing_evidence(question, ["We don't offer support by phone, only chat."]) is None
 
@@ -261,3 +263,76 @@ def test_when_support_can_be_reached_needs_the_hours_in_a_passage(
 )
 def test_hours_of_the_product_are_no_support_hours(question: str) -> None:
     assert missing_evidence(question, [UNRELATED]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # hours in a shop's, a gym's or a restaurant's own words
+        ("what are the opening hours of the pool", "The pool opens at 7 and closes at 22."),
+        ("what are your opening hours", "Open daily 7 a.m.–10 p.m."),
+        ("what are your opening hours", "We're open every day except Christmas."),
+        ("what are your opening hours", "Open daily, noon to midnight."),
+        ("are you open on sundays", "We're closed on Sundays."),
+        ("are you open on christmas", "We are closed on public holidays."),
+        ("what are your phone hours", "Phone lines are open Mon-Fri."),
+        ("when is chat support available", "Live chat runs from 9 to 5 Eastern."),
+        ("are you open today", "We're open every day of the year."),
+        ("wie sind eure Öffnungszeiten", "Samstags geöffnet, sonntags geschlossen."),
+        ("¿cuál es su horario?", "Abrimos todos los días, festivos cerrado."),
+    ],
+)
+def test_support_hours_in_a_help_center_s_own_words(question: str, answer: str) -> None:
+    assert missing_evidence(question, [UNRELATED]) == "contact"
+    assert missing_evidence(question, [UNRELATED, answer]) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a help desk's, a booking page's or a shop's own hours, set in the product
+        "how do I set my business hours",
+        "how do I set business hours for my inbox",
+        "show business hours in the widget",
+        "out of business hours message",
+        "set opening hours on my booking page",
+        "change my store's opening hours",
+        "how do I add opening hours to my google profile",
+        "how do I set the chat hours of the widget",
+        "set hours of operation",
+        "configure support hours in the SLA policy",
+        "Öffnungszeiten meiner Filiale ändern",
+        "wie ändere ich die Öffnungszeiten",
+        "¿cómo configuro el horario de atención del chat?",
+        # a channel, a timesheet's hours
+        "are you available on whatsapp",
+        "what are the hours I worked this week",
+        "what are the hours on the timesheet",
+    ],
+)
+def test_hours_set_in_the_product_are_no_support_hours(question: str) -> None:
+    assert missing_evidence(question, [UNRELATED]) is None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Appelez-nous au 01.23.45.67.89.",  # dotted digits, no date
+        "Request a callback from the Help menu.",
+        "Give us a ring any weekday.",
+        "Call customer service from the Help tab in the app.",
+        "Call the support team any weekday.",
+        "Phone the store you ordered from.",
+        "Reach an agent by voice call from the app.",
+    ],
+)
+def test_a_phone_line_in_other_words(answer: str) -> None:
+    question = "can I speak to someone by phone"
+    assert missing_evidence(question, [UNRELATED]) == "contact"
+    assert missing_evidence(question, [UNRELATED, answer]) is None
+
+
+@pytest.mark.parametrize("question", ["is the chat open on mobile", "are you available on android"])
+def test_open_on_a_platform_is_no_support_hours(question: str) -> None:
+    # a chat window on a phone, the app on Android: the platform asked about, not the hours
+    assert missing_evidence(question, [UNRELATED]) == "platform"

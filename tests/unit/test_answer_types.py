@@ -144,6 +144,8 @@ def test_free_that_is_not_about_money() -> None:
         "Feel free to contact us.",
         "Free up space by deleting old files.",
         "Publish your Free/Busy data for free/busy lookups.",
+        # a trial answers whether there is one, not what the licence costs
+        "Every plan starts with a 14-day trial.",
     ):
         assert missing_evidence(question, [passage]) == "price", passage
 
@@ -348,3 +350,124 @@ def test_a_way_to_run_it_needs_its_name_in_a_passage(question: str, answer: str)
 def test_ways_to_run_it_in_another_sense(question: str) -> None:
     passages = [UNRELATED_PASSAGE, "Set your status to offline to stop new chats."]
     assert missing_evidence(question, passages) is None
+
+
+# Whether something costs anything, answered in a help center's own words: a hotel's
+# complimentary parking, a shop's shipping "on us", a trial one "can try for 14 days".
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("is the parking free?", "Visitors park free in the garage on Level 2."),
+        ("is parking free for guests?", "Parking is complimentary for hotel guests."),
+        ("is wifi free at the hotel", "Wi-Fi is included in every room."),
+        ("is breakfast free", "Breakfast is included with every room."),
+        ("is shipping free?", "Free standard shipping on every order."),
+        ("is shipping free?", "Shipping is on us for orders over 50 dollars."),
+        ("are software updates free", "Firmware updates are included for the life of the device."),
+        ("is the desktop app free", "The app comes with every subscription at no extra cost."),
+        ("is it free for students", "Students use Pro free with a school email."),
+        ("is there a free trial", "Try Acme free for 14 days."),
+        ("is there a free trial for teams", "Teams can evaluate Acme for 30 days."),
+        ("can I try it for free", "Sign up and try every feature for 14 days."),
+        ("do you offer free shipping", "Orders over 50 € ship free."),
+        ("is it free to use", "Acme costs nothing for up to 3 users."),
+        ("is cancellation free", "Cancel up to 24 hours before check-in and pay nothing."),
+        ("¿tienen prueba gratuita?", "Puedes probarlo 14 días sin tarjeta."),
+        ("¿hay una versión gratuita?", "El plan Básico no tiene coste."),
+        ("ist die App kostenlos?", "Die App ist im Abo enthalten."),
+        # a developer tool's licence, a pharmacy's insurance
+        ("is it free?", "Acme is open source under the MIT licence."),
+        ("is the flu shot free", "Flu shots are covered by most insurance plans."),
+    ],
+)
+def test_whether_it_is_free_answered_in_other_words(question: str, answer: str) -> None:
+    assert missing_evidence(question, [UNRELATED_PASSAGE]) == "price"
+    assert missing_evidence(question, [UNRELATED_PASSAGE, answer]) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # free as available: a seat, a room, a name, a person
+        "is the seat free",
+        "is the room free tomorrow",
+        "is the username free",
+        "is the domain free",
+        "are they free on friday",
+        "is he free tomorrow",
+        "is my tutor free this afternoon",
+        # what a trial or a free plan does, not whether it costs anything
+        "how do I cancel my free trial",
+        "how do I extend my free trial",
+        "what happens when my free trial ends",
+        "how to add users on the free plan",
+        "is the free plan limited to 3 users",
+        "what's in the free plan",
+        "what is the trial period",
+        "can I use the free version on two devices",
+        "wie kündige ich die kostenlose Testphase",
+        "¿cómo cancelo mi prueba gratuita?",
+    ],
+)
+def test_free_and_trials_that_ask_no_price(question: str) -> None:
+    assert not asks_about_money(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # a device, an agent or a site that shows offline: troubleshooting, answered without
+        # the word (the passage's own title is in the text the answer step is given)
+        ("the printer shows offline", "Turn the printer off and on, then check the Wi-Fi light."),
+        ("my camera keeps going offline", "Move the hub closer to the router and restart it."),
+        ("why is my thermostat offline", "Check that the thermostat is connected to Wi-Fi."),
+        ("how do I appear offline", "Set your status to Invisible."),
+        ("why does my agent show offline", "An agent is away when the browser tab is closed."),
+        ("can customers message us when we are offline", "The widget shows a contact form."),
+        ("how do I pay offline", "Pay in cash at any store."),
+        ("the game says you are offline", "Check your connection and sign in again."),
+        # an API's key or limit, an extension that misbehaves, the customer's own servers
+        ("is there an api rate limit", "Each key may send 100 requests a minute."),
+        ("is there an API key I can use", "Create a key under Settings > Integrations."),
+        ("the chrome extension won't load", "Clear your cache and restart Chrome."),
+        ("my browser extension blocks the widget", "Ad blockers can hide the chat widget."),
+        ("how do I update my self-hosted instance", "Pull the latest image and restart."),
+        ("how do I connect a self-hosted runner", "Register the runner with the token."),
+        ("can I connect my on-premise Exchange server", "Enter the EWS URL of your Exchange."),
+        # a data center that is the product's, an order in a warehouse
+        ("how do I move my VMs to another data center", "Use Migrate in the console."),
+        ("the data center is down", "See the status page for incidents."),
+        ("is my order stored in the EU warehouse", "Orders ship from the nearest warehouse."),
+    ],
+)
+def test_ways_to_run_it_that_are_not_asked(question: str, answer: str) -> None:
+    assert missing_evidence(question, [UNRELATED_PASSAGE, answer]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("can I listen to podcasts offline", "Tap Download to save episodes to your phone."),
+        ("does the watch work without wifi", "Workouts are recorded and sync later."),
+        ("does the camera record when offline", "It records to its SD card if the Wi-Fi drops."),
+        ("can I play without wi-fi", "Single player works without Wi-Fi."),
+        ("do you have an API", "Use our GraphQL interface to read tickets."),
+        ("is there a browser extension", "Install the Acme button for Chrome, Firefox or Safari."),
+        ("can I self-host it?", "Install the server package on any Linux machine."),
+        ("can I self-host it?", "Acme is cloud only: we run it for you."),
+        ("can I host the game on my own server", "Rent a dedicated server or use your own PC."),
+        ("is there an on-premise version", "Acme is available only as a cloud service."),
+        ("is there a self-hosted version", "Community Edition runs on your own infrastructure."),
+        ("are your servers in the EU", "Your data never leaves Germany."),
+        ("is my data stored in the EU", "We host everything in Germany."),
+        ("is data stored in the US", "All data is kept in Virginia, USA."),
+        ("where is my data stored", "Your data is kept in Ireland."),
+        ("where do you store my data", "Customer data stays in Canada."),
+        ("is my data stored in canada", "Data is stored in Toronto."),
+        ("wo werden meine Daten gespeichert", "Die Daten liegen in Frankfurt."),
+        ("¿dónde se almacenan mis datos?", "Los datos se guardan en servidores de la UE."),
+    ],
+)
+def test_ways_to_run_it_asked_in_other_words(question: str, answer: str) -> None:
+    assert missing_evidence(question, [UNRELATED_PASSAGE]) == "platform"
+    assert missing_evidence(question, [UNRELATED_PASSAGE, answer]) is None
