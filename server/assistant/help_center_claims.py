@@ -65,6 +65,13 @@ _WHEN_OPEN = (
     r"|tomorrow|now|over|this)"
 )
 
+# A passage that speaks of encryption: the word, or the means ("TLS", "AES-256", "PGP").
+_ENCRYPTION = re.compile(
+    r"\b(?:encrypt\w*|decrypt\w*|end[- ]to[- ]end|ciphers?|aes(?:-?\d+)?|tls|ssl|https|pgp"
+    r"|gpg|openpgp|s/mime|passphrases?|verschlüssel\w*|cifrad\w*|cifrar|encriptad\w*)\b",
+    re.IGNORECASE,
+)
+
 CLAIMS = (
     Claim(
         "company",
@@ -282,6 +289,28 @@ CLAIMS = (
             r"|domingos?|festivos?|abiert[oa]s?|cerrad[oa]s?|abrimos|cerramos|horarios?)\b",
             re.IGNORECASE,
         ),
+    ),
+    # Whether data or a file is encrypted or can be protected with a password: a security
+    # claim like a certification, which a related article ("change your password", "export a
+    # file") must not be read as making. The help center answers with the means it uses.
+    Claim(
+        "compliance",
+        re.compile(
+            r"\b(?:encrypt(?:s|ed|ion|ing)?|end[- ]to[- ]end|verschlüssel\w*|cifrad[oa]s?|cifrar"
+            r"|encriptad[oa]s?|encriptar)\b",
+            re.IGNORECASE,
+        ),
+        _ENCRYPTION,
+    ),
+    Claim(
+        "compliance",
+        re.compile(
+            r"\b(?:password[- ]protect(?:ed|ion|ing)?|protect (?:it|them|(?:my|the|a|our) \w+(?:"
+            r" \w+)?) with a password|passwort(?:schutz|geschützt)|mit (?:einem )?passwort"
+            r" schützen|proteger con contraseña|protegid[oa] con contraseña)\b",
+            re.IGNORECASE,
+        ),
+        re.compile(rf"{_ENCRYPTION.pattern}|\b(?:passwor(?:d|t)\w*|contraseñas?)\b", re.IGNORECASE),
     ),
     Claim(
         "writing",

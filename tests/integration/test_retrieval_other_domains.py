@@ -95,9 +95,11 @@ async def test_faq_style_sqlite_with_the_default_threshold(
     # Measured 1: "O'Reilly breaks my insert statement" names what the FAQ never mentions
     # (0 before the unknown-name term; docs/retrieval.md, "Version 6").
     assert summary.answerable_declined <= 1
-    # Measured 9 of 11: 8 before the missing-evidence term ("how much does sqlite enterprise
-    # support cost per year": no passage mentions money), 7 before the specificity term.
-    assert summary.none_declined >= 9
+    # Measured 10 of 11: 9 before the claims of "Version 8" ("can sqlite encrypt the database
+    # file": no passage speaks of encryption), 8 before the missing-evidence term ("how much
+    # does sqlite enterprise support cost per year": no passage mentions money), 7 before the
+    # specificity term.
+    assert summary.none_declined >= 10
 
 
 async def test_tmux_manual_with_the_default_threshold(
@@ -221,6 +223,9 @@ async def test_a_claim_only_the_help_center_can_make_needs_a_passage_about_it(
     tmux = _setup(tmux_pool, minilm).retriever
     audit = await tmux.retrieve("has tmux had a security audit")
     assert audit.missing_evidence == "compliance" and not audit.answerable
+    # Encryption is a security claim too; Evolution's passages speak of it (GnuPG, S/MIME).
+    encrypted = await evolution.retrieve("is the subject line encrypted too")
+    assert encrypted.missing_evidence is None and encrypted.answerable
     poem = await tmux.retrieve("write me a poem about the sea")
     assert poem.missing_evidence == "writing" and not poem.answerable
 
@@ -310,10 +315,10 @@ async def test_gnucash_help_center_with_the_default_threshold(
     assert summary.recall_at_1 >= 0.85  # measured 0.873 (62 of 71)
     assert summary.recall_at_3 >= 0.95  # measured 0.972 (69 of 71)
     assert summary.answerable_declined == 0  # measured 0 (lowest answerable score 0.543)
-    # Measured 8 of 13 at 0.50 (6 blind): the four generic questions and four near-domain ones
-    # (OCR, Stripe, the mobile app by the platform term, the support phone number by the
-    # claims of "Version 8"). Five near-domain questions pass at 0.53-0.69 (a password,
-    # payroll, the licence price, editing at the same time, bitcoin). The licence question
-    # says neither price nor cost, so the price term does not apply; 41 of the 71 articles
-    # mention money anyway.
-    assert summary.none_declined >= 8
+    # Measured 9 of 13 at 0.50 (6 blind): the four generic questions and five near-domain ones
+    # (OCR, Stripe, the mobile app by the platform term, the support phone number and a
+    # password for the file by the claims of "Version 8"). Four near-domain questions pass at
+    # 0.53-0.69 (payroll, the licence price, editing at the same time, bitcoin). The licence
+    # question says neither price nor cost, so the price term does not apply; 41 of the 71
+    # articles mention money anyway.
+    assert summary.none_declined >= 9

@@ -336,3 +336,35 @@ def test_a_phone_line_in_other_words(answer: str) -> None:
 def test_open_on_a_platform_is_no_support_hours(question: str) -> None:
     # a chat window on a phone, the app on Android: the platform asked about, not the hours
     assert missing_evidence(question, [UNRELATED]) == "platform"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("is my data encrypted?", "All data is encrypted at rest with AES-256."),
+        ("are my messages end-to-end encrypted", "Chats use end-to-end encryption by default."),
+        ("is the connection encrypted", "Every page is served over HTTPS (TLS 1.3)."),
+        ("can I encrypt an email", "Sign and encrypt messages with OpenPGP or S/MIME."),
+        ("can sqlite encrypt the database file", "The SEE extension encrypts database files."),
+        ("can I password protect my file", "Set a password under File > Properties."),
+        ("protect my spreadsheet with a password", "Choose Protect > Add a password."),
+        ("ist die Verbindung verschlüsselt?", "Alle Daten werden verschlüsselt übertragen."),
+        ("¿los datos están cifrados?", "Los datos se guardan cifrados con AES."),
+    ],
+)
+def test_encryption_needs_a_passage_that_speaks_of_it(question: str, answer: str) -> None:
+    assert missing_evidence(question, ["Export your records as a file."]) == "compliance"
+    assert missing_evidence(question, ["Export your records as a file.", answer]) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do I reset my password",
+        "what are the password requirements",
+        "I forgot the password of my account",
+        "can I protect a channel from new members",
+    ],
+)
+def test_password_questions_that_ask_for_no_protection(question: str) -> None:
+    assert missing_evidence(question, ["Export your records as a file."]) is None
