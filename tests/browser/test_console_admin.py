@@ -206,7 +206,7 @@ async def test_admin_pages_agents_teams_widget_reports(
         await ada.get_by_role("textbox", name="Question").fill("Have you had a security audit?")
         await ada.get_by_role("button", name="Ask the assistant").click()
         await expect(ada.get_by_test_id("answer")).to_contain_text(
-            "asks about a certification or an audit that no passage found mentions"
+            "asks about a certification, an audit or encryption that no passage found mentions"
         )
         await expect(ada.get_by_test_id("answer")).to_contain_text("It would hand over")
 

@@ -44,7 +44,7 @@ const MISSING_EVIDENCE: Record<string, string> = {
   price: "asks about a price that no passage found mentions",
   platform: "asks about a platform or a way to run it (offline, self-hosted, an API) that no passage found names",
   company: "asks about the company itself, which no passage found speaks of",
-  compliance: "asks about a certification or an audit that no passage found mentions",
+  compliance: "asks about a certification, an audit or encryption that no passage found mentions",
   contact: "asks how to reach the company (a phone line, support hours), which no passage found gives",
   writing: "asks for a poem, a story or a joke, which no passage found is about",
 };
