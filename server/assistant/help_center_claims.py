@@ -25,15 +25,34 @@ class Claim(NamedTuple):
         # "is the export PDF/A compliant", "is the charger CE certified": the standard itself
         # named in a passage answers it, whatever the passage calls the compliance.
         standard = _STANDARD.search(question) if self.kind == "compliance" else None
-        return standard is not None and standard[1].lower() in passage.lower()
+        return standard is not None and _names_standard(passage, standard[1])
 
 
-# The word before "compliant" or "certified", when it names a standard ("GDPR compliant").
+# The word before "compliant" or "certified", when it may name a standard ("GDPR compliant").
+# It starts only where a run of word characters, dots, slashes and dashes starts: from inside
+# one ("1.1.1.1 compliant") every start would rescan the rest of the run, in time growing with
+# the square of a question's length.
 _STANDARD = re.compile(
-    r"(?<![\w/-])(?!(?:is|are|it|you|your|we|fully|really|still|also|the|a|an)\b)"
+    r"(?<![\w/.-])(?!(?:is|are|it|you|your|we|fully|really|still|also|the|a|an)\b)"
     r"([\w/.-]*\w)[ -](?:compliant|conformant|certified|compliance|certification)\b",
     re.IGNORECASE,
 )
+
+
+def _names_standard(passage: str, standard: str) -> bool:
+    """Whether the passage names the standard as a whole word, written as standards are: in
+    capitals or with a digit ("CE", "PDF/A", "RFC 4180"). Inside another word ("ce" in
+    "service") or as a plain word ("is the app certified", "is Acme compliant") the question's
+    word is no standard, and a passage that has it says nothing of certification."""
+    if len(standard) < 2:
+        return False
+    for named in re.finditer(rf"(?<!\w){re.escape(standard)}(?!\w)", passage, re.IGNORECASE):
+        written = named.group()
+        if written.isupper() or any(c.isdigit() for c in written):
+            return True
+    return False
+
+
 # A request addressed to the assistant: "write me...", "can you tell...", a sentence that
 # starts with the verb. "how do I write a user story" asks about the product.
 _ASKED_TO_WRITE = (

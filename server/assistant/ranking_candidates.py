@@ -125,8 +125,9 @@ def hybrid_scores(
     evidence: NDArray[np.float64],
     lexical_weight: float,
 ) -> Scores:
-    """Every chunk's hybrid score for `query` (the live path's formula, all chunks in memory);
-    every chunk has passages here, so the passage arrays are in chunk order."""
+    """Every chunk's hybrid score for `query` (the live path's formula before the platform
+    tie-break of version 8, all chunks in memory); every chunk has passages here, so the
+    passage arrays are in chunk order."""
     inside = passages.cosines(query)
     cosines = chunk_vectors @ query
     mixed = np.asarray(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from server.assistant.answer_types import missing_evidence
@@ -215,6 +218,50 @@ def test_a_standard_named_in_a_passage_answers_its_compliance() -> None:
     question = "is the CSV export RFC 4180 compliant?"
     assert missing_evidence(question, [UNRELATED]) == "compliance"
     assert missing_evidence(question, ["Quoting follows RFC 4180."]) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "passage"),
+    [
+        # a short standard inside other words: "ce" in "service", "ul" in "useful"
+        ("is the charger CE certified", "Our service team replaces it once a year."),
+        ("is it UL certified?", "A useful tip: charge it fully before first use."),
+        # the word before "certified" is no standard when it is the product or a common word
+        ("is the app certified?", "Open the app and tap Settings."),
+        ("is Acme compliant?", "Acme syncs your calendar every five minutes."),
+        ("is this software certified", "Update the software from the Help menu."),
+    ],
+)
+def test_a_common_word_before_compliant_is_no_standard(question: str, passage: str) -> None:
+    assert missing_evidence(question, [passage]) == "compliance"
+
+
+@pytest.mark.parametrize(
+    ("question", "passage"),
+    [
+        ("is the charger ce certified", "The charger carries the CE mark."),
+        ("is the export pdf/a compliant", "Exports are PDF/A-1b files."),
+        ("is the CSV export RFC 4180 compliant?", "Quoting follows rfc 4180."),
+        ("is it EN71 certified", "Tested to EN71 parts 1 to 3."),
+    ],
+)
+def test_a_standard_as_the_passage_writes_it(question: str, passage: str) -> None:
+    assert missing_evidence(question, [UNRELATED, passage]) is None
+
+
+def test_a_long_question_is_read_in_linear_time() -> None:
+    # A question is the customer's: a run of "1." before "compliant" once took time growing
+    # with the square of its length (2 s at 20,000 characters, per passage). At 200,000 it
+    # would take minutes; read once, it takes milliseconds.
+    script = (
+        "from server.assistant.answer_types import missing_evidence\n"
+        "question = 'is it ' + '1.' * 100_000 + ' compliant?'\n"
+        "print(missing_evidence(question, ['" + UNRELATED + "'] * 6))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "compliance"
 
 
 def test_the_claims_come_before_a_price() -> None:
