@@ -131,11 +131,17 @@ def turns(items: Sequence[ConversationItem], *, include_notes: bool = False) -> 
     return result
 
 
+def bounded(question: str) -> str:
+    """A customer's text as retrieval reads it: the word lists and the lexical index scan all
+    of it, so a message of many pages is cut to its first MAX_QUESTION_CHARS."""
+    return question.strip()[:MAX_QUESTION_CHARS]
+
+
 def retrieval_query(question: str, history: Sequence[Turn]) -> str:
     if len(question.split()) >= SHORT_FOLLOW_UP_WORDS:
         return question
     earlier = [t.text for t in history if t.speaker == "customer" and t.text != question]
-    return f"{earlier[-1]}\n{question}" if earlier else question
+    return f"{bounded(earlier[-1])}\n{question}" if earlier else question
 
 
 def declined(usage: Usage | None = None) -> AnswerResult:
@@ -175,7 +181,7 @@ class AnswerPipeline:
         self, question: str, history: list[Turn]
     ) -> AsyncIterator[Delta | AnswerResult]:
         deadline = asyncio.get_running_loop().time() + self.budget_seconds
-        question = question.strip()[:MAX_QUESTION_CHARS]
+        question = bounded(question)
         retrieval = await self._retrieve(question, history) if question else None
         if retrieval is None or not retrieval.answerable:
             result = declined()

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import msgspec
 
 from ..core.models import SenderKind, Visibility
-from .answer import AnswerMode, ConversationItem, Usage, retrieval_query, turns
+from .answer import AnswerMode, ConversationItem, Usage, bounded, retrieval_query, turns
 from .citations import Citation, CitationRenderer, group_sources
 from .extractive import quote, reference
 from .llm import ChatModel, LLMError, TokenUsage
@@ -96,7 +96,7 @@ async def suggest_reply(
     latest = latest_customer_text(messages)
     if not latest:
         return Suggestion("", [], False, AnswerMode.DECLINED, Usage())
-    retrieval = await retriever.retrieve(retrieval_query(latest, history))
+    retrieval = await retriever.retrieve(retrieval_query(bounded(latest), history))
     if not retrieval.answerable:
         return Suggestion("", [], False, AnswerMode.DECLINED, Usage())
     sources = group_sources(retrieval.passages)
