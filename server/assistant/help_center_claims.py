@@ -158,6 +158,27 @@ CLAIMS = (
             re.IGNORECASE,
         ),
     ),
+    # How many people work there: only a number of them answers ("a team of 40", "120
+    # employees"). A product that schedules or pays employees says "employees" on every page,
+    # which answers the company claim above but not this.
+    Claim(
+        "company",
+        re.compile(
+            r"\b(?:how many (?:employees|staff|people) (?:do you have|does (?:your|the) (?:company"
+            r"|business|team) have|work (?:at|for) (?!(?:each|every|my|our|a|an|the|once|any"
+            r"|one)\b)|work there)|how big is your (?:company|team)"
+            r"|wie viele mitarbeiter (?:habt ihr|haben sie|hat (?:ihre|eure) firma)"
+            r"|cu[aá]ntos empleados (?:tienen|ten[eé]is|tiene (?:su|la) empresa|trabajan (?:en"
+            r"|para) (?:ustedes|vosotros|su empresa)))",
+            re.IGNORECASE,
+        ),
+        re.compile(
+            r"\b\d[\d,.]*\+? (?:full-time )?(?:employees|people|staff|team members|colleagues"
+            r"|mitarbeiter\w*|menschen|empleados|personas)\b|\bteam of (?:about |over |around )?\d"
+            r"|\b\d+-person\b|\b(?:employees|staff|headcount|mitarbeiter\w*|empleados)\W{0,3}\d",
+            re.IGNORECASE,
+        ),
+    ),
     Claim(
         "compliance",
         re.compile(

@@ -38,8 +38,8 @@ def test_eval_on_the_demo_help_center_through_the_database(
     assert float(numbers["recall@1"]) >= 0.88  # measured 0.897 (70/78; 0.872 in version 4)
     assert float(numbers["recall@3"]) >= 0.97  # measured 1.000 (78/78)
     declined, total = re.search(r"out-of-scope declined: (\d+)/(\d+)", done.stdout).groups()  # type: ignore[union-attr]
-    # measured 10: 8 before the claims (docs/retrieval.md "Version 8"), 4 before unknown names
-    assert int(total) == 14 and int(declined) >= 9
+    # measured 11: 8 before the claims (docs/retrieval.md "Version 8"), 4 before unknown names
+    assert int(total) == 14 and int(declined) >= 10
     answerable_declined = re.search(r"answerable declined: (\d+)/78", done.stdout)
     assert answerable_declined and int(answerable_declined.group(1)) <= 2  # measured 0
     assert "threshold 0.500 (default)" in done.stdout

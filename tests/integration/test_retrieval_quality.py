@@ -67,10 +67,10 @@ def test_request_words_are_no_evidence(report: EvalReport) -> None:
 
 def test_threshold_declines_off_topic_questions(report: EvalReport) -> None:
     assert report.threshold == DECLINE_THRESHOLD
-    # Measured 10 of 14: 8 before the claims of "Version 8" (the stock price, a poem), 4
-    # before the unknown-name term (Netflix, Linux, iCloud and Salesforce are names no article
-    # mentions; docs/retrieval.md, "Version 6").
-    assert report.none_declined >= 0.70
+    # Measured 11 of 14: 8 before the claims of "Version 8" (the stock price, a poem, how many
+    # employees), 4 before the unknown-name term (Netflix, Linux, iCloud and Salesforce are
+    # names no article mentions; docs/retrieval.md, "Version 6").
+    assert report.none_declined >= 0.75
     assert report.in_scope_declined <= 0.03  # measured 0 of 78
 
 

@@ -415,3 +415,22 @@ def test_encryption_needs_a_passage_that_speaks_of_it(question: str, answer: str
 )
 def test_password_questions_that_ask_for_no_protection(question: str) -> None:
     assert missing_evidence(question, ["Export your records as a file."]) is None
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "We are a team of 40 people in six countries.",
+        "Acme employs 1,200+ people worldwide.",
+        "A 12-person team builds Acme.",
+        "Headcount: 85 (March 2026).",
+        "Bei uns arbeiten 35 Mitarbeiterinnen.",
+    ],
+)
+def test_how_many_work_there_needs_a_number_of_them(answer: str) -> None:
+    # A product that schedules or pays employees says "employees" on every page: that answers
+    # "are you hiring" no more than "how many employees do you have".
+    question = "how many employees does your company have"
+    product = "Track your employees' hours and run payroll for your staff."
+    assert missing_evidence(question, [product]) == "company"
+    assert missing_evidence(question, [product, answer]) is None
