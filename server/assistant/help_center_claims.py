@@ -18,13 +18,15 @@ class Claim(NamedTuple):
     kind: str
     asked: re.Pattern[str]
     answered: re.Pattern[str]
+    # Whether the standard the question names before "compliant" or "certified" answers it
+    # when a passage names it: "is the export PDF/A compliant", "is the charger CE certified",
+    # whatever the passage calls the compliance.
+    standard_answers: bool = False
 
     def answered_in(self, question: str, passage: str) -> bool:
         if self.answered.search(passage):
             return True
-        # "is the export PDF/A compliant", "is the charger CE certified": the standard itself
-        # named in a passage answers it, whatever the passage calls the compliance.
-        standard = _STANDARD.search(question) if self.kind == "compliance" else None
+        standard = _STANDARD.search(question) if self.standard_answers else None
         return standard is not None and _names_standard(passage, standard[1])
 
 
@@ -234,6 +236,7 @@ CLAIMS = (
             r"|fdic|sipc|fca|bafin|fda|reguliert|regulad[oa])\b",
             re.IGNORECASE,
         ),
+        standard_answers=True,
     ),
     Claim(
         "contact",
