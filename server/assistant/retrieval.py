@@ -168,7 +168,7 @@ class Retriever:
             extra = [i for i in snapshot.index.best(evidence, LEXICAL_CANDIDATES) if i not in seen]
             extra += [i for i in inside.best(PASSAGE_CANDIDATES) if i not in seen]
             matches += await search.score_chunks(conn, dims, mean, list(dict.fromkeys(extra)))
-        platform = platform_matches(question, [_chunk_text(m) for m in matches])
+        platform = platform_matches(question, [_passage_text(_passage(m)) for m in matches])
         fused = []
         for m, names_platform in zip(matches, platform, strict=True):
             cosine = m.score * length
@@ -267,14 +267,14 @@ def rank(
 
 
 def _answer_passage_texts(found: Retrieval) -> list[str]:
-    """What the answer step is given: every passage of the best articles, each with its
-    title and headings (as they are embedded)."""
-    return [f"{p.section}\n\n{p.text}" for p in found.passages]
+    """What the answer step is given: every passage of the best articles."""
+    return [_passage_text(p) for p in found.passages]
 
 
-def _chunk_text(match: store.ChunkMatch) -> str:
-    """A chunk as the answer step is given it: its title and headings, then its text."""
-    return f"{' > '.join((match.title, *match.heading_path))}\n\n{match.text}"
+def _passage_text(passage: Passage) -> str:
+    """A passage as the answer step reads it: its title and headings (as they are embedded),
+    then its text."""
+    return f"{passage.section}\n\n{passage.text}"
 
 
 def _passage(match: store.ChunkMatch) -> Passage:
