@@ -385,9 +385,9 @@ def debian_faq(folder: Path) -> dict[str, str]:
                 questions.append((title, answer))
                 open_sections.append((level, title, answer))
             else:
-                answer = next((a for _, _, a in reversed(open_sections) if a is not None), None)
-                if answer is not None:
-                    answer += [f"## {title}", *paragraphs]
+                around = [a for _, _, a in open_sections if a is not None]
+                if around:  # sections that ask nothing outside a question are left out
+                    around[-1] += [f"## {title}", *paragraphs]
                 open_sections.append((level, title, None))
         for title, answer in questions:
             if len(" ".join(answer[1:]).split()) >= DEBIAN_FAQ_MIN_WORDS:
