@@ -73,6 +73,7 @@ sqlite_pool = _knowledge_base_pool("sqlite_faq", "sqlite_pool")
 evolution_pool = _knowledge_base_pool("evolution", "evolution_pool")
 python_faq_pool = _knowledge_base_pool("python_faq", "python_faq_pool")
 gnucash_pool = _knowledge_base_pool("gnucash", "gnucash_pool")
+debian_faq_pool = _knowledge_base_pool("debian_faq", "debian_faq_pool")
 
 
 def _setup(pool: asyncpg.Pool, minilm: LocalMiniLM) -> KnowledgeSetup:
@@ -322,3 +323,26 @@ async def test_gnucash_help_center_with_the_default_threshold(
     # question says neither price nor cost, so the price term does not apply; 41 of the 71
     # articles mention money anyway.
     assert summary.none_declined >= 9
+
+
+async def test_debian_faq_with_the_default_threshold(
+    debian_faq_pool: asyncpg.Pool, minilm: LocalMiniLM
+) -> None:
+    """An FAQ of 119 questions about an operating system, many of them close to each other
+    (stable, testing and unstable), measured once with questions written before any retrieval
+    on it (tests/data/retrieval/README.md)."""
+    summary = await _evaluate(_setup(debian_faq_pool, minilm), "debian_faq")
+    assert (summary.answerable, summary.out_of_scope) == (67, 13)
+    assert summary.threshold == DECLINE_THRESHOLD and not summary.calibrated
+    # FAQ-style, so the target is 0.95. Measured 0.821 (55 of 67; 0.806 before one missing
+    # label was added): close questions win over the one that answers (a package held back
+    # goes to upgrading in single-user mode, squeeze's version number to checking the
+    # installed version, the easiest way to get gcc and make to rebuilding a source package).
+    assert summary.recall_at_1 >= 0.80
+    assert summary.recall_at_3 >= 0.95  # measured 0.970 (65 of 67)
+    assert summary.answerable_declined == 0  # measured 0 (lowest answerable score 0.522)
+    # Measured 8 of 13 at 0.50: the five off-topic ones and three that name Debian (a firewall
+    # port, a static IP address, the time zone). Five near-domain ones pass at 0.55-0.88: root
+    # login over ssh, the NVIDIA driver, a swap file, Flatpak, and how long Debian 11 gets
+    # security updates, close to the article on stable's security updates.
+    assert summary.none_declined >= 8

@@ -186,6 +186,9 @@ def write(folder: Path, articles: dict[str, str]) -> None:
 
 
 def main() -> None:
+    if sys.argv[1] == "--debian-faq":  # one set alone: split_sources.py --debian-faq FAQ_DIR
+        write(HERE / "debian_faq", debian_faq(Path(sys.argv[2])))
+        return
     manual = subprocess.run(
         "MANWIDTH=100 man tmux | col -bx", shell=True, check=True, capture_output=True, text=True
     ).stdout
@@ -240,10 +243,6 @@ def _python_faq_paragraphs(body: str) -> list[str]:
 
 def _html_text(fragment: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", fragment)).replace("\u00b6", "")
-
-
-if __name__ == "__main__":
-    main()
 
 
 GNUCASH_MIN_WORDS = 100
@@ -340,3 +339,72 @@ def _docbook_inline(element: ET.Element | None, skip: list[ET.Element] | None = 
                 parts.append(_docbook_inline(child))
         parts.append(child.tail or "")
     return " ".join("".join(parts).split())
+
+
+# A numbered section's heading ("2.3. What is the latest version of Debian?"); chapters are <h1>.
+DEBIAN_FAQ_HEADING = re.compile(r'<h([2-6]) class="title"><a id="[^"]+"></a>(.*?)</h\1>', re.S)
+DEBIAN_FAQ_FOOTNOTE = re.compile(r'<a href="#ftn\.([^"]+)" class="footnote".*?</a>', re.S)
+DEBIAN_FAQ_MIN_WORDS = 15  # shorter answers only point elsewhere
+
+
+def debian_faq(folder: Path) -> dict[str, str]:
+    """One article per question of the Debian FAQ's DocBook HTML chapters (`*.en.html`).
+
+    A numbered section whose title asks something is a question; a section that does not ask
+    (a tool's name, "Mailing lists") stays in the answer of the question around it. The
+    chapter, and the question a nested one belongs to, go into a first line as context.
+    """
+    articles: dict[str, str] = {}
+    for page in sorted(folder.glob("*.en.html")):
+        if page.name == "index.en.html":
+            continue  # the title page and the table of contents
+        text = page.read_text(encoding="utf-8")
+        chapter = re.search(r'<h1 class="title">.*?</a>Chapter\s\d+\.\s(.*?)</h1>', text, re.S)
+        assert chapter, page
+        body, _, notes = text.partition('<div class="footnotes">')
+        body = body.partition('<div class="navfooter">')[0]
+        footnotes = dict(
+            re.findall(r'<div id="ftn\.([^"]+)" class="footnote">(.*?)</div>', notes, re.S)
+        )
+        questions: list[tuple[str, list[str]]] = []
+        open_sections: list[tuple[int, str, list[str] | None]] = []  # level, title, answer
+        headings = list(DEBIAN_FAQ_HEADING.finditer(body))
+        for heading, after in zip(headings, [*headings[1:], None], strict=True):
+            level = int(heading.group(1))
+            title = " ".join(_html_text(heading.group(2)).split()).partition(" ")[2]
+            while open_sections and open_sections[-1][0] >= level:
+                open_sections.pop()
+            own = body[heading.end() : after.start() if after else len(body)]
+            paragraphs = _debian_faq_paragraphs(own, footnotes)
+            if "?" in title:
+                asked_in = [t for _, t, answer in open_sections if answer is not None]
+                context = " > ".join(
+                    [" ".join(_html_text(chapter.group(1)).split()), *asked_in[-1:]]
+                )
+                answer = [f"Chapter: {context}", *paragraphs]
+                questions.append((title, answer))
+                open_sections.append((level, title, answer))
+            else:
+                around = [a for _, _, a in open_sections if a is not None]
+                if around:  # sections that ask nothing outside a question are left out
+                    around[-1] += [f"## {title}", *paragraphs]
+                open_sections.append((level, title, None))
+        for title, answer in questions:
+            if len(" ".join(answer[1:]).split()) >= DEBIAN_FAQ_MIN_WORDS:
+                _add(articles, title, answer)
+    return articles
+
+
+def _debian_faq_paragraphs(fragment: str, footnotes: dict[str, str]) -> list[str]:
+    """Blocks as lines, the screen examples fenced, a footnote's text after the answer."""
+    cited = DEBIAN_FAQ_FOOTNOTE.findall(fragment)
+    fragment = DEBIAN_FAQ_FOOTNOTE.sub("", fragment)
+    paragraphs = _python_faq_paragraphs(re.sub(r"<pre [^>]*>", "<pre>", fragment))
+    for note in cited:
+        text = re.sub(r'<sup class="para">.*?</sup>', "", footnotes[note])
+        paragraphs += [f"Note: {p}" for p in _python_faq_paragraphs(text)]
+    return paragraphs
+
+
+if __name__ == "__main__":
+    main()
