@@ -360,12 +360,15 @@ def gnome_help(folder: Path) -> dict[str, str]:
 
 
 def _resolve_conditions(element: ET.Element) -> None:
-    """Keep what the help viewer shows on plain GNOME (not GNOME Classic, no install buttons)."""
+    """Keep what the help viewer shows on plain GNOME (not GNOME Classic, no install buttons,
+    no editors' comments)."""
     index = 0
     while index < len(element):
         child = element[index]
         test = child.get(f"{MALLARD_IF}test")
-        if child.tag == f"{MALLARD_IF}choose":
+        if child.tag == f"{MALLARD}comment":
+            _replace(element, index, None)
+        elif child.tag == f"{MALLARD_IF}choose":
             _replace(element, index, _chosen(child))
         elif child.tag == f"{MALLARD_IF}if":
             _replace(element, index, child if _passes(child.get("test", "")) else None)
