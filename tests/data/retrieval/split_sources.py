@@ -1,4 +1,4 @@
-"""Split the tmux manual, the SQLite FAQ, the Evolution guide, the Python FAQ and the GnuCash manual into help-center articles (output is committed)."""
+"""Split the tmux manual, the SQLite FAQ, the Evolution guide, the Python FAQ, the GnuCash manual and the GNOME help into help-center articles (output is committed)."""
 
 from __future__ import annotations
 
@@ -188,6 +188,9 @@ def write(folder: Path, articles: dict[str, str]) -> None:
 def main() -> None:
     if sys.argv[1] == "--debian-faq":  # one set alone: split_sources.py --debian-faq FAQ_DIR
         write(HERE / "debian_faq", debian_faq(Path(sys.argv[2])))
+        return
+    if sys.argv[1] == "--gnome-help":  # this set alone: --gnome-help GNOME_HELP_DIR
+        write(HERE / "gnome_help", gnome_help(Path(sys.argv[2])))
         return
     manual = subprocess.run(
         "MANWIDTH=100 man tmux | col -bx", shell=True, check=True, capture_output=True, text=True
@@ -404,6 +407,84 @@ def _debian_faq_paragraphs(fragment: str, footnotes: dict[str, str]) -> list[str
         text = re.sub(r'<sup class="para">.*?</sup>', "", footnotes[note])
         paragraphs += [f"Note: {p}" for p in _python_faq_paragraphs(text)]
     return paragraphs
+
+
+MALLARD_IF = "{http://projectmallard.org/if/1.0/}"
+
+
+def gnome_help(folder: Path) -> dict[str, str]:
+    """GNOME's desktop help like the Evolution guide, shown as on the standard GNOME desktop."""
+    articles: dict[str, str] = {}
+    for page in sorted(folder.glob("*.page")):
+        root = ET.fromstring(page.read_text(encoding="utf-8"))
+        if root.get("type") != "topic":
+            continue
+        _resolve_conditions(root)
+        title = _inline(root.find(f"{MALLARD}title"))
+        lines = _blocks(root)
+        if len(" ".join(lines).split()) >= EVOLUTION_MIN_WORDS:
+            articles[page.stem] = f"# {title}\n\n" + "\n\n".join(lines) + "\n"
+    return articles
+
+
+def _resolve_conditions(element: ET.Element) -> None:
+    """Keep what the help viewer shows on plain GNOME (not GNOME Classic, no install buttons,
+    no editors' comments)."""
+    index = 0
+    while index < len(element):
+        child = element[index]
+        test = child.get(f"{MALLARD_IF}test")
+        if child.tag == f"{MALLARD}comment":
+            _replace(element, index, None)
+        elif child.tag == f"{MALLARD_IF}choose":
+            _replace(element, index, _chosen(child))
+        elif child.tag == f"{MALLARD_IF}if":
+            _replace(element, index, child if _passes(child.get("test", "")) else None)
+        elif test is not None and not _passes(test):
+            _replace(element, index, None)
+        else:
+            _resolve_conditions(child)
+            index += 1
+
+
+def _chosen(choose: ET.Element) -> ET.Element | None:
+    """The first passing if:when, else if:else; some pages put the default straight in if:choose."""
+    whens = [branch for branch in choose if branch.tag == f"{MALLARD_IF}when"]
+    passing = next((when for when in whens if _passes(when.get("test", ""))), None)
+    if passing is None:
+        passing = choose.find(f"{MALLARD_IF}else")
+    if passing is not None:
+        return passing
+    default = ET.Element(f"{MALLARD_IF}else")
+    default.extend(branch for branch in choose if branch.tag != f"{MALLARD_IF}when")
+    return default
+
+
+def _replace(parent: ET.Element, index: int, kept: ET.Element | None) -> None:
+    """Put the content of `kept` (or nothing) in place of parent[index], keeping the text around it."""
+    old = parent[index]
+    children = [] if kept is None else list(kept)
+    lead = "" if kept is None else kept.text or ""
+    tail = old.tail or ""
+    parent.remove(old)
+    if not children:
+        lead += tail
+    elif tail:
+        children[-1].tail = (children[-1].tail or "") + tail
+    if index:
+        parent[index - 1].tail = (parent[index - 1].tail or "") + lead
+    else:
+        parent.text = (parent.text or "") + lead
+    for offset, child in enumerate(children):
+        parent.insert(index + offset, child)
+
+
+def _passes(test: str) -> bool:
+    """Mallard's test: any space-separated condition, each all of its comma-separated tokens;
+    only negated tokens hold, as none of the platforms or actions named applies."""
+    return any(
+        all(token.startswith("!") for token in condition.split(",")) for condition in test.split()
+    )
 
 
 if __name__ == "__main__":
