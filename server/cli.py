@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from . import agents_cli, heap, kb_cli
 from .config import ConfigError, Settings, load_settings, refuse_open_origins
 from .observability.logs import configure_logging
-from .services import backing_services
+from .services import BackingServiceError, backing_services
 
 
 def _serve(settings: Settings) -> int:
@@ -22,7 +22,7 @@ def _serve(settings: Settings) -> int:
     settings = settings.with_overrides(secret_key=resolve_secret(settings))
     # Collections sized for tens of thousands of connection objects (server/heap.py).
     heap.configure()
-    with backing_services(settings) as ready:
+    with backing_services(settings, serving=True) as ready:
         app = create_app(ready)
         announcement: list[asyncio.Task[None]] = []  # holds the task until it is done
         loop = _new_loop()
@@ -101,6 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"parley: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_format, settings.instance)
+    try:
+        return _run(args, settings)
+    except BackingServiceError as exc:
+        print(f"parley: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         return _serve(settings)
     if args.command == "migrate":
