@@ -64,6 +64,10 @@ class Place:
 ProtocolFor = Callable[[Place], asyncio.BaseProtocol]
 
 
+class ListenError(OSError):
+    """The server's address cannot be listened on (most often: another program has the port)."""
+
+
 def listening_sockets(
     host: str | None, port: int, backlog: int, *, reuse_port: bool = False
 ) -> list[socket.socket]:
@@ -90,10 +94,12 @@ def listening_sockets(
             sock.bind(address)
             sock.listen(backlog)
             sock.setblocking(False)
-    except OSError:
+    except OSError as exc:
         for sock in made:
             sock.close()
-        raise
+        raise ListenError(
+            exc.errno, f"cannot listen on {host or 'every interface'} port {port}: {exc.strerror}"
+        ) from exc
     if not made:
         raise OSError(f"no address to listen on for {host!r} port {port}")
     return made

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import agents_cli, heap, kb_cli
+from .bounded_accept import ListenError
 from .config import ConfigError, Settings, load_settings, refuse_open_origins
 from .observability.logs import configure_logging
 from .services import BackingServiceError, backing_services
@@ -105,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, settings)
     except BackingServiceError as exc:
         print(f"parley: {exc}", file=sys.stderr)
+        return 1
+    except ListenError as exc:
+        print(f"parley: {exc.strerror}; choose another with PORT or --port", file=sys.stderr)
         return 1
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -168,5 +169,24 @@ def test_a_command_after_the_server_was_killed_starts_its_own_services(tmp_path:
     listed = _command(data_dir, "agents", "list")
     assert listed.returncode == 0, listed.stderr
     assert "admin@parley.local" in listed.stdout  # the same cluster, started anew
+    leftovers = subprocess.run(["pgrep", "-f", str(data_dir)], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == ""
+
+
+def test_a_port_in_use_is_reported_in_one_line_and_stops_the_embedded_services(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    data_dir.chmod(0o755)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = _command(data_dir, "serve", "--port", str(port))
+    assert refused.returncode == 1
+    assert f"cannot listen on 127.0.0.1 port {port}: Address already in use" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (data_dir / RUNNING_FILE).exists()
     leftovers = subprocess.run(["pgrep", "-f", str(data_dir)], capture_output=True, text=True)
     assert leftovers.stdout.strip() == ""
