@@ -11,7 +11,7 @@ from . import agents_cli, heap, kb_cli
 from .bounded_accept import ListenError
 from .config import ConfigError, Settings, load_settings, refuse_open_origins
 from .observability.logs import configure_logging
-from .services import BackingServiceError, backing_services
+from .services import BackingServiceError, backing_services, connection_refusal
 
 
 def _serve(settings: Settings) -> int:
@@ -109,6 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except ListenError as exc:
         print(f"parley: {exc.strerror}; choose another with PORT or --port", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        refusal = connection_refusal(exc)
+        if refusal is None:
+            raise
+        print(f"parley: {refusal}", file=sys.stderr)
         return 1
 
 

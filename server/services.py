@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from .config import Settings
 
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _SERVICES = ("database_url", "redis_url")
+_REACH_SECONDS = 5.0
 
 
 class BackingServiceError(RuntimeError):
@@ -35,6 +38,8 @@ def backing_services(settings: Settings, *, serving: bool = False) -> Iterator[S
     """
     from .embedded.sharing import announced, running_services
 
+    if settings.database_url:
+        _check_reachable(settings.database_url)
     data_dir = Path(settings.data_dir).resolve()
     missing = [name for name in _SERVICES if not getattr(settings, name)]
     running = running_services(data_dir) if missing else None
@@ -87,3 +92,39 @@ def _start_embedded(
         supervisor.start()
         stack.callback(supervisor.stop)  # before the servers stop: no restart on the way out
     return urls
+
+
+def _check_reachable(database_url: str) -> None:
+    """Fail in one line when nothing answers at DATABASE_URL's address, instead of with the
+    driver's traceback from deep inside start-up. Redis is not checked: the server starts
+    without it and reports itself not ready until it answers (`/readyz`)."""
+    parts = urlsplit(database_url)
+    try:
+        host, port = parts.hostname, parts.port or 5432
+    except ValueError:  # a malformed port: asyncpg's own error says so
+        return
+    if not host or host.startswith("/"):  # a Unix socket directory
+        return
+    try:
+        socket.create_connection((host, port), timeout=_REACH_SECONDS).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise BackingServiceError(
+            f"cannot reach PostgreSQL at {host}:{port} (DATABASE_URL): {reason}"
+        ) from exc
+
+
+def connection_refusal(exc: BaseException) -> str | None:
+    """What to print, in one line, for PostgreSQL refusing a connection it answered (a wrong
+    password, role or database name; too many clients); None for any other error."""
+    import asyncpg
+
+    refusals = (
+        asyncpg.InvalidAuthorizationSpecificationError,  # role, password, pg_hba.conf
+        asyncpg.InvalidCatalogNameError,  # no such database
+        asyncpg.TooManyConnectionsError,
+        asyncpg.CannotConnectNowError,  # starting up or shutting down
+    )
+    if isinstance(exc, refusals):
+        return f"PostgreSQL refused the connection (DATABASE_URL): {exc}"
+    return None
