@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from ..core import participant as texts
-from ..core.models import AgentPrincipal, Message, Owner, Visibility
+from ..core.models import AgentPrincipal, Message, Owner, SenderKind, Visibility
 from ..store import assistant as assistant_store
 from ..store import messages as message_store
 from ..store.assistant import OwnerState, TokenUsage
@@ -98,6 +98,38 @@ async def post_answer(
     services.metrics.messages_posted.labels("assistant").inc()
     services.metrics.assistant.labels("declined" if handoff else "answered").inc()
     return posted.message
+
+
+async def reply_in_passing(services: Services, message: Message, body: str) -> bool:
+    """A fixed reply to a customer message with nothing to look up (a greeting, thanks, a
+    plain yes or no), not counted as an answer. Posted only while the assistant owns the
+    conversation with no answer in flight (that answer comes next) and while `message` is the
+    customer's latest (a newer one is answered instead); False when it stayed silent."""
+    conversation_id = message.conversation_id
+    async with unit_of_work(services) as work:
+        state = await assistant_store.lock_state(work.conn, conversation_id)
+        if (
+            state is None
+            or not state.open
+            or state.owner is not Owner.ASSISTANT
+            or state.assigned_agent_id is not None
+            or state.run is not None
+        ):
+            return False
+        since = await message_store.after(
+            work.conn,
+            conversation_id,
+            after_seq=message.seq,
+            limit=20,
+            visibilities=(Visibility.PUBLIC,),
+        )
+        if any(later.sender_kind is SenderKind.CUSTOMER for later in since):
+            return False
+        await assistant_voice.say_in(
+            services, work, conversation_id, body, guard=PostGuard((str(Owner.ASSISTANT),))
+        )
+    services.metrics.messages_posted.labels("assistant").inc()
+    return True
 
 
 async def release(services: Services, conversation_id: UUID, run: UUID) -> None:

@@ -163,6 +163,10 @@ class AssistantParticipant:
                 await assistant_owner.resolve_by_customer(
                     self.services, customer, conversation_id, via="message"
                 )
+            elif intent in texts.SMALL_TALK:
+                await assistant_runs.reply_in_passing(
+                    self.services, message, texts.SMALL_TALK[intent]
+                )
             else:
                 await self._answer(conversation_id)
         except asyncio.CancelledError:

@@ -1,4 +1,5 @@
-"""What a customer's plain message asks of the assistant: a person, or "that solved it".
+"""What a customer's plain message asks of the assistant: a person, "that solved it", or
+nothing to answer yet (a greeting, thanks, a plain yes or no).
 
 Small and deliberately conservative: a false "solved" would close a conversation the customer
 still needs, and a false "person" costs only a place in line, so "person" matches more freely.
@@ -17,6 +18,9 @@ class Intent(StrEnum):
     HUMAN = "human"  # wants a person
     SOLVED = "solved"  # the answer solved it; nothing more
     YES = "yes"  # a plain yes (accepts an offer of a person when one was just made)
+    NO = "no"  # a plain no (turns an offer down)
+    GREETING = "greeting"  # hello, is anyone there, I have a question: nothing to answer yet
+    THANKS = "thanks"  # thanks alone: not a question, and not "that solved it" either
 
 
 _WORD_LIMIT = 14  # longer messages are questions, not requests
@@ -187,6 +191,46 @@ _YES = re.compile(
 )
 
 
+_NO = re.compile(
+    r"^(?:no|nope|nah|no thanks?|no thank you|not now|not yet|nein|nein danke|no gracias"
+    r"|ahora no)$"
+)
+# A message that opens the conversation without a question yet: a greeting, asking whether
+# someone is there, announcing a question or asking for help in general, or several of these
+# ("hi, is anyone there? I have a question"). Matched as the whole message only: "hi, how do
+# I reset my password" and "help me export my data" are questions.
+_HELLO = (
+    r"(?:hi+|hello+|hey+|heya|hiya|howdy|greetings|good (?:morning|afternoon|evening|day)"
+    r"|hallo|servus|moin|guten (?:morgen|tag|abend)|gr[üu](?:ß|ss) gott|hola"
+    r"|buen(?:os)? d[ií]as?|buenas(?: tardes| noches)?)"
+    r"(?: there| team| everyone| all| folks| zusammen| a todos)?"
+)
+_ANYONE = (
+    r"(?:(?:is )?(?:any ?one|any ?body|someone|somebody)(?: there| here| around| online)?"
+    r"|(?:are )?you there|ist (?:da|hier) jemand|jemand (?:da|hier)|hay alguien(?: ah[ií])?)"
+)
+_ANNOUNCE = (
+    r"(?:(?:i )?(?:have|got|'ve got|ve got) (?:a|one) (?:quick |small )?question|(?:a )?quick"
+    r" question|(?:a )?question|(?:i )?need (?:some )?help|help(?: me)?|i need assistance"
+    r"|(?:can|could) (?:you|someone|somebody|anyone) (?:please )?help(?: me)?(?: out)?"
+    r"|ich (?:habe|hab) eine (?:kurze )?frage|(?:eine |kurze )?frage|hilfe"
+    r"|ich brauche hilfe|(?:k[öo]nnen sie|kannst du|k[öo]nnt ihr) mir helfen"
+    r"|tengo una (?:pregunta|duda)|una (?:pregunta|duda)|ayuda|necesito ayuda"
+    r"|(?:me )?(?:puedes|puede|pueden) ayudar(?:me)?)"
+)
+_GREETING = re.compile(
+    rf"^(?=\S)(?:{_HELLO})?(?: ?{_ANYONE})?(?: ?{_ANNOUNCE})?"
+    r"(?: ?(?:please|pls|bitte|por favor))?$"
+)
+_THANKS = re.compile(
+    r"^(?:(?:ok|okay|great|perfect|awesome|cool|nice|super|wonderful|excellent|alright"
+    r"|gut|prima|vale|genial|perfecto) )?"
+    r"(?:thanks?|thank you|thx|ty|tysm|cheers|many thanks|danke|danke sch(?:ö|oe)n"
+    r"|dankesch(?:ö|oe)n|danke sehr|vielen dank|gracias|muchas gracias|mil gracias)"
+    r"(?: (?:a lot|so much|very much|again|for (?:that|this|the help|your help)))?$"
+)
+
+
 def normalize(text: str) -> str:
     """Lower case, one space, no punctuation but apostrophes."""
     text = unicodedata.normalize("NFC", text).lower().replace("’", "'")
@@ -201,8 +245,14 @@ def classify(text: str) -> Intent | None:
         return None
     if _YES.match(words):
         return Intent.YES
+    if _NO.match(words):
+        return Intent.NO
     if any(p.search(words) for p in _HUMAN_PATTERNS):
         return Intent.HUMAN
+    if _GREETING.match(words):
+        return Intent.GREETING
+    if _THANKS.match(words):
+        return Intent.THANKS
     if _asks(text, words):
         return None
     if any(p.search(words) for p in _SOLVED_PATTERNS) and not _NEGATION.search(words):

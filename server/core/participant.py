@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
+from .intents import Intent
 from .models import Message, SenderKind, Visibility
 from .routing import AssistantMode
 
@@ -73,6 +74,18 @@ def handover_note(agent_name: str) -> str:
 
 
 CLOSING = "Glad I could help! I've closed this conversation. Write again any time."
+
+# Replies to messages with nothing to look up (core/intents.py): no help-center answer, no
+# offer of a person, and no answer counted against the turn limit.
+SMALL_TALK = {
+    Intent.GREETING: "How can I help you today? Ask me your question and I'll look it up.",
+    Intent.THANKS: (
+        "You're welcome! Is there anything else I can help with? If not, say "
+        '"that solved it" and I\'ll close this conversation.'
+    ),
+    Intent.YES: "Sure, what would you like to know?",
+    Intent.NO: "Alright. If anything else comes up, just write it here.",
+}
 
 _REASONS = {
     HandoffReason.CUSTOMER_REQUEST: "the customer asked for a person",

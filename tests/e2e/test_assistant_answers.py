@@ -11,6 +11,8 @@ import pytest_asyncio
 
 from server.assistant.extractive import DECLINE_TEXT, FALLBACK_INTRO
 from server.config import Settings
+from server.core import participant as texts
+from server.core.intents import Intent
 from server.core.models import AgentRole
 from tests.e2e.assistant_support import (
     OFF_TOPIC,
@@ -327,3 +329,46 @@ async def test_an_answer_past_its_deadline_hands_over(
 async def _typing_stopped(cust) -> bool:
     typing = [e for e in cust.log.of("typing") if e["sender_kind"] == "assistant"]
     return bool(typing) and typing[-1]["typing"] is False
+
+
+async def test_greetings_thanks_and_a_plain_no_get_a_short_reply_not_an_answer(
+    server: RunningServer,
+) -> None:
+    cust, conversation_id = await waiting_customer(server)
+    await cust.log.wait_for("message", from_assistant)  # the assistant's own greeting
+    replies = [
+        ("hello, is anyone there?", texts.SMALL_TALK[Intent.GREETING]),
+        (PASSWORD_QUESTION, None),  # answered from the help center
+        ("thanks!", texts.SMALL_TALK[Intent.THANKS]),
+        ("no", texts.SMALL_TALK[Intent.NO]),
+        ("ok", texts.SMALL_TALK[Intent.YES]),  # no offer of a person was pending
+    ]
+    for said, reply in replies:
+        posted = await ask(cust, conversation_id, said)
+        answer = (
+            await cust.log.wait_for(
+                "message",
+                lambda m, after=posted["seq"]: m["sender_kind"] == "assistant" and m["seq"] > after,
+                timeout=10,
+            )
+        )[0]
+        if reply is None:
+            assert answer["metadata"]["citations"][0]["slug"] == "reset-password"
+        else:
+            assert answer["body"] == reply and answer["metadata"] == {}
+    await settled(server)
+    # Only the question was an answer: one stream, one turn; the conversation stays the
+    # assistant's and keeps its place in line.
+    assert len(cust.log.of("assistant_delta")) >= 1
+    assert {d["stream_id"] for d in cust.log.of("assistant_delta")} == {
+        m["metadata"]["stream_id"]
+        for m in await assistant_messages(server, conversation_id)
+        if "stream_id" in m["metadata"]
+    }
+    row = await state(server, conversation_id)
+    assert (row["owner"], row["assistant_turns"], row["waiting"]) == ("assistant", 1, True)
+    assert await events_of(server, conversation_id) == [
+        ("joined", "when_no_agent"),
+        ("answered", "extractive"),
+    ]
+    await cust.close()

@@ -147,3 +147,68 @@ def test_asks_for_a_person(text: str) -> None:
 @pytest.mark.parametrize("text", NOT_A_REQUEST)
 def test_is_not_a_request_for_a_person(text: str) -> None:
     assert classify(text) is not Intent.HUMAN
+
+
+# Messages with nothing to look up: the assistant replies in passing instead of answering.
+SMALL_TALK = [
+    ("hello", Intent.GREETING),
+    ("Hi!", Intent.GREETING),
+    ("hey there", Intent.GREETING),
+    ("good morning", Intent.GREETING),
+    ("hello?", Intent.GREETING),
+    ("anyone there?", Intent.GREETING),
+    ("hi, is anyone there?", Intent.GREETING),
+    ("are you there", Intent.GREETING),
+    ("I have a question", Intent.GREETING),
+    ("hi, quick question", Intent.GREETING),
+    ("help", Intent.GREETING),
+    ("I need help", Intent.GREETING),
+    ("can you help me?", Intent.GREETING),
+    ("hello, can you help me please", Intent.GREETING),
+    ("Hallo, ich habe eine Frage", Intent.GREETING),
+    ("Guten Tag", Intent.GREETING),
+    ("ist da jemand?", Intent.GREETING),
+    ("Hilfe bitte", Intent.GREETING),
+    ("hola, tengo una pregunta", Intent.GREETING),
+    ("buenos días", Intent.GREETING),
+    ("¿me puedes ayudar?", Intent.GREETING),
+    ("thanks", Intent.THANKS),
+    ("thank you so much!", Intent.THANKS),
+    ("ok, thanks", Intent.THANKS),
+    ("great thanks", Intent.THANKS),
+    ("danke schön", Intent.THANKS),
+    ("vielen Dank", Intent.THANKS),
+    ("muchas gracias", Intent.THANKS),
+    ("no", Intent.NO),
+    ("no thanks", Intent.NO),
+    ("nope", Intent.NO),
+    ("nein danke", Intent.NO),
+    ("no gracias", Intent.NO),
+]
+
+# Questions and requests that start like small talk.
+NOT_SMALL_TALK = [
+    ("hi, how do I reset my password", None),
+    ("hello, my invoice is wrong", None),
+    ("help me export my data", None),
+    ("I need help with the calendar sync", None),
+    ("I have a question about billing", None),
+    ("can you help me change my plan?", None),
+    ("thanks, but how do I cancel?", None),
+    ("thanks for nothing, it still crashes", None),
+    ("no, it still doesn't work", None),
+    ("no wait, a human please", Intent.HUMAN),
+    ("hello? I want to talk to a person", Intent.HUMAN),
+    ("is there anyone I can talk to", Intent.HUMAN),
+    ("got it, thanks", Intent.SOLVED),
+    ("thanks, that's all", Intent.SOLVED),
+    ("Hallo, wie ändere ich mein Passwort", None),
+    ("hola, ¿cómo cambio mi contraseña?", None),
+    ("what does the help button do", None),
+    ("no sound in my meetings", None),
+]
+
+
+@pytest.mark.parametrize(("text", "intent"), SMALL_TALK + NOT_SMALL_TALK)
+def test_small_talk_is_told_from_questions(text: str, intent: Intent | None) -> None:
+    assert classify(text) is intent

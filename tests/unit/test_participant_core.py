@@ -42,7 +42,7 @@ H, S, Y = Intent.HUMAN, Intent.SOLVED, Intent.YES
         ("das hat geholfen, danke", S), ("eso lo resolvió, gracias", S),
         # not solved
         ("That didn't solve it", None), ("it still doesn't work", None),
-        ("that's not what I needed", None), ("thanks", None),
+        ("that's not what I needed", None), ("thanks", Intent.THANKS),
         ("that solved it but I have another question", None),
         ("that fixed nothing", None), ("it worked yesterday", None),
         ("it worked before the update", None), ("das hat nichts gebracht", None),
