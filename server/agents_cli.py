@@ -19,6 +19,7 @@ import socketio
 from .actions import accounts, staff
 from .actions.audit import COMMAND_LINE
 from .actions.context import Services
+from .banner import resolve_secret
 from .config import Settings
 from .core.errors import ErrorCode, ParleyError
 from .core.models import AgentRole
@@ -68,6 +69,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "set-password": lambda s: _set_password(s, args),
         "unlock": lambda s: _unlock(s, args.email),
     }
+    # Before the embedded services fill in DATABASE_URL, as `parley serve` does: only a
+    # configured one means a deployment, whose processes must share a configured key.
+    settings = settings.with_overrides(secret_key=resolve_secret(settings))
     with backing_services(settings) as ready:
         try:
             return asyncio.run(_with_services(ready, commands[args.agents_command]))
