@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from . import agents_cli, heap, kb_cli
 from .bounded_accept import ListenError
-from .config import ConfigError, Settings, load_settings, refuse_open_origins
+from .config import ConfigError, Settings, load_settings, prepare_data_dir, refuse_open_origins
 from .observability.logs import configure_logging
 from .services import BackingServiceError, backing_services, connection_refusal
 
@@ -98,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(**overrides)
         if args.command == "serve":
             refuse_open_origins(settings)
+        if args.command in ("serve", "agents") or not (
+            settings.database_url and settings.redis_url
+        ):
+            prepare_data_dir(settings)  # the token key, or the embedded services
     except ConfigError as exc:
         print(f"parley: configuration error: {exc}", file=sys.stderr)
         return 2

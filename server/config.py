@@ -414,6 +414,20 @@ def refuse_open_origins(settings: Settings, environ: Mapping[str, str] | None = 
         )
 
 
+def prepare_data_dir(settings: Settings) -> None:
+    """Create the data directory (the token key, attachments, embedded services), or say in a
+    ConfigError why it cannot be used."""
+    path = Path(settings.data_dir)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"PARLEY_DATA_DIR: {path} is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"PARLEY_DATA_DIR: cannot create {path}: {exc.strerror}") from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"PARLEY_DATA_DIR: {path} is not writable")
+
+
 def _validate(settings: Settings) -> None:
     if not 1 <= settings.max_message_length <= 100_000:
         raise ConfigError("PARLEY_MAX_MESSAGE_LENGTH must be between 1 and 100000")

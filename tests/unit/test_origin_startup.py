@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from server import cli
@@ -39,10 +41,11 @@ def test_the_zero_config_demo_keeps_any_origin() -> None:
 
 
 def test_serve_refuses_with_a_clear_message_and_the_flag_overrides(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     for name in ("PARLEY_ALLOWED_ORIGINS", "PARLEY_ALLOW_ANY_ORIGIN"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PARLEY_DATA_DIR", str(tmp_path))
     for name, value in PRODUCTION.items():
         monkeypatch.setenv(name, value)
     assert cli.main(["serve"]) == 2
