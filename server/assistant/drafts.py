@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from ..core.intents import is_question
 from ..core.models import SenderKind, Visibility
 from .answer import AnswerMode, ConversationItem, Usage, bounded, retrieval_query, turns
 from .citations import Citation, CitationRenderer, group_sources
@@ -63,7 +64,8 @@ async def summarize(messages: Sequence[SummaryItem], llm: ChatModel | None) -> S
 def extractive_summary(messages: Sequence[SummaryItem]) -> str:
     """The customer's questions, the articles the assistant cited, and whether it handed off."""
     public = [m for m in messages if m.visibility is Visibility.PUBLIC and m.body.strip()]
-    asked = [_clip(m.body) for m in public if m.sender_kind is SenderKind.CUSTOMER]
+    written = [m.body for m in public if m.sender_kind is SenderKind.CUSTOMER]
+    asked = [_clip(text) for text in [t for t in written if is_question(t)] or written]
     cited: dict[str, str] = {}
     handed_off = False
     for message in public:
@@ -118,7 +120,8 @@ async def suggest_reply(
 
 
 def latest_customer_text(messages: Sequence[ConversationItem]) -> str:
-    """The customer's messages since anyone else last spoke (they often split a question)."""
+    """The customer's questions since anyone else last spoke (they often split a question);
+    a greeting, thanks or "a person please" among them is nothing to draft an answer to."""
     public = [m for m in messages if m.visibility is Visibility.PUBLIC and m.body.strip()]
     pending: list[str] = []
     for message in reversed(public):
@@ -127,7 +130,7 @@ def latest_customer_text(messages: Sequence[ConversationItem]) -> str:
                 break
             continue
         pending.insert(0, message.body.strip())
-    return "\n".join(pending)
+    return "\n".join(text for text in pending if is_question(text))
 
 
 def _quoted_suggestion(sources: list[list[Passage]], mode: str, usage: Usage) -> Suggestion:

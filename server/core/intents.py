@@ -260,6 +260,12 @@ def classify(text: str) -> Intent | None:
     return None
 
 
+def is_question(text: str) -> bool:
+    """Whether a customer message is something to look up, rather than a request for a person,
+    "that solved it", a greeting, thanks or a plain yes or no."""
+    return classify(text) is None
+
+
 def _asks(text: str, words: str) -> bool:
     """Whether the message is a question (a question mark, a question's first word, or a
     question word after the thanks)."""

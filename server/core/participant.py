@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from .intents import Intent
+from .intents import Intent, is_question
 from .models import Message, SenderKind, Visibility
 from .routing import AssistantMode
 
@@ -137,7 +137,9 @@ def brief_summary(messages: Sequence[Message]) -> str:
     """At most three lines an agent reads at a glance: the customer's first question verbatim,
     their latest one if there were more, and what the assistant last answered."""
     public = [m for m in messages if m.visibility is Visibility.PUBLIC and m.body.strip()]
-    asked = [m.body.strip() for m in public if m.sender_kind is SenderKind.CUSTOMER]
+    written = [m.body.strip() for m in public if m.sender_kind is SenderKind.CUSTOMER]
+    # "hello" or "human please" is no question; the reason line says they asked for a person.
+    asked = [text for text in written if is_question(text)] or written
     answers = [
         m for m in public if m.sender_kind is SenderKind.ASSISTANT and m.metadata.get("mode")
     ]

@@ -364,6 +364,12 @@ async def test_summary_with_the_model_and_without_it(
     fallback = await summarize(messages, model(fake_openai, retries=0))
     assert fallback.mode == AnswerMode.FALLBACK
     assert "I was charged twice for invoice LMN-1234" in fallback.text
+    # A greeting is not listed among the customer's questions.
+    greeted = await summarize([message(SenderKind.CUSTOMER, "hello"), *messages], None)
+    assert greeted.text.splitlines()[:2] == [
+        "Customer asked:",
+        "- I was charged twice for invoice LMN-1234",
+    ]
     assert "“Refund policy” (refund-policy)" in fallback.text
 
 
@@ -371,19 +377,27 @@ async def test_suggested_replies_for_agents(
     demo_retriever: Retriever, fake_openai: FakeOpenAI
 ) -> None:
     messages = [message(SenderKind.CUSTOMER, "hi"),
-                message(SenderKind.CUSTOMER, "how do I reset my password? I forgot it")]  # fmt: skip
+                message(SenderKind.CUSTOMER, "how do I reset my password?"),
+                message(SenderKind.CUSTOMER, "I forgot it")]  # fmt: skip
     fake_openai.script = [Reply("Hi! Use the Forgot password link on the sign-in page [1]."),
                           Reply(NO_ANSWER)]  # fmt: skip
     drafted = await suggest_reply(messages, demo_retriever, model(fake_openai))
     assert drafted.found and drafted.mode == AnswerMode.GENERATED
     assert drafted.citations[0].slug == "reset-password" and drafted.text.endswith("[1].")
-    assert (
-        "hi\nhow do I reset my password" in fake_openai.chat_requests[0]["messages"][1]["content"]
-    )
+    # A question split over two messages is one question; the greeting is no part of it.
+    prompt = fake_openai.chat_requests[0]["messages"][1]["content"]
+    assert "<question>\nhow do I reset my password?\nI forgot it\n</question>" in prompt
     nothing = await suggest_reply(messages, demo_retriever, model(fake_openai))
     assert not nothing.found and nothing.text == ""
     quoted = await suggest_reply(messages, demo_retriever, None)
     assert quoted.found and quoted.mode == AnswerMode.EXTRACTIVE and "> " in quoted.text
+    # Nothing to look up since the agent last spoke: no draft, and the model is not asked.
+    answered = [*messages, message(SenderKind.AGENT, "Use the Forgot password link."),
+                message(SenderKind.CUSTOMER, "thanks!"), message(SenderKind.CUSTOMER, "hello?")]  # fmt: skip
+    asked = len(fake_openai.chat_requests)
+    small_talk = await suggest_reply(answered, demo_retriever, model(fake_openai))
+    assert (small_talk.found, small_talk.text, small_talk.mode) == (False, "", AnswerMode.DECLINED)
+    assert len(fake_openai.chat_requests) == asked
 
 
 async def test_an_injected_article_stays_data_all_the_way_to_the_model(

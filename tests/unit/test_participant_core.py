@@ -187,3 +187,22 @@ def test_the_handover_brief_is_five_lines_at_most() -> None:
     assert texts.brief_summary(declined).splitlines()[-1] == (
         "The assistant could not answer from the help center."
     )
+
+
+def test_the_brief_quotes_the_first_question_not_a_greeting() -> None:
+    question = "how do I move my bookings to another calendar"
+    history = [
+        _message(1, SenderKind.CUSTOMER, "hi, is anyone there?"),
+        _message(2, SenderKind.ASSISTANT, "How can I help you today?"),
+        _message(3, SenderKind.CUSTOMER, question),
+        _message(4, SenderKind.CUSTOMER, "a human please"),
+    ]
+    assert texts.brief_summary(history).splitlines()[:2] == [
+        f"Customer asked: “{question}”",
+        "The assistant did not answer yet.",
+    ]
+    # With nothing but such messages, they are what the customer wrote.
+    assert texts.brief_summary([history[0], history[3]]).splitlines()[:2] == [
+        "Customer asked: “hi, is anyone there?”",
+        "Latest: “a human please”",
+    ]
