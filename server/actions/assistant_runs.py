@@ -44,12 +44,7 @@ async def begin(services: Services, conversation_id: UUID, run: UUID) -> Begin:
     told to stop: the newest customer message is answered, once, with what came before it."""
     async with unit_of_work(services) as work:
         state = await assistant_store.lock_state(work.conn, conversation_id)
-        if (
-            state is None
-            or not state.open
-            or state.owner is not Owner.ASSISTANT
-            or state.assigned_agent_id is not None
-        ):
+        if state is None or not state.assistant_answers:
             return Begin(Outcome.NOT_OWNER)
         if state.turns >= services.settings.assistant_max_turns:
             return Begin(Outcome.TURN_LIMIT)
@@ -108,13 +103,7 @@ async def reply_in_passing(services: Services, message: Message, body: str) -> b
     conversation_id = message.conversation_id
     async with unit_of_work(services) as work:
         state = await assistant_store.lock_state(work.conn, conversation_id)
-        if (
-            state is None
-            or not state.open
-            or state.owner is not Owner.ASSISTANT
-            or state.assigned_agent_id is not None
-            or state.run is not None
-        ):
+        if state is None or not state.assistant_answers or state.run is not None:
             return False
         since = await message_store.after(
             work.conn,

@@ -40,7 +40,6 @@ from ..core.models import (
     AgentPrincipal,
     CustomerPrincipal,
     Message,
-    Owner,
     SenderKind,
     Visibility,
 )
@@ -142,12 +141,7 @@ class AssistantParticipant:
         conversation_id = message.conversation_id
         try:
             state = await assistant_runs.owner_state(self.services, conversation_id)
-            if (
-                state is None
-                or not state.open
-                or state.owner is not Owner.ASSISTANT
-                or state.assigned_agent_id is not None
-            ):
+            if state is None or not state.assistant_answers:
                 return
             intent = classify(message.body)
             if intent is Intent.YES:

@@ -36,6 +36,11 @@ class OwnerState:
         return self.status is ConversationStatus.OPEN
 
     @property
+    def assistant_answers(self) -> bool:
+        """Open, the assistant's, and no person assigned: the assistant may speak here."""
+        return self.open and self.owner is Owner.ASSISTANT and self.assigned_agent_id is None
+
+    @property
     def assistant_took_part(self) -> bool:
         """The assistant owns it, or stepped back and nobody has taken over since."""
         return self.owner is Owner.ASSISTANT or self.handoff_reason is not None
