@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,13 +104,14 @@ def _check_reachable(database_url: str) -> None:
         return
     if not host or host.startswith("/"):  # a Unix socket directory
         return
-    try:
-        socket.create_connection((host, port), timeout=_REACH_SECONDS).close()
-    except OSError as exc:
-        reason = exc.strerror or str(exc) or type(exc).__name__
+    from .embedded.processes import connect_error
+
+    error = connect_error(host, port, _REACH_SECONDS)
+    if error is not None:
+        reason = error.strerror or str(error) or type(error).__name__
         raise BackingServiceError(
             f"cannot reach PostgreSQL at {host}:{port} (DATABASE_URL): {reason}"
-        ) from exc
+        ) from error
 
 
 def connection_refusal(exc: BaseException) -> str | None:

@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from server.embedded.processes import pid_alive
+
 logger = logging.getLogger(__name__)
 
 ROLE = "parley"  # superuser created by initdb
@@ -230,13 +232,7 @@ def initialize_cluster(cluster: Path, install: Path, account: ServerAccount, dur
 
 def _is_postmaster_of(pid: int, cluster: Path) -> bool:
     if not Path("/proc/self").is_dir():  # no procfs: a live pid is all we can tell
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:  # alive, owned by someone else
-            pass
-        return True
+        return pid_alive(pid)
     proc = Path("/proc") / str(pid)
     try:
         if (proc / "comm").read_text().strip() != "postgres":

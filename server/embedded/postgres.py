@@ -6,7 +6,6 @@ import atexit
 import logging
 import re
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from server.embedded.pg_cluster import (
 from server.embedded.processes import (
     HOST,
     SupervisedChild,
+    connect_error,
     die_with_parent,
     find_free_port,
     log_since,
@@ -232,11 +232,7 @@ class EmbeddedPostgres(SupervisedChild):
             time.sleep(0.05)
 
     def _accepts_connections(self) -> bool:
-        try:
-            with socket.create_connection((HOST, self.port), timeout=1):
-                return True
-        except OSError:
-            return False
+        return connect_error(HOST, self.port, timeout=1) is None
 
     def _answers_queries(self) -> bool:
         try:

@@ -39,6 +39,26 @@ def port_is_free(port: int, host: str = HOST) -> bool:
         return True
 
 
+def connect_error(host: str, port: int, timeout: float) -> OSError | None:
+    """Why nothing accepts a TCP connection at host:port, or None when something does."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return exc
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one owned by another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
 def die_with_parent(sig: signal.Signals) -> Callable[[], None] | None:
     """A Popen preexec_fn that makes Linux send `sig` to the child when this process dies.
 

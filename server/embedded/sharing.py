@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
+
+from .processes import connect_error, pid_alive
 
 RUNNING_FILE = "embedded-services.json"
 _REACHABLE_SECONDS = 1.0
@@ -42,7 +43,7 @@ def running_services(data_dir: Path) -> RunningServices | None:
         pid, urls = int(recorded["pid"]), dict(recorded["urls"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if pid == os.getpid() or not _alive(pid) or not all(map(_answers, urls.values())):
+    if pid == os.getpid() or not pid_alive(pid) or not all(map(_answers, urls.values())):
         return None
     return RunningServices(pid, {str(k): str(v) for k, v in urls.items()})
 
@@ -62,22 +63,8 @@ def announced(data_dir: Path, urls: Mapping[str, str]) -> Iterator[None]:
                 path.unlink()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by another user
-        return True
-    return True
-
-
 def _answers(url: str) -> bool:
     parts = urlsplit(url)
     if not parts.hostname or not parts.port:
         return False
-    try:
-        with socket.create_connection((parts.hostname, parts.port), _REACHABLE_SECONDS):
-            return True
-    except OSError:
-        return False
+    return connect_error(parts.hostname, parts.port, _REACHABLE_SECONDS) is None
