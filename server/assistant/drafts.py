@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from ..core.intents import is_question
+from ..core.intents import is_question, questions_among
 from ..core.models import SenderKind, Visibility
 from .answer import AnswerMode, ConversationItem, Usage, bounded, retrieval_query, turns
 from .citations import Citation, CitationRenderer, group_sources
@@ -65,7 +65,7 @@ def extractive_summary(messages: Sequence[SummaryItem]) -> str:
     """The customer's questions, the articles the assistant cited, and whether it handed off."""
     public = [m for m in messages if m.visibility is Visibility.PUBLIC and m.body.strip()]
     written = [m.body for m in public if m.sender_kind is SenderKind.CUSTOMER]
-    asked = [_clip(text) for text in [t for t in written if is_question(t)] or written]
+    asked = [_clip(text) for text in questions_among(written)]
     cited: dict[str, str] = {}
     handed_off = False
     for message in public:

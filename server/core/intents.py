@@ -266,6 +266,12 @@ def is_question(text: str) -> bool:
     return classify(text) is None
 
 
+def questions_among(texts: list[str]) -> list[str]:
+    """The customer's questions among what they wrote, or all of it when none is one (then
+    what they wrote is all there is to show)."""
+    return [text for text in texts if is_question(text)] or texts
+
+
 def _asks(text: str, words: str) -> bool:
     """Whether the message is a question (a question mark, a question's first word, or a
     question word after the thanks)."""

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from .intents import Intent, is_question
+from .intents import Intent, questions_among
 from .models import Message, SenderKind, Visibility
 from .routing import AssistantMode
 
@@ -139,7 +139,7 @@ def brief_summary(messages: Sequence[Message]) -> str:
     public = [m for m in messages if m.visibility is Visibility.PUBLIC and m.body.strip()]
     written = [m.body.strip() for m in public if m.sender_kind is SenderKind.CUSTOMER]
     # "hello" or "human please" is no question; the reason line says they asked for a person.
-    asked = [text for text in written if is_question(text)] or written
+    asked = questions_among(written)
     answers = [
         m for m in public if m.sender_kind is SenderKind.ASSISTANT and m.metadata.get("mode")
     ]
