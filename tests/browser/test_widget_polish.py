@@ -3,6 +3,7 @@ meaning seen, who helps after a transfer, long pastes, and notices said once."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import zlib
 from typing import Any
@@ -77,7 +78,10 @@ async def test_the_list_follows_after_an_image_and_read_means_seen(
         [{"name": "screen.png", "mimeType": "image/png", "buffer": png(400, 300)}]
     )
     image = page.locator(".msg.out .media img")
-    await image.evaluate("img => img.decode()")
+    # The image loads lazily: only once the list has followed it into view. decode() on an
+    # image out of view waits for ever, so wait for that fact first, and bound the decoding.
+    await expect(image).to_be_in_viewport()
+    await asyncio.wait_for(image.evaluate("img => img.decode()"), timeout=30)
     assert await image.evaluate("img => img.naturalWidth") == 400
 
     # A reply after the image is followed: it is in view without the visitor scrolling.
